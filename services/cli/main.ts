@@ -1,0 +1,90 @@
+import { Command, CommanderError, Option } from 'commander';
+import { loadConfig } from '../config.js';
+import { openConfiguredDatabase } from '../db/configured.js';
+import { migrateDown, migrateUp, migrationStatus } from '../db/migrate.js';
+import { runDev } from '../dev.js';
+import { OperatorError } from '../errors.js';
+
+/** Exit codes scripts can rely on. */
+export const ExitCode = { ok: 0, failure: 1, usage: 2 } as const;
+
+function buildProgram(): Command {
+  const program = new Command('correx')
+    .description('Incident response for deployed AI systems: from the first alert to a verified deployment correction.')
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('dev')
+    .description('run Correx locally: Temporal dev server with web UI, migrations, worker and HTTP service, until Ctrl-C')
+    .action(async () => {
+      await runDev(loadConfig());
+    });
+
+  const migrate = program.command('migrate').description('apply, revert or list database migrations (DATABASE_URL, else the embedded database)');
+  migrate
+    .command('up')
+    .description('apply every pending migration')
+    .action(async () => {
+      await withDatabase(async (db, describe) => {
+        const applied = await migrateUp(db);
+        console.log(applied.length ? `applied to ${describe}: ${applied.join(', ')}` : `${describe}: already up to date`);
+      });
+    });
+  migrate
+    .command('down')
+    .description('revert the most recent migration')
+    .addOption(new Option('--all', 'revert every migration'))
+    .action(async (options: { all?: boolean }) => {
+      await withDatabase(async (db, describe) => {
+        const reverted = await migrateDown(db, { all: options.all === true });
+        console.log(reverted.length ? `reverted on ${describe}: ${reverted.join(', ')}` : `${describe}: nothing to revert`);
+      });
+    });
+  migrate
+    .command('status')
+    .description('list migrations and when each was applied')
+    .addOption(new Option('--json', 'print JSON'))
+    .action(async (options: { json?: boolean }) => {
+      await withDatabase(async (db) => {
+        const status = await migrationStatus(db);
+        if (options.json) {
+          console.log(JSON.stringify(status.map((m) => ({ name: m.name, appliedAt: m.executedAt?.toISOString() ?? null })), null, 2));
+          return;
+        }
+        for (const m of status) console.log(`${m.executedAt ? 'applied ' + m.executedAt.toISOString() : 'pending                 '}  ${m.name}`);
+      });
+    });
+
+  return program;
+}
+
+async function withDatabase(run: (db: Parameters<typeof migrateUp>[0], describe: string) => Promise<void>): Promise<void> {
+  const database = await openConfiguredDatabase(loadConfig());
+  try {
+    await run(database.db, database.describe);
+  } finally {
+    await database.close();
+  }
+}
+
+/** Runs the CLI; errors become one line on stderr and an exit code, never a stack trace. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return ExitCode.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    if (error instanceof OperatorError) {
+      process.stderr.write(`correx: ${error.message}\n`);
+      return ExitCode.failure;
+    }
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    process.stderr.write(`correx: unexpected error: ${message}\n`);
+    if (process.env.CORREX_DEBUG) console.error(error);
+    return ExitCode.failure;
+  }
+}

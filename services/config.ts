@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { OperatorError, describeZodIssues } from './errors.js';
+
+const port = z.coerce.number().int().min(1, 'must be a port number (1-65535)').max(65535, 'must be a port number (1-65535)');
+const hostPort = z
+  .string()
+  .regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g. localhost:7233');
+
+const postgresUrl = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'postgres:' || url.protocol === 'postgresql:';
+  } catch {
+    return false;
+  }
+}, 'must be a postgres:// or postgresql:// URL, e.g. postgres://user:password@localhost:5432/correx');
+
+const optionalString = z
+  .string()
+  .transform((v) => v.trim())
+  .pipe(z.string())
+  .optional()
+  .transform((v) => (v ? v : undefined));
+
+/** Every environment variable Correx reads, with its default. README's configuration table mirrors this. */
+export const environmentSchema = z.object({
+  DATABASE_URL: optionalString.pipe(postgresUrl.optional()),
+  CORREX_DATA_DIR: z.string().min(1).default('.correx'),
+  TEMPORAL_ADDRESS: optionalString.pipe(hostPort.optional()),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('correx'),
+  TEMPORAL_DEV_PORT: port.default(7233),
+  TEMPORAL_UI_PORT: port.default(8233),
+  TEMPORAL_CLI_PATH: optionalString,
+  CORREX_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  CORREX_HTTP_PORT: port.default(8080),
+  CORREX_RUNBOOKS: z.string().min(1).default('runbooks'),
+  SMTP_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+      .optional(),
+  ),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Environment = z.infer<typeof environmentSchema>;
+
+export interface Config {
+  databaseUrl: string | undefined;
+  dataDir: string;
+  temporal: {
+    /** Unset: `correx dev` starts its own dev server; other commands use localhost:7233. */
+    address: string | undefined;
+    namespace: string;
+    taskQueue: string;
+    devPort: number;
+    uiPort: number;
+    cliPath: string | undefined;
+  };
+  http: { host: string; port: number };
+  runbooksDir: string;
+  smtpUrl: string | undefined;
+  logLevel: Environment['LOG_LEVEL'];
+}
+
+/** Reads the environment; every bad variable is reported at once, one line each. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = environmentSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = describeZodIssues(parsed.error);
+    throw new OperatorError(`invalid configuration: ${lines.join('; ')}`, lines);
+  }
+  const e = parsed.data;
+  return {
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.CORREX_DATA_DIR,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      devPort: e.TEMPORAL_DEV_PORT,
+      uiPort: e.TEMPORAL_UI_PORT,
+      cliPath: e.TEMPORAL_CLI_PATH,
+    },
+    http: { host: e.CORREX_HTTP_HOST, port: e.CORREX_HTTP_PORT },
+    runbooksDir: e.CORREX_RUNBOOKS,
+    smtpUrl: e.SMTP_URL,
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,122 @@
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { OperatorError, connectionFailureReason } from '../errors.js';
+import type { Database } from './schema.js';
+
+// int8 (counts, sums) as numbers, like PGlite; Correx never stores values beyond 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  /** `postgres://host:port/db` (no password) or `pglite:<folder>`, for messages and health. */
+  describe: string;
+  backend: 'postgres' | 'pglite';
+  close(): Promise<void>;
+}
+
+export type DatabaseTarget = { url: string } | { pgliteDir: string };
+
+/** PostgreSQL URL without its password, safe to print. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.username ? `${parsed.username}@` : ''}${parsed.host}${parsed.pathname}`;
+  } catch {
+    return '<unparseable URL>';
+  }
+}
+
+/**
+ * Opens the database and proves it answers, or fails with one line the operator can act on.
+ * `{ url }` uses a real PostgreSQL server; `{ pgliteDir }` the embedded PostgreSQL (PGlite) in that folder.
+ */
+export async function openDatabase(target: DatabaseTarget): Promise<DatabaseHandle> {
+  return 'url' in target ? openPostgres(target.url) : openPglite(target.pgliteDir);
+}
+
+async function openPostgres(url: string): Promise<DatabaseHandle> {
+  const describe = redactUrl(url);
+  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5_000 });
+  // An idle client losing its server must not crash the process; the next query reports it.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    await sql`select 1`.execute(db);
+  } catch (error) {
+    await db.destroy().catch(() => {});
+    throw new OperatorError(`cannot connect to PostgreSQL at ${describe}: ${connectionFailureReason(error)}`);
+  }
+  return { db, describe, backend: 'postgres', close: () => db.destroy() };
+}
+
+async function openPglite(dir: string): Promise<DatabaseHandle> {
+  const folder = path.resolve(dir);
+  await mkdir(folder, { recursive: true });
+  const releaseLock = await lockFolder(folder);
+  let pglite: PGlite;
+  try {
+    pglite = new PGlite(folder);
+    await pglite.waitReady;
+  } catch (error) {
+    await releaseLock();
+    throw new OperatorError(`cannot open the embedded database in ${folder}: ${connectionFailureReason(error)}`);
+  }
+  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+  return {
+    db,
+    describe: `pglite:${folder}`,
+    backend: 'pglite',
+    close: async () => {
+      await db.destroy();
+      await releaseLock();
+    },
+  };
+}
+
+/**
+ * PGlite has no locking of its own and two processes on one data folder corrupt it, so the folder
+ * gets a pid lock file. A lock left by a process that no longer runs is taken over.
+ */
+async function lockFolder(folder: string): Promise<() => Promise<void>> {
+  const lockPath = `${folder}.lock`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(lockPath, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return () => rm(lockPath, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
+      if (owner && owner !== process.pid && isRunning(owner)) {
+        throw new OperatorError(
+          `the embedded database in ${folder} is in use by process ${owner}; stop it, or set DATABASE_URL to share a PostgreSQL server`,
+        );
+      }
+      await rm(lockPath, { force: true });
+    }
+  }
+  throw new OperatorError(`cannot lock the embedded database folder ${folder}`);
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** For health checks: true when a trivial query answers. */
+export async function databaseReachable(db: Kysely<Database>): Promise<boolean> {
+  try {
+    await sql`select 1`.execute(db);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,174 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/** timestamptz: read as Date, written as Date or ISO string. */
+export type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** A timestamptz column with a database default. */
+export type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+export type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
+/** jsonb: the application always passes and gets parsed JSON values. */
+export type Json<T = unknown> = ColumnType<T, T, T>;
+
+export interface SystemsTable {
+  id: string;
+  name: string;
+  runbook_version: string | null;
+  definition: Json<Record<string, unknown>>;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface IncidentsTable {
+  id: string;
+  workflow_id: string;
+  system_id: string;
+  dedup_key: string;
+  title: string;
+  severity: string;
+  state: string;
+  runbook_version: string | null;
+  classification: Json<string[]>;
+  commander: string | null;
+  opened_by: string;
+  opened_at: Timestamp;
+  acknowledged_at: Timestamp | null;
+  mitigated_at: Timestamp | null;
+  resolved_at: Timestamp | null;
+  closed_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface SignalsTable {
+  id: Generated<string>;
+  system_id: string;
+  source: string;
+  dedup_key: string;
+  fingerprint: string | null;
+  status: string;
+  severity: string | null;
+  summary: string | null;
+  payload: Json<Record<string, unknown>>;
+  idempotency_key: string;
+  incident_id: string | null;
+  received_at: Timestamp;
+  created_at: CreatedAt;
+}
+
+export interface CorrectionsTable {
+  id: string;
+  incident_id: string;
+  kind: string;
+  scope: Json<Record<string, unknown>>;
+  parameters: Json<Record<string, unknown>>;
+  reason: string;
+  state: string;
+  break_glass: Generated<boolean>;
+  proposed_by: string;
+  idempotency_key: string;
+  proposed_at: Timestamp;
+  approved_at: Timestamp | null;
+  applied_at: Timestamp | null;
+  verified_at: Timestamp | null;
+  lifted_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface ApprovalsTable {
+  id: Generated<string>;
+  correction_id: string;
+  actor: string;
+  role: string;
+  decision: 'approve' | 'reject';
+  rationale: string;
+  decided_at: Timestamp;
+  created_at: CreatedAt;
+}
+
+export interface PagesTable {
+  id: Generated<string>;
+  incident_id: string;
+  escalation_level: number;
+  attempt: number;
+  target: string;
+  channel: string;
+  idempotency_key: string;
+  sent_at: Timestamp | null;
+  acknowledged_at: Timestamp | null;
+  acknowledged_by: string | null;
+  created_at: CreatedAt;
+}
+
+export interface NotificationsTable {
+  id: Generated<string>;
+  incident_id: string;
+  audience: string;
+  regime: string | null;
+  recipient: string;
+  subject: string;
+  body: string;
+  state: string;
+  due_at: Timestamp | null;
+  sent_at: Timestamp | null;
+  idempotency_key: string;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface TasksTable {
+  id: Generated<string>;
+  incident_id: string;
+  title: string;
+  owner_role: string;
+  owner: string | null;
+  state: string;
+  due_at: Timestamp | null;
+  completed_at: Timestamp | null;
+  reason: string | null;
+  idempotency_key: string;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface TimelineEventsTable {
+  incident_id: string;
+  seq: number;
+  kind: string;
+  actor: string;
+  occurred_at: Timestamp;
+  data: Json<Record<string, unknown>>;
+  idempotency_key: string;
+  prev_hash: string;
+  hash: string;
+  recorded_at: CreatedAt;
+}
+
+export interface ApiTokensTable {
+  id: Generated<string>;
+  prefix: string;
+  hash: string;
+  owner: string;
+  roles: Json<string[]>;
+  description: string | null;
+  expires_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+  created_at: CreatedAt;
+}
+
+export interface Database {
+  systems: SystemsTable;
+  incidents: IncidentsTable;
+  signals: SignalsTable;
+  corrections: CorrectionsTable;
+  approvals: ApprovalsTable;
+  pages: PagesTable;
+  notifications: NotificationsTable;
+  tasks: TasksTable;
+  timeline_events: TimelineEventsTable;
+  api_tokens: ApiTokensTable;
+}
+
+export type IncidentRow = Selectable<IncidentsTable>;
+export type NewIncidentRow = Insertable<IncidentsTable>;
+export type TimelineEventRow = Selectable<TimelineEventsTable>;

@@ -1,0 +1,108 @@
+import path from 'node:path';
+import { Client } from '@temporalio/client';
+import type { Config } from './config.js';
+import { openConfiguredDatabase } from './db/configured.js';
+import { migrateUp } from './db/migrate.js';
+import { OperatorError } from './errors.js';
+import { buildHttpService } from './http/server.js';
+import { resolveTemporalBinaries } from './temporal/binaries.js';
+import { connectTemporal, connectWorkerTransport } from './temporal/connect.js';
+import { startDevServer, type DevServer } from './temporal/dev-server.js';
+import { createCorrexWorker } from './worker.js';
+
+const say = (line: string) => process.stdout.write(`correx dev: ${line}\n`);
+
+/**
+ * The all-in-one local mode: Temporal's dev server (persisted in the data folder), migrations, the
+ * worker and the HTTP service in one process tree. Resolves when stopped by SIGINT or SIGTERM.
+ */
+export async function runDev(config: Config): Promise<void> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  };
+
+  try {
+    let devServer: DevServer | undefined;
+    let address = config.temporal.address;
+    if (!address) {
+      const { cli } = resolveTemporalBinaries({ cli: config.temporal.cliPath });
+      devServer = await startDevServer({
+        cli,
+        port: config.temporal.devPort,
+        uiPort: config.temporal.uiPort,
+        namespace: config.temporal.namespace,
+        dbFile: path.resolve(config.dataDir, 'temporal.sqlite'),
+      });
+      cleanups.push(() => devServer!.stop());
+      address = devServer.address;
+    }
+    const target = { address, namespace: config.temporal.namespace };
+    const connection = await connectTemporal(target, { waitSeconds: devServer ? 60 : 10 });
+    cleanups.push(() => connection.close());
+    say(`Temporal ${devServer ? 'dev server started' : 'reachable'} at ${address}`);
+
+    const database = await openConfiguredDatabase(config);
+    cleanups.push(() => database.close());
+    const applied = await migrateUp(database.db);
+    say(`database ${database.describe}: ${applied.length ? `applied ${applied.join(', ')}` : 'schema up to date'}`);
+
+    const workerConnection = await connectWorkerTransport(target);
+    cleanups.push(() => workerConnection.close());
+    const worker = await createCorrexWorker({
+      connection: workerConnection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      db: database.db,
+    });
+    const workerDone = worker.run();
+    cleanups.push(async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await workerDone;
+    });
+
+    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const http = await buildHttpService({
+      db: database.db,
+      databaseBackend: database.backend,
+      temporal: { client, connection, address, taskQueue: config.temporal.taskQueue },
+      actorFor: () => 'local-admin',
+      logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel,
+    });
+    cleanups.push(() => http.close());
+    try {
+      await http.listen({ host: config.http.host, port: config.http.port });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new OperatorError(
+        code === 'EADDRINUSE'
+          ? `port ${config.http.port} is already in use; set CORREX_HTTP_PORT`
+          : `cannot listen on ${config.http.host}:${config.http.port}: ${(error as Error).message}`,
+      );
+    }
+
+    const apiUrl = `http://${config.http.host}:${config.http.port}`;
+    say(`ready`);
+    say(`  API          ${apiUrl}  (health: ${apiUrl}/healthz)`);
+    if (devServer) say(`  Temporal UI  ${devServer.uiUrl}`);
+    say(`  Temporal     ${address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`);
+    say(`  data         ${path.resolve(config.dataDir)}`);
+    say('press Ctrl-C to stop');
+
+    await new Promise<void>((resolve, reject) => {
+      const stop = (signal: string) => {
+        say(`${signal} received, stopping`);
+        resolve();
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      workerDone.then(
+        () => reject(new Error('the worker stopped unexpectedly')),
+        (error: unknown) => reject(error),
+      );
+    });
+  } finally {
+    await stopAll();
+  }
+  say('stopped');
+}

@@ -1,0 +1,46 @@
+import type { z } from 'zod';
+
+/**
+ * A failure the operator can fix (bad configuration, an unreachable dependency). The CLI prints its
+ * message as one line and exits non-zero, without a stack trace.
+ */
+export class OperatorError extends Error {
+  override readonly name = 'OperatorError';
+  constructor(
+    message: string,
+    readonly details: string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** `path.to.field: reason` for each issue, the form every edge (env, HTTP, CLI, runbooks) reports. */
+export function describeZodIssues(error: z.ZodError, prefix: (string | number)[] = []): string[] {
+  return error.issues.map((issue) => {
+    const path = [...prefix, ...issue.path].map(String).join('.');
+    return path ? `${path}: ${issue.message}` : issue.message;
+  });
+}
+
+/** The innermost useful reason of a connection failure (AggregateError from happy-eyeballs, pg's codes). */
+export function connectionFailureReason(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    return connectionFailureReason(error.errors[0]);
+  }
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const known: Record<string, string> = {
+      ECONNREFUSED: 'connection refused',
+      ENOTFOUND: 'host not found',
+      EAI_AGAIN: 'host name lookup failed',
+      ETIMEDOUT: 'timed out',
+      EHOSTUNREACH: 'host unreachable',
+      '28P01': 'password authentication failed',
+      '28000': 'authentication rejected',
+      '3D000': 'database does not exist',
+    };
+    if (code && known[code]) return `${known[code]}${code.length === 5 ? '' : ` (${code})`}`;
+    return error.message.split('\n')[0] ?? String(error);
+  }
+  return String(error);
+}

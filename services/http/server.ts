@@ -1,0 +1,81 @@
+import type { Client, Connection } from '@temporalio/client';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
+import { z } from 'zod';
+import { databaseReachable } from '../db/connect.js';
+import type { Database } from '../db/schema.js';
+import { IncidentClient } from '../incident/client.js';
+import { findIncident, listIncidents } from '../incident/repository.js';
+import { IncidentTrigger } from '../incident/schema.js';
+import { temporalReachable } from '../temporal/connect.js';
+import { listTimeline } from '../timeline/repository.js';
+import { RequestInvalid, parseRequest, sendProblem } from './problem.js';
+
+export interface HttpServiceDependencies {
+  db: Kysely<Database>;
+  databaseBackend: 'postgres' | 'pglite';
+  temporal: { client: Client; connection: Connection; address: string; taskQueue: string };
+  /**
+   * Who the request acts as. Until API tokens exist (issue #5) only local mode serves the API, bound
+   * to 127.0.0.1, and everything is done as its local administrator.
+   */
+  actorFor: () => string;
+  logLevel?: string;
+}
+
+const IncidentIdParams = z.strictObject({ id: z.uuid('must be an incident id (UUID)') });
+const ListQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(50) });
+
+export async function buildHttpService(deps: HttpServiceDependencies): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { level: deps.logLevel ?? 'warn' },
+    bodyLimit: 1024 * 1024,
+    disableRequestLogging: true,
+  });
+  const incidents = new IncidentClient(deps.temporal.client, deps.temporal.taskQueue);
+
+  app.setErrorHandler((error, request, reply) => {
+    if (error instanceof RequestInvalid) {
+      return sendProblem(reply, { title: 'Invalid request', status: 400, detail: error.message, errors: error.errors });
+    }
+    const status = (error as { statusCode?: number }).statusCode;
+    if (status && status >= 400 && status < 500) {
+      return sendProblem(reply, { title: error instanceof Error ? error.message : 'Bad request', status });
+    }
+    request.log.error({ err: error }, 'request failed');
+    return sendProblem(reply, { title: 'Internal error', status: 500, detail: 'the error was logged on the server' });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, { title: 'Not found', status: 404, detail: `no route ${request.method} ${request.url}` }),
+  );
+
+  app.get('/healthz', async (_request, reply) => {
+    const [temporalUp, databaseUp] = await Promise.all([temporalReachable(deps.temporal.connection), databaseReachable(deps.db)]);
+    const body = {
+      status: temporalUp && databaseUp ? 'ok' : 'unavailable',
+      temporal: { reachable: temporalUp, address: deps.temporal.address },
+      database: { reachable: databaseUp, backend: deps.databaseBackend },
+    };
+    return reply.code(temporalUp && databaseUp ? 200 : 503).send(body);
+  });
+
+  app.post('/v1/incidents', async (request, reply) => {
+    const trigger = parseRequest(IncidentTrigger, request.body, 'body');
+    const outcome = await incidents.trigger(trigger, deps.actorFor());
+    return reply.code(202).send(outcome);
+  });
+
+  app.get('/v1/incidents', async (request) => {
+    const { limit } = parseRequest(ListQuery, request.query, 'query');
+    return { items: await listIncidents(deps.db, { limit }) };
+  });
+
+  app.get('/v1/incidents/:id', async (request, reply) => {
+    const { id } = parseRequest(IncidentIdParams, request.params, 'params');
+    const incident = await findIncident(deps.db, id);
+    if (!incident) return sendProblem(reply, { title: 'Not found', status: 404, detail: `no incident ${id}` });
+    return { ...incident, timeline: await listTimeline(deps.db, id) };
+  });
+
+  return app;
+}

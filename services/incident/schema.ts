@@ -1,0 +1,71 @@
+import { z } from 'zod';
+
+export const incidentStates = ['triggered', 'acknowledged', 'mitigating', 'mitigated', 'resolved', 'closed'] as const;
+export const IncidentState = z.enum(incidentStates);
+export type IncidentState = z.infer<typeof IncidentState>;
+
+/** A system id as runbooks name it: lowercase letters, digits and dashes. */
+export const SystemId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes (at most 63), e.g. assistant-prod');
+
+/** Severity names are defined by each runbook (SEV1 … SEV4 by convention). */
+export const Severity = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be a severity name such as SEV2');
+
+export const DedupKey = z.string().min(1).max(255, 'must be at most 255 characters');
+
+/** What a responder or an alert gives to open an incident. */
+export const IncidentTrigger = z.strictObject({
+  systemId: SystemId,
+  title: z.string().trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters'),
+  severity: Severity,
+  /** Repeated triggers with the same key join the open incident; without one, each trigger opens a new incident. */
+  dedupKey: DedupKey.optional(),
+  summary: z.string().max(10_000).optional(),
+});
+export type IncidentTrigger = z.infer<typeof IncidentTrigger>;
+
+/** The incident workflow's start input: everything it must know, fixed when it starts. */
+export interface IncidentStart {
+  incidentId: string;
+  systemId: string;
+  dedupKey: string;
+  title: string;
+  severity: string;
+  summary: string | undefined;
+  openedBy: string;
+  /** ISO 8601; the caller's clock, since workflow code must not read one. */
+  openedAt: string;
+  runbookVersion: string | null;
+}
+
+export interface IncidentSnapshot {
+  incidentId: string;
+  systemId: string;
+  dedupKey: string;
+  title: string;
+  severity: string;
+  state: IncidentState;
+  openedAt: string;
+  openedBy: string;
+  /** Each trigger after the first that joined this incident. */
+  joinedTriggers: number;
+}
+
+/** Sent with every trigger (signal-with-start); `incidentId` is the id that trigger would have opened. */
+export interface TriggerArrival {
+  incidentId: string;
+  at: string;
+  by: string;
+}
+
+export interface IncidentClosing {
+  actor: string;
+  at: string;
+  reason: string;
+}
+
+/** One workflow per open incident of a system and dedup key, so repeats find it. */
+export function incidentWorkflowId(systemId: string, dedupKey: string): string {
+  return `incident:${systemId}:${dedupKey}`;
+}

@@ -1,0 +1,82 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database, TimelineEventRow } from '../db/schema.js';
+import { jsonb } from '../db/jsonb.js';
+import { GENESIS_HASH, timelineEventHash } from './chain.js';
+
+export interface TimelineEntry {
+  incidentId: string;
+  kind: string;
+  /** Who did it: a person's id, `system:<component>` for Correx itself. */
+  actor: string;
+  occurredAt: Date;
+  data: Record<string, unknown>;
+  /** Unique per incident: a retried write with the same key returns the event already recorded. */
+  idempotencyKey: string;
+}
+
+/**
+ * Appends one event to an incident's hash-chained timeline, exactly once per idempotency key.
+ * The incident row is locked for the append so concurrent writers get consecutive sequence numbers.
+ */
+export async function appendTimelineEvent(
+  db: Kysely<Database> | Transaction<Database>,
+  entry: TimelineEntry,
+): Promise<TimelineEventRow> {
+  const append = async (trx: Transaction<Database>): Promise<TimelineEventRow> => {
+    const incident = await trx
+      .selectFrom('incidents')
+      .select('id')
+      .where('id', '=', entry.incidentId)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!incident) throw new Error(`cannot append to the timeline of unknown incident ${entry.incidentId}`);
+
+    const existing = await trx
+      .selectFrom('timeline_events')
+      .selectAll()
+      .where('incident_id', '=', entry.incidentId)
+      .where('idempotency_key', '=', entry.idempotencyKey)
+      .executeTakeFirst();
+    if (existing) return existing;
+
+    const last = await trx
+      .selectFrom('timeline_events')
+      .select(['seq', 'hash'])
+      .where('incident_id', '=', entry.incidentId)
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    const seq = (last?.seq ?? 0) + 1;
+    const prevHash = last?.hash ?? GENESIS_HASH;
+    const occurredAt = entry.occurredAt.toISOString();
+    const hash = timelineEventHash({
+      incidentId: entry.incidentId,
+      seq,
+      kind: entry.kind,
+      actor: entry.actor,
+      occurredAt,
+      data: entry.data,
+      prevHash,
+    });
+    return trx
+      .insertInto('timeline_events')
+      .values({
+        incident_id: entry.incidentId,
+        seq,
+        kind: entry.kind,
+        actor: entry.actor,
+        occurred_at: occurredAt,
+        data: jsonb(entry.data),
+        idempotency_key: entry.idempotencyKey,
+        prev_hash: prevHash,
+        hash,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  };
+  return db.isTransaction ? append(db as Transaction<Database>) : db.transaction().execute(append);
+}
+
+export async function listTimeline(db: Kysely<Database>, incidentId: string): Promise<TimelineEventRow[]> {
+  return db.selectFrom('timeline_events').selectAll().where('incident_id', '=', incidentId).orderBy('seq').execute();
+}

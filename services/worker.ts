@@ -1,0 +1,27 @@
+import { fileURLToPath } from 'node:url';
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import { createActivities, type ActivityDependencies } from '../activities/index.js';
+
+export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export interface CorrexWorkerOptions extends ActivityDependencies {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  /** Pre-bundled workflow code (tests bundle once per run); otherwise bundled from `workflows/` at start. */
+  workflowBundle?: { code: string };
+  identity?: string;
+}
+
+/** A worker running Correx's workflows and activities on one task queue. */
+export async function createCorrexWorker(options: CorrexWorkerOptions): Promise<Worker> {
+  const { connection, namespace, taskQueue, workflowBundle, identity, ...deps } = options;
+  return Worker.create({
+    connection,
+    namespace,
+    taskQueue,
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
+    activities: createActivities(deps),
+    ...(identity ? { identity } : {}),
+  });
+}
