@@ -8,6 +8,7 @@ import { buildHttpService } from './http/server.js';
 import { resolveTemporalBinaries } from './temporal/binaries.js';
 import { connectTemporal, connectWorkerTransport } from './temporal/connect.js';
 import { startDevServer, type DevServer } from './temporal/dev-server.js';
+import { installWorkerRuntime } from './temporal/runtime.js';
 import { createCorrexWorker } from './worker.js';
 
 const say = (line: string) => process.stdout.write(`correx dev: ${line}\n`);
@@ -22,7 +23,14 @@ export async function runDev(config: Config): Promise<void> {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
   };
 
+  installWorkerRuntime(config.logLevel);
   try {
+    // The database first: a wrong DATABASE_URL fails fast, before a Temporal server is started.
+    const database = await openConfiguredDatabase(config);
+    cleanups.push(() => database.close());
+    const applied = await migrateUp(database.db);
+    say(`database ${database.describe}: ${applied.length ? `applied ${applied.join(', ')}` : 'schema up to date'}`);
+
     let devServer: DevServer | undefined;
     let address = config.temporal.address;
     if (!address) {
@@ -41,11 +49,6 @@ export async function runDev(config: Config): Promise<void> {
     const connection = await connectTemporal(target, { waitSeconds: devServer ? 60 : 10 });
     cleanups.push(() => connection.close());
     say(`Temporal ${devServer ? 'dev server started' : 'reachable'} at ${address}`);
-
-    const database = await openConfiguredDatabase(config);
-    cleanups.push(() => database.close());
-    const applied = await migrateUp(database.db);
-    say(`database ${database.describe}: ${applied.length ? `applied ${applied.join(', ')}` : 'schema up to date'}`);
 
     const workerConnection = await connectWorkerTransport(target);
     cleanups.push(() => workerConnection.close());

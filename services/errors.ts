@@ -39,7 +39,7 @@ export function connectionFailureReason(error: unknown): string {
       '28000': 'authentication rejected',
       '3D000': 'database does not exist',
     };
-    if (code && known[code]) return `${known[code]}${code.length === 5 ? '' : ` (${code})`}`;
+    if (code && known[code]) return known[code];
     return error.message.split('\n')[0] ?? String(error);
   }
   return String(error);

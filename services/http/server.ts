@@ -30,7 +30,6 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<F
   const app = Fastify({
     logger: { level: deps.logLevel ?? 'warn' },
     bodyLimit: 1024 * 1024,
-    disableRequestLogging: true,
   });
   const incidents = new IncidentClient(deps.temporal.client, deps.temporal.taskQueue);
 

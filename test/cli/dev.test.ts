@@ -1,0 +1,108 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/database.js';
+import { freePorts, startCorrex, type LongRunningCorrex } from '../support/cli.js';
+
+describe('correx dev (all-in-one local mode, embedded database)', () => {
+  let dataDir: string;
+  let env: Record<string, string>;
+  let api: string;
+  let ui: string;
+  let running: LongRunningCorrex | undefined;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'correx-dev-'));
+    const [temporalPort, uiPort, httpPort] = await freePorts(3);
+    env = {
+      CORREX_DATA_DIR: dataDir,
+      TEMPORAL_DEV_PORT: String(temporalPort),
+      TEMPORAL_UI_PORT: String(uiPort),
+      CORREX_HTTP_PORT: String(httpPort),
+    };
+    api = `http://127.0.0.1:${httpPort}`;
+    ui = `http://127.0.0.1:${uiPort}`;
+  });
+  afterAll(async () => {
+    await running?.stop('SIGKILL');
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  async function start(): Promise<LongRunningCorrex> {
+    running = startCorrex(['dev'], env);
+    await running.waitFor(/correx dev: press Ctrl-C to stop/);
+    return running;
+  }
+
+  const trigger = { systemId: 'assistant-prod', title: 'Jailbreak success rate above 2%', severity: 'SEV2', dedupKey: 'jailbreak-rate' };
+  const post = (body: unknown) =>
+    fetch(`${api}/v1/incidents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  it('starts everything, reports both dependencies healthy, and serves the Temporal web UI', async () => {
+    const dev = await start();
+    expect(dev.output()).toContain(`API          ${api}`);
+    expect(dev.output()).toContain(`Temporal UI  ${ui}`);
+
+    const health = await fetch(`${api}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({
+      status: 'ok',
+      temporal: { reachable: true, address: expect.stringMatching(/^127\.0\.0\.1:\d+$/) },
+      database: { reachable: true, backend: 'pglite' },
+    });
+    const page = await fetch(ui);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/<html/i);
+  });
+
+  it('answers malformed input with problem+json naming the field', async () => {
+    const response = await post({ systemId: 'Not A Slug', severity: 'SEV2' });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const problem = (await response.json()) as { errors: { path: string }[] };
+    expect(problem.errors.map((e) => e.path).sort()).toEqual(['body.systemId', 'body.title']);
+
+    const badId = await fetch(`${api}/v1/incidents/not-a-uuid`);
+    expect(badId.status).toBe(400);
+    expect(((await badId.json()) as { errors: { path: string }[] }).errors[0]!.path).toBe('params.id');
+
+    const notJson = await fetch(`${api}/v1/incidents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
+    expect(notJson.status).toBe(400);
+    expect(notJson.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  });
+
+  let incidentId: string;
+  it('opens an incident whose row and timeline appear in the embedded database', async () => {
+    const response = await post(trigger);
+    expect(response.status).toBe(202);
+    const outcome = (await response.json()) as { incidentId: string; joined: boolean };
+    expect(outcome.joined).toBe(false);
+    incidentId = outcome.incidentId;
+
+    const incident = await eventually(async () => {
+      const r = await fetch(`${api}/v1/incidents/${incidentId}`);
+      return r.status === 200 ? ((await r.json()) as { state: string; timeline: { kind: string }[] }) : undefined;
+    });
+    expect(incident.state).toBe('triggered');
+    expect(incident.timeline.map((e) => e.kind)).toEqual(['incident.opened']);
+  });
+
+  it('stops cleanly on Ctrl-C and keeps the incident, in the database and in Temporal, after a restart', async () => {
+    const code = await running!.stop('SIGINT');
+    expect(running!.output()).toContain('correx dev: stopped');
+    expect(code).toBe(0);
+    await expect(fetch(`${api}/healthz`)).rejects.toThrow();
+
+    const again = await start();
+    expect(again.output()).toContain('schema up to date');
+    const kept = await fetch(`${api}/v1/incidents/${incidentId}`);
+    expect(kept.status).toBe(200);
+    expect(((await kept.json()) as { id: string }).id).toBe(incidentId);
+
+    // The incident workflow survived in Temporal's SQLite file: the same trigger joins it.
+    const repeat = (await (await post(trigger)).json()) as { incidentId: string; joined: boolean };
+    expect(repeat).toMatchObject({ incidentId, joined: true });
+    expect(await again.stop('SIGTERM')).toBe(0);
+  });
+});

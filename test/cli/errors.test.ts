@@ -1,0 +1,99 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePorts, runCorrex } from '../support/cli.js';
+import { createPostgresTestDatabase, type TestDatabase } from '../support/database.js';
+
+function oneLine(stderr: string): string {
+  const lines = stderr.trim().split('\n');
+  expect(lines, `expected one line on stderr, got:\n${stderr}`).toHaveLength(1);
+  expect(stderr).not.toMatch(/\n\s+at /);
+  return lines[0]!;
+}
+
+describe('correx fails with one clear line', () => {
+  let dataDir: string;
+  let database: TestDatabase;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'correx-cli-'));
+    database = await createPostgresTestDatabase({ migrate: false });
+  });
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+    await database?.destroy();
+  });
+
+  it('when DATABASE_URL points at nothing', async () => {
+    const [port] = await freePorts(1);
+    const result = await runCorrex(['migrate', 'status'], { DATABASE_URL: `postgres://correx:secret@127.0.0.1:${port}/correx` });
+    expect(result.code).toBe(1);
+    expect(oneLine(result.stderr)).toBe(`correx: cannot connect to PostgreSQL at postgres://correx@127.0.0.1:${port}/correx: connection refused`);
+  });
+
+  it('when DATABASE_URL has the wrong password, without printing it', async () => {
+    const url = new URL(database.location);
+    url.password = 'definitely-wrong';
+    const result = await runCorrex(['dev'], { DATABASE_URL: url.toString(), CORREX_DATA_DIR: dataDir });
+    expect(result.code).toBe(1);
+    const line = oneLine(result.stderr);
+    expect(line).toMatch(/^correx: cannot connect to PostgreSQL at postgres:\/\/correx@127\.0\.0\.1:\d+\/correx_test_\w+: password authentication failed/);
+    expect(line).not.toContain('definitely-wrong');
+  });
+
+  it('when DATABASE_URL is not a PostgreSQL URL, with every bad variable listed', async () => {
+    const result = await runCorrex(['dev'], { DATABASE_URL: 'mysql://localhost/x', CORREX_HTTP_PORT: 'eighty' });
+    expect(result.code).toBe(1);
+    const line = oneLine(result.stderr);
+    expect(line).toMatch(/^correx: invalid configuration: /);
+    expect(line).toContain('DATABASE_URL: must be a postgres:// or postgresql:// URL');
+    expect(line).toContain('CORREX_HTTP_PORT: ');
+  });
+
+  it('when the Temporal address does not answer', async () => {
+    const [port] = await freePorts(1);
+    const result = await runCorrex(['dev'], { TEMPORAL_ADDRESS: `127.0.0.1:${port}`, DATABASE_URL: database.location, CORREX_DATA_DIR: dataDir });
+    expect(result.code).toBe(1);
+    expect(oneLine(result.stderr)).toMatch(new RegExp(`^correx: cannot reach Temporal at 127\\.0\\.0\\.1:${port}: .+`));
+  });
+
+  it('on an unknown command, with a usage exit code', async () => {
+    const result = await runCorrex(['frobnicate']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/unknown command 'frobnicate'/);
+  });
+});
+
+describe('correx migrate', () => {
+  it('goes up, down and up again on PostgreSQL and reports status', async () => {
+    const database = await createPostgresTestDatabase({ migrate: false });
+    try {
+      const env = { DATABASE_URL: database.location };
+      const up = await runCorrex(['migrate', 'up'], env);
+      expect(up.code, up.stderr).toBe(0);
+      expect(up.stdout).toMatch(/applied to postgres:\/\/correx@.*: 2026-11-22T0000_initial_schema/);
+      const status = await runCorrex(['migrate', 'status', '--json'], env);
+      expect(JSON.parse(status.stdout)).toEqual([{ name: '2026-11-22T0000_initial_schema', appliedAt: expect.any(String) }]);
+      const down = await runCorrex(['migrate', 'down'], env);
+      expect(down.stdout).toMatch(/reverted on .*: 2026-11-22T0000_initial_schema/);
+      expect(JSON.parse((await runCorrex(['migrate', 'status', '--json'], env)).stdout)).toEqual([
+        { name: '2026-11-22T0000_initial_schema', appliedAt: null },
+      ]);
+      expect((await runCorrex(['migrate', 'up'], env)).code).toBe(0);
+    } finally {
+      await database.destroy();
+    }
+  });
+
+  it('uses the embedded database in CORREX_DATA_DIR without DATABASE_URL', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'correx-cli-'));
+    try {
+      const up = await runCorrex(['migrate', 'up'], { CORREX_DATA_DIR: dir });
+      expect(up.code, up.stderr).toBe(0);
+      expect(up.stdout).toContain(`applied to pglite:${path.join(dir, 'pgdata')}`);
+      expect((await runCorrex(['migrate', 'up'], { CORREX_DATA_DIR: dir })).stdout).toContain('already up to date');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

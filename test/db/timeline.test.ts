@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { recordIncidentOpened } from '../../services/incident/repository.js';
+import type { IncidentStart } from '../../services/incident/schema.js';
+import { GENESIS_HASH, timelineEventHash } from '../../services/timeline/chain.js';
+import { appendTimelineEvent, listTimeline } from '../../services/timeline/repository.js';
+import { testDatabaseBackends, type TestDatabase } from '../support/database.js';
+
+function anIncident(): IncidentStart & { workflowId: string } {
+  const incidentId = randomUUID();
+  return {
+    incidentId,
+    workflowId: `incident:assistant-prod:${incidentId}`,
+    systemId: 'assistant-prod',
+    dedupKey: incidentId,
+    title: 'Jailbreak success rate above 2%',
+    severity: 'SEV2',
+    summary: undefined,
+    openedBy: 'alice',
+    openedAt: '2026-11-22T10:00:00.000Z',
+    runbookVersion: 'sha256:abc',
+  };
+}
+
+describe.each(testDatabaseBackends)('incident timeline on $backend', ({ backend, create }) => {
+  let database: TestDatabase;
+  afterEach(async () => {
+    await database?.destroy();
+  });
+
+  it('records an opened incident once, however often the write is retried', async () => {
+    database = await create();
+    const incident = anIncident();
+    await recordIncidentOpened(database.db, incident);
+    await recordIncidentOpened(database.db, incident);
+
+    const rows = await database.db.selectFrom('incidents').selectAll().execute();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ id: incident.incidentId, state: 'triggered', runbook_version: 'sha256:abc', classification: [] });
+    const timeline = await listTimeline(database.db, incident.incidentId);
+    expect(timeline.map((e) => [e.seq, e.kind, e.actor])).toEqual([[1, 'incident.opened', 'alice']]);
+    expect(timeline[0]!.occurred_at.toISOString()).toBe(incident.openedAt);
+  });
+
+  it('chains each event to the one before it', async () => {
+    database = await create();
+    const incident = anIncident();
+    await recordIncidentOpened(database.db, incident);
+    for (const n of [1, 2, 3]) {
+      await appendTimelineEvent(database.db, {
+        incidentId: incident.incidentId,
+        kind: 'note.added',
+        actor: 'bob',
+        occurredAt: new Date(`2026-11-22T10:0${n}:00.000Z`),
+        data: { text: `note ${n}`, tags: ['a', 'b'] },
+        idempotencyKey: `note-${n}`,
+      });
+    }
+    const timeline = await listTimeline(database.db, incident.incidentId);
+    expect(timeline.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+    let prev = GENESIS_HASH;
+    for (const e of timeline) {
+      expect(e.prev_hash).toBe(prev);
+      const recomputed = timelineEventHash({
+        incidentId: e.incident_id,
+        seq: e.seq,
+        kind: e.kind,
+        actor: e.actor,
+        occurredAt: e.occurred_at.toISOString(),
+        data: e.data,
+        prevHash: e.prev_hash,
+      });
+      expect(e.hash).toBe(recomputed);
+      prev = e.hash;
+    }
+  });
+
+  it('refuses to update or delete a timeline event', async () => {
+    database = await create();
+    const incident = anIncident();
+    await recordIncidentOpened(database.db, incident);
+    await expect(sql`update timeline_events set actor = 'mallory'`.execute(database.db)).rejects.toThrow(/append-only: UPDATE refused/);
+    await expect(sql`delete from timeline_events`.execute(database.db)).rejects.toThrow(/append-only: DELETE refused/);
+    expect((await listTimeline(database.db, incident.incidentId))[0]!.actor).toBe('alice');
+  });
+
+  it(`gives concurrent appends consecutive sequence numbers without gaps or duplicates (${backend})`, async () => {
+    database = await create();
+    const incident = anIncident();
+    await recordIncidentOpened(database.db, incident);
+    const writes = Array.from({ length: 20 }, (_, i) =>
+      appendTimelineEvent(database.db, {
+        incidentId: incident.incidentId,
+        kind: 'signal.received',
+        actor: 'system:ingest',
+        occurredAt: new Date(),
+        data: { i },
+        // every event written twice, as a retried activity would
+        idempotencyKey: `signal-${i % 10}`,
+      }),
+    );
+    await Promise.all(writes);
+    const timeline = await listTimeline(database.db, incident.incidentId);
+    expect(timeline.map((e) => e.seq)).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
+    expect(new Set(timeline.map((e) => e.idempotency_key)).size).toBe(11);
+  });
+});

@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { openDatabase, type DatabaseHandle } from '../../services/db/connect.js';
+import { migrateUp } from '../../services/db/migrate.js';
+
+export interface TestDatabase extends DatabaseHandle {
+  /** Connection URL (PostgreSQL) or data folder (PGlite). */
+  location: string;
+  /** Closes and deletes the database. */
+  destroy(): Promise<void>;
+}
+
+/** A fresh, empty database in the test PostgreSQL, migrated unless `migrate: false`. */
+export async function createPostgresTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
+  const adminUrl = inject('postgresUrl');
+  const name = `correx_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const handle = await openDatabase({ url: url.toString() });
+  if (options.migrate !== false) await migrateUp(handle.db);
+  return {
+    ...handle,
+    location: url.toString(),
+    async destroy() {
+      await handle.close();
+      const cleanup = new pg.Client({ connectionString: adminUrl });
+      await cleanup.connect();
+      await cleanup.query(`drop database if exists ${name} with (force)`);
+      await cleanup.end();
+    },
+  };
+}
+
+/** A fresh embedded PostgreSQL (PGlite) in a temporary folder, migrated unless `migrate: false`. */
+export async function createPgliteTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
+  const folder = await mkdtemp(path.join(os.tmpdir(), 'correx-pglite-'));
+  const handle = await openDatabase({ pgliteDir: path.join(folder, 'pgdata') });
+  if (options.migrate !== false) await migrateUp(handle.db);
+  return {
+    ...handle,
+    location: folder,
+    async destroy() {
+      await handle.close();
+      await rm(folder, { recursive: true, force: true });
+    },
+  };
+}
+
+export const testDatabaseBackends = [
+  { backend: 'postgres', create: createPostgresTestDatabase },
+  { backend: 'pglite', create: createPgliteTestDatabase },
+] as const;
+
+/** Polls until `probe` returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { Client, Connection } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { Kysely } from 'kysely';
+import { inject } from 'vitest';
+import type { Database } from '../../services/db/schema.js';
+import { installWorkerRuntime } from '../../services/temporal/runtime.js';
+import { createCorrexWorker } from '../../services/worker.js';
+
+let bundle: Promise<{ code: string }> | undefined;
+function workflowBundle(): Promise<{ code: string }> {
+  bundle ??= readFile(inject('workflowBundlePath'), 'utf8').then((code) => ({ code }));
+  return bundle;
+}
+
+export interface RunningWorker {
+  worker: Worker;
+  client: Client;
+  taskQueue: string;
+  stop(): Promise<void>;
+}
+
+async function runWorker(
+  connections: { client: Client; native: NativeConnection; closeConnections: () => Promise<void> },
+  db: Kysely<Database>,
+): Promise<RunningWorker> {
+  installWorkerRuntime('warn');
+  const taskQueue = `test-${randomUUID()}`;
+  const worker = await createCorrexWorker({
+    connection: connections.native,
+    namespace: 'default',
+    taskQueue,
+    db,
+    workflowBundle: await workflowBundle(),
+  });
+  const running = worker.run();
+  return {
+    worker,
+    client: connections.client,
+    taskQueue,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connections.closeConnections();
+    },
+  };
+}
+
+/** A Correx worker on its own task queue of the run's shared Temporal dev server. */
+export async function startDevServerWorker(db: Kysely<Database>): Promise<RunningWorker> {
+  installWorkerRuntime('warn');
+  const address = inject('temporalAddress');
+  const connection = await Connection.connect({ address });
+  const native = await NativeConnection.connect({ address });
+  return runWorker(
+    {
+      client: new Client({ connection, namespace: 'default' }),
+      native,
+      closeConnections: async () => {
+        await native.close();
+        await connection.close();
+      },
+    },
+    db,
+  );
+}
+
+/**
+ * A private time-skipping Temporal server (time skipping is global to a server, so never shared)
+ * with a Correx worker on it.
+ */
+export async function startTimeSkippingWorker(db: Kysely<Database>): Promise<RunningWorker & { environment: TestWorkflowEnvironment }> {
+  installWorkerRuntime('warn');
+  const environment = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: inject('temporalTestServerPath') } },
+  });
+  const running = await runWorker(
+    { client: environment.client, native: environment.nativeConnection, closeConnections: () => environment.teardown() },
+    db,
+  );
+  return { ...running, environment };
+}
