@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { GENESIS_HASH, canonicalJson, timelineEventHash } from '../../services/timeline/chain.js';
+import { canonicalJson } from '../../services/canonical-json.js';
+import { GENESIS_HASH, timelineEventHash } from '../../services/timeline/chain.js';
 
 describe('canonical JSON', () => {
   it('sorts keys at every depth and drops undefined members', () => {

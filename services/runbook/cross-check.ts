@@ -1,0 +1,155 @@
+import { availableRegimes } from '../regulatory/resolve.js';
+import type { DecisionRule, Runbook, Target } from './schema.js';
+
+export interface RunbookIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+/**
+ * What a schema cannot see: every reference resolves (roles, people, severities, consumers,
+ * regimes, correction kinds, clocks), ids are unique, and decision rules can be satisfied.
+ */
+export function crossCheck(runbook: Runbook): RunbookIssue[] {
+  const issues: RunbookIssue[] = [];
+  const report = (path: (string | number)[], message: string) => issues.push({ path, message });
+
+  const unique = (list: { id: string }[], path: (string | number)[], what: string) => {
+    const seen = new Map<string, number>();
+    list.forEach((item, index) => {
+      const first = seen.get(item.id);
+      if (first !== undefined) report([...path, index, 'id'], `duplicate ${what} id '${item.id}' (first at ${[...path, first].join('.')})`);
+      else seen.set(item.id, index);
+    });
+  };
+  unique(runbook.severities, ['severities'], 'severity');
+  unique(runbook.roles, ['roles'], 'role');
+  unique(runbook.people, ['people'], 'person');
+  unique(runbook.triggers, ['triggers'], 'trigger');
+  unique(runbook.system.consumers, ['system', 'consumers'], 'consumer');
+  unique(runbook.postIncident.tasks, ['postIncident', 'tasks'], 'task');
+  unique(runbook.postIncident.restorationCriteria, ['postIncident', 'restorationCriteria'], 'restoration criterion');
+  unique(runbook.notifications.customRegimes, ['notifications', 'customRegimes'], 'regime');
+
+  const severities = new Set(runbook.severities.map((s) => s.id));
+  const roles = new Set(runbook.roles.map((r) => r.id));
+  const people = new Set(runbook.people.map((p) => p.id));
+  const holders = (role: string) => runbook.people.filter((p) => p.roles.includes(role));
+  const list = (values: Iterable<string>) => [...values].join(', ');
+
+  const checkSeverity = (path: (string | number)[], id: string) => {
+    if (!severities.has(id)) report(path, `severity '${id}' is not defined in severities (${list(severities)})`);
+  };
+  const checkRole = (path: (string | number)[], id: string) => {
+    if (!roles.has(id)) report(path, `role '${id}' is not defined in roles (${list(roles)})`);
+  };
+  const checkTarget = (path: (string | number)[], target: Target) => {
+    if ('role' in target) {
+      if (!roles.has(target.role)) report([...path, 'role'], `role '${target.role}' is not defined in roles (${list(roles)})`);
+      else if (holders(target.role).length === 0) report([...path, 'role'], `nobody in people holds role '${target.role}', so nobody would be reached`);
+    } else if (!people.has(target.person)) {
+      report([...path, 'person'], `person '${target.person}' is not defined in people (${list(people)})`);
+    }
+  };
+
+  runbook.roles.forEach((role, i) => role.manager !== undefined && checkRole(['roles', i, 'manager'], role.manager));
+  runbook.people.forEach((person, i) => person.roles.forEach((role, j) => checkRole(['people', i, 'roles', j], role)));
+  runbook.triggers.forEach((trigger, i) => checkSeverity(['triggers', i, 'severity'], trigger.severity));
+  runbook.escalation.levels.forEach((level, i) =>
+    level.targets.forEach((target, j) => checkTarget(['escalation', 'levels', i, 'targets', j], target)),
+  );
+
+  const checkRule = (path: (string | number)[], rule: DecisionRule) => {
+    rule.approverRoles.forEach((role, i) => checkRole([...path, 'approverRoles', i], role));
+    rule.escalateTo.forEach((role, i) => checkRole([...path, 'escalateTo', i], role));
+    if (rule.quorum > rule.approverRoles.length) {
+      report([...path, 'quorum'], `must be at most the number of approver roles (${rule.approverRoles.length})`);
+      return;
+    }
+    const approvers = runbook.people.filter((p) => p.roles.some((r) => rule.approverRoles.includes(r)));
+    const coveredRoles = new Set(approvers.flatMap((p) => p.roles.filter((r) => rule.approverRoles.includes(r))));
+    const canMeet = Math.min(approvers.length, coveredRoles.size);
+    if (rule.approverRoles.every((r) => roles.has(r)) && canMeet < rule.quorum) {
+      report([...path, 'quorum'], `quorum ${rule.quorum} cannot be met: only ${canMeet} approver role(s) have people holding them`);
+    }
+  };
+  for (const [kind, authority] of Object.entries(runbook.decisionAuthority)) {
+    if (!authority) continue;
+    const base = ['decisionAuthority', kind];
+    checkRule(base, authority);
+    for (const [severity, change] of Object.entries(authority.severities)) {
+      const path = [...base, 'severities', severity];
+      checkSeverity(path, severity);
+      const effective = { ...authority, ...Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)) } as DecisionRule;
+      if (change.quorum !== undefined || change.approverRoles !== undefined) {
+        if (effective.quorum > effective.approverRoles.length) {
+          report([...path, change.quorum !== undefined ? 'quorum' : 'approverRoles'], `quorum ${effective.quorum} must be at most the number of approver roles (${effective.approverRoles.length})`);
+        }
+      }
+      change.approverRoles?.forEach((role, i) => checkRole([...path, 'approverRoles', i], role));
+      change.escalateTo?.forEach((role, i) => checkRole([...path, 'escalateTo', i], role));
+    }
+  }
+
+  for (const [severity, corrections] of Object.entries(runbook.correctionPlaybook)) {
+    checkSeverity(['correctionPlaybook', severity], severity);
+    corrections.forEach((correction, i) => {
+      const path = ['correctionPlaybook', severity, i];
+      if (!runbook.decisionAuthority[correction.kind]) {
+        report([...path, 'kind'], `no decisionAuthority for '${correction.kind}', so nobody could approve it`);
+      }
+      if (correction.kind === 'rollback' && !runbook.system.model.previousVersions.includes(correction.parameters.targetVersion)) {
+        report(
+          [...path, 'parameters', 'targetVersion'],
+          `'${correction.parameters.targetVersion}' is not one of system.model.previousVersions (${list(runbook.system.model.previousVersions) || 'none'})`,
+        );
+      }
+    });
+  }
+
+  const consumers = new Set(runbook.system.consumers.map((c) => c.id));
+  const notifications = runbook.notifications;
+  notifications.internal.targets.forEach((target, i) => checkTarget(['notifications', 'internal', 'targets', i], target));
+  if (notifications.customers && notifications.customers.consumers !== 'all') {
+    notifications.customers.consumers.forEach((id, i) => {
+      if (!consumers.has(id)) report(['notifications', 'customers', 'consumers', i], `consumer '${id}' is not defined in system.consumers (${list(consumers) || 'none'})`);
+    });
+  }
+
+  const regimes = availableRegimes(notifications.customRegimes);
+  notifications.customRegimes.forEach((regime, i) => {
+    const builtIn = availableRegimes([]).has(regime.id);
+    if (builtIn) report(['notifications', 'customRegimes', i, 'id'], `'${regime.id}' is a built-in regime: change it with an override in notifications.regulators`);
+    const clockIds = new Set(regime.clocks.map((c) => c.id));
+    regime.clocks.forEach((clock, j) => {
+      const after = clock.start.startsWith('submitted:') ? clock.start.slice('submitted:'.length) : undefined;
+      if (after !== undefined && !clockIds.has(after)) {
+        report(['notifications', 'customRegimes', i, 'clocks', j, 'start'], `no clock '${after}' in regime '${regime.id}' (${list(clockIds)})`);
+      }
+    });
+  });
+  const seenRegimes = new Map<string, number>();
+  notifications.regulators.forEach((policy, i) => {
+    const path = ['notifications', 'regulators', i];
+    const first = seenRegimes.get(policy.regime);
+    if (first !== undefined) report([...path, 'regime'], `regime '${policy.regime}' is listed twice (first at notifications.regulators.${first})`);
+    seenRegimes.set(policy.regime, i);
+    const regime = regimes.get(policy.regime);
+    if (!regime) {
+      report([...path, 'regime'], `unknown regime '${policy.regime}' (known: ${list(regimes.keys())}; define others in notifications.customRegimes)`);
+      return;
+    }
+    const clockIds = new Set(regime.clocks.map((c) => c.id));
+    policy.override?.clocks?.forEach((clock, j) => {
+      if (!clockIds.has(clock.id)) report([...path, 'override', 'clocks', j, 'id'], `regime '${regime.id}' has no clock '${clock.id}' (${list(clockIds)})`);
+    });
+  });
+
+  runbook.postIncident.tasks.forEach((task, i) => checkRole(['postIncident', 'tasks', i, 'ownerRole'], task.ownerRole));
+  runbook.postIncident.restorationRequiredFor.forEach((severity, i) => checkSeverity(['postIncident', 'restorationRequiredFor', i], severity));
+  if (runbook.postIncident.restorationRequiredFor.length > 0 && runbook.postIncident.restorationCriteria.length === 0) {
+    report(['postIncident', 'restorationRequiredFor'], 'restoration is required for some severities but restorationCriteria is empty');
+  }
+
+  return issues;
+}

@@ -1,0 +1,173 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import type { z } from 'zod';
+import { canonicalJson } from '../canonical-json.js';
+import { crossCheck } from './cross-check.js';
+import { Runbook } from './schema.js';
+
+/** One defect, located in its file: `file:line:column path: message`. */
+export interface RunbookProblem {
+  file: string;
+  line: number;
+  column: number;
+  path: string;
+  message: string;
+}
+
+export function formatProblem(problem: RunbookProblem): string {
+  return `${problem.file}:${problem.line}:${problem.column} ${problem.path ? `${problem.path}: ` : ''}${problem.message}`;
+}
+
+export interface LoadedRunbook {
+  file: string;
+  runbook: Runbook;
+  /** `sha256:<hex>` over the canonical JSON of the file's content: comments and layout do not count. */
+  version: string;
+}
+
+export type RunbookParse = { ok: true; loaded: LoadedRunbook } | { ok: false; problems: RunbookProblem[] };
+
+/** Hash of a runbook's content, its version. */
+export function runbookVersion(content: unknown): string {
+  return `sha256:${createHash('sha256').update(canonicalJson(content)).digest('hex')}`;
+}
+
+/** The node a path names, or the nearest ancestor that exists (a missing field points at its parent). */
+function nodeAt(doc: Document, segments: (string | number)[], pointAtKey: boolean): Node | undefined {
+  let node: unknown = doc.contents;
+  let found: Node | undefined = (node as Node | null) ?? undefined;
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i];
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
+      if (!pair) break;
+      const last = i === segments.length - 1;
+      if (last && pointAtKey) return pair.key as Node;
+      node = pair.value;
+      found = (pair.value as Node | null) ?? (pair.key as Node);
+    } else if (isSeq(node) && typeof segment === 'number') {
+      const item = node.items[segment];
+      if (!item) break;
+      node = item;
+      found = item as Node;
+    } else {
+      break;
+    }
+  }
+  return found;
+}
+
+function friendly(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) return 'is required';
+  return issue.message;
+}
+
+/** Parses and checks one runbook's text. Reports every problem found, not only the first. */
+export function parseRunbook(text: string, file: string): RunbookParse {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const problemAt = (node: Node | undefined, segments: (string | number)[], message: string): RunbookProblem => {
+    const offset = node?.range?.[0] ?? 0;
+    const { line, col } = lineCounter.linePos(offset);
+    return { file, line, column: col, path: segments.map(String).join('.'), message };
+  };
+
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      problems: doc.errors.map((error) => {
+        const { line, col } = lineCounter.linePos(error.pos[0]);
+        const message = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+        return { file, line, column: col, path: '', message: `YAML syntax error: ${message}` };
+      }),
+    };
+  }
+  const content: unknown = doc.toJS({ maxAliasCount: 100 });
+  if (content === null || typeof content !== 'object' || Array.isArray(content)) {
+    return { ok: false, problems: [problemAt(undefined, [], 'a runbook must be a YAML mapping with system, severities, roles, people, …')] };
+  }
+
+  const parsed = Runbook.safeParse(content);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.flatMap((issue) => {
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys.map((key) => {
+          const segments = [...issue.path, key] as (string | number)[];
+          return problemAt(nodeAt(doc, segments, true), segments, `unknown field '${key}'`);
+        });
+      }
+      const segments = issue.path as (string | number)[];
+      return [problemAt(nodeAt(doc, segments, false), segments, friendly(issue))];
+    });
+    return { ok: false, problems };
+  }
+
+  const crossIssues = crossCheck(parsed.data);
+  if (crossIssues.length > 0) {
+    return { ok: false, problems: crossIssues.map((issue) => problemAt(nodeAt(doc, issue.path, false), issue.path, issue.message)) };
+  }
+  return { ok: true, loaded: { file, runbook: parsed.data, version: runbookVersion(content) } };
+}
+
+export async function loadRunbookFile(file: string): Promise<RunbookParse> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    return { ok: false, problems: [{ file, line: 1, column: 1, path: '', message: `cannot read: ${reason}` }] };
+  }
+  return parseRunbook(text, file);
+}
+
+const isRunbookFile = (name: string) => /\.ya?ml$/i.test(name);
+
+/** The runbook files named: files as given, folders by their *.yaml / *.yml files (sorted). */
+export async function runbookFiles(paths: string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const entry of paths) {
+    const info = await stat(entry).catch(() => undefined);
+    if (info?.isDirectory()) {
+      const names = (await readdir(entry)).filter(isRunbookFile).sort();
+      files.push(...names.map((name) => path.join(entry, name)));
+    } else {
+      files.push(entry);
+    }
+  }
+  return files;
+}
+
+export interface RunbookSet {
+  runbooks: Map<string, LoadedRunbook>;
+  problems: RunbookProblem[];
+  files: string[];
+}
+
+/** Loads several runbooks; a system may be defined by only one of them. */
+export async function loadRunbooks(paths: string[]): Promise<RunbookSet> {
+  const files = await runbookFiles(paths);
+  const runbooks = new Map<string, LoadedRunbook>();
+  const problems: RunbookProblem[] = [];
+  for (const file of files) {
+    const result = await loadRunbookFile(file);
+    if (!result.ok) {
+      problems.push(...result.problems);
+      continue;
+    }
+    const id = result.loaded.runbook.system.id;
+    const earlier = runbooks.get(id);
+    if (earlier) {
+      const text = await readFile(file, 'utf8');
+      const lineCounter = new LineCounter();
+      const doc = parseDocument(text, { lineCounter });
+      const node = nodeAt(doc, ['system', 'id'], false);
+      const { line, col } = lineCounter.linePos(node?.range?.[0] ?? 0);
+      problems.push({ file, line, column: col, path: 'system.id', message: `system '${id}' is already defined in ${earlier.file}` });
+      continue;
+    }
+    runbooks.set(id, result.loaded);
+  }
+  return { runbooks, problems, files };
+}

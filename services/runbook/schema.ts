@@ -1,0 +1,235 @@
+import { z } from 'zod';
+import { CorrectionKind, CorrectionScope, correctionKinds, correctionOf } from '../correction/schema.js';
+import { DurationText } from '../duration.js';
+import { SystemId } from '../incident/schema.js';
+import { Regime, RegulatoryClock, RiskCategory, ValueChainRole } from '../regulatory/regime.js';
+
+// The runbook is the preparation stage as data: per AI system, who may do what, how fast, and who
+// must be told. These schemas are the single source of its types and of runbook.schema.json.
+
+const Id = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lowercase letters, digits and dashes');
+const SeverityId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be a severity name such as SEV2');
+const Email = z.email('must be an email address');
+
+export const Contact = z.strictObject({
+  name: z.string().min(1).optional(),
+  email: Email,
+  phone: z.string().min(3).optional(),
+});
+
+export const Organisation = z.strictObject({
+  name: z.string().min(1),
+  contact: Contact,
+});
+
+export const EnforcementAdapter = z.discriminatedUnion(
+  'adapter',
+  [
+    /** Built in: Correx serves the active corrections as a policy document and a decision endpoint. */
+    z.strictObject({ adapter: z.literal('policy') }),
+    /** An HMAC-signed call to the system's own control endpoint; state is read back to verify. */
+    z.strictObject({
+      adapter: z.literal('webhook'),
+      url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+      /** Environment variable holding the HMAC-SHA256 secret (never the secret itself). */
+      secretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name such as CORREX_WEBHOOK_SECRET'),
+      timeout: DurationText.default('10s'),
+    }),
+    /** Records what would be done; for drills. */
+    z.strictObject({ adapter: z.literal('dry-run') }),
+  ],
+  { error: 'adapter must be policy, webhook or dry-run' },
+);
+
+export const FallbackActivation = z.discriminatedUnion(
+  'method',
+  [
+    z.strictObject({ method: z.literal('webhook'), url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }) }),
+    z.strictObject({ method: z.literal('email'), to: Email }),
+    z.strictObject({ method: z.literal('manual'), instructions: z.string().min(1) }),
+  ],
+  { error: 'method must be webhook, email or manual' },
+);
+
+export const DownstreamConsumer = z.strictObject({
+  id: Id,
+  name: z.string().min(1),
+  contact: Contact,
+  /** Corrections of these kinds interrupt this consumer, so they are notified and their fallback is activated. */
+  affectedBy: z.array(CorrectionKind).min(1),
+  fallback: z.strictObject(
+    {
+      description: z.string().min(1),
+      activation: FallbackActivation,
+    },
+    { error: 'every consumer needs a fallback: { description, activation }' },
+  ),
+});
+
+export const AiSystem = z.strictObject({
+  id: SystemId,
+  name: z.string().min(1),
+  model: z.strictObject({
+    name: z.string().min(1),
+    version: z.string().min(1),
+    /** Versions a rollback may return to. */
+    previousVersions: z.array(z.string().min(1)).default([]),
+  }),
+  upstreamDeveloper: Organisation,
+  deployer: Organisation,
+  /** Who this runbook's organisation is in the value chain for this system. */
+  valueChainRole: ValueChainRole,
+  riskCategory: RiskCategory,
+  jurisdictions: z.array(z.string().regex(/^([A-Z]{2}(-[A-Z0-9]{1,3})?|EU|EEA)$/, 'must be an ISO 3166 code (DE, US-CA) or EU / EEA')).min(1),
+  sectors: z.array(Id).min(1),
+  enforcement: EnforcementAdapter,
+  consumers: z.array(DownstreamConsumer).default([]),
+});
+
+export const Severity = z.strictObject({
+  id: SeverityId,
+  name: z.string().min(1),
+  definition: z.string().min(1),
+});
+
+export const Role = z.strictObject({
+  id: Id,
+  description: z.string().min(1),
+  /** Where overdue work of this role escalates (after-action tasks). */
+  manager: Id.optional(),
+});
+
+export const Person = z.strictObject({
+  id: Id,
+  name: z.string().min(1),
+  email: Email,
+  roles: z.array(Id).min(1),
+});
+
+/** Who to page or notify: everyone holding a role, or one person. */
+export const Target = z.union([z.strictObject({ role: Id }), z.strictObject({ person: Id })], {
+  error: 'must be { role: <role id> } or { person: <person id> }',
+});
+
+export const signalSources = ['alertmanager', 'pagerduty', 'native', 'report', 'evaluation', 'heartbeat'] as const;
+
+export const Trigger = z.strictObject({
+  id: Id,
+  description: z.string().min(1),
+  match: z.strictObject({
+    sources: z.array(z.enum(signalSources)).min(1).optional(),
+    /** Every listed label must equal the signal's. */
+    labels: z.record(z.string(), z.string()).optional(),
+    /** The sender's own severity words (critical, warning…). */
+    signalSeverities: z.array(z.string().min(1)).min(1).optional(),
+  }),
+  /** Opens an incident once `count` matching signals arrive within `window`; by default the first one does. */
+  threshold: z.strictObject({ count: z.number().int().min(1), window: DurationText }).default({ count: 1, window: '1m' }),
+  /** Labels whose values split signals into separate incidents. */
+  groupBy: z.array(z.string().min(1)).default([]),
+  severity: SeverityId,
+});
+
+export const Escalation = z.strictObject({
+  levels: z
+    .array(
+      z.strictObject({
+        targets: z.array(Target).min(1),
+        ackTimeout: DurationText,
+      }),
+    )
+    .min(1),
+  /** How many more times to go through all levels when nobody acknowledges. */
+  repeat: z.number().int().min(0).max(10).default(0),
+});
+
+const BreakGlass = z.union([
+  z.strictObject({ allowed: z.literal(false) }),
+  z.strictObject({ allowed: z.literal(true), ratificationWindow: DurationText }),
+]);
+
+const authorityFields = {
+  /** Roles whose holders may approve. */
+  approverRoles: z.array(Id).min(1),
+  /** Approvals needed, each from a different person holding a different one of approverRoles. */
+  quorum: z.number().int().min(1),
+  approvalTimeout: DurationText,
+  /** Roles that decide when nobody did within approvalTimeout. */
+  escalateTo: z.array(Id).min(1),
+  /** Whether the incident commander may apply at once, with ratification required within the window. */
+  breakGlass: BreakGlass,
+};
+
+export const DecisionRule = z.strictObject(authorityFields);
+
+export const DecisionAuthority = z.strictObject({
+  ...authorityFields,
+  quorum: authorityFields.quorum.default(1),
+  breakGlass: BreakGlass.default({ allowed: false }),
+  /** Per-severity changes to the rule (e.g. faster timeout and break-glass at SEV1). */
+  severities: z.record(SeverityId, DecisionRule.partial()).default({}),
+});
+
+export const PlaybookCorrection = correctionOf({
+  scope: CorrectionScope,
+  reason: z.string().min(1),
+});
+
+export const RegulatorPolicy = z.strictObject({
+  regime: Id,
+  recipients: z.array(Contact).min(1),
+  /** Changes to the built-in regime (deadlines, classes…); clocks are matched by id. */
+  override: Regime.omit({ id: true, clocks: true })
+    .partial()
+    .extend({ clocks: z.array(RegulatoryClock.partial().required({ id: true })).optional() })
+    .optional(),
+});
+
+export const NotificationPolicy = z.strictObject({
+  internal: z.strictObject({ targets: z.array(Target).min(1) }),
+  /** Downstream consumers to notify, by id, or all of them. */
+  customers: z.strictObject({ consumers: z.union([z.literal('all'), z.array(Id).min(1)]) }).optional(),
+  upstreamDeveloper: z.strictObject({ notify: z.boolean() }).default({ notify: false }),
+  regulators: z.array(RegulatorPolicy).default([]),
+  /** Regimes the built-in catalogue lacks, usable in `regulators` like built-in ones. */
+  customRegimes: z.array(Regime).default([]),
+});
+
+export const PostIncidentTemplate = z.strictObject({
+  tasks: z
+    .array(
+      z.strictObject({
+        id: Id,
+        title: z.string().min(1),
+        ownerRole: Id,
+        dueAfter: DurationText,
+      }),
+    )
+    .min(1),
+  /** What must be recorded as met before the last correction of a severe incident is lifted. */
+  restorationCriteria: z.array(z.strictObject({ id: Id, description: z.string().min(1) })).default([]),
+  /** Severities whose restoration requires the criteria. */
+  restorationRequiredFor: z.array(SeverityId).default([]),
+});
+
+export const Runbook = z.strictObject({
+  /** Editors' JSON Schema hint; ignored by Correx. */
+  $schema: z.string().optional(),
+  system: AiSystem,
+  severities: z.array(Severity).min(1),
+  roles: z.array(Role).min(1),
+  people: z.array(Person).min(1),
+  triggers: z.array(Trigger).default([]),
+  escalation: Escalation,
+  decisionAuthority: z.partialRecord(CorrectionKind, DecisionAuthority),
+  correctionPlaybook: z.record(SeverityId, z.array(PlaybookCorrection).min(1)).default({}),
+  notifications: NotificationPolicy,
+  postIncident: PostIncidentTemplate,
+});
+
+export type Runbook = z.infer<typeof Runbook>;
+export type AiSystem = z.infer<typeof AiSystem>;
+export type DecisionAuthority = z.infer<typeof DecisionAuthority>;
+export type DecisionRule = z.infer<typeof DecisionRule>;
+export type Target = z.infer<typeof Target>;
+export { correctionKinds };
