@@ -4,9 +4,10 @@ import { openConfiguredDatabase } from '../db/configured.js';
 import { migrateDown, migrateUp, migrationStatus } from '../db/migrate.js';
 import { runDev } from '../dev.js';
 import { OperatorError } from '../errors.js';
+import { ExitCode, ExitWith } from './exit.js';
+import { runbookCommand } from './runbook.js';
 
-/** Exit codes scripts can rely on. */
-export const ExitCode = { ok: 0, failure: 1, usage: 2 } as const;
+
 
 function buildProgram(): Command {
   const program = new Command('correx')
@@ -57,6 +58,8 @@ function buildProgram(): Command {
       });
     });
 
+  program.addCommand(runbookCommand());
+
   return program;
 }
 
@@ -78,6 +81,7 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
+    if (error instanceof ExitWith) return error.code;
     if (error instanceof OperatorError) {
       process.stderr.write(`correx: ${error.message}\n`);
       return ExitCode.failure;
