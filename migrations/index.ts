@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely/migration';
 import * as initialSchema from './2026-11-22T0000_initial_schema.js';
+import * as runbookVersions from './2026-11-22T0100_runbook_versions.js';
 
 /**
  * Every migration, by name; names sort in the order they run. Listed here rather than read from the
@@ -7,4 +8,5 @@ import * as initialSchema from './2026-11-22T0000_initial_schema.js';
  */
 export const migrations: Record<string, Migration> = {
   '2026-11-22T0000_initial_schema': initialSchema,
+  '2026-11-22T0100_runbook_versions': runbookVersions,
 };

@@ -4,6 +4,8 @@ import type { Config } from './config.js';
 import { openConfiguredDatabase } from './db/configured.js';
 import { migrateUp } from './db/migrate.js';
 import { OperatorError } from './errors.js';
+import { RunbookCatalogue } from './runbook/catalogue.js';
+import { formatProblem } from './runbook/load.js';
 import { buildHttpService } from './http/server.js';
 import { resolveTemporalBinaries } from './temporal/binaries.js';
 import { connectTemporal, connectWorkerTransport } from './temporal/connect.js';
@@ -64,11 +66,17 @@ export async function runDev(config: Config): Promise<void> {
       await workerDone;
     });
 
+    const runbooks = new RunbookCatalogue(config.runbooksDir, database.db);
+    const runbookSet = await runbooks.current();
+    say(`runbooks in ${config.runbooksDir}: ${[...runbookSet.runbooks.keys()].join(', ') || 'none'}`);
+    for (const problem of runbookSet.problems) say(`  runbook problem: ${formatProblem(problem)}`);
+
     const client = new Client({ connection, namespace: config.temporal.namespace });
     const http = await buildHttpService({
       db: database.db,
       databaseBackend: database.backend,
       temporal: { client, connection, address, taskQueue: config.temporal.taskQueue },
+      runbooks,
       actorFor: () => 'local-admin',
       logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel,
     });

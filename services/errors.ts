@@ -14,6 +14,25 @@ export class OperatorError extends Error {
   }
 }
 
+export interface FieldError {
+  /** Dotted path of the field, e.g. `body.systemId`. */
+  path: string;
+  message: string;
+}
+
+/** Input that cannot be accepted, with the reason for each field; the HTTP API answers 400 with these. */
+export class InvalidInput extends Error {
+  override readonly name = 'InvalidInput';
+  constructor(readonly errors: FieldError[]) {
+    super(`invalid input: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+  }
+
+  /** The same errors with their paths inside `prefix` (a domain field `systemId` becomes `body.systemId`). */
+  within(prefix: string): InvalidInput {
+    return new InvalidInput(this.errors.map((e) => ({ ...e, path: e.path ? `${prefix}.${e.path}` : prefix })));
+  }
+}
+
 /** `path.to.field: reason` for each issue, the form every edge (env, HTTP, CLI, runbooks) reports. */
 export function describeZodIssues(error: z.ZodError, prefix: (string | number)[] = []): string[] {
   return error.issues.map((issue) => {

@@ -156,6 +156,14 @@ export interface ApiTokensTable {
   created_at: CreatedAt;
 }
 
+export interface RunbookVersionsTable {
+  version: string;
+  system_id: string;
+  content: Json<Record<string, unknown>>;
+  source_file: string;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   systems: SystemsTable;
   incidents: IncidentsTable;
@@ -167,6 +175,7 @@ export interface Database {
   tasks: TasksTable;
   timeline_events: TimelineEventsTable;
   api_tokens: ApiTokensTable;
+  runbook_versions: RunbookVersionsTable;
 }
 
 export type IncidentRow = Selectable<IncidentsTable>;

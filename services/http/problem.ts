@@ -1,5 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
+import { InvalidInput } from '../errors.js';
 
 /** RFC 9457 problem details; `errors` lists each failing field as `{ path, message }`. */
 export interface Problem {
@@ -17,17 +18,11 @@ export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply
     .send({ type: problem.type ?? 'about:blank', ...problem });
 }
 
-export class RequestInvalid extends Error {
-  constructor(readonly errors: { path: string; message: string }[]) {
-    super(`invalid request: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
-  }
-}
-
 /** Parses one part of a request (`body`, `query`, `params`) or throws a 400 naming each bad field. */
 export function parseRequest<S extends z.ZodType>(schema: S, value: unknown, part: 'body' | 'query' | 'params'): z.infer<S> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  throw new RequestInvalid(
+  throw new InvalidInput(
     parsed.error.issues.map((issue) => ({ path: [part, ...issue.path.map(String)].join('.'), message: issue.message })),
   );
 }

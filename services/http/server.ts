@@ -7,14 +7,18 @@ import type { Database } from '../db/schema.js';
 import { IncidentClient } from '../incident/client.js';
 import { findIncident, listIncidents } from '../incident/repository.js';
 import { IncidentTrigger } from '../incident/schema.js';
+import { triggerIncident } from '../incident/trigger.js';
+import { InvalidInput } from '../errors.js';
+import type { RunbookCatalogue } from '../runbook/catalogue.js';
 import { temporalReachable } from '../temporal/connect.js';
 import { listTimeline } from '../timeline/repository.js';
-import { RequestInvalid, parseRequest, sendProblem } from './problem.js';
+import { parseRequest, sendProblem } from './problem.js';
 
 export interface HttpServiceDependencies {
   db: Kysely<Database>;
   databaseBackend: 'postgres' | 'pglite';
   temporal: { client: Client; connection: Connection; address: string; taskQueue: string };
+  runbooks: RunbookCatalogue;
   /**
    * Who the request acts as. Until API tokens exist (issue #5) only local mode serves the API, bound
    * to 127.0.0.1, and everything is done as its local administrator.
@@ -34,7 +38,7 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<F
   const incidents = new IncidentClient(deps.temporal.client, deps.temporal.taskQueue);
 
   app.setErrorHandler((error, request, reply) => {
-    if (error instanceof RequestInvalid) {
+    if (error instanceof InvalidInput) {
       return sendProblem(reply, { title: 'Invalid request', status: 400, detail: error.message, errors: error.errors });
     }
     const status = (error as { statusCode?: number }).statusCode;
@@ -60,8 +64,12 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<F
 
   app.post('/v1/incidents', async (request, reply) => {
     const trigger = parseRequest(IncidentTrigger, request.body, 'body');
-    const outcome = await incidents.trigger(trigger, deps.actorFor());
-    return reply.code(202).send(outcome);
+    try {
+      const outcome = await triggerIncident({ db: deps.db, incidents, runbooks: deps.runbooks }, trigger, deps.actorFor());
+      return reply.code(202).send(outcome);
+    } catch (error) {
+      throw error instanceof InvalidInput ? error.within('body') : error;
+    }
   });
 
   app.get('/v1/incidents', async (request) => {

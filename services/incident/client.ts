@@ -18,7 +18,12 @@ export class IncidentClient {
     private readonly taskQueue: string,
   ) {}
 
-  async trigger(trigger: IncidentTrigger, actor: string, now = new Date()): Promise<TriggerOutcome> {
+  async trigger(
+    trigger: IncidentTrigger,
+    actor: string,
+    options: { runbookVersion: string | null; now?: Date } = { runbookVersion: null },
+  ): Promise<TriggerOutcome> {
+    const now = options.now ?? new Date();
     const dedupKey = trigger.dedupKey ?? randomUUID();
     const workflowId = incidentWorkflowId(trigger.systemId, dedupKey);
     const incidentId = randomUUID();
@@ -35,7 +40,7 @@ export class IncidentClient {
           summary: trigger.summary,
           openedBy: actor,
           openedAt: now.toISOString(),
-          runbookVersion: null,
+          runbookVersion: options.runbookVersion,
         },
       ],
       signal: triggerArrivedSignal,

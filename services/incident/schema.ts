@@ -48,6 +48,8 @@ export interface IncidentSnapshot {
   state: IncidentState;
   openedAt: string;
   openedBy: string;
+  /** The runbook version this incident runs under, fixed at its start. */
+  runbookVersion: string | null;
   /** Each trigger after the first that joined this incident. */
   joinedTriggers: number;
 }

@@ -35,7 +35,7 @@ describe('correx dev (all-in-one local mode, embedded database)', () => {
     return running;
   }
 
-  const trigger = { systemId: 'assistant-prod', title: 'Jailbreak success rate above 2%', severity: 'SEV2', dedupKey: 'jailbreak-rate' };
+  const trigger = { systemId: 'frontier-assistant', title: 'Jailbreak success rate above 2%', severity: 'SEV2', dedupKey: 'jailbreak-rate' };
   const post = (body: unknown) =>
     fetch(`${api}/v1/incidents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
@@ -66,6 +66,15 @@ describe('correx dev (all-in-one local mode, embedded database)', () => {
     const badId = await fetch(`${api}/v1/incidents/not-a-uuid`);
     expect(badId.status).toBe(400);
     expect(((await badId.json()) as { errors: { path: string }[] }).errors[0]!.path).toBe('params.id');
+
+    const unknownSystem = await post({ systemId: 'no-such-system', title: 'x', severity: 'SEV2' });
+    expect(unknownSystem.status).toBe(400);
+    const unknownProblem = (await unknownSystem.json()) as { errors: { path: string; message: string }[] };
+    expect(unknownProblem.errors).toEqual([{ path: 'body.systemId', message: expect.stringMatching(/^no runbook defines system 'no-such-system' \(known: .*frontier-assistant/) }]);
+
+    const unknownSeverity = await post({ systemId: 'frontier-assistant', title: 'x', severity: 'SEV9' });
+    expect(unknownSeverity.status).toBe(400);
+    expect(((await unknownSeverity.json()) as { errors: { path: string }[] }).errors[0]!.path).toBe('body.severity');
 
     const notJson = await fetch(`${api}/v1/incidents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
     expect(notJson.status).toBe(400);

@@ -24,12 +24,19 @@ describe('incident workflow on the Temporal dev server with PostgreSQL', () => {
     const outcome = await incidents.trigger(
       { systemId: 'assistant-prod', title: 'Jailbreak success rate above 2%', severity: 'SEV2', dedupKey: 'jailbreak-rate' },
       'alice',
-      new Date('2026-11-22T10:00:00.000Z'),
+      { runbookVersion: 'sha256:0123', now: new Date('2026-11-22T10:00:00.000Z') },
     );
     expect(outcome).toMatchObject({ workflowId: 'incident:assistant-prod:jailbreak-rate', joined: false });
 
     const row = await eventually(() => findIncident(database.db, outcome.incidentId));
-    expect(row).toMatchObject({ system_id: 'assistant-prod', severity: 'SEV2', state: 'triggered', opened_by: 'alice', workflow_id: outcome.workflowId });
+    expect(row).toMatchObject({
+      system_id: 'assistant-prod',
+      severity: 'SEV2',
+      state: 'triggered',
+      opened_by: 'alice',
+      workflow_id: outcome.workflowId,
+      runbook_version: 'sha256:0123',
+    });
     expect(row.opened_at.toISOString()).toBe('2026-11-22T10:00:00.000Z');
 
     const timeline = await listTimeline(database.db, outcome.incidentId);

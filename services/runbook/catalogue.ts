@@ -1,0 +1,67 @@
+import { stat } from 'node:fs/promises';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { loadRunbooks, runbookFiles, type LoadedRunbook, type RunbookSet } from './load.js';
+import type { Runbook } from './schema.js';
+
+export interface RunbookInUse {
+  runbook: Runbook;
+  version: string;
+  file: string;
+  /** True when the file is currently invalid or gone and the last version recorded in the database is used. */
+  fromLastRecorded: boolean;
+}
+
+/**
+ * The runbooks in a folder, re-read whenever a file changes, so an edit applies to the next incident
+ * without a restart (running incidents keep the version they started with). When a runbook file is
+ * broken, the version last recorded in the database keeps serving, so alerts are never refused for a
+ * typo.
+ */
+export class RunbookCatalogue {
+  private cached: { signature: string; set: RunbookSet } | undefined;
+
+  constructor(
+    private readonly dir: string,
+    private readonly db?: Kysely<Database>,
+  ) {}
+
+  private async signature(): Promise<string> {
+    const files = await runbookFiles([this.dir]);
+    const parts = await Promise.all(
+      files.map(async (file) => {
+        const info = await stat(file).catch(() => undefined);
+        return `${file}:${info?.mtimeMs ?? 0}:${info?.size ?? 0}`;
+      }),
+    );
+    return parts.join('|');
+  }
+
+  /** Every runbook file, freshly validated if anything changed. */
+  async current(): Promise<RunbookSet> {
+    const signature = await this.signature();
+    if (!this.cached || this.cached.signature !== signature) {
+      this.cached = { signature, set: await loadRunbooks([this.dir]) };
+    }
+    return this.cached.set;
+  }
+
+  async find(systemId: string): Promise<RunbookInUse | undefined> {
+    const set = await this.current();
+    const loaded: LoadedRunbook | undefined = set.runbooks.get(systemId);
+    if (loaded) return { ...loaded, fromLastRecorded: false };
+    if (!this.db) return undefined;
+    const row = await this.db
+      .selectFrom('systems')
+      .innerJoin('runbook_versions', 'runbook_versions.version', 'systems.runbook_version')
+      .select(['runbook_versions.version', 'runbook_versions.content', 'runbook_versions.source_file'])
+      .where('systems.id', '=', systemId)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return { runbook: row.content as unknown as Runbook, version: row.version, file: row.source_file, fromLastRecorded: true };
+  }
+
+  async systemIds(): Promise<string[]> {
+    return [...(await this.current()).runbooks.keys()].sort();
+  }
+}

@@ -1,0 +1,43 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { jsonb } from '../db/jsonb.js';
+import type { LoadedRunbook } from './load.js';
+import type { Runbook } from './schema.js';
+
+/**
+ * Stores a runbook version (once; versions are content hashes) and points the system at it.
+ * Called before an incident starts under that version.
+ */
+export async function recordRunbookVersion(db: Kysely<Database>, loaded: LoadedRunbook): Promise<void> {
+  const system = loaded.runbook.system;
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('runbook_versions')
+      .values({
+        version: loaded.version,
+        system_id: system.id,
+        content: jsonb(loaded.runbook as unknown as Record<string, unknown>),
+        source_file: loaded.file,
+      })
+      .onConflict((oc) => oc.column('version').doNothing())
+      .execute();
+    await trx
+      .insertInto('systems')
+      .values({ id: system.id, name: system.name, runbook_version: loaded.version, definition: jsonb(system as unknown as Record<string, unknown>) })
+      .onConflict((oc) =>
+        oc.column('id').doUpdateSet({
+          name: system.name,
+          runbook_version: loaded.version,
+          definition: jsonb(system as unknown as Record<string, unknown>),
+          updated_at: new Date(),
+        }),
+      )
+      .execute();
+  });
+}
+
+/** The runbook exactly as it was at a version. */
+export async function findRunbookVersion(db: Kysely<Database>, version: string): Promise<Runbook | undefined> {
+  const row = await db.selectFrom('runbook_versions').select('content').where('version', '=', version).executeTakeFirst();
+  return row?.content as Runbook | undefined;
+}

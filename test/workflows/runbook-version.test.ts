@@ -1,0 +1,82 @@
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvalidInput } from '../../services/errors.js';
+import { IncidentClient } from '../../services/incident/client.js';
+import { findIncident } from '../../services/incident/repository.js';
+import { triggerIncident, type TriggerDependencies } from '../../services/incident/trigger.js';
+import { RunbookCatalogue } from '../../services/runbook/catalogue.js';
+import { findRunbookVersion } from '../../services/runbook/repository.js';
+import { projectRoot } from '../support/environment.js';
+import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
+import { startDevServerWorker, type RunningWorker } from '../support/temporal.js';
+
+describe('an incident keeps the runbook version it started with', () => {
+  let database: TestDatabase;
+  let worker: RunningWorker;
+  let dir: string;
+  let file: string;
+  let deps: TriggerDependencies;
+
+  beforeAll(async () => {
+    database = await createPostgresTestDatabase();
+    worker = await startDevServerWorker(database.db);
+    dir = await mkdtemp(path.join(os.tmpdir(), 'correx-runbooks-'));
+    file = path.join(dir, 'frontier-assistant.yaml');
+    await copyFile(path.join(projectRoot, 'runbooks', 'frontier-assistant.yaml'), file);
+    deps = { db: database.db, incidents: new IncidentClient(worker.client, worker.taskQueue), runbooks: new RunbookCatalogue(dir, database.db) };
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await database?.destroy();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const trigger = (dedupKey: string) => ({ systemId: 'frontier-assistant', title: `incident ${dedupKey}`, severity: 'SEV2', dedupKey });
+
+  it('records the version on the incident, and later edits apply only to new incidents', async () => {
+    const first = await triggerIncident(deps, trigger('first'), 'amara-okafor');
+    expect(first.runbookVersion).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const firstRow = await eventually(() => findIncident(database.db, first.incidentId));
+    expect(firstRow.runbook_version).toBe(first.runbookVersion);
+
+    const original = await readFile(file, 'utf8');
+    const edited = original.replace('    approvalTimeout: 15m\n    escalateTo: [ceo]', '    approvalTimeout: 5m\n    escalateTo: [ceo]');
+    expect(edited).not.toBe(original);
+    await writeFile(file, edited);
+
+    const second = await triggerIncident(deps, trigger('second'), 'amara-okafor');
+    expect(second.runbookVersion).not.toBe(first.runbookVersion);
+    expect((await eventually(() => findIncident(database.db, second.incidentId))).runbook_version).toBe(second.runbookVersion);
+
+    // The first incident still runs under, and can still read, the rules it started with.
+    expect((await findIncident(database.db, first.incidentId))?.runbook_version).toBe(first.runbookVersion);
+    expect((await deps.incidents.state(first.workflowId)).runbookVersion).toBe(first.runbookVersion);
+    expect((await findRunbookVersion(database.db, first.runbookVersion))?.decisionAuthority.shutdown?.approvalTimeout).toBe('15m');
+    expect((await findRunbookVersion(database.db, second.runbookVersion))?.decisionAuthority.shutdown?.approvalTimeout).toBe('5m');
+
+    // A repeat of the first trigger joins it without moving it to the new version.
+    const repeat = await triggerIncident(deps, trigger('first'), 'jonas-berg');
+    expect(repeat).toMatchObject({ incidentId: first.incidentId, joined: true });
+    expect((await deps.incidents.state(first.workflowId)).runbookVersion).toBe(first.runbookVersion);
+  });
+
+  it('keeps serving the last recorded version while the file is broken', async () => {
+    const current = await readFile(file, 'utf8');
+    await writeFile(file, current.replace('severities:', 'severities: [unclosed'));
+    const third = await triggerIncident(deps, trigger('third'), 'amara-okafor');
+    const recorded = await database.db.selectFrom('systems').select('runbook_version').where('id', '=', 'frontier-assistant').executeTakeFirstOrThrow();
+    expect(third.runbookVersion).toBe(recorded.runbook_version);
+    await writeFile(file, current);
+  });
+
+  it('refuses systems without a runbook and severities the runbook lacks, naming the field', async () => {
+    await expect(triggerIncident(deps, { ...trigger('x'), systemId: 'unknown-system' }, 'a')).rejects.toSatisfy(
+      (error) => error instanceof InvalidInput && error.errors[0]?.path === 'systemId' && /known: frontier-assistant/.test(error.errors[0].message),
+    );
+    await expect(triggerIncident(deps, { ...trigger('x'), severity: 'SEV0' }, 'a')).rejects.toSatisfy(
+      (error) => error instanceof InvalidInput && error.errors[0]?.path === 'severity' && /SEV1, SEV2, SEV3, SEV4/.test(error.errors[0].message),
+    );
+  });
+});
