@@ -24,6 +24,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     state: 'triggered',
     openedAt: start.openedAt,
     openedBy: start.openedBy,
+    runbookVersion: start.runbookVersion,
     joinedTriggers: 0,
   };
   let closing: IncidentClosing | undefined;
