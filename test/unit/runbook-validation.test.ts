@@ -1,0 +1,159 @@
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { effectiveRegimes } from '../../services/runbook/effective.js';
+import { formatProblem, loadRunbookFile, loadRunbooks } from '../../services/runbook/load.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+/** A project file as the loader and the CLI (run with cwd root) name it: relative, e.g. `runbooks/x.yaml`. */
+const rel = (file: string) => path.relative(process.cwd(), path.join(root, file));
+const brokenDir = 'test/fixtures/runbooks/broken';
+
+describe('shipped runbooks', () => {
+  it('all validate, one per system', async () => {
+    const set = await loadRunbooks([rel('runbooks')]);
+    expect(set.problems.map(formatProblem)).toEqual([]);
+    expect([...set.runbooks.keys()].sort()).toEqual(['clinical-triage', 'credit-scoring', 'frontier-assistant']);
+  });
+
+  it('credit-scoring: a deployer that rolls back to a previous vendor version and overrides DORA', async () => {
+    const result = await loadRunbookFile(rel('runbooks/credit-scoring.yaml'));
+    if (!result.ok) throw new Error(result.problems.map(formatProblem).join('\n'));
+    const { system, correctionPlaybook, notifications } = result.loaded.runbook;
+    expect(system).toMatchObject({ valueChainRole: 'deployer', riskCategory: 'high-risk', enforcement: { adapter: 'webhook' } });
+    const rollbacks = Object.values(correctionPlaybook).flat().filter((c) => c.kind === 'rollback');
+    expect(rollbacks.length).toBeGreaterThan(0);
+    for (const rollback of rollbacks) if (rollback.kind === 'rollback') expect(system.model.previousVersions).toContain(rollback.parameters.targetVersion);
+    expect(notifications.regulators.map((r) => r.regime)).toEqual(expect.arrayContaining(['eu-ai-act-art26', 'dora-art19', 'gdpr-art33']));
+    const dora = effectiveRegimes(result.loaded.runbook).find((r) => r.id === 'dora-art19')!;
+    expect(dora.clocks.find((c) => c.id === 'initial')).toMatchObject({ deadline: '3h', start: 'classification' });
+    expect(dora.clocks.find((c) => c.id === 'initial-latest')?.deadline).toBe('24h');
+  });
+
+  it('clinical-triage: two-role shutdown quorum, break-glass at SEV1, Art. 73 death and critical-infrastructure clocks', async () => {
+    const result = await loadRunbookFile(rel('runbooks/clinical-triage.yaml'));
+    if (!result.ok) throw new Error(result.problems.map(formatProblem).join('\n'));
+    const { decisionAuthority } = result.loaded.runbook;
+    expect(decisionAuthority.shutdown).toMatchObject({ approverRoles: ['cmo', 'cmio'], quorum: 2, breakGlass: { allowed: false } });
+    expect(decisionAuthority.shutdown?.severities.SEV1?.breakGlass).toEqual({ allowed: true, ratificationWindow: '1h' });
+    const art73 = effectiveRegimes(result.loaded.runbook).find((r) => r.id === 'eu-ai-act-art73')!;
+    expect(art73.clocks[0]?.sooner).toEqual(
+      expect.arrayContaining([
+        { classes: ['death'], deadline: '10d' },
+        { classes: ['critical-infrastructure', 'widespread-infringement'], deadline: '2d' },
+      ]),
+    );
+    expect(art73.recipient).toMatch(/Inspectie Gezondheidszorg en Jeugd/);
+  });
+});
+
+describe('the minimal fixture every broken one copies', () => {
+  it('is valid', async () => {
+    const result = await loadRunbookFile(rel('test/fixtures/runbooks/minimal.yaml'));
+    expect(result.ok ? [] : result.problems.map(formatProblem)).toEqual([]);
+  });
+});
+
+interface BrokenCase {
+  file: string;
+  line: number;
+  column: number;
+  /** Dotted path of the problem; '' for YAML syntax errors. */
+  path: string;
+  /** The message, or its start when the rest is a long list that may grow. */
+  message: string;
+  /** Problems the one defect gives (1 unless noted). */
+  count?: number;
+  /** A known loader bug: the expectation states the correct behaviour and currently fails. */
+  knownBug?: string;
+}
+
+const roles = 'on-call, approver, deputy-approver, executive';
+const kinds = 'user_restriction, rate_limit, capability_restriction, use_case_restriction, rollback, shutdown';
+
+const broken: BrokenCase[] = [
+  { file: 'bad-duration.yaml', line: 55, column: 19, path: 'escalation.levels.0.ackTimeout', message: 'must be a positive duration such as 30s, 15m, 4h, 2d or 1h30m' },
+  { file: 'bad-system-id.yaml', line: 4, column: 7, path: 'system.id', message: 'must be lowercase letters, digits and dashes (at most 63), e.g. assistant-prod' },
+  // The BreakGlass union has no message of its own, so zod's generic one is all the author sees.
+  { file: 'break-glass-without-ratification.yaml', line: 68, column: 17, path: 'decisionAuthority.shutdown.breakGlass', message: 'Invalid input' },
+  { file: 'duplicate-person-id.yaml', line: 44, column: 11, path: 'people.2.id', message: "duplicate person id 'ben' (first at people.1)" },
+  { file: 'duplicate-severity-id.yaml', line: 33, column: 11, path: 'severities.2.id', message: "duplicate severity id 'SEV2' (first at severities.1)" },
+  { file: 'duplicate-yaml-key.yaml', line: 6, column: 3, path: '', message: 'YAML syntax error: Map keys must be unique' },
+  { file: 'escalation-role-nobody-holds.yaml', line: 54, column: 25, path: 'escalation.levels.0.targets.0.role', message: "nobody in people holds role 'deputy-approver', so nobody would be reached" },
+  { file: 'invalid-email.yaml', line: 43, column: 40, path: 'people.1.email', message: 'must be an email address' },
+  { file: 'invalid-enforcement-adapter.yaml', line: 20, column: 27, path: 'system.enforcement.adapter', message: 'adapter must be policy, webhook or dry-run' },
+  { file: 'invalid-fallback-activation.yaml', line: 28, column: 31, path: 'system.consumers.0.fallback.activation.method', message: 'method must be webhook, email or manual' },
+  { file: 'missing-consumer-fallback.yaml', line: 22, column: 7, path: 'system.consumers.0.fallback', message: 'every consumer needs a fallback: { description, activation }' },
+  { file: 'override-unknown-clock.yaml', line: 88, column: 34, path: 'notifications.regulators.0.override.clocks.0.id', message: "regime 'gdpr-art33' has no clock 'early-warning' (initial)" },
+  { file: 'playbook-kind-without-authority.yaml', line: 76, column: 13, path: 'correctionPlaybook.SEV1.1.kind', message: "no decisionAuthority for 'shutdown', so nobody could approve it" },
+  { file: 'quorum-exceeds-approvers.yaml', line: 61, column: 13, path: 'decisionAuthority.rollback.quorum', message: 'must be at most the number of approver roles (2)' },
+  { file: 'quorum-unmet-by-people.yaml', line: 66, column: 13, path: 'decisionAuthority.shutdown.quorum', message: 'quorum 2 cannot be met: only 1 approver role(s) have people holding them' },
+  { file: 'quorum-wrong-type.yaml', line: 61, column: 13, path: 'decisionAuthority.rollback.quorum', message: 'Invalid input: expected number, received string' },
+  { file: 'rollback-target-not-previous-version.yaml', line: 74, column: 36, path: 'correctionPlaybook.SEV1.0.parameters.targetVersion', message: "'0.9' is not one of system.model.previousVersions (1.0)" },
+  {
+    file: 'undefined-severity-in-playbook.yaml',
+    line: 71,
+    column: 3,
+    path: 'correctionPlaybook.SEV0',
+    message: "severity 'SEV0' is not defined in severities (SEV1, SEV2, SEV3)",
+    knownBug: 'the loader points at the first entry under the key (72:5), not at the undefined SEV0 key (71:3)',
+  },
+  { file: 'undefined-severity-in-trigger.yaml', line: 50, column: 15, path: 'triggers.0.severity', message: "severity 'SEV0' is not defined in severities (SEV1, SEV2, SEV3)" },
+  { file: 'unknown-consumer-in-notifications.yaml', line: 84, column: 17, path: 'notifications.customers.consumers.0', message: "consumer 'branch-network' is not defined in system.consumers (loan-portal)" },
+  { file: 'unknown-correction-kind-in-authority.yaml', line: 64, column: 3, path: 'decisionAuthority.kill_switch', message: "unknown field 'kill_switch'" },
+  { file: 'unknown-correction-kind.yaml', line: 76, column: 13, path: 'correctionPlaybook.SEV1.1.kind', message: `kind must be one of ${kinds}` },
+  { file: 'unknown-field.yaml', line: 56, column: 3, path: 'escalation.repaet', message: "unknown field 'repaet'" },
+  { file: 'unknown-person-in-escalation.yaml', line: 54, column: 27, path: 'escalation.levels.0.targets.0.person', message: "person 'zoe' is not defined in people (ada, ben, cleo)" },
+  { file: 'unknown-regime.yaml', line: 86, column: 15, path: 'notifications.regulators.0.regime', message: "unknown regime 'eu-gdpr' (known: eu-ai-act-art73, eu-ai-act-art26," },
+  { file: 'unknown-role-in-decision-authority.yaml', line: 63, column: 18, path: 'decisionAuthority.rollback.escalateTo.0', message: `role 'chief-executive' is not defined in roles (${roles})` },
+  { file: 'unknown-role-in-person.yaml', line: 43, column: 76, path: 'people.1.roles.1', message: `role 'auditor' is not defined in roles (${roles})` },
+  { file: 'unknown-task-owner-role.yaml', line: 92, column: 70, path: 'postIncident.tasks.0.ownerRole', message: `role 'reviewer' is not defined in roles (${roles})` },
+  { file: 'yaml-syntax-error.yaml', line: 56, column: 3, path: '', message: 'YAML syntax error: Implicit map keys need to be followed by map values' },
+];
+
+describe('broken runbooks: one defect each, reported where it is', () => {
+  it('every fixture in the folder has a case, and there are enough of them', () => {
+    const files = readdirSync(path.join(root, brokenDir)).filter((name) => name.endsWith('.yaml'));
+    expect(files.sort()).toEqual(broken.map((c) => c.file).sort());
+    expect(files.length).toBeGreaterThanOrEqual(18);
+  });
+
+  for (const c of broken) {
+    const test = c.knownBug ? it.fails : it;
+    const title = c.knownBug ? `${c.file} (known bug: ${c.knownBug})` : c.file;
+    test(title, async () => {
+      const file = rel(`${brokenDir}/${c.file}`);
+      const result = await loadRunbookFile(file);
+      expect(result.ok).toBe(false);
+      if (result.ok) return;
+      const formatted = result.problems.map(formatProblem);
+      expect(formatted, formatted.join('\n')).toHaveLength(c.count ?? 1);
+      const [problem] = result.problems;
+      expect(problem).toMatchObject({ file, line: c.line, column: c.column, path: c.path });
+      expect(formatted[0]!.startsWith(`${file}:${c.line}:${c.column} ${c.path ? `${c.path}: ` : ''}${c.message}`), formatted[0]).toBe(true);
+    });
+  }
+});
+
+describe('correx runbook validate', () => {
+  const validate = (...files: string[]) =>
+    spawnSync(process.execPath, ['bin/correx.js', 'runbook', 'validate', ...files], { cwd: root, encoding: 'utf8' });
+
+  it.each(['quorum-exceeds-approvers.yaml', 'missing-consumer-fallback.yaml'])('exits 1 and prints the located problem for %s', (name) => {
+    const c = broken.find((b) => b.file === name)!;
+    const file = `${brokenDir}/${name}`;
+    const result = validate(file);
+    expect(result.status, result.stderr).toBe(1);
+    expect(result.stdout).toContain(`${file}:${c.line}:${c.column} ${c.path}: ${c.message}\n`);
+    expect(result.stdout).toContain('1 problem in 1 of 1 runbook file');
+  });
+
+  it('exits 0 for the shipped runbooks', () => {
+    const files = ['runbooks/clinical-triage.yaml', 'runbooks/credit-scoring.yaml', 'runbooks/frontier-assistant.yaml'];
+    const result = validate(...files);
+    expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
+    for (const file of files) expect(result.stdout).toContain(`ok ${file} (`);
+  });
+});
