@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely/migration';
 import * as initialSchema from './2026-11-22T0000_initial_schema.js';
 import * as runbookVersions from './2026-11-22T0100_runbook_versions.js';
+import * as correctionSystem from './2026-11-22T0200_correction_system.js';
 
 /**
  * Every migration, by name; names sort in the order they run. Listed here rather than read from the
@@ -9,4 +10,5 @@ import * as runbookVersions from './2026-11-22T0100_runbook_versions.js';
 export const migrations: Record<string, Migration> = {
   '2026-11-22T0000_initial_schema': initialSchema,
   '2026-11-22T0100_runbook_versions': runbookVersions,
+  '2026-11-22T0200_correction_system': correctionSystem,
 };

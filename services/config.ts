@@ -41,6 +41,7 @@ export const environmentSchema = z.object({
       .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
       .optional(),
   ),
+  CORREX_MAIL_FROM: z.email('must be an email address').default('correx@localhost'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -61,6 +62,7 @@ export interface Config {
   http: { host: string; port: number };
   runbooksDir: string;
   smtpUrl: string | undefined;
+  mailFrom: string;
   logLevel: Environment['LOG_LEVEL'];
 }
 
@@ -86,6 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     http: { host: e.CORREX_HTTP_HOST, port: e.CORREX_HTTP_PORT },
     runbooksDir: e.CORREX_RUNBOOKS,
     smtpUrl: e.SMTP_URL,
+    mailFrom: e.CORREX_MAIL_FROM,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import { openConfiguredDatabase } from './db/configured.js';
 import { migrateUp } from './db/migrate.js';
 import { OperatorError } from './errors.js';
+import { createMailer } from './notification/mailer.js';
 import { RunbookCatalogue } from './runbook/catalogue.js';
 import { formatProblem } from './runbook/load.js';
 import { buildHttpService } from './http/server.js';
@@ -52,6 +53,7 @@ export async function runDev(config: Config): Promise<void> {
     cleanups.push(() => connection.close());
     say(`Temporal ${devServer ? 'dev server started' : 'reachable'} at ${address}`);
 
+    const mailer = createMailer({ smtpUrl: config.smtpUrl, outboxDir: path.resolve(config.dataDir, 'outbox'), from: config.mailFrom });
     const workerConnection = await connectWorkerTransport(target);
     cleanups.push(() => workerConnection.close());
     const worker = await createCorrexWorker({
@@ -59,6 +61,8 @@ export async function runDev(config: Config): Promise<void> {
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       db: database.db,
+      mailer,
+      secret: (name) => process.env[name],
     });
     const workerDone = worker.run();
     cleanups.push(async () => {
@@ -98,6 +102,7 @@ export async function runDev(config: Config): Promise<void> {
     if (devServer) say(`  Temporal UI  ${devServer.uiUrl}`);
     say(`  Temporal     ${address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`);
     say(`  data         ${path.resolve(config.dataDir)}`);
+    say(`  mail         ${mailer.describe}`);
     say('press Ctrl-C to stop');
 
     await new Promise<void>((resolve, reject) => {

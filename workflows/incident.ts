@@ -1,20 +1,53 @@
-import { condition, defineQuery, defineSignal, proxyActivities, setHandler, allHandlersFinished, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  ParentClosePolicy,
+  allHandlersFinished,
+  condition,
+  proxyActivities,
+  setHandler,
+  startChild,
+  uuid4,
+  workflowInfo,
+  type ChildWorkflowHandle,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { IncidentClosing, IncidentSnapshot, IncidentStart, TriggerArrival } from '../services/incident/schema.js';
+import { findRule } from '../services/correction/authority.js';
+import type { IncidentPlan } from '../services/incident/plan.js';
+import type { IncidentAction, IncidentSnapshot, IncidentStart, IncidentState } from '../services/incident/schema.js';
+import { correctionWorkflow } from './correction.js';
+import { escalationWorkflow } from './escalation.js';
+import {
+  acknowledgeUpdate,
+  closeUpdate,
+  correctionChangedSignal,
+  escalationAcknowledgedSignal,
+  incidentStateQuery,
+  openCorrectionStates,
+  proposeCorrectionUpdate,
+  resolveUpdate,
+  triggerArrivedSignal,
+  type CorrectionProposal,
+  type CorrectionState,
+} from './messages.js';
 
-const { recordIncidentOpened, recordIncidentClosed } = proxyActivities<Activities>({
+const { prepareIncident, recordIncidentOpened, recordIncidentTransition } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   // Projection writes are idempotent, so retrying until the database is back is always safe.
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
-export const incidentStateQuery = defineQuery<IncidentSnapshot>('incidentState');
-/** Every trigger for this system and dedup key, the one that started the workflow included. */
-export const triggerArrivedSignal = defineSignal<[TriggerArrival]>('triggerArrived');
-export const closeIncidentSignal = defineSignal<[IncidentClosing]>('closeIncident');
+const order: IncidentState[] = ['triggered', 'acknowledged', 'mitigating', 'mitigated', 'resolved', 'closed'];
+const before = (a: IncidentState, b: IncidentState) => order.indexOf(a) < order.indexOf(b);
 
-/** One incident, from trigger to close. Later stages (escalation, corrections, review) hang off this. */
+/**
+ * One incident, from trigger to close: loads its runbook version's rules, pages until acknowledged,
+ * runs one child workflow per proposed correction, and records every state change with its actor.
+ */
 export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSnapshot> {
+  const workflowId = workflowInfo().workflowId;
+  let plan: IncidentPlan | undefined;
+  let escalation: ChildWorkflowHandle<typeof escalationWorkflow> | undefined;
+  let closing: IncidentAction | undefined;
   const snapshot: IncidentSnapshot = {
     incidentId: start.incidentId,
     systemId: start.systemId,
@@ -25,23 +58,157 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     openedAt: start.openedAt,
     openedBy: start.openedBy,
     runbookVersion: start.runbookVersion,
+    commander: undefined,
     joinedTriggers: 0,
+    corrections: [],
   };
-  let closing: IncidentClosing | undefined;
+
+  const transition = async (state: IncidentState, actor: string, at?: string, data?: Record<string, unknown>, commander?: string) => {
+    snapshot.state = state;
+    await recordIncidentTransition({ incidentId: start.incidentId, state, actor, ...(at ? { at } : {}), ...(data ? { data } : {}), ...(commander ? { commander } : {}) });
+  };
+  const isPerson = (actor: string) => plan!.people.some((p) => p.id === actor);
+
+  // Each check returns the reason an action is refused, or undefined. Validators run them when the
+  // runbook plan is loaded; handlers run them again after waiting for it (an update may arrive first).
+  const acknowledgeProblem = (action: IncidentAction) => {
+    if (!isPerson(action.actor)) return `${action.actor} is not one of the runbook's people`;
+    if (snapshot.state !== 'triggered') return `incident is already ${snapshot.state}${snapshot.commander ? ` (commander: ${snapshot.commander})` : ''}`;
+    return undefined;
+  };
+  const proposalProblem = (p: CorrectionProposal) => {
+    if (!isPerson(p.actor)) return `${p.actor} is not one of the runbook's people`;
+    if (snapshot.state === 'triggered') return 'acknowledge the incident before proposing corrections';
+    if (!before(snapshot.state, 'resolved')) return `incident is ${snapshot.state}; corrections can no longer be proposed`;
+    const rule = findRule(plan!.authority, p.kind, snapshot.severity);
+    if (!rule) return `the runbook gives no decision authority for ${p.kind} at ${snapshot.severity}`;
+    if (p.breakGlass) {
+      if (!rule.breakGlass.allowed) return `break-glass is not allowed for ${p.kind} at ${snapshot.severity}`;
+      if (p.actor !== snapshot.commander) return `only the incident commander (${snapshot.commander}) may use break-glass`;
+    }
+    return undefined;
+  };
+  const resolveProblem = (action: IncidentAction) => {
+    if (!isPerson(action.actor)) return `${action.actor} is not one of the runbook's people`;
+    if (snapshot.state === 'triggered') return 'acknowledge the incident before resolving it';
+    if (!before(snapshot.state, 'resolved')) return `incident is already ${snapshot.state}`;
+    return undefined;
+  };
+  const closeProblem = (action: IncidentAction) => {
+    if (!isPerson(action.actor)) return `${action.actor} is not one of the runbook's people`;
+    if (snapshot.state === 'closed' || closing) return 'incident is already closed';
+    const open = snapshot.corrections.filter((c) => openCorrectionStates.includes(c.state as CorrectionState));
+    if (open.length > 0) return `${open.length} correction(s) still pending or in force (${open.map((c) => `${c.kind} ${c.id}: ${c.state}`).join(', ')}); lift or reject them first`;
+    return undefined;
+  };
+  const validate = <A>(problem: (a: A) => string | undefined) => (a: A) => {
+    if (!plan) return;
+    const reason = problem(a);
+    if (reason) throw new Error(reason);
+  };
+  const recheck = async <A>(problem: (a: A) => string | undefined, a: A) => {
+    await condition(() => plan !== undefined);
+    const reason = problem(a);
+    if (reason) throw ApplicationFailure.nonRetryable(reason, 'Refused');
+  };
 
   setHandler(incidentStateQuery, () => snapshot);
   setHandler(triggerArrivedSignal, (arrival) => {
     if (arrival.incidentId !== start.incidentId) snapshot.joinedTriggers += 1;
   });
-  setHandler(closeIncidentSignal, (request) => {
-    closing ??= request;
+  setHandler(correctionChangedSignal, ({ correctionId, state }) => {
+    const correction = snapshot.corrections.find((c) => c.id === correctionId);
+    if (correction) correction.state = state;
   });
+  setHandler(
+    acknowledgeUpdate,
+    async (action) => {
+      await recheck(acknowledgeProblem, action);
+      snapshot.commander = action.actor;
+      await transition('acknowledged', action.actor, action.at, undefined, action.actor);
+      await escalation?.signal(escalationAcknowledgedSignal, { actor: action.actor }).catch(() => {
+        // The escalation already ended (exhausted); nothing left to stop.
+      });
+      return snapshot;
+    },
+    { validator: validate(acknowledgeProblem) },
+  );
+  setHandler(
+    proposeCorrectionUpdate,
+    async (proposal) => {
+      await recheck(proposalProblem, proposal);
+      const rule = findRule(plan!.authority, proposal.kind, snapshot.severity)!;
+      const correctionId = uuid4();
+      const childId = `${workflowId}/correction/${correctionId}`;
+      snapshot.corrections.push({ id: correctionId, workflowId: childId, kind: proposal.kind, state: 'proposed', breakGlass: proposal.breakGlass === true });
+      await startChild(correctionWorkflow, {
+        workflowId: childId,
+        // A correction in force must never be dropped with its parent; it ends only by being lifted.
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        args: [
+          {
+            incidentId: start.incidentId,
+            incidentWorkflowId: workflowId,
+            incidentTitle: start.title,
+            systemId: start.systemId,
+            severity: snapshot.severity,
+            id: correctionId,
+            kind: proposal.kind,
+            scope: proposal.scope,
+            parameters: proposal.parameters,
+            reason: proposal.reason,
+            breakGlass: proposal.breakGlass === true,
+            proposedBy: proposal.actor,
+            proposedAt: proposal.at,
+            rule,
+            people: plan!.people,
+            enforcement: plan!.enforcement,
+            commander: snapshot.commander,
+          },
+        ],
+      });
+      if (snapshot.state === 'acknowledged') await transition('mitigating', proposal.actor, proposal.at, { correctionId });
+      return { correctionId, workflowId: childId };
+    },
+    { validator: validate(proposalProblem) },
+  );
+  setHandler(
+    resolveUpdate,
+    async (action) => {
+      await recheck(resolveProblem, action);
+      await transition('resolved', action.actor, action.at, action.reason ? { reason: action.reason } : undefined);
+      return snapshot;
+    },
+    { validator: validate(resolveProblem) },
+  );
+  setHandler(
+    closeUpdate,
+    async (action) => {
+      await recheck(closeProblem, action);
+      closing = action;
+      return snapshot;
+    },
+    { validator: validate(closeProblem) },
+  );
 
-  await recordIncidentOpened({ ...start, workflowId: workflowInfo().workflowId });
+  plan = await prepareIncident(start.runbookVersion);
+  await recordIncidentOpened({ ...start, workflowId });
+  if (plan.escalation.levels.some((level) => level.people.length > 0)) {
+    escalation = await startChild(escalationWorkflow, {
+      workflowId: `${workflowId}/escalation/${start.incidentId}`,
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      args: [{ incidentId: start.incidentId, systemId: start.systemId, title: start.title, severity: start.severity, levels: plan.escalation.levels, repeat: plan.escalation.repeat }],
+    });
+  }
 
-  await condition(() => closing !== undefined);
-  await recordIncidentClosed(start.incidentId, closing!);
-  snapshot.state = 'closed';
+  // Mitigated once a correction is in force; closed when someone closes it.
+  for (;;) {
+    const inForce = () => snapshot.state === 'mitigating' && snapshot.corrections.some((c) => c.state === 'active' || c.state === 'awaiting-ratification');
+    await condition(() => inForce() || closing !== undefined);
+    if (closing) break;
+    await transition('mitigated', 'system:enforcement');
+  }
+  await transition('closed', closing.actor, closing.at, closing.reason ? { reason: closing.reason } : undefined);
   await condition(allHandlersFinished);
   return snapshot;
 }

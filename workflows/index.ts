@@ -1,2 +1,4 @@
 // The workflow types the worker registers. Workflow code imports only @temporalio/workflow and types.
+export { correctionWorkflow } from './correction.js';
+export { escalationWorkflow } from './escalation.js';
 export { incidentWorkflow } from './incident.js';

@@ -3,6 +3,7 @@ import { loadConfig } from '../config.js';
 import { openConfiguredDatabase } from '../db/configured.js';
 import { migrateDown, migrateUp, migrationStatus } from '../db/migrate.js';
 import { runDev } from '../dev.js';
+import { runWorkerProcess } from '../worker-process.js';
 import { OperatorError } from '../errors.js';
 import { ExitCode, ExitWith } from './exit.js';
 import { runbookCommand } from './runbook.js';
@@ -21,6 +22,13 @@ function buildProgram(): Command {
     .description('run Correx locally: Temporal dev server with web UI, migrations, worker and HTTP service, until Ctrl-C')
     .action(async () => {
       await runDev(loadConfig());
+    });
+
+  program
+    .command('worker')
+    .description('run a worker: Correx workflows and activities against TEMPORAL_ADDRESS (default localhost:7233), until Ctrl-C')
+    .action(async () => {
+      await runWorkerProcess(loadConfig());
     });
 
   const migrate = program.command('migrate').description('apply, revert or list database migrations (DATABASE_URL, else the embedded database)');

@@ -57,6 +57,8 @@ export interface SignalsTable {
 export interface CorrectionsTable {
   id: string;
   incident_id: string;
+  system_id: string;
+  severity: string;
   kind: string;
   scope: Json<Record<string, unknown>>;
   parameters: Json<Record<string, unknown>>;
@@ -67,6 +69,7 @@ export interface CorrectionsTable {
   idempotency_key: string;
   proposed_at: Timestamp;
   approved_at: Timestamp | null;
+  rejected_at: Timestamp | null;
   applied_at: Timestamp | null;
   verified_at: Timestamp | null;
   lifted_at: Timestamp | null;
@@ -181,3 +184,4 @@ export interface Database {
 export type IncidentRow = Selectable<IncidentsTable>;
 export type NewIncidentRow = Insertable<IncidentsTable>;
 export type TimelineEventRow = Selectable<TimelineEventsTable>;
+export type CorrectionRow = Selectable<CorrectionsTable>;

@@ -1,8 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
-import { closeIncidentSignal, incidentStateQuery, triggerArrivedSignal } from '../../workflows/incident.js';
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import {
+  acknowledgeUpdate,
+  closeUpdate,
+  correctionStateQuery,
+  decideCorrectionUpdate,
+  incidentStateQuery,
+  liftCorrectionUpdate,
+  proposeCorrectionUpdate,
+  resolveUpdate,
+  triggerArrivedSignal,
+  type CorrectionDecision,
+  type CorrectionProposal,
+  type CorrectionSnapshot,
+} from '../../workflows/messages.js';
 import type { incidentWorkflow } from '../../workflows/index.js';
-import { incidentWorkflowId, type IncidentClosing, type IncidentSnapshot, type IncidentTrigger, type TriggerArrival } from './schema.js';
+import { incidentWorkflowId, type IncidentAction, type IncidentSnapshot, type IncidentTrigger, type TriggerArrival } from './schema.js';
 
 export interface TriggerOutcome {
   incidentId: string;
@@ -11,18 +24,28 @@ export interface TriggerOutcome {
   joined: boolean;
 }
 
-/** How the API and CLI drive incidents: every call goes through the incident's workflow. */
+/** A person's action was refused by the workflow (not authorised, wrong state, duplicate vote…), with the reason. */
+export class ActionRefused extends Error {
+  override readonly name = 'ActionRefused';
+}
+
+async function refusalsAsErrors<T>(call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    if (error instanceof WorkflowUpdateFailedError) throw new ActionRefused(error.cause?.message ?? error.message);
+    throw error;
+  }
+}
+
+/** How the API and CLI drive incidents and corrections: every call goes through their workflows. */
 export class IncidentClient {
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
   ) {}
 
-  async trigger(
-    trigger: IncidentTrigger,
-    actor: string,
-    options: { runbookVersion: string | null; now?: Date } = { runbookVersion: null },
-  ): Promise<TriggerOutcome> {
+  async trigger(trigger: IncidentTrigger, actor: string, options: { runbookVersion: string; now?: Date }): Promise<TriggerOutcome> {
     const now = options.now ?? new Date();
     const dedupKey = trigger.dedupKey ?? randomUUID();
     const workflowId = incidentWorkflowId(trigger.systemId, dedupKey);
@@ -54,7 +77,31 @@ export class IncidentClient {
     return this.client.workflow.getHandle(workflowId).query(incidentStateQuery);
   }
 
-  async close(workflowId: string, closing: IncidentClosing): Promise<void> {
-    await this.client.workflow.getHandle(workflowId).signal(closeIncidentSignal, closing);
+  acknowledge(workflowId: string, action: IncidentAction): Promise<IncidentSnapshot> {
+    return refusalsAsErrors(this.client.workflow.getHandle(workflowId).executeUpdate(acknowledgeUpdate, { args: [action] }));
+  }
+
+  propose(workflowId: string, proposal: CorrectionProposal): Promise<{ correctionId: string; workflowId: string }> {
+    return refusalsAsErrors(this.client.workflow.getHandle(workflowId).executeUpdate(proposeCorrectionUpdate, { args: [proposal] }));
+  }
+
+  decide(correctionWorkflowId: string, decision: CorrectionDecision): Promise<CorrectionSnapshot> {
+    return refusalsAsErrors(this.client.workflow.getHandle(correctionWorkflowId).executeUpdate(decideCorrectionUpdate, { args: [decision] }));
+  }
+
+  lift(correctionWorkflowId: string, request: { actor: string; at: string; rationale: string }): Promise<CorrectionSnapshot> {
+    return refusalsAsErrors(this.client.workflow.getHandle(correctionWorkflowId).executeUpdate(liftCorrectionUpdate, { args: [request] }));
+  }
+
+  correction(correctionWorkflowId: string): Promise<CorrectionSnapshot> {
+    return this.client.workflow.getHandle(correctionWorkflowId).query(correctionStateQuery);
+  }
+
+  resolve(workflowId: string, action: IncidentAction): Promise<IncidentSnapshot> {
+    return refusalsAsErrors(this.client.workflow.getHandle(workflowId).executeUpdate(resolveUpdate, { args: [action] }));
+  }
+
+  close(workflowId: string, action: IncidentAction): Promise<IncidentSnapshot> {
+    return refusalsAsErrors(this.client.workflow.getHandle(workflowId).executeUpdate(closeUpdate, { args: [action] }));
   }
 }

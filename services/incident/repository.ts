@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database, IncidentRow } from '../db/schema.js';
 import { jsonb } from '../db/jsonb.js';
 import { appendTimelineEvent } from '../timeline/repository.js';
-import type { IncidentClosing, IncidentStart } from './schema.js';
+import type { IncidentStart, IncidentState } from './schema.js';
 
 /** Writes the incident row and its `incident.opened` event; a retry changes nothing. */
 export async function recordIncidentOpened(db: Kysely<Database>, incident: IncidentStart & { workflowId: string }): Promise<void> {
@@ -42,20 +42,46 @@ export async function recordIncidentOpened(db: Kysely<Database>, incident: Incid
   });
 }
 
-export async function recordIncidentClosed(db: Kysely<Database>, incidentId: string, closing: IncidentClosing): Promise<void> {
+const stampFor: Partial<Record<IncidentState, 'acknowledged_at' | 'mitigated_at' | 'resolved_at' | 'closed_at'>> = {
+  acknowledged: 'acknowledged_at',
+  mitigated: 'mitigated_at',
+  resolved: 'resolved_at',
+  closed: 'closed_at',
+};
+
+export interface IncidentTransition {
+  incidentId: string;
+  state: IncidentState;
+  actor: string;
+  /** When it happened; system transitions leave it out and get the time the activity records them. */
+  at?: string;
+  data?: Record<string, unknown>;
+  /** Set with the transition (the first acknowledger becomes commander). */
+  commander?: string;
+}
+
+/** Moves the incident row to a state and appends `incident.<state>`; each state is entered once. */
+export async function recordIncidentTransition(db: Kysely<Database>, t: IncidentTransition): Promise<void> {
+  const at = t.at ?? new Date().toISOString();
   await db.transaction().execute(async (trx) => {
+    const stamp = stampFor[t.state];
     await trx
       .updateTable('incidents')
-      .set({ state: 'closed', closed_at: closing.at, updated_at: new Date() })
-      .where('id', '=', incidentId)
+      .set({
+        state: t.state,
+        updated_at: new Date(),
+        ...(stamp ? { [stamp]: at } : {}),
+        ...(t.commander ? { commander: t.commander } : {}),
+      })
+      .where('id', '=', t.incidentId)
       .execute();
     await appendTimelineEvent(trx, {
-      incidentId,
-      kind: 'incident.closed',
-      actor: closing.actor,
-      occurredAt: new Date(closing.at),
-      data: { reason: closing.reason },
-      idempotencyKey: 'incident.closed',
+      incidentId: t.incidentId,
+      kind: `incident.${t.state}`,
+      actor: t.actor,
+      occurredAt: new Date(at),
+      data: { ...t.data, ...(t.commander ? { commander: t.commander } : {}) },
+      idempotencyKey: `incident.${t.state}`,
     });
   });
 }

@@ -36,7 +36,7 @@ export interface IncidentStart {
   openedBy: string;
   /** ISO 8601; the caller's clock, since workflow code must not read one. */
   openedAt: string;
-  runbookVersion: string | null;
+  runbookVersion: string;
 }
 
 export interface IncidentSnapshot {
@@ -49,9 +49,12 @@ export interface IncidentSnapshot {
   openedAt: string;
   openedBy: string;
   /** The runbook version this incident runs under, fixed at its start. */
-  runbookVersion: string | null;
+  runbookVersion: string;
+  /** The first person to acknowledge leads the incident (and may use break-glass). */
+  commander: string | undefined;
   /** Each trigger after the first that joined this incident. */
   joinedTriggers: number;
+  corrections: { id: string; workflowId: string; kind: string; state: string; breakGlass: boolean }[];
 }
 
 /** Sent with every trigger (signal-with-start); `incidentId` is the id that trigger would have opened. */
@@ -61,10 +64,11 @@ export interface TriggerArrival {
   by: string;
 }
 
-export interface IncidentClosing {
+/** A person's action on an incident: who and when (the caller's clock), and why. */
+export interface IncidentAction {
   actor: string;
   at: string;
-  reason: string;
+  reason?: string;
 }
 
 /** One workflow per open incident of a system and dedup key, so repeats find it. */

@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
 import { inject } from 'vitest';
 import type { Database } from '../../services/db/schema.js';
+import { createMailer, type Mailer } from '../../services/notification/mailer.js';
 import { installWorkerRuntime } from '../../services/temporal/runtime.js';
 import { createCorrexWorker } from '../../services/worker.js';
 
@@ -22,9 +25,17 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
+export interface WorkerOptions {
+  /** Where pages and notices go; by default an outbox folder in the temp directory. */
+  mailer?: Mailer;
+  /** Secrets by environment variable name (webhook HMAC keys). */
+  secrets?: Record<string, string>;
+}
+
 async function runWorker(
   connections: { client: Client; native: NativeConnection; closeConnections: () => Promise<void> },
   db: Kysely<Database>,
+  options: WorkerOptions,
 ): Promise<RunningWorker> {
   installWorkerRuntime('warn');
   const taskQueue = `test-${randomUUID()}`;
@@ -33,6 +44,8 @@ async function runWorker(
     namespace: 'default',
     taskQueue,
     db,
+    mailer: options.mailer ?? createMailer({ smtpUrl: undefined, outboxDir: path.join(os.tmpdir(), `correx-outbox-${taskQueue}`), from: 'correx@test.local' }),
+    secret: (name) => options.secrets?.[name],
     workflowBundle: await workflowBundle(),
   });
   const running = worker.run();
@@ -49,7 +62,7 @@ async function runWorker(
 }
 
 /** A Correx worker on its own task queue of the run's shared Temporal dev server. */
-export async function startDevServerWorker(db: Kysely<Database>): Promise<RunningWorker> {
+export async function startDevServerWorker(db: Kysely<Database>, options: WorkerOptions = {}): Promise<RunningWorker> {
   installWorkerRuntime('warn');
   const address = inject('temporalAddress');
   const connection = await Connection.connect({ address });
@@ -64,6 +77,7 @@ export async function startDevServerWorker(db: Kysely<Database>): Promise<Runnin
       },
     },
     db,
+    options,
   );
 }
 
@@ -71,7 +85,7 @@ export async function startDevServerWorker(db: Kysely<Database>): Promise<Runnin
  * A private time-skipping Temporal server (time skipping is global to a server, so never shared)
  * with a Correx worker on it.
  */
-export async function startTimeSkippingWorker(db: Kysely<Database>): Promise<RunningWorker & { environment: TestWorkflowEnvironment }> {
+export async function startTimeSkippingWorker(db: Kysely<Database>, options: WorkerOptions = {}): Promise<RunningWorker & { environment: TestWorkflowEnvironment }> {
   installWorkerRuntime('warn');
   const environment = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: inject('temporalTestServerPath') } },
@@ -79,6 +93,7 @@ export async function startTimeSkippingWorker(db: Kysely<Database>): Promise<Run
   const running = await runWorker(
     { client: environment.client, native: environment.nativeConnection, closeConnections: () => environment.teardown() },
     db,
+    options,
   );
   return { ...running, environment };
 }

@@ -3,6 +3,7 @@ import { IncidentClient } from '../../services/incident/client.js';
 import { findIncident } from '../../services/incident/repository.js';
 import { listTimeline } from '../../services/timeline/repository.js';
 import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
+import { recordRunbook, shippedRunbook } from '../support/runbooks.js';
 import { startTimeSkippingWorker, type RunningWorker } from '../support/temporal.js';
 
 describe('incident workflow on the time-skipping test server', () => {
@@ -19,20 +20,21 @@ describe('incident workflow on the time-skipping test server', () => {
   });
 
   it('writes the incident row and its incident.opened event, and survives skipped days', async () => {
+    const runbookVersion = await recordRunbook(database.db, await shippedRunbook('clinical-triage'));
     const incidents = new IncidentClient(worker.client, worker.taskQueue);
-    const outcome = await incidents.trigger({ systemId: 'triage-assistant', title: 'Under-triage of chest pain', severity: 'SEV1', dedupKey: 'under-triage' }, 'nurse-lead');
+    const outcome = await incidents.trigger({ systemId: 'clinical-triage', title: 'Under-triage of chest pain', severity: 'SEV1', dedupKey: 'under-triage' }, 'system:test', { runbookVersion });
 
     const row = await eventually(() => findIncident(database.db, outcome.incidentId));
-    expect(row).toMatchObject({ system_id: 'triage-assistant', severity: 'SEV1', state: 'triggered' });
-    expect((await listTimeline(database.db, outcome.incidentId)).map((e) => e.kind)).toEqual(['incident.opened']);
+    expect(row).toMatchObject({ system_id: 'clinical-triage', severity: 'SEV1', state: 'triggered', runbook_version: runbookVersion });
+    expect((await listTimeline(database.db, outcome.incidentId))[0]?.kind).toBe('incident.opened');
 
     const before = await worker.environment.currentTimeMs();
     await worker.environment.sleep(3 * 24 * 3600 * 1000);
     expect((await worker.environment.currentTimeMs()) - before).toBeGreaterThanOrEqual(3 * 24 * 3600 * 1000);
     expect((await incidents.state(outcome.workflowId)).state).toBe('triggered');
-
-    await incidents.close(outcome.workflowId, { actor: 'nurse-lead', at: new Date().toISOString(), reason: 'resolved' });
-    expect((await worker.client.workflow.getHandle(outcome.workflowId).result()).state).toBe('closed');
-    expect((await listTimeline(database.db, outcome.incidentId)).map((e) => e.kind)).toEqual(['incident.opened', 'incident.closed']);
+    // Nobody acknowledged for three days: the escalation went through every level and round, then gave up, on the record.
+    const kinds = (await listTimeline(database.db, outcome.incidentId)).map((e) => e.kind);
+    expect(kinds).toContain('escalation.exhausted');
+    expect(kinds.filter((k) => k === 'page.sent').length).toBeGreaterThan(1);
   });
 });

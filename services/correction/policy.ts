@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import type { CorrectionKind, CorrectionScope } from './schema.js';
+
+/** A correction in force on a system: what `GET /v1/policy/{systemId}` lists and `POST /v1/decide` applies. */
+export interface ActiveCorrection {
+  id: string;
+  incidentId: string;
+  kind: CorrectionKind;
+  scope: CorrectionScope;
+  parameters: Record<string, unknown>;
+  reason: string;
+  appliedAt: string;
+}
+
+/** What a gateway asks before forwarding one request to the model. */
+export const DecisionRequest = z.strictObject({
+  systemId: z.string().min(1),
+  userId: z.string().min(1).optional(),
+  orgId: z.string().min(1).optional(),
+  tier: z.string().min(1).optional(),
+  region: z.string().min(1).optional(),
+  useCase: z.string().min(1).optional(),
+  capability: z.string().min(1).optional(),
+});
+export type DecisionRequest = z.infer<typeof DecisionRequest>;
+
+export interface Decision {
+  decision: 'allow' | 'deny' | 'throttle';
+  /** With throttle: the strictest limit among the rate limits that apply. */
+  limit?: { requestsPerMinute: number; per: 'user' | 'org' };
+  /** Conditions on an allowed or throttled request: an output filter profile, the model version to serve. */
+  obligations?: { filterProfile?: string; modelVersion?: string };
+  /** The corrections that shaped the answer, with their reasons. */
+  corrections: { id: string; kind: CorrectionKind; reason: string }[];
+}
+
+/** Whether a request falls in a correction's scope: all traffic, or any listed segment it belongs to. */
+export function inScope(scope: CorrectionScope, request: DecisionRequest): boolean {
+  if ('all' in scope) return true;
+  const member = (list: string[] | undefined, value: string | undefined) => list !== undefined && value !== undefined && list.includes(value);
+  return (
+    member(scope.users, request.userId) ||
+    member(scope.orgs, request.orgId) ||
+    member(scope.tiers, request.tier) ||
+    member(scope.regions, request.region) ||
+    member(scope.useCases, request.useCase)
+  );
+}
+
+/**
+ * The answer for one request under every active correction of its system. Deny wins over
+ * throttle, throttle over allow; every kind of the toolkit has a say.
+ */
+export function decide(active: ActiveCorrection[], request: DecisionRequest): Decision {
+  const denying: ActiveCorrection[] = [];
+  const limiting: ActiveCorrection[] = [];
+  const shaping: ActiveCorrection[] = [];
+  const obligations: NonNullable<Decision['obligations']> = {};
+  let limit: Decision['limit'];
+
+  for (const correction of active) {
+    const p = correction.parameters;
+    const applies = inScope(correction.scope, request);
+    switch (correction.kind) {
+      case 'shutdown':
+        if (applies) denying.push(correction);
+        break;
+      case 'user_restriction':
+        // A blocklist denies the listed segments; an allowlist denies everyone outside them.
+        if (p.mode === 'allowlist' ? !applies : applies) denying.push(correction);
+        break;
+      case 'use_case_restriction': {
+        const prohibited = (p.prohibitedUseCases as string[] | undefined) ?? [];
+        if (applies && request.useCase !== undefined && prohibited.includes(request.useCase)) denying.push(correction);
+        break;
+      }
+      case 'capability_restriction': {
+        if (!applies) break;
+        const disabled = (p.disabledCapabilities as string[] | undefined) ?? [];
+        if (request.capability !== undefined && disabled.includes(request.capability)) {
+          denying.push(correction);
+        } else if (typeof p.filterProfile === 'string') {
+          obligations.filterProfile = p.filterProfile;
+          shaping.push(correction);
+        }
+        break;
+      }
+      case 'rollback':
+        if (applies && typeof p.targetVersion === 'string') {
+          obligations.modelVersion = p.targetVersion;
+          shaping.push(correction);
+        }
+        break;
+      case 'rate_limit':
+        if (applies) {
+          const candidate = { requestsPerMinute: Number(p.requestsPerMinute), per: (p.per === 'org' ? 'org' : 'user') as 'user' | 'org' };
+          if (!limit || candidate.requestsPerMinute < limit.requestsPerMinute) limit = candidate;
+          limiting.push(correction);
+        }
+        break;
+    }
+  }
+
+  const cite = (list: ActiveCorrection[]) => list.map((c) => ({ id: c.id, kind: c.kind, reason: c.reason }));
+  if (denying.length > 0) return { decision: 'deny', corrections: cite(denying) };
+  const withObligations = Object.keys(obligations).length > 0 ? { obligations } : {};
+  if (limit) return { decision: 'throttle', limit, ...withObligations, corrections: cite([...limiting, ...shaping]) };
+  return { decision: 'allow', ...withObligations, corrections: cite(shaping) };
+}

@@ -1,0 +1,165 @@
+import { createHash } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import type { CorrectionRow, CorrectionsTable, Database } from '../db/schema.js';
+import { jsonb } from '../db/jsonb.js';
+import { appendTimelineEvent } from '../timeline/repository.js';
+import type { ActiveCorrection } from './policy.js';
+import type { CorrectionKind, CorrectionScope } from './schema.js';
+
+export interface ProposedCorrection {
+  id: string;
+  incidentId: string;
+  systemId: string;
+  severity: string;
+  kind: CorrectionKind;
+  scope: CorrectionScope;
+  parameters: Record<string, unknown>;
+  reason: string;
+  breakGlass: boolean;
+  proposedBy: string;
+  proposedAt: string;
+}
+
+/** Writes the correction row and its `correction.proposed` event; a retry changes nothing. */
+export async function recordCorrectionProposed(db: Kysely<Database>, c: ProposedCorrection): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('corrections')
+      .values({
+        id: c.id,
+        incident_id: c.incidentId,
+        system_id: c.systemId,
+        severity: c.severity,
+        kind: c.kind,
+        scope: jsonb(c.scope as Record<string, unknown>),
+        parameters: jsonb(c.parameters),
+        reason: c.reason,
+        state: 'proposed',
+        break_glass: c.breakGlass,
+        proposed_by: c.proposedBy,
+        idempotency_key: c.id,
+        proposed_at: c.proposedAt,
+      })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+    await appendTimelineEvent(trx, {
+      incidentId: c.incidentId,
+      kind: 'correction.proposed',
+      actor: c.proposedBy,
+      occurredAt: new Date(c.proposedAt),
+      data: { correctionId: c.id, kind: c.kind, scope: c.scope, parameters: c.parameters, reason: c.reason, breakGlass: c.breakGlass, severity: c.severity },
+      idempotencyKey: `correction:${c.id}:proposed`,
+    });
+  });
+}
+
+type StampColumn = 'approved_at' | 'rejected_at' | 'applied_at' | 'verified_at' | 'lifted_at';
+
+export interface CorrectionTransition {
+  incidentId: string;
+  correctionId: string;
+  /** New value of `corrections.state`; omitted for events that do not change it (a vote, a page). */
+  state?: string;
+  /** Timeline event kind, e.g. `correction.applied`. */
+  event: string;
+  actor: string;
+  /** When it happened; system events leave it out and get the time the activity records them. */
+  at?: string;
+  data?: Record<string, unknown>;
+  stamp?: StampColumn;
+  /** Distinguishes repeated events of one kind (e.g. the n-th failed attempt). */
+  occurrence?: string;
+}
+
+/** Moves a correction's projection and appends the matching timeline event, once per event. */
+export async function recordCorrectionTransition(db: Kysely<Database>, t: CorrectionTransition): Promise<void> {
+  const at = t.at ?? new Date().toISOString();
+  await db.transaction().execute(async (trx) => {
+    const set: Partial<Record<keyof CorrectionsTable, unknown>> = { updated_at: new Date() };
+    if (t.state) set.state = t.state;
+    // The first time wins: an enforcer may have stamped it already, and retries must not move it.
+    if (t.stamp) set[t.stamp] = sql`coalesce(${sql.ref(t.stamp)}, ${at}::timestamptz)`;
+    await trx
+      .updateTable('corrections')
+      .set(set as never)
+      .where('id', '=', t.correctionId)
+      .execute();
+    await appendTimelineEvent(trx, {
+      incidentId: t.incidentId,
+      kind: t.event,
+      actor: t.actor,
+      occurredAt: new Date(at),
+      data: { correctionId: t.correctionId, ...(t.state ? { state: t.state } : {}), ...t.data },
+      idempotencyKey: `correction:${t.correctionId}:${t.event}${t.occurrence ? `:${t.occurrence}` : ''}`,
+    });
+  });
+}
+
+export interface RecordedVote {
+  incidentId: string;
+  correctionId: string;
+  actor: string;
+  role: string;
+  decision: 'approve' | 'reject';
+  rationale: string;
+  at: string;
+}
+
+/** One vote per person per correction (a unique constraint), with its timeline event. */
+export async function recordVote(db: Kysely<Database>, v: RecordedVote): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('approvals')
+      .values({ correction_id: v.correctionId, actor: v.actor, role: v.role, decision: v.decision, rationale: v.rationale, decided_at: v.at })
+      .onConflict((oc) => oc.columns(['correction_id', 'actor']).doNothing())
+      .execute();
+    await appendTimelineEvent(trx, {
+      incidentId: v.incidentId,
+      kind: v.decision === 'approve' ? 'correction.approval_given' : 'correction.rejection_given',
+      actor: v.actor,
+      occurredAt: new Date(v.at),
+      data: { correctionId: v.correctionId, role: v.role, rationale: v.rationale },
+      idempotencyKey: `correction:${v.correctionId}:vote:${v.actor}`,
+    });
+  });
+}
+
+/** Corrections in force on a system: applied (by any adapter) and not lifted. */
+export async function activeCorrections(db: Kysely<Database>, systemId: string): Promise<ActiveCorrection[]> {
+  const rows = await db
+    .selectFrom('corrections')
+    .selectAll()
+    .where('system_id', '=', systemId)
+    .where('applied_at', 'is not', null)
+    .where('lifted_at', 'is', null)
+    .orderBy('applied_at')
+    .orderBy('id')
+    .execute();
+  return rows.map(toActive);
+}
+
+function toActive(row: CorrectionRow): ActiveCorrection {
+  return {
+    id: row.id,
+    incidentId: row.incident_id,
+    kind: row.kind as CorrectionKind,
+    scope: row.scope as CorrectionScope,
+    parameters: row.parameters,
+    reason: row.reason,
+    appliedAt: row.applied_at!.toISOString(),
+  };
+}
+
+/** A strong ETag of a policy: changes whenever a correction is applied or lifted. */
+export function policyEtag(active: ActiveCorrection[]): string {
+  const digest = createHash('sha256').update(active.map((c) => `${c.id}@${c.appliedAt}`).join('\n')).digest('hex');
+  return `"${digest.slice(0, 32)}"`;
+}
+
+export async function findCorrection(db: Kysely<Database>, id: string): Promise<CorrectionRow | undefined> {
+  return db.selectFrom('corrections').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function listCorrections(db: Kysely<Database>, incidentId: string): Promise<CorrectionRow[]> {
+  return db.selectFrom('corrections').selectAll().where('incident_id', '=', incidentId).orderBy('proposed_at').execute();
+}

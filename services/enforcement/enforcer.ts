@@ -1,0 +1,114 @@
+import { createHmac } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import type { Database } from '../db/schema.js';
+import type { CorrectionKind, CorrectionScope } from '../correction/schema.js';
+import type { EnforcementPlan } from '../incident/plan.js';
+
+export interface CorrectionToEnforce {
+  id: string;
+  incidentId: string;
+  systemId: string;
+  kind: CorrectionKind;
+  scope: CorrectionScope;
+  parameters: Record<string, unknown>;
+  reason: string;
+}
+
+/** How a correction takes effect on a system. Every call is idempotent per correction and action. */
+export interface Enforcer {
+  adapter: EnforcementPlan['adapter'];
+  apply(correction: CorrectionToEnforce): Promise<void>;
+  lift(correction: CorrectionToEnforce): Promise<void>;
+  /** Reads the system's state back: is the correction in force (`applied`) or not (`lifted`)? */
+  verify(correction: CorrectionToEnforce, expected: 'applied' | 'lifted'): Promise<boolean>;
+}
+
+export class EnforcementFailure extends Error {
+  override readonly name = 'EnforcementFailure';
+}
+
+export interface EnforcerDependencies {
+  db: Kysely<Database>;
+  /** Reads a secret by environment variable name (the runbook names the variable, never the secret). */
+  secret: (name: string) => string | undefined;
+}
+
+export function enforcerFor(plan: EnforcementPlan, deps: EnforcerDependencies): Enforcer {
+  switch (plan.adapter) {
+    case 'policy':
+      return policyEnforcer(deps.db);
+    case 'webhook':
+      return webhookEnforcer(plan, deps);
+    case 'dry-run':
+      return { adapter: 'dry-run', apply: async () => {}, lift: async () => {}, verify: async () => true };
+  }
+}
+
+/** The built-in adapter: the corrections table is the policy gateways read. */
+function policyEnforcer(db: Kysely<Database>): Enforcer {
+  return {
+    adapter: 'policy',
+    async apply(c) {
+      await db.updateTable('corrections').set({ applied_at: sql`coalesce(applied_at, now())` }).where('id', '=', c.id).where('lifted_at', 'is', null).execute();
+    },
+    async lift(c) {
+      await db.updateTable('corrections').set({ lifted_at: sql`coalesce(lifted_at, now())` }).where('id', '=', c.id).execute();
+    },
+    async verify(c, expected) {
+      const row = await db.selectFrom('corrections').select(['applied_at', 'lifted_at']).where('id', '=', c.id).executeTakeFirst();
+      const inForce = row?.applied_at != null && row.lifted_at == null;
+      return expected === 'applied' ? inForce : row?.lifted_at != null;
+    },
+  };
+}
+
+/**
+ * Signature of a webhook body: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, as in
+ * Stripe-style webhooks, so a receiver can reject replays and forgeries.
+ */
+export function signWebhook(secret: string, body: string, timestamp: number): string {
+  return `t=${timestamp},v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+/**
+ * The system's own control endpoint: `POST <url>` with `{ action: "apply" | "lift", correction }`,
+ * an `Idempotency-Key` header (`<correction id>:<action>`) and `Correx-Signature`; verification is
+ * `GET <url>/<correction id>` answering `{ "applied": true | false }`.
+ */
+function webhookEnforcer(plan: Extract<EnforcementPlan, { adapter: 'webhook' }>, deps: EnforcerDependencies): Enforcer {
+  const timeoutMs = 10_000;
+  const secret = () => {
+    const value = deps.secret(plan.secretEnv);
+    if (!value) throw new EnforcementFailure(`the webhook secret environment variable ${plan.secretEnv} is not set`);
+    return value;
+  };
+  const call = async (action: 'apply' | 'lift', c: CorrectionToEnforce) => {
+    const body = JSON.stringify({ action, correction: c });
+    const response = await fetch(plan.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'idempotency-key': `${c.id}:${action}`,
+        'correx-signature': signWebhook(secret(), body, Math.floor(Date.now() / 1000)),
+      },
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    }).catch((error: unknown) => {
+      throw new EnforcementFailure(`${action} ${c.id}: ${plan.url} unreachable: ${(error as Error).message}`);
+    });
+    if (!response.ok) throw new EnforcementFailure(`${action} ${c.id}: ${plan.url} answered ${response.status}`);
+  };
+  return {
+    adapter: 'webhook',
+    apply: (c) => call('apply', c),
+    lift: (c) => call('lift', c),
+    async verify(c, expected) {
+      const url = `${plan.url.replace(/\/$/, '')}/${encodeURIComponent(c.id)}`;
+      const response = await fetch(url, { headers: { 'correx-signature': signWebhook(secret(), '', Math.floor(Date.now() / 1000)) }, signal: AbortSignal.timeout(timeoutMs) });
+      if (!response.ok) throw new EnforcementFailure(`verify ${c.id}: ${url} answered ${response.status}`);
+      const state = (await response.json()) as { applied?: unknown };
+      return expected === 'applied' ? state.applied === true : state.applied === false;
+    },
+  };
+}

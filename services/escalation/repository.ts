@@ -1,0 +1,61 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import type { Mailer } from '../notification/mailer.js';
+import { appendTimelineEvent } from '../timeline/repository.js';
+
+export interface PageRequest {
+  incidentId: string;
+  /** Unique per logical page: a retried activity finds the page already sent. */
+  idempotencyKey: string;
+  person: { id: string; name: string; email: string };
+  /** Escalation level (1-based) and round, or 0 for pages outside the escalation ladder. */
+  level: number;
+  attempt: number;
+  subject: string;
+  text: string;
+  /** Why: `escalation`, `approval-escalated`, `ratification-missed`, `enforcement-failed`… */
+  reason: string;
+}
+
+/**
+ * Pages one person by email, exactly once per idempotency key as far as Correx can tell: the page row
+ * is written first, the mail sent, then the row marked sent. A crash between the last two resends the
+ * same mail with the same Message-ID, which mail clients collapse.
+ */
+export async function sendPage(db: Kysely<Database>, mailer: Mailer, page: PageRequest): Promise<void> {
+  await db
+    .insertInto('pages')
+    .values({
+      incident_id: page.incidentId,
+      escalation_level: page.level,
+      attempt: page.attempt,
+      target: page.person.id,
+      channel: 'email',
+      idempotency_key: page.idempotencyKey,
+    })
+    .onConflict((oc) => oc.column('idempotency_key').doNothing())
+    .execute();
+  const row = await db.selectFrom('pages').select(['sent_at']).where('idempotency_key', '=', page.idempotencyKey).executeTakeFirstOrThrow();
+  if (!row.sent_at) {
+    await mailer.send({ to: page.person.email, subject: page.subject, text: page.text, idempotencyKey: page.idempotencyKey });
+    await db.updateTable('pages').set({ sent_at: new Date() }).where('idempotency_key', '=', page.idempotencyKey).execute();
+  }
+  await appendTimelineEvent(db, {
+    incidentId: page.incidentId,
+    kind: 'page.sent',
+    actor: 'system:escalation',
+    occurredAt: new Date(),
+    data: { person: page.person.id, level: page.level, attempt: page.attempt, reason: page.reason, channel: 'email' },
+    idempotencyKey: `page:${page.idempotencyKey}`,
+  });
+}
+
+/** Marks every open page of an incident acknowledged by the person who acknowledged it. */
+export async function acknowledgePages(db: Kysely<Database>, incidentId: string, actor: string, at: string): Promise<void> {
+  await db
+    .updateTable('pages')
+    .set({ acknowledged_at: at, acknowledged_by: actor })
+    .where('incident_id', '=', incidentId)
+    .where('acknowledged_at', 'is', null)
+    .execute();
+}

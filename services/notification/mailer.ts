@@ -1,0 +1,46 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import nodemailer from 'nodemailer';
+
+export interface Mail {
+  to: string;
+  subject: string;
+  text: string;
+  /** Stable per logical message: becomes the Message-ID, so a resend after a crash is recognisably the same mail. */
+  idempotencyKey: string;
+}
+
+export interface Mailer {
+  send(mail: Mail): Promise<void>;
+  describe: string;
+}
+
+function messageId(key: string): string {
+  return `<${key.replace(/[^A-Za-z0-9._-]/g, '.')}@correx>`;
+}
+
+/**
+ * Mail through SMTP when `SMTP_URL` is set; otherwise into an outbox folder (one .eml file per
+ * message, named by its idempotency key), which local mode shows instead of sending.
+ */
+export function createMailer(options: { smtpUrl: string | undefined; outboxDir: string; from: string }): Mailer {
+  if (options.smtpUrl) {
+    const transport = nodemailer.createTransport(options.smtpUrl);
+    return {
+      describe: `SMTP ${new URL(options.smtpUrl).host}`,
+      async send(mail) {
+        await transport.sendMail({ from: options.from, to: mail.to, subject: mail.subject, text: mail.text, messageId: messageId(mail.idempotencyKey) });
+      },
+    };
+  }
+  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  return {
+    describe: `outbox ${options.outboxDir}`,
+    async send(mail) {
+      const info = await transport.sendMail({ from: options.from, to: mail.to, subject: mail.subject, text: mail.text, messageId: messageId(mail.idempotencyKey) });
+      await mkdir(options.outboxDir, { recursive: true });
+      const name = `${mail.idempotencyKey.replace(/[^A-Za-z0-9._-]/g, '_')}.eml`;
+      await writeFile(path.join(options.outboxDir, name), info.message as Buffer);
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import path from 'node:path';
+import type { Config } from './config.js';
+import { openConfiguredDatabase } from './db/configured.js';
+import { createMailer } from './notification/mailer.js';
+import { connectTemporal, connectWorkerTransport } from './temporal/connect.js';
+import { installWorkerRuntime } from './temporal/runtime.js';
+import { createCorrexWorker } from './worker.js';
+
+const say = (line: string) => process.stdout.write(`correx worker: ${line}\n`);
+
+/** A worker process on its own (`correx worker`): polls the task queue until SIGINT or SIGTERM, then drains. */
+export async function runWorkerProcess(config: Config): Promise<void> {
+  installWorkerRuntime(config.logLevel);
+  const database = await openConfiguredDatabase(config);
+  try {
+    const target = { address: config.temporal.address ?? 'localhost:7233', namespace: config.temporal.namespace };
+    const probe = await connectTemporal(target, { waitSeconds: 10 });
+    await probe.close();
+    const connection = await connectWorkerTransport(target);
+    try {
+      const worker = await createCorrexWorker({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: config.temporal.taskQueue,
+        db: database.db,
+        mailer: createMailer({ smtpUrl: config.smtpUrl, outboxDir: path.resolve(config.dataDir, 'outbox'), from: config.mailFrom }),
+        secret: (name) => process.env[name],
+      });
+      const stop = (signal: string) => {
+        say(`${signal} received, finishing in-flight work`);
+        worker.shutdown();
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      say(`polling ${target.address} namespace ${config.temporal.namespace} task queue ${config.temporal.taskQueue}; database ${database.describe}`);
+      await worker.run();
+      say('stopped');
+    } finally {
+      await connection.close();
+    }
+  } finally {
+    await database.close();
+  }
+}

@@ -1,0 +1,25 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Kysely } from 'kysely';
+import { parse } from 'yaml';
+import type { Database } from '../../services/db/schema.js';
+import { crossCheck } from '../../services/runbook/cross-check.js';
+import { runbookVersion } from '../../services/runbook/load.js';
+import { recordRunbookVersion } from '../../services/runbook/repository.js';
+import { Runbook } from '../../services/runbook/schema.js';
+import { projectRoot } from './environment.js';
+
+/** A shipped runbook's content as written (before defaults), for a test to adjust. */
+export async function shippedRunbook(systemId: string): Promise<Record<string, any>> {
+  return parse(await readFile(path.join(projectRoot, 'runbooks', `${systemId}.yaml`), 'utf8'));
+}
+
+/** Validates runbook content as `correx runbook validate` would and records it as a version, as a trigger does. */
+export async function recordRunbook(db: Kysely<Database>, content: Record<string, unknown>): Promise<string> {
+  const runbook = Runbook.parse(content);
+  const problems = crossCheck(runbook);
+  if (problems.length > 0) throw new Error(`test runbook is invalid: ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`);
+  const version = runbookVersion(content);
+  await recordRunbookVersion(db, { file: 'test', runbook, version });
+  return version;
+}

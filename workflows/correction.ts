@@ -1,0 +1,251 @@
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  condition,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setHandler,
+  sleep,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { admitVote, decidingRoles, holdersOf, isApproved, isRejected, type Person, type VotingState } from '../services/correction/authority.js';
+import {
+  correctionChangedSignal,
+  correctionStateQuery,
+  decideCorrectionUpdate,
+  liftCorrectionUpdate,
+  type CorrectionSnapshot,
+  type CorrectionStart,
+  type CorrectionState,
+} from './messages.js';
+
+const { recordCorrectionProposed, recordCorrectionTransition, recordVote, sendPage } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+// Enforcement gives up after a few quick attempts so a failure is surfaced (timeline and page) soon;
+// the workflow then keeps trying at a slower pace. Retries are safe: every call carries the idempotency key.
+const enforcement = proxyActivities<Activities>({
+  startToCloseTimeout: '15 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 4 },
+});
+
+/** One proposed correction: approval gate (or break-glass) → apply → verify → active → lift. */
+export async function correctionWorkflow(start: CorrectionStart): Promise<CorrectionSnapshot> {
+  const voting: VotingState = { rule: start.rule, escalated: false, proposedBy: start.proposedBy, votes: [] };
+  const snapshot: CorrectionSnapshot = {
+    id: start.id,
+    kind: start.kind,
+    state: 'proposed',
+    breakGlass: start.breakGlass,
+    proposedBy: start.proposedBy,
+    rule: start.rule,
+    escalated: false,
+    votes: voting.votes,
+    failures: 0,
+  };
+  let liftRequest: { actor: string; at: string; rationale: string } | undefined;
+  const base = { incidentId: start.incidentId, correctionId: start.id };
+  const target = {
+    id: start.id,
+    incidentId: start.incidentId,
+    systemId: start.systemId,
+    kind: start.kind,
+    scope: start.scope,
+    parameters: start.parameters,
+    reason: start.reason,
+  };
+
+  const enter = async (state: CorrectionState) => {
+    snapshot.state = state;
+    await getExternalWorkflowHandle(start.incidentWorkflowId)
+      .signal(correctionChangedSignal, { correctionId: start.id, state })
+      .catch(() => {
+        // The incident may be gone (closed); the projection and timeline still hold the truth.
+      });
+  };
+
+  const page = async (people: Person[], reason: string, text: string, occurrence = '') => {
+    for (const person of people) {
+      await sendPage({
+        incidentId: start.incidentId,
+        idempotencyKey: `${start.id}:${reason}${occurrence ? `:${occurrence}` : ''}:${person.id}`,
+        person,
+        level: 0,
+        attempt: 1,
+        reason,
+        subject: `[Correx ${start.severity}] ${start.systemId}: ${start.kind} correction needs you`,
+        text: `${person.name},\n${text}\nIncident ${start.incidentId}: ${start.incidentTitle}\nCorrection ${start.id} (${start.kind}): ${start.reason}`,
+      });
+    }
+  };
+  const commanderAndAuthority = () => {
+    const authority = holdersOf(start.people, decidingRoles(voting));
+    const commander = start.people.filter((p) => p.id === start.commander);
+    return [...commander, ...authority.filter((p) => p.id !== start.commander)];
+  };
+
+  const votingOpen = () => snapshot.state === 'proposed' || snapshot.state === 'awaiting-ratification';
+  setHandler(correctionStateQuery, () => snapshot);
+  setHandler(
+    decideCorrectionUpdate,
+    async (decision) => {
+      const admitted = admitVote(voting, start.people, decision);
+      if ('refused' in admitted) throw new Error(admitted.refused);
+      voting.votes.push({ actor: decision.actor, role: admitted.role, decision: decision.decision, rationale: decision.rationale, at: decision.at });
+      await recordVote({ ...base, actor: decision.actor, role: admitted.role, decision: decision.decision, rationale: decision.rationale, at: decision.at });
+      return snapshot;
+    },
+    {
+      validator: (decision) => {
+        if (!votingOpen()) throw new Error(`correction ${start.id} is no longer pending a decision (it is ${snapshot.state})`);
+        const admitted = admitVote(voting, start.people, decision);
+        if ('refused' in admitted) throw new Error(admitted.refused);
+      },
+    },
+  );
+  setHandler(
+    liftCorrectionUpdate,
+    (request) => {
+      liftRequest ??= request;
+      return snapshot;
+    },
+    {
+      validator: (request) => {
+        if (snapshot.state !== 'active' && snapshot.state !== 'awaiting-ratification') {
+          throw new Error(`correction ${start.id} is not in force (it is ${snapshot.state})`);
+        }
+        if (liftRequest) throw new Error(`lifting correction ${start.id} was already decided by ${liftRequest.actor}`);
+        const person = start.people.find((p) => p.id === request.actor);
+        const roles = [...new Set([...start.rule.approverRoles, ...start.rule.escalateTo])];
+        if (!person || !person.roles.some((r) => roles.includes(r))) {
+          throw new Error(`${request.actor} may not lift a ${start.kind} correction: that needs one of ${roles.join(', ')}`);
+        }
+        if (!request.rationale.trim()) throw new Error('a rationale is required');
+      },
+    },
+  );
+
+  /** Applies or lifts through the enforcer until verified; each failed round is surfaced, never dropped. */
+  const enforce = async (action: 'apply' | 'lift') => {
+    for (;;) {
+      try {
+        await (action === 'apply' ? enforcement.applyCorrection : enforcement.liftCorrection)({ plan: start.enforcement, correction: target });
+        await enforcement.verifyCorrection({ plan: start.enforcement, correction: target, expected: action === 'apply' ? 'applied' : 'lifted' });
+        return;
+      } catch (error) {
+        if (!(error instanceof ActivityFailure)) throw error;
+        snapshot.failures += 1;
+        const reason = error.cause?.message ?? error.message;
+        await recordCorrectionTransition({
+          ...base,
+          event: `correction.${action}_failed`,
+          occurrence: String(snapshot.failures),
+          actor: 'system:enforcement',
+          data: { attempt: snapshot.failures, error: reason, adapter: start.enforcement.adapter },
+        });
+        await page(commanderAndAuthority(), `${action}-failed`, `Enforcing (${action}) failed: ${reason}. Correx keeps retrying.`, String(snapshot.failures));
+        await sleep(Math.min(snapshot.failures, 15) * 60_000);
+      }
+    }
+  };
+
+  await recordCorrectionProposed({
+    id: start.id,
+    incidentId: start.incidentId,
+    systemId: start.systemId,
+    severity: start.severity,
+    kind: start.kind,
+    scope: start.scope,
+    parameters: start.parameters,
+    reason: start.reason,
+    breakGlass: start.breakGlass,
+    proposedBy: start.proposedBy,
+    proposedAt: start.proposedAt,
+  });
+
+  if (start.breakGlass && start.rule.breakGlass.allowed) {
+    await enter('applying');
+    await enforce('apply');
+    await recordCorrectionTransition({ ...base, state: 'awaiting-ratification', event: 'correction.applied', actor: start.proposedBy, stamp: 'applied_at', data: { breakGlass: true } });
+    await enter('awaiting-ratification');
+    const windowMs = start.rule.breakGlass.ratificationWindowMs;
+    const ratified = await condition(() => isApproved(voting) || isRejected(voting) || liftRequest !== undefined, windowMs);
+    if (ratified && isApproved(voting)) {
+      await recordCorrectionTransition({ ...base, state: 'active', event: 'correction.ratified', actor: 'system:authority', stamp: 'approved_at' });
+      await enter('active');
+    } else if (!liftRequest) {
+      // Not ratified in time, or rejected: the correction comes off, and the people who let it lapse hear of it.
+      const rejected = isRejected(voting);
+      await recordCorrectionTransition({
+        ...base,
+        event: rejected ? 'correction.ratification_rejected' : 'correction.ratification_missed',
+        actor: 'system:authority',
+        data: { windowMs },
+      });
+      liftRequest = { actor: 'system:authority', at: '', rationale: rejected ? 'break-glass correction rejected' : 'break-glass correction not ratified in time' };
+      await page(
+        commanderAndAuthority(),
+        'ratification-missed',
+        rejected ? 'The break-glass correction was rejected and is being lifted.' : 'The break-glass correction was not ratified within its window and is being lifted.',
+      );
+    }
+  } else {
+    let decided = await condition(() => isApproved(voting) || isRejected(voting), start.rule.approvalTimeoutMs);
+    if (!decided) {
+      voting.escalated = true;
+      snapshot.escalated = true;
+      await recordCorrectionTransition({
+        ...base,
+        event: 'correction.escalated',
+        actor: 'system:authority',
+        data: { from: start.rule.approverRoles, to: start.rule.escalateTo, afterMs: start.rule.approvalTimeoutMs },
+      });
+      await page(holdersOf(start.people, start.rule.escalateTo), 'approval-escalated', `Nobody decided on this correction within ${start.rule.approvalTimeoutMs / 60_000} minutes; it is escalated to you.`);
+      decided = await condition(() => isApproved(voting) || isRejected(voting), start.rule.approvalTimeoutMs);
+    }
+    if (!decided || isRejected(voting)) {
+      const rejection = voting.votes.find((v) => v.decision === 'reject');
+      await recordCorrectionTransition({
+        ...base,
+        state: rejection ? 'rejected' : 'expired',
+        event: rejection ? 'correction.rejected' : 'correction.expired',
+        actor: rejection?.actor ?? 'system:authority',
+        stamp: rejection ? 'rejected_at' : undefined,
+        ...(rejection ? { at: rejection.at, data: { rationale: rejection.rationale } } : {}),
+      });
+      await enter(rejection ? 'rejected' : 'expired');
+      await condition(allHandlersFinished);
+      return snapshot;
+    }
+    await recordCorrectionTransition({
+      ...base,
+      state: 'approved',
+      event: 'correction.approved',
+      actor: 'system:authority',
+      stamp: 'approved_at',
+      data: { approvers: voting.votes.filter((v) => v.decision === 'approve').map((v) => ({ actor: v.actor, role: v.role })), escalated: voting.escalated },
+    });
+    await enter('approved');
+    await enter('applying');
+    await enforce('apply');
+    await recordCorrectionTransition({ ...base, state: 'applied', event: 'correction.applied', actor: 'system:enforcement', stamp: 'applied_at', data: { adapter: start.enforcement.adapter } });
+  }
+
+  if (!liftRequest) {
+    await recordCorrectionTransition({ ...base, state: 'active', event: 'correction.verified', actor: 'system:enforcement', stamp: 'verified_at' });
+    if (snapshot.state !== 'active') await enter('active');
+    await condition(() => liftRequest !== undefined);
+  }
+
+  const lift = liftRequest!;
+  await enter('lifting');
+  if (lift.actor !== 'system:authority') {
+    await recordCorrectionTransition({ ...base, event: 'correction.lift_decided', actor: lift.actor, at: lift.at, data: { rationale: lift.rationale } });
+  }
+  await enforce('lift');
+  await recordCorrectionTransition({ ...base, state: 'lifted', event: 'correction.lifted', actor: lift.actor, stamp: 'lifted_at', data: { rationale: lift.rationale } });
+  await enter('lifted');
+  await condition(allHandlersFinished);
+  return snapshot;
+}

@@ -1,0 +1,99 @@
+// Every message Correx's workflows accept, shared by the workflows and the client. Updates are for
+// human decisions that need an answer (validated, and refused with a reason); signals for facts.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { AuthorityRule, Person, Vote } from '../services/correction/authority.js';
+import type { CorrectionKind, CorrectionScope } from '../services/correction/schema.js';
+import type { EnforcementPlan } from '../services/incident/plan.js';
+import type { IncidentAction, IncidentSnapshot, TriggerArrival } from '../services/incident/schema.js';
+
+// ---- incident ----
+export const incidentStateQuery = defineQuery<IncidentSnapshot>('incidentState');
+/** Every trigger for this system and dedup key, the one that started the workflow included. */
+export const triggerArrivedSignal = defineSignal<[TriggerArrival]>('triggerArrived');
+export const acknowledgeUpdate = defineUpdate<IncidentSnapshot, [IncidentAction]>('acknowledge');
+export const resolveUpdate = defineUpdate<IncidentSnapshot, [IncidentAction]>('resolve');
+export const closeUpdate = defineUpdate<IncidentSnapshot, [IncidentAction]>('close');
+
+export interface CorrectionProposal {
+  actor: string;
+  at: string;
+  kind: CorrectionKind;
+  scope: CorrectionScope;
+  parameters: Record<string, unknown>;
+  reason: string;
+  /** The incident commander applies at once, to be ratified within the runbook's window. */
+  breakGlass?: boolean;
+}
+export const proposeCorrectionUpdate = defineUpdate<{ correctionId: string; workflowId: string }, [CorrectionProposal]>('proposeCorrection');
+/** A correction child reports each state it enters to its incident. */
+export const correctionChangedSignal = defineSignal<[{ correctionId: string; state: CorrectionState }]>('correctionChanged');
+
+// ---- escalation ----
+export const escalationAcknowledgedSignal = defineSignal<[{ actor: string }]>('escalationAcknowledged');
+
+export interface EscalationStart {
+  incidentId: string;
+  systemId: string;
+  title: string;
+  severity: string;
+  levels: { people: Person[]; ackTimeoutMs: number }[];
+  repeat: number;
+}
+
+// ---- correction ----
+export type CorrectionState =
+  | 'proposed'
+  | 'approved'
+  | 'rejected'
+  | 'expired'
+  | 'applying'
+  | 'awaiting-ratification'
+  | 'active'
+  | 'lifting'
+  | 'lifted';
+
+/** States in which a correction still needs a decision or is (about to be) in force. */
+export const openCorrectionStates: CorrectionState[] = ['proposed', 'approved', 'applying', 'awaiting-ratification', 'active', 'lifting'];
+
+export interface CorrectionStart {
+  incidentId: string;
+  incidentWorkflowId: string;
+  incidentTitle: string;
+  systemId: string;
+  severity: string;
+  id: string;
+  kind: CorrectionKind;
+  scope: CorrectionScope;
+  parameters: Record<string, unknown>;
+  reason: string;
+  breakGlass: boolean;
+  proposedBy: string;
+  proposedAt: string;
+  rule: AuthorityRule;
+  people: Person[];
+  enforcement: EnforcementPlan;
+  commander: string | undefined;
+}
+
+export interface CorrectionSnapshot {
+  id: string;
+  kind: CorrectionKind;
+  state: CorrectionState;
+  breakGlass: boolean;
+  proposedBy: string;
+  rule: AuthorityRule;
+  escalated: boolean;
+  votes: Vote[];
+  /** Enforcement attempts that failed (each surfaced on the timeline and paged). */
+  failures: number;
+}
+
+export interface CorrectionDecision {
+  actor: string;
+  at: string;
+  decision: 'approve' | 'reject';
+  rationale: string;
+}
+export const correctionStateQuery = defineQuery<CorrectionSnapshot>('correctionState');
+export const decideCorrectionUpdate = defineUpdate<CorrectionSnapshot, [CorrectionDecision]>('decideCorrection');
+export const liftCorrectionUpdate = defineUpdate<CorrectionSnapshot, [{ actor: string; at: string; rationale: string }]>('liftCorrection');
