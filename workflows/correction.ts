@@ -45,6 +45,8 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
     failures: 0,
   };
   let liftRequest: { actor: string; at: string; rationale: string } | undefined;
+  /** Votes are written after the correction itself, which they reference. */
+  let recorded = false;
   const base = { incidentId: start.incidentId, correctionId: start.id };
   const target = {
     id: start.id,
@@ -85,7 +87,8 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
     return [...commander, ...authority.filter((p) => p.id !== start.commander)];
   };
 
-  const votingOpen = () => snapshot.state === 'proposed' || snapshot.state === 'awaiting-ratification';
+  const votingOpen = () => (snapshot.state === 'proposed' || snapshot.state === 'awaiting-ratification') && !isApproved(voting) && !isRejected(voting);
+  const shownState = () => (isRejected(voting) ? 'rejected' : isApproved(voting) && snapshot.state === 'proposed' ? 'approved' : snapshot.state);
   setHandler(correctionStateQuery, () => snapshot);
   setHandler(
     decideCorrectionUpdate,
@@ -93,12 +96,13 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
       const admitted = admitVote(voting, start.people, decision);
       if ('refused' in admitted) throw new Error(admitted.refused);
       voting.votes.push({ actor: decision.actor, role: admitted.role, decision: decision.decision, rationale: decision.rationale, at: decision.at });
+      await condition(() => recorded);
       await recordVote({ ...base, actor: decision.actor, role: admitted.role, decision: decision.decision, rationale: decision.rationale, at: decision.at });
       return snapshot;
     },
     {
       validator: (decision) => {
-        if (!votingOpen()) throw new Error(`correction ${start.id} is no longer pending a decision (it is ${snapshot.state})`);
+        if (!votingOpen()) throw new Error(`correction ${start.id} is no longer pending a decision (it is ${shownState()})`);
         const admitted = admitVote(voting, start.people, decision);
         if ('refused' in admitted) throw new Error(admitted.refused);
       },
@@ -163,6 +167,7 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
     proposedBy: start.proposedBy,
     proposedAt: start.proposedAt,
   });
+  recorded = true;
 
   if (start.breakGlass && start.rule.breakGlass.allowed) {
     await enter('applying');

@@ -46,6 +46,8 @@ const before = (a: IncidentState, b: IncidentState) => order.indexOf(a) < order.
 export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSnapshot> {
   const workflowId = workflowInfo().workflowId;
   let plan: IncidentPlan | undefined;
+  /** The plan is loaded and the incident recorded: people's actions can be checked and written. */
+  let ready = false;
   let escalation: ChildWorkflowHandle<typeof escalationWorkflow> | undefined;
   let closing: IncidentAction | undefined;
   const snapshot: IncidentSnapshot = {
@@ -102,12 +104,12 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     return undefined;
   };
   const validate = <A>(problem: (a: A) => string | undefined) => (a: A) => {
-    if (!plan) return;
+    if (!ready) return;
     const reason = problem(a);
     if (reason) throw new Error(reason);
   };
   const recheck = async <A>(problem: (a: A) => string | undefined, a: A) => {
-    await condition(() => plan !== undefined);
+    await condition(() => ready);
     const reason = problem(a);
     if (reason) throw ApplicationFailure.nonRetryable(reason, 'Refused');
   };
@@ -193,6 +195,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
 
   plan = await prepareIncident(start.runbookVersion);
   await recordIncidentOpened({ ...start, workflowId });
+  ready = true;
   if (plan.escalation.levels.some((level) => level.people.length > 0)) {
     escalation = await startChild(escalationWorkflow, {
       workflowId: `${workflowId}/escalation/${start.incidentId}`,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { CorrectionRow, CorrectionsTable, Database } from '../db/schema.js';
 import { jsonb } from '../db/jsonb.js';
-import { appendTimelineEvent } from '../timeline/repository.js';
+import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js';
 import type { ActiveCorrection } from './policy.js';
 import type { CorrectionKind, CorrectionScope } from './schema.js';
 
@@ -22,7 +22,7 @@ export interface ProposedCorrection {
 
 /** Writes the correction row and its `correction.proposed` event; a retry changes nothing. */
 export async function recordCorrectionProposed(db: Kysely<Database>, c: ProposedCorrection): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+  await withIncidentLock(db, c.incidentId, async (trx) => {
     await trx
       .insertInto('corrections')
       .values({
@@ -74,7 +74,7 @@ export interface CorrectionTransition {
 /** Moves a correction's projection and appends the matching timeline event, once per event. */
 export async function recordCorrectionTransition(db: Kysely<Database>, t: CorrectionTransition): Promise<void> {
   const at = t.at ?? new Date().toISOString();
-  await db.transaction().execute(async (trx) => {
+  await withIncidentLock(db, t.incidentId, async (trx) => {
     const set: Partial<Record<keyof CorrectionsTable, unknown>> = { updated_at: new Date() };
     if (t.state) set.state = t.state;
     // The first time wins: an enforcer may have stamped it already, and retries must not move it.
@@ -107,7 +107,7 @@ export interface RecordedVote {
 
 /** One vote per person per correction (a unique constraint), with its timeline event. */
 export async function recordVote(db: Kysely<Database>, v: RecordedVote): Promise<void> {
-  await db.transaction().execute(async (trx) => {
+  await withIncidentLock(db, v.incidentId, async (trx) => {
     await trx
       .insertInto('approvals')
       .values({ correction_id: v.correctionId, actor: v.actor, role: v.role, decision: v.decision, rationale: v.rationale, decided_at: v.at })

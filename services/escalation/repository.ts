@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { Mailer } from '../notification/mailer.js';
-import { appendTimelineEvent } from '../timeline/repository.js';
+import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js';
 
 export interface PageRequest {
   incidentId: string;
@@ -23,7 +23,8 @@ export interface PageRequest {
  * same mail with the same Message-ID, which mail clients collapse.
  */
 export async function sendPage(db: Kysely<Database>, mailer: Mailer, page: PageRequest): Promise<void> {
-  await db
+  await withIncidentLock(db, page.incidentId, (trx) =>
+    trx
     .insertInto('pages')
     .values({
       incident_id: page.incidentId,
@@ -34,20 +35,21 @@ export async function sendPage(db: Kysely<Database>, mailer: Mailer, page: PageR
       idempotency_key: page.idempotencyKey,
     })
     .onConflict((oc) => oc.column('idempotency_key').doNothing())
-    .execute();
+    .execute(),
+  );
   const row = await db.selectFrom('pages').select(['sent_at']).where('idempotency_key', '=', page.idempotencyKey).executeTakeFirstOrThrow();
   if (!row.sent_at) {
     await mailer.send({ to: page.person.email, subject: page.subject, text: page.text, idempotencyKey: page.idempotencyKey });
     await db.updateTable('pages').set({ sent_at: new Date() }).where('idempotency_key', '=', page.idempotencyKey).execute();
   }
-  await appendTimelineEvent(db, {
+  await withIncidentLock(db, page.incidentId, (trx) => appendTimelineEvent(trx, {
     incidentId: page.incidentId,
     kind: 'page.sent',
     actor: 'system:escalation',
     occurredAt: new Date(),
     data: { person: page.person.id, level: page.level, attempt: page.attempt, reason: page.reason, channel: 'email' },
     idempotencyKey: `page:${page.idempotencyKey}`,
-  });
+  }));
 }
 
 /** Marks every open page of an incident acknowledged by the person who acknowledged it. */

@@ -6,7 +6,9 @@ import { databaseReachable } from '../db/connect.js';
 import type { Database } from '../db/schema.js';
 import { IncidentClient } from '../incident/client.js';
 import { findIncident, listIncidents } from '../incident/repository.js';
-import { IncidentTrigger } from '../incident/schema.js';
+import { IncidentTrigger, SystemId } from '../incident/schema.js';
+import { DecisionRequest, decide } from '../correction/policy.js';
+import { activeCorrections, policyEtag } from '../correction/repository.js';
 import { triggerIncident } from '../incident/trigger.js';
 import { InvalidInput } from '../errors.js';
 import type { RunbookCatalogue } from '../runbook/catalogue.js';
@@ -27,6 +29,7 @@ export interface HttpServiceDependencies {
   logLevel?: string;
 }
 
+const SystemParams = z.strictObject({ systemId: SystemId });
 const IncidentIdParams = z.strictObject({ id: z.uuid('must be an incident id (UUID)') });
 const ListQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(50) });
 
@@ -60,6 +63,20 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<F
       database: { reachable: databaseUp, backend: deps.databaseBackend },
     };
     return reply.code(temporalUp && databaseUp ? 200 : 503).send(body);
+  });
+
+  app.get('/v1/policy/:systemId', async (request, reply) => {
+    const { systemId } = parseRequest(SystemParams, request.params, 'params');
+    const active = await activeCorrections(deps.db, systemId);
+    const etag = policyEtag(active);
+    reply.header('etag', etag).header('cache-control', 'no-cache');
+    if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+    return { systemId, corrections: active };
+  });
+
+  app.post('/v1/decide', async (request) => {
+    const question = parseRequest(DecisionRequest, request.body, 'body');
+    return decide(await activeCorrections(deps.db, question.systemId), question);
   });
 
   app.post('/v1/incidents', async (request, reply) => {

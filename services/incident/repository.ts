@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database, IncidentRow } from '../db/schema.js';
 import { jsonb } from '../db/jsonb.js';
-import { appendTimelineEvent } from '../timeline/repository.js';
+import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js';
 import type { IncidentStart, IncidentState } from './schema.js';
 
 /** Writes the incident row and its `incident.opened` event; a retry changes nothing. */
@@ -63,7 +63,7 @@ export interface IncidentTransition {
 /** Moves the incident row to a state and appends `incident.<state>`; each state is entered once. */
 export async function recordIncidentTransition(db: Kysely<Database>, t: IncidentTransition): Promise<void> {
   const at = t.at ?? new Date().toISOString();
-  await db.transaction().execute(async (trx) => {
+  await withIncidentLock(db, t.incidentId, async (trx) => {
     const stamp = stampFor[t.state];
     await trx
       .updateTable('incidents')

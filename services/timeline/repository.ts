@@ -15,6 +15,18 @@ export interface TimelineEntry {
 }
 
 /**
+ * Runs `work` in a transaction that first locks the incident's row. Every write that touches an
+ * incident's timeline goes through here, so they take locks in the same order (incident first) and
+ * never deadlock, and concurrent appends get consecutive sequence numbers.
+ */
+export async function withIncidentLock<T>(db: Kysely<Database>, incidentId: string, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (trx) => {
+    await trx.selectFrom('incidents').select('id').where('id', '=', incidentId).forUpdate().execute();
+    return work(trx);
+  });
+}
+
+/**
  * Appends one event to an incident's hash-chained timeline, exactly once per idempotency key.
  * The incident row is locked for the append so concurrent writers get consecutive sequence numbers.
  */

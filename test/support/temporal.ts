@@ -21,6 +21,7 @@ function workflowBundle(): Promise<{ code: string }> {
 export interface RunningWorker {
   worker: Worker;
   client: Client;
+  connection: Connection;
   taskQueue: string;
   stop(): Promise<void>;
 }
@@ -33,7 +34,7 @@ export interface WorkerOptions {
 }
 
 async function runWorker(
-  connections: { client: Client; native: NativeConnection; closeConnections: () => Promise<void> },
+  connections: { client: Client; connection: Connection; native: NativeConnection; closeConnections: () => Promise<void> },
   db: Kysely<Database>,
   options: WorkerOptions,
 ): Promise<RunningWorker> {
@@ -52,6 +53,7 @@ async function runWorker(
   return {
     worker,
     client: connections.client,
+    connection: connections.connection,
     taskQueue,
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
@@ -70,6 +72,7 @@ export async function startDevServerWorker(db: Kysely<Database>, options: Worker
   return runWorker(
     {
       client: new Client({ connection, namespace: 'default' }),
+      connection,
       native,
       closeConnections: async () => {
         await native.close();
@@ -91,7 +94,7 @@ export async function startTimeSkippingWorker(db: Kysely<Database>, options: Wor
     server: { executable: { type: 'existing-path', path: inject('temporalTestServerPath') } },
   });
   const running = await runWorker(
-    { client: environment.client, native: environment.nativeConnection, closeConnections: () => environment.teardown() },
+    { client: environment.client, connection: environment.connection, native: environment.nativeConnection, closeConnections: () => environment.teardown() },
     db,
     options,
   );

@@ -1,0 +1,214 @@
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IncidentClient } from '../../services/incident/client.js';
+import { buildHttpService } from '../../services/http/server.js';
+import { RunbookCatalogue } from '../../services/runbook/catalogue.js';
+import { listTimeline } from '../../services/timeline/repository.js';
+import { ControlEndpoint } from '../support/control-endpoint.js';
+import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
+import { recordRunbook, shippedRunbook } from '../support/runbooks.js';
+import { startDevServerWorker, type RunningWorker } from '../support/temporal.js';
+
+const secret = 'test-webhook-secret-0123456789';
+
+describe('execution: sign-offs and deployment corrections on real Temporal, PostgreSQL and a webhook listener', () => {
+  let database: TestDatabase;
+  let worker: RunningWorker;
+  let endpoint: ControlEndpoint;
+  let incidents: IncidentClient;
+  let http: FastifyInstance;
+  let api: string;
+  let runbookVersion: string;
+
+  beforeAll(async () => {
+    database = await createPostgresTestDatabase();
+    endpoint = await new ControlEndpoint(secret).start();
+    worker = await startDevServerWorker(database.db, { secrets: { CORREX_TEST_WEBHOOK_SECRET: secret } });
+    incidents = new IncidentClient(worker.client, worker.taskQueue);
+    const runbook = await shippedRunbook('frontier-assistant');
+    runbook.system.enforcement = { adapter: 'webhook', url: endpoint.url, secretEnv: 'CORREX_TEST_WEBHOOK_SECRET' };
+    runbookVersion = await recordRunbook(database.db, runbook);
+    http = await buildHttpService({
+      db: database.db,
+      databaseBackend: 'postgres',
+      temporal: { client: worker.client, connection: worker.connection, address: 'test', taskQueue: worker.taskQueue },
+      runbooks: new RunbookCatalogue('runbooks', database.db),
+      actorFor: () => 'test',
+    });
+    await http.listen({ host: '127.0.0.1', port: 0 });
+    api = `http://127.0.0.1:${(http.server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await http?.close();
+    await worker?.stop();
+    await endpoint?.stop();
+    await database?.destroy();
+  });
+
+  const now = () => new Date().toISOString();
+  const decideAt = async (question: Record<string, string>) => {
+    const response = await fetch(`${api}/v1/decide`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ systemId: 'frontier-assistant', ...question }),
+    });
+    expect(response.status).toBe(200);
+    return (await response.json()) as { decision: string; limit?: { requestsPerMinute: number } };
+  };
+  const openIncident = async (dedupKey: string, severity = 'SEV2') => {
+    const opened = await incidents.trigger({ systemId: 'frontier-assistant', title: `Jailbreaks (${dedupKey})`, severity, dedupKey }, 'amara-okafor', { runbookVersion });
+    return opened;
+  };
+  const correctionState = (workflowId: string, state: string) =>
+    eventually(async () => {
+      const snapshot = await incidents.correction(workflowId);
+      return snapshot.state === state ? snapshot : undefined;
+    });
+
+  it('takes a SEV2 from trigger through page, acknowledgement, approval, one application, verification and decide, to lift', async () => {
+    const incident = await openIncident('sev2-path');
+    const page = await eventually(() =>
+      database.db.selectFrom('pages').selectAll().where('target', '=', 'amara-okafor').where('sent_at', 'is not', null).executeTakeFirst(),
+    );
+    expect(page.escalation_level).toBe(1);
+
+    await incidents.acknowledge(incident.workflowId, { actor: 'amara-okafor', at: now() });
+    const proposed = await incidents.propose(incident.workflowId, {
+      actor: 'amara-okafor',
+      at: now(),
+      kind: 'rate_limit',
+      scope: { tiers: ['free'] },
+      parameters: { requestsPerMinute: 10, per: 'user' },
+      reason: 'Slow the automated jailbreak campaign from free accounts',
+    });
+    expect((await incidents.state(incident.workflowId)).state).toBe('mitigating');
+    expect(endpoint.requests.filter((r) => r.correctionId === proposed.correctionId)).toHaveLength(0);
+    expect((await decideAt({ tier: 'free' })).decision).toBe('allow');
+
+    const afterVote = await incidents.decide(proposed.workflowId, { actor: 'sofia-marquez', at: now(), decision: 'approve', rationale: 'Contained and reversible' });
+    expect(afterVote.votes).toEqual([expect.objectContaining({ actor: 'sofia-marquez', role: 'safety-engineering-manager', decision: 'approve' })]);
+    await correctionState(proposed.workflowId, 'active');
+
+    expect(endpoint.applied.filter((key) => key === `${proposed.correctionId}:apply`)).toHaveLength(1);
+    expect(endpoint.requests.filter((r) => r.correctionId === proposed.correctionId && r.action === 'apply')).toHaveLength(1);
+    expect(endpoint.rejectedSignatures).toHaveLength(0);
+    expect(await decideAt({ tier: 'free', userId: 'u1' })).toMatchObject({ decision: 'throttle', limit: { requestsPerMinute: 10, per: 'user' } });
+    expect((await decideAt({ tier: 'pro', userId: 'u2' })).decision).toBe('allow');
+    await eventually(async () => ((await incidents.state(incident.workflowId)).state === 'mitigated' ? true : undefined));
+
+    const policy = await fetch(`${api}/v1/policy/frontier-assistant`);
+    const etag = policy.headers.get('etag');
+    expect(((await policy.json()) as { corrections: { id: string }[] }).corrections.map((c) => c.id)).toEqual([proposed.correctionId]);
+    expect((await fetch(`${api}/v1/policy/frontier-assistant`, { headers: { 'if-none-match': etag! } })).status).toBe(304);
+
+    await incidents.lift(proposed.workflowId, { actor: 'sofia-marquez', at: now(), rationale: 'Campaign over; fix deployed' });
+    await correctionState(proposed.workflowId, 'lifted');
+    expect(endpoint.applied).toContain(`${proposed.correctionId}:lift`);
+    expect((await decideAt({ tier: 'free', userId: 'u1' })).decision).toBe('allow');
+    expect((await fetch(`${api}/v1/policy/frontier-assistant`, { headers: { 'if-none-match': etag! } })).status).toBe(200);
+
+    const timeline = await listTimeline(database.db, incident.incidentId);
+    expect(timeline.map((e) => e.seq)).toEqual(timeline.map((_, i) => i + 1));
+    const kinds = timeline.map((e) => e.kind);
+    for (const kind of [
+      'incident.opened',
+      'page.sent',
+      'incident.acknowledged',
+      'correction.proposed',
+      'incident.mitigating',
+      'correction.approval_given',
+      'correction.approved',
+      'correction.applied',
+      'correction.verified',
+      'incident.mitigated',
+      'correction.lift_decided',
+      'correction.lifted',
+    ]) {
+      expect(kinds, kind).toContain(kind);
+    }
+    expect(kinds.indexOf('correction.approved')).toBeLessThan(kinds.indexOf('correction.applied'));
+    expect(kinds.indexOf('correction.applied')).toBeLessThan(kinds.indexOf('correction.verified'));
+    expect(timeline.find((e) => e.kind === 'correction.lift_decided')?.actor).toBe('sofia-marquez');
+  });
+
+  it('refuses self-approval, an unauthorised role, a duplicate vote and a decision on a closed correction, each with its reason, changing nothing', async () => {
+    const incident = await openIncident('refusals');
+    await incidents.acknowledge(incident.workflowId, { actor: 'jonas-berg', at: now() });
+    await expect(
+      incidents.propose(incident.workflowId, { actor: 'amara-okafor', at: now(), kind: 'shutdown', scope: { all: true }, parameters: {}, reason: 'x', breakGlass: true }),
+    ).rejects.toThrow('only the incident commander (jonas-berg) may use break-glass');
+    await expect(
+      incidents.propose(incident.workflowId, { actor: 'jonas-berg', at: now(), kind: 'rate_limit', scope: { all: true }, parameters: { requestsPerMinute: 1 }, reason: 'x', breakGlass: true }),
+    ).rejects.toThrow('break-glass is not allowed for rate_limit at SEV2');
+
+    const rateLimit = await incidents.propose(incident.workflowId, {
+      actor: 'sofia-marquez',
+      at: now(),
+      kind: 'rate_limit',
+      scope: { orgs: ['acme'] },
+      parameters: { requestsPerMinute: 5, per: 'org' },
+      reason: 'Abuse from one org',
+    });
+    const restriction = await incidents.propose(incident.workflowId, {
+      actor: 'amara-okafor',
+      at: now(),
+      kind: 'user_restriction',
+      scope: { users: ['attacker-1'] },
+      parameters: { mode: 'blocklist' },
+      reason: 'Block the account',
+    });
+    await incidents.decide(restriction.workflowId, { actor: 'sofia-marquez', at: now(), decision: 'reject', rationale: 'Account already suspended upstream' });
+    await correctionState(restriction.workflowId, 'rejected');
+
+    const countVotes = async () => Number((await database.db.selectFrom('approvals').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const timelineLength = async () => (await listTimeline(database.db, incident.incidentId)).length;
+    const votesBefore = await countVotes();
+    const eventsBefore = await timelineLength();
+
+    await expect(incidents.decide(rateLimit.workflowId, { actor: 'sofia-marquez', at: now(), decision: 'approve', rationale: 'ok' })).rejects.toThrow(
+      'sofia-marquez proposed this correction and cannot decide on it (separation of duties)',
+    );
+    await expect(incidents.decide(rateLimit.workflowId, { actor: 'amara-okafor', at: now(), decision: 'approve', rationale: 'ok' })).rejects.toThrow(
+      'amara-okafor (on-call-engineer) may not decide on rate_limit at SEV2: that needs one of safety-engineering-manager',
+    );
+    await expect(incidents.decide(restriction.workflowId, { actor: 'li-wei', at: now(), decision: 'approve', rationale: 'ok' })).rejects.toThrow(
+      `correction ${restriction.correctionId} is no longer pending a decision (it is rejected)`,
+    );
+
+    const shutdown = await incidents.propose(incident.workflowId, { actor: 'jonas-berg', at: now(), kind: 'shutdown', scope: { all: true }, parameters: {}, reason: 'Stop serving' });
+    await incidents.decide(shutdown.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'Harm is spreading' });
+    const votesAfterFirst = await countVotes();
+    await expect(incidents.decide(shutdown.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'again' })).rejects.toThrow(
+      'daniel-cho has already voted on this correction',
+    );
+    expect(await countVotes()).toBe(votesAfterFirst);
+    expect(votesAfterFirst).toBe(votesBefore + 1);
+    expect((await incidents.correction(rateLimit.workflowId)).votes).toEqual([]);
+    const events = await listTimeline(database.db, incident.incidentId);
+    // Only the shutdown's proposal and its one approval were added; the refused attempts left no trace.
+    expect(events.slice(eventsBefore).map((e) => e.kind)).toEqual(['correction.proposed', 'correction.approval_given']);
+  });
+
+  it('does not apply a quorum-2 shutdown after one approval, and applies it once after the second', async () => {
+    const incident = await openIncident('shutdown-quorum');
+    await incidents.acknowledge(incident.workflowId, { actor: 'jonas-berg', at: now() });
+    const shutdown = await incidents.propose(incident.workflowId, { actor: 'jonas-berg', at: now(), kind: 'shutdown', scope: { all: true }, parameters: {}, reason: 'Weights exfiltration suspected' });
+    await incidents.decide(shutdown.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'Yes' });
+    await expect(incidents.decide(shutdown.workflowId, { actor: 'erik-lund', at: now(), decision: 'approve', rationale: 'Yes' })).rejects.toThrow(
+      /erik-lund \(ceo\) may not decide on shutdown at SEV2: that needs one of head-of-safety, cto/,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await incidents.correction(shutdown.workflowId)).state).toBe('proposed');
+    expect(endpoint.requests.filter((r) => r.correctionId === shutdown.correctionId)).toHaveLength(0);
+    expect((await decideAt({ userId: 'anyone' })).decision).toBe('allow');
+
+    await incidents.decide(shutdown.workflowId, { actor: 'priya-raman', at: now(), decision: 'approve', rationale: 'Agreed' });
+    await correctionState(shutdown.workflowId, 'active');
+    expect(endpoint.applied.filter((key) => key === `${shutdown.correctionId}:apply`)).toHaveLength(1);
+    expect((await decideAt({ userId: 'anyone' })).decision).toBe('deny');
+    await incidents.lift(shutdown.workflowId, { actor: 'priya-raman', at: now(), rationale: 'Contained' });
+    await correctionState(shutdown.workflowId, 'lifted');
+    expect((await decideAt({ userId: 'anyone' })).decision).toBe('allow');
+  });
+});
