@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { activeCorrections } from '../../services/correction/repository.js';
+import { IncidentClient } from '../../services/incident/client.js';
+import { createMailer } from '../../services/notification/mailer.js';
+import { listTimeline } from '../../services/timeline/repository.js';
+import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
+import { recordRunbook, shippedRunbook } from '../support/runbooks.js';
+import { MailSink } from '../support/smtp.js';
+import { startTimeSkippingWorker, type RunningWorker } from '../support/temporal.js';
+
+const minutes = (n: number) => n * 60_000;
+
+describe('escalations, approval timeouts and break-glass windows (time-skipping server, real SMTP)', () => {
+  let database: TestDatabase;
+  let mail: MailSink;
+  let worker: RunningWorker & { environment: { sleep(ms: number): Promise<void> } };
+  let incidents: IncidentClient;
+  let runbookVersion: string;
+
+  beforeAll(async () => {
+    database = await createPostgresTestDatabase();
+    mail = await new MailSink().start();
+    worker = await startTimeSkippingWorker(database.db, { mailer: createMailer({ smtpUrl: mail.url, outboxDir: '/nonexistent', from: 'correx@test.local' }) });
+    incidents = new IncidentClient(worker.client, worker.taskQueue);
+    runbookVersion = await recordRunbook(database.db, await shippedRunbook('frontier-assistant'));
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await mail?.stop();
+    await database?.destroy();
+  });
+
+  const now = () => new Date().toISOString();
+  const kinds = async (incidentId: string) => (await listTimeline(database.db, incidentId)).map((e) => e.kind);
+  const open = (dedupKey: string, severity: string) =>
+    incidents.trigger({ systemId: 'frontier-assistant', title: `Incident ${dedupKey}`, severity, dedupKey }, 'amara-okafor', { runbookVersion });
+
+  it('pages level after level by email until someone acknowledges, then stops', async () => {
+    const incident = await open('escalation', 'SEV3');
+    await eventually(async () => (mail.to('amara.okafor@meridian.example').length > 0 && mail.to('jonas.berg@meridian.example').length > 0 ? true : undefined));
+    expect(mail.to('jonas.berg@meridian.example')).toHaveLength(1);
+    expect(mail.to('li.wei@meridian.example')).toHaveLength(0);
+    expect(mail.received[0]!.subject).toBe('[Correx SEV3] frontier-assistant: Incident escalation');
+
+    await worker.environment.sleep(minutes(6)); // level 1's ackTimeout is 5m
+    await eventually(async () => (mail.to('li.wei@meridian.example').length > 0 ? true : undefined));
+
+    await incidents.acknowledge(incident.workflowId, { actor: 'li-wei', at: now() });
+    const sentBeforeAck = mail.received.length;
+    await worker.environment.sleep(minutes(120));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(mail.received.length).toBe(sentBeforeAck);
+
+    const pages = await database.db.selectFrom('pages').selectAll().where('incident_id', '=', incident.incidentId).orderBy('escalation_level').orderBy('target').execute();
+    expect(pages.map((p) => [p.escalation_level, p.target])).toEqual([
+      [1, 'amara-okafor'],
+      [1, 'jonas-berg'],
+      [2, 'jonas-berg'],
+      [2, 'li-wei'],
+    ]);
+    expect(pages.every((p) => p.sent_at !== null && p.acknowledged_by === 'li-wei')).toBe(true);
+    const events = await kinds(incident.incidentId);
+    expect(events.filter((k) => k === 'page.sent')).toHaveLength(4);
+    expect(events).toContain('incident.acknowledged');
+  });
+
+  it('escalates an approval nobody gives in time to the next authority, who approves; the timeline shows both', async () => {
+    const incident = await open('approval-timeout', 'SEV2');
+    await incidents.acknowledge(incident.workflowId, { actor: 'jonas-berg', at: now() });
+    const proposal = await incidents.propose(incident.workflowId, {
+      actor: 'amara-okafor',
+      at: now(),
+      kind: 'rate_limit',
+      scope: { tiers: ['free'] },
+      parameters: { requestsPerMinute: 20, per: 'user' },
+      reason: 'Throttle free tier',
+    });
+    // Before the timeout only the safety engineering manager may decide.
+    await expect(incidents.decide(proposal.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'early' })).rejects.toThrow(
+      /may not decide on rate_limit at SEV2: that needs one of safety-engineering-manager$/,
+    );
+
+    await worker.environment.sleep(minutes(31)); // rate_limit's approvalTimeout is 30m
+    await eventually(async () => ((await kinds(incident.incidentId)).includes('correction.escalated') ? true : undefined));
+    await eventually(async () => (mail.to('daniel.cho@meridian.example').some((m) => m.subject.includes('rate_limit correction needs you')) ? true : undefined));
+    expect((await incidents.correction(proposal.workflowId)).escalated).toBe(true);
+
+    await incidents.decide(proposal.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'Escalated to me; approve' });
+    await eventually(async () => ((await incidents.correction(proposal.workflowId)).state === 'active' ? true : undefined));
+    const timeline = await listTimeline(database.db, incident.incidentId);
+    const escalated = timeline.find((e) => e.kind === 'correction.escalated')!;
+    expect(escalated.data).toMatchObject({ from: ['safety-engineering-manager'], to: ['head-of-safety'] });
+    const approval = timeline.find((e) => e.kind === 'correction.approval_given')!;
+    expect(approval).toMatchObject({ actor: 'daniel-cho', data: expect.objectContaining({ role: 'head-of-safety' }) });
+    expect(escalated.seq).toBeLessThan(approval.seq);
+    expect(timeline.find((e) => e.kind === 'correction.approved')?.data).toMatchObject({ escalated: true });
+  });
+
+  it('applies a break-glass shutdown at once, lifts it when the ratification window ends, and pages the commander', async () => {
+    const incident = await open('break-glass', 'SEV1');
+    await incidents.acknowledge(incident.workflowId, { actor: 'jonas-berg', at: now() });
+    const proposal = await incidents.propose(incident.workflowId, {
+      actor: 'jonas-berg',
+      at: now(),
+      kind: 'shutdown',
+      scope: { all: true },
+      parameters: {},
+      reason: 'Weights exfiltration in progress',
+      breakGlass: true,
+    });
+    await eventually(async () => ((await incidents.correction(proposal.workflowId)).state === 'awaiting-ratification' ? true : undefined));
+    expect((await activeCorrections(database.db, 'frontier-assistant')).map((c) => c.id)).toContain(proposal.correctionId);
+    const mailsToCommander = mail.to('jonas.berg@meridian.example').length;
+
+    await worker.environment.sleep(minutes(61)); // shutdown's ratificationWindow is 1h
+    await eventually(async () => ((await incidents.correction(proposal.workflowId)).state === 'lifted' ? true : undefined));
+    expect((await activeCorrections(database.db, 'frontier-assistant')).map((c) => c.id)).not.toContain(proposal.correctionId);
+
+    const events = await kinds(incident.incidentId);
+    expect(events).toEqual(expect.arrayContaining(['correction.applied', 'correction.ratification_missed', 'correction.lifted']));
+    expect(events.indexOf('correction.ratification_missed')).toBeLessThan(events.indexOf('correction.lifted'));
+    const pages = await database.db.selectFrom('pages').select(['target']).where('idempotency_key', 'like', `${proposal.correctionId}:ratification-missed:%`).execute();
+    expect(pages.map((p) => p.target)).toContain('jonas-berg');
+    await eventually(async () => (mail.to('jonas.berg@meridian.example').length > mailsToCommander ? true : undefined));
+  });
+});
