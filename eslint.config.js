@@ -10,6 +10,8 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
+      // Workflows declare state that handlers registered earlier read before the first assignment.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
     },
   },
   {

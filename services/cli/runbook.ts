@@ -44,7 +44,7 @@ export function runbookCommand(): Command {
         throw new OperatorError(`no valid runbook for system '${system}' in ${dir} (found: ${[...set.runbooks.keys()].join(', ') || 'none'})${broken}`);
       }
       const effective = effectiveRunbook(loaded);
-      process.stdout.write(options.json ? `${JSON.stringify(effective, null, 2)}\n` : stringify(effective, { lineWidth: 0 }));
+      process.stdout.write(options.json ? `${JSON.stringify(effective, null, 2)}\n` : stringify(effective, { lineWidth: 0, aliasDuplicateObjects: false }));
     });
 
   runbook

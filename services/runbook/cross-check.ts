@@ -1,9 +1,12 @@
-import { availableRegimes } from '../regulatory/resolve.js';
-import type { DecisionRule, Runbook, Target } from './schema.js';
+import type { Regime } from '../regulatory/regime.js';
+import { applyRegimeOverride, availableRegimes } from '../regulatory/resolve.js';
+import type { AiSystem, DecisionRule, Runbook, Target } from './schema.js';
 
 export interface RunbookIssue {
   path: (string | number)[];
   message: string;
+  /** The defect is the key itself (an undefined severity used as a key), not its value. */
+  atKey?: boolean;
 }
 
 /**
@@ -12,7 +15,7 @@ export interface RunbookIssue {
  */
 export function crossCheck(runbook: Runbook): RunbookIssue[] {
   const issues: RunbookIssue[] = [];
-  const report = (path: (string | number)[], message: string) => issues.push({ path, message });
+  const report = (path: (string | number)[], message: string, atKey = false) => issues.push({ path, message, ...(atKey ? { atKey } : {}) });
 
   const unique = (list: { id: string }[], path: (string | number)[], what: string) => {
     const seen = new Map<string, number>();
@@ -37,8 +40,8 @@ export function crossCheck(runbook: Runbook): RunbookIssue[] {
   const holders = (role: string) => runbook.people.filter((p) => p.roles.includes(role));
   const list = (values: Iterable<string>) => [...values].join(', ');
 
-  const checkSeverity = (path: (string | number)[], id: string) => {
-    if (!severities.has(id)) report(path, `severity '${id}' is not defined in severities (${list(severities)})`);
+  const checkSeverity = (path: (string | number)[], id: string, atKey = false) => {
+    if (!severities.has(id)) report(path, `severity '${id}' is not defined in severities (${list(severities)})`, atKey);
   };
   const checkRole = (path: (string | number)[], id: string) => {
     if (!roles.has(id)) report(path, `role '${id}' is not defined in roles (${list(roles)})`);
@@ -59,40 +62,59 @@ export function crossCheck(runbook: Runbook): RunbookIssue[] {
     level.targets.forEach((target, j) => checkTarget(['escalation', 'levels', i, 'targets', j], target)),
   );
 
-  const checkRule = (path: (string | number)[], rule: DecisionRule) => {
-    rule.approverRoles.forEach((role, i) => checkRole([...path, 'approverRoles', i], role));
-    rule.escalateTo.forEach((role, i) => checkRole([...path, 'escalateTo', i], role));
+  /** How many approvals distinct people holding distinct approver roles can give (bipartite matching). */
+  const attainableQuorum = (approverRoles: string[]) => {
+    const roleHolder = new Map<string, string>();
+    const assign = (person: (typeof runbook.people)[number], seen: Set<string>): boolean => {
+      for (const role of person.roles.filter((r) => approverRoles.includes(r))) {
+        if (seen.has(role)) continue;
+        seen.add(role);
+        const holder = roleHolder.get(role);
+        const holderPerson = holder === undefined ? undefined : runbook.people.find((p) => p.id === holder);
+        if (!holderPerson || assign(holderPerson, seen)) {
+          roleHolder.set(role, person.id);
+          return true;
+        }
+      }
+      return false;
+    };
+    for (const person of runbook.people) assign(person, new Set());
+    return roleHolder.size;
+  };
+  const checkRule = (path: (string | number)[], rule: DecisionRule, changed: { quorum: boolean; approverRoles: boolean; escalateTo: boolean }) => {
+    if (changed.approverRoles) rule.approverRoles.forEach((role, i) => checkRole([...path, 'approverRoles', i], role));
+    if (changed.escalateTo) {
+      rule.escalateTo.forEach((role, i) => {
+        if (!roles.has(role)) checkRole([...path, 'escalateTo', i], role);
+        else if (holders(role).length === 0) report([...path, 'escalateTo', i], `nobody in people holds role '${role}', so an escalated decision would reach nobody`);
+      });
+    }
+    if (!changed.quorum && !changed.approverRoles) return;
+    const where = [...path, changed.quorum ? 'quorum' : 'approverRoles'];
     if (rule.quorum > rule.approverRoles.length) {
-      report([...path, 'quorum'], `must be at most the number of approver roles (${rule.approverRoles.length})`);
+      report(where, `${changed.quorum ? '' : `quorum ${rule.quorum} `}must be at most the number of approver roles (${rule.approverRoles.length})`);
       return;
     }
-    const approvers = runbook.people.filter((p) => p.roles.some((r) => rule.approverRoles.includes(r)));
-    const coveredRoles = new Set(approvers.flatMap((p) => p.roles.filter((r) => rule.approverRoles.includes(r))));
-    const canMeet = Math.min(approvers.length, coveredRoles.size);
-    if (rule.approverRoles.every((r) => roles.has(r)) && canMeet < rule.quorum) {
-      report([...path, 'quorum'], `quorum ${rule.quorum} cannot be met: only ${canMeet} approver role(s) have people holding them`);
+    if (!rule.approverRoles.every((r) => roles.has(r))) return;
+    const attainable = attainableQuorum(rule.approverRoles);
+    if (attainable < rule.quorum) {
+      report(where, `quorum ${rule.quorum} cannot be met: at most ${attainable} different people can approve with different approver roles`);
     }
   };
   for (const [kind, authority] of Object.entries(runbook.decisionAuthority)) {
     if (!authority) continue;
     const base = ['decisionAuthority', kind];
-    checkRule(base, authority);
+    checkRule(base, authority, { quorum: true, approverRoles: true, escalateTo: true });
     for (const [severity, change] of Object.entries(authority.severities)) {
       const path = [...base, 'severities', severity];
-      checkSeverity(path, severity);
+      checkSeverity(path, severity, true);
       const effective = { ...authority, ...Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)) } as DecisionRule;
-      if (change.quorum !== undefined || change.approverRoles !== undefined) {
-        if (effective.quorum > effective.approverRoles.length) {
-          report([...path, change.quorum !== undefined ? 'quorum' : 'approverRoles'], `quorum ${effective.quorum} must be at most the number of approver roles (${effective.approverRoles.length})`);
-        }
-      }
-      change.approverRoles?.forEach((role, i) => checkRole([...path, 'approverRoles', i], role));
-      change.escalateTo?.forEach((role, i) => checkRole([...path, 'escalateTo', i], role));
+      checkRule(path, effective, { quorum: change.quorum !== undefined, approverRoles: change.approverRoles !== undefined, escalateTo: change.escalateTo !== undefined });
     }
   }
 
   for (const [severity, corrections] of Object.entries(runbook.correctionPlaybook)) {
-    checkSeverity(['correctionPlaybook', severity], severity);
+    checkSeverity(['correctionPlaybook', severity], severity, true);
     corrections.forEach((correction, i) => {
       const path = ['correctionPlaybook', severity, i];
       if (!runbook.decisionAuthority[correction.kind]) {
@@ -142,7 +164,13 @@ export function crossCheck(runbook: Runbook): RunbookIssue[] {
     const clockIds = new Set(regime.clocks.map((c) => c.id));
     policy.override?.clocks?.forEach((clock, j) => {
       if (!clockIds.has(clock.id)) report([...path, 'override', 'clocks', j, 'id'], `regime '${regime.id}' has no clock '${clock.id}' (${list(clockIds)})`);
+      const after = clock.start?.startsWith('submitted:') ? clock.start.slice('submitted:'.length) : undefined;
+      if (after !== undefined && !clockIds.has(after)) report([...path, 'override', 'clocks', j, 'start'], `regime '${regime.id}' has no clock '${after}' (${list(clockIds)})`);
     });
+    const effective = applyRegimeOverride(regime, policy.override);
+    const system = runbook.system;
+    const mismatch = regimeMismatch(effective, system);
+    if (mismatch) report([...path, 'regime'], `regime '${regime.id}' does not apply to this system: ${mismatch} (override the regime's fields if it applies all the same)`);
   });
 
   runbook.postIncident.tasks.forEach((task, i) => checkRole(['postIncident', 'tasks', i, 'ownerRole'], task.ownerRole));
@@ -152,4 +180,28 @@ export function crossCheck(runbook: Runbook): RunbookIssue[] {
   }
 
   return issues;
+}
+
+/** Why a regime cannot apply to a system (its jurisdictions, sectors, value-chain role, risk category), or undefined. */
+export function regimeMismatch(regime: Regime, system: AiSystem): string | undefined {
+  // A national code (NL, US-CA) sits inside its region (EU, US) for matching purposes.
+  const euMembers = ['AT', 'BE', 'BG', 'HR', 'CY', 'CZ', 'DK', 'EE', 'FI', 'FR', 'DE', 'GR', 'HU', 'IE', 'IT', 'LV', 'LT', 'LU', 'MT', 'NL', 'PL', 'PT', 'RO', 'SK', 'SI', 'ES', 'SE'];
+  const covers = (regimeJurisdiction: string, systemJurisdiction: string) =>
+    regimeJurisdiction === systemJurisdiction ||
+    systemJurisdiction.startsWith(`${regimeJurisdiction}-`) ||
+    (regimeJurisdiction === 'EU' && euMembers.includes(systemJurisdiction)) ||
+    (regimeJurisdiction === 'EEA' && (systemJurisdiction === 'EU' || euMembers.includes(systemJurisdiction) || ['IS', 'LI', 'NO'].includes(systemJurisdiction)));
+  if (!regime.jurisdictions.some((j) => system.jurisdictions.some((s) => covers(j, s)))) {
+    return `it covers ${regime.jurisdictions.join(', ')}; the system operates in ${system.jurisdictions.join(', ')}`;
+  }
+  if (regime.sectors && !regime.sectors.some((s) => system.sectors.includes(s))) {
+    return `it covers the sectors ${regime.sectors.join(', ')}; the system is in ${system.sectors.join(', ')}`;
+  }
+  if (regime.valueChainRoles && !regime.valueChainRoles.includes(system.valueChainRole)) {
+    return `it binds ${regime.valueChainRoles.join(' or ')}s; this runbook's organisation is the ${system.valueChainRole}`;
+  }
+  if (regime.riskCategories && !regime.riskCategories.includes(system.riskCategory)) {
+    return `it covers ${regime.riskCategories.join(', ')} systems; this one is ${system.riskCategory}`;
+  }
+  return undefined;
 }

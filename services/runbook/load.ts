@@ -106,7 +106,7 @@ export function parseRunbook(text: string, file: string): RunbookParse {
 
   const crossIssues = crossCheck(parsed.data);
   if (crossIssues.length > 0) {
-    return { ok: false, problems: crossIssues.map((issue) => problemAt(nodeAt(doc, issue.path, false), issue.path, issue.message)) };
+    return { ok: false, problems: crossIssues.map((issue) => problemAt(nodeAt(doc, issue.path, issue.atKey === true), issue.path, issue.message)) };
   }
   return { ok: true, loaded: { file, runbook: parsed.data, version: runbookVersion(content) } };
 }

@@ -143,10 +143,10 @@ export const Escalation = z.strictObject({
   repeat: z.number().int().min(0).max(10).default(0),
 });
 
-const BreakGlass = z.union([
-  z.strictObject({ allowed: z.literal(false) }),
-  z.strictObject({ allowed: z.literal(true), ratificationWindow: DurationText }),
-]);
+const BreakGlass = z.union(
+  [z.strictObject({ allowed: z.literal(false) }), z.strictObject({ allowed: z.literal(true), ratificationWindow: DurationText })],
+  { error: 'must be { allowed: false } or { allowed: true, ratificationWindow: <duration> }' },
+);
 
 const authorityFields = {
   /** Roles whose holders may approve. */
@@ -179,9 +179,13 @@ export const RegulatorPolicy = z.strictObject({
   regime: Id,
   recipients: z.array(Contact).min(1),
   /** Changes to the built-in regime (deadlines, classes…); clocks are matched by id. */
-  override: Regime.omit({ id: true, clocks: true })
+  override: Regime.omit({ id: true, clocks: true, content: true })
     .partial()
-    .extend({ clocks: z.array(RegulatoryClock.partial().required({ id: true })).optional() })
+    .extend({
+      // No default here: an override that leaves content out keeps the regime's own.
+      content: z.array(z.string().min(1)).optional(),
+      clocks: z.array(RegulatoryClock.partial().required({ id: true })).optional(),
+    })
     .optional(),
 });
 

@@ -10,7 +10,9 @@ import { Runbook } from '../../services/runbook/schema.js';
 import { projectRoot } from './environment.js';
 
 /** A shipped runbook's content as written (before defaults), for a test to adjust. */
-export async function shippedRunbook(systemId: string): Promise<Record<string, any>> {
+export type RunbookContent = Record<string, unknown> & { system: Record<string, unknown> };
+
+export async function shippedRunbook(systemId: string): Promise<RunbookContent> {
   return parse(await readFile(path.join(projectRoot, 'runbooks', `${systemId}.yaml`), 'utf8'));
 }
 
