@@ -5,9 +5,9 @@ import {
   recordCorrectionTransition,
   recordVote,
   type CorrectionTransition,
-  type ProposedCorrection,
   type RecordedVote,
 } from '../services/correction/repository.js';
+import type { ProposedCorrection } from '../services/correction/schema.js';
 import type { Database } from '../services/db/schema.js';
 import { enforcerFor, type CorrectionToEnforce } from '../services/enforcement/enforcer.js';
 import type { EnforcementPlan } from '../services/incident/plan.js';

@@ -103,6 +103,8 @@ DO $$ BEGIN
     CREATE ROLE correx LOGIN CREATEDB PASSWORD 'correx';
   END IF;
 END $$;
+-- Dropping a test database WITH (FORCE) may have to end an autovacuum worker in it.
+GRANT pg_signal_backend TO correx;
 SQL
     echo "TEST_DATABASE_URL=postgres://correx:correx@127.0.0.1:$pg_port/postgres" > "$tools/postgres.env"
     say "test PostgreSQL: postgres://correx:***@127.0.0.1:$pg_port/postgres"

@@ -2,7 +2,7 @@
 // human decisions that need an answer (validated, and refused with a reason); signals for facts.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AuthorityRule, Person, Vote } from '../services/correction/authority.js';
-import type { CorrectionKind, CorrectionScope } from '../services/correction/schema.js';
+import type { CorrectionKind, CorrectionScope, ProposedCorrection } from '../services/correction/schema.js';
 import type { EnforcementPlan } from '../services/incident/plan.js';
 import type { IncidentAction, IncidentSnapshot, TriggerArrival } from '../services/incident/schema.js';
 
@@ -55,20 +55,9 @@ export type CorrectionState =
 /** States in which a correction still needs a decision or is (about to be) in force. */
 export const openCorrectionStates: CorrectionState[] = ['proposed', 'approved', 'applying', 'awaiting-ratification', 'active', 'lifting'];
 
-export interface CorrectionStart {
-  incidentId: string;
+export interface CorrectionStart extends ProposedCorrection {
   incidentWorkflowId: string;
   incidentTitle: string;
-  systemId: string;
-  severity: string;
-  id: string;
-  kind: CorrectionKind;
-  scope: CorrectionScope;
-  parameters: Record<string, unknown>;
-  reason: string;
-  breakGlass: boolean;
-  proposedBy: string;
-  proposedAt: string;
   rule: AuthorityRule;
   people: Person[];
   enforcement: EnforcementPlan;

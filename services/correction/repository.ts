@@ -4,21 +4,7 @@ import type { CorrectionRow, CorrectionsTable, Database } from '../db/schema.js'
 import { jsonb } from '../db/jsonb.js';
 import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js';
 import type { ActiveCorrection } from './policy.js';
-import type { CorrectionKind, CorrectionScope } from './schema.js';
-
-export interface ProposedCorrection {
-  id: string;
-  incidentId: string;
-  systemId: string;
-  severity: string;
-  kind: CorrectionKind;
-  scope: CorrectionScope;
-  parameters: Record<string, unknown>;
-  reason: string;
-  breakGlass: boolean;
-  proposedBy: string;
-  proposedAt: string;
-}
+import type { CorrectionKind, CorrectionScope, ProposedCorrection } from './schema.js';
 
 /** Writes the correction row and its `correction.proposed` event; a retry changes nothing. */
 export async function recordCorrectionProposed(db: Kysely<Database>, c: ProposedCorrection): Promise<void> {

@@ -67,3 +67,25 @@ export function correctionOf<Extra extends z.ZodRawShape>(extra: Extra) {
     { error: `kind must be one of ${correctionKinds.join(', ')}` },
   );
 }
+
+/** A correction as proposed: what is recorded, whatever happens to it next. */
+export interface ProposedCorrection {
+  id: string;
+  incidentId: string;
+  systemId: string;
+  severity: string;
+  kind: CorrectionKind;
+  scope: CorrectionScope;
+  parameters: Record<string, unknown>;
+  reason: string;
+  breakGlass: boolean;
+  proposedBy: string;
+  proposedAt: string;
+}
+
+/** What a person proposes: a toolkit kind with valid parameters, a scope and a reason. */
+export const CorrectionProposalInput = correctionOf({
+  scope: CorrectionScope,
+  reason: z.string().trim().min(1, 'must not be empty').max(2000),
+  breakGlass: z.boolean().optional(),
+});

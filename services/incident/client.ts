@@ -15,6 +15,8 @@ import {
   type CorrectionSnapshot,
 } from '../../workflows/messages.js';
 import type { incidentWorkflow } from '../../workflows/index.js';
+import { CorrectionProposalInput } from '../correction/schema.js';
+import { InvalidInput } from '../errors.js';
 import { incidentWorkflowId, type IncidentAction, type IncidentSnapshot, type IncidentTrigger, type TriggerArrival } from './schema.js';
 
 export interface TriggerOutcome {
@@ -81,8 +83,15 @@ export class IncidentClient {
     return refusalsAsErrors(this.client.workflow.getHandle(workflowId).executeUpdate(acknowledgeUpdate, { args: [action] }));
   }
 
+  /** Checks the kind's parameters and the scope (InvalidInput naming the field), then asks the incident. */
   propose(workflowId: string, proposal: CorrectionProposal): Promise<{ correctionId: string; workflowId: string }> {
-    return refusalsAsErrors(this.client.workflow.getHandle(workflowId).executeUpdate(proposeCorrectionUpdate, { args: [proposal] }));
+    const { actor, at, ...correction } = proposal;
+    const parsed = CorrectionProposalInput.safeParse(correction);
+    if (!parsed.success) {
+      throw new InvalidInput(parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })));
+    }
+    const checked: CorrectionProposal = { actor, at, ...parsed.data, parameters: parsed.data.parameters as Record<string, unknown> };
+    return refusalsAsErrors(this.client.workflow.getHandle(workflowId).executeUpdate(proposeCorrectionUpdate, { args: [checked] }));
   }
 
   decide(correctionWorkflowId: string, decision: CorrectionDecision): Promise<CorrectionSnapshot> {

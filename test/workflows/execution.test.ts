@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvalidInput } from '../../services/errors.js';
 import { IncidentClient } from '../../services/incident/client.js';
 import { buildHttpService } from '../../services/http/server.js';
 import { RunbookCatalogue } from '../../services/runbook/catalogue.js';
@@ -141,6 +142,14 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
     await expect(
       incidents.propose(incident.workflowId, { actor: 'jonas-berg', at: now(), kind: 'rate_limit', scope: { all: true }, parameters: { requestsPerMinute: 1 }, reason: 'x', breakGlass: true }),
     ).rejects.toThrow('break-glass is not allowed for rate_limit at SEV2');
+
+    await expect(
+      incidents.propose(incident.workflowId, { actor: 'jonas-berg', at: now(), kind: 'rate_limit', scope: { tiers: [] }, parameters: { requestsPerMinute: -5 }, reason: 'x' }),
+    ).rejects.toSatisfy(
+      (error) =>
+        error instanceof InvalidInput &&
+        error.errors.map((e) => e.path).sort().join(',') === 'parameters.requestsPerMinute,scope.tiers',
+    );
 
     const rateLimit = await incidents.propose(incident.workflowId, {
       actor: 'sofia-marquez',
