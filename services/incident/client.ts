@@ -84,7 +84,7 @@ export class IncidentClient {
   }
 
   /** Checks the kind's parameters and the scope (InvalidInput naming the field), then asks the incident. */
-  propose(workflowId: string, proposal: CorrectionProposal): Promise<{ correctionId: string; workflowId: string }> {
+  async propose(workflowId: string, proposal: CorrectionProposal): Promise<{ correctionId: string; workflowId: string }> {
     const { actor, at, ...correction } = proposal;
     const parsed = CorrectionProposalInput.safeParse(correction);
     if (!parsed.success) {
