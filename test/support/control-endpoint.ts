@@ -23,7 +23,14 @@ export class ControlEndpoint {
   /** While set, the next apply request is held open until `release()` (to kill a worker mid-call). */
   private holding: { resolve: () => void; seen: Promise<void>; markSeen: () => void } | undefined;
 
+  /** Apply requests still to be answered 503, to exercise enforcement failures. */
+  private failuresLeft = 0;
+
   constructor(private readonly secret: string) {}
+
+  failNextApplies(count: number): void {
+    this.failuresLeft = count;
+  }
 
   get url(): string {
     return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}/control`;
@@ -68,6 +75,11 @@ export class ControlEndpoint {
         const message = JSON.parse(body) as { action: 'apply' | 'lift'; correction: { id: string; kind: string } };
         const key = req.headers['idempotency-key'] as string;
         this.requests.push({ action: message.action, correctionId: message.correction.id, idempotencyKey: key, kind: message.correction.kind });
+        if (message.action === 'apply' && this.failuresLeft > 0) {
+          this.failuresLeft -= 1;
+          res.writeHead(503).end();
+          return;
+        }
         if (message.action === 'apply' && this.holding) {
           const holding = this.holding;
           await new Promise<void>((resolve) => {

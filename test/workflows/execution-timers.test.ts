@@ -5,6 +5,7 @@ import { createMailer } from '../../services/notification/mailer.js';
 import { listTimeline } from '../../services/timeline/repository.js';
 import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
 import { recordRunbook, shippedRunbook } from '../support/runbooks.js';
+import { ControlEndpoint } from '../support/control-endpoint.js';
 import { MailSink } from '../support/smtp.js';
 import { startTimeSkippingWorker, type RunningWorker } from '../support/temporal.js';
 
@@ -14,18 +15,24 @@ describe('escalations, approval timeouts and break-glass windows (time-skipping 
   let database: TestDatabase;
   let mail: MailSink;
   let worker: RunningWorker & { environment: { sleep(ms: number): Promise<void> } };
+  let endpoint: ControlEndpoint;
   let incidents: IncidentClient;
   let runbookVersion: string;
 
   beforeAll(async () => {
     database = await createPostgresTestDatabase();
     mail = await new MailSink().start();
-    worker = await startTimeSkippingWorker(database.db, { mailer: createMailer({ smtpUrl: mail.url, outboxDir: '/nonexistent', from: 'correx@test.local' }) });
+    endpoint = await new ControlEndpoint('timers-secret-0123456789').start();
+    worker = await startTimeSkippingWorker(database.db, {
+      mailer: createMailer({ smtpUrl: mail.url, outboxDir: '/nonexistent', from: 'correx@test.local' }),
+      secrets: { CORREX_TEST_WEBHOOK_SECRET: 'timers-secret-0123456789' },
+    });
     incidents = new IncidentClient(worker.client, worker.taskQueue);
     runbookVersion = await recordRunbook(database.db, await shippedRunbook('frontier-assistant'));
   });
   afterAll(async () => {
     await worker?.stop();
+    await endpoint?.stop();
     await mail?.stop();
     await database?.destroy();
   });
@@ -94,6 +101,35 @@ describe('escalations, approval timeouts and break-glass windows (time-skipping 
     expect(approval).toMatchObject({ actor: 'daniel-cho', data: expect.objectContaining({ role: 'head-of-safety' }) });
     expect(escalated.seq).toBeLessThan(approval.seq);
     expect(timeline.find((e) => e.kind === 'correction.approved')?.data).toMatchObject({ escalated: true });
+  });
+
+  it('surfaces an enforcement failure on the timeline and by page, keeps retrying, and applies once the system answers', async () => {
+    const runbook = await shippedRunbook('frontier-assistant');
+    runbook.system.enforcement = { adapter: 'webhook', url: endpoint.url, secretEnv: 'CORREX_TEST_WEBHOOK_SECRET' };
+    const webhookVersion = await recordRunbook(database.db, runbook);
+    const incident = await incidents.trigger({ systemId: 'frontier-assistant', title: 'Enforcement outage', severity: 'SEV2', dedupKey: 'enforcement-outage' }, 'amara-okafor', {
+      runbookVersion: webhookVersion,
+    });
+    await incidents.acknowledge(incident.workflowId, { actor: 'jonas-berg', at: now() });
+    endpoint.failNextApplies(4); // every attempt of the first round
+    const proposal = await incidents.propose(incident.workflowId, {
+      actor: 'amara-okafor',
+      at: now(),
+      kind: 'user_restriction',
+      scope: { users: ['attacker-7'] },
+      parameters: { mode: 'blocklist' },
+      reason: 'Block the attacker',
+    });
+    await incidents.decide(proposal.workflowId, { actor: 'sofia-marquez', at: now(), decision: 'approve', rationale: 'Clear abuse' });
+
+    const failure = await eventually(async () => (await listTimeline(database.db, incident.incidentId)).find((e) => e.kind === 'correction.apply_failed'), 60_000);
+    expect(failure.data).toMatchObject({ attempt: 1, adapter: 'webhook', error: expect.stringContaining('answered 503') });
+    await eventually(async () => (mail.to('jonas.berg@meridian.example').some((m) => m.raw.includes('Enforcing (apply) failed')) ? true : undefined));
+
+    await worker.environment.sleep(minutes(2)); // the workflow's pause before the next round
+    await eventually(async () => ((await incidents.correction(proposal.workflowId)).state === 'active' ? true : undefined), 60_000);
+    expect(endpoint.applied.filter((key) => key === `${proposal.correctionId}:apply`)).toHaveLength(1);
+    expect((await incidents.correction(proposal.workflowId)).failures).toBe(1);
   });
 
   it('applies a break-glass shutdown at once, lifts it when the ratification window ends, and pages the commander', async () => {
