@@ -98,6 +98,7 @@ if [ "$want_postgres" = 1 ]; then
     # The tests connect over TCP as role `correx` (password `correx`) and create a database per test file.
     as_root runuser -u postgres -- psql -q -p "$pg_port" -v ON_ERROR_STOP=1 -d postgres <<'SQL' >/dev/null \
       || fail "could not create the correx role in PostgreSQL"
+SET client_min_messages = warning;
 DO $$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'correx') THEN
     CREATE ROLE correx LOGIN CREATEDB PASSWORD 'correx';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseClockOffset } from './regulatory/calendar.js';
 
 const units: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 const durationPattern = /^(\d+(?:ms|s|m|h|d|w))+$/;
@@ -31,27 +32,6 @@ export function formatDuration(ms: number): string {
 export const DurationText = z
   .string()
   .refine((text) => (parseDuration(text) ?? 0) > 0, 'must be a positive duration such as 30s, 15m, 4h, 2d or 1h30m');
-
-/**
- * A regulator deadline offset: calendar hours or days (N days = N × 24 h), calendar months, or
- * business days (`72h`, `15d`, `1 month`, `4 business days`).
- */
-export interface ClockOffset {
-  amount: number;
-  unit: 'hours' | 'days' | 'months' | 'businessDays';
-}
-
-export function parseClockOffset(text: string): ClockOffset | undefined {
-  const match = text.trim().match(/^(\d+)\s*(h|hours?|d|days?|months?|business\s+days?)$/i);
-  if (!match) return undefined;
-  const amount = Number(match[1]);
-  const unit = match[2]!.toLowerCase();
-  if (amount <= 0) return undefined;
-  if (unit.startsWith('business')) return { amount, unit: 'businessDays' };
-  if (unit.startsWith('month')) return { amount, unit: 'months' };
-  if (unit === 'h' || unit.startsWith('hour')) return { amount, unit: 'hours' };
-  return { amount, unit: 'days' };
-}
 
 export const ClockOffsetText = z
   .string()

@@ -173,6 +173,15 @@ export function crossCheck(runbook: Runbook): RunbookIssue[] {
     if (mismatch) report([...path, 'regime'], `regime '${regime.id}' does not apply to this system: ${mismatch} (override the regime's fields if it applies all the same)`);
   });
 
+  if (runbook.compliance) {
+    runbook.compliance.reportApprovers.forEach((role, i) => {
+      if (!roles.has(role)) checkRole(['compliance', 'reportApprovers', i], role);
+      else if (holders(role).length === 0) report(['compliance', 'reportApprovers', i], `nobody in people holds role '${role}', so no report could be approved`);
+    });
+  } else if (notifications.regulators.length > 0) {
+    report(['notifications', 'regulators'], 'regulators are listed but compliance.reportApprovers is not: say who approves regulator reports');
+  }
+
   runbook.postIncident.tasks.forEach((task, i) => checkRole(['postIncident', 'tasks', i, 'ownerRole'], task.ownerRole));
   runbook.postIncident.restorationRequiredFor.forEach((severity, i) => checkSeverity(['postIncident', 'restorationRequiredFor', i], severity));
   if (runbook.postIncident.restorationRequiredFor.length > 0 && runbook.postIncident.restorationCriteria.length === 0) {

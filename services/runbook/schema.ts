@@ -216,6 +216,15 @@ export const PostIncidentTemplate = z.strictObject({
   restorationRequiredFor: z.array(SeverityId).default([]),
 });
 
+export const CompliancePolicy = z.strictObject({
+  /** Roles whose holders approve (and may edit) regulator reports before they are sent. */
+  reportApprovers: z.array(Id).min(1),
+  /** Points of each reporting window (fractions) at which approvers are reminded. */
+  reminders: z.array(z.number().gt(0).lt(1)).default([0.5, 0.8]),
+  /** Point of the window from which a report still unsent is at risk: approvers and the incident commander are paged. */
+  atRisk: z.number().gt(0).lt(1).default(0.9),
+});
+
 export const Runbook = z.strictObject({
   /** Editors' JSON Schema hint; ignored by Correx. */
   $schema: z.string().optional(),
@@ -229,6 +238,8 @@ export const Runbook = z.strictObject({
   correctionPlaybook: z.record(SeverityId, z.array(PlaybookCorrection).min(1)).default({}),
   notifications: NotificationPolicy,
   postIncident: PostIncidentTemplate,
+  /** Who owns regulator reports; required when notifications.regulators lists any regime. */
+  compliance: CompliancePolicy.optional(),
 });
 
 export type Runbook = z.infer<typeof Runbook>;

@@ -110,6 +110,7 @@ const broken: BrokenCase[] = [
   { file: 'regime-does-not-apply.yaml', line: 86, column: 15, path: 'notifications.regulators.0.regime', message: "regime 'eu-ai-act-art73' does not apply to this system: it binds providers; this runbook's organisation is the deployer" },
   { file: 'override-clock-start-unknown.yaml', line: 88, column: 50, path: 'notifications.regulators.0.override.clocks.0.start', message: "regime 'gdpr-art33' has no clock 'early-warning' (initial)" },
   { file: 'quorum-unmet-by-matching.yaml', line: 66, column: 13, path: 'decisionAuthority.shutdown.quorum', message: 'quorum 3 cannot be met: at most 2 different people can approve with different approver roles' },
+  { file: 'regulators-without-report-approvers.yaml', line: 86, column: 5, path: 'notifications.regulators', message: 'regulators are listed but compliance.reportApprovers is not: say who approves regulator reports' },
   { file: 'yaml-syntax-error.yaml', line: 56, column: 3, path: '', message: 'YAML syntax error: Implicit map keys need to be followed by map values' },
 ];
 
