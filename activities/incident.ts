@@ -5,7 +5,8 @@ import { planIncident, type IncidentPlan } from '../services/incident/plan.js';
 import { recordIncidentOpened, recordIncidentTransition, type IncidentTransition } from '../services/incident/repository.js';
 import type { IncidentStart } from '../services/incident/schema.js';
 import { findRunbookVersion } from '../services/runbook/repository.js';
-import { appendTimelineEvent } from '../services/timeline/repository.js';
+import { jsonb } from '../services/db/jsonb.js';
+import { appendTimelineEvent, withIncidentLock } from '../services/timeline/repository.js';
 
 export interface IncidentActivityDependencies {
   db: Kysely<Database>;
@@ -26,6 +27,20 @@ export function createIncidentActivities({ db }: IncidentActivityDependencies) {
     /** Any other fact on the incident's timeline (an escalation exhausted, a missed ratification…). */
     async recordIncidentEvent(event: { incidentId: string; kind: string; actor: string; data: Record<string, unknown>; idempotencyKey: string }): Promise<void> {
       await appendTimelineEvent(db, { ...event, occurredAt: new Date() });
+    },
+    /** Responders (re)classified the incident: the projection and the timeline, with the reason. */
+    async recordIncidentClassified(c: { incidentId: string; actor: string; at: string; from: string[]; to: string[]; reason: string; revision: number }): Promise<void> {
+      await withIncidentLock(db, c.incidentId, async (trx) => {
+        await trx.updateTable('incidents').set({ classification: jsonb(c.to), updated_at: new Date() }).where('id', '=', c.incidentId).execute();
+        await appendTimelineEvent(trx, {
+          incidentId: c.incidentId,
+          kind: 'incident.classified',
+          actor: c.actor,
+          occurredAt: new Date(c.at),
+          data: { from: c.from, to: c.to, reason: c.reason, revision: c.revision },
+          idempotencyKey: `incident.classified:${c.revision}`,
+        });
+      });
     },
     async recordIncidentTransition(transition: IncidentTransition): Promise<void> {
       await recordIncidentTransition(db, transition);

@@ -1,8 +1,12 @@
 import { createCorrectionActivities, type CorrectionActivityDependencies } from './correction.js';
 import { createEscalationActivities, type EscalationActivityDependencies } from './escalation.js';
 import { createIncidentActivities, type IncidentActivityDependencies } from './incident.js';
+import { createNotificationActivities, type NotificationActivityDependencies } from './notification.js';
 
-export type ActivityDependencies = IncidentActivityDependencies & CorrectionActivityDependencies & EscalationActivityDependencies;
+export type ActivityDependencies = IncidentActivityDependencies &
+  CorrectionActivityDependencies &
+  EscalationActivityDependencies &
+  NotificationActivityDependencies;
 
 /** Every activity the worker registers, bound to its dependencies. */
 export function createActivities(deps: ActivityDependencies) {
@@ -10,6 +14,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createIncidentActivities(deps),
     ...createCorrectionActivities(deps),
     ...createEscalationActivities(deps),
+    ...createNotificationActivities(deps),
   };
 }
 

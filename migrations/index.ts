@@ -2,6 +2,7 @@ import type { Migration } from 'kysely/migration';
 import * as initialSchema from './2026-11-22T0000_initial_schema.js';
 import * as runbookVersions from './2026-11-22T0100_runbook_versions.js';
 import * as correctionSystem from './2026-11-22T0200_correction_system.js';
+import * as notificationsReportsFallbacks from './2026-11-22T0300_notifications_reports_fallbacks.js';
 
 /**
  * Every migration, by name; names sort in the order they run. Listed here rather than read from the
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22T0000_initial_schema': initialSchema,
   '2026-11-22T0100_runbook_versions': runbookVersions,
   '2026-11-22T0200_correction_system': correctionSystem,
+  '2026-11-22T0300_notifications_reports_fallbacks': notificationsReportsFallbacks,
 };

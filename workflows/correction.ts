@@ -8,6 +8,7 @@ import {
   sleep,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { consumerNotice, correctionPage } from '../services/notification/templates.js';
 import { admitVote, decidingRoles, holdersOf, isApproved, isRejected, type Person, type VotingState } from '../services/correction/authority.js';
 import {
   correctionChangedSignal,
@@ -19,7 +20,7 @@ import {
   type CorrectionState,
 } from './messages.js';
 
-const { recordCorrectionProposed, recordCorrectionTransition, recordVote, sendPage } = proxyActivities<Activities>({
+const { recordCorrectionProposed, recordCorrectionTransition, recordVote, sendPage, sendNotice } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
@@ -48,6 +49,7 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
   /** Votes are written after the correction itself, which they reference. */
   let recorded = false;
   const base = { incidentId: start.incidentId, correctionId: start.id };
+  const incidentRef = { incidentId: start.incidentId, systemId: start.systemId, title: start.incidentTitle, severity: start.severity };
   const target = {
     id: start.id,
     incidentId: start.incidentId,
@@ -76,8 +78,7 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
         level: 0,
         attempt: 1,
         reason,
-        subject: `[Correx ${start.severity}] ${start.systemId}: ${start.kind} correction needs you`,
-        text: `${person.name},\n${text}\nIncident ${start.incidentId}: ${start.incidentTitle}\nCorrection ${start.id} (${start.kind}): ${start.reason}`,
+        ...correctionPage(incidentRef, person.name, { id: start.id, kind: start.kind, reason: start.reason }, text),
       });
     }
   };
@@ -130,27 +131,56 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
     },
   );
 
-  /** Applies or lifts through the enforcer until verified; each failed round is surfaced, never dropped. */
-  const enforce = async (action: 'apply' | 'lift') => {
-    for (;;) {
+  /**
+   * Runs a step until it succeeds. Each failed round (the activity's own retries exhausted) is
+   * surfaced on the timeline and paged, then tried again after a pause: never silently dropped.
+   */
+  const persist = async (label: string, step: () => Promise<void>) => {
+    for (let failures = 0; ; ) {
       try {
-        await (action === 'apply' ? enforcement.applyCorrection : enforcement.liftCorrection)({ plan: start.enforcement, correction: target });
-        await enforcement.verifyCorrection({ plan: start.enforcement, correction: target, expected: action === 'apply' ? 'applied' : 'lifted' });
+        await step();
         return;
       } catch (error) {
         if (!(error instanceof ActivityFailure)) throw error;
+        failures += 1;
         snapshot.failures += 1;
         const reason = error.cause?.message ?? error.message;
         await recordCorrectionTransition({
           ...base,
-          event: `correction.${action}_failed`,
-          occurrence: String(snapshot.failures),
+          event: `correction.${label}_failed`,
+          occurrence: String(failures),
           actor: 'system:enforcement',
-          data: { attempt: snapshot.failures, error: reason, adapter: start.enforcement.adapter },
+          data: { attempt: failures, error: reason, adapter: start.enforcement.adapter },
         });
-        await page(commanderAndAuthority(), `${action}-failed`, `Enforcing (${action}) failed: ${reason}. Correx keeps retrying.`, String(snapshot.failures));
-        await sleep(Math.min(snapshot.failures, 15) * 60_000);
+        await page(commanderAndAuthority(), `${label}-failed`, `Enforcing (${label}) failed: ${reason}. Correx keeps retrying.`, String(failures));
+        await sleep(Math.min(failures, 15) * 60_000);
       }
+    }
+  };
+  const enforce = (action: 'apply' | 'lift') =>
+    persist(action, async () => {
+      await (action === 'apply' ? enforcement.applyCorrection : enforcement.liftCorrection)({ plan: start.enforcement, correction: target });
+      await enforcement.verifyCorrection({ plan: start.enforcement, correction: target, expected: action === 'apply' ? 'applied' : 'lifted' });
+    });
+  /** Tells each affected downstream consumer and switches its fallback on (applied) or off (lifted). */
+  let downstreamInformed = false;
+  const informDownstream = async (phase: 'applied' | 'lifted') => {
+    if (phase === 'applied') {
+      if (downstreamInformed) return;
+      downstreamInformed = true;
+    }
+    for (const consumer of start.consumers) {
+      await sendNotice({
+        incidentId: start.incidentId,
+        idempotencyKey: `${start.id}:${consumer.id}:notice-${phase}`,
+        audience: 'downstream',
+        recipient: { name: consumer.name, email: consumer.contact.email },
+        correctionId: start.id,
+        message: consumerNotice(incidentRef, { name: consumer.name, fallback: consumer.fallback.description }, { kind: start.kind, scope: JSON.stringify(start.scope), reason: start.reason, at: phase }, phase),
+      });
+      await persist(`fallback-${phase === 'applied' ? 'activate' : 'deactivate'}-${consumer.id}`, () =>
+        enforcement.switchFallback({ incident: incidentRef, correctionId: start.id, consumer, action: phase === 'applied' ? 'activate' : 'deactivate', secretEnv: start.fallbackSecretEnv }),
+      );
     }
   };
 
@@ -174,6 +204,7 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
     await enforce('apply');
     await recordCorrectionTransition({ ...base, state: 'awaiting-ratification', event: 'correction.applied', actor: start.proposedBy, stamp: 'applied_at', data: { breakGlass: true } });
     await enter('awaiting-ratification');
+    await informDownstream('applied');
     const windowMs = start.rule.breakGlass.ratificationWindowMs;
     const ratified = await condition(() => isApproved(voting) || isRejected(voting) || liftRequest !== undefined, windowMs);
     if (ratified && isApproved(voting)) {
@@ -240,6 +271,7 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
   if (!liftRequest) {
     await recordCorrectionTransition({ ...base, state: 'active', event: 'correction.verified', actor: 'system:enforcement', stamp: 'verified_at' });
     if (snapshot.state !== 'active') await enter('active');
+    await informDownstream('applied');
     await condition(() => liftRequest !== undefined);
   }
 
@@ -251,6 +283,7 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
   await enforce('lift');
   await recordCorrectionTransition({ ...base, state: 'lifted', event: 'correction.lifted', actor: lift.actor, stamp: 'lifted_at', data: { rationale: lift.rationale } });
   await enter('lifted');
+  if (downstreamInformed) await informDownstream('lifted');
   await condition(allHandlersFinished);
   return snapshot;
 }

@@ -1,5 +1,6 @@
 import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { escalationPage } from '../services/notification/templates.js';
 import { escalationAcknowledgedSignal, type EscalationStart } from './messages.js';
 
 const { sendPage, recordIncidentEvent } = proxyActivities<Activities>({
@@ -30,12 +31,7 @@ export async function escalationWorkflow(start: EscalationStart): Promise<{ ackn
           level: index + 1,
           attempt: round + 1,
           reason: 'escalation',
-          subject: `[Correx ${start.severity}] ${start.systemId}: ${start.title}`,
-          text: [
-            `${person.name}, you are paged for incident ${start.incidentId} on ${start.systemId} (${start.severity}).`,
-            `Escalation level ${index + 1}, round ${round + 1}. Acknowledge it to stop the escalation:`,
-            `  correx incident ack ${start.incidentId}`,
-          ].join('\n'),
+          ...escalationPage(start, person.name, index + 1, round + 1),
         });
         pagesSent += 1;
       }

@@ -13,12 +13,16 @@ import {
 import type { Activities } from '../activities/index.js';
 import { findRule } from '../services/correction/authority.js';
 import type { IncidentPlan } from '../services/incident/plan.js';
-import type { IncidentAction, IncidentSnapshot, IncidentStart, IncidentState } from '../services/incident/schema.js';
+import type { IncidentAction, IncidentClassification, IncidentSnapshot, IncidentStart, IncidentState } from '../services/incident/schema.js';
+import { upstreamNotice } from '../services/notification/templates.js';
 import { correctionWorkflow } from './correction.js';
 import { escalationWorkflow } from './escalation.js';
+import { regulatoryClockWorkflow } from './regulatory-clock.js';
 import {
   acknowledgeUpdate,
+  classifyUpdate,
   closeUpdate,
+  incidentContextSignal,
   correctionChangedSignal,
   escalationAcknowledgedSignal,
   incidentStateQuery,
@@ -28,9 +32,10 @@ import {
   triggerArrivedSignal,
   type CorrectionProposal,
   type CorrectionState,
+  type IncidentContext,
 } from './messages.js';
 
-const { prepareIncident, recordIncidentOpened, recordIncidentTransition } = proxyActivities<Activities>({
+const { prepareIncident, recordIncidentOpened, recordIncidentTransition, recordIncidentClassified, sendNotice } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   // Projection writes are idempotent, so retrying until the database is back is always safe.
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
@@ -63,6 +68,50 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     commander: undefined,
     joinedTriggers: 0,
     corrections: [],
+    classification: [],
+    regulatoryClocks: [],
+  };
+  let classifiedAt: string | undefined;
+  let resolvedAt: string | undefined;
+  let contextRevision = 0;
+  const clocks: ChildWorkflowHandle<typeof regulatoryClockWorkflow>[] = [];
+  const context = (): IncidentContext => ({ classes: snapshot.classification, classifiedAt, commander: snapshot.commander, resolvedAt, revision: contextRevision });
+  /** Every regulator clock hears of a new classification, commander or resolution. */
+  const shareContext = async () => {
+    contextRevision += 1;
+    for (const clock of clocks) await clock.signal(incidentContextSignal, context()).catch(() => {});
+  };
+  /** Starts a clock for each regime the classes now bring in; existing clocks re-plan from the shared context. */
+  const startApplicableClocks = async (at: string) => {
+    for (const { regime, recipients } of plan!.regimes) {
+      if (snapshot.regulatoryClocks.some((c) => c.regimeId === regime.id)) continue;
+      if (!regime.triggerClasses.some((c) => snapshot.classification.includes(c))) continue;
+      const clockId = `${workflowId}/regime/${regime.id}/${start.incidentId}`;
+      snapshot.regulatoryClocks.push({ regimeId: regime.id, workflowId: clockId });
+      clocks.push(
+        await startChild(regulatoryClockWorkflow, {
+          workflowId: clockId,
+          // A legal deadline outlives the incident's workflow: the clock ends only when its reports are sent.
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+          args: [
+            {
+              incident: { incidentId: start.incidentId, systemId: start.systemId, title: start.title, severity: snapshot.severity },
+              incidentWorkflowId: workflowId,
+              runbookVersion: start.runbookVersion,
+              regime,
+              recipients,
+              approvers: plan!.reportApprovers,
+              people: plan!.people,
+              reminders: plan!.reminders,
+              atRisk: plan!.atRisk,
+              awarenessAt: start.openedAt,
+              applicableSince: at,
+              context: context(),
+            },
+          ],
+        }),
+      );
+    }
   };
 
   const transition = async (state: IncidentState, actor: string, at?: string, data?: Record<string, unknown>, commander?: string) => {
@@ -94,6 +143,12 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     if (!isPerson(action.actor)) return `${action.actor} is not one of the runbook's people`;
     if (snapshot.state === 'triggered') return 'acknowledge the incident before resolving it';
     if (!before(snapshot.state, 'resolved')) return `incident is already ${snapshot.state}`;
+    return undefined;
+  };
+  const classifyProblem = (c: IncidentClassification) => {
+    if (!isPerson(c.actor)) return `${c.actor} is not one of the runbook's people`;
+    if (snapshot.state === 'closed' || closing) return 'incident is closed';
+    if (!c.reason.trim()) return 'a reason is required: it is recorded with the classification';
     return undefined;
   };
   const closeProblem = (action: IncidentAction) => {
@@ -128,6 +183,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       await recheck(acknowledgeProblem, action);
       snapshot.commander = action.actor;
       await transition('acknowledged', action.actor, action.at, undefined, action.actor);
+      await shareContext();
       await escalation?.signal(escalationAcknowledgedSignal, { actor: action.actor }).catch(() => {
         // The escalation already ended (exhausted); nothing left to stop.
       });
@@ -166,6 +222,8 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
             people: plan!.people,
             enforcement: plan!.enforcement,
             commander: snapshot.commander,
+            consumers: plan!.consumers.filter((c) => c.affectedBy.includes(proposal.kind)),
+            fallbackSecretEnv: plan!.fallbackSecretEnv,
           },
         ],
       });
@@ -175,10 +233,26 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     { validator: validate(proposalProblem) },
   );
   setHandler(
+    classifyUpdate,
+    async (c) => {
+      await recheck(classifyProblem, c);
+      const from = snapshot.classification;
+      snapshot.classification = [...new Set(c.classes)].sort();
+      classifiedAt = c.at;
+      await recordIncidentClassified({ incidentId: start.incidentId, actor: c.actor, at: c.at, from, to: snapshot.classification, reason: c.reason, revision: contextRevision + 1 });
+      await shareContext();
+      await startApplicableClocks(c.at);
+      return snapshot;
+    },
+    { validator: validate(classifyProblem) },
+  );
+  setHandler(
     resolveUpdate,
     async (action) => {
       await recheck(resolveProblem, action);
       await transition('resolved', action.actor, action.at, action.reason ? { reason: action.reason } : undefined);
+      resolvedAt = action.at;
+      await shareContext();
       return snapshot;
     },
     { validator: validate(resolveProblem) },
@@ -196,6 +270,16 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   plan = await prepareIncident(start.runbookVersion);
   await recordIncidentOpened({ ...start, workflowId });
   ready = true;
+  if (plan.upstream.notify) {
+    const ref = { incidentId: start.incidentId, systemId: start.systemId, title: start.title, severity: start.severity };
+    await sendNotice({
+      incidentId: start.incidentId,
+      idempotencyKey: `${start.incidentId}:upstream-notice`,
+      audience: 'upstream',
+      recipient: { name: plan.upstream.name, email: plan.upstream.email },
+      message: upstreamNotice(ref, plan.upstream.name, start.summary),
+    });
+  }
   if (plan.escalation.levels.some((level) => level.people.length > 0)) {
     escalation = await startChild(escalationWorkflow, {
       workflowId: `${workflowId}/escalation/${start.incidentId}`,
@@ -212,6 +296,11 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     await transition('mitigated', 'system:enforcement');
   }
   await transition('closed', closing.actor, closing.at, closing.reason ? { reason: closing.reason } : undefined);
+  if (!resolvedAt) {
+    // Closed without being resolved: for the clocks, the incident ended here.
+    resolvedAt = closing.at;
+    await shareContext();
+  }
   await condition(allHandlersFinished);
   return snapshot;
 }

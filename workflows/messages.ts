@@ -3,8 +3,9 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AuthorityRule, Person, Vote } from '../services/correction/authority.js';
 import type { CorrectionKind, CorrectionScope, ProposedCorrection } from '../services/correction/schema.js';
-import type { EnforcementPlan } from '../services/incident/plan.js';
-import type { IncidentAction, IncidentSnapshot, TriggerArrival } from '../services/incident/schema.js';
+import type { Regime } from '../services/regulatory/regime.js';
+import type { DownstreamConsumerPlan, EnforcementPlan } from '../services/incident/plan.js';
+import type { IncidentAction, IncidentClassification, IncidentSnapshot, TriggerArrival } from '../services/incident/schema.js';
 
 // ---- incident ----
 export const incidentStateQuery = defineQuery<IncidentSnapshot>('incidentState');
@@ -13,6 +14,7 @@ export const triggerArrivedSignal = defineSignal<[TriggerArrival]>('triggerArriv
 export const acknowledgeUpdate = defineUpdate<IncidentSnapshot, [IncidentAction]>('acknowledge');
 export const resolveUpdate = defineUpdate<IncidentSnapshot, [IncidentAction]>('resolve');
 export const closeUpdate = defineUpdate<IncidentSnapshot, [IncidentAction]>('close');
+export const classifyUpdate = defineUpdate<IncidentSnapshot, [IncidentClassification]>('classify');
 
 export interface CorrectionProposal {
   actor: string;
@@ -62,6 +64,9 @@ export interface CorrectionStart extends ProposedCorrection {
   people: Person[];
   enforcement: EnforcementPlan;
   commander: string | undefined;
+  /** Downstream consumers this kind of correction interrupts: notified, and their fallbacks switched. */
+  consumers: DownstreamConsumerPlan[];
+  fallbackSecretEnv: string | undefined;
 }
 
 export interface CorrectionSnapshot {
@@ -86,3 +91,63 @@ export interface CorrectionDecision {
 export const correctionStateQuery = defineQuery<CorrectionSnapshot>('correctionState');
 export const decideCorrectionUpdate = defineUpdate<CorrectionSnapshot, [CorrectionDecision]>('decideCorrection');
 export const liftCorrectionUpdate = defineUpdate<CorrectionSnapshot, [{ actor: string; at: string; rationale: string }]>('liftCorrection');
+
+// ---- regulatory clocks ----
+/** What a regulator clock needs to know of its incident; the incident sends it again whenever it changes. */
+export interface IncidentContext {
+  classes: string[];
+  /** When the current classification was made (the determination / classification moment). */
+  classifiedAt: string | undefined;
+  commander: string | undefined;
+  resolvedAt: string | undefined;
+  revision: number;
+}
+export const incidentContextSignal = defineSignal<[IncidentContext]>('incidentContext');
+
+export interface RegulatoryClockStart {
+  incident: { incidentId: string; systemId: string; title: string; severity: string };
+  incidentWorkflowId: string;
+  runbookVersion: string;
+  regime: Regime;
+  recipients: string[];
+  approvers: Person[];
+  people: Person[];
+  reminders: number[];
+  atRisk: number;
+  awarenessAt: string;
+  /** When the regime became applicable: its determination and classification moment. */
+  applicableSince: string;
+  context: IncidentContext;
+}
+
+export type ReportState = 'waiting' | 'drafted' | 'approved' | 'sent' | 'sent-late' | 'withdrawn';
+
+export interface ClockSnapshot {
+  clockId: string;
+  report: string;
+  occurrence: number;
+  startAt: string | undefined;
+  dueAt: string | undefined;
+  state: ReportState;
+  submittedAt: string | undefined;
+  late: boolean;
+}
+
+export interface RegulatoryClockSnapshot {
+  regimeId: string;
+  regimeName: string;
+  withdrawn: boolean;
+  clocks: ClockSnapshot[];
+}
+
+export interface ReportApproval {
+  actor: string;
+  at: string;
+  clockId: string;
+  /** Fields compliance changed or completed. */
+  edits?: Record<string, string>;
+  /** Required once the deadline has passed: sent with the late report. */
+  lateReason?: string;
+}
+export const regulatoryClockQuery = defineQuery<RegulatoryClockSnapshot>('regulatoryClock');
+export const approveReportUpdate = defineUpdate<RegulatoryClockSnapshot, [ReportApproval]>('approveReport');

@@ -7,6 +7,8 @@ export type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 export type UpdatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
 /** jsonb: the application always passes and gets parsed JSON values. */
 export type Json<T = unknown> = ColumnType<T, T, T>;
+/** jsonb with a database default. */
+export type JsonWithDefault<T = unknown> = ColumnType<T, T | undefined, T>;
 
 export interface SystemsTable {
   id: string;
@@ -114,6 +116,29 @@ export interface NotificationsTable {
   due_at: Timestamp | null;
   sent_at: Timestamp | null;
   idempotency_key: string;
+  clock_id: string | null;
+  occurrence: number | null;
+  correction_id: string | null;
+  fields: JsonWithDefault<Record<string, string>>;
+  message_id: string | null;
+  content_hash: string | null;
+  late: Generated<boolean>;
+  late_reason: string | null;
+  approved_by: string | null;
+  approved_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface FallbacksTable {
+  id: Generated<string>;
+  incident_id: string;
+  correction_id: string;
+  consumer_id: string;
+  method: string;
+  state: string;
+  activated_at: Timestamp | null;
+  deactivated_at: Timestamp | null;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
@@ -179,9 +204,11 @@ export interface Database {
   timeline_events: TimelineEventsTable;
   api_tokens: ApiTokensTable;
   runbook_versions: RunbookVersionsTable;
+  fallbacks: FallbacksTable;
 }
 
 export type IncidentRow = Selectable<IncidentsTable>;
 export type NewIncidentRow = Insertable<IncidentsTable>;
 export type TimelineEventRow = Selectable<TimelineEventsTable>;
 export type CorrectionRow = Selectable<CorrectionsTable>;
+export type NotificationRow = Selectable<NotificationsTable>;

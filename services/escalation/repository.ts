@@ -13,6 +13,7 @@ export interface PageRequest {
   attempt: number;
   subject: string;
   text: string;
+  html?: string;
   /** Why: `escalation`, `approval-escalated`, `ratification-missed`, `enforcement-failed`… */
   reason: string;
 }
@@ -39,7 +40,7 @@ export async function sendPage(db: Kysely<Database>, mailer: Mailer, page: PageR
   );
   const row = await db.selectFrom('pages').select(['sent_at']).where('idempotency_key', '=', page.idempotencyKey).executeTakeFirstOrThrow();
   if (!row.sent_at) {
-    await mailer.send({ to: page.person.email, subject: page.subject, text: page.text, idempotencyKey: page.idempotencyKey });
+    await mailer.send({ to: page.person.email, subject: page.subject, text: page.text, ...(page.html ? { html: page.html } : {}), idempotencyKey: page.idempotencyKey });
     await db.updateTable('pages').set({ sent_at: new Date() }).where('idempotency_key', '=', page.idempotencyKey).execute();
   }
   await withIncidentLock(db, page.incidentId, (trx) => appendTimelineEvent(trx, {

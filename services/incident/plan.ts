@@ -1,9 +1,18 @@
 import type { AuthorityRule, Person } from '../correction/authority.js';
 import type { CorrectionKind } from '../correction/schema.js';
 import { parseDuration } from '../duration.js';
+import type { Regime } from '../regulatory/regime.js';
+import { effectiveRegimes } from '../runbook/effective.js';
 import type { Runbook } from '../runbook/schema.js';
 
 export type EnforcementPlan = Runbook['system']['enforcement'];
+export type DownstreamConsumerPlan = Runbook['system']['consumers'][number];
+
+export interface RegimePlan {
+  /** The regime with the runbook's override applied. */
+  regime: Regime;
+  recipients: string[];
+}
 
 /**
  * What an incident's workflows need from its runbook version, resolved once by an activity (so the
@@ -19,6 +28,15 @@ export interface IncidentPlan {
   escalation: { levels: { people: Person[]; ackTimeoutMs: number }[]; repeat: number };
   authority: AuthorityRule[];
   enforcement: EnforcementPlan;
+  consumers: DownstreamConsumerPlan[];
+  /** Signs consumers' fallback webhooks. */
+  fallbackSecretEnv: string | undefined;
+  upstream: { notify: boolean; name: string; email: string };
+  /** Regimes the runbook reports under (each applies to the system; classes decide per incident). */
+  regimes: RegimePlan[];
+  reportApprovers: Person[];
+  reminders: number[];
+  atRisk: number;
 }
 
 const ms = (text: string) => parseDuration(text) ?? 0;
@@ -61,5 +79,19 @@ export function planIncident(runbook: Runbook, runbookVersion: string): Incident
     escalation: { levels, repeat: runbook.escalation.repeat },
     authority,
     enforcement: runbook.system.enforcement,
+    consumers: runbook.system.consumers,
+    fallbackSecretEnv: runbook.system.fallbackSecretEnv ?? (runbook.system.enforcement.adapter === 'webhook' ? runbook.system.enforcement.secretEnv : undefined),
+    upstream: {
+      notify: runbook.notifications.upstreamDeveloper.notify,
+      name: runbook.system.upstreamDeveloper.name,
+      email: runbook.system.upstreamDeveloper.contact.email,
+    },
+    regimes: runbook.notifications.regulators.flatMap((policy) => {
+      const regime = effectiveRegimes(runbook).find((r) => r.id === policy.regime);
+      return regime ? [{ regime, recipients: policy.recipients.map((r) => r.email) }] : [];
+    }),
+    reportApprovers: people.filter((p) => p.roles.some((r) => runbook.compliance?.reportApprovers.includes(r))),
+    reminders: runbook.compliance?.reminders ?? [0.5, 0.8],
+    atRisk: runbook.compliance?.atRisk ?? 0.9,
   };
 }

@@ -55,6 +55,9 @@ export interface IncidentSnapshot {
   /** Each trigger after the first that joined this incident. */
   joinedTriggers: number;
   corrections: { id: string; workflowId: string; kind: string; state: string; breakGlass: boolean }[];
+  /** Incident classes (death, critical-infrastructure…), which decide the regulator regimes that apply. */
+  classification: string[];
+  regulatoryClocks: { regimeId: string; workflowId: string }[];
 }
 
 /** Sent with every trigger (signal-with-start); `incidentId` is the id that trigger would have opened. */
@@ -62,6 +65,14 @@ export interface TriggerArrival {
   incidentId: string;
   at: string;
   by: string;
+}
+
+/** Responders set or revise the incident's classes, with the reason. */
+export interface IncidentClassification {
+  actor: string;
+  at: string;
+  classes: string[];
+  reason: string;
 }
 
 /** A person's action on an incident: who and when (the caller's clock), and why. */

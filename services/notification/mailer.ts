@@ -6,6 +6,7 @@ export interface Mail {
   to: string;
   subject: string;
   text: string;
+  html?: string;
   /** Stable per logical message: becomes the Message-ID, so a resend after a crash is recognisably the same mail. */
   idempotencyKey: string;
 }
@@ -15,7 +16,8 @@ export interface Mailer {
   describe: string;
 }
 
-function messageId(key: string): string {
+/** The Message-ID a mail with this idempotency key carries (recorded with regulator submissions). */
+export function messageIdFor(key: string): string {
   return `<${key.replace(/[^A-Za-z0-9._-]/g, '.')}@correx>`;
 }
 
@@ -24,12 +26,20 @@ function messageId(key: string): string {
  * message, named by its idempotency key), which local mode shows instead of sending.
  */
 export function createMailer(options: { smtpUrl: string | undefined; outboxDir: string; from: string }): Mailer {
+  const envelope = (mail: Mail) => ({
+    from: options.from,
+    to: mail.to,
+    subject: mail.subject,
+    text: mail.text,
+    ...(mail.html ? { html: mail.html } : {}),
+    messageId: messageIdFor(mail.idempotencyKey),
+  });
   if (options.smtpUrl) {
     const transport = nodemailer.createTransport(options.smtpUrl);
     return {
       describe: `SMTP ${new URL(options.smtpUrl).host}`,
       async send(mail) {
-        await transport.sendMail({ from: options.from, to: mail.to, subject: mail.subject, text: mail.text, messageId: messageId(mail.idempotencyKey) });
+        await transport.sendMail(envelope(mail));
       },
     };
   }
@@ -37,7 +47,7 @@ export function createMailer(options: { smtpUrl: string | undefined; outboxDir: 
   return {
     describe: `outbox ${options.outboxDir}`,
     async send(mail) {
-      const info = await transport.sendMail({ from: options.from, to: mail.to, subject: mail.subject, text: mail.text, messageId: messageId(mail.idempotencyKey) });
+      const info = await transport.sendMail(envelope(mail));
       await mkdir(options.outboxDir, { recursive: true });
       const name = `${mail.idempotencyKey.replace(/[^A-Za-z0-9._-]/g, '_')}.eml`;
       await writeFile(path.join(options.outboxDir, name), info.message as Buffer);

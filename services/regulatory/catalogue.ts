@@ -129,8 +129,7 @@ export const regimeCatalogue: Regime[] = [
     triggerClasses: ['major-ict-incident'],
     recipient: 'competent authority',
     clocks: [
-      { id: 'initial', report: 'initial', start: 'classification', deadline: '4h' },
-      { id: 'initial-latest', report: 'initial', start: 'awareness', deadline: '24h' },
+      { id: 'initial', report: 'initial', start: 'classification', deadline: '4h', latest: { start: 'awareness', deadline: '24h' } },
       { id: 'intermediate', report: 'intermediate', start: 'submitted:initial', deadline: '72h' },
       { id: 'final', report: 'final', start: 'submitted:intermediate', deadline: '1 month' },
     ],

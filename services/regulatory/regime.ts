@@ -42,6 +42,8 @@ export const RegulatoryClock = z.strictObject({
   deadline: ClockOffsetText,
   /** Shorter deadlines for some incident classes; the shortest matching one applies. */
   sooner: z.array(z.strictObject({ classes: z.array(IncidentClass).min(1), deadline: ClockOffsetText })).optional(),
+  /** A second bound: and no later than this deadline after that moment (DORA: 4 h after classification, at most 24 h after awareness). */
+  latest: z.strictObject({ start: ClockStart, deadline: ClockOffsetText }).optional(),
   /** Repeats (e.g. every 4 weeks) until the incident is resolved. */
   repeatEvery: ClockOffsetText.optional(),
   /** Only when the incident has one of these classes. */

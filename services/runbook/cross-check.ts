@@ -130,6 +130,12 @@ export function crossCheck(runbook: Runbook): RunbookIssue[] {
   }
 
   const consumers = new Set(runbook.system.consumers.map((c) => c.id));
+  const signingSecret = runbook.system.fallbackSecretEnv ?? (runbook.system.enforcement.adapter === 'webhook' ? runbook.system.enforcement.secretEnv : undefined);
+  runbook.system.consumers.forEach((consumer, i) => {
+    if (consumer.fallback.activation.method === 'webhook' && !signingSecret) {
+      report(['system', 'consumers', i, 'fallback', 'activation'], 'a webhook fallback needs a signing secret: set system.fallbackSecretEnv (or use the webhook enforcement adapter)');
+    }
+  });
   const notifications = runbook.notifications;
   notifications.internal.targets.forEach((target, i) => checkTarget(['notifications', 'internal', 'targets', i], target));
   if (notifications.customers && notifications.customers.consumers !== 'all') {

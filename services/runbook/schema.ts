@@ -84,6 +84,8 @@ export const AiSystem = z.strictObject({
   sectors: z.array(Id).min(1),
   enforcement: EnforcementAdapter,
   consumers: z.array(DownstreamConsumer).default([]),
+  /** Environment variable with the HMAC secret for consumers' fallback webhooks; defaults to the webhook enforcer's. */
+  fallbackSecretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name').optional(),
 });
 
 export const Severity = z.strictObject({

@@ -29,7 +29,7 @@ describe('shipped runbooks', () => {
     expect(notifications.regulators.map((r) => r.regime)).toEqual(expect.arrayContaining(['eu-ai-act-art26', 'dora-art19', 'gdpr-art33']));
     const dora = effectiveRegimes(result.loaded.runbook).find((r) => r.id === 'dora-art19')!;
     expect(dora.clocks.find((c) => c.id === 'initial')).toMatchObject({ deadline: '3h', start: 'classification' });
-    expect(dora.clocks.find((c) => c.id === 'initial-latest')?.deadline).toBe('24h');
+    expect(dora.clocks.find((c) => c.id === 'initial')?.latest).toEqual({ start: 'awareness', deadline: '24h' });
   });
 
   it('clinical-triage: two-role shutdown quorum, break-glass at SEV1, Art. 73 death and critical-infrastructure clocks', async () => {

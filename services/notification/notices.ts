@@ -1,0 +1,49 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js';
+import type { Mailer } from './mailer.js';
+import type { Message } from './templates.js';
+
+export interface Notice {
+  incidentId: string;
+  /** Unique per logical notice: a retry finds it sent. */
+  idempotencyKey: string;
+  /** `customer`, `downstream`, `upstream`… */
+  audience: string;
+  recipient: { name: string; email: string };
+  message: Message;
+  correctionId?: string;
+}
+
+/** Sends a value-chain notice once, keeps it as a notification, and records it on the timeline. */
+export async function sendNotice(db: Kysely<Database>, mailer: Mailer, notice: Notice): Promise<void> {
+  await db
+    .insertInto('notifications')
+    .values({
+      incident_id: notice.incidentId,
+      audience: notice.audience,
+      recipient: notice.recipient.email,
+      subject: notice.message.subject,
+      body: notice.message.text,
+      state: 'drafted',
+      correction_id: notice.correctionId ?? null,
+      idempotency_key: notice.idempotencyKey,
+    })
+    .onConflict((oc) => oc.column('idempotency_key').doNothing())
+    .execute();
+  const row = await db.selectFrom('notifications').select(['sent_at']).where('idempotency_key', '=', notice.idempotencyKey).executeTakeFirstOrThrow();
+  if (!row.sent_at) {
+    await mailer.send({ to: notice.recipient.email, ...notice.message, idempotencyKey: notice.idempotencyKey });
+    await db.updateTable('notifications').set({ sent_at: new Date(), state: 'sent', updated_at: new Date() }).where('idempotency_key', '=', notice.idempotencyKey).execute();
+  }
+  await withIncidentLock(db, notice.incidentId, (trx) =>
+    appendTimelineEvent(trx, {
+      incidentId: notice.incidentId,
+      kind: 'notice.sent',
+      actor: 'system:notifications',
+      occurredAt: new Date(),
+      data: { audience: notice.audience, recipient: notice.recipient.name, email: notice.recipient.email, subject: notice.message.subject, ...(notice.correctionId ? { correctionId: notice.correctionId } : {}) },
+      idempotencyKey: `notice:${notice.idempotencyKey}`,
+    }),
+  );
+}

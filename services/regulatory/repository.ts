@@ -1,0 +1,138 @@
+import { createHash } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database, NotificationRow } from '../db/schema.js';
+import { jsonb } from '../db/jsonb.js';
+import { messageIdFor, type Mailer } from '../notification/mailer.js';
+import { regulatorReport, type IncidentRef, type ReportRef } from '../notification/templates.js';
+import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js';
+
+export interface ReportIdentity {
+  incidentId: string;
+  regimeId: string;
+  clockId: string;
+  occurrence: number;
+}
+
+/** One report per incident, regime, clock and occurrence. */
+export function reportKey(r: ReportIdentity): string {
+  return `${r.incidentId}:report:${r.regimeId}:${r.clockId}:${r.occurrence}`;
+}
+
+export async function recordReportDrafted(
+  db: Kysely<Database>,
+  r: ReportIdentity & { regimeName: string; report: string; recipients: string[]; dueAt: string; fields: Record<string, string> },
+): Promise<void> {
+  const key = reportKey(r);
+  await withIncidentLock(db, r.incidentId, async (trx) => {
+    await trx
+      .insertInto('notifications')
+      .values({
+        incident_id: r.incidentId,
+        audience: 'regulator',
+        regime: r.regimeId,
+        clock_id: r.clockId,
+        occurrence: r.occurrence,
+        recipient: r.recipients.join(', '),
+        subject: `${r.regimeName}: ${r.report} report`,
+        body: '',
+        fields: jsonb(r.fields),
+        state: 'drafted',
+        due_at: r.dueAt,
+        idempotency_key: key,
+      })
+      .onConflict((oc) => oc.column('idempotency_key').doNothing())
+      .execute();
+    await appendTimelineEvent(trx, {
+      incidentId: r.incidentId,
+      kind: 'regulatory.report_drafted',
+      actor: 'system:regulatory',
+      occurredAt: new Date(),
+      data: { regime: r.regimeId, clock: r.clockId, occurrence: r.occurrence, report: r.report, dueAt: r.dueAt },
+      idempotencyKey: `${key}:drafted`,
+    });
+  });
+}
+
+/** A deadline moved (reclassification) or was first set: the projection follows. */
+export async function recordReportDue(db: Kysely<Database>, r: ReportIdentity & { dueAt: string }): Promise<void> {
+  await db.updateTable('notifications').set({ due_at: r.dueAt, updated_at: new Date() }).where('idempotency_key', '=', reportKey(r)).execute();
+}
+
+export async function recordReportApproved(
+  db: Kysely<Database>,
+  r: ReportIdentity & { actor: string; at: string; edits: Record<string, string>; lateReason: string | undefined },
+): Promise<void> {
+  const key = reportKey(r);
+  await withIncidentLock(db, r.incidentId, async (trx) => {
+    const row = await trx.selectFrom('notifications').select(['fields', 'approved_at']).where('idempotency_key', '=', key).executeTakeFirstOrThrow();
+    if (!row.approved_at) {
+      await trx
+        .updateTable('notifications')
+        .set({
+          fields: jsonb({ ...row.fields, ...r.edits }),
+          state: 'approved',
+          approved_by: r.actor,
+          approved_at: r.at,
+          late_reason: r.lateReason ?? null,
+          updated_at: new Date(),
+        })
+        .where('idempotency_key', '=', key)
+        .execute();
+    }
+    await appendTimelineEvent(trx, {
+      incidentId: r.incidentId,
+      kind: 'regulatory.report_approved',
+      actor: r.actor,
+      occurredAt: new Date(r.at),
+      data: { regime: r.regimeId, clock: r.clockId, occurrence: r.occurrence, editedFields: Object.keys(r.edits), ...(r.lateReason ? { lateReason: r.lateReason } : {}) },
+      idempotencyKey: `${key}:approved`,
+    });
+  });
+}
+
+export interface Submission {
+  submittedAt: string;
+  messageId: string;
+  contentHash: string;
+}
+
+/**
+ * Sends an approved report to the regime's recipients, once: the mail carries a Message-ID derived
+ * from the report, and the submission (time, Message-ID, SHA-256 of the text sent) is recorded.
+ */
+export async function submitReport(
+  db: Kysely<Database>,
+  mailer: Mailer,
+  r: ReportIdentity & { incident: IncidentRef; ref: ReportRef; recipients: string[]; late: boolean },
+): Promise<Submission> {
+  const key = reportKey(r);
+  const row = await db.selectFrom('notifications').selectAll().where('idempotency_key', '=', key).executeTakeFirstOrThrow();
+  if (!row.sent_at) {
+    const mail = regulatorReport(r.incident, { ...r.ref, occurrence: r.occurrence }, row.fields, { late: r.late, reason: row.late_reason ?? undefined });
+    const contentHash = createHash('sha256').update(mail.text).digest('hex');
+    await mailer.send({ to: r.recipients.join(', '), subject: mail.subject, text: mail.text, html: mail.html, idempotencyKey: key });
+    await db
+      .updateTable('notifications')
+      .set({ sent_at: new Date(), state: r.late ? 'sent-late' : 'sent', late: r.late, subject: mail.subject, body: mail.text, message_id: messageIdFor(key), content_hash: contentHash, updated_at: new Date() })
+      .where('idempotency_key', '=', key)
+      .where('sent_at', 'is', null)
+      .execute();
+  }
+  const sent = await db.selectFrom('notifications').selectAll().where('idempotency_key', '=', key).executeTakeFirstOrThrow();
+  const submission = { submittedAt: sent.sent_at!.toISOString(), messageId: sent.message_id!, contentHash: sent.content_hash! };
+  await withIncidentLock(db, r.incidentId, (trx) =>
+    appendTimelineEvent(trx, {
+      incidentId: r.incidentId,
+      kind: 'regulatory.report_submitted',
+      actor: 'system:regulatory',
+      occurredAt: sent.sent_at!,
+      data: { regime: r.regimeId, clock: r.clockId, occurrence: r.occurrence, recipients: r.recipients, late: r.late, ...submission },
+      idempotencyKey: `${key}:submitted`,
+    }),
+  );
+  return submission;
+}
+
+export async function listReports(db: Kysely<Database>, incidentId: string): Promise<NotificationRow[]> {
+  return db.selectFrom('notifications').selectAll().where('incident_id', '=', incidentId).where('audience', '=', 'regulator').orderBy('due_at').execute();
+}

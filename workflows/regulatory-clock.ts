@@ -1,0 +1,224 @@
+import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { Person } from '../services/correction/authority.js';
+import { reportAtRisk, reportDeadlineMissed, reportReminder, type ReportRef } from '../services/notification/templates.js';
+import { addOffset, parseClockOffset } from '../services/regulatory/calendar.js';
+import type { RegulatoryClock } from '../services/regulatory/regime.js';
+import {
+  approveReportUpdate,
+  incidentContextSignal,
+  regulatoryClockQuery,
+  type ClockSnapshot,
+  type IncidentContext,
+  type RegulatoryClockSnapshot,
+  type RegulatoryClockStart,
+} from './messages.js';
+import { workflowNow } from './time.js';
+
+const activities = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  // Mail servers and databases come back; a report must not be dropped, so retries never stop.
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '2 minutes' },
+});
+
+const intersects = (a: readonly string[], b: readonly string[]) => a.some((x) => b.includes(x));
+
+/**
+ * One regulator regime on one incident: each of its clocks starts from its recorded moment, drafts
+ * the report, reminds the approvers, escalates when at risk, records a missed deadline, and sends the
+ * approved report (late, with the reason, if it must). Later reports start from earlier submissions.
+ */
+export async function regulatoryClockWorkflow(start: RegulatoryClockStart): Promise<RegulatoryClockSnapshot> {
+  const { regime, incident } = start;
+  let context: IncidentContext = start.context;
+  let withdrawn = false;
+  const submissions = new Map<string, string>(); // clock id -> latest submission time
+  const approvals = new Map<string, { edits: Record<string, string>; lateReason: string | undefined; actor: string; at: string }>();
+  const snapshot: RegulatoryClockSnapshot = {
+    regimeId: regime.id,
+    regimeName: regime.name,
+    withdrawn: false,
+    clocks: regime.clocks.map((clock) => ({ clockId: clock.id, report: clock.report, occurrence: 1, startAt: undefined, dueAt: undefined, state: 'waiting', submittedAt: undefined, late: false })),
+  };
+  const stateOf = (clockId: string) => snapshot.clocks.find((c) => c.clockId === clockId)!;
+  const identity = (c: ClockSnapshot) => ({ incidentId: incident.incidentId, regimeId: regime.id, clockId: c.clockId, occurrence: c.occurrence });
+
+  const moment = (name: string): string | undefined => {
+    if (name === 'awareness') return start.awarenessAt;
+    if (name === 'determination' || name === 'classification') return start.applicableSince;
+    if (name === 'resolution') return context.resolvedAt;
+    if (name.startsWith('submitted:')) return submissions.get(name.slice('submitted:'.length));
+    return undefined;
+  };
+  /** The deadline of an occurrence: the shortest that applies to the current classes, and the `latest` bound. */
+  const dueFor = (clock: RegulatoryClock, startAt: string, occurrence: number): number | undefined => {
+    const startDate = new Date(startAt);
+    const offsets = occurrence > 1 && clock.repeatEvery ? [clock.repeatEvery] : [clock.deadline, ...(clock.sooner ?? []).filter((s) => intersects(s.classes, context.classes)).map((s) => s.deadline)];
+    const candidates = offsets.map((text) => addOffset(startDate, parseClockOffset(text)!).getTime());
+    if (clock.latest && occurrence === 1) {
+      const latestStart = moment(clock.latest.start);
+      if (latestStart) candidates.push(addOffset(new Date(latestStart), parseClockOffset(clock.latest.deadline)!).getTime());
+    }
+    return Math.min(...candidates);
+  };
+  const applies = (clock: RegulatoryClock) => !clock.onlyFor || intersects(clock.onlyFor, context.classes);
+  const commanderAnd = (people: Person[]) => {
+    const commander = start.people.filter((p) => p.id === context.commander);
+    return [...people, ...commander.filter((c) => !people.some((p) => p.id === c.id))];
+  };
+  const page = async (to: Person[], reason: string, key: string, build: (name: string) => { subject: string; text: string; html: string }) => {
+    for (const person of to) {
+      await activities.sendPage({ incidentId: incident.incidentId, idempotencyKey: `${key}:${person.id}`, person, level: 0, attempt: 1, reason, ...build(person.name) });
+    }
+  };
+
+  setHandler(regulatoryClockQuery, () => snapshot);
+  setHandler(incidentContextSignal, (next) => {
+    if (next.revision >= context.revision) context = next;
+  });
+  setHandler(
+    approveReportUpdate,
+    async (approval) => {
+      const clock = stateOf(approval.clockId);
+      approvals.set(approval.clockId, { edits: approval.edits ?? {}, lateReason: approval.lateReason, actor: approval.actor, at: approval.at });
+      await activities.approveRegulatoryReport({ ...identity(clock), actor: approval.actor, at: approval.at, edits: approval.edits ?? {}, lateReason: approval.lateReason });
+      clock.state = 'approved';
+      return snapshot;
+    },
+    {
+      validator: (approval) => {
+        if (!start.approvers.some((p) => p.id === approval.actor)) {
+          throw new Error(`${approval.actor} may not approve regulator reports: that needs one of the runbook's report approvers (${start.approvers.map((p) => p.id).join(', ')})`);
+        }
+        const clock = snapshot.clocks.find((c) => c.clockId === approval.clockId);
+        if (!clock) throw new Error(`regime ${regime.id} has no clock '${approval.clockId}' (${snapshot.clocks.map((c) => c.clockId).join(', ')})`);
+        if (clock.state !== 'drafted' || approvals.has(approval.clockId)) throw new Error(`the ${clock.report} report (${clock.clockId}) is ${clock.state === 'drafted' ? 'already approved' : clock.state}, not awaiting approval`);
+        if (clock.dueAt && workflowNow() > Date.parse(clock.dueAt) && !approval.lateReason?.trim()) {
+          throw new Error(`the deadline passed at ${clock.dueAt}: give lateReason, which is sent with the late report`);
+        }
+      },
+    },
+  );
+
+  const runClock = async (clock: RegulatoryClock) => {
+    const state = stateOf(clock.id);
+    for (;;) {
+      const startAt = () => (state.occurrence > 1 ? state.startAt : moment(clock.start));
+      await condition(() => withdrawn || (startAt() !== undefined && applies(clock)) || (context.resolvedAt !== undefined && !clock.start.startsWith('resolution') && startAt() === undefined));
+      if (withdrawn || startAt() === undefined || !applies(clock)) {
+        if (state.state === 'waiting') state.state = 'withdrawn';
+        return;
+      }
+      state.startAt = startAt();
+      let due = dueFor(clock, state.startAt!, state.occurrence)!;
+      state.dueAt = new Date(due).toISOString();
+      await activities.draftRegulatoryReport({
+        ...identity(state),
+        runbookVersion: start.runbookVersion,
+        regime,
+        clock,
+        recipients: start.recipients,
+        awarenessAt: start.awarenessAt,
+        dueAt: state.dueAt,
+      });
+      state.state = 'drafted';
+      const ref = (): ReportRef => ({ regimeName: regime.name, clockId: clock.id, report: clock.report, dueAt: state.dueAt! });
+      const key = `${incident.incidentId}:${regime.id}:${clock.id}:${state.occurrence}`;
+
+      const fired = new Set<string>();
+      const scheduledAt = workflowNow();
+      for (;;) {
+        const startMs = Date.parse(state.startAt!);
+        const points = [
+          ...start.reminders.map((f) => ({ name: `reminder-${f}`, at: startMs + f * (due - startMs), fraction: f })),
+          { name: 'at-risk', at: startMs + start.atRisk * (due - startMs), fraction: start.atRisk },
+          { name: 'deadline', at: due, fraction: 1 },
+        ]
+          // Reminders already behind us when the clock was scheduled would only be noise; risk and deadline never are.
+          .filter((p) => !fired.has(p.name) && (p.name !== 'deadline' && p.name !== 'at-risk' ? p.at >= scheduledAt : true))
+          .sort((a, b) => a.at - b.at);
+        const next = points[0];
+        const dueBefore = due;
+        const woke = await condition(
+          () => approvals.has(clock.id) || withdrawn || dueFor(clock, state.startAt!, state.occurrence) !== dueBefore,
+          next ? Math.max(0, next.at - workflowNow()) : undefined,
+        );
+        if (approvals.has(clock.id) || withdrawn) break;
+        if (woke) {
+          // Reclassified: the deadline moved (a sooner clock now applies). Record it and reschedule.
+          due = dueFor(clock, state.startAt!, state.occurrence)!;
+          state.dueAt = new Date(due).toISOString();
+          await activities.recordReportDue({ ...identity(state), dueAt: state.dueAt });
+          await activities.recordIncidentEvent({
+            incidentId: incident.incidentId,
+            kind: 'regulatory.deadline_changed',
+            actor: 'system:regulatory',
+            data: { regime: regime.id, clock: clock.id, occurrence: state.occurrence, dueAt: state.dueAt, previousDueAt: new Date(dueBefore).toISOString(), classes: context.classes, revision: context.revision },
+            idempotencyKey: `${key}:due:${context.revision}`,
+          });
+          continue;
+        }
+        if (!next) break;
+        fired.add(next.name);
+        if (next.name.startsWith('reminder-')) {
+          await page(start.approvers, 'report-reminder', `${key}:${next.name}`, (name) => reportReminder(incident, name, ref(), next.fraction));
+        } else if (next.name === 'at-risk') {
+          await activities.recordIncidentEvent({
+            incidentId: incident.incidentId,
+            kind: 'regulatory.report_at_risk',
+            actor: 'system:regulatory',
+            data: { regime: regime.id, clock: clock.id, occurrence: state.occurrence, dueAt: state.dueAt },
+            idempotencyKey: `${key}:at-risk`,
+          });
+          await page(commanderAnd(start.approvers), 'report-at-risk', `${key}:at-risk`, (name) => reportAtRisk(incident, name, ref()));
+        } else {
+          await activities.recordIncidentEvent({
+            incidentId: incident.incidentId,
+            kind: 'regulatory.deadline_missed',
+            actor: 'system:regulatory',
+            data: { regime: regime.id, clock: clock.id, occurrence: state.occurrence, dueAt: state.dueAt },
+            idempotencyKey: `${key}:missed`,
+          });
+          await page(commanderAnd(start.approvers), 'report-deadline-missed', `${key}:missed`, (name) => reportDeadlineMissed(incident, name, ref()));
+        }
+      }
+      if (withdrawn && !approvals.has(clock.id)) {
+        state.state = 'withdrawn';
+        return;
+      }
+      await condition(() => state.state === 'approved');
+      const late = Date.parse(approvals.get(clock.id)!.at) > due;
+      const submission = await activities.submitRegulatoryReport({ ...identity(state), incident, ref: ref(), recipients: start.recipients, late });
+      state.state = late ? 'sent-late' : 'sent';
+      state.late = late;
+      state.submittedAt = submission.submittedAt;
+      submissions.set(clock.id, submission.submittedAt);
+
+      if (!clock.repeatEvery || context.resolvedAt) return;
+      // The next periodic report runs from this submission, until the incident is resolved.
+      approvals.delete(clock.id);
+      const nextStart = submission.submittedAt;
+      state.occurrence += 1;
+      state.startAt = nextStart;
+      state.submittedAt = undefined;
+      state.state = 'waiting';
+    }
+  };
+
+  const watchWithdrawal = async () => {
+    await condition(() => !intersects(regime.triggerClasses, context.classes) || snapshot.clocks.every((c) => c.state === 'sent' || c.state === 'sent-late' || c.state === 'withdrawn'));
+    if (intersects(regime.triggerClasses, context.classes)) return;
+    withdrawn = true;
+    snapshot.withdrawn = true;
+    await activities.recordIncidentEvent({
+      incidentId: incident.incidentId,
+      kind: 'regulatory.clock_withdrawn',
+      actor: 'system:regulatory',
+      data: { regime: regime.id, classes: context.classes, revision: context.revision, reason: 'the incident no longer has a class this regime covers' },
+      idempotencyKey: `${incident.incidentId}:${regime.id}:withdrawn:${context.revision}`,
+    });
+  };
+
+  await Promise.all([...regime.clocks.map((clock) => runClock(clock)), watchWithdrawal()]);
+  return snapshot;
+}
