@@ -5,7 +5,6 @@ import {
   getExternalWorkflowHandle,
   proxyActivities,
   setHandler,
-  sleep,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { consumerNotice, correctionPage } from '../services/notification/templates.js';
@@ -135,11 +134,11 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
    * Runs a step until it succeeds. Each failed round (the activity's own retries exhausted) is
    * surfaced on the timeline and paged, then tried again after a pause: never silently dropped.
    */
-  const persist = async (label: string, step: () => Promise<void>) => {
+  const persist = async (label: string, step: () => Promise<void>, giveUpWhen: () => boolean = () => false): Promise<boolean> => {
     for (let failures = 0; ; ) {
       try {
         await step();
-        return;
+        return true;
       } catch (error) {
         if (!(error instanceof ActivityFailure)) throw error;
         failures += 1;
@@ -153,7 +152,7 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
           data: { attempt: failures, error: reason, adapter: start.enforcement.adapter },
         });
         await page(commanderAndAuthority(), `${label}-failed`, `Enforcing (${label}) failed: ${reason}. Correx keeps retrying.`, String(failures));
-        await sleep(Math.min(failures, 15) * 60_000);
+        if (await condition(giveUpWhen, Math.min(failures, 15) * 60_000)) return false;
       }
     }
   };
@@ -163,12 +162,8 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
       await enforcement.verifyCorrection({ plan: start.enforcement, correction: target, expected: action === 'apply' ? 'applied' : 'lifted' });
     });
   /** Tells each affected downstream consumer and switches its fallback on (applied) or off (lifted). */
-  let downstreamInformed = false;
+  let downstreamApplied: Promise<void> | undefined;
   const informDownstream = async (phase: 'applied' | 'lifted') => {
-    if (phase === 'applied') {
-      if (downstreamInformed) return;
-      downstreamInformed = true;
-    }
     for (const consumer of start.consumers) {
       await sendNotice({
         incidentId: start.incidentId,
@@ -178,8 +173,11 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
         correctionId: start.id,
         message: consumerNotice(incidentRef, { name: consumer.name, fallback: consumer.fallback.description }, { kind: start.kind, scope: JSON.stringify(start.scope), reason: start.reason, at: phase }, phase),
       });
-      await persist(`fallback-${phase === 'applied' ? 'activate' : 'deactivate'}-${consumer.id}`, () =>
-        enforcement.switchFallback({ incident: incidentRef, correctionId: start.id, consumer, action: phase === 'applied' ? 'activate' : 'deactivate', secretEnv: start.fallbackSecretEnv }),
+      // Activating a fallback stops being retried once the correction is being lifted: it is moot.
+      await persist(
+        `fallback-${phase === 'applied' ? 'activate' : 'deactivate'}-${consumer.id}`,
+        () => enforcement.switchFallback({ incident: incidentRef, correctionId: start.id, consumer, action: phase === 'applied' ? 'activate' : 'deactivate', secretEnv: start.fallbackSecretEnv }),
+        phase === 'applied' ? () => liftRequest !== undefined : undefined,
       );
     }
   };
@@ -204,7 +202,7 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
     await enforce('apply');
     await recordCorrectionTransition({ ...base, state: 'awaiting-ratification', event: 'correction.applied', actor: start.proposedBy, stamp: 'applied_at', data: { breakGlass: true } });
     await enter('awaiting-ratification');
-    await informDownstream('applied');
+    downstreamApplied ??= informDownstream('applied');
     const windowMs = start.rule.breakGlass.ratificationWindowMs;
     const ratified = await condition(() => isApproved(voting) || isRejected(voting) || liftRequest !== undefined, windowMs);
     if (ratified && isApproved(voting)) {
@@ -271,7 +269,8 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
   if (!liftRequest) {
     await recordCorrectionTransition({ ...base, state: 'active', event: 'correction.verified', actor: 'system:enforcement', stamp: 'verified_at' });
     if (snapshot.state !== 'active') await enter('active');
-    await informDownstream('applied');
+    // Notices and fallbacks run beside the correction's life, so a slow consumer never holds up a lift.
+    downstreamApplied ??= informDownstream('applied');
     await condition(() => liftRequest !== undefined);
   }
 
@@ -283,7 +282,10 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
   await enforce('lift');
   await recordCorrectionTransition({ ...base, state: 'lifted', event: 'correction.lifted', actor: lift.actor, stamp: 'lifted_at', data: { rationale: lift.rationale } });
   await enter('lifted');
-  if (downstreamInformed) await informDownstream('lifted');
+  if (downstreamApplied) {
+    await downstreamApplied;
+    await informDownstream('lifted');
+  }
   await condition(allHandlersFinished);
   return snapshot;
 }

@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import {
   acknowledgeUpdate,
+  approveReportUpdate,
+  classifyUpdate,
   closeUpdate,
+  regulatoryClockQuery,
   correctionStateQuery,
   decideCorrectionUpdate,
   incidentStateQuery,
@@ -13,11 +16,15 @@ import {
   type CorrectionDecision,
   type CorrectionProposal,
   type CorrectionSnapshot,
+  type RegulatoryClockSnapshot,
+  type ReportApproval,
 } from '../../workflows/messages.js';
 import type { incidentWorkflow } from '../../workflows/index.js';
 import { CorrectionProposalInput } from '../correction/schema.js';
 import { InvalidInput } from '../errors.js';
-import { incidentWorkflowId, type IncidentAction, type IncidentSnapshot, type IncidentTrigger, type TriggerArrival } from './schema.js';
+import { z } from 'zod';
+import { IncidentClass } from '../regulatory/regime.js';
+import { incidentWorkflowId, type IncidentAction, type IncidentClassification, type IncidentSnapshot, type IncidentTrigger, type TriggerArrival } from './schema.js';
 
 export interface TriggerOutcome {
   incidentId: string;
@@ -95,15 +102,44 @@ export class IncidentClient {
   }
 
   decide(correctionWorkflowId: string, decision: CorrectionDecision): Promise<CorrectionSnapshot> {
-    return refusalsAsErrors(this.client.workflow.getHandle(correctionWorkflowId).executeUpdate(decideCorrectionUpdate, { args: [decision] }));
+    return this.onCorrection(correctionWorkflowId, (handle) => handle.executeUpdate(decideCorrectionUpdate, { args: [decision] }), 'is no longer pending a decision');
   }
 
   lift(correctionWorkflowId: string, request: { actor: string; at: string; rationale: string }): Promise<CorrectionSnapshot> {
-    return refusalsAsErrors(this.client.workflow.getHandle(correctionWorkflowId).executeUpdate(liftCorrectionUpdate, { args: [request] }));
+    return this.onCorrection(correctionWorkflowId, (handle) => handle.executeUpdate(liftCorrectionUpdate, { args: [request] }), 'is not in force');
+  }
+
+  /** A correction whose workflow has finished (rejected, expired, lifted) refuses like a running one would. */
+  private async onCorrection<T>(workflowId: string, call: (handle: WorkflowHandle) => Promise<T>, refusal: string): Promise<T> {
+    const handle = this.client.workflow.getHandle(workflowId);
+    try {
+      return await refusalsAsErrors(call(handle));
+    } catch (error) {
+      if (error instanceof ActionRefused || !/already completed/i.test((error as Error).message)) throw error;
+      const finished = await handle.query(correctionStateQuery);
+      throw new ActionRefused(`correction ${finished.id} ${refusal} (it is ${finished.state})`);
+    }
   }
 
   correction(correctionWorkflowId: string): Promise<CorrectionSnapshot> {
     return this.client.workflow.getHandle(correctionWorkflowId).query(correctionStateQuery);
+  }
+
+  /** Sets or revises the incident's classes (validated here), which re-plans its regulator clocks. */
+  async classify(workflowId: string, classification: IncidentClassification): Promise<IncidentSnapshot> {
+    const parsed = z.array(IncidentClass).min(1, 'give at least one class').safeParse(classification.classes);
+    if (!parsed.success) {
+      throw new InvalidInput(parsed.error.issues.map((issue) => ({ path: ['classes', ...issue.path.map(String)].join('.'), message: issue.message })));
+    }
+    return refusalsAsErrors(this.client.workflow.getHandle(workflowId).executeUpdate(classifyUpdate, { args: [{ ...classification, classes: parsed.data }] }));
+  }
+
+  regulatoryClock(clockWorkflowId: string): Promise<RegulatoryClockSnapshot> {
+    return this.client.workflow.getHandle(clockWorkflowId).query(regulatoryClockQuery);
+  }
+
+  approveReport(clockWorkflowId: string, approval: ReportApproval): Promise<RegulatoryClockSnapshot> {
+    return refusalsAsErrors(this.client.workflow.getHandle(clockWorkflowId).executeUpdate(approveReportUpdate, { args: [approval] }));
   }
 
   resolve(workflowId: string, action: IncidentAction): Promise<IncidentSnapshot> {

@@ -2,6 +2,13 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+export interface FallbackRequest {
+  action: 'activate' | 'deactivate';
+  consumer: string;
+  correctionId: string;
+  idempotencyKey: string;
+}
+
 export interface ControlRequest {
   action: 'apply' | 'lift';
   correctionId: string;
@@ -15,6 +22,10 @@ export interface ControlRequest {
  */
 export class ControlEndpoint {
   readonly requests: ControlRequest[] = [];
+  /** Fallback switches received at `<url>/fallback/<consumer>`; `fallbackSwitched` keeps each key once. */
+  readonly fallbackRequests: FallbackRequest[] = [];
+  readonly fallbackSwitched: string[] = [];
+  private readonly fallbackActive = new Map<string, boolean>();
   /** Idempotency keys applied, in order; a repeated key is answered but not applied again. */
   readonly applied: string[] = [];
   readonly rejectedSignatures: number[] = [];
@@ -65,6 +76,24 @@ export class ControlEndpoint {
         if (!this.verify(signature, body)) {
           this.rejectedSignatures.push(Date.now());
           res.writeHead(401).end();
+          return;
+        }
+        const fallback = req.url!.match(/\/fallback\/([^/]+)(?:\/([^/]+))?$/);
+        if (fallback) {
+          const consumer = decodeURIComponent(fallback[1]!);
+          if (req.method === 'GET') {
+            const active = this.fallbackActive.get(`${decodeURIComponent(fallback[2]!)}:${consumer}`) === true;
+            res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ active }));
+            return;
+          }
+          const message = JSON.parse(body) as { action: 'activate' | 'deactivate'; correctionId: string };
+          const key = req.headers['idempotency-key'] as string;
+          this.fallbackRequests.push({ action: message.action, consumer, correctionId: message.correctionId, idempotencyKey: key });
+          if (!this.fallbackSwitched.includes(key)) {
+            this.fallbackSwitched.push(key);
+            this.fallbackActive.set(`${message.correctionId}:${consumer}`, message.action === 'activate');
+          }
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
           return;
         }
         if (req.method === 'GET') {

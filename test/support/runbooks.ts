@@ -25,3 +25,11 @@ export async function recordRunbook(db: Kysely<Database>, content: Record<string
   await recordRunbookVersion(db, { file: 'test', runbook, version });
   return version;
 }
+
+/** Points every webhook fallback of the runbook's consumers at a test control endpoint, signed with `secretEnv`. */
+export function routeFallbacksTo(runbook: RunbookContent, endpointUrl: string, secretEnv: string): void {
+  runbook.system.fallbackSecretEnv = secretEnv;
+  for (const consumer of runbook.system.consumers as { id: string; fallback: { activation: { method: string; url?: string } } }[]) {
+    if (consumer.fallback.activation.method === 'webhook') consumer.fallback.activation.url = `${endpointUrl}/fallback/${consumer.id}`;
+  }
+}

@@ -33,6 +33,27 @@ describe('durations', () => {
   });
 });
 
+describe('deadline arithmetic', () => {
+  const at = (iso: string) => new Date(iso);
+  it('counts N days as N x 24 h and hours as hours', () => {
+    expect(addOffset(at('2026-03-28T12:00:00Z'), { amount: 2, unit: 'days' }).toISOString()).toBe('2026-03-30T12:00:00.000Z');
+    expect(addOffset(at('2026-11-22T23:00:00Z'), { amount: 72, unit: 'hours' }).toISOString()).toBe('2026-11-25T23:00:00.000Z');
+  });
+
+  it('skips weekends for business days, keeping the time of day', () => {
+    // Thursday + 4 business days = the following Wednesday (Fri, Mon, Tue, Wed).
+    expect(addOffset(at('2026-11-26T10:00:00Z'), { amount: 4, unit: 'businessDays' }).toISOString()).toBe('2026-12-02T10:00:00.000Z');
+    // From a Saturday, the first business day is Monday.
+    expect(addOffset(at('2026-11-28T09:00:00Z'), { amount: 1, unit: 'businessDays' }).toISOString()).toBe('2026-11-30T09:00:00.000Z');
+  });
+
+  it('adds calendar months, clamping to the end of a shorter month', () => {
+    expect(addOffset(at('2026-01-31T08:00:00Z'), { amount: 1, unit: 'months' }).toISOString()).toBe('2026-02-28T08:00:00.000Z');
+    expect(addOffset(at('2028-01-31T08:00:00Z'), { amount: 1, unit: 'months' }).toISOString()).toBe('2028-02-29T08:00:00.000Z');
+    expect(addOffset(at('2026-12-15T08:00:00Z'), { amount: 1, unit: 'months' }).toISOString()).toBe('2027-01-15T08:00:00.000Z');
+  });
+});
+
 describe('regime catalogue', () => {
   it('encodes the deadlines guides most often get wrong', () => {
     const art73 = regimesById.get('eu-ai-act-art73')!.clocks[0]!;
@@ -44,6 +65,7 @@ describe('regime catalogue', () => {
     const nis2Final = regimesById.get('nis2-art23')!.clocks.find((c) => c.id === 'final')!;
     expect(nis2Final).toMatchObject({ start: 'submitted:notification', deadline: '1 month' });
     const dora = regimesById.get('dora-art19')!.clocks;
+    expect(dora.find((c) => c.id === 'initial')).toMatchObject({ start: 'classification', deadline: '4h', latest: { start: 'awareness', deadline: '24h' } });
     expect(dora.find((c) => c.id === 'intermediate')?.start).toBe('submitted:initial');
     expect(dora.find((c) => c.id === 'final')?.start).toBe('submitted:intermediate');
     expect(regimesById.get('us-sec-8k')!.clocks[0]!.deadline).toBe('4 business days');

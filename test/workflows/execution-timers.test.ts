@@ -4,7 +4,7 @@ import { IncidentClient } from '../../services/incident/client.js';
 import { createMailer } from '../../services/notification/mailer.js';
 import { listTimeline } from '../../services/timeline/repository.js';
 import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
-import { recordRunbook, shippedRunbook } from '../support/runbooks.js';
+import { recordRunbook, routeFallbacksTo, shippedRunbook } from '../support/runbooks.js';
 import { ControlEndpoint } from '../support/control-endpoint.js';
 import { MailSink } from '../support/smtp.js';
 import { startTimeSkippingWorker, type RunningWorker } from '../support/temporal.js';
@@ -28,7 +28,9 @@ describe('escalations, approval timeouts and break-glass windows (time-skipping 
       secrets: { CORREX_TEST_WEBHOOK_SECRET: 'timers-secret-0123456789' },
     });
     incidents = new IncidentClient(worker.client, worker.taskQueue);
-    runbookVersion = await recordRunbook(database.db, await shippedRunbook('frontier-assistant'));
+    const runbook = await shippedRunbook('frontier-assistant');
+    routeFallbacksTo(runbook, endpoint.url, 'CORREX_TEST_WEBHOOK_SECRET');
+    runbookVersion = await recordRunbook(database.db, runbook);
   });
   afterAll(async () => {
     await worker?.stop();
@@ -106,6 +108,7 @@ describe('escalations, approval timeouts and break-glass windows (time-skipping 
   it('surfaces an enforcement failure on the timeline and by page, keeps retrying, and applies once the system answers', async () => {
     const runbook = await shippedRunbook('frontier-assistant');
     runbook.system.enforcement = { adapter: 'webhook', url: endpoint.url, secretEnv: 'CORREX_TEST_WEBHOOK_SECRET' };
+    routeFallbacksTo(runbook, endpoint.url, 'CORREX_TEST_WEBHOOK_SECRET');
     const webhookVersion = await recordRunbook(database.db, runbook);
     const incident = await incidents.trigger({ systemId: 'frontier-assistant', title: 'Enforcement outage', severity: 'SEV2', dedupKey: 'enforcement-outage' }, 'amara-okafor', {
       runbookVersion: webhookVersion,

@@ -8,7 +8,7 @@ import { RunbookCatalogue } from '../../services/runbook/catalogue.js';
 import { listTimeline } from '../../services/timeline/repository.js';
 import { ControlEndpoint } from '../support/control-endpoint.js';
 import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
-import { recordRunbook, shippedRunbook } from '../support/runbooks.js';
+import { recordRunbook, routeFallbacksTo, shippedRunbook } from '../support/runbooks.js';
 import { startDevServerWorker, type RunningWorker } from '../support/temporal.js';
 
 const secret = 'test-webhook-secret-0123456789';
@@ -29,6 +29,7 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
     incidents = new IncidentClient(worker.client, worker.taskQueue);
     const runbook = await shippedRunbook('frontier-assistant');
     runbook.system.enforcement = { adapter: 'webhook', url: endpoint.url, secretEnv: 'CORREX_TEST_WEBHOOK_SECRET' };
+    routeFallbacksTo(runbook, endpoint.url, 'CORREX_TEST_WEBHOOK_SECRET');
     runbookVersion = await recordRunbook(database.db, runbook);
     http = await buildHttpService({
       db: database.db,
@@ -216,8 +217,32 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
     await correctionState(shutdown.workflowId, 'active');
     expect(endpoint.applied.filter((key) => key === `${shutdown.correctionId}:apply`)).toHaveLength(1);
     expect((await decideAt({ userId: 'anyone' })).decision).toBe('deny');
+
+    // Both consumers a shutdown interrupts hear of it; the webhook fallback is switched on once, the email one requested.
+    const activateKey = `${shutdown.correctionId}:lexicon-legal:fallback-activate`;
+    await eventually(async () => (endpoint.fallbackSwitched.includes(activateKey) ? true : undefined));
+    const fallbacks = await eventually(async () => {
+      const rows = await database.db.selectFrom('fallbacks').selectAll().where('correction_id', '=', shutdown.correctionId).orderBy('consumer_id').execute();
+      return rows.length === 2 && rows.every((r) => r.state === 'active') ? rows : undefined;
+    });
+    expect(fallbacks.map((r) => [r.consumer_id, r.method])).toEqual([
+      ['lexicon-legal', 'webhook'],
+      ['northwind-support', 'email'],
+    ]);
+    const notices = await database.db.selectFrom('notifications').selectAll().where('correction_id', '=', shutdown.correctionId).where('audience', '=', 'downstream').execute();
+    expect(notices.map((n) => n.recipient).sort()).toEqual(['cto@lexicon-legal.example', 'support-eng@northwind.example']);
+    expect(notices.every((n) => n.sent_at !== null && /shutdown in force/.test(n.subject))).toBe(true);
+
     await incidents.lift(shutdown.workflowId, { actor: 'priya-raman', at: now(), rationale: 'Contained' });
     await correctionState(shutdown.workflowId, 'lifted');
     expect((await decideAt({ userId: 'anyone' })).decision).toBe('allow');
+    await eventually(async () => {
+      const rows = await database.db.selectFrom('fallbacks').select('state').where('correction_id', '=', shutdown.correctionId).execute();
+      return rows.every((r) => r.state === 'inactive') ? true : undefined;
+    });
+    expect(endpoint.fallbackSwitched.filter((key) => key === activateKey)).toHaveLength(1);
+    expect(endpoint.fallbackSwitched).toContain(`${shutdown.correctionId}:lexicon-legal:fallback-deactivate`);
+    const lifted = await database.db.selectFrom('notifications').select('subject').where('correction_id', '=', shutdown.correctionId).where('subject', 'like', '%lifted').execute();
+    expect(lifted).toHaveLength(2);
   });
 });

@@ -10,7 +10,7 @@ import { listTimeline } from '../../services/timeline/repository.js';
 import { startCorrex, type LongRunningCorrex } from '../support/cli.js';
 import { ControlEndpoint } from '../support/control-endpoint.js';
 import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
-import { recordRunbook, shippedRunbook } from '../support/runbooks.js';
+import { recordRunbook, routeFallbacksTo, shippedRunbook } from '../support/runbooks.js';
 
 const secret = 'crash-test-secret-0123456789';
 
@@ -30,6 +30,7 @@ describe('a worker killed while a correction is being applied', () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'correx-crash-'));
     const runbook = await shippedRunbook('frontier-assistant');
     runbook.system.enforcement = { adapter: 'webhook', url: endpoint.url, secretEnv: 'CORREX_TEST_WEBHOOK_SECRET' };
+    routeFallbacksTo(runbook, endpoint.url, 'CORREX_TEST_WEBHOOK_SECRET');
     runbookVersion = await recordRunbook(database.db, runbook);
     connection = await Connection.connect({ address: inject('temporalAddress') });
     incidents = new IncidentClient(new Client({ connection }), taskQueue);
