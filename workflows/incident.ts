@@ -269,7 +269,6 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
 
   plan = await prepareIncident(start.runbookVersion);
   await recordIncidentOpened({ ...start, workflowId });
-  ready = true;
   if (plan.upstream.notify) {
     const ref = { incidentId: start.incidentId, systemId: start.systemId, title: start.title, severity: start.severity };
     await sendNotice({
@@ -287,6 +286,8 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       args: [{ incidentId: start.incidentId, systemId: start.systemId, title: start.title, severity: start.severity, levels: plan.escalation.levels, repeat: plan.escalation.repeat }],
     });
   }
+  // Only now may people act: an acknowledgement must find the escalation it stops.
+  ready = true;
 
   // Mitigated once a correction is in force; closed when someone closes it.
   for (;;) {

@@ -127,7 +127,7 @@ describe('escalations, approval timeouts and break-glass windows (time-skipping 
 
     const failure = await eventually(async () => (await listTimeline(database.db, incident.incidentId)).find((e) => e.kind === 'correction.apply_failed'), 60_000);
     expect(failure.data).toMatchObject({ attempt: 1, adapter: 'webhook', error: expect.stringContaining('answered 503') });
-    await eventually(async () => (mail.to('jonas.berg@meridian.example').some((m) => m.raw.includes('Enforcing (apply) failed')) ? true : undefined));
+    await eventually(async () => (mail.to('jonas.berg@meridian.example').some((m) => m.text.includes('Enforcing (apply) failed')) ? true : undefined));
 
     await worker.environment.sleep(minutes(2)); // the workflow's pause before the next round
     await eventually(async () => ((await incidents.correction(proposal.workflowId)).state === 'active' ? true : undefined), 60_000);
