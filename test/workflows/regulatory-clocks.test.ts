@@ -219,4 +219,75 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
     expect(Date.parse(clock.dueAt!) - Date.parse(clock.startAt!)).toBe(6 * DAY);
     await throughWindow({ incident, clockWorkflowId, clock, approver: hannah, commander: jonas, recipient: 'filings@sec-agent.example', regimeName: 'US SEC Form 8-K Item 1.05: material cybersecurity incident', expectFields: ['material impact'] });
   });
+
+  it('reclassifying mid-incident shortens a clock and adds another, and the timeline says why', async () => {
+    const incident = await openIncident('clinical-triage', 'clinical-triage', ingrid.id);
+    await classify(incident, ingrid.id, ['serious-harm-to-health'], 'patient harmed by under-triage');
+    const art73 = await clockOf(incident, 'eu-ai-act-art73');
+    const before = await drafted(art73, 'initial');
+    expect(Date.parse(before.dueAt!) - incident.openedAt).toBe(15 * DAY);
+    expect((await incidents.state(incident.workflowId)).regulatoryClocks.map((c) => c.regimeId)).not.toContain('gdpr-art33');
+
+    await worker.environment.sleep(DAY);
+    await incidents.classify(incident.workflowId, { actor: ingrid.id, at: await iso(), classes: ['serious-harm-to-health', 'death', 'personal-data-breach'], reason: 'the patient died; records were exposed' });
+    const after = await eventually(async () => {
+      const clock = (await incidents.regulatoryClock(art73)).clocks.find((c) => c.clockId === 'initial');
+      return clock && Date.parse(clock.dueAt!) - incident.openedAt === 10 * DAY ? clock : undefined;
+    });
+    expect(after.startAt).toBe(before.startAt);
+    const gdpr = await clockOf(incident, 'gdpr-art33');
+    const gdprClock = await drafted(gdpr, 'initial');
+    expect(Date.parse(gdprClock.dueAt!) - incident.openedAt).toBe(72 * HOUR);
+
+    const timeline = await eventually(async () => {
+      const events = await listTimeline(database.db, incident.incidentId);
+      return events.some((e) => e.kind === 'regulatory.deadline_changed') ? events : undefined;
+    });
+    const reclassified = timeline.filter((e) => e.kind === 'incident.classified').at(-1)!;
+    expect(reclassified).toMatchObject({ actor: 'ingrid-schouten', data: { from: ['serious-harm-to-health'], to: ['death', 'personal-data-breach', 'serious-harm-to-health'], reason: 'the patient died; records were exposed' } });
+    const changed = timeline.find((e) => e.kind === 'regulatory.deadline_changed')!;
+    expect(changed.data).toMatchObject({ regime: 'eu-ai-act-art73', clock: 'initial', previousDueAt: before.dueAt, dueAt: after.dueAt });
+    expect(changed.seq).toBeGreaterThan(reclassified.seq);
+    const row = await database.db.selectFrom('incidents').select('classification').where('id', '=', incident.incidentId).executeTakeFirstOrThrow();
+    expect(row.classification).toEqual(['death', 'personal-data-breach', 'serious-harm-to-health']);
+  });
+
+  it('a missed deadline is recorded and paged, and the report still goes out marked late with the reason', async () => {
+    const incident = await openIncident('frontier-assistant', 'frontier-assistant', jonas.id);
+    await classify(incident, jonas.id, ['personal-data-breach'], 'chat logs exposed');
+    const gdpr = await clockOf(incident, 'gdpr-art33');
+    const clock = await drafted(gdpr, 'initial');
+    await sleepUntil(Date.parse(clock.dueAt!) + HOUR);
+    await eventually(async () => ((await listTimeline(database.db, incident.incidentId)).some((e) => e.kind === 'regulatory.deadline_missed') ? true : undefined));
+    await eventually(async () => (mailsTo(jonas.email, /DEADLINE MISSED/).length > 0 && mailsTo(hannah.email, /DEADLINE MISSED/).length > 0 ? true : undefined));
+
+    await expect(incidents.approveReport(gdpr, { actor: hannah.id, at: await iso(), clockId: 'initial' })).rejects.toThrow(
+      `the deadline passed at ${clock.dueAt}: give lateReason, which is sent with the late report`,
+    );
+    await expect(incidents.approveReport(gdpr, { actor: jonas.id, at: await iso(), clockId: 'initial', lateReason: 'x' })).rejects.toThrow(ActionRefused);
+    await incidents.approveReport(gdpr, { actor: hannah.id, at: await iso(), clockId: 'initial', lateReason: 'The breach scope was confirmed only after the deadline' });
+    const report = await eventually(async () => mail.to('breaches@dpc.example').find((m) => m.subject.includes(incident.incidentId)));
+    expect(report.subject.startsWith('[LATE] GDPR Art. 33/34: personal data breach')).toBe(true);
+    expect(report.text).toContain('Reason: The breach scope was confirmed only after the deadline');
+    expect((await sent(gdpr, 'initial')).state).toBe('sent-late');
+  });
+
+  it('retries a report while the SMTP server is down and delivers it exactly once when it returns', async () => {
+    const incident = await openIncident('frontier-assistant', 'frontier-assistant', jonas.id);
+    await classify(incident, jonas.id, ['personal-data-breach'], 'prompt logs leaked');
+    const gdpr = await clockOf(incident, 'gdpr-art33');
+    await drafted(gdpr, 'initial');
+    await mail.stop();
+    await incidents.approveReport(gdpr, { actor: hannah.id, at: await iso(), clockId: 'initial' });
+    await new Promise((resolve) => setTimeout(resolve, 4000)); // a few failed attempts
+    expect((await incidents.regulatoryClock(gdpr)).clocks[0]!.state).toBe('approved');
+    await mail.start();
+    const clock = await sent(gdpr, 'initial');
+    expect(clock.state).toBe('sent');
+    const row = await database.db.selectFrom('notifications').selectAll().where('regime', '=', 'gdpr-art33').where('incident_id', '=', incident.incidentId).executeTakeFirstOrThrow();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(mail.received.filter((m) => m.messageId === row.message_id)).toHaveLength(1);
+    const submitted = (await listTimeline(database.db, incident.incidentId)).filter((e) => e.kind === 'regulatory.report_submitted');
+    expect(submitted).toHaveLength(1);
+  });
 });
