@@ -7,6 +7,7 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { untilDone } from './activity-options.js';
 import { consumerNotice, correctionPage } from '../services/notification/templates.js';
 import { admitVote, decidingRoles, holdersOf, isApproved, isRejected, type Person, type VotingState } from '../services/correction/authority.js';
 import {
@@ -19,10 +20,7 @@ import {
   type CorrectionState,
 } from './messages.js';
 
-const { recordCorrectionProposed, recordCorrectionTransition, recordVote, sendPage, sendNotice } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
+const { recordCorrectionProposed, recordCorrectionTransition, recordVote, sendPage, sendNotice } = proxyActivities<Activities>(untilDone);
 // Enforcement gives up after a few quick attempts so a failure is surfaced (timeline and page) soon;
 // the workflow then keeps trying at a slower pace. Retries are safe: every call carries the idempotency key.
 const enforcement = proxyActivities<Activities>({

@@ -1,12 +1,10 @@
 import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { untilDone } from './activity-options.js';
 import { escalationPage } from '../services/notification/templates.js';
 import { escalationAcknowledgedSignal, type EscalationStart } from './messages.js';
 
-const { sendPage, recordIncidentEvent } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
+const { sendPage, recordIncidentEvent } = proxyActivities<Activities>(untilDone);
 
 /**
  * Pages level after level until someone acknowledges, then goes round again `repeat` more times.

@@ -11,6 +11,7 @@ import {
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { untilDone } from './activity-options.js';
 import { findRule } from '../services/correction/authority.js';
 import type { IncidentPlan } from '../services/incident/plan.js';
 import type { IncidentAction, IncidentClassification, IncidentSnapshot, IncidentStart, IncidentState } from '../services/incident/schema.js';
@@ -35,11 +36,7 @@ import {
   type IncidentContext,
 } from './messages.js';
 
-const { prepareIncident, recordIncidentOpened, recordIncidentTransition, recordIncidentClassified, sendNotice } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  // Projection writes are idempotent, so retrying until the database is back is always safe.
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
+const { prepareIncident, recordIncidentOpened, recordIncidentTransition, recordIncidentClassified, sendNotice } = proxyActivities<Activities>(untilDone);
 
 const order: IncidentState[] = ['triggered', 'acknowledged', 'mitigating', 'mitigated', 'resolved', 'closed'];
 const before = (a: IncidentState, b: IncidentState) => order.indexOf(a) < order.indexOf(b);

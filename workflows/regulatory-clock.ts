@@ -1,5 +1,6 @@
 import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { untilDone } from './activity-options.js';
 import type { Person } from '../services/correction/authority.js';
 import { reportAtRisk, reportDeadlineMissed, reportReminder, type ReportRef } from '../services/notification/templates.js';
 import { addOffset, parseClockOffset } from '../services/regulatory/calendar.js';
@@ -15,11 +16,8 @@ import {
 } from './messages.js';
 import { workflowNow } from './time.js';
 
-const activities = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  // Mail servers and databases come back; a report must not be dropped, so retries never stop.
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '2 minutes' },
-});
+// A report must not be dropped: sending it is retried until the mail server is back.
+const activities = proxyActivities<Activities>(untilDone);
 
 const intersects = (a: readonly string[], b: readonly string[]) => a.some((x) => b.includes(x));
 
