@@ -1,12 +1,14 @@
 import { createCorrectionActivities, type CorrectionActivityDependencies } from './correction.js';
 import { createEscalationActivities, type EscalationActivityDependencies } from './escalation.js';
 import { createIncidentActivities, type IncidentActivityDependencies } from './incident.js';
+import { createMonitoringActivities, type MonitoringActivityDependencies } from './monitoring.js';
 import { createNotificationActivities, type NotificationActivityDependencies } from './notification.js';
 
 export type ActivityDependencies = IncidentActivityDependencies &
   CorrectionActivityDependencies &
   EscalationActivityDependencies &
-  NotificationActivityDependencies;
+  NotificationActivityDependencies &
+  MonitoringActivityDependencies;
 
 /** Every activity the worker registers, bound to its dependencies. */
 export function createActivities(deps: ActivityDependencies) {
@@ -15,6 +17,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createCorrectionActivities(deps),
     ...createEscalationActivities(deps),
     ...createNotificationActivities(deps),
+    ...createMonitoringActivities(deps),
   };
 }
 

@@ -3,6 +3,7 @@ import * as initialSchema from './2026-11-22T0000_initial_schema.js';
 import * as runbookVersions from './2026-11-22T0100_runbook_versions.js';
 import * as correctionSystem from './2026-11-22T0200_correction_system.js';
 import * as notificationsReportsFallbacks from './2026-11-22T0300_notifications_reports_fallbacks.js';
+import * as signalSuppression from './2026-11-23T0000_signal_suppression.js';
 
 /**
  * Every migration, by name; names sort in the order they run. Listed here rather than read from the
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22T0100_runbook_versions': runbookVersions,
   '2026-11-22T0200_correction_system': correctionSystem,
   '2026-11-22T0300_notifications_reports_fallbacks': notificationsReportsFallbacks,
+  '2026-11-23T0000_signal_suppression': signalSuppression,
 };

@@ -3,6 +3,7 @@ import {
   ParentClosePolicy,
   allHandlersFinished,
   condition,
+  getExternalWorkflowHandle,
   proxyActivities,
   setHandler,
   startChild,
@@ -24,6 +25,8 @@ import {
   classifyUpdate,
   closeUpdate,
   incidentContextSignal,
+  incidentEndedSignal,
+  monitorResolveSignal,
   correctionChangedSignal,
   escalationAcknowledgedSignal,
   incidentStateQuery,
@@ -166,7 +169,22 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     if (reason) throw ApplicationFailure.nonRetryable(reason, 'Refused');
   };
 
+  let monitorResolution: { reason: string; at: string } | undefined;
+  /** After resolution: the clocks hear of it, and the monitor that opened the incident frees its group. */
+  const afterResolved = async (at: string) => {
+    resolvedAt = at;
+    await shareContext();
+    if (start.cause) {
+      await getExternalWorkflowHandle(start.cause.monitorWorkflowId)
+        .signal(incidentEndedSignal, { groupKey: start.cause.groupKey, incidentId: start.incidentId, at })
+        .catch(() => {});
+    }
+  };
+
   setHandler(incidentStateQuery, () => snapshot);
+  setHandler(monitorResolveSignal, (resolution) => {
+    monitorResolution ??= resolution;
+  });
   setHandler(triggerArrivedSignal, (arrival) => {
     if (arrival.incidentId !== start.incidentId) snapshot.joinedTriggers += 1;
   });
@@ -248,8 +266,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     async (action) => {
       await recheck(resolveProblem, action);
       await transition('resolved', action.actor, action.at, action.reason ? { reason: action.reason } : undefined);
-      resolvedAt = action.at;
-      await shareContext();
+      await afterResolved(action.at);
       return snapshot;
     },
     { validator: validate(resolveProblem) },
@@ -286,18 +303,24 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   // Only now may people act: an acknowledgement must find the escalation it stops.
   ready = true;
 
-  // Mitigated once a correction is in force; closed when someone closes it.
+  // Mitigated once a correction is in force; resolved by the monitor when its signals say so;
+  // closed when someone closes it.
   for (;;) {
     const inForce = () => snapshot.state === 'mitigating' && snapshot.corrections.some((c) => c.state === 'active' || c.state === 'awaiting-ratification');
-    await condition(() => inForce() || closing !== undefined);
+    const monitorResolves = () => monitorResolution !== undefined && before(snapshot.state, 'resolved');
+    await condition(() => inForce() || monitorResolves() || closing !== undefined);
     if (closing) break;
+    if (monitorResolves()) {
+      await transition('resolved', 'system:monitor', monitorResolution!.at, { reason: monitorResolution!.reason });
+      await afterResolved(monitorResolution!.at);
+      continue;
+    }
     await transition('mitigated', 'system:enforcement');
   }
   await transition('closed', closing.actor, closing.at, closing.reason ? { reason: closing.reason } : undefined);
   if (!resolvedAt) {
-    // Closed without being resolved: for the clocks, the incident ended here.
-    resolvedAt = closing.at;
-    await shareContext();
+    // Closed without being resolved: for the clocks and the monitor, the incident ended here.
+    await afterResolved(closing.at);
   }
   await condition(allHandlersFinished);
   return snapshot;

@@ -3,3 +3,4 @@ export { correctionWorkflow } from './correction.js';
 export { escalationWorkflow } from './escalation.js';
 export { incidentWorkflow } from './incident.js';
 export { regulatoryClockWorkflow } from './regulatory-clock.js';
+export { monitorWorkflow } from './monitor.js';

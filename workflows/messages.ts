@@ -3,6 +3,8 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AuthorityRule, Person, Vote } from '../services/correction/authority.js';
 import type { CorrectionKind, CorrectionScope, ProposedCorrection } from '../services/correction/schema.js';
+import type { MonitorPlan, Silence } from '../services/monitoring/matching.js';
+import type { ReceivedSignal } from '../services/monitoring/signal.js';
 import type { Regime } from '../services/regulatory/regime.js';
 import type { DownstreamConsumerPlan, EnforcementPlan } from '../services/incident/plan.js';
 import type { IncidentAction, IncidentClassification, IncidentSnapshot, TriggerArrival } from '../services/incident/schema.js';
@@ -151,3 +153,53 @@ export interface ReportApproval {
 }
 export const regulatoryClockQuery = defineQuery<RegulatoryClockSnapshot>('regulatoryClock');
 export const approveReportUpdate = defineUpdate<RegulatoryClockSnapshot, [ReportApproval]>('approveReport');
+
+// ---- monitoring ----
+export const signalReceivedSignal = defineSignal<[ReceivedSignal]>('signalReceived');
+/** An incident the monitor opened was resolved or closed, so its group may open a new one. */
+export const incidentEndedSignal = defineSignal<[{ groupKey: string; incidentId: string; at: string }]>('incidentEnded');
+/** The monitor resolves an incident it opened (a resolved signal, a heartbeat resumed). */
+export const monitorResolveSignal = defineSignal<[{ reason: string; at: string }]>('monitorResolve');
+
+export interface SilenceRequest {
+  owner: string;
+  reason: string;
+  /** ISO 8601; the silence ends then. */
+  endsAt: string;
+  matchers: Record<string, string>;
+  trigger?: string;
+}
+export const silenceUpdate = defineUpdate<Silence, [SilenceRequest]>('silence');
+
+export interface OpenGroup {
+  workflowId: string;
+  incidentId: string;
+  triggerId: string;
+}
+
+/** Everything the monitor carries across continue-as-new. */
+export interface MonitorState {
+  systemId: string;
+  runbookVersion: string | undefined;
+  plan: MonitorPlan | undefined;
+  /** Recent matching signals per trigger group, inside the trigger's window. */
+  windows: Record<string, { signalId: string; at: string }[]>;
+  open: Record<string, OpenGroup>;
+  /** How many incidents each group has opened (part of their dedup keys). */
+  openings: Record<string, number>;
+  silences: Silence[];
+  suppressed: { signalId: string; silenceId: string; at: string }[];
+  processed: number;
+  /** Ids of the latest signals handled: a signal handed over twice (a sender's retry) counts once. */
+  recent: string[];
+  lastHeartbeatAt: string | undefined;
+  runbookHistory: { version: string; at: string }[];
+}
+
+export interface MonitorStart {
+  systemId: string;
+  state?: MonitorState;
+  /** Signals handled per run before continuing as new (history stays small). */
+  continueAsNewAfter?: number;
+}
+export const monitorStateQuery = defineQuery<MonitorState>('monitorState');

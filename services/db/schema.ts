@@ -1,4 +1,6 @@
-import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { ColumnType, Generated, Insertable, RawBuilder, Selectable } from 'kysely';
+
+type RawBuilderLike = RawBuilder<unknown>;
 
 /** timestamptz: read as Date, written as Date or ISO string. */
 export type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -53,6 +55,8 @@ export interface SignalsTable {
   idempotency_key: string;
   incident_id: string | null;
   received_at: Timestamp;
+  suppressed_by: string | null;
+  labels: ColumnType<Record<string, string> | null, Record<string, string> | RawBuilderLike | null | undefined, Record<string, string> | null>;
   created_at: CreatedAt;
 }
 

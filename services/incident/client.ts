@@ -24,7 +24,8 @@ import { CorrectionProposalInput } from '../correction/schema.js';
 import { InvalidInput } from '../errors.js';
 import { z } from 'zod';
 import { IncidentClass } from '../regulatory/regime.js';
-import { incidentWorkflowId, type IncidentAction, type IncidentClassification, type IncidentSnapshot, type IncidentTrigger, type TriggerArrival } from './schema.js';
+import { incidentWorkflowId } from './identity.js';
+import type { IncidentAction, IncidentClassification, IncidentSnapshot, IncidentTrigger, TriggerArrival } from './schema.js';
 
 export interface TriggerOutcome {
   incidentId: string;

@@ -36,6 +36,7 @@ export async function recordIncidentOpened(db: Kysely<Database>, incident: Incid
         severity: incident.severity,
         summary: incident.summary,
         runbookVersion: incident.runbookVersion,
+        ...(incident.cause ? { cause: { triggerId: incident.cause.triggerId, group: incident.cause.groupKey, signalIds: incident.cause.signalIds } } : {}),
       },
       idempotencyKey: 'incident.opened',
     });

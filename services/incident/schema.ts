@@ -37,6 +37,15 @@ export interface IncidentStart {
   /** ISO 8601; the caller's clock, since workflow code must not read one. */
   openedAt: string;
   runbookVersion: string;
+  /** Set when the monitor opened it: which trigger fired, on which signals. */
+  cause?: IncidentCause;
+}
+
+export interface IncidentCause {
+  triggerId: string;
+  groupKey: string;
+  signalIds: string[];
+  monitorWorkflowId: string;
 }
 
 export interface IncidentSnapshot {
@@ -82,7 +91,3 @@ export interface IncidentAction {
   reason?: string;
 }
 
-/** One workflow per open incident of a system and dedup key, so repeats find it. */
-export function incidentWorkflowId(systemId: string, dedupKey: string): string {
-  return `incident:${systemId}:${dedupKey}`;
-}

@@ -58,6 +58,8 @@ export function crossCheck(runbook: Runbook): RunbookIssue[] {
   runbook.roles.forEach((role, i) => role.manager !== undefined && checkRole(['roles', i, 'manager'], role.manager));
   runbook.people.forEach((person, i) => person.roles.forEach((role, j) => checkRole(['people', i, 'roles', j], role)));
   runbook.triggers.forEach((trigger, i) => checkSeverity(['triggers', i, 'severity'], trigger.severity));
+  unique(runbook.monitoring.evaluations, ['monitoring', 'evaluations'], 'evaluation');
+  if (runbook.monitoring.heartbeat) checkSeverity(['monitoring', 'heartbeat', 'severity'], runbook.monitoring.heartbeat.severity);
   runbook.escalation.levels.forEach((level, i) =>
     level.targets.forEach((target, j) => checkTarget(['escalation', 'levels', i, 'targets', j], target)),
   );

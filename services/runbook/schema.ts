@@ -130,6 +130,26 @@ export const Trigger = z.strictObject({
   /** Labels whose values split signals into separate incidents. */
   groupBy: z.array(z.string().min(1)).default([]),
   severity: SeverityId,
+  /** What a resolved signal (Alertmanager `resolved`, PagerDuty `resolve`) does to the incident it opened. */
+  onResolved: z.enum(['resolve', 'record']).default('record'),
+});
+
+export const Monitoring = z.strictObject({
+  /** Telemetry must send a heartbeat signal this often; when it stops, a "monitoring blind" incident opens. */
+  heartbeat: z.strictObject({ interval: DurationText, severity: SeverityId }).optional(),
+  /** Post-deployment checks and red-team suites Correx calls on a cadence; results come back as `evaluation` signals. */
+  evaluations: z
+    .array(
+      z.strictObject({
+        id: Id,
+        description: z.string().min(1),
+        url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+        every: DurationText,
+      }),
+    )
+    .default([]),
+  /** A re-fire this soon after an incident was resolved re-opens it instead of opening a new one. */
+  flapWindow: DurationText.default('30m'),
 });
 
 export const Escalation = z.strictObject({
@@ -235,6 +255,7 @@ export const Runbook = z.strictObject({
   roles: z.array(Role).min(1),
   people: z.array(Person).min(1),
   triggers: z.array(Trigger).default([]),
+  monitoring: Monitoring.default({ evaluations: [], flapWindow: '30m' }),
   escalation: Escalation,
   decisionAuthority: z.partialRecord(CorrectionKind, DecisionAuthority),
   correctionPlaybook: z.record(SeverityId, z.array(PlaybookCorrection).min(1)).default({}),

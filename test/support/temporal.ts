@@ -31,6 +31,8 @@ export interface WorkerOptions {
   mailer?: Mailer;
   /** Secrets by environment variable name (webhook HMAC keys). */
   secrets?: Record<string, string>;
+  /** Poll this task queue (a restarted worker takes over its predecessor's); a fresh one by default. */
+  taskQueue?: string;
 }
 
 async function runWorker(
@@ -39,7 +41,7 @@ async function runWorker(
   options: WorkerOptions,
 ): Promise<RunningWorker> {
   installWorkerRuntime('warn');
-  const taskQueue = `test-${randomUUID()}`;
+  const taskQueue = options.taskQueue ?? `test-${randomUUID()}`;
   const worker = await createCorrexWorker({
     connection: connections.native,
     namespace: 'default',

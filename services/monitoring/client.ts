@@ -1,0 +1,84 @@
+import { WorkflowIdConflictPolicy, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { Kysely } from 'kysely';
+import type { monitorWorkflow } from '../../workflows/index.js';
+import { monitorStateQuery, signalReceivedSignal, silenceUpdate, type MonitorState, type SilenceRequest } from '../../workflows/messages.js';
+import type { Database } from '../db/schema.js';
+import { InvalidInput } from '../errors.js';
+import { ActionRefused } from '../incident/client.js';
+import { monitorWorkflowId } from '../incident/identity.js';
+import type { RunbookCatalogue } from '../runbook/catalogue.js';
+import { recordRunbookVersion } from '../runbook/repository.js';
+import type { Silence } from './matching.js';
+import { storeSignal } from './repository.js';
+import type { z } from 'zod';
+import { SignalInput, type ReceivedSignal } from './signal.js';
+
+export interface MonitorClientDependencies {
+  db: Kysely<Database>;
+  client: Client;
+  taskQueue: string;
+  runbooks: RunbookCatalogue;
+  /** Signals per monitor run before it continues as new (tests lower it). */
+  continueAsNewAfter?: number;
+}
+
+/** How signals reach a system's monitor: stored first, then handed over durably (signal-with-start). */
+export class MonitorClient {
+  constructor(private readonly deps: MonitorClientDependencies) {}
+
+  /**
+   * Stores the signal and hands it to the system's monitor. Once this returns, the signal is in
+   * PostgreSQL and in the monitor's history; a retry with the same idempotency key counts once.
+   */
+  async submit(raw: z.input<typeof SignalInput>, now = new Date()): Promise<{ signalId: string; duplicate: boolean }> {
+    const parsed = SignalInput.safeParse(raw);
+    if (!parsed.success) throw new InvalidInput(parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })));
+    const input = parsed.data;
+    const inUse = await this.deps.runbooks.find(input.systemId);
+    if (!inUse) {
+      throw new InvalidInput([{ path: 'systemId', message: `no runbook defines system '${input.systemId}' (known: ${(await this.deps.runbooks.systemIds()).join(', ') || 'none'})` }]);
+    }
+    if (!inUse.fromLastRecorded) await recordRunbookVersion(this.deps.db, inUse);
+    const stored = await storeSignal(this.deps.db, input, now);
+    const received: ReceivedSignal = {
+      signalId: stored.signalId,
+      systemId: input.systemId,
+      source: input.source,
+      status: input.status,
+      labels: input.labels,
+      severity: input.severity,
+      at: stored.at,
+      runbookVersion: inUse.version,
+    };
+    await this.deps.client.workflow.signalWithStart<typeof monitorWorkflow, [ReceivedSignal]>('monitorWorkflow', {
+      workflowId: monitorWorkflowId(input.systemId),
+      taskQueue: this.deps.taskQueue,
+      args: [{ systemId: input.systemId, ...(this.deps.continueAsNewAfter ? { continueAsNewAfter: this.deps.continueAsNewAfter } : {}) }],
+      signal: signalReceivedSignal,
+      signalArgs: [received],
+    });
+    return { signalId: stored.signalId, duplicate: !stored.fresh };
+  }
+
+  /** Silences matching signals of a system until `endsAt`; they are recorded, never paged. */
+  async silence(systemId: string, request: SilenceRequest): Promise<Silence> {
+    await this.deps.client.workflow.start<typeof monitorWorkflow>('monitorWorkflow', {
+      workflowId: monitorWorkflowId(systemId),
+      taskQueue: this.deps.taskQueue,
+      args: [{ systemId, ...(this.deps.continueAsNewAfter ? { continueAsNewAfter: this.deps.continueAsNewAfter } : {}) }],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    });
+    // The latest run, whichever it is: the monitor continues as new from time to time.
+    const handle = this.deps.client.workflow.getHandle(monitorWorkflowId(systemId));
+    try {
+      return await handle.executeUpdate(silenceUpdate, { args: [request] });
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError) throw new ActionRefused(error.cause?.message ?? error.message);
+      throw error;
+    }
+  }
+
+  state(systemId: string): Promise<MonitorState> {
+    return this.deps.client.workflow.getHandle(monitorWorkflowId(systemId)).query(monitorStateQuery);
+  }
+}

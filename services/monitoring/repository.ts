@@ -1,0 +1,55 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { jsonb } from '../db/jsonb.js';
+import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js';
+import type { SignalInput } from './signal.js';
+
+/** Stores a signal once per idempotency key; returns its id and whether it was new. */
+export async function storeSignal(db: Kysely<Database>, signal: SignalInput, receivedAt: Date): Promise<{ signalId: string; at: string; fresh: boolean }> {
+  const key = `${signal.systemId}:${signal.source}:${signal.idempotencyKey ?? randomUUID()}`;
+  const inserted = await db
+    .insertInto('signals')
+    .values({
+      system_id: signal.systemId,
+      source: signal.source,
+      dedup_key: signal.labels.alertname ?? signal.source,
+      fingerprint: signal.idempotencyKey ?? null,
+      status: signal.status,
+      severity: signal.severity ?? null,
+      summary: signal.summary ?? null,
+      labels: jsonb(signal.labels),
+      payload: jsonb(signal as unknown as Record<string, unknown>),
+      idempotency_key: key,
+      received_at: signal.at ?? receivedAt.toISOString(),
+    })
+    .onConflict((oc) => oc.column('idempotency_key').doNothing())
+    .returning(['id', 'received_at'])
+    .executeTakeFirst();
+  if (inserted) return { signalId: inserted.id, at: inserted.received_at.toISOString(), fresh: true };
+  const existing = await db.selectFrom('signals').select(['id', 'received_at']).where('idempotency_key', '=', key).executeTakeFirstOrThrow();
+  return { signalId: existing.id, at: existing.received_at.toISOString(), fresh: false };
+}
+
+/** Links signals to the incident they opened or joined. */
+export async function linkSignals(db: Kysely<Database>, signalIds: string[], incidentId: string): Promise<void> {
+  if (signalIds.length === 0) return;
+  await db.updateTable('signals').set({ incident_id: incidentId }).where('id', 'in', signalIds).execute();
+}
+
+/** Marks a signal as held back by a silence, and says so on the timeline of the incident it would have touched. */
+export async function suppressSignal(db: Kysely<Database>, s: { signalId: string; silenceId: string; owner: string; reason: string; incidentId: string | undefined }): Promise<void> {
+  await db.updateTable('signals').set({ suppressed_by: s.silenceId, ...(s.incidentId ? { incident_id: s.incidentId } : {}) }).where('id', '=', s.signalId).execute();
+  if (s.incidentId) {
+    await withIncidentLock(db, s.incidentId, (trx) =>
+      appendTimelineEvent(trx, {
+        incidentId: s.incidentId!,
+        kind: 'signal.suppressed',
+        actor: 'system:monitor',
+        occurredAt: new Date(),
+        data: { signalId: s.signalId, silenceId: s.silenceId, owner: s.owner, reason: s.reason },
+        idempotencyKey: `signal:${s.signalId}:suppressed`,
+      }),
+    );
+  }
+}

@@ -1,0 +1,153 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { IncidentClient } from '../../services/incident/client.js';
+import { MonitorClient } from '../../services/monitoring/client.js';
+import { RunbookCatalogue } from '../../services/runbook/catalogue.js';
+import { listTimeline } from '../../services/timeline/repository.js';
+import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
+import { recordRunbook, shippedRunbook } from '../support/runbooks.js';
+import { startDevServerWorker, type RunningWorker } from '../support/temporal.js';
+
+const MINUTE = 60_000;
+
+describe('the monitor: durable trigger windows, silences and continue-as-new (dev server, PostgreSQL)', () => {
+  let database: TestDatabase;
+  let worker: RunningWorker;
+  let dir: string;
+  let monitor: MonitorClient;
+  let incidents: IncidentClient;
+  let connection: Connection;
+  let client: Client;
+  const base = Date.parse('2026-11-20T10:00:00.000Z');
+
+  beforeAll(async () => {
+    database = await createPostgresTestDatabase();
+    worker = await startDevServerWorker(database.db);
+    dir = await mkdtemp(path.join(os.tmpdir(), 'correx-monitor-'));
+    for (const system of ['frontier-assistant', 'clinical-triage']) {
+      const runbook = await shippedRunbook(system);
+      runbook.triggers = [
+        {
+          id: 'jailbreak-rate',
+          description: 'Jailbreak success rate above threshold',
+          match: { sources: ['native'], labels: { alertname: 'JailbreakRateHigh' } },
+          threshold: { count: 5, window: '10m' },
+          groupBy: ['model'],
+          severity: 'SEV2',
+          onResolved: 'resolve',
+        },
+      ];
+      await recordRunbook(database.db, runbook);
+    }
+    const runbooks = new RunbookCatalogue(dir, database.db); // no files: the recorded versions serve
+    // A client of its own: the worker (and its connection) is replaced during the tests.
+    connection = await Connection.connect({ address: inject('temporalAddress') });
+    client = new Client({ connection });
+    monitor = new MonitorClient({ db: database.db, client, taskQueue: worker.taskQueue, runbooks, continueAsNewAfter: 5 });
+    incidents = new IncidentClient(client, worker.taskQueue);
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await connection?.close();
+    await database?.destroy();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const fire = (systemId: string, model: string, minutes: number, status: 'firing' | 'resolved' = 'firing') =>
+    monitor.submit({ systemId, source: 'native', status, labels: { alertname: 'JailbreakRateHigh', model }, at: new Date(base + minutes * MINUTE).toISOString() });
+  const incidentsOf = (systemId: string) => database.db.selectFrom('incidents').selectAll().where('system_id', '=', systemId).orderBy('opened_at').execute();
+  const processed = (systemId: string, count: number) => eventually(async () => ((await monitor.state(systemId)).processed >= count ? true : undefined));
+
+  it('opens nothing for 4 signals in 9 minutes, survives a worker restart, and opens one incident naming the trigger and the 5 signals on the 5th', async () => {
+    const first = [];
+    for (const minute of [0, 3, 6, 9]) first.push(await fire('frontier-assistant', 'a', minute));
+    await processed('frontier-assistant', 4);
+    expect(await incidentsOf('frontier-assistant')).toHaveLength(0);
+
+    // A new worker takes over the same task queue; the window lives in the workflow, not the process.
+    const taskQueue = worker.taskQueue;
+    await worker.stop();
+    worker = await startDevServerWorker(database.db, { taskQueue });
+
+    const fifth = await fire('frontier-assistant', 'a', 9.5);
+    const [incident] = await eventually(async () => {
+      const rows = await incidentsOf('frontier-assistant');
+      return rows.length > 0 ? rows : undefined;
+    });
+    expect(incident).toMatchObject({ severity: 'SEV2', opened_by: 'system:monitor', title: 'Jailbreak success rate above threshold (model=a)' });
+    const opened = (await eventually(async () => (await listTimeline(database.db, incident!.id)).find((e) => e.kind === 'incident.opened')))!;
+    const signalIds = [...first, fifth].map((s) => s.signalId);
+    expect(opened.data).toMatchObject({ cause: { triggerId: 'jailbreak-rate', group: 'jailbreak-rate|model=a', signalIds } });
+    const linked = await eventually(async () => {
+      const rows = await database.db.selectFrom('signals').select('id').where('incident_id', '=', incident!.id).execute();
+      return rows.length === 5 ? rows : undefined;
+    });
+    expect(linked.map((s) => s.id).sort()).toEqual([...signalIds].sort());
+  });
+
+  it('opens nothing for 5 signals spread over 30 minutes', async () => {
+    for (const minute of [0, 7.5, 15, 22.5, 30]) await fire('frontier-assistant', 'b', minute);
+    await processed('frontier-assistant', 10);
+    expect((await incidentsOf('frontier-assistant')).filter((i) => i.title.includes('model=b'))).toHaveLength(0);
+  });
+
+  it('counts a sender retry (same idempotency key) once, and resolves the incident on a resolved signal', async () => {
+    const retried = await monitor.submit({ systemId: 'frontier-assistant', source: 'native', labels: { alertname: 'JailbreakRateHigh', model: 'a' }, at: new Date(base + 10 * MINUTE).toISOString(), idempotencyKey: 'am-1' });
+    const again = await monitor.submit({ systemId: 'frontier-assistant', source: 'native', labels: { alertname: 'JailbreakRateHigh', model: 'a' }, at: new Date(base + 10 * MINUTE).toISOString(), idempotencyKey: 'am-1' });
+    expect(again).toEqual({ signalId: retried.signalId, duplicate: true });
+    await fire('frontier-assistant', 'a', 12, 'resolved');
+    const [incident] = await incidentsOf('frontier-assistant');
+    await eventually(async () => ((await incidents.state(incident!.workflow_id)).state === 'resolved' ? true : undefined));
+    const state = await incidents.state(incident!.workflow_id);
+    expect(state.joinedTriggers).toBe(1);
+    const resolved = (await listTimeline(database.db, incident!.id)).find((e) => e.kind === 'incident.resolved');
+    expect(resolved?.actor).toBe('system:monitor');
+  });
+
+  it('a silence suppresses matching signals: no incident, no page, and each suppressed signal is visible', async () => {
+    const silence = await monitor.silence('frontier-assistant', {
+      owner: 'jonas-berg',
+      reason: 'red-team exercise on model c',
+      endsAt: new Date(Date.now() + 24 * 60 * MINUTE).toISOString(),
+      matchers: { model: 'c' },
+    });
+    const sent = [];
+    for (const minute of [0, 1, 2, 3, 4, 5]) sent.push(await fire('frontier-assistant', 'c', minute));
+    await processed('frontier-assistant', 18);
+    expect((await incidentsOf('frontier-assistant')).filter((i) => i.title.includes('model=c'))).toHaveLength(0);
+    const rows = await database.db.selectFrom('signals').select(['id', 'suppressed_by']).where('id', 'in', sent.map((s) => s.signalId)).execute();
+    expect(rows.every((r) => r.suppressed_by === silence.id)).toBe(true);
+    expect((await monitor.state('frontier-assistant')).suppressed.filter((s) => s.silenceId === silence.id)).toHaveLength(6);
+    await expect(monitor.silence('frontier-assistant', { owner: '', reason: 'x', endsAt: new Date(Date.now() + MINUTE).toISOString(), matchers: { model: 'd' } })).rejects.toThrow('a silence needs an owner');
+  });
+
+  it('keeps its windows and its open incidents across continue-as-new', async () => {
+    const system = 'clinical-triage';
+    // An incident opened before the monitor continues as new…
+    for (const minute of [0, 1, 2, 3, 4]) await fire(system, 'open-before', minute);
+    const [opened] = await eventually(async () => {
+      const rows = await incidentsOf(system);
+      return rows.length === 1 ? rows : undefined;
+    });
+    // …a window four signals deep…
+    for (const minute of [0, 1, 2, 3]) await fire(system, 'window', 100 + minute);
+    const firstRun = (await client.workflow.getHandle('monitor:clinical-triage').describe()).runId;
+    // …then enough unrelated signals to continue as new (every 5) a few times.
+    for (let i = 0; i < 12; i++) await fire(system, `noise-${i}`, 200 + i * 20);
+    await processed(system, 21);
+    expect((await client.workflow.getHandle('monitor:clinical-triage').describe()).runId).not.toBe(firstRun);
+
+    // The window still counts its four: the fifth opens an incident with all five signals.
+    await fire(system, 'window', 104);
+    const windowIncident = await eventually(async () => (await incidentsOf(system)).find((i) => i.title.includes('model=window')));
+    const opening = (await eventually(async () => (await listTimeline(database.db, windowIncident.id)).find((e) => e.kind === 'incident.opened')))!;
+    expect((opening.data as { cause: { signalIds: string[] } }).cause.signalIds).toHaveLength(5);
+    // The open incident is still known: a new signal joins it instead of opening another.
+    await fire(system, 'open-before', 300);
+    await eventually(async () => ((await incidents.state(opened!.workflow_id)).joinedTriggers === 1 ? true : undefined));
+    expect((await incidentsOf(system)).filter((i) => i.title.includes('model=open-before'))).toHaveLength(1);
+  });
+});

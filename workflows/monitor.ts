@@ -1,0 +1,212 @@
+import {
+  ParentClosePolicy,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setHandler,
+  startChild,
+  uuid4,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { incidentWorkflowId } from '../services/incident/identity.js';
+import { groupKey, matches, silencedBy, withinWindow, type Silence } from '../services/monitoring/matching.js';
+import type { ReceivedSignal } from '../services/monitoring/signal.js';
+import { untilDone } from './activity-options.js';
+import { incidentWorkflow } from './incident.js';
+import {
+  incidentEndedSignal,
+  monitorResolveSignal,
+  monitorStateQuery,
+  signalReceivedSignal,
+  silenceUpdate,
+  triggerArrivedSignal,
+  type MonitorStart,
+  type MonitorState,
+} from './messages.js';
+import { workflowNow } from './time.js';
+
+const { prepareMonitor, linkSignals, suppressSignal } = proxyActivities<Activities>(untilDone);
+
+const HEARTBEAT_GROUP = 'heartbeat';
+
+/**
+ * One per system, for as long as it runs: every signal for the system arrives here, is matched
+ * against the runbook's triggers over durable sliding windows, and opens, joins or resolves
+ * incidents. Watches the heartbeat. Continues as new before its history grows large, carrying its
+ * windows, open incidents and silences.
+ */
+export async function monitorWorkflow(start: MonitorStart): Promise<void> {
+  const state: MonitorState = start.state ?? {
+    systemId: start.systemId,
+    runbookVersion: undefined,
+    plan: undefined,
+    windows: {},
+    open: {},
+    openings: {},
+    silences: [],
+    suppressed: [],
+    processed: 0,
+    recent: [],
+    lastHeartbeatAt: undefined,
+    runbookHistory: [],
+  };
+  const workflowId = workflowInfo().workflowId;
+  const queue: ReceivedSignal[] = [];
+  let handledThisRun = 0;
+
+  setHandler(monitorStateQuery, () => state);
+  setHandler(signalReceivedSignal, (signal) => {
+    queue.push(signal);
+  });
+  setHandler(incidentEndedSignal, ({ groupKey: key, incidentId }) => {
+    if (state.open[key]?.incidentId === incidentId) delete state.open[key];
+  });
+  setHandler(
+    silenceUpdate,
+    (request) => {
+      const silence: Silence = { id: uuid4(), matchers: request.matchers, trigger: request.trigger, owner: request.owner, reason: request.reason, endsAt: request.endsAt };
+      state.silences = [...state.silences.filter((s) => Date.parse(s.endsAt) > workflowNow()), silence];
+      return silence;
+    },
+    {
+      validator: (request) => {
+        if (!request.owner.trim()) throw new Error('a silence needs an owner');
+        if (!request.reason.trim()) throw new Error('a silence needs a reason');
+        if (!(Date.parse(request.endsAt) > workflowNow())) throw new Error('endsAt must be in the future');
+        if (Object.keys(request.matchers).length === 0 && !request.trigger) throw new Error('a silence needs label matchers or a trigger, so it cannot silence everything by accident');
+      },
+    },
+  );
+
+  const open = async (key: string, o: { triggerId: string; title: string; severity: string; signalIds: string[]; at: string }) => {
+    const n = (state.openings[key] ?? 0) + 1;
+    state.openings[key] = n;
+    const incidentId = uuid4();
+    const dedupKey = `monitor:${key}:${n}`;
+    const childId = incidentWorkflowId(state.systemId, dedupKey);
+    state.open[key] = { workflowId: childId, incidentId, triggerId: o.triggerId };
+    await startChild(incidentWorkflow, {
+      workflowId: childId,
+      // The incident lives its own life; the monitor continues as new many times meanwhile.
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      args: [
+        {
+          incidentId,
+          systemId: state.systemId,
+          dedupKey,
+          title: o.title,
+          severity: o.severity,
+          summary: undefined,
+          openedBy: 'system:monitor',
+          openedAt: o.at,
+          runbookVersion: state.runbookVersion!,
+          cause: { triggerId: o.triggerId, groupKey: key, signalIds: o.signalIds, monitorWorkflowId: workflowId },
+        },
+      ],
+    });
+    await linkSignals(o.signalIds, incidentId);
+  };
+  const resolve = async (key: string, reason: string, at: string) => {
+    const incident = state.open[key];
+    if (!incident) return;
+    delete state.open[key];
+    await getExternalWorkflowHandle(incident.workflowId).signal(monitorResolveSignal, { reason, at }).catch(() => {});
+  };
+
+  const handle = async (signal: ReceivedSignal) => {
+    if (signal.runbookVersion !== state.runbookVersion) {
+      // A new runbook version applies from this signal on; windows and open incidents carry over.
+      state.plan = await prepareMonitor(signal.runbookVersion);
+      state.runbookVersion = signal.runbookVersion;
+      state.runbookHistory.push({ version: signal.runbookVersion, at: signal.at });
+    }
+    const plan = state.plan!;
+    if (signal.source === 'heartbeat') {
+      state.lastHeartbeatAt = signal.at;
+      await resolve(HEARTBEAT_GROUP, 'heartbeats resumed', signal.at);
+      return;
+    }
+    for (const trigger of plan.triggers) {
+      if (!matches(trigger, signal)) continue;
+      const key = groupKey(trigger, signal);
+      const silence = silencedBy(state.silences, trigger.id, signal);
+      if (silence) {
+        state.suppressed.push({ signalId: signal.signalId, silenceId: silence.id, at: signal.at });
+        if (state.suppressed.length > 200) state.suppressed.splice(0, state.suppressed.length - 200);
+        await suppressSignal({ signalId: signal.signalId, silenceId: silence.id, owner: silence.owner, reason: silence.reason, incidentId: state.open[key]?.incidentId });
+        continue;
+      }
+      if (signal.status === 'resolved') {
+        if (trigger.onResolved === 'resolve') await resolve(key, `resolved signal ${signal.signalId}`, signal.at);
+        continue;
+      }
+      const incident = state.open[key];
+      if (incident) {
+        await getExternalWorkflowHandle(incident.workflowId).signal(triggerArrivedSignal, { incidentId: signal.signalId, at: signal.at, by: 'system:monitor' }).catch(() => {});
+        await linkSignals([signal.signalId], incident.incidentId);
+        continue;
+      }
+      const window = withinWindow([...(state.windows[key] ?? []), { signalId: signal.signalId, at: signal.at }], trigger.windowMs, Date.parse(signal.at));
+      if (window.length >= trigger.count) {
+        delete state.windows[key];
+        await open(key, {
+          triggerId: trigger.id,
+          title: `${trigger.description}${trigger.groupBy.length ? ` (${key.split('|').slice(1).join(', ')})` : ''}`,
+          severity: trigger.severity,
+          signalIds: window.map((s) => s.signalId),
+          at: signal.at,
+        });
+      } else {
+        state.windows[key] = window;
+      }
+    }
+  };
+
+  const process = async (signal: ReceivedSignal) => {
+    if (state.recent.includes(signal.signalId)) return;
+    state.recent.push(signal.signalId);
+    if (state.recent.length > 500) state.recent.splice(0, state.recent.length - 500);
+    await handle(signal);
+    state.processed += 1;
+    handledThisRun += 1;
+  };
+
+  /** No heartbeat within the interval: the system is unwatched, which is an incident of its own. */
+  const watchHeartbeat = async () => {
+    for (;;) {
+      await condition(() => state.plan?.heartbeat !== undefined);
+      const seen = state.lastHeartbeatAt;
+      const interval = state.plan!.heartbeat!.intervalMs;
+      const since = seen ? Date.parse(seen) : workflowNow();
+      const arrived = await condition(() => state.lastHeartbeatAt !== seen, Math.max(0, since + interval - workflowNow()));
+      if (arrived || state.open[HEARTBEAT_GROUP]) {
+        if (!arrived) await condition(() => state.lastHeartbeatAt !== seen);
+        continue;
+      }
+      await open(HEARTBEAT_GROUP, {
+        triggerId: 'heartbeat',
+        title: `Monitoring blind: no heartbeat from ${state.systemId} for ${Math.round(interval / 60_000)} minutes`,
+        severity: state.plan!.heartbeat!.severity,
+        signalIds: [],
+        at: new Date(workflowNow()).toISOString(),
+      });
+    }
+  };
+  void watchHeartbeat();
+
+  const limit = start.continueAsNewAfter ?? 1000;
+  for (;;) {
+    await condition(() => queue.length > 0 || handledThisRun >= limit || workflowInfo().continueAsNewSuggested);
+    if (queue.length === 0 || handledThisRun >= limit || workflowInfo().continueAsNewSuggested) {
+      // Drain first: signals already delivered belong to this run's history.
+      while (queue.length > 0) await process(queue.shift()!);
+      await condition(allHandlersFinished);
+      if (queue.length === 0) await continueAsNew<typeof monitorWorkflow>({ systemId: state.systemId, state, continueAsNewAfter: start.continueAsNewAfter });
+      continue;
+    }
+    await process(queue.shift()!);
+  }
+}
