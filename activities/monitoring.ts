@@ -1,4 +1,8 @@
+import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
+import { MonitorClient } from '../services/monitoring/client.js';
+import { callEvaluation, syncEvaluationSchedules, type EvaluationResult, type EvaluationRun } from '../services/monitoring/evaluations.js';
 import type { Database } from '../services/db/schema.js';
 import type { MonitorPlan } from '../services/monitoring/matching.js';
 import { planMonitor } from '../services/monitoring/plan.js';
@@ -7,10 +11,33 @@ import { findRunbookVersion } from '../services/runbook/repository.js';
 
 export interface MonitoringActivityDependencies {
   db: Kysely<Database>;
+  /** For what activities do to Temporal itself: schedules, handing signals to monitors. */
+  client: Client;
 }
 
-export function createMonitoringActivities({ db }: MonitoringActivityDependencies) {
+export function createMonitoringActivities({ db, client }: MonitoringActivityDependencies) {
   return {
+    /** Schedules match the runbook's evaluations (created, updated, removed). */
+    async syncEvaluationSchedules(plan: MonitorPlan, previous: string[]): Promise<{ scheduleIds: string[]; created: string[]; updated: string[]; deleted: string[] }> {
+      return syncEvaluationSchedules(client, Context.current().info.taskQueue, plan, previous);
+    },
+    /** Runs one evaluation and hands its result to the monitor as an `evaluation` signal. */
+    async runEvaluation(run: EvaluationRun): Promise<EvaluationResult & { signalId: string }> {
+      const result = await callEvaluation(run);
+      const monitor = new MonitorClient({ db, client, taskQueue: Context.current().info.taskQueue });
+      const { signalId } = await monitor.deliver(
+        {
+          systemId: run.systemId,
+          source: 'evaluation',
+          status: result.passed ? 'resolved' : 'firing',
+          labels: { evaluation: run.evaluation.id, result: result.passed ? 'pass' : 'fail' },
+          summary: result.detail || undefined,
+          idempotencyKey: `${run.evaluation.id}:${Context.current().info.workflowExecution?.workflowId ?? ''}`,
+        },
+        run.runbookVersion,
+      );
+      return { ...result, signalId };
+    },
     /** The monitor's rules from a runbook version (immutable, so replay-safe). */
     async prepareMonitor(runbookVersion: string): Promise<MonitorPlan> {
       const runbook = await findRunbookVersion(db, runbookVersion);

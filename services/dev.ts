@@ -53,6 +53,7 @@ export async function runDev(config: Config): Promise<void> {
     cleanups.push(() => connection.close());
     say(`Temporal ${devServer ? 'dev server started' : 'reachable'} at ${address}`);
 
+    const client = new Client({ connection, namespace: config.temporal.namespace });
     const mailer = createMailer({ smtpUrl: config.smtpUrl, outboxDir: path.resolve(config.dataDir, 'outbox'), from: config.mailFrom });
     const workerConnection = await connectWorkerTransport(target);
     cleanups.push(() => workerConnection.close());
@@ -63,6 +64,7 @@ export async function runDev(config: Config): Promise<void> {
       db: database.db,
       mailer,
       secret: (name) => process.env[name],
+      client,
     });
     const workerDone = worker.run();
     cleanups.push(async () => {
@@ -75,7 +77,6 @@ export async function runDev(config: Config): Promise<void> {
     say(`runbooks in ${config.runbooksDir}: ${[...runbookSet.runbooks.keys()].join(', ') || 'none'}`);
     for (const problem of runbookSet.problems) say(`  runbook problem: ${formatProblem(problem)}`);
 
-    const client = new Client({ connection, namespace: config.temporal.namespace });
     const http = await buildHttpService({
       db: database.db,
       databaseBackend: database.backend,

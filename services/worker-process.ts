@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { Client } from '@temporalio/client';
 import type { Config } from './config.js';
 import { openConfiguredDatabase } from './db/configured.js';
 import { createMailer } from './notification/mailer.js';
@@ -14,8 +15,8 @@ export async function runWorkerProcess(config: Config): Promise<void> {
   const database = await openConfiguredDatabase(config);
   try {
     const target = { address: config.temporal.address ?? 'localhost:7233', namespace: config.temporal.namespace };
-    const probe = await connectTemporal(target, { waitSeconds: 10 });
-    await probe.close();
+    const clientConnection = await connectTemporal(target, { waitSeconds: 10 });
+    const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
     const connection = await connectWorkerTransport(target);
     try {
       const worker = await createCorrexWorker({
@@ -25,6 +26,7 @@ export async function runWorkerProcess(config: Config): Promise<void> {
         db: database.db,
         mailer: createMailer({ smtpUrl: config.smtpUrl, outboxDir: path.resolve(config.dataDir, 'outbox'), from: config.mailFrom }),
         secret: (name) => process.env[name],
+        client,
       });
       const stop = (signal: string) => {
         say(`${signal} received, finishing in-flight work`);
@@ -37,6 +39,7 @@ export async function runWorkerProcess(config: Config): Promise<void> {
       say('stopped');
     } finally {
       await connection.close();
+      await clientConnection.close();
     }
   } finally {
     await database.close();

@@ -4,3 +4,4 @@ export { escalationWorkflow } from './escalation.js';
 export { incidentWorkflow } from './incident.js';
 export { regulatoryClockWorkflow } from './regulatory-clock.js';
 export { monitorWorkflow } from './monitor.js';
+export { evaluationRunWorkflow } from './evaluation.js';

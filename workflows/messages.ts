@@ -192,6 +192,8 @@ export interface MonitorState {
   processed: number;
   /** Ids of the latest signals handled: a signal handed over twice (a sender's retry) counts once. */
   recent: string[];
+  /** Ids of the Temporal Schedules running this system's evaluations. */
+  schedules: string[];
   lastHeartbeatAt: string | undefined;
   runbookHistory: { version: string; at: string }[];
 }

@@ -28,7 +28,7 @@ import {
 } from './messages.js';
 import { workflowNow } from './time.js';
 
-const { prepareMonitor, linkSignals, suppressSignal } = proxyActivities<Activities>(untilDone);
+const { prepareMonitor, linkSignals, suppressSignal, syncEvaluationSchedules } = proxyActivities<Activities>(untilDone);
 
 const HEARTBEAT_GROUP = 'heartbeat';
 
@@ -50,6 +50,7 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
     suppressed: [],
     processed: 0,
     recent: [],
+    schedules: [],
     lastHeartbeatAt: undefined,
     runbookHistory: [],
   };
@@ -122,6 +123,9 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
       state.plan = await prepareMonitor(signal.runbookVersion);
       state.runbookVersion = signal.runbookVersion;
       state.runbookHistory.push({ version: signal.runbookVersion, at: signal.at });
+      if (state.plan.evaluations.length > 0 || state.schedules.length > 0) {
+        state.schedules = (await syncEvaluationSchedules(state.plan, state.schedules)).scheduleIds;
+      }
     }
     const plan = state.plan!;
     if (signal.source === 'heartbeat') {

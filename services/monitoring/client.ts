@@ -17,7 +17,8 @@ export interface MonitorClientDependencies {
   db: Kysely<Database>;
   client: Client;
   taskQueue: string;
-  runbooks: RunbookCatalogue;
+  /** Needed to submit (which finds the system's runbook); not to deliver a signal already tied to a version. */
+  runbooks?: RunbookCatalogue;
   /** Signals per monitor run before it continues as new (tests lower it). */
   continueAsNewAfter?: number;
 }
@@ -34,11 +35,18 @@ export class MonitorClient {
     const parsed = SignalInput.safeParse(raw);
     if (!parsed.success) throw new InvalidInput(parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })));
     const input = parsed.data;
-    const inUse = await this.deps.runbooks.find(input.systemId);
+    const runbooks = this.deps.runbooks;
+    if (!runbooks) throw new Error('MonitorClient.submit needs the runbook catalogue');
+    const inUse = await runbooks.find(input.systemId);
     if (!inUse) {
-      throw new InvalidInput([{ path: 'systemId', message: `no runbook defines system '${input.systemId}' (known: ${(await this.deps.runbooks.systemIds()).join(', ') || 'none'})` }]);
+      throw new InvalidInput([{ path: 'systemId', message: `no runbook defines system '${input.systemId}' (known: ${(await runbooks.systemIds()).join(', ') || 'none'})` }]);
     }
     if (!inUse.fromLastRecorded) await recordRunbookVersion(this.deps.db, inUse);
+    return this.deliver(input, inUse.version, now);
+  }
+
+  /** Stores a validated signal and hands it to its system's monitor under a runbook version. */
+  async deliver(input: SignalInput, runbookVersion: string, now = new Date()): Promise<{ signalId: string; duplicate: boolean }> {
     const stored = await storeSignal(this.deps.db, input, now);
     const received: ReceivedSignal = {
       signalId: stored.signalId,
@@ -48,7 +56,7 @@ export class MonitorClient {
       labels: input.labels,
       severity: input.severity,
       at: stored.at,
-      runbookVersion: inUse.version,
+      runbookVersion,
     };
     await this.deps.client.workflow.signalWithStart<typeof monitorWorkflow, [ReceivedSignal]>('monitorWorkflow', {
       workflowId: monitorWorkflowId(input.systemId),

@@ -49,6 +49,7 @@ async function runWorker(
     db,
     mailer: options.mailer ?? createMailer({ smtpUrl: undefined, outboxDir: path.join(os.tmpdir(), `correx-outbox-${taskQueue}`), from: 'correx@test.local' }),
     secret: (name) => options.secrets?.[name],
+    client: connections.client,
     workflowBundle: await workflowBundle(),
   });
   const running = worker.run();

@@ -1,4 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -149,5 +151,44 @@ describe('the monitor: durable trigger windows, silences and continue-as-new (de
     await fire(system, 'open-before', 300);
     await eventually(async () => ((await incidents.state(opened!.workflow_id)).joinedTriggers === 1 ? true : undefined));
     expect((await incidentsOf(system)).filter((i) => i.title.includes('model=open-before'))).toHaveLength(1);
+  });
+
+  it('runs a scheduled evaluation at its cadence against a real HTTP listener, and a failing result opens an incident through the triggers', async () => {
+    const calls: { at: number; body: string }[] = [];
+    const listener = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        calls.push({ at: Date.now(), body });
+        const passed = calls.length <= 2;
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ passed, detail: passed ? 'all probes refused' : 'probe 17 answered with synthesis steps' }));
+      });
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(listener.address() as AddressInfo).port}/evaluate`;
+    const runbook = await shippedRunbook('credit-scoring');
+    runbook.triggers = [
+      { id: 'evaluation-failed', description: 'A scheduled evaluation failed', match: { sources: ['evaluation'], labels: { result: 'fail' } }, severity: 'SEV2', onResolved: 'resolve' },
+    ];
+    runbook.monitoring = { evaluations: [{ id: 'bias-suite', description: 'Disparate impact probes', url, every: '2s' }] };
+    await recordRunbook(database.db, runbook);
+    try {
+      // The monitor starts with the system's first signal and creates the schedule to match its runbook.
+      await monitor.submit({ systemId: 'credit-scoring', source: 'native', labels: { note: 'monitor start' } });
+      const incident = await eventually(async () => (await incidentsOf('credit-scoring'))[0], 60_000);
+      expect(incident).toMatchObject({ title: 'A scheduled evaluation failed', severity: 'SEV2', opened_by: 'system:monitor' });
+      expect(calls.length).toBeGreaterThanOrEqual(3);
+      expect(JSON.parse(calls[0]!.body)).toEqual({ systemId: 'credit-scoring', evaluationId: 'bias-suite' });
+      const gaps = calls.slice(1, 3).map((c, i) => c.at - calls[i]!.at);
+      for (const gap of gaps) expect(gap).toBeGreaterThan(1000);
+      const schedule = await client.schedule.getHandle('evaluation:credit-scoring:bias-suite').describe();
+      expect(schedule.spec.intervals?.[0]?.every).toBe(2000);
+      const failing = await eventually(() => database.db.selectFrom('signals').select(['summary']).where('source', '=', 'evaluation').where('incident_id', '=', incident.id).executeTakeFirst());
+      expect(failing.summary).toBe('probe 17 answered with synthesis steps');
+    } finally {
+      await client.schedule.getHandle('evaluation:credit-scoring:bias-suite').delete().catch(() => {});
+      listener.closeAllConnections();
+      await new Promise((resolve) => listener.close(resolve));
+    }
   });
 });
