@@ -3,7 +3,7 @@ import type { Database } from '../services/db/schema.js';
 import { acknowledgePages } from '../services/escalation/repository.js';
 import { planIncident, type IncidentPlan } from '../services/incident/plan.js';
 import { recordIncidentOpened, recordIncidentTransition, type IncidentTransition } from '../services/incident/repository.js';
-import type { IncidentStart } from '../services/incident/schema.js';
+import type { IncidentStart, IncidentState } from '../services/incident/schema.js';
 import { findRunbookVersion } from '../services/runbook/repository.js';
 import { jsonb } from '../services/db/jsonb.js';
 import { appendTimelineEvent, withIncidentLock } from '../services/timeline/repository.js';
@@ -25,8 +25,13 @@ export function createIncidentActivities({ db }: IncidentActivityDependencies) {
       await recordIncidentOpened(db, incident);
     },
     /** Any other fact on the incident's timeline (an escalation exhausted, a missed ratification…). */
-    async recordIncidentEvent(event: { incidentId: string; kind: string; actor: string; data: Record<string, unknown>; idempotencyKey: string }): Promise<void> {
-      await appendTimelineEvent(db, { ...event, occurredAt: new Date() });
+    async recordIncidentEvent(event: { incidentId: string; kind: string; actor: string; data: Record<string, unknown>; idempotencyKey: string; state?: IncidentState }): Promise<void> {
+      const { state, ...entry } = event;
+      await withIncidentLock(db, event.incidentId, async (trx) => {
+        // A re-opened incident is live again: its row says so.
+        if (state) await trx.updateTable('incidents').set({ state, resolved_at: null, updated_at: new Date() }).where('id', '=', event.incidentId).execute();
+        await appendTimelineEvent(trx, { ...entry, occurredAt: new Date() });
+      });
     },
     /** Responders (re)classified the incident: the projection and the timeline, with the reason. */
     async recordIncidentClassified(c: { incidentId: string; actor: string; at: string; from: string[]; to: string[]; reason: string; revision: number }): Promise<void> {

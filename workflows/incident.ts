@@ -27,6 +27,7 @@ import {
   incidentContextSignal,
   incidentEndedSignal,
   monitorResolveSignal,
+  reopenSignal,
   correctionChangedSignal,
   escalationAcknowledgedSignal,
   incidentStateQuery,
@@ -39,7 +40,7 @@ import {
   type IncidentContext,
 } from './messages.js';
 
-const { prepareIncident, recordIncidentOpened, recordIncidentTransition, recordIncidentClassified, sendNotice } = proxyActivities<Activities>(untilDone);
+const { prepareIncident, recordIncidentOpened, recordIncidentTransition, recordIncidentClassified, recordIncidentEvent, sendNotice } = proxyActivities<Activities>(untilDone);
 
 const order: IncidentState[] = ['triggered', 'acknowledged', 'mitigating', 'mitigated', 'resolved', 'closed'];
 const before = (a: IncidentState, b: IncidentState) => order.indexOf(a) < order.indexOf(b);
@@ -114,9 +115,17 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     }
   };
 
-  const transition = async (state: IncidentState, actor: string, at?: string, data?: Record<string, unknown>, commander?: string) => {
+  const transition = async (state: IncidentState, actor: string, at?: string, data?: Record<string, unknown>, commander?: string, occurrence?: number) => {
     snapshot.state = state;
-    await recordIncidentTransition({ incidentId: start.incidentId, state, actor, ...(at ? { at } : {}), ...(data ? { data } : {}), ...(commander ? { commander } : {}) });
+    await recordIncidentTransition({
+      incidentId: start.incidentId,
+      state,
+      actor,
+      ...(at ? { at } : {}),
+      ...(data ? { data } : {}),
+      ...(commander ? { commander } : {}),
+      ...(occurrence ? { occurrence } : {}),
+    });
   };
   const isPerson = (actor: string) => plan!.people.some((p) => p.id === actor);
 
@@ -170,6 +179,8 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   };
 
   let monitorResolution: { reason: string; at: string } | undefined;
+  let reopening: { reason: string; at: string } | undefined;
+  let resolutions = 0;
   /** After resolution: the clocks hear of it, and the monitor that opened the incident frees its group. */
   const afterResolved = async (at: string) => {
     resolvedAt = at;
@@ -184,6 +195,12 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   setHandler(incidentStateQuery, () => snapshot);
   setHandler(monitorResolveSignal, (resolution) => {
     monitorResolution ??= resolution;
+  });
+  setHandler(reopenSignal, (request) => {
+    if (closing) return;
+    if (snapshot.state === 'resolved') reopening ??= request;
+    // Re-fired before the pending resolution was recorded: the resolution no longer stands.
+    else if (monitorResolution) monitorResolution = undefined;
   });
   setHandler(triggerArrivedSignal, (arrival) => {
     if (arrival.incidentId !== start.incidentId) snapshot.joinedTriggers += 1;
@@ -265,7 +282,8 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     resolveUpdate,
     async (action) => {
       await recheck(resolveProblem, action);
-      await transition('resolved', action.actor, action.at, action.reason ? { reason: action.reason } : undefined);
+      resolutions += 1;
+      await transition('resolved', action.actor, action.at, action.reason ? { reason: action.reason } : undefined, undefined, resolutions);
       await afterResolved(action.at);
       return snapshot;
     },
@@ -308,10 +326,29 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   for (;;) {
     const inForce = () => snapshot.state === 'mitigating' && snapshot.corrections.some((c) => c.state === 'active' || c.state === 'awaiting-ratification');
     const monitorResolves = () => monitorResolution !== undefined && before(snapshot.state, 'resolved');
-    await condition(() => inForce() || monitorResolves() || closing !== undefined);
+    await condition(() => inForce() || monitorResolves() || reopening !== undefined || closing !== undefined);
     if (closing) break;
+    if (reopening) {
+      const request = reopening;
+      reopening = undefined;
+      monitorResolution = undefined;
+      resolvedAt = undefined;
+      // Back to where it was before the resolution; the timeline keeps both, with the reason.
+      snapshot.state = snapshot.commander ? 'acknowledged' : 'triggered';
+      await recordIncidentEvent({
+        incidentId: start.incidentId,
+        kind: 'incident.reopened',
+        actor: 'system:monitor',
+        data: { reason: request.reason, at: request.at, state: snapshot.state },
+        idempotencyKey: `incident.reopened:${resolutions}`,
+        state: snapshot.state,
+      });
+      await shareContext();
+      continue;
+    }
     if (monitorResolves()) {
-      await transition('resolved', 'system:monitor', monitorResolution!.at, { reason: monitorResolution!.reason });
+      resolutions += 1;
+      await transition('resolved', 'system:monitor', monitorResolution!.at, { reason: monitorResolution!.reason }, undefined, resolutions);
       await afterResolved(monitorResolution!.at);
       continue;
     }

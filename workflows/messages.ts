@@ -158,6 +158,8 @@ export const approveReportUpdate = defineUpdate<RegulatoryClockSnapshot, [Report
 export const signalReceivedSignal = defineSignal<[ReceivedSignal]>('signalReceived');
 /** An incident the monitor opened was resolved or closed, so its group may open a new one. */
 export const incidentEndedSignal = defineSignal<[{ groupKey: string; incidentId: string; at: string }]>('incidentEnded');
+/** A re-fire within the flap window: the monitor re-opens the incident it resolved instead of opening another. */
+export const reopenSignal = defineSignal<[{ reason: string; at: string }]>('reopen');
 /** The monitor resolves an incident it opened (a resolved signal, a heartbeat resumed). */
 export const monitorResolveSignal = defineSignal<[{ reason: string; at: string }]>('monitorResolve');
 
@@ -175,6 +177,8 @@ export interface OpenGroup {
   workflowId: string;
   incidentId: string;
   triggerId: string;
+  /** Set when re-opened for flapping: news of its earlier resolution no longer applies. */
+  reopenedAt?: string;
 }
 
 /** Everything the monitor carries across continue-as-new. */
@@ -185,6 +189,8 @@ export interface MonitorState {
   /** Recent matching signals per trigger group, inside the trigger's window. */
   windows: Record<string, { signalId: string; at: string }[]>;
   open: Record<string, OpenGroup>;
+  /** Groups whose incident was resolved lately, for flap suppression. */
+  ended: Record<string, OpenGroup & { at: string }>;
   /** How many incidents each group has opened (part of their dedup keys). */
   openings: Record<string, number>;
   silences: Silence[];

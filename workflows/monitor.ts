@@ -20,6 +20,7 @@ import {
   incidentEndedSignal,
   monitorResolveSignal,
   monitorStateQuery,
+  reopenSignal,
   signalReceivedSignal,
   silenceUpdate,
   triggerArrivedSignal,
@@ -45,6 +46,7 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
     plan: undefined,
     windows: {},
     open: {},
+    ended: {},
     openings: {},
     silences: [],
     suppressed: [],
@@ -62,8 +64,12 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
   setHandler(signalReceivedSignal, (signal) => {
     queue.push(signal);
   });
-  setHandler(incidentEndedSignal, ({ groupKey: key, incidentId }) => {
-    if (state.open[key]?.incidentId === incidentId) delete state.open[key];
+  setHandler(incidentEndedSignal, ({ groupKey: key, incidentId, at }) => {
+    const incident = state.open[key];
+    if (incident?.incidentId !== incidentId) return;
+    if (incident.reopenedAt && Date.parse(incident.reopenedAt) >= Date.parse(at)) return;
+    delete state.open[key];
+    state.ended[key] = { ...incident, at };
   });
   setHandler(
     silenceUpdate,
@@ -114,6 +120,7 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
     const incident = state.open[key];
     if (!incident) return;
     delete state.open[key];
+    state.ended[key] = { ...incident, at };
     await getExternalWorkflowHandle(incident.workflowId).signal(monitorResolveSignal, { reason, at }).catch(() => {});
   };
 
@@ -153,6 +160,16 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
         await linkSignals([signal.signalId], incident.incidentId);
         continue;
       }
+      const ended = state.ended[key];
+      if (ended && Date.parse(signal.at) - Date.parse(ended.at) <= plan.flapWindowMs) {
+        // Flapping: the same problem again soon after it was resolved is the same incident.
+        delete state.ended[key];
+        state.open[key] = { workflowId: ended.workflowId, incidentId: ended.incidentId, triggerId: ended.triggerId, reopenedAt: signal.at };
+        await getExternalWorkflowHandle(ended.workflowId).signal(reopenSignal, { reason: `re-fired within the flap window (signal ${signal.signalId})`, at: signal.at }).catch(() => {});
+        await linkSignals([signal.signalId], ended.incidentId);
+        continue;
+      }
+      if (ended) delete state.ended[key];
       const window = withinWindow([...(state.windows[key] ?? []), { signalId: signal.signalId, at: signal.at }], trigger.windowMs, Date.parse(signal.at));
       if (window.length >= trigger.count) {
         delete state.windows[key];

@@ -59,9 +59,11 @@ export interface IncidentTransition {
   data?: Record<string, unknown>;
   /** Set with the transition (the first acknowledger becomes commander). */
   commander?: string;
+  /** The n-th time the incident enters this state (a re-opened incident is resolved again); 1 by default. */
+  occurrence?: number;
 }
 
-/** Moves the incident row to a state and appends `incident.<state>`; each state is entered once. */
+/** Moves the incident row to a state and appends `incident.<state>`, once per occurrence. */
 export async function recordIncidentTransition(db: Kysely<Database>, t: IncidentTransition): Promise<void> {
   const at = t.at ?? new Date().toISOString();
   await withIncidentLock(db, t.incidentId, async (trx) => {
@@ -82,7 +84,7 @@ export async function recordIncidentTransition(db: Kysely<Database>, t: Incident
       actor: t.actor,
       occurredAt: new Date(at),
       data: { ...t.data, ...(t.commander ? { commander: t.commander } : {}) },
-      idempotencyKey: `incident.${t.state}`,
+      idempotencyKey: `incident.${t.state}${t.occurrence && t.occurrence > 1 ? `:${t.occurrence}` : ''}`,
     });
   });
 }

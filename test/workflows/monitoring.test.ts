@@ -109,6 +109,19 @@ describe('the monitor: durable trigger windows, silences and continue-as-new (de
     expect(resolved?.actor).toBe('system:monitor');
   });
 
+  it('re-opens the same incident when the problem fires again within the flap window', async () => {
+    const [incident] = await incidentsOf('frontier-assistant');
+    await fire('frontier-assistant', 'a', 20); // resolved at minute 12; the flap window is 30 minutes
+    await eventually(async () => ((await incidents.state(incident!.workflow_id)).state === 'triggered' ? true : undefined));
+    const reopened = await eventually(async () => (await listTimeline(database.db, incident!.id)).find((e) => e.kind === 'incident.reopened'));
+    expect(reopened).toMatchObject({ actor: 'system:monitor', data: { state: 'triggered' } });
+    expect((await database.db.selectFrom('incidents').select('state').where('id', '=', incident!.id).executeTakeFirstOrThrow()).state).toBe('triggered');
+    expect((await incidentsOf('frontier-assistant')).filter((i) => i.title.includes('model=a'))).toHaveLength(1);
+    // Resolved again, it is a second resolution on the timeline, not a lost one.
+    await fire('frontier-assistant', 'a', 25, 'resolved');
+    await eventually(async () => ((await listTimeline(database.db, incident!.id)).filter((e) => e.kind === 'incident.resolved').length === 2 ? true : undefined));
+  });
+
   it('a silence suppresses matching signals: no incident, no page, and each suppressed signal is visible', async () => {
     const silence = await monitor.silence('frontier-assistant', {
       owner: 'jonas-berg',
@@ -118,7 +131,7 @@ describe('the monitor: durable trigger windows, silences and continue-as-new (de
     });
     const sent = [];
     for (const minute of [0, 1, 2, 3, 4, 5]) sent.push(await fire('frontier-assistant', 'c', minute));
-    await processed('frontier-assistant', 18);
+    await processed('frontier-assistant', 20);
     expect((await incidentsOf('frontier-assistant')).filter((i) => i.title.includes('model=c'))).toHaveLength(0);
     const rows = await database.db.selectFrom('signals').select(['id', 'suppressed_by']).where('id', 'in', sent.map((s) => s.signalId)).execute();
     expect(rows.every((r) => r.suppressed_by === silence.id)).toBe(true);
