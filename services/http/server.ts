@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { databaseReachable } from '../db/connect.js';
 import type { Database } from '../db/schema.js';
 import { IncidentClient } from '../incident/client.js';
+import { MonitorClient } from '../monitoring/client.js';
+import { SignalInput } from '../monitoring/signal.js';
 import { findIncident, listIncidents } from '../incident/repository.js';
 import { IncidentTrigger, SystemId } from '../incident/schema.js';
 import { DecisionRequest, decide } from '../correction/policy.js';
@@ -39,6 +41,7 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<F
     bodyLimit: 1024 * 1024,
   });
   const incidents = new IncidentClient(deps.temporal.client, deps.temporal.taskQueue);
+  const monitor = new MonitorClient({ db: deps.db, client: deps.temporal.client, taskQueue: deps.temporal.taskQueue, runbooks: deps.runbooks });
 
   app.setErrorHandler((error, request, reply) => {
     if (error instanceof InvalidInput) {
@@ -77,6 +80,17 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<F
   app.post('/v1/decide', async (request) => {
     const question = parseRequest(DecisionRequest, request.body, 'body');
     return decide(await activeCorrections(deps.db, question.systemId), question);
+  });
+
+  // The native signal API: stored, then handed to the system's monitor, which decides what it means.
+  app.post('/v1/signals', async (request, reply) => {
+    const signal = parseRequest(SignalInput, request.body, 'body');
+    try {
+      const outcome = await monitor.deliverChecked(signal);
+      return reply.code(202).send(outcome);
+    } catch (error) {
+      throw error instanceof InvalidInput ? error.within('body') : error;
+    }
   });
 
   app.post('/v1/incidents', async (request, reply) => {

@@ -34,7 +34,11 @@ export class MonitorClient {
   async submit(raw: z.input<typeof SignalInput>, now = new Date()): Promise<{ signalId: string; duplicate: boolean }> {
     const parsed = SignalInput.safeParse(raw);
     if (!parsed.success) throw new InvalidInput(parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })));
-    const input = parsed.data;
+    return this.deliverChecked(parsed.data, now);
+  }
+
+  /** `submit` for a signal already validated at the edge: finds the system's runbook, then delivers. */
+  async deliverChecked(input: SignalInput, now = new Date()): Promise<{ signalId: string; duplicate: boolean }> {
     const runbooks = this.deps.runbooks;
     if (!runbooks) throw new Error('MonitorClient.submit needs the runbook catalogue');
     const inUse = await runbooks.find(input.systemId);

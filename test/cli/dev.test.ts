@@ -76,6 +76,10 @@ describe('correx dev (all-in-one local mode, embedded database)', () => {
     expect(unknownSeverity.status).toBe(400);
     expect(((await unknownSeverity.json()) as { errors: { path: string }[] }).errors[0]!.path).toBe('body.severity');
 
+    const badSignal = await fetch(`${api}/v1/signals`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ systemId: 'frontier-assistant', source: 'carrier-pigeon' }) });
+    expect(badSignal.status).toBe(400);
+    expect(((await badSignal.json()) as { errors: { path: string }[] }).errors.map((e) => e.path)).toEqual(['body.source']);
+
     const notJson = await fetch(`${api}/v1/incidents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
     expect(notJson.status).toBe(400);
     expect(notJson.headers.get('content-type')).toMatch(/^application\/problem\+json/);
@@ -94,7 +98,15 @@ describe('correx dev (all-in-one local mode, embedded database)', () => {
       return r.status === 200 ? ((await r.json()) as { state: string; timeline: { kind: string }[] }) : undefined;
     });
     expect(incident.state).toBe('triggered');
-    expect(incident.timeline.map((e) => e.kind)).toEqual(['incident.opened']);
+    expect(incident.timeline.map((e) => e.kind)).toContain('incident.opened');
+
+    const signal = await fetch(`${api}/v1/signals`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ systemId: 'frontier-assistant', source: 'native', labels: { alertname: 'Probe' }, idempotencyKey: 'probe-1' }),
+    });
+    expect(signal.status).toBe(202);
+    expect(await signal.json()).toEqual({ signalId: expect.any(String), duplicate: false });
   });
 
   it('stops cleanly on Ctrl-C and keeps the incident, in the database and in Temporal, after a restart', async () => {
