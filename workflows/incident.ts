@@ -26,6 +26,7 @@ import {
   closeUpdate,
   incidentContextSignal,
   incidentEndedSignal,
+  monitorAcknowledgeSignal,
   monitorResolveSignal,
   reopenSignal,
   correctionChangedSignal,
@@ -180,6 +181,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
 
   let monitorResolution: { reason: string; at: string } | undefined;
   let reopening: { reason: string; at: string } | undefined;
+  let sourceAcknowledgement: { reason: string; at: string } | undefined;
   let resolutions = 0;
   /** After resolution: the clocks hear of it, and the monitor that opened the incident frees its group. */
   const afterResolved = async (at: string) => {
@@ -195,6 +197,9 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   setHandler(incidentStateQuery, () => snapshot);
   setHandler(monitorResolveSignal, (resolution) => {
     monitorResolution ??= resolution;
+  });
+  setHandler(monitorAcknowledgeSignal, (request) => {
+    sourceAcknowledgement ??= request;
   });
   setHandler(reopenSignal, (request) => {
     if (closing) return;
@@ -326,8 +331,17 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   for (;;) {
     const inForce = () => snapshot.state === 'mitigating' && snapshot.corrections.some((c) => c.state === 'active' || c.state === 'awaiting-ratification');
     const monitorResolves = () => monitorResolution !== undefined && before(snapshot.state, 'resolved');
-    await condition(() => inForce() || monitorResolves() || reopening !== undefined || closing !== undefined);
+    const acknowledgedAtSource = () => sourceAcknowledgement !== undefined && snapshot.state === 'triggered';
+    await condition(() => inForce() || monitorResolves() || acknowledgedAtSource() || reopening !== undefined || closing !== undefined);
     if (closing) break;
+    if (acknowledgedAtSource()) {
+      const request = sourceAcknowledgement!;
+      sourceAcknowledgement = undefined;
+      await transition('acknowledged', 'system:monitor', request.at, { reason: request.reason });
+      await escalation?.signal(escalationAcknowledgedSignal, { actor: 'system:monitor' }).catch(() => {});
+      await shareContext();
+      continue;
+    }
     if (reopening) {
       const request = reopening;
       reopening = undefined;

@@ -160,6 +160,8 @@ export const signalReceivedSignal = defineSignal<[ReceivedSignal]>('signalReceiv
 export const incidentEndedSignal = defineSignal<[{ groupKey: string; incidentId: string; at: string }]>('incidentEnded');
 /** A re-fire within the flap window: the monitor re-opens the incident it resolved instead of opening another. */
 export const reopenSignal = defineSignal<[{ reason: string; at: string }]>('reopen');
+/** The sender acknowledged the problem (its own on-call took it): paging stops. */
+export const monitorAcknowledgeSignal = defineSignal<[{ reason: string; at: string }]>('monitorAcknowledge');
 /** The monitor resolves an incident it opened (a resolved signal, a heartbeat resumed). */
 export const monitorResolveSignal = defineSignal<[{ reason: string; at: string }]>('monitorResolve');
 

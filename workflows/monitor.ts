@@ -18,6 +18,7 @@ import { untilDone } from './activity-options.js';
 import { incidentWorkflow } from './incident.js';
 import {
   incidentEndedSignal,
+  monitorAcknowledgeSignal,
   monitorResolveSignal,
   monitorStateQuery,
   reopenSignal,
@@ -148,6 +149,14 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
         state.suppressed.push({ signalId: signal.signalId, silenceId: silence.id, at: signal.at });
         if (state.suppressed.length > 200) state.suppressed.splice(0, state.suppressed.length - 200);
         await suppressSignal({ signalId: signal.signalId, silenceId: silence.id, owner: silence.owner, reason: silence.reason, incidentId: state.open[key]?.incidentId });
+        continue;
+      }
+      if (signal.status === 'acknowledged') {
+        const incident = state.open[key];
+        if (incident) {
+          await getExternalWorkflowHandle(incident.workflowId).signal(monitorAcknowledgeSignal, { reason: `acknowledged at the source (signal ${signal.signalId})`, at: signal.at }).catch(() => {});
+          await linkSignals([signal.signalId], incident.incidentId);
+        }
         continue;
       }
       if (signal.status === 'resolved') {

@@ -6,7 +6,8 @@ import { signalSources } from '../runbook/schema.js';
 export const SignalInput = z.strictObject({
   systemId: SystemId,
   source: z.enum(signalSources),
-  status: z.enum(['firing', 'resolved']).default('firing'),
+  /** `acknowledged`: the sender's on-call took it (PagerDuty acknowledge), which stops Correx's paging. */
+  status: z.enum(['firing', 'acknowledged', 'resolved']).default('firing'),
   labels: z.record(z.string().min(1), z.string()).default({}),
   /** The sender's own severity word (critical, warning…), matched by triggers. */
   severity: z.string().min(1).max(64).optional(),
@@ -23,7 +24,7 @@ export interface ReceivedSignal {
   signalId: string;
   systemId: string;
   source: string;
-  status: 'firing' | 'resolved';
+  status: 'firing' | 'acknowledged' | 'resolved';
   labels: Record<string, string>;
   severity: string | undefined;
   at: string;

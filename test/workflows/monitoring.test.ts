@@ -58,7 +58,7 @@ describe('the monitor: durable trigger windows, silences and continue-as-new (de
     await rm(dir, { recursive: true, force: true });
   });
 
-  const fire = (systemId: string, model: string, minutes: number, status: 'firing' | 'resolved' = 'firing') =>
+  const fire = (systemId: string, model: string, minutes: number, status: 'firing' | 'acknowledged' | 'resolved' = 'firing') =>
     monitor.submit({ systemId, source: 'native', status, labels: { alertname: 'JailbreakRateHigh', model }, at: new Date(base + minutes * MINUTE).toISOString() });
   const incidentsOf = (systemId: string) => database.db.selectFrom('incidents').selectAll().where('system_id', '=', systemId).orderBy('opened_at').execute();
   const processed = (systemId: string, count: number) => eventually(async () => ((await monitor.state(systemId)).processed >= count ? true : undefined));
@@ -96,6 +96,14 @@ describe('the monitor: durable trigger windows, silences and continue-as-new (de
     expect((await incidentsOf('frontier-assistant')).filter((i) => i.title.includes('model=b'))).toHaveLength(0);
   });
 
+  it('an acknowledgement at the source acknowledges the incident and stops paging', async () => {
+    const [incident] = await incidentsOf('frontier-assistant');
+    await fire('frontier-assistant', 'a', 9.8, 'acknowledged');
+    await eventually(async () => ((await incidents.state(incident!.workflow_id)).state === 'acknowledged' ? true : undefined));
+    const acknowledged = (await listTimeline(database.db, incident!.id)).find((e) => e.kind === 'incident.acknowledged');
+    expect(acknowledged).toMatchObject({ actor: 'system:monitor' });
+  });
+
   it('counts a sender retry (same idempotency key) once, and resolves the incident on a resolved signal', async () => {
     const retried = await monitor.submit({ systemId: 'frontier-assistant', source: 'native', labels: { alertname: 'JailbreakRateHigh', model: 'a' }, at: new Date(base + 10 * MINUTE).toISOString(), idempotencyKey: 'am-1' });
     const again = await monitor.submit({ systemId: 'frontier-assistant', source: 'native', labels: { alertname: 'JailbreakRateHigh', model: 'a' }, at: new Date(base + 10 * MINUTE).toISOString(), idempotencyKey: 'am-1' });
@@ -112,9 +120,11 @@ describe('the monitor: durable trigger windows, silences and continue-as-new (de
   it('re-opens the same incident when the problem fires again within the flap window', async () => {
     const [incident] = await incidentsOf('frontier-assistant');
     await fire('frontier-assistant', 'a', 20); // resolved at minute 12; the flap window is 30 minutes
-    await eventually(async () => ((await incidents.state(incident!.workflow_id)).state === 'triggered' ? true : undefined));
-    const reopened = await eventually(async () => (await listTimeline(database.db, incident!.id)).find((e) => e.kind === 'incident.reopened'));
+    await eventually(async () => ((await listTimeline(database.db, incident!.id)).some((e) => e.kind === 'incident.reopened') ? true : undefined));
+    const reopened = (await listTimeline(database.db, incident!.id)).find((e) => e.kind === 'incident.reopened');
+    // Acknowledged at the source (no commander): re-opened as triggered, to be handled again.
     expect(reopened).toMatchObject({ actor: 'system:monitor', data: { state: 'triggered' } });
+    expect((await incidents.state(incident!.workflow_id)).state).toBe('triggered');
     expect((await database.db.selectFrom('incidents').select('state').where('id', '=', incident!.id).executeTakeFirstOrThrow()).state).toBe('triggered');
     expect((await incidentsOf('frontier-assistant')).filter((i) => i.title.includes('model=a'))).toHaveLength(1);
     // Resolved again, it is a second resolution on the timeline, not a lost one.
@@ -131,7 +141,7 @@ describe('the monitor: durable trigger windows, silences and continue-as-new (de
     });
     const sent = [];
     for (const minute of [0, 1, 2, 3, 4, 5]) sent.push(await fire('frontier-assistant', 'c', minute));
-    await processed('frontier-assistant', 20);
+    await processed('frontier-assistant', 21);
     expect((await incidentsOf('frontier-assistant')).filter((i) => i.title.includes('model=c'))).toHaveLength(0);
     const rows = await database.db.selectFrom('signals').select(['id', 'suppressed_by']).where('id', 'in', sent.map((s) => s.signalId)).execute();
     expect(rows.every((r) => r.suppressed_by === silence.id)).toBe(true);
