@@ -27,6 +27,11 @@ export class InvalidInput extends Error {
     super(`invalid input: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
   }
 
+  /** One error per zod issue, its path joined with dots (inside `prefix`, e.g. `body`). */
+  static fromZod(error: z.ZodError, prefix: (string | number)[] = []): InvalidInput {
+    return new InvalidInput(error.issues.map((issue) => ({ path: [...prefix, ...issue.path].map(String).join('.'), message: issue.message })));
+  }
+
   /** The same errors with their paths inside `prefix` (a domain field `systemId` becomes `body.systemId`). */
   within(prefix: string): InvalidInput {
     return new InvalidInput(this.errors.map((e) => ({ ...e, path: e.path ? `${prefix}.${e.path}` : prefix })));

@@ -22,7 +22,5 @@ export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply
 export function parseRequest<S extends z.ZodType>(schema: S, value: unknown, part: 'body' | 'query' | 'params'): z.infer<S> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  throw new InvalidInput(
-    parsed.error.issues.map((issue) => ({ path: [part, ...issue.path.map(String)].join('.'), message: issue.message })),
-  );
+  throw InvalidInput.fromZod(parsed.error, [part]);
 }

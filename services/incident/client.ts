@@ -95,9 +95,7 @@ export class IncidentClient {
   async propose(workflowId: string, proposal: CorrectionProposal): Promise<{ correctionId: string; workflowId: string }> {
     const { actor, at, ...correction } = proposal;
     const parsed = CorrectionProposalInput.safeParse(correction);
-    if (!parsed.success) {
-      throw new InvalidInput(parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })));
-    }
+    if (!parsed.success) throw InvalidInput.fromZod(parsed.error);
     const checked: CorrectionProposal = { actor, at, ...parsed.data, parameters: parsed.data.parameters as Record<string, unknown> };
     return refusalsAsErrors(this.client.workflow.getHandle(workflowId).executeUpdate(proposeCorrectionUpdate, { args: [checked] }));
   }
@@ -129,9 +127,7 @@ export class IncidentClient {
   /** Sets or revises the incident's classes (validated here), which re-plans its regulator clocks. */
   async classify(workflowId: string, classification: IncidentClassification): Promise<IncidentSnapshot> {
     const parsed = z.array(IncidentClass).min(1, 'give at least one class').safeParse(classification.classes);
-    if (!parsed.success) {
-      throw new InvalidInput(parsed.error.issues.map((issue) => ({ path: ['classes', ...issue.path.map(String)].join('.'), message: issue.message })));
-    }
+    if (!parsed.success) throw InvalidInput.fromZod(parsed.error, ['classes']);
     return refusalsAsErrors(this.client.workflow.getHandle(workflowId).executeUpdate(classifyUpdate, { args: [{ ...classification, classes: parsed.data }] }));
   }
 

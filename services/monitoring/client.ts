@@ -33,7 +33,7 @@ export class MonitorClient {
    */
   async submit(raw: z.input<typeof SignalInput>, now = new Date()): Promise<{ signalId: string; duplicate: boolean }> {
     const parsed = SignalInput.safeParse(raw);
-    if (!parsed.success) throw new InvalidInput(parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })));
+    if (!parsed.success) throw InvalidInput.fromZod(parsed.error);
     return this.deliverChecked(parsed.data, now);
   }
 
