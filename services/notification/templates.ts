@@ -35,8 +35,7 @@ const tag = (i: IncidentRef) => `[Correx ${i.severity}] ${i.systemId}`;
 export function escalationPage(i: IncidentRef, to: string, level: number, round: number): Message {
   return message(`${tag(i)}: ${i.title}`, [
     `${to}, you are paged for incident ${i.incidentId} on ${i.systemId} (${i.severity}).`,
-    `Escalation level ${level}, round ${round}. Acknowledge it to stop the escalation:`,
-    `  correx incident ack ${i.incidentId}`,
+    `Escalation level ${level}, round ${round}. Acknowledge incident ${i.incidentId} in Correx to stop the escalation.`,
   ]);
 }
 
@@ -58,7 +57,7 @@ export interface ReportRef {
 export function reportReminder(i: IncidentRef, to: string, r: ReportRef, fraction: number): Message {
   return message(`${tag(i)}: ${r.report} report to ${r.regimeName} due ${r.dueAt}`, [
     `${to}, ${Math.round(fraction * 100)} % of the reporting window has passed and the ${r.report} report (${r.clockId}) is not yet approved.`,
-    `Review and approve it: correx report approve ${i.incidentId} ${r.clockId}`,
+    `Review, complete and approve it in Correx (incident ${i.incidentId}, clock ${r.clockId}).`,
   ], [['Due', r.dueAt], ['Regime', r.regimeName], ['Incident', `${i.incidentId}: ${i.title}`]]);
 }
 
