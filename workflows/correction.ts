@@ -14,7 +14,7 @@ import {
   correctionChangedSignal,
   correctionStateQuery,
   decideCorrectionUpdate,
-  liftCorrectionUpdate,
+  liftRequestedSignal,
   type CorrectionSnapshot,
   type CorrectionStart,
   type CorrectionState,
@@ -106,27 +106,9 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
       },
     },
   );
-  setHandler(
-    liftCorrectionUpdate,
-    (request) => {
-      liftRequest ??= request;
-      return snapshot;
-    },
-    {
-      validator: (request) => {
-        if (snapshot.state !== 'active' && snapshot.state !== 'awaiting-ratification') {
-          throw new Error(`correction ${start.id} is not in force (it is ${snapshot.state})`);
-        }
-        if (liftRequest) throw new Error(`lifting correction ${start.id} was already decided by ${liftRequest.actor}`);
-        const person = start.people.find((p) => p.id === request.actor);
-        const roles = [...new Set([...start.rule.approverRoles, ...start.rule.escalateTo])];
-        if (!person || !person.roles.some((r) => roles.includes(r))) {
-          throw new Error(`${request.actor} may not lift a ${start.kind} correction: that needs one of ${roles.join(', ')}`);
-        }
-        if (!request.rationale.trim()) throw new Error('a rationale is required');
-      },
-    },
-  );
+  setHandler(liftRequestedSignal, (request) => {
+    if (snapshot.state === 'active' || snapshot.state === 'awaiting-ratification') liftRequest ??= request;
+  });
 
   /**
    * Runs a step until it succeeds. Each failed round (the activity's own retries exhausted) is

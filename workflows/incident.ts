@@ -14,6 +14,7 @@ import {
 import type { Activities } from '../activities/index.js';
 import { untilDone } from './activity-options.js';
 import { findRule } from '../services/correction/authority.js';
+import type { CorrectionKind } from '../services/correction/schema.js';
 import type { IncidentPlan } from '../services/incident/plan.js';
 import type { IncidentAction, IncidentClassification, IncidentSnapshot, IncidentStart, IncidentState } from '../services/incident/schema.js';
 import { upstreamNotice } from '../services/notification/templates.js';
@@ -32,10 +33,13 @@ import {
   correctionChangedSignal,
   escalationAcknowledgedSignal,
   incidentStateQuery,
+  liftCorrectionUpdate,
+  liftRequestedSignal,
   openCorrectionStates,
   proposeCorrectionUpdate,
   resolveUpdate,
   triggerArrivedSignal,
+  type CorrectionLift,
   type CorrectionProposal,
   type CorrectionState,
   type IncidentContext,
@@ -155,6 +159,27 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     if (!before(snapshot.state, 'resolved')) return `incident is already ${snapshot.state}`;
     return undefined;
   };
+  const inForce = (state: string) => state === 'active' || state === 'awaiting-ratification';
+  /** No other correction is in force or about to be: lifting this one restores service. */
+  const lastInForce = (id: string) => !snapshot.corrections.some((c) => c.id !== id && (inForce(c.state) || c.state === 'applying' || c.state === 'approved'));
+  const liftProblem = (lift: CorrectionLift) => {
+    const correction = snapshot.corrections.find((c) => c.id === lift.correctionId);
+    if (!correction) return `incident ${start.incidentId} has no correction ${lift.correctionId}`;
+    if (!inForce(correction.state)) return `correction ${correction.id} is not in force (it is ${correction.state})`;
+    const rule = findRule(plan!.authority, correction.kind as CorrectionKind, correction.severity);
+    const roles = rule ? [...new Set([...rule.approverRoles, ...rule.escalateTo])] : [];
+    const person = plan!.people.find((p) => p.id === lift.actor);
+    if (!person || !person.roles.some((r) => roles.includes(r))) return `${lift.actor} may not lift a ${correction.kind} correction: that needs one of ${roles.join(', ')}`;
+    if (!lift.rationale.trim()) return 'a rationale is required';
+    if (lastInForce(correction.id) && plan!.restoration.requiredFor.includes(snapshot.severity)) {
+      const met = new Set((lift.restoration ?? []).filter((r) => r.evidence.trim()).map((r) => r.criterion));
+      const missing = plan!.restoration.criteria.filter((c) => !met.has(c.id));
+      if (missing.length > 0) {
+        return `lifting the last correction of a ${snapshot.severity} incident restores service: record the restoration criteria as met first (missing: ${missing.map((c) => `${c.id}: ${c.description}`).join('; ')})`;
+      }
+    }
+    return undefined;
+  };
   const classifyProblem = (c: IncidentClassification) => {
     if (!isPerson(c.actor)) return `${c.actor} is not one of the runbook's people`;
     if (snapshot.state === 'closed' || closing) return 'incident is closed';
@@ -235,7 +260,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       const rule = findRule(plan!.authority, proposal.kind, snapshot.severity)!;
       const correctionId = uuid4();
       const childId = `${workflowId}/correction/${correctionId}`;
-      snapshot.corrections.push({ id: correctionId, workflowId: childId, kind: proposal.kind, state: 'proposed', breakGlass: proposal.breakGlass === true });
+      snapshot.corrections.push({ id: correctionId, workflowId: childId, kind: proposal.kind, severity: snapshot.severity, state: 'proposed', breakGlass: proposal.breakGlass === true });
       await startChild(correctionWorkflow, {
         workflowId: childId,
         // A correction in force must never be dropped with its parent; it ends only by being lifted.
@@ -268,6 +293,28 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       return { correctionId, workflowId: childId };
     },
     { validator: validate(proposalProblem) },
+  );
+  setHandler(
+    liftCorrectionUpdate,
+    async (lift) => {
+      await recheck(liftProblem, lift);
+      const correction = snapshot.corrections.find((c) => c.id === lift.correctionId)!;
+      const last = lastInForce(correction.id);
+      // Marked at once, so a second lift right behind this one counts it as no longer in force.
+      correction.state = 'lifting';
+      if (last && plan!.restoration.requiredFor.includes(snapshot.severity)) {
+        await recordIncidentEvent({
+          incidentId: start.incidentId,
+          kind: 'incident.restoration_recorded',
+          actor: lift.actor,
+          data: { correctionId: correction.id, criteria: lift.restoration ?? [], rationale: lift.rationale },
+          idempotencyKey: `incident.restoration_recorded:${correction.id}`,
+        });
+      }
+      await getExternalWorkflowHandle(correction.workflowId).signal(liftRequestedSignal, { actor: lift.actor, at: lift.at, rationale: lift.rationale });
+      return snapshot;
+    },
+    { validator: validate(liftProblem) },
   );
   setHandler(
     classifyUpdate,

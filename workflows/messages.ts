@@ -28,6 +28,16 @@ export interface CorrectionProposal {
   /** The incident commander applies at once, to be ratified within the runbook's window. */
   breakGlass?: boolean;
 }
+export interface CorrectionLift {
+  correctionId: string;
+  actor: string;
+  at: string;
+  rationale: string;
+  /** Evidence that each restoration criterion is met; required to lift a severe incident's last correction. */
+  restoration?: { criterion: string; evidence: string }[];
+}
+/** Lifting goes through the incident, which alone knows whether this is its last correction in force. */
+export const liftCorrectionUpdate = defineUpdate<IncidentSnapshot, [CorrectionLift]>('liftCorrection');
 export const proposeCorrectionUpdate = defineUpdate<{ correctionId: string; workflowId: string }, [CorrectionProposal]>('proposeCorrection');
 /** A correction child reports each state it enters to its incident. */
 export const correctionChangedSignal = defineSignal<[{ correctionId: string; state: CorrectionState }]>('correctionChanged');
@@ -92,7 +102,13 @@ export interface CorrectionDecision {
 }
 export const correctionStateQuery = defineQuery<CorrectionSnapshot>('correctionState');
 export const decideCorrectionUpdate = defineUpdate<CorrectionSnapshot, [CorrectionDecision]>('decideCorrection');
-export const liftCorrectionUpdate = defineUpdate<CorrectionSnapshot, [{ actor: string; at: string; rationale: string }]>('liftCorrection');
+export interface LiftRequest {
+  actor: string;
+  at: string;
+  rationale: string;
+}
+/** The incident, having checked the authority and the restoration criteria, tells the correction to come off. */
+export const liftRequestedSignal = defineSignal<[LiftRequest]>('liftRequested');
 
 // ---- regulatory clocks ----
 /** What a regulator clock needs to know of its incident; the incident sends it again whenever it changes. */

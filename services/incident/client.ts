@@ -14,6 +14,7 @@ import {
   resolveUpdate,
   triggerArrivedSignal,
   type CorrectionDecision,
+  type CorrectionLift,
   type CorrectionProposal,
   type CorrectionSnapshot,
   type RegulatoryClockSnapshot,
@@ -104,8 +105,9 @@ export class IncidentClient {
     return this.onCorrection(correctionWorkflowId, (handle) => handle.executeUpdate(decideCorrectionUpdate, { args: [decision] }), 'is no longer pending a decision');
   }
 
-  lift(correctionWorkflowId: string, request: { actor: string; at: string; rationale: string }): Promise<CorrectionSnapshot> {
-    return this.onCorrection(correctionWorkflowId, (handle) => handle.executeUpdate(liftCorrectionUpdate, { args: [request] }), 'is not in force');
+  /** Lifts a correction in force, through its incident (authority and, for the last one, restoration criteria). */
+  lift(incidentWorkflowId: string, lift: CorrectionLift): Promise<IncidentSnapshot> {
+    return refusalsAsErrors(this.client.workflow.getHandle(incidentWorkflowId).executeUpdate(liftCorrectionUpdate, { args: [lift] }));
   }
 
   /** A correction whose workflow has finished (rejected, expired, lifted) refuses like a running one would. */

@@ -37,6 +37,8 @@ export interface IncidentPlan {
   reportApprovers: Person[];
   reminders: number[];
   atRisk: number;
+  /** What must be shown met before the last correction of an incident of these severities comes off. */
+  restoration: { criteria: { id: string; description: string }[]; requiredFor: string[] };
 }
 
 const ms = (text: string) => parseDuration(text) ?? 0;
@@ -93,5 +95,6 @@ export function planIncident(runbook: Runbook, runbookVersion: string): Incident
     reportApprovers: people.filter((p) => p.roles.some((r) => runbook.compliance?.reportApprovers.includes(r))),
     reminders: runbook.compliance?.reminders ?? [0.5, 0.8],
     atRisk: runbook.compliance?.atRisk ?? 0.9,
+    restoration: { criteria: runbook.postIncident.restorationCriteria, requiredFor: runbook.postIncident.restorationRequiredFor },
   };
 }

@@ -63,7 +63,7 @@ export interface IncidentSnapshot {
   commander: string | undefined;
   /** Each trigger after the first that joined this incident. */
   joinedTriggers: number;
-  corrections: { id: string; workflowId: string; kind: string; state: string; breakGlass: boolean }[];
+  corrections: { id: string; workflowId: string; kind: string; severity: string; state: string; breakGlass: boolean }[];
   /** Incident classes (death, critical-infrastructure…), which decide the regulator regimes that apply. */
   classification: string[];
   regulatoryClocks: { regimeId: string; workflowId: string }[];

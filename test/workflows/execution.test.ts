@@ -104,7 +104,22 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
     expect(((await policy.json()) as { corrections: { id: string }[] }).corrections.map((c) => c.id)).toEqual([proposed.correctionId]);
     expect((await fetch(`${api}/v1/policy/frontier-assistant`, { headers: { 'if-none-match': etag! } })).status).toBe(304);
 
-    await incidents.lift(proposed.workflowId, { actor: 'sofia-marquez', at: now(), rationale: 'Campaign over; fix deployed' });
+    const lift = { correctionId: proposed.correctionId, actor: 'sofia-marquez', at: now(), rationale: 'Campaign over; fix deployed' };
+    await expect(incidents.lift(incident.workflowId, { ...lift, actor: 'amara-okafor' })).rejects.toThrow(
+      'amara-okafor may not lift a rate_limit correction: that needs one of safety-engineering-manager, head-of-safety',
+    );
+    // The last correction of a SEV2 (restoration required by the runbook) needs the restoration criteria met.
+    await expect(incidents.lift(incident.workflowId, { ...lift, restoration: [{ criterion: 'fix-deployed', evidence: 'deploy 4821' }] })).rejects.toThrow(
+      'lifting the last correction of a SEV2 incident restores service: record the restoration criteria as met first (missing: evaluation-passed: The red-team evaluation that found the issue passes on the fixed model)',
+    );
+    expect(endpoint.applied).not.toContain(`${proposed.correctionId}:lift`);
+    await incidents.lift(incident.workflowId, {
+      ...lift,
+      restoration: [
+        { criterion: 'fix-deployed', evidence: 'deploy 4821 of the jailbreak classifier' },
+        { criterion: 'evaluation-passed', evidence: 'red-team run 77: 0 of 400 probes succeeded' },
+      ],
+    });
     await correctionState(proposed.workflowId, 'lifted');
     expect(endpoint.applied).toContain(`${proposed.correctionId}:lift`);
     expect((await decideAt({ tier: 'free', userId: 'u1' })).decision).toBe('allow');
@@ -113,6 +128,7 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
     const timeline = await listTimeline(database.db, incident.incidentId);
     expect(timeline.map((e) => e.seq)).toEqual(timeline.map((_, i) => i + 1));
     const kinds = timeline.map((e) => e.kind);
+    expect(timeline.find((e) => e.kind === 'incident.restoration_recorded')).toMatchObject({ actor: 'sofia-marquez', data: { correctionId: proposed.correctionId } });
     for (const kind of [
       'incident.opened',
       'page.sent',
@@ -233,7 +249,16 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
     expect(notices.map((n) => n.recipient).sort()).toEqual(['cto@lexicon-legal.example', 'support-eng@northwind.example']);
     expect(notices.every((n) => n.sent_at !== null && /shutdown in force/.test(n.subject))).toBe(true);
 
-    await incidents.lift(shutdown.workflowId, { actor: 'priya-raman', at: now(), rationale: 'Contained' });
+    await incidents.lift(incident.workflowId, {
+      correctionId: shutdown.correctionId,
+      actor: 'priya-raman',
+      at: now(),
+      rationale: 'Contained',
+      restoration: [
+        { criterion: 'fix-deployed', evidence: 'weights store credentials rotated' },
+        { criterion: 'evaluation-passed', evidence: 'access audit clean' },
+      ],
+    });
     await correctionState(shutdown.workflowId, 'lifted');
     expect((await decideAt({ userId: 'anyone' })).decision).toBe('allow');
     await eventually(async () => {
