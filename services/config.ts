@@ -35,6 +35,8 @@ export const environmentSchema = z.object({
   CORREX_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   CORREX_HTTP_PORT: port.default(8080),
   CORREX_RUNBOOKS: z.string().min(1).default('runbooks'),
+  CORREX_RATE_LIMIT: z.coerce.number().int().min(1, 'must be at least 1 request a minute').default(1200),
+  CORREX_INGEST_RATE_LIMIT: z.coerce.number().int().min(1, 'must be at least 1 request a minute').default(60_000),
   SMTP_URL: optionalString.pipe(
     z
       .string()
@@ -59,7 +61,7 @@ export interface Config {
     uiPort: number;
     cliPath: string | undefined;
   };
-  http: { host: string; port: number };
+  http: { host: string; port: number; rateLimit: { perMinute: number; ingestPerMinute: number } };
   runbooksDir: string;
   smtpUrl: string | undefined;
   mailFrom: string;
@@ -85,7 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       uiPort: e.TEMPORAL_UI_PORT,
       cliPath: e.TEMPORAL_CLI_PATH,
     },
-    http: { host: e.CORREX_HTTP_HOST, port: e.CORREX_HTTP_PORT },
+    http: { host: e.CORREX_HTTP_HOST, port: e.CORREX_HTTP_PORT, rateLimit: { perMinute: e.CORREX_RATE_LIMIT, ingestPerMinute: e.CORREX_INGEST_RATE_LIMIT } },
     runbooksDir: e.CORREX_RUNBOOKS,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.CORREX_MAIL_FROM,

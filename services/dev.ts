@@ -3,6 +3,7 @@ import { Client } from '@temporalio/client';
 import type { Config } from './config.js';
 import { openConfiguredDatabase } from './db/configured.js';
 import { migrateUp } from './db/migrate.js';
+import { ensureLocalAdminToken } from './access/local-admin.js';
 import { OperatorError } from './errors.js';
 import { createMailer } from './notification/mailer.js';
 import { RunbookCatalogue } from './runbook/catalogue.js';
@@ -82,7 +83,7 @@ export async function runDev(config: Config): Promise<void> {
       databaseBackend: database.backend,
       temporal: { client, connection, address, taskQueue: config.temporal.taskQueue },
       runbooks,
-      actorFor: () => 'local-admin',
+      rateLimit: config.http.rateLimit,
       logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel,
     });
     cleanups.push(() => http.close());
@@ -97,10 +98,12 @@ export async function runDev(config: Config): Promise<void> {
       );
     }
 
+    const localAdmin = await ensureLocalAdminToken(database.db, config.dataDir);
     const apiUrl = `http://${config.http.host}:${config.http.port}`;
     say(`ready`);
     say(`  API          ${apiUrl}  (health: ${apiUrl}/healthz)`);
     if (devServer) say(`  Temporal UI  ${devServer.uiUrl}`);
+    say(`  API token    ${localAdmin.file} (local administrator; the correx CLI here uses it)`);
     say(`  Temporal     ${address} (namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue})`);
     say(`  data         ${path.resolve(config.dataDir)}`);
     say(`  mail         ${mailer.describe}`);

@@ -15,6 +15,7 @@ import type { Activities } from '../activities/index.js';
 import { untilDone } from './activity-options.js';
 import { findRule } from '../services/correction/authority.js';
 import type { CorrectionKind } from '../services/correction/schema.js';
+import { correctionWorkflowId, regulatoryClockWorkflowId } from '../services/incident/identity.js';
 import type { IncidentPlan } from '../services/incident/plan.js';
 import type { IncidentAction, IncidentClassification, IncidentSnapshot, IncidentStart, IncidentState } from '../services/incident/schema.js';
 import { upstreamNotice } from '../services/notification/templates.js';
@@ -92,7 +93,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     for (const { regime, recipients } of plan!.regimes) {
       if (snapshot.regulatoryClocks.some((c) => c.regimeId === regime.id)) continue;
       if (!regime.triggerClasses.some((c) => snapshot.classification.includes(c))) continue;
-      const clockId = `${workflowId}/regime/${regime.id}/${start.incidentId}`;
+      const clockId = regulatoryClockWorkflowId(workflowId, regime.id, start.incidentId);
       snapshot.regulatoryClocks.push({ regimeId: regime.id, workflowId: clockId });
       clocks.push(
         await startChild(regulatoryClockWorkflow, {
@@ -259,7 +260,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       await recheck(proposalProblem, proposal);
       const rule = findRule(plan!.authority, proposal.kind, snapshot.severity)!;
       const correctionId = uuid4();
-      const childId = `${workflowId}/correction/${correctionId}`;
+      const childId = correctionWorkflowId(workflowId, correctionId);
       snapshot.corrections.push({ id: correctionId, workflowId: childId, kind: proposal.kind, severity: snapshot.severity, state: 'proposed', breakGlass: proposal.breakGlass === true });
       await startChild(correctionWorkflow, {
         workflowId: childId,

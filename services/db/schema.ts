@@ -186,6 +186,9 @@ export interface ApiTokensTable {
   revoked_at: Timestamp | null;
   last_used_at: Timestamp | null;
   created_at: CreatedAt;
+  /** Set for integration keys: the one system their events are about. */
+  system_id: string | null;
+  kind: ColumnType<'token' | 'integration-key', 'token' | 'integration-key' | undefined, never>;
 }
 
 export interface RunbookVersionsTable {

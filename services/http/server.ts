@@ -1,119 +1,174 @@
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifySwagger from '@fastify/swagger';
 import type { Client, Connection } from '@temporalio/client';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
-import { z } from 'zod';
+import { authenticate } from '../access/repository.js';
+import { allows, type Access } from '../access/roles.js';
+import { accessRoutes } from '../access/routes.js';
+import { correctionRoutes } from '../correction/routes.js';
 import { databaseReachable } from '../db/connect.js';
 import type { Database } from '../db/schema.js';
-import { IncidentClient } from '../incident/client.js';
+import { InvalidInput, type FieldError } from '../errors.js';
+import { ActionRefused, IncidentClient } from '../incident/client.js';
+import { incidentRoutes } from '../incident/routes.js';
+import { ingestRoutes } from '../ingest/routes.js';
+import { pagerDutyInvalid } from '../ingest/pagerduty.js';
 import { MonitorClient } from '../monitoring/client.js';
-import { SignalInput } from '../monitoring/signal.js';
-import { findIncident, listIncidents } from '../incident/repository.js';
-import { IncidentTrigger, SystemId } from '../incident/schema.js';
-import { DecisionRequest, decide } from '../correction/policy.js';
-import { activeCorrections, policyEtag } from '../correction/repository.js';
-import { triggerIncident } from '../incident/trigger.js';
-import { InvalidInput } from '../errors.js';
+import { monitoringRoutes } from '../monitoring/routes.js';
+import { regulatoryRoutes } from '../regulatory/routes.js';
 import type { RunbookCatalogue } from '../runbook/catalogue.js';
+import { taskRoutes } from '../task/routes.js';
 import { temporalReachable } from '../temporal/connect.js';
-import { listTimeline } from '../timeline/repository.js';
-import { parseRequest, sendProblem } from './problem.js';
+import { NotFound, type CorrexApp, type RouteDependencies } from './app.js';
+import { sendProblem, type Problem } from './problem.js';
 
 export interface HttpServiceDependencies {
   db: Kysely<Database>;
   databaseBackend: 'postgres' | 'pglite';
   temporal: { client: Client; connection: Connection; address: string; taskQueue: string };
   runbooks: RunbookCatalogue;
-  /**
-   * Who the request acts as. Until API tokens exist (issue #5) only local mode serves the API, bound
-   * to 127.0.0.1, and everything is done as its local administrator.
-   */
-  actorFor: () => string;
+  /** Requests per minute per token; alert senders (`ingest`) get their own, larger budget. */
+  rateLimit?: { perMinute: number; ingestPerMinute: number };
   logLevel?: string;
 }
 
-const SystemParams = z.strictObject({ systemId: SystemId });
-const IncidentIdParams = z.strictObject({ id: z.uuid('must be an incident id (UUID)') });
-const ListQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(50) });
+const validationParts: Record<string, string> = { body: 'body', querystring: 'query', params: 'params', headers: 'headers' };
 
-export async function buildHttpService(deps: HttpServiceDependencies): Promise<FastifyInstance> {
-  const app = Fastify({
-    logger: { level: deps.logLevel ?? 'warn' },
-    bodyLimit: 1024 * 1024,
+function describeAccess(access: Access): string {
+  if (access === 'public') return 'No token needed.';
+  if (access === 'integration-key') return 'Authenticated by the integration key in the body (routing_key).';
+  return `Bearer token with one of the roles: ${access.join(', ')}.`;
+}
+
+/** The versioned HTTP API: every route declares who may call it, validates with zod, and answers errors as problem+json. */
+export async function buildHttpService(deps: HttpServiceDependencies): Promise<CorrexApp> {
+  const app = Fastify({ logger: { level: deps.logLevel ?? 'warn' }, bodyLimit: 1024 * 1024 }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  app.addHook('onRoute', (route) => {
+    const access = route.config?.access;
+    if (!access) throw new Error(`route ${route.method} ${route.url} does not declare who may call it (config.access)`);
+    route.schema = {
+      ...route.schema,
+      description: [route.schema?.description, describeAccess(access)].filter(Boolean).join('\n\n'),
+      ...(access === 'public' || access === 'integration-key' ? { security: [] } : {}),
+    };
   });
-  const incidents = new IncidentClient(deps.temporal.client, deps.temporal.taskQueue);
-  const monitor = new MonitorClient({ db: deps.db, client: deps.temporal.client, taskQueue: deps.temporal.taskQueue, runbooks: deps.runbooks });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Correx API',
+        version: process.env.npm_package_version ?? '0.1.0',
+        description: 'Incident response for deployed AI systems. Errors are RFC 9457 application/problem+json with the failing field paths in `errors`.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A Correx API token (crx_…) from `correx token create`' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  // Authentication runs first, so an unauthenticated or forbidden request learns nothing about its input.
+  app.addHook('onRequest', async (request, reply) => {
+    const access = request.routeOptions.config.access;
+    if (!access || access === 'public' || access === 'integration-key') return;
+    const header = request.headers.authorization ?? '';
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) {
+      reply.header('www-authenticate', 'Bearer realm="correx"');
+      return sendProblem(reply, { title: 'Unauthenticated', status: 401, detail: 'send an API token as `Authorization: Bearer <token>` (create one with `correx token create`)' });
+    }
+    const result = await authenticate(deps.db, match[1]!);
+    if ('refused' in result) {
+      reply.header('www-authenticate', 'Bearer realm="correx", error="invalid_token"');
+      const why = { unknown: 'the token is not known', revoked: 'the token was revoked', expired: 'the token has expired' }[result.refused];
+      return sendProblem(reply, { title: 'Unauthenticated', status: 401, detail: why });
+    }
+    request.principal = result.principal;
+    if (!allows(access, result.principal)) {
+      return sendProblem(reply, {
+        title: 'Forbidden',
+        status: 403,
+        detail: `this needs one of the roles ${access.join(', ')}; the token of ${result.principal.owner} has ${result.principal.roles.join(', ') || 'none'}`,
+      });
+    }
+  });
+
+  const limits = deps.rateLimit ?? { perMinute: 1200, ingestPerMinute: 60_000 };
+  await app.register(fastifyRateLimit, {
+    global: true,
+    hook: 'preHandler',
+    timeWindow: 60_000,
+    keyGenerator: (request) => request.principal?.tokenId ?? request.ip,
+    max: (request) => (request.principal?.roles.includes('ingest') || request.routeOptions.config.access === 'integration-key' ? limits.ingestPerMinute : limits.perMinute),
+    errorResponseBuilder: (_request, context) => ({ statusCode: 429, message: `rate limit of ${context.max} requests a minute reached; retry in ${context.after}` }),
+  });
+
+  const problemOrPagerDuty = (request: FastifyRequest, reply: FastifyReply, problem: Problem) => {
+    if (request.routeOptions.config?.errorFormat === 'pagerduty') {
+      if (problem.status === 400) return reply.code(400).send(pagerDutyInvalid(problem.errors ?? [{ path: '', message: problem.detail ?? problem.title }]));
+      if (problem.status === 429) return reply.code(429).send({ status: 'throttle event', message: 'Requests for this service are arriving too quickly. Please retry later.' });
+    }
+    return sendProblem(reply, problem);
+  };
 
   app.setErrorHandler((error, request, reply) => {
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const part = validationParts[error.validationContext ?? 'body'] ?? 'body';
+      const errors: FieldError[] = error.validation.map((issue) => ({
+        path: [part, ...issue.instancePath.split('/').filter(Boolean)].join('.'),
+        message: issue.message ?? 'is invalid',
+      }));
+      return problemOrPagerDuty(request, reply, { title: 'Invalid request', status: 400, detail: errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors });
+    }
     if (error instanceof InvalidInput) {
-      return sendProblem(reply, { title: 'Invalid request', status: 400, detail: error.message, errors: error.errors });
+      return problemOrPagerDuty(request, reply, { title: 'Invalid request', status: 400, detail: error.errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors: error.errors });
+    }
+    if (error instanceof NotFound) return sendProblem(reply, { title: 'Not found', status: 404, detail: error.message });
+    if (error instanceof ActionRefused) return sendProblem(reply, { title: 'Refused', status: 409, detail: error.message });
+    if (error instanceof Error && error.name === 'WorkflowNotFoundError') {
+      return sendProblem(reply, { title: 'Not found', status: 404, detail: 'its workflow is not running (nothing has happened to it yet)' });
     }
     const status = (error as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) {
-      return sendProblem(reply, { title: error instanceof Error ? error.message : 'Bad request', status });
+      return problemOrPagerDuty(request, reply, { title: status === 429 ? 'Too many requests' : 'Bad request', status, detail: error instanceof Error ? error.message : String((error as { message?: unknown }).message ?? '') });
     }
     request.log.error({ err: error }, 'request failed');
     return sendProblem(reply, { title: 'Internal error', status: 500, detail: 'the error was logged on the server' });
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, { title: 'Not found', status: 404, detail: `no route ${request.method} ${request.url}` }),
-  );
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, { title: 'Not found', status: 404, detail: `no route ${request.method} ${request.url.split('?')[0]}` }));
 
-  app.get('/healthz', async (_request, reply) => {
-    const [temporalUp, databaseUp] = await Promise.all([temporalReachable(deps.temporal.connection), databaseReachable(deps.db)]);
-    const body = {
-      status: temporalUp && databaseUp ? 'ok' : 'unavailable',
-      temporal: { reachable: temporalUp, address: deps.temporal.address },
-      database: { reachable: databaseUp, backend: deps.databaseBackend },
-    };
-    return reply.code(temporalUp && databaseUp ? 200 : 503).send(body);
+  app.get('/healthz', {
+    config: { access: 'public', rateLimit: false },
+    schema: { tags: ['service'], summary: 'Temporal and database reachability (503 when either is down)' },
+    handler: async (_request, reply) => {
+      const [temporalUp, databaseUp] = await Promise.all([temporalReachable(deps.temporal.connection), databaseReachable(deps.db)]);
+      const body = {
+        status: temporalUp && databaseUp ? 'ok' : 'unavailable',
+        temporal: { reachable: temporalUp, address: deps.temporal.address },
+        database: { reachable: databaseUp, backend: deps.databaseBackend },
+      };
+      return reply.code(temporalUp && databaseUp ? 200 : 503).send(body);
+    },
+  });
+  app.get('/openapi.json', {
+    config: { access: 'public' },
+    schema: { hide: true },
+    handler: async () => app.swagger(),
   });
 
-  app.get('/v1/policy/:systemId', async (request, reply) => {
-    const { systemId } = parseRequest(SystemParams, request.params, 'params');
-    const active = await activeCorrections(deps.db, systemId);
-    const etag = policyEtag(active);
-    reply.header('etag', etag).header('cache-control', 'no-cache');
-    if (request.headers['if-none-match'] === etag) return reply.code(304).send();
-    return { systemId, corrections: active };
-  });
+  const routeDeps: RouteDependencies = {
+    db: deps.db,
+    runbooks: deps.runbooks,
+    incidents: new IncidentClient(deps.temporal.client, deps.temporal.taskQueue),
+    monitor: new MonitorClient({ db: deps.db, client: deps.temporal.client, taskQueue: deps.temporal.taskQueue, runbooks: deps.runbooks }),
+  };
+  for (const routes of [incidentRoutes, correctionRoutes, regulatoryRoutes, taskRoutes, monitoringRoutes, ingestRoutes, accessRoutes]) routes(app, routeDeps);
 
-  app.post('/v1/decide', async (request) => {
-    const question = parseRequest(DecisionRequest, request.body, 'body');
-    return decide(await activeCorrections(deps.db, question.systemId), question);
-  });
-
-  // The native signal API: stored, then handed to the system's monitor, which decides what it means.
-  app.post('/v1/signals', async (request, reply) => {
-    const signal = parseRequest(SignalInput, request.body, 'body');
-    try {
-      const outcome = await monitor.deliverChecked(signal);
-      return reply.code(202).send(outcome);
-    } catch (error) {
-      throw error instanceof InvalidInput ? error.within('body') : error;
-    }
-  });
-
-  app.post('/v1/incidents', async (request, reply) => {
-    const trigger = parseRequest(IncidentTrigger, request.body, 'body');
-    try {
-      const outcome = await triggerIncident({ db: deps.db, incidents, runbooks: deps.runbooks }, trigger, deps.actorFor());
-      return reply.code(202).send(outcome);
-    } catch (error) {
-      throw error instanceof InvalidInput ? error.within('body') : error;
-    }
-  });
-
-  app.get('/v1/incidents', async (request) => {
-    const { limit } = parseRequest(ListQuery, request.query, 'query');
-    return { items: await listIncidents(deps.db, { limit }) };
-  });
-
-  app.get('/v1/incidents/:id', async (request, reply) => {
-    const { id } = parseRequest(IncidentIdParams, request.params, 'params');
-    const incident = await findIncident(deps.db, id);
-    if (!incident) return sendProblem(reply, { title: 'Not found', status: 404, detail: `no incident ${id}` });
-    return { ...incident, timeline: await listTimeline(deps.db, id) };
-  });
-
+  await app.ready();
   return app;
 }

@@ -9,3 +9,13 @@ export function incidentWorkflowId(systemId: string, dedupKey: string): string {
 export function monitorWorkflowId(systemId: string): string {
   return `monitor:${systemId}`;
 }
+
+/** A correction runs as a child of its incident. */
+export function correctionWorkflowId(incidentWorkflowId: string, correctionId: string): string {
+  return `${incidentWorkflowId}/correction/${correctionId}`;
+}
+
+/** One regulator clock per regime that applies to an incident. */
+export function regulatoryClockWorkflowId(incidentWorkflowId: string, regimeId: string, incidentId: string): string {
+  return `${incidentWorkflowId}/regime/${regimeId}/${incidentId}`;
+}

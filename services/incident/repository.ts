@@ -93,6 +93,28 @@ export async function findIncident(db: Kysely<Database>, incidentId: string): Pr
   return db.selectFrom('incidents').selectAll().where('id', '=', incidentId).executeTakeFirst();
 }
 
-export async function listIncidents(db: Kysely<Database>, options: { limit: number }): Promise<IncidentRow[]> {
-  return db.selectFrom('incidents').selectAll().orderBy('opened_at', 'desc').orderBy('id').limit(options.limit).execute();
+export interface IncidentFilter {
+  systemId?: string;
+  states?: IncidentState[];
+  severity?: string;
+  openedAfter?: string;
+  openedBefore?: string;
+  limit: number;
+  /** Continue after this incident (the last one of the previous page). */
+  after?: { openedAt: string; id: string };
+}
+
+/** Newest first; pages continue from the last incident seen, so new incidents never shift a page. */
+export async function listIncidents(db: Kysely<Database>, filter: IncidentFilter): Promise<IncidentRow[]> {
+  let query = db.selectFrom('incidents').selectAll();
+  if (filter.systemId) query = query.where('system_id', '=', filter.systemId);
+  if (filter.states?.length) query = query.where('state', 'in', filter.states);
+  if (filter.severity) query = query.where('severity', '=', filter.severity);
+  if (filter.openedAfter) query = query.where('opened_at', '>=', new Date(filter.openedAfter));
+  if (filter.openedBefore) query = query.where('opened_at', '<', new Date(filter.openedBefore));
+  if (filter.after) {
+    const { openedAt, id } = filter.after;
+    query = query.where((eb) => eb.or([eb('opened_at', '<', new Date(openedAt)), eb.and([eb('opened_at', '=', new Date(openedAt)), eb('id', '<', id)])]));
+  }
+  return query.orderBy('opened_at', 'desc').orderBy('id', 'desc').limit(filter.limit).execute();
 }

@@ -89,6 +89,9 @@ export async function appendTimelineEvent(
   return db.isTransaction ? append(db as Transaction<Database>) : db.transaction().execute(append);
 }
 
-export async function listTimeline(db: Kysely<Database>, incidentId: string): Promise<TimelineEventRow[]> {
-  return db.selectFrom('timeline_events').selectAll().where('incident_id', '=', incidentId).orderBy('seq').execute();
+export async function listTimeline(db: Kysely<Database>, incidentId: string, page: { afterSeq?: number; limit?: number } = {}): Promise<TimelineEventRow[]> {
+  let query = db.selectFrom('timeline_events').selectAll().where('incident_id', '=', incidentId);
+  if (page.afterSeq !== undefined) query = query.where('seq', '>', page.afterSeq);
+  if (page.limit !== undefined) query = query.limit(page.limit);
+  return query.orderBy('seq').execute();
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,20 +29,27 @@ describe('correx dev (all-in-one local mode, embedded database)', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
+  let token = '';
   async function start(): Promise<LongRunningCorrex> {
     running = startCorrex(['dev'], env);
     await running.waitFor(/correx dev: press Ctrl-C to stop/);
+    token = (await readFile(path.join(dataDir, 'local-admin.token'), 'utf8')).trim();
     return running;
   }
+  const authed = (init: RequestInit = {}): RequestInit => ({ ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${token}` } });
 
   const trigger = { systemId: 'frontier-assistant', title: 'Jailbreak success rate above 2%', severity: 'SEV2', dedupKey: 'jailbreak-rate' };
   const post = (body: unknown) =>
-    fetch(`${api}/v1/incidents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    fetch(`${api}/v1/incidents`, authed({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }));
 
   it('starts everything, reports both dependencies healthy, and serves the Temporal web UI', async () => {
     const dev = await start();
     expect(dev.output()).toContain(`API          ${api}`);
     expect(dev.output()).toContain(`Temporal UI  ${ui}`);
+    expect(token).toMatch(/^crx_/);
+    const anonymous = await fetch(`${api}/v1/incidents`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('content-type')).toMatch(/^application\/problem\+json/);
 
     const health = await fetch(`${api}/healthz`);
     expect(health.status).toBe(200);
@@ -63,7 +70,7 @@ describe('correx dev (all-in-one local mode, embedded database)', () => {
     const problem = (await response.json()) as { errors: { path: string }[] };
     expect(problem.errors.map((e) => e.path).sort()).toEqual(['body.systemId', 'body.title']);
 
-    const badId = await fetch(`${api}/v1/incidents/not-a-uuid`);
+    const badId = await fetch(`${api}/v1/incidents/not-a-uuid`, authed());
     expect(badId.status).toBe(400);
     expect(((await badId.json()) as { errors: { path: string }[] }).errors[0]!.path).toBe('params.id');
 
@@ -76,11 +83,11 @@ describe('correx dev (all-in-one local mode, embedded database)', () => {
     expect(unknownSeverity.status).toBe(400);
     expect(((await unknownSeverity.json()) as { errors: { path: string }[] }).errors[0]!.path).toBe('body.severity');
 
-    const badSignal = await fetch(`${api}/v1/signals`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ systemId: 'frontier-assistant', source: 'carrier-pigeon' }) });
+    const badSignal = await fetch(`${api}/v1/signals`, authed({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ systemId: 'frontier-assistant', source: 'carrier-pigeon' }) }));
     expect(badSignal.status).toBe(400);
     expect(((await badSignal.json()) as { errors: { path: string }[] }).errors.map((e) => e.path)).toEqual(['body.source']);
 
-    const notJson = await fetch(`${api}/v1/incidents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
+    const notJson = await fetch(`${api}/v1/incidents`, authed({ method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' }));
     expect(notJson.status).toBe(400);
     expect(notJson.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   });
@@ -94,17 +101,21 @@ describe('correx dev (all-in-one local mode, embedded database)', () => {
     incidentId = outcome.incidentId;
 
     const incident = await eventually(async () => {
-      const r = await fetch(`${api}/v1/incidents/${incidentId}`);
-      return r.status === 200 ? ((await r.json()) as { state: string; timeline: { kind: string }[] }) : undefined;
+      const r = await fetch(`${api}/v1/incidents/${incidentId}`, authed());
+      return r.status === 200 ? ((await r.json()) as { state: string }) : undefined;
     });
     expect(incident.state).toBe('triggered');
-    expect(incident.timeline.map((e) => e.kind)).toContain('incident.opened');
+    const timeline = (await (await fetch(`${api}/v1/incidents/${incidentId}/timeline`, authed())).json()) as { items: { kind: string; actor: string }[] };
+    expect(timeline.items[0]).toMatchObject({ kind: 'incident.opened', actor: 'local-admin' });
 
-    const signal = await fetch(`${api}/v1/signals`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ systemId: 'frontier-assistant', source: 'native', labels: { alertname: 'Probe' }, idempotencyKey: 'probe-1' }),
-    });
+    const signal = await fetch(
+      `${api}/v1/signals`,
+      authed({
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ systemId: 'frontier-assistant', source: 'native', labels: { alertname: 'Probe' }, idempotencyKey: 'probe-1' }),
+      }),
+    );
     expect(signal.status).toBe(202);
     expect(await signal.json()).toEqual({ signalId: expect.any(String), duplicate: false });
   });
@@ -115,9 +126,11 @@ describe('correx dev (all-in-one local mode, embedded database)', () => {
     expect(code).toBe(0);
     await expect(fetch(`${api}/healthz`)).rejects.toThrow();
 
+    const before = token;
     const again = await start();
     expect(again.output()).toContain('schema up to date');
-    const kept = await fetch(`${api}/v1/incidents/${incidentId}`);
+    expect(token).toBe(before);
+    const kept = await fetch(`${api}/v1/incidents/${incidentId}`, authed());
     expect(kept.status).toBe(200);
     expect(((await kept.json()) as { id: string }).id).toBe(incidentId);
 

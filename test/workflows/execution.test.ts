@@ -1,11 +1,8 @@
-import type { AddressInfo } from 'node:net';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInput } from '../../services/errors.js';
 import { IncidentClient } from '../../services/incident/client.js';
-import { buildHttpService } from '../../services/http/server.js';
-import { RunbookCatalogue } from '../../services/runbook/catalogue.js';
 import { listTimeline } from '../../services/timeline/repository.js';
+import { startApi, type RunningApi } from '../support/api.js';
 import { ControlEndpoint } from '../support/control-endpoint.js';
 import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
 import { recordRunbook, routeFallbacksTo, shippedRunbook } from '../support/runbooks.js';
@@ -18,8 +15,9 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
   let worker: RunningWorker;
   let endpoint: ControlEndpoint;
   let incidents: IncidentClient;
-  let http: FastifyInstance;
+  let http: RunningApi;
   let api: string;
+  let gateway: string;
   let runbookVersion: string;
 
   beforeAll(async () => {
@@ -31,15 +29,9 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
     runbook.system.enforcement = { adapter: 'webhook', url: endpoint.url, secretEnv: 'CORREX_TEST_WEBHOOK_SECRET' };
     routeFallbacksTo(runbook, endpoint.url, 'CORREX_TEST_WEBHOOK_SECRET');
     runbookVersion = await recordRunbook(database.db, runbook);
-    http = await buildHttpService({
-      db: database.db,
-      databaseBackend: 'postgres',
-      temporal: { client: worker.client, connection: worker.connection, address: 'test', taskQueue: worker.taskQueue },
-      runbooks: new RunbookCatalogue('runbooks', database.db),
-      actorFor: () => 'test',
-    });
-    await http.listen({ host: '127.0.0.1', port: 0 });
-    api = `http://127.0.0.1:${(http.server.address() as AddressInfo).port}`;
+    http = await startApi(database.db, worker);
+    api = http.url;
+    gateway = await http.token('edge-gateway', ['gateway']);
   });
   afterAll(async () => {
     await http?.close();
@@ -52,7 +44,7 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
   const decideAt = async (question: Record<string, string>) => {
     const response = await fetch(`${api}/v1/decide`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${gateway}` },
       body: JSON.stringify({ systemId: 'frontier-assistant', ...question }),
     });
     expect(response.status).toBe(200);
@@ -99,10 +91,10 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
     expect((await decideAt({ tier: 'pro', userId: 'u2' })).decision).toBe('allow');
     await eventually(async () => ((await incidents.state(incident.workflowId)).state === 'mitigated' ? true : undefined));
 
-    const policy = await fetch(`${api}/v1/policy/frontier-assistant`);
+    const policy = await fetch(`${api}/v1/policy/frontier-assistant`, { headers: { authorization: `Bearer ${gateway}` } });
     const etag = policy.headers.get('etag');
     expect(((await policy.json()) as { corrections: { id: string }[] }).corrections.map((c) => c.id)).toEqual([proposed.correctionId]);
-    expect((await fetch(`${api}/v1/policy/frontier-assistant`, { headers: { 'if-none-match': etag! } })).status).toBe(304);
+    expect((await fetch(`${api}/v1/policy/frontier-assistant`, { headers: { 'if-none-match': etag!, authorization: `Bearer ${gateway}` } })).status).toBe(304);
 
     const lift = { correctionId: proposed.correctionId, actor: 'sofia-marquez', at: now(), rationale: 'Campaign over; fix deployed' };
     await expect(incidents.lift(incident.workflowId, { ...lift, actor: 'amara-okafor' })).rejects.toThrow(
@@ -123,7 +115,7 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
     await correctionState(proposed.workflowId, 'lifted');
     expect(endpoint.applied).toContain(`${proposed.correctionId}:lift`);
     expect((await decideAt({ tier: 'free', userId: 'u1' })).decision).toBe('allow');
-    expect((await fetch(`${api}/v1/policy/frontier-assistant`, { headers: { 'if-none-match': etag! } })).status).toBe(200);
+    expect((await fetch(`${api}/v1/policy/frontier-assistant`, { headers: { 'if-none-match': etag!, authorization: `Bearer ${gateway}` } })).status).toBe(200);
 
     const timeline = await listTimeline(database.db, incident.incidentId);
     expect(timeline.map((e) => e.seq)).toEqual(timeline.map((_, i) => i + 1));

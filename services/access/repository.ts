@@ -1,0 +1,87 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { ApiTokensTable, Database } from '../db/schema.js';
+import { jsonb } from '../db/jsonb.js';
+import { parseDuration } from '../duration.js';
+import { roles as knownRoles, type Principal, type Role } from './roles.js';
+import type { TokenRecord, TokenRequest } from './schema.js';
+import { hashToken, mintToken } from './token.js';
+
+function toRecord(row: Selectable<ApiTokensTable>): TokenRecord {
+  return {
+    id: row.id,
+    prefix: row.prefix,
+    kind: row.kind,
+    owner: row.owner,
+    roles: row.roles,
+    description: row.description,
+    systemId: row.system_id,
+    createdAt: row.created_at.toISOString(),
+    expiresAt: row.expires_at?.toISOString() ?? null,
+    revokedAt: row.revoked_at?.toISOString() ?? null,
+    lastUsedAt: row.last_used_at?.toISOString() ?? null,
+  };
+}
+
+/** Creates a token; its secret is returned here once and never stored. */
+export async function createToken(db: Kysely<Database>, request: TokenRequest, now = new Date()): Promise<{ secret: string; token: TokenRecord }> {
+  const kind = request.integrationKeyFor ? 'integration-key' : 'token';
+  const minted = mintToken(kind);
+  const row = await db
+    .insertInto('api_tokens')
+    .values({
+      prefix: minted.prefix,
+      hash: minted.hash,
+      kind,
+      owner: request.owner,
+      roles: jsonb<string[]>(request.roles),
+      description: request.description ?? null,
+      system_id: request.integrationKeyFor ?? null,
+      expires_at: request.expiresIn ? new Date(now.getTime() + parseDuration(request.expiresIn)!) : null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  return { secret: minted.secret, token: toRecord(row) };
+}
+
+export async function listTokens(db: Kysely<Database>, options: { includeRevoked?: boolean } = {}): Promise<TokenRecord[]> {
+  let query = db.selectFrom('api_tokens').selectAll().orderBy('created_at').orderBy('id');
+  if (!options.includeRevoked) query = query.where('revoked_at', 'is', null);
+  return (await query.execute()).map(toRecord);
+}
+
+/** Revokes by id or prefix; revoking twice keeps the first time. Undefined when no token matches. */
+export async function revokeToken(db: Kysely<Database>, idOrPrefix: string, now = new Date()): Promise<TokenRecord | undefined> {
+  const isId = /^[0-9a-f-]{36}$/i.test(idOrPrefix);
+  const row = await db
+    .selectFrom('api_tokens')
+    .selectAll()
+    .where(isId ? 'id' : 'prefix', '=', idOrPrefix)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  if (row.revoked_at) return toRecord(row);
+  const revoked = await db.updateTable('api_tokens').set({ revoked_at: now }).where('id', '=', row.id).returningAll().executeTakeFirstOrThrow();
+  return toRecord(revoked);
+}
+
+export type Authentication = { principal: Principal } | { refused: 'unknown' | 'revoked' | 'expired' };
+
+/** Looks the secret up by hash on every request, so a revocation takes effect at once everywhere. */
+export async function authenticate(db: Kysely<Database>, secret: string, now = new Date()): Promise<Authentication> {
+  const row = await db.selectFrom('api_tokens').selectAll().where('hash', '=', hashToken(secret)).executeTakeFirst();
+  if (!row) return { refused: 'unknown' };
+  if (row.revoked_at) return { refused: 'revoked' };
+  if (row.expires_at && row.expires_at.getTime() <= now.getTime()) return { refused: 'expired' };
+  // Coarse on purpose: one write a minute per token, not one per request.
+  if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() > 60_000) {
+    await db.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', row.id).execute();
+  }
+  return {
+    principal: {
+      tokenId: row.id,
+      prefix: row.prefix,
+      owner: row.owner,
+      roles: row.roles.filter((r): r is Role => (knownRoles as readonly string[]).includes(r)),
+      systemId: row.system_id,
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';
+import { createToken, listTokens, revokeToken } from './repository.js';
+import { TokenRequest } from './schema.js';
+
+export function accessRoutes(app: CorrexApp, deps: RouteDependencies): void {
+  const tags = ['tokens'];
+  app.post('/v1/tokens', {
+    config: { access: ['admin'] },
+    schema: { tags, summary: 'Create an API token or integration key; the secret is in this response only', body: TokenRequest },
+    handler: async (request, reply) => {
+      const created = await createToken(deps.db, request.body);
+      request.log.info({ tokenId: created.token.id, owner: created.token.owner, by: request.principal?.owner }, 'token created');
+      return reply.code(201).send(created);
+    },
+  });
+
+  app.get('/v1/tokens', {
+    config: { access: ['admin'] },
+    schema: { tags, summary: 'Tokens (prefixes only, never secrets)', querystring: z.strictObject({ includeRevoked: z.enum(['true', 'false']).optional() }) },
+    handler: async (request) => ({ items: await listTokens(deps.db, { includeRevoked: request.query.includeRevoked === 'true' }) }),
+  });
+
+  app.delete('/v1/tokens/:token', {
+    config: { access: ['admin'] },
+    schema: { tags, summary: 'Revoke a token by id or prefix; it stops working at once', params: z.strictObject({ token: z.string().min(4).max(64) }) },
+    handler: async (request) => {
+      const revoked = await revokeToken(deps.db, request.params.token);
+      if (!revoked) throw new NotFound(`no token ${request.params.token}`);
+      request.log.info({ tokenId: revoked.id, by: request.principal?.owner }, 'token revoked');
+      return revoked;
+    },
+  });
+}

@@ -1,0 +1,42 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Kysely } from 'kysely';
+import type { Access, Principal } from '../access/roles.js';
+import type { Database } from '../db/schema.js';
+import type { IncidentClient } from '../incident/client.js';
+import type { MonitorClient } from '../monitoring/client.js';
+import type { RunbookCatalogue } from '../runbook/catalogue.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Every route says who may call it; the service refuses to start with a route that does not. */
+    access?: Access;
+    /** PagerDuty's clients expect its own error bodies. */
+    errorFormat?: 'problem' | 'pagerduty';
+  }
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+export type CorrexApp = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
+
+/** What route modules are given: the typed clients and repositories, never a process-local cache. */
+export interface RouteDependencies {
+  db: Kysely<Database>;
+  runbooks: RunbookCatalogue;
+  incidents: IncidentClient;
+  monitor: MonitorClient;
+}
+
+/** The person the authenticated token belongs to, recorded in the timeline for what they do. */
+export function actorOf(request: FastifyRequest): string {
+  if (!request.principal) throw new Error(`route ${request.routeOptions.url} needs a principal but is public`);
+  return request.principal.owner;
+}
+
+/** A resource named in the path that does not exist. */
+export class NotFound extends Error {
+  override readonly name = 'NotFound';
+}

@@ -1,0 +1,153 @@
+import { z } from 'zod';
+import { readers } from '../access/roles.js';
+import { InvalidInput } from '../errors.js';
+import { actorOf, NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';
+import { IncidentClass } from '../regulatory/regime.js';
+import { listTimeline } from '../timeline/repository.js';
+import { findIncident, listIncidents } from './repository.js';
+import { IncidentState, IncidentTrigger, Severity, SystemId } from './schema.js';
+import { triggerIncident } from './trigger.js';
+import type { IncidentRow, Database } from '../db/schema.js';
+import type { Kysely } from 'kysely';
+
+export const IncidentParams = z.strictObject({ id: z.uuid('must be an incident id (UUID)') });
+
+const Cursor = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      const decoded = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown;
+      const parsed = z.object({ openedAt: z.iso.datetime({ offset: true }), id: z.uuid() }).safeParse(decoded);
+      if (parsed.success) return parsed.data;
+    } catch {
+      // falls through to the issue below
+    }
+    ctx.addIssue({ code: 'custom', message: 'is not a cursor this API returned (use nextCursor from the previous page)' });
+    return z.NEVER;
+  });
+
+const ListQuery = z.strictObject({
+  systemId: SystemId.optional(),
+  /** One state or several, comma-separated. */
+  state: z
+    .string()
+    .transform((text) => text.split(',').map((s) => s.trim()))
+    .pipe(z.array(IncidentState))
+    .optional(),
+  severity: Severity.optional(),
+  openedAfter: z.iso.datetime({ offset: true }).optional(),
+  openedBefore: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: Cursor.optional(),
+});
+
+const ActionBody = z.strictObject({ reason: z.string().trim().min(1).max(2000).optional() });
+const ClassifyBody = z.strictObject({
+  classes: z.array(IncidentClass).min(1, 'give at least one class'),
+  reason: z.string().trim().min(1, 'say why').max(2000),
+});
+const TimelineQuery = z.strictObject({
+  afterSeq: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(500),
+});
+
+export function incidentView(row: IncidentRow) {
+  return {
+    id: row.id,
+    systemId: row.system_id,
+    title: row.title,
+    severity: row.severity,
+    state: row.state,
+    dedupKey: row.dedup_key,
+    commander: row.commander,
+    classification: row.classification,
+    runbookVersion: row.runbook_version,
+    openedBy: row.opened_by,
+    openedAt: row.opened_at.toISOString(),
+    acknowledgedAt: row.acknowledged_at?.toISOString() ?? null,
+    mitigatedAt: row.mitigated_at?.toISOString() ?? null,
+    resolvedAt: row.resolved_at?.toISOString() ?? null,
+    closedAt: row.closed_at?.toISOString() ?? null,
+  };
+}
+
+export async function incidentOr404(db: Kysely<Database>, id: string): Promise<IncidentRow> {
+  const incident = await findIncident(db, id);
+  if (!incident) throw new NotFound(`no incident ${id}`);
+  return incident;
+}
+
+export function incidentRoutes(app: CorrexApp, deps: RouteDependencies): void {
+  const tags = ['incidents'];
+
+  app.post('/v1/incidents', {
+    config: { access: ['responder', 'admin'] },
+    schema: { tags, summary: 'Trigger an incident (or join the open one with the same dedup key)', body: IncidentTrigger },
+    handler: async (request, reply) => {
+      try {
+        const outcome = await triggerIncident(deps, request.body, actorOf(request));
+        return reply.code(202).send(outcome);
+      } catch (error) {
+        throw error instanceof InvalidInput ? error.within('body') : error;
+      }
+    },
+  });
+
+  app.get('/v1/incidents', {
+    config: { access: readers },
+    schema: { tags, summary: 'List incidents, newest first, with filters and cursor pagination', querystring: ListQuery },
+    handler: async (request) => {
+      const { cursor, state, limit, ...filter } = request.query;
+      const rows = await listIncidents(deps.db, { ...filter, states: state, limit: limit + 1, after: cursor });
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      const nextCursor = rows.length > limit && last ? Buffer.from(JSON.stringify({ openedAt: last.opened_at.toISOString(), id: last.id })).toString('base64url') : null;
+      return { items: page.map(incidentView), nextCursor };
+    },
+  });
+
+  app.get('/v1/incidents/:id', {
+    config: { access: readers },
+    schema: { tags, summary: 'An incident with its live state from its workflow', params: IncidentParams },
+    handler: async (request) => {
+      const incident = await incidentOr404(deps.db, request.params.id);
+      const live = await deps.incidents.state(incident.workflow_id).catch((error: unknown) => ({ unavailable: (error as Error).message.split('\n')[0] }));
+      return { ...incidentView(incident), live };
+    },
+  });
+
+  app.get('/v1/incidents/:id/timeline', {
+    config: { access: readers },
+    schema: { tags, summary: 'The hash-chained timeline, oldest first; page with afterSeq', params: IncidentParams, querystring: TimelineQuery },
+    handler: async (request) => {
+      await incidentOr404(deps.db, request.params.id);
+      const events = await listTimeline(deps.db, request.params.id, request.query);
+      return {
+        items: events.map((e) => ({ seq: e.seq, kind: e.kind, actor: e.actor, occurredAt: e.occurred_at.toISOString(), data: e.data, prevHash: e.prev_hash, hash: e.hash })),
+        nextAfterSeq: events.length === request.query.limit ? events.at(-1)!.seq : null,
+      };
+    },
+  });
+
+  const action = (name: 'acknowledge' | 'resolve', summary: string) =>
+    app.post(`/v1/incidents/:id/${name}`, {
+      config: { access: ['responder', 'admin'] },
+      schema: { tags, summary, params: IncidentParams, body: ActionBody.optional() },
+      handler: async (request) => {
+        const incident = await incidentOr404(deps.db, request.params.id);
+        const act = { actor: actorOf(request), at: new Date().toISOString(), ...(request.body?.reason ? { reason: request.body.reason } : {}) };
+        return name === 'acknowledge' ? deps.incidents.acknowledge(incident.workflow_id, act) : deps.incidents.resolve(incident.workflow_id, act);
+      },
+    });
+  action('acknowledge', 'Acknowledge: stops paging; the first to acknowledge becomes commander');
+  action('resolve', 'Resolve the incident');
+
+  app.post('/v1/incidents/:id/classify', {
+    config: { access: ['responder', 'compliance', 'admin'] },
+    schema: { tags, summary: 'Set or revise the incident classes, which re-plans its regulator clocks', params: IncidentParams, body: ClassifyBody },
+    handler: async (request) => {
+      const incident = await incidentOr404(deps.db, request.params.id);
+      return deps.incidents.classify(incident.workflow_id, { actor: actorOf(request), at: new Date().toISOString(), ...request.body });
+    },
+  });
+}

@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
+import { authenticate } from '../access/repository.js';
+import { InvalidInput } from '../errors.js';
+import type { CorrexApp, RouteDependencies } from '../http/app.js';
+import type { SignalInput } from '../monitoring/signal.js';
+import { AlertmanagerWebhook, alertmanagerSignals } from './alertmanager.js';
+import { PagerDutyEvent, pagerDutyInvalid, pagerDutySignal, type EarlierTrigger } from './pagerduty.js';
+
+/** Signals from other tools: validated, stored and handed to their system's monitor before 202 is sent. */
+export function ingestRoutes(app: CorrexApp, deps: RouteDependencies): void {
+  const tags = ['ingestion'];
+
+  const systemsKnown = async (signals: SignalInput[], path: (index: number) => string) => {
+    const unknown = [];
+    for (const [index, signal] of signals.entries()) {
+      if (!(await deps.runbooks.find(signal.systemId))) unknown.push({ path: path(index), message: `no runbook defines system '${signal.systemId}'` });
+    }
+    if (unknown.length) throw new InvalidInput(unknown);
+  };
+
+  app.post('/v1/ingest/alertmanager', {
+    config: { access: ['ingest', 'admin'] },
+    schema: {
+      tags,
+      summary: "Alertmanager's webhook (version 4): point a webhook_configs receiver here with a bearer token",
+      body: AlertmanagerWebhook,
+    },
+    handler: async (request, reply) => {
+      let signals: SignalInput[];
+      try {
+        signals = alertmanagerSignals(request.body, request.principal?.systemId ?? null);
+        await systemsKnown(signals, (index) => `alerts.${index}.labels.system`);
+      } catch (error) {
+        throw error instanceof InvalidInput ? error.within('body') : error;
+      }
+      let duplicates = 0;
+      for (const signal of signals) if ((await deps.monitor.deliverChecked(signal)).duplicate) duplicates += 1;
+      return reply.code(202).send({ accepted: signals.length, duplicates, truncatedAlerts: request.body.truncatedAlerts });
+    },
+  });
+
+  app.post('/v2/enqueue', {
+    config: { access: 'integration-key', errorFormat: 'pagerduty' },
+    bodyLimit: 512 * 1024,
+    schema: {
+      tags,
+      summary: 'PagerDuty Events API v2: trigger, acknowledge, resolve. The routing key is a Correx integration key, which selects the system.',
+      body: PagerDutyEvent,
+    },
+    handler: async (request, reply) => {
+      const event = request.body;
+      const auth = await authenticate(deps.db, event.routing_key);
+      if (!('principal' in auth) || !auth.principal.systemId || !auth.principal.roles.includes('ingest')) {
+        return reply.code(400).send(pagerDutyInvalid([{ path: '', message: 'Invalid routing key' }]));
+      }
+      const systemId = auth.principal.systemId;
+      const dedupKey = event.dedup_key ?? randomUUID();
+      let earlier: EarlierTrigger | undefined;
+      if (event.event_action !== 'trigger') {
+        const row = await deps.db
+          .selectFrom('signals')
+          .select(['labels', 'severity'])
+          .where('system_id', '=', systemId)
+          .where('source', '=', 'pagerduty')
+          .where('status', '=', 'firing')
+          .where(sql<boolean>`labels @> ${JSON.stringify({ dedup_key: dedupKey })}::jsonb`)
+          .orderBy('received_at', 'desc')
+          .limit(1)
+          .executeTakeFirst();
+        // PagerDuty drops acknowledge and resolve for keys it has no alert for; so do we.
+        if (!row) return reply.code(202).send({ status: 'success', message: 'Event processed', dedup_key: dedupKey });
+        earlier = { labels: row.labels ?? {}, severity: row.severity ?? undefined };
+      }
+      let signal: SignalInput;
+      try {
+        signal = pagerDutySignal(event, systemId, dedupKey, earlier, new Date());
+      } catch (error) {
+        if (error instanceof InvalidInput) return reply.code(400).send(pagerDutyInvalid(error.errors));
+        throw error;
+      }
+      await deps.monitor.deliverChecked(signal);
+      return reply.code(202).send({ status: 'success', message: 'Event processed', dedup_key: dedupKey });
+    },
+  });
+}

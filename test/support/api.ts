@@ -1,0 +1,73 @@
+import type { AddressInfo } from 'node:net';
+import type { Kysely } from 'kysely';
+import { createToken } from '../../services/access/repository.js';
+import type { Role } from '../../services/access/roles.js';
+import type { Database } from '../../services/db/schema.js';
+import type { CorrexApp } from '../../services/http/app.js';
+import { buildHttpService, type HttpServiceDependencies } from '../../services/http/server.js';
+import { RunbookCatalogue } from '../../services/runbook/catalogue.js';
+import type { RunningWorker } from './temporal.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests assert response bodies field by field
+type AnyBody = any;
+
+export interface ApiResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** The real HTTP service on a random port, over a test's database and worker, with tokens minted on demand. */
+export interface RunningApi {
+  url: string;
+  app: CorrexApp;
+  /** A bearer token for a person with roles (created once per owner and role set). */
+  token(owner: string, roles: Role[]): Promise<string>;
+  call<T = AnyBody>(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<ApiResponse<T>>;
+  close(): Promise<void>;
+}
+
+export async function startApi(
+  db: Kysely<Database>,
+  worker: RunningWorker,
+  options: { runbooksDir?: string; rateLimit?: HttpServiceDependencies['rateLimit'] } = {},
+): Promise<RunningApi> {
+  const app = await buildHttpService({
+    db,
+    databaseBackend: 'postgres',
+    temporal: { client: worker.client, connection: worker.connection, address: 'test', taskQueue: worker.taskQueue },
+    runbooks: new RunbookCatalogue(options.runbooksDir ?? 'runbooks', db),
+    ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const tokens = new Map<string, Promise<string>>();
+  return {
+    url,
+    app,
+    token(owner, roles) {
+      const key = `${owner}:${[...roles].sort().join(',')}`;
+      if (!tokens.has(key)) tokens.set(key, createToken(db, { owner, roles }).then((t) => t.secret));
+      return tokens.get(key)!;
+    },
+    async call(method, path, callOptions = {}) {
+      const headers: Record<string, string> = { ...callOptions.headers };
+      if (callOptions.token) headers.authorization = `Bearer ${callOptions.token}`;
+      if (callOptions.body !== undefined) headers['content-type'] ??= 'application/json';
+      const response = await fetch(`${url}${path}`, {
+        method,
+        headers,
+        ...(callOptions.body !== undefined ? { body: typeof callOptions.body === 'string' ? callOptions.body : JSON.stringify(callOptions.body) } : {}),
+      });
+      const text = await response.text();
+      let body: unknown = text;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: response.status, headers: response.headers, body: body as AnyBody };
+    },
+    close: () => app.close(),
+  };
+}
