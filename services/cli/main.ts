@@ -5,8 +5,13 @@ import { migrateDown, migrateUp, migrationStatus } from '../db/migrate.js';
 import { runDev } from '../dev.js';
 import { runWorkerProcess } from '../worker-process.js';
 import { OperatorError } from '../errors.js';
-import { ExitCode, ExitWith } from './exit.js';
+import { correctionCommand } from './correction.js';
+import { CliError, ExitCode, ExitWith } from './exit.js';
+import { incidentCommand } from './incident.js';
+import { reportCommand } from './report.js';
 import { runbookCommand } from './runbook.js';
+import { taskCommand } from './task.js';
+import { tokenCommand } from './token.js';
 
 
 
@@ -68,6 +73,13 @@ function buildProgram(): Command {
 
   program.addCommand(runbookCommand());
 
+  // Commands that talk to the Correx HTTP API (and `token … --direct`, to the database).
+  incidentCommand(program);
+  correctionCommand(program);
+  reportCommand(program);
+  taskCommand(program);
+  tokenCommand(program);
+
   return program;
 }
 
@@ -90,6 +102,10 @@ export async function main(argv: string[]): Promise<number> {
       return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
     if (error instanceof ExitWith) return error.code;
+    if (error instanceof CliError) {
+      process.stderr.write(`correx: ${error.message.replace(/\s*\n\s*/g, ' ')}\n`);
+      return error.code;
+    }
     if (error instanceof OperatorError) {
       process.stderr.write(`correx: ${error.message}\n`);
       return ExitCode.failure;

@@ -42,6 +42,17 @@ function describeAccess(access: Access): string {
   return `Bearer token with one of the roles: ${access.join(', ')}.`;
 }
 
+function pathOfNul(value: unknown, at: (string | number)[]): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? at.join('.') : undefined;
+  if (value === null || typeof value !== 'object' || at.length > 32) return undefined;
+  for (const [key, inner] of Object.entries(value)) {
+    if (key.includes('\u0000')) return [...at, key.replaceAll('\u0000', '\\0')].join('.');
+    const found = pathOfNul(inner, [...at, key]);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 /** The versioned HTTP API: every route declares who may call it, validates with zod, and answers errors as problem+json. */
 export async function buildHttpService(deps: HttpServiceDependencies): Promise<CorrexApp> {
   const app = Fastify({ logger: { level: deps.logLevel ?? 'warn' }, bodyLimit: 1024 * 1024 }).withTypeProvider<ZodTypeProvider>();
@@ -54,7 +65,8 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
     route.schema = {
       ...route.schema,
       description: [route.schema?.description, describeAccess(access)].filter(Boolean).join('\n\n'),
-      ...(access === 'public' || access === 'integration-key' ? { security: [] } : {}),
+      // OpenAPI 3.1 lets a bearer scheme list the role names an operation requires.
+      security: access === 'public' || access === 'integration-key' ? [] : [{ bearer: [...access] }],
     };
   });
 
@@ -95,6 +107,14 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
         status: 403,
         detail: `this needs one of the roles ${access.join(', ')}; the token of ${result.principal.owner} has ${result.principal.roles.join(', ') || 'none'}`,
       });
+    }
+  });
+
+  // PostgreSQL text cannot hold NUL: refuse it at the edge, naming the field, rather than fail in a query.
+  app.addHook('preValidation', async (request) => {
+    for (const [part, value] of [['body', request.body], ['query', request.query], ['params', request.params]] as const) {
+      const path = pathOfNul(value, [part]);
+      if (path) throw new InvalidInput([{ path, message: 'must not contain NUL characters' }]);
     }
   });
 

@@ -72,5 +72,6 @@ export function pagerDutySignal(event: PagerDutyEvent, systemId: string, dedupKe
 
 /** PagerDuty's own 400 body: `errors` as readable strings. */
 export function pagerDutyInvalid(errors: { path: string; message: string }[]) {
-  return { status: 'invalid event', message: 'Event object is invalid', errors: errors.map((e) => (e.path ? `'${e.path}' ${e.message}` : e.message)) };
+  const field = (path: string) => path.replace(/^body\.?/, '');
+  return { status: 'invalid event', message: 'Event object is invalid', errors: errors.map((e) => (field(e.path) ? `'${field(e.path)}' ${e.message}` : e.message)) };
 }

@@ -1,0 +1,66 @@
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { taskStates } from '../task/repository.js';
+import { ApiClient, commandGroup, idArgument, parseInput, Uuid, withApi, type ConnectionOptions } from './api.js';
+import { print, printJson, relative, table, truncate } from './output.js';
+
+interface TaskView {
+  id: string;
+  incidentId: string;
+  title: string;
+  ownerRole: string | null;
+  owner: string | null;
+  state: string;
+  dueAt: string | null;
+  completedAt: string | null;
+  note: string | null;
+}
+
+const ListOptions = z.object({
+  incident: Uuid('an incident').optional(),
+  state: z.enum(taskStates, { error: `must be one of ${taskStates.join(', ')}` }).optional(),
+  owner: z.string().min(1).max(64).optional(),
+  limit: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be 1 to 500').max(500, 'must be 1 to 500').default(100),
+});
+
+export function taskCommand(program: Command): void {
+  const task = commandGroup(program, 'task', 'post-incident follow-up tasks (through the Correx API)');
+
+  withApi(
+    task
+      .command('list')
+      .description('follow-up tasks, soonest due first')
+      .option('--incident <id>', "only this incident's tasks")
+      .option('--state <state>', `only tasks in this state (${taskStates.join(', ')})`)
+      .option('--owner <personId>', 'only tasks of this person')
+      .option('--limit <n>', 'at most this many (1-500)', '100'),
+  ).action(async (options: ConnectionOptions & { incident?: string; state?: string; owner?: string; limit: string }) => {
+    const filter = parseInput(ListOptions, { incident: options.incident, state: options.state, owner: options.owner, limit: options.limit });
+    const api = await ApiClient.connect(options);
+    const answer = await api.get<{ items: TaskView[] }>('/v1/tasks', { incidentId: filter.incident, state: filter.state, owner: filter.owner, limit: filter.limit });
+    if (options.json) return printJson(answer);
+    if (answer.items.length === 0) return print('no tasks');
+    const now = Date.now();
+    print(
+      table(
+        ['id', 'state', 'due', 'owner', 'incident', 'title'],
+        answer.items.map((t) => [t.id, t.state, relative(t.dueAt, now), t.owner ?? (t.ownerRole ? `(${t.ownerRole})` : null), t.incidentId, truncate(t.title, 60)]),
+      ),
+    );
+  });
+
+  withApi(
+    task
+      .command('done')
+      .description('mark a task done')
+      .argument('<taskId>', 'task id')
+      .option('--note <text>', 'what was done (recorded on the timeline)'),
+  ).action(async (id: string, options: ConnectionOptions & { note?: string }) => {
+    const taskId = idArgument(id, 'a task', '<taskId>');
+    const body = parseInput(z.object({ note: z.string().trim().min(1, 'must not be empty').max(2000).optional() }), { note: options.note });
+    const api = await ApiClient.connect(options);
+    const done = await api.post<TaskView>(`/v1/tasks/${taskId}/done`, body);
+    if (options.json) return printJson(done);
+    print(`task ${taskId}: ${done.state} (${done.title})`);
+  });
+}
