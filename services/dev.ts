@@ -5,6 +5,7 @@ import { openConfiguredDatabase } from './db/configured.js';
 import { migrateUp } from './db/migrate.js';
 import { ensureLocalAdminToken } from './access/local-admin.js';
 import { OperatorError } from './errors.js';
+import { loadSigningKey } from './export/signing.js';
 import { createMailer } from './notification/mailer.js';
 import { RunbookCatalogue } from './runbook/catalogue.js';
 import { formatProblem } from './runbook/load.js';
@@ -84,6 +85,7 @@ export async function runDev(config: Config): Promise<void> {
       temporal: { client, connection, address, taskQueue: config.temporal.taskQueue },
       runbooks,
       rateLimit: config.http.rateLimit,
+      signingKey: await loadSigningKey({ file: config.signingKeyFile, dataDir: config.dataDir, createIfMissing: true }),
       logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel,
     });
     cleanups.push(() => http.close());

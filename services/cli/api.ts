@@ -245,7 +245,11 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, names
   const problems = parsed.error.issues.map((issue) => {
     const [first, ...rest] = issue.path.map(String);
     const name = first === undefined ? '' : (names[first] ?? `--${first.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
-    const where = [name, rest.join('.')].filter(Boolean).join(' ');
+    // One value of a list option is named by its text (`--class 'nope'`), not its position.
+    const offending = issue.path.reduce<unknown>((at, key) => (at !== null && typeof at === 'object' ? (at as Record<PropertyKey, unknown>)[key] : undefined), value);
+    const inList = typeof issue.path.at(-1) === 'number' && typeof offending === 'string';
+    const detail = inList ? [...rest.slice(0, -1), `'${offending}'`].join('.') : rest.join('.');
+    const where = [name, detail].filter(Boolean).join(' ');
     return where ? `${where}: ${issue.message}` : issue.message;
   });
   throw new CliError(`invalid input: ${problems.join('; ')}`, ExitCode.usage);

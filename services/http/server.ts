@@ -9,6 +9,8 @@ import { allows, type Access } from '../access/roles.js';
 import { accessRoutes } from '../access/routes.js';
 import { correctionRoutes } from '../correction/routes.js';
 import { databaseReachable } from '../db/connect.js';
+import { exportRoutes } from '../export/routes.js';
+import type { SigningKey } from '../export/signing.js';
 import type { Database } from '../db/schema.js';
 import { InvalidInput, type FieldError } from '../errors.js';
 import { ActionRefused, IncidentClient } from '../incident/client.js';
@@ -29,6 +31,8 @@ export interface HttpServiceDependencies {
   databaseBackend: 'postgres' | 'pglite';
   temporal: { client: Client; connection: Connection; address: string; taskQueue: string };
   runbooks: RunbookCatalogue;
+  /** Signs export manifests; its public half is served at /.well-known/correx-signing-key. */
+  signingKey: SigningKey;
   /** Requests per minute per token; alert senders (`ingest`) get their own, larger budget. */
   rateLimit?: { perMinute: number; ingestPerMinute: number };
   logLevel?: string;
@@ -188,6 +192,7 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
     monitor: new MonitorClient({ db: deps.db, client: deps.temporal.client, taskQueue: deps.temporal.taskQueue, runbooks: deps.runbooks }),
   };
   for (const routes of [incidentRoutes, correctionRoutes, regulatoryRoutes, taskRoutes, monitoringRoutes, ingestRoutes, accessRoutes]) routes(app, routeDeps);
+  exportRoutes(app, { ...routeDeps, signingKey: deps.signingKey });
 
   await app.ready();
   return app;

@@ -132,7 +132,7 @@ export function incidentRoutes(app: CorrexApp, deps: RouteDependencies): void {
   const action = (name: 'acknowledge' | 'resolve', summary: string) =>
     app.post(`/v1/incidents/:id/${name}`, {
       config: { access: ['responder', 'admin'] },
-      schema: { tags, summary, params: IncidentParams, body: ActionBody.optional() },
+      schema: { tags, summary, params: IncidentParams, body: ActionBody.nullish() },
       handler: async (request) => {
         const incident = await incidentOr404(deps.db, request.params.id);
         const act = { actor: actorOf(request), at: new Date().toISOString(), ...(request.body?.reason ? { reason: request.body.reason } : {}) };

@@ -38,7 +38,7 @@ export function taskRoutes(app: CorrexApp, deps: RouteDependencies): void {
       tags,
       summary: 'Mark a task done',
       params: z.strictObject({ id: z.uuid('must be a task id (UUID)') }),
-      body: z.strictObject({ note: z.string().trim().min(1).max(2000).optional() }).optional(),
+      body: z.strictObject({ note: z.string().trim().min(1).max(2000).optional() }).nullish(),
     },
     handler: async (request) => {
       const task = await findTask(deps.db, request.params.id);

@@ -6,6 +6,10 @@ import type { Database } from '../../services/db/schema.js';
 import type { CorrexApp } from '../../services/http/app.js';
 import { buildHttpService, type HttpServiceDependencies } from '../../services/http/server.js';
 import { RunbookCatalogue } from '../../services/runbook/catalogue.js';
+import { generateSigningKey, type SigningKey } from '../../services/export/signing.js';
+
+/** One key for every API a test run starts, like one deployment's configured key. */
+export const testSigningKey = generateSigningKey();
 import type { RunningWorker } from './temporal.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests assert response bodies field by field
@@ -30,13 +34,14 @@ export interface RunningApi {
 export async function startApi(
   db: Kysely<Database>,
   worker: RunningWorker,
-  options: { runbooksDir?: string; rateLimit?: HttpServiceDependencies['rateLimit'] } = {},
+  options: { runbooksDir?: string; rateLimit?: HttpServiceDependencies['rateLimit']; signingKey?: SigningKey } = {},
 ): Promise<RunningApi> {
   const app = await buildHttpService({
     db,
     databaseBackend: 'postgres',
     temporal: { client: worker.client, connection: worker.connection, address: 'test', taskQueue: worker.taskQueue },
     runbooks: new RunbookCatalogue(options.runbooksDir ?? 'runbooks', db),
+    signingKey: options.signingKey ?? testSigningKey,
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });

@@ -1,0 +1,68 @@
+import type { Kysely } from 'kysely';
+import { findRule, type AuthorityRule } from '../correction/authority.js';
+import type { CorrectionRow, Database, IncidentRow, NotificationRow, TimelineEventRow } from '../db/schema.js';
+import { planIncident } from '../incident/plan.js';
+import { findRunbookVersion } from '../runbook/repository.js';
+import type { Runbook } from '../runbook/schema.js';
+import type { TaskRow } from '../task/repository.js';
+import { listTimeline } from '../timeline/repository.js';
+
+export interface Decision {
+  correctionId: string;
+  kind: string;
+  actor: string;
+  name: string;
+  role: string;
+  decision: 'approve' | 'reject';
+  rationale: string;
+  at: string;
+  rule: AuthorityRule | undefined;
+}
+
+/** Everything the printable report and the regulator mappings say about one incident, read once. */
+export interface IncidentDossier {
+  incident: IncidentRow;
+  runbook: Runbook | undefined;
+  corrections: CorrectionRow[];
+  decisions: Decision[];
+  notifications: NotificationRow[];
+  tasks: TaskRow[];
+  timeline: TimelineEventRow[];
+}
+
+export async function readDossier(db: Kysely<Database>, incident: IncidentRow): Promise<IncidentDossier> {
+  const runbook = incident.runbook_version ? await findRunbookVersion(db, incident.runbook_version) : undefined;
+  const plan = runbook && incident.runbook_version ? planIncident(runbook, incident.runbook_version) : undefined;
+  const corrections = await db.selectFrom('corrections').selectAll().where('incident_id', '=', incident.id).orderBy('proposed_at').execute();
+  const votes = corrections.length
+    ? await db.selectFrom('approvals').selectAll().where('correction_id', 'in', corrections.map((c) => c.id)).orderBy('decided_at').execute()
+    : [];
+  const decisions = votes.map((v) => {
+    const correction = corrections.find((c) => c.id === v.correction_id)!;
+    return {
+      correctionId: v.correction_id,
+      kind: correction.kind,
+      actor: v.actor,
+      name: plan?.people.find((p) => p.id === v.actor)?.name ?? v.actor,
+      role: v.role,
+      decision: v.decision,
+      rationale: v.rationale,
+      at: v.decided_at.toISOString(),
+      rule: plan ? findRule(plan.authority, correction.kind as AuthorityRule['kind'], correction.severity) : undefined,
+    };
+  });
+  return {
+    incident,
+    runbook,
+    corrections,
+    decisions,
+    notifications: await db.selectFrom('notifications').selectAll().where('incident_id', '=', incident.id).orderBy('created_at').execute(),
+    tasks: await db.selectFrom('tasks').selectAll().where('incident_id', '=', incident.id).orderBy('due_at').execute(),
+    timeline: await listTimeline(db, incident.id),
+  };
+}
+
+export function describeRule(rule: AuthorityRule | undefined): string {
+  if (!rule) return 'no rule recorded';
+  return `${rule.quorum} of ${rule.approverRoles.join(', ')}${rule.escalateTo.length ? `; on timeout any one of ${rule.escalateTo.join(', ')}` : ''}${rule.breakGlass.allowed ? '; break-glass allowed' : ''}`;
+}

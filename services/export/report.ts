@@ -1,0 +1,70 @@
+import { describeRule, type IncidentDossier } from './dossier.js';
+
+const escape = (text: unknown) =>
+  String(text ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const when = (d: Date | string | null | undefined) => (d ? (typeof d === 'string' ? d : d.toISOString()).replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-');
+
+function table(caption: string, headers: string[], rows: unknown[][], empty: string): string {
+  if (rows.length === 0) return `<section><h2>${escape(caption)}</h2><p class="empty">${escape(empty)}</p></section>`;
+  return `<section><h2>${escape(caption)}</h2><table><thead><tr>${headers.map((h) => `<th scope="col">${escape(h)}</th>`).join('')}</tr></thead><tbody>${rows
+    .map((r) => `<tr>${r.map((c) => `<td>${escape(c)}</td>`).join('')}</tr>`)
+    .join('')}</tbody></table></section>`;
+}
+
+/**
+ * The printable incident report: summary, decision log (who approved what, when, why, under which
+ * rule), corrections and when they were in force, notifications and regulator submissions against
+ * their deadlines, follow-up, and the timeline with its hashes. Plain HTML that prints on A4.
+ */
+export function printableReport(d: IncidentDossier, meta: { generatedAt: string; generatedBy: string }): string {
+  const i = d.incident;
+  const system = d.runbook?.system;
+  const regulator = d.notifications.filter((n) => n.audience === 'regulator');
+  const other = d.notifications.filter((n) => n.audience !== 'regulator');
+  const last = d.timeline.at(-1);
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Incident report: ${escape(i.title)}</title>
+<style>
+  body { font: 11pt/1.4 system-ui, sans-serif; color: #111; margin: 2rem auto; max-width: 60rem; padding: 0 1rem; }
+  h1 { font-size: 1.5rem; margin-bottom: .25rem; } h2 { font-size: 1.1rem; border-bottom: 1px solid #999; margin-top: 1.5rem; }
+  dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; } dt { font-weight: 600; } dd { margin: 0; }
+  table { border-collapse: collapse; width: 100%; table-layout: fixed; } th, td { border: 1px solid #bbb; padding: .25rem .4rem; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+  th { background: #eee; } .hash { font: 8pt ui-monospace, monospace; } .empty { color: #555; font-style: italic; }
+  @page { size: A4; margin: 15mm; }
+  @media print { body { margin: 0; max-width: none; } section { break-inside: auto; } tr { break-inside: avoid; } h2 { break-after: avoid; } }
+</style></head><body>
+<header><h1>${escape(i.title)}</h1><p>Incident ${escape(i.id)} · generated ${escape(when(meta.generatedAt))} by ${escape(meta.generatedBy)}</p></header>
+<section><h2>Summary</h2><dl>
+<dt>System</dt><dd>${escape(system ? `${system.name} (${i.system_id}), model ${system.model.name} ${system.model.version}` : i.system_id)}</dd>
+<dt>Severity</dt><dd>${escape(i.severity)}</dd><dt>State</dt><dd>${escape(i.state)}</dd>
+<dt>Commander</dt><dd>${escape(i.commander ?? '-')}</dd><dt>Classes</dt><dd>${escape(i.classification.join(', ') || 'not classified')}</dd>
+<dt>Opened</dt><dd>${escape(when(i.opened_at))} by ${escape(i.opened_by)}</dd><dt>Acknowledged</dt><dd>${escape(when(i.acknowledged_at))}</dd>
+<dt>Mitigated</dt><dd>${escape(when(i.mitigated_at))}</dd><dt>Resolved</dt><dd>${escape(when(i.resolved_at))}</dd><dt>Closed</dt><dd>${escape(when(i.closed_at))}</dd>
+<dt>Runbook version</dt><dd class="hash">${escape(i.runbook_version ?? '-')}</dd>
+<dt>Timeline</dt><dd>${d.timeline.length} events; head <span class="hash">${escape(last?.hash ?? '-')}</span></dd>
+</dl></section>
+${table(
+  'Decision log',
+  ['When', 'Who', 'Role', 'Decision', 'Correction', 'Rationale', 'Authority rule'],
+  d.decisions.map((x) => [when(x.at), `${x.name} (${x.actor})`, x.role, x.decision, `${x.kind} ${x.correctionId.slice(0, 8)}`, x.rationale, describeRule(x.rule)]),
+  'No approvals or rejections were recorded.',
+)}
+${table(
+  'Corrections',
+  ['Kind', 'Scope', 'Proposed', 'State', 'In force from', 'In force until', 'Reason'],
+  d.corrections.map((c) => [c.kind + (c.break_glass ? ' (break-glass)' : ''), JSON.stringify(c.scope), `${when(c.proposed_at)} by ${c.proposed_by}`, c.state, when(c.applied_at), c.lifted_at ? when(c.lifted_at) : c.applied_at ? 'still in force' : '-', c.reason]),
+  'No corrections were proposed.',
+)}
+${table(
+  'Regulator reports',
+  ['Regime', 'Recipient', 'Due', 'Sent', 'State', 'On time', 'Approved by'],
+  regulator.map((n) => [n.regime, n.recipient, when(n.due_at), when(n.sent_at), n.state, n.sent_at ? (n.late ? `late: ${n.late_reason ?? ''}` : 'yes') : '-', n.approved_by ?? '-']),
+  'No regulator regime applied.',
+)}
+${table('Notifications', ['Audience', 'Recipient', 'Subject', 'State', 'Sent'], other.map((n) => [n.audience, n.recipient, n.subject, n.state, when(n.sent_at)]), 'No notifications were sent.')}
+${table('After-action tasks', ['Task', 'Owner', 'Due', 'State', 'Done'], d.tasks.map((t) => [t.title, t.owner ?? t.owner_role, when(t.due_at), t.state, when(t.completed_at)]), 'No follow-up tasks yet.')}
+${table('Timeline', ['#', 'When', 'Actor', 'Event', 'Hash'], d.timeline.map((e) => [e.seq, when(e.occurred_at), e.actor, e.kind, e.hash.slice(0, 16)]), 'No events.')}
+</body></html>
+`;
+}

@@ -1,0 +1,75 @@
+import { Readable } from 'node:stream';
+import { z } from 'zod';
+import { actorOf, type CorrexApp, type RouteDependencies } from '../http/app.js';
+import { IncidentParams, incidentOr404 } from '../incident/routes.js';
+import { InvalidInput } from '../errors.js';
+import { readDossier } from './dossier.js';
+import { regulatorMappings } from './mappings.js';
+import { printableReport } from './report.js';
+import { ExportSelection } from './schema.js';
+import type { SigningKey } from './signing.js';
+import { csvExport, jsonExport, newExportId, recordExport, selectIncidents } from './stream.js';
+
+export function exportRoutes(app: CorrexApp, deps: RouteDependencies & { signingKey: SigningKey }): void {
+  const tags = ['compliance'];
+  const access = ['compliance', 'admin'] as const;
+
+  app.get('/.well-known/correx-signing-key', {
+    config: { access: 'public' },
+    schema: { tags, summary: 'The Ed25519 public key export manifests are signed with' },
+    handler: async () => ({ keyId: deps.signingKey.keyId, algorithm: 'Ed25519', publicKey: deps.signingKey.publicKeyPem }),
+  });
+
+  app.get('/v1/exports', {
+    config: { access },
+    schema: {
+      tags,
+      summary: 'Export timelines: JSON (events, hash chain, signed manifest; verify with `correx audit verify`) or CSV (RFC 4180), streamed',
+      querystring: ExportSelection,
+    },
+    handler: async (request, reply) => {
+      const { format, ...filters } = request.query;
+      const selection = Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined)) as Record<string, string>;
+      const incidents = await selectIncidents(deps.db, request.query);
+      if (incidents.length === 0) throw new InvalidInput([{ path: 'query', message: 'no incident matches this selection' }]);
+      const exportId = newExportId();
+      const exportedAt = new Date();
+      await recordExport(deps.db, incidents, { exportId, actor: actorOf(request), format, selection, at: exportedAt });
+      const body =
+        format === 'csv'
+          ? csvExport(deps.db, incidents)
+          : jsonExport(deps.db, incidents, { exportId, exportedAt: exportedAt.toISOString(), exportedBy: actorOf(request), selection }, deps.signingKey);
+      return reply
+        .type(format === 'csv' ? 'text/csv; charset=utf-8; header=present' : 'application/json; charset=utf-8')
+        .header('content-disposition', `attachment; filename="correx-export-${exportId}.${format}"`)
+        .send(Readable.from(body));
+    },
+  });
+
+  app.get('/v1/incidents/:id/report', {
+    config: { access },
+    schema: { tags, summary: 'The printable incident report (HTML for print): summary, decision log, corrections, reports against deadlines, follow-up', params: IncidentParams },
+    handler: async (request, reply) => {
+      const incident = await incidentOr404(deps.db, request.params.id);
+      const at = new Date();
+      await recordExport(deps.db, [incident], { exportId: newExportId(), actor: actorOf(request), format: 'report', selection: { incidentId: incident.id }, at });
+      const dossier = await readDossier(deps.db, incident);
+      return reply.type('text/html; charset=utf-8').send(printableReport(dossier, { generatedAt: at.toISOString(), generatedBy: actorOf(request) }));
+    },
+  });
+
+  app.get('/v1/incidents/:id/regulator-mappings', {
+    config: { access },
+    schema: {
+      tags,
+      summary: 'The incident in the EU AI Act serious-incident, GPAI Code of Practice, OECD and AI Incident Database fields, with each missing mandatory field and why',
+      params: IncidentParams,
+      querystring: z.strictObject({ schema: z.enum(['eu-ai-act-art73-serious-incident', 'gpai-code-of-practice-c9', 'oecd-common-reporting-framework', 'ai-incident-database']).optional() }),
+    },
+    handler: async (request) => {
+      const incident = await incidentOr404(deps.db, request.params.id);
+      const mappings = regulatorMappings(await readDossier(deps.db, incident));
+      return { incidentId: incident.id, items: request.query.schema ? mappings.filter((m) => m.schema === request.query.schema) : mappings };
+    },
+  });
+}

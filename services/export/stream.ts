@@ -1,0 +1,133 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { canonicalJson } from '../canonical-json.js';
+import type { Database, IncidentRow } from '../db/schema.js';
+import { appendTimelineEvent } from '../timeline/repository.js';
+import { CSV_COLUMNS, EXPORT_FORMAT, type ExportManifest, type ExportSelection, type ManifestIncident } from './schema.js';
+import { signManifest, type SigningKey } from './signing.js';
+
+const PAGE = 1000;
+
+export function incidentSummary(row: IncidentRow) {
+  return {
+    id: row.id,
+    systemId: row.system_id,
+    title: row.title,
+    severity: row.severity,
+    state: row.state,
+    commander: row.commander,
+    classification: row.classification,
+    runbookVersion: row.runbook_version,
+    openedBy: row.opened_by,
+    openedAt: row.opened_at.toISOString(),
+    resolvedAt: row.resolved_at?.toISOString() ?? null,
+    closedAt: row.closed_at?.toISOString() ?? null,
+  };
+}
+
+export async function selectIncidents(db: Kysely<Database>, s: ExportSelection): Promise<IncidentRow[]> {
+  let query = db.selectFrom('incidents').selectAll();
+  if (s.incidentId) query = query.where('id', '=', s.incidentId);
+  if (s.systemId) query = query.where('system_id', '=', s.systemId);
+  if (s.severity) query = query.where('severity', '=', s.severity);
+  if (s.from) query = query.where('opened_at', '>=', new Date(s.from));
+  if (s.to) query = query.where('opened_at', '<', new Date(s.to));
+  return query.orderBy('opened_at').orderBy('id').execute();
+}
+
+/** Each exported incident says who exported it, when, and in which export, before its events are read. */
+export async function recordExport(db: Kysely<Database>, incidents: IncidentRow[], e: { exportId: string; actor: string; format: string; selection: Record<string, string>; at: Date }): Promise<void> {
+  for (const incident of incidents) {
+    await appendTimelineEvent(db, {
+      incidentId: incident.id,
+      kind: 'timeline.exported',
+      actor: e.actor,
+      occurredAt: e.at,
+      data: { exportId: e.exportId, format: e.format, selection: e.selection },
+      idempotencyKey: `export:${e.exportId}`,
+    });
+  }
+}
+
+async function* eventPages(db: Kysely<Database>, incidentId: string) {
+  let after = 0;
+  for (;;) {
+    const page = await db.selectFrom('timeline_events').selectAll().where('incident_id', '=', incidentId).where('seq', '>', after).orderBy('seq').limit(PAGE).execute();
+    if (page.length === 0) return;
+    yield page;
+    after = page.at(-1)!.seq;
+    if (page.length < PAGE) return;
+  }
+}
+
+function eventLine(e: { seq: number; kind: string; actor: string; occurred_at: Date; data: Record<string, unknown>; prev_hash: string; hash: string }) {
+  return canonicalJson({ seq: e.seq, kind: e.kind, actor: e.actor, occurredAt: e.occurred_at.toISOString(), data: e.data, prevHash: e.prev_hash, hash: e.hash });
+}
+
+/**
+ * The JSON export, one line at a time so memory stays flat however many events there are. Layout
+ * (which `correx audit verify` relies on to name a damaged event): a header line ending in
+ * `"incidents":[`; per incident a summary line ending in `"events":[`, one line per event, and `]}`;
+ * then a trailer line with the signed manifest.
+ */
+export async function* jsonExport(db: Kysely<Database>, incidents: IncidentRow[], meta: { exportId: string; exportedAt: string; exportedBy: string; selection: Record<string, string> }, key: SigningKey): AsyncGenerator<string> {
+  yield `${JSON.stringify({ format: EXPORT_FORMAT, exportId: meta.exportId, exportedAt: meta.exportedAt, exportedBy: meta.exportedBy, selection: meta.selection }).slice(0, -1)},"incidents":[\n`;
+  const manifestIncidents: ManifestIncident[] = [];
+  for (const [index, incident] of incidents.entries()) {
+    const summary = canonicalJson(incidentSummary(incident));
+    yield `{"incident":${summary},"events":[\n`;
+    let count = 0;
+    let last: { seq: number; hash: string } | undefined;
+    for await (const page of eventPages(db, incident.id)) {
+      let chunk = '';
+      for (const event of page) {
+        chunk += `${count > 0 ? ',\n' : ''}${eventLine(event)}`;
+        count += 1;
+        last = event;
+      }
+      yield chunk;
+    }
+    yield `${count > 0 ? '\n' : ''}]}${index < incidents.length - 1 ? ',' : ''}\n`;
+    manifestIncidents.push({
+      incidentId: incident.id,
+      summaryHash: createHash('sha256').update(summary).digest('hex'),
+      events: count,
+      lastSeq: last?.seq ?? 0,
+      headHash: last?.hash ?? '0'.repeat(64),
+    });
+  }
+  const manifest: ExportManifest = {
+    format: EXPORT_FORMAT,
+    exportId: meta.exportId,
+    exportedAt: meta.exportedAt,
+    exportedBy: meta.exportedBy,
+    selection: meta.selection,
+    incidents: manifestIncidents,
+    algorithm: 'Ed25519',
+    keyId: key.keyId,
+    publicKey: key.publicKeyPem,
+  };
+  yield `],"manifest":${JSON.stringify(manifest)},"signature":${JSON.stringify(signManifest(key, manifest))}}\n`;
+}
+
+function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+/** RFC 4180: CRLF line ends, fields with commas, quotes or line breaks quoted, quotes doubled. */
+export async function* csvExport(db: Kysely<Database>, incidents: IncidentRow[]): AsyncGenerator<string> {
+  yield `${CSV_COLUMNS.join(',')}\r\n`;
+  for (const incident of incidents) {
+    for await (const page of eventPages(db, incident.id)) {
+      let chunk = '';
+      for (const e of page) {
+        chunk += `${[e.incident_id, String(e.seq), e.occurred_at.toISOString(), e.kind, e.actor, canonicalJson(e.data), e.prev_hash, e.hash].map(csvField).join(',')}\r\n`;
+      }
+      yield chunk;
+    }
+  }
+}
+
+export function newExportId(): string {
+  return randomUUID();
+}
