@@ -96,7 +96,8 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
       voting.votes.push({ actor: decision.actor, role: admitted.role, decision: decision.decision, rationale: decision.rationale, at: decision.at });
       await condition(() => recorded);
       await recordVote({ ...base, actor: decision.actor, role: admitted.role, decision: decision.decision, rationale: decision.rationale, at: decision.at });
-      return snapshot;
+      // The vote may have decided it: answer with where the correction is going, not where it was.
+      return { ...snapshot, state: shownState() };
     },
     {
       validator: (decision) => {

@@ -95,6 +95,12 @@ async function scopeOf(options: { scope?: string; scopeFile?: string }): Promise
   }
 }
 
+/** `1 approval from a or b`, `2 approvals from a, b (different people in different roles)`. */
+function neededFrom(rule: AuthorityRule): string {
+  if (rule.quorum === 1) return `1 approval from ${rule.approverRoles.join(' or ')}`;
+  return `${rule.quorum} approvals from ${rule.approverRoles.join(', ')} (different people in different roles)`;
+}
+
 function approvals(snapshot: Pick<CorrectionSnapshot, 'votes' | 'rule'>): string {
   const approved = snapshot.votes.filter((v) => v.decision === 'approve').length;
   return `${approved} of ${snapshot.rule.quorum} approval${snapshot.rule.quorum === 1 ? '' : 's'}`;
@@ -143,7 +149,7 @@ export function correctionCommand(program: Command): void {
     let needs = '';
     try {
       const view = await api.get<CorrectionView>(`/v1/corrections/${proposed.correctionId}`);
-      if (view.live.rule && view.live.votes) needs = `; ${view.live.state}, needs ${approvals({ votes: [], rule: view.live.rule })} from ${view.live.rule.approverRoles.join(', ')}`;
+      if (view.live.rule) needs = view.breakGlass ? `; ${view.live.state}` : `; needs ${neededFrom(view.live.rule)}`;
     } catch {
       // the id is what matters; the rule is a courtesy
     }

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { IncidentState, IncidentTrigger, Severity, SystemId } from '../incident/schema.js';
 import { IncidentClass } from '../regulatory/regime.js';
 import { ApiClient, commandGroup, idArgument, listValues, parseInput, withApi, type ConnectionOptions } from './api.js';
-import { CliError, ExitCode } from './exit.js';
 import { age, fields, print, printJson, table, time, truncate } from './output.js';
 
 /** An incident as GET /v1/incidents answers it. */
@@ -87,8 +86,6 @@ export function incidentCommand(program: Command): void {
     );
     const api = await ApiClient.connect(options);
     const outcome = await api.post<TriggerOutcome>('/v1/incidents', body);
-    // The incident's row is written by its workflow just after; wait for it so the id works at once.
-    await readable(api, outcome.incidentId);
     if (options.json) return printJson(outcome);
     print(`incident ${outcome.incidentId}: ${outcome.joined ? 'joined (an open incident with the same dedup key took this trigger)' : 'opened'}`);
   });
@@ -156,9 +153,7 @@ export function incidentCommand(program: Command): void {
       fields([
         ['title', shown.title],
         ['system', shown.systemId],
-        ['state', shown.state],
         ['commander', live?.commander ?? shown.commander ?? 'none yet'],
-        ['severity', shown.severity],
         ['classes', (live?.classification ?? shown.classification ?? []).join(', ') || 'not classified'],
         ['opened', `${time(shown.openedAt)} by ${shown.openedBy} (${age(shown.openedAt)} ago)`],
         ['acknowledged', shown.acknowledgedAt && time(shown.acknowledgedAt)],
@@ -234,19 +229,5 @@ async function fullTimeline(api: ApiClient, incidentId: string): Promise<Timelin
     events.push(...page.items);
     if (page.nextAfterSeq === null) return events;
     afterSeq = page.nextAfterSeq;
-  }
-}
-
-/** Waits (up to 15 s) until the API knows the incident. */
-async function readable(api: ApiClient, incidentId: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    try {
-      await api.get(`/v1/incidents/${incidentId}`);
-      return;
-    } catch (error) {
-      if (!(error instanceof CliError) || error.code !== ExitCode.notFound || Date.now() > deadline) throw error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -2,9 +2,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { loadConfig } from '../config.js';
 import { openConfiguredDatabase } from '../db/configured.js';
 import { migrateDown, migrateUp, migrationStatus } from '../db/migrate.js';
-import { runDev } from '../dev.js';
-import { runWorkerProcess } from '../worker-process.js';
 import { OperatorError } from '../errors.js';
+import { auditCommand, exportCommand } from './compliance.js';
 import { correctionCommand } from './correction.js';
 import { CliError, ExitCode, ExitWith } from './exit.js';
 import { incidentCommand } from './incident.js';
@@ -26,6 +25,8 @@ function buildProgram(): Command {
     .command('dev')
     .description('run Correx locally: Temporal dev server with web UI, migrations, worker and HTTP service, until Ctrl-C')
     .action(async () => {
+      // Loaded on demand: the worker's dependencies would slow every other command's start.
+      const { runDev } = await import('../dev.js');
       await runDev(loadConfig());
     });
 
@@ -33,6 +34,7 @@ function buildProgram(): Command {
     .command('worker')
     .description('run a worker: Correx workflows and activities against TEMPORAL_ADDRESS (default localhost:7233), until Ctrl-C')
     .action(async () => {
+      const { runWorkerProcess } = await import('../worker-process.js');
       await runWorkerProcess(loadConfig());
     });
 
@@ -79,6 +81,8 @@ function buildProgram(): Command {
   reportCommand(program);
   taskCommand(program);
   tokenCommand(program);
+  exportCommand(program);
+  auditCommand(program);
 
   return program;
 }

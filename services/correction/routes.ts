@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { readers } from '../access/roles.js';
-import { actorOf, NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';
+import { actorOf, NotFound, untilRecorded, type CorrexApp, type RouteDependencies } from '../http/app.js';
 import { correctionWorkflowId } from '../incident/identity.js';
 import { IncidentParams, incidentOr404 } from '../incident/routes.js';
 import type { CorrectionRow } from '../db/schema.js';
@@ -60,9 +60,7 @@ export function correctionRoutes(app: CorrexApp, deps: RouteDependencies): void 
         at: new Date().toISOString(),
       });
       // Answer once the correction is on record, so the caller can decide on it straight away.
-      for (let waited = 0; waited < 10_000 && !(await findCorrection(deps.db, proposed.correctionId)); waited += 50) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await untilRecorded(() => findCorrection(deps.db, proposed.correctionId));
       return reply.code(201).send(proposed);
     },
   });

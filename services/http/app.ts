@@ -40,3 +40,11 @@ export function actorOf(request: FastifyRequest): string {
 export class NotFound extends Error {
   override readonly name = 'NotFound';
 }
+
+/**
+ * Waits, briefly, until a workflow's first activity has written the row an answer refers to, so a
+ * client can act on the id it gets back at once. Gives up quietly: the workflow will still write it.
+ */
+export async function untilRecorded(probe: () => Promise<unknown>, timeoutMs = 10_000): Promise<void> {
+  for (let waited = 0; waited < timeoutMs && !(await probe()); waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+}

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { readers } from '../access/roles.js';
 import { InvalidInput } from '../errors.js';
-import { actorOf, NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';
+import { actorOf, NotFound, untilRecorded, type CorrexApp, type RouteDependencies } from '../http/app.js';
 import { IncidentClass } from '../regulatory/regime.js';
 import { listTimeline } from '../timeline/repository.js';
 import { findIncident, listIncidents } from './repository.js';
@@ -86,6 +86,8 @@ export function incidentRoutes(app: CorrexApp, deps: RouteDependencies): void {
     handler: async (request, reply) => {
       try {
         const outcome = await triggerIncident(deps, request.body, actorOf(request));
+        // Answer once the incident is on record, so the caller can act on its id straight away.
+        await untilRecorded(() => findIncident(deps.db, outcome.incidentId));
         return reply.code(202).send(outcome);
       } catch (error) {
         throw error instanceof InvalidInput ? error.within('body') : error;
