@@ -1,17 +1,20 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../services/db/schema.js';
 import { sendPage, type PageRequest } from '../services/escalation/repository.js';
+import { isDrill } from '../services/incident/repository.js';
 import type { Mailer } from '../services/notification/mailer.js';
 
 export interface EscalationActivityDependencies {
   db: Kysely<Database>;
   mailer: Mailer;
+  /** Where a drill's mail goes: an outbox, never a real mailbox. */
+  drillMailer: Mailer;
 }
 
-export function createEscalationActivities({ db, mailer }: EscalationActivityDependencies) {
+export function createEscalationActivities({ db, mailer, drillMailer }: EscalationActivityDependencies) {
   return {
     async sendPage(page: PageRequest): Promise<void> {
-      await sendPage(db, mailer, page);
+      await sendPage(db, (await isDrill(db, page.incidentId)) ? drillMailer : mailer, page);
     },
   };
 }

@@ -1,14 +1,18 @@
 import { createCorrectionActivities, type CorrectionActivityDependencies } from './correction.js';
+import { createDrillActivities, type DrillActivityDependencies } from './drill.js';
 import { createEscalationActivities, type EscalationActivityDependencies } from './escalation.js';
 import { createIncidentActivities, type IncidentActivityDependencies } from './incident.js';
 import { createMonitoringActivities, type MonitoringActivityDependencies } from './monitoring.js';
 import { createNotificationActivities, type NotificationActivityDependencies } from './notification.js';
+import { createReviewActivities, type ReviewActivityDependencies } from './review.js';
 
 export type ActivityDependencies = IncidentActivityDependencies &
   CorrectionActivityDependencies &
   EscalationActivityDependencies &
   NotificationActivityDependencies &
-  MonitoringActivityDependencies;
+  MonitoringActivityDependencies &
+  ReviewActivityDependencies &
+  DrillActivityDependencies;
 
 /** Every activity the worker registers, bound to its dependencies. */
 export function createActivities(deps: ActivityDependencies) {
@@ -18,6 +22,8 @@ export function createActivities(deps: ActivityDependencies) {
     ...createEscalationActivities(deps),
     ...createNotificationActivities(deps),
     ...createMonitoringActivities(deps),
+    ...createReviewActivities(deps),
+    ...createDrillActivities(deps),
   };
 }
 

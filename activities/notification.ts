@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import { listCorrections } from '../services/correction/repository.js';
 import type { Database } from '../services/db/schema.js';
 import { switchFallback, type FallbackSwitch } from '../services/enforcement/fallback.js';
-import { findIncident } from '../services/incident/repository.js';
+import { findIncident, isDrill } from '../services/incident/repository.js';
 import type { Mailer } from '../services/notification/mailer.js';
 import { sendNotice, type Notice } from '../services/notification/notices.js';
 import type { IncidentRef, ReportRef } from '../services/notification/templates.js';
@@ -21,17 +21,19 @@ import { findRunbookVersion } from '../services/runbook/repository.js';
 export interface NotificationActivityDependencies {
   db: Kysely<Database>;
   mailer: Mailer;
+  drillMailer: Mailer;
   secret: (name: string) => string | undefined;
 }
 
-export function createNotificationActivities({ db, mailer, secret }: NotificationActivityDependencies) {
+export function createNotificationActivities({ db, mailer, drillMailer, secret }: NotificationActivityDependencies) {
+  const mailerFor = async (incidentId: string) => ((await isDrill(db, incidentId)) ? drillMailer : mailer);
   return {
     async sendNotice(notice: Notice): Promise<void> {
-      await sendNotice(db, mailer, notice);
+      await sendNotice(db, await mailerFor(notice.incidentId), notice);
     },
     async switchFallback(request: FallbackSwitch & { secretEnv: string | undefined }): Promise<void> {
       const { secretEnv, ...s } = request;
-      await switchFallback({ db, mailer, secret, secretEnv }, s);
+      await switchFallback({ db, mailer: await mailerFor(s.incident.incidentId), secret, secretEnv, drill: await isDrill(db, s.incident.incidentId) }, s);
     },
     /** Drafts a regulator report in the regime's fields from the incident as it stands now. */
     async draftRegulatoryReport(r: ReportIdentity & { runbookVersion: string; regime: Regime; clock: RegulatoryClock; recipients: string[]; awarenessAt: string; dueAt: string }): Promise<void> {

@@ -5,6 +5,7 @@ import * as correctionSystem from './2026-11-22T0200_correction_system.js';
 import * as notificationsReportsFallbacks from './2026-11-22T0300_notifications_reports_fallbacks.js';
 import * as signalSuppression from './2026-11-23T0000_signal_suppression.js';
 import * as apiTokenScope from './2026-11-23T0100_api_token_scope.js';
+import * as afterActionReviews from './2026-11-23T0200_after_action_reviews.js';
 
 /**
  * Every migration, by name; names sort in the order they run. Listed here rather than read from the
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-22T0300_notifications_reports_fallbacks': notificationsReportsFallbacks,
   '2026-11-23T0000_signal_suppression': signalSuppression,
   '2026-11-23T0100_api_token_scope': apiTokenScope,
+  '2026-11-23T0200_after_action_reviews': afterActionReviews,
 };

@@ -65,6 +65,7 @@ export async function runDev(config: Config): Promise<void> {
       taskQueue: config.temporal.taskQueue,
       db: database.db,
       mailer,
+      drillMailer: createMailer({ smtpUrl: undefined, outboxDir: path.resolve(config.dataDir, 'outbox', 'drills'), from: config.mailFrom }),
       secret: (name) => process.env[name],
       client,
     });

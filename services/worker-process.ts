@@ -25,6 +25,7 @@ export async function runWorkerProcess(config: Config): Promise<void> {
         taskQueue: config.temporal.taskQueue,
         db: database.db,
         mailer: createMailer({ smtpUrl: config.smtpUrl, outboxDir: path.resolve(config.dataDir, 'outbox'), from: config.mailFrom }),
+        drillMailer: createMailer({ smtpUrl: undefined, outboxDir: path.resolve(config.dataDir, 'outbox', 'drills'), from: config.mailFrom }),
         secret: (name) => process.env[name],
         client,
       });

@@ -4,6 +4,7 @@ import {
   allHandlersFinished,
   condition,
   getExternalWorkflowHandle,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -15,10 +16,11 @@ import type { Activities } from '../activities/index.js';
 import { untilDone } from './activity-options.js';
 import { findRule } from '../services/correction/authority.js';
 import type { CorrectionKind } from '../services/correction/schema.js';
-import { correctionWorkflowId, regulatoryClockWorkflowId } from '../services/incident/identity.js';
+import { correctionWorkflowId, regulatoryClockWorkflowId, reviewWorkflowId } from '../services/incident/identity.js';
 import type { IncidentPlan } from '../services/incident/plan.js';
 import type { IncidentAction, IncidentClassification, IncidentSnapshot, IncidentStart, IncidentState } from '../services/incident/schema.js';
 import { upstreamNotice } from '../services/notification/templates.js';
+import { afterActionReviewWorkflow } from './after-action-review.js';
 import { correctionWorkflow } from './correction.js';
 import { escalationWorkflow } from './escalation.js';
 import { regulatoryClockWorkflow } from './regulatory-clock.js';
@@ -39,6 +41,7 @@ import {
   openCorrectionStates,
   proposeCorrectionUpdate,
   resolveUpdate,
+  reviewSignedOffSignal,
   triggerArrivedSignal,
   type CorrectionLift,
   type CorrectionProposal,
@@ -77,6 +80,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     corrections: [],
     classification: [],
     regulatoryClocks: [],
+    reviewWorkflowId: undefined,
   };
   let classifiedAt: string | undefined;
   let resolvedAt: string | undefined;
@@ -210,9 +214,41 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   let sourceAcknowledgement: { reason: string; at: string } | undefined;
   let resolutions = 0;
   /** After resolution: the clocks hear of it, and the monitor that opened the incident frees its group. */
+  /** The follow-up starts with the first resolution: the runbook's tasks, owned by role, due from now. */
+  const startReview = async (at: string) => {
+    const reviewId = reviewWorkflowId(workflowId, start.incidentId);
+    snapshot.reviewWorkflowId = reviewId;
+    const holder = (role: string) =>
+      snapshot.commander && plan!.people.find((p) => p.id === snapshot.commander)?.roles.includes(role) ? snapshot.commander : plan!.people.find((p) => p.roles.includes(role))?.id;
+    const rules = plan!.authority.filter((r) => r.severity === snapshot.severity);
+    await startChild(afterActionReviewWorkflow, {
+      workflowId: reviewId,
+      // Follow-up outlives a manual close of the incident; it ends with its sign-off.
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      args: [
+        {
+          incident: { incidentId: start.incidentId, systemId: start.systemId, title: start.title, severity: snapshot.severity },
+          incidentWorkflowId: workflowId,
+          tasks: plan!.review.tasks.map((t) => ({
+            key: t.templateId,
+            title: t.title,
+            ownerRole: t.ownerRole,
+            owner: holder(t.ownerRole),
+            dueAt: new Date(Date.parse(at) + t.dueAfterMs).toISOString(),
+            origin: 'template' as const,
+          })),
+          people: plan!.people,
+          managers: plan!.review.managers,
+          signOffRoles: [...new Set(rules.flatMap((r) => [...r.approverRoles, ...r.escalateTo]))],
+          drill: start.drill === true,
+        },
+      ],
+    });
+  };
   const afterResolved = async (at: string) => {
     resolvedAt = at;
     await shareContext();
+    if (!closing && !snapshot.reviewWorkflowId && patched('after-action-review')) await startReview(at);
     if (start.cause) {
       await getExternalWorkflowHandle(start.cause.monitorWorkflowId)
         .signal(incidentEndedSignal, { groupKey: start.cause.groupKey, incidentId: start.incidentId, at })
@@ -221,6 +257,9 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   };
 
   setHandler(incidentStateQuery, () => snapshot);
+  setHandler(reviewSignedOffSignal, ({ actor, at }) => {
+    closing ??= { actor, at, reason: 'after-action review signed off' };
+  });
   setHandler(monitorResolveSignal, (resolution) => {
     monitorResolution ??= resolution;
   });
@@ -353,6 +392,8 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   );
 
   plan = await prepareIncident(start.runbookVersion);
+  // A drill rehearses everything but touches nothing real: no enforcer, no regulator clocks.
+  if (start.drill) plan = { ...plan, enforcement: { adapter: 'dry-run' }, regimes: [] };
   await recordIncidentOpened({ ...start, workflowId });
   if (plan.upstream.notify) {
     const ref = { incidentId: start.incidentId, systemId: start.systemId, title: start.title, severity: start.severity };

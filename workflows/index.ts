@@ -5,3 +5,5 @@ export { incidentWorkflow } from './incident.js';
 export { regulatoryClockWorkflow } from './regulatory-clock.js';
 export { monitorWorkflow } from './monitor.js';
 export { evaluationRunWorkflow } from './evaluation.js';
+export { afterActionReviewWorkflow } from './after-action-review.js';
+export { drillWorkflow } from './drill.js';

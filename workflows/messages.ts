@@ -8,6 +8,7 @@ import type { ReceivedSignal } from '../services/monitoring/signal.js';
 import type { Regime } from '../services/regulatory/regime.js';
 import type { DownstreamConsumerPlan, EnforcementPlan } from '../services/incident/plan.js';
 import type { IncidentAction, IncidentClassification, IncidentSnapshot, TriggerArrival } from '../services/incident/schema.js';
+import type { ReviewRecord } from '../services/review/schema.js';
 
 // ---- incident ----
 export const incidentStateQuery = defineQuery<IncidentSnapshot>('incidentState');
@@ -229,3 +230,74 @@ export interface MonitorStart {
   continueAsNewAfter?: number;
 }
 export const monitorStateQuery = defineQuery<MonitorState>('monitorState');
+
+// ---- after-action review ----
+export interface ReviewTaskPlan {
+  key: string;
+  title: string;
+  ownerRole: string;
+  owner: string | undefined;
+  dueAt: string;
+  origin: 'template' | 'corrective-action';
+}
+
+export interface ReviewStart {
+  incident: { incidentId: string; systemId: string; title: string; severity: string };
+  incidentWorkflowId: string;
+  tasks: ReviewTaskPlan[];
+  people: Person[];
+  /** Role → the role its overdue work escalates to. */
+  managers: Record<string, string>;
+  /** Roles whose holders may sign the review off (the decision authority at the incident's severity). */
+  signOffRoles: string[];
+  /** A rehearsal: its mail goes to the outbox only. */
+  drill: boolean;
+}
+
+export interface ReviewTaskSnapshot extends ReviewTaskPlan {
+  taskId: string;
+  state: 'open' | 'done' | 'not-doing';
+  reminded: boolean;
+  escalated: boolean;
+}
+
+export interface ReviewSnapshot {
+  incidentId: string;
+  tasks: ReviewTaskSnapshot[];
+  review: { submittedBy: string; at: string; revision: number } | undefined;
+  signedOff: { actor: string; role: string; at: string } | undefined;
+  signOffRoles: string[];
+}
+
+export interface TaskAction {
+  actor: string;
+  at: string;
+  taskId: string;
+}
+export const reviewStateQuery = defineQuery<ReviewSnapshot>('reviewState');
+export const completeTaskUpdate = defineUpdate<ReviewSnapshot, [TaskAction & { note?: string }]>('completeTask');
+export const reassignTaskUpdate = defineUpdate<ReviewSnapshot, [TaskAction & { to: string }]>('reassignTask');
+/** Marked not-doing, with the reason. */
+export const dropTaskUpdate = defineUpdate<ReviewSnapshot, [TaskAction & { reason: string }]>('dropTask');
+export const submitReviewUpdate = defineUpdate<ReviewSnapshot, [{ actor: string; at: string; review: ReviewRecord }]>('submitReview');
+export const signOffReviewUpdate = defineUpdate<ReviewSnapshot, [{ actor: string; at: string }]>('signOffReview');
+/** The review tells its incident it was signed off, which closes the incident. */
+export const reviewSignedOffSignal = defineSignal<[{ actor: string; at: string }]>('reviewSignedOff');
+
+// ---- drills ----
+export interface DrillStep {
+  name: string;
+  by: string | undefined;
+  startedAt: string;
+  ms: number | undefined;
+  detail: string | undefined;
+}
+export interface DrillSnapshot {
+  drillId: string;
+  systemId: string;
+  state: 'running' | 'completed' | 'failed';
+  incidentId: string | undefined;
+  steps: DrillStep[];
+  failure: string | undefined;
+}
+export const drillStateQuery = defineQuery<DrillSnapshot>('drillState');

@@ -3,6 +3,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   getExternalWorkflowHandle,
   proxyActivities,
   setHandler,
@@ -181,7 +182,12 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
       }
       const incident = state.open[key];
       if (incident) {
-        pendingJoins.push({ workflowId: incident.workflowId, incidentId: incident.incidentId, signalId: signal.signalId, at: signal.at });
+        if (patched('batched-joins')) {
+          pendingJoins.push({ workflowId: incident.workflowId, incidentId: incident.incidentId, signalId: signal.signalId, at: signal.at });
+        } else {
+          await getExternalWorkflowHandle(incident.workflowId).signal(triggerArrivedSignal, { incidentId: signal.signalId, at: signal.at, by: 'system:monitor' }).catch(() => {});
+          await linkSignals([signal.signalId], incident.incidentId);
+        }
         continue;
       }
       await flushJoins();

@@ -8,6 +8,7 @@ import { correctionCommand } from './correction.js';
 import { CliError, ExitCode, ExitWith } from './exit.js';
 import { incidentCommand } from './incident.js';
 import { reportCommand } from './report.js';
+import { drillCommand, reviewCommand } from './review.js';
 import { runbookCommand } from './runbook.js';
 import { taskCommand } from './task.js';
 import { tokenCommand } from './token.js';
@@ -81,6 +82,8 @@ function buildProgram(): Command {
   reportCommand(program);
   taskCommand(program);
   tokenCommand(program);
+  reviewCommand(program);
+  drillCommand(program);
   exportCommand(program);
   auditCommand(program);
 

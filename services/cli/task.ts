@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { taskStates } from '../task/repository.js';
+import { taskStates } from '../review/schema.js';
 import { ApiClient, commandGroup, idArgument, parseInput, Uuid, withApi, type ConnectionOptions } from './api.js';
 import { print, printJson, relative, table, truncate } from './output.js';
 
@@ -62,5 +62,33 @@ export function taskCommand(program: Command): void {
     const done = await api.post<TaskView>(`/v1/tasks/${taskId}/done`, body);
     if (options.json) return printJson(done);
     print(`task ${taskId}: ${done.state} (${done.title})`);
+  });
+
+  withApi(
+    task
+      .command('reassign')
+      .description('give a task to another person of the runbook')
+      .argument('<taskId>', 'task id')
+      .requiredOption('--to <personId>', 'the new owner'),
+  ).action(async (id: string, options: ConnectionOptions & { to: string }) => {
+    const taskId = idArgument(id, 'a task', '<taskId>');
+    const body = parseInput(z.object({ to: z.string().min(1).max(64) }), { to: options.to });
+    const moved = await (await ApiClient.connect(options)).post<TaskView>(`/v1/tasks/${taskId}/reassign`, body);
+    if (options.json) return printJson(moved);
+    print(`task ${taskId}: now ${moved.owner} (${moved.title})`);
+  });
+
+  withApi(
+    task
+      .command('drop')
+      .description('mark a task as not being done, with the reason')
+      .argument('<taskId>', 'task id')
+      .requiredOption('--reason <text>', 'why it will not be done (recorded on the timeline)'),
+  ).action(async (id: string, options: ConnectionOptions & { reason: string }) => {
+    const taskId = idArgument(id, 'a task', '<taskId>');
+    const body = parseInput(z.object({ reason: z.string().trim().min(1, 'must not be empty').max(2000) }), { reason: options.reason });
+    const dropped = await (await ApiClient.connect(options)).post<TaskView>(`/v1/tasks/${taskId}/not-doing`, body);
+    if (options.json) return printJson(dropped);
+    print(`task ${taskId}: ${dropped.state} (${dropped.title})`);
   });
 }

@@ -110,16 +110,17 @@ export async function recordVote(db: Kysely<Database>, v: RecordedVote): Promise
   });
 }
 
-/** Corrections in force on a system: applied (by any adapter) and not lifted. */
+/** Corrections in force on a system: applied (by any adapter) and not lifted; a drill's never are. */
 export async function activeCorrections(db: Kysely<Database>, systemId: string): Promise<ActiveCorrection[]> {
   const rows = await db
     .selectFrom('corrections')
-    .selectAll()
-    .where('system_id', '=', systemId)
-    .where('applied_at', 'is not', null)
-    .where('lifted_at', 'is', null)
-    .orderBy('applied_at')
-    .orderBy('id')
+    .selectAll('corrections')
+    .where('corrections.system_id', '=', systemId)
+    .where('corrections.applied_at', 'is not', null)
+    .where('corrections.lifted_at', 'is', null)
+    .where(({ exists, selectFrom }) => exists(selectFrom('incidents').select('incidents.id').whereRef('incidents.id', '=', 'corrections.incident_id').where('incidents.drill', '=', false)))
+    .orderBy('corrections.applied_at')
+    .orderBy('corrections.id')
     .execute();
   return rows.map(toActive);
 }

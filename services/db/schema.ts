@@ -38,6 +38,8 @@ export interface IncidentsTable {
   mitigated_at: Timestamp | null;
   resolved_at: Timestamp | null;
   closed_at: Timestamp | null;
+  /** A rehearsal (`correx drill`): dry-run enforcement, mail to the outbox, no regulator clocks, no metrics. */
+  drill: ColumnType<boolean, boolean | undefined, boolean>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
@@ -158,6 +160,27 @@ export interface TasksTable {
   completed_at: Timestamp | null;
   reason: string | null;
   idempotency_key: string;
+  /** `template` (the runbook's postIncident tasks) or `corrective-action` (added during the review). */
+  origin: ColumnType<string, string | undefined, string>;
+  reminded_at: Timestamp | null;
+  escalated_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: UpdatedAt;
+}
+
+export interface AfterActionReviewsTable {
+  incident_id: string;
+  summary: string;
+  impact: string;
+  highlights: Json<{ at?: string; seq?: number; note: string }[]>;
+  root_cause: string;
+  contributing_factors: Json<string[]>;
+  attribution: Json<{ stage: string; actor: string; confidence: string; evidence: { description: string; url?: string }[] }[]>;
+  runbook_changes: Json<string[]>;
+  submitted_by: string;
+  submitted_at: Timestamp;
+  signed_off_by: string | null;
+  signed_off_at: Timestamp | null;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
 }
@@ -212,6 +235,7 @@ export interface Database {
   api_tokens: ApiTokensTable;
   runbook_versions: RunbookVersionsTable;
   fallbacks: FallbacksTable;
+  after_action_reviews: AfterActionReviewsTable;
 }
 
 export type IncidentRow = Selectable<IncidentsTable>;

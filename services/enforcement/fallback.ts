@@ -18,7 +18,10 @@ export interface FallbackSwitch {
  * Webhook: a signed POST with an idempotency key, then `GET <url>/<correction id>` must answer
  * `{ "active": true | false }`. Email and manual: the consumer's contact is asked to do it.
  */
-export async function switchFallback(deps: { db: Kysely<Database>; mailer: Mailer; secret: (name: string) => string | undefined; secretEnv: string | undefined }, s: FallbackSwitch): Promise<void> {
+export async function switchFallback(
+  deps: { db: Kysely<Database>; mailer: Mailer; secret: (name: string) => string | undefined; secretEnv: string | undefined; drill?: boolean },
+  s: FallbackSwitch,
+): Promise<void> {
   const { db } = deps;
   const activation = s.consumer.fallback.activation;
   const key = `${s.correctionId}:${s.consumer.id}:fallback-${s.action}`;
@@ -28,7 +31,9 @@ export async function switchFallback(deps: { db: Kysely<Database>; mailer: Maile
     .onConflict((oc) => oc.columns(['correction_id', 'consumer_id']).doUpdateSet({ state: s.action === 'activate' ? 'activating' : 'deactivating', updated_at: new Date() }))
     .execute();
 
-  if (activation.method === 'webhook') {
+  if (deps.drill) {
+    // A drill rehearses the switch on the timeline; the consumer's real fallback is never touched.
+  } else if (activation.method === 'webhook') {
     const secret = deps.secretEnv ? deps.secret(deps.secretEnv) : undefined;
     if (!secret) throw new EnforcementFailure(`no secret to sign the fallback webhook of ${s.consumer.id} (the system's enforcement secretEnv)`);
     const body = JSON.stringify({ action: s.action, consumer: s.consumer.id, correctionId: s.correctionId, incidentId: s.incident.incidentId, systemId: s.incident.systemId });
@@ -62,7 +67,12 @@ export async function switchFallback(deps: { db: Kysely<Database>; mailer: Maile
       kind: s.action === 'activate' ? 'fallback.activated' : 'fallback.deactivated',
       actor: 'system:fallback',
       occurredAt: new Date(),
-      data: { consumer: s.consumer.id, method: activation.method, correctionId: s.correctionId, ...(activation.method === 'webhook' ? { verified: true } : { requestedBy: 'email' }) },
+      data: {
+        consumer: s.consumer.id,
+        method: activation.method,
+        correctionId: s.correctionId,
+        ...(deps.drill ? { drill: true } : activation.method === 'webhook' ? { verified: true } : { requestedBy: 'email' }),
+      },
       idempotencyKey: key,
     }),
   );

@@ -9,18 +9,21 @@ import { allows, type Access } from '../access/roles.js';
 import { accessRoutes } from '../access/routes.js';
 import { correctionRoutes } from '../correction/routes.js';
 import { databaseReachable } from '../db/connect.js';
+import { drillRoutes } from '../drill/routes.js';
 import { exportRoutes } from '../export/routes.js';
 import type { SigningKey } from '../export/signing.js';
 import type { Database } from '../db/schema.js';
 import { InvalidInput, type FieldError } from '../errors.js';
 import { ActionRefused, IncidentClient } from '../incident/client.js';
 import { incidentRoutes } from '../incident/routes.js';
+import { metricsRoutes } from '../metrics/routes.js';
 import { ingestRoutes } from '../ingest/routes.js';
 import { pagerDutyInvalid } from '../ingest/pagerduty.js';
 import { MonitorClient } from '../monitoring/client.js';
 import { monitoringRoutes } from '../monitoring/routes.js';
 import { regulatoryRoutes } from '../regulatory/routes.js';
 import type { RunbookCatalogue } from '../runbook/catalogue.js';
+import { reviewRoutes } from '../review/routes.js';
 import { taskRoutes } from '../task/routes.js';
 import { temporalReachable } from '../temporal/connect.js';
 import { NotFound, type CorrexApp, type RouteDependencies } from './app.js';
@@ -191,8 +194,9 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
     incidents: new IncidentClient(deps.temporal.client, deps.temporal.taskQueue),
     monitor: new MonitorClient({ db: deps.db, client: deps.temporal.client, taskQueue: deps.temporal.taskQueue, runbooks: deps.runbooks }),
   };
-  for (const routes of [incidentRoutes, correctionRoutes, regulatoryRoutes, taskRoutes, monitoringRoutes, ingestRoutes, accessRoutes]) routes(app, routeDeps);
+  for (const routes of [incidentRoutes, correctionRoutes, regulatoryRoutes, taskRoutes, reviewRoutes, monitoringRoutes, ingestRoutes, accessRoutes, metricsRoutes]) routes(app, routeDeps);
   exportRoutes(app, { ...routeDeps, signingKey: deps.signingKey });
+  drillRoutes(app, { ...routeDeps, temporal: deps.temporal.client, taskQueue: deps.temporal.taskQueue });
 
   await app.ready();
   return app;

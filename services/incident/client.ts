@@ -12,6 +12,12 @@ import {
   liftCorrectionUpdate,
   proposeCorrectionUpdate,
   resolveUpdate,
+  reviewStateQuery,
+  signOffReviewUpdate,
+  submitReviewUpdate,
+  completeTaskUpdate,
+  reassignTaskUpdate,
+  dropTaskUpdate,
   triggerArrivedSignal,
   type CorrectionDecision,
   type CorrectionLift,
@@ -19,7 +25,10 @@ import {
   type CorrectionSnapshot,
   type RegulatoryClockSnapshot,
   type ReportApproval,
+  type ReviewSnapshot,
+  type TaskAction,
 } from '../../workflows/messages.js';
+import type { ReviewRecord } from '../review/schema.js';
 import type { incidentWorkflow } from '../../workflows/index.js';
 import { CorrectionProposalInput } from '../correction/schema.js';
 import { InvalidInput } from '../errors.js';
@@ -56,7 +65,7 @@ export class IncidentClient {
     private readonly taskQueue: string,
   ) {}
 
-  async trigger(trigger: IncidentTrigger, actor: string, options: { runbookVersion: string; now?: Date }): Promise<TriggerOutcome> {
+  async trigger(trigger: IncidentTrigger, actor: string, options: { runbookVersion: string; now?: Date; drill?: boolean }): Promise<TriggerOutcome> {
     const now = options.now ?? new Date();
     const dedupKey = trigger.dedupKey ?? randomUUID();
     const workflowId = incidentWorkflowId(trigger.systemId, dedupKey);
@@ -75,6 +84,7 @@ export class IncidentClient {
           openedBy: actor,
           openedAt: now.toISOString(),
           runbookVersion: options.runbookVersion,
+          ...(options.drill ? { drill: true } : {}),
         },
       ],
       signal: triggerArrivedSignal,
@@ -147,5 +157,29 @@ export class IncidentClient {
 
   close(workflowId: string, action: IncidentAction): Promise<IncidentSnapshot> {
     return refusalsAsErrors(this.client.workflow.getHandle(workflowId).executeUpdate(closeUpdate, { args: [action] }));
+  }
+
+  review(reviewWorkflowId: string): Promise<ReviewSnapshot> {
+    return this.client.workflow.getHandle(reviewWorkflowId).query(reviewStateQuery);
+  }
+
+  completeTask(reviewWorkflowId: string, action: TaskAction & { note?: string }): Promise<ReviewSnapshot> {
+    return refusalsAsErrors(this.client.workflow.getHandle(reviewWorkflowId).executeUpdate(completeTaskUpdate, { args: [action] }));
+  }
+
+  reassignTask(reviewWorkflowId: string, action: TaskAction & { to: string }): Promise<ReviewSnapshot> {
+    return refusalsAsErrors(this.client.workflow.getHandle(reviewWorkflowId).executeUpdate(reassignTaskUpdate, { args: [action] }));
+  }
+
+  dropTask(reviewWorkflowId: string, action: TaskAction & { reason: string }): Promise<ReviewSnapshot> {
+    return refusalsAsErrors(this.client.workflow.getHandle(reviewWorkflowId).executeUpdate(dropTaskUpdate, { args: [action] }));
+  }
+
+  submitReview(reviewWorkflowId: string, submission: { actor: string; at: string; review: ReviewRecord }): Promise<ReviewSnapshot> {
+    return refusalsAsErrors(this.client.workflow.getHandle(reviewWorkflowId).executeUpdate(submitReviewUpdate, { args: [submission] }));
+  }
+
+  signOffReview(reviewWorkflowId: string, signOff: { actor: string; at: string }): Promise<ReviewSnapshot> {
+    return refusalsAsErrors(this.client.workflow.getHandle(reviewWorkflowId).executeUpdate(signOffReviewUpdate, { args: [signOff] }));
   }
 }

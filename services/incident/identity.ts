@@ -19,3 +19,8 @@ export function correctionWorkflowId(incidentWorkflowId: string, correctionId: s
 export function regulatoryClockWorkflowId(incidentWorkflowId: string, regimeId: string, incidentId: string): string {
   return `${incidentWorkflowId}/regime/${regimeId}/${incidentId}`;
 }
+
+/** The after-action review of an incident, started at its first resolution. */
+export function reviewWorkflowId(incidentWorkflowId: string, incidentId: string): string {
+  return `${incidentWorkflowId}/review/${incidentId}`;
+}

@@ -37,6 +37,11 @@ export interface IncidentPlan {
   reportApprovers: Person[];
   reminders: number[];
   atRisk: number;
+  /** The after-action review: the runbook's task template, and where overdue work of each role escalates. */
+  review: {
+    tasks: { templateId: string; title: string; ownerRole: string; dueAfterMs: number }[];
+    managers: Record<string, string>;
+  };
   /** What must be shown met before the last correction of an incident of these severities comes off. */
   restoration: { criteria: { id: string; description: string }[]; requiredFor: string[] };
 }
@@ -96,5 +101,9 @@ export function planIncident(runbook: Runbook, runbookVersion: string): Incident
     reminders: runbook.compliance?.reminders ?? [0.5, 0.8],
     atRisk: runbook.compliance?.atRisk ?? 0.9,
     restoration: { criteria: runbook.postIncident.restorationCriteria, requiredFor: runbook.postIncident.restorationRequiredFor },
+    review: {
+      tasks: runbook.postIncident.tasks.map((t) => ({ templateId: t.id, title: t.title, ownerRole: t.ownerRole, dueAfterMs: ms(t.dueAfter) })),
+      managers: Object.fromEntries(runbook.roles.flatMap((r) => (r.manager ? [[r.id, r.manager]] : []))),
+    },
   };
 }

@@ -21,6 +21,7 @@ export async function recordIncidentOpened(db: Kysely<Database>, incident: Incid
         classification: jsonb<string[]>([]),
         opened_by: incident.openedBy,
         opened_at: incident.openedAt,
+        drill: incident.drill === true,
       })
       .onConflict((oc) => oc.column('id').doNothing())
       .execute();
@@ -36,6 +37,7 @@ export async function recordIncidentOpened(db: Kysely<Database>, incident: Incid
         severity: incident.severity,
         summary: incident.summary,
         runbookVersion: incident.runbookVersion,
+        ...(incident.drill ? { drill: true } : {}),
         ...(incident.cause ? { cause: { triggerId: incident.cause.triggerId, group: incident.cause.groupKey, signalIds: incident.cause.signalIds } } : {}),
       },
       idempotencyKey: 'incident.opened',
@@ -117,4 +119,10 @@ export async function listIncidents(db: Kysely<Database>, filter: IncidentFilter
     query = query.where((eb) => eb.or([eb('opened_at', '<', new Date(openedAt)), eb.and([eb('opened_at', '=', new Date(openedAt)), eb('id', '<', id)])]));
   }
   return query.orderBy('opened_at', 'desc').orderBy('id', 'desc').limit(filter.limit).execute();
+}
+
+/** Whether an incident is a drill: its mail goes to the outbox, its fallbacks are not switched for real. */
+export async function isDrill(db: Kysely<Database>, incidentId: string): Promise<boolean> {
+  const row = await db.selectFrom('incidents').select('drill').where('id', '=', incidentId).executeTakeFirst();
+  return row?.drill === true;
 }

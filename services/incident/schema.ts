@@ -39,6 +39,8 @@ export interface IncidentStart {
   runbookVersion: string;
   /** Set when the monitor opened it: which trigger fired, on which signals. */
   cause?: IncidentCause;
+  /** A rehearsal: dry-run enforcement, mail to the outbox only, no regulator clocks, kept out of metrics. */
+  drill?: boolean;
 }
 
 export interface IncidentCause {
@@ -67,6 +69,8 @@ export interface IncidentSnapshot {
   /** Incident classes (death, critical-infrastructure…), which decide the regulator regimes that apply. */
   classification: string[];
   regulatoryClocks: { regimeId: string; workflowId: string }[];
+  /** The after-action review, once the incident has been resolved. */
+  reviewWorkflowId: string | undefined;
 }
 
 /** Sent with every trigger (signal-with-start); `incidentId` is the id that trigger would have opened. */

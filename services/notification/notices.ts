@@ -13,6 +13,8 @@ export interface Notice {
   recipient: { name: string; email: string };
   message: Message;
   correctionId?: string;
+  /** From a drill: goes to the outbox, never to a real mailbox. */
+  drill?: boolean;
 }
 
 /** Sends a value-chain notice once, keeps it as a notification, and records it on the timeline. */

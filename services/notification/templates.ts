@@ -115,3 +115,30 @@ export function upstreamNotice(i: IncidentRef, recipient: string, summary: strin
     `To ${recipient}: an incident involving ${i.systemId} is open. We share it so the information flows along the value chain; we will follow up with findings.`,
   ], [['Incident', i.incidentId], ['Title', i.title], ['Severity', i.severity], ...(summary ? ([['Summary', summary]] as [string, string][]) : [])]);
 }
+
+export interface TaskRef {
+  taskId: string;
+  title: string;
+  dueAt: string;
+}
+
+export function taskReminder(i: IncidentRef, to: string, task: TaskRef): Message {
+  return message(`${tag(i)}: follow-up due ${task.dueAt.slice(0, 10)}: ${task.title}`, [
+    `${to}, this after-action task of incident ${i.incidentId} (${i.title}) is yours and due soon.`,
+    `Mark it done in Correx (correx task done ${task.taskId}), reassign it, or say why it will not be done.`,
+  ], [
+    ['Task', `${task.taskId}: ${task.title}`],
+    ['Due', task.dueAt],
+  ]);
+}
+
+export function taskOverdue(i: IncidentRef, to: string, task: TaskRef & { owner: string; ownerRole: string }): Message {
+  return message(`${tag(i)}: overdue follow-up: ${task.title}`, [
+    `${to}, an after-action task owned by ${task.owner} (${task.ownerRole}), whom you manage, is overdue.`,
+    `Please see that it is done, reassigned, or dropped with a reason (correx task done|reassign|drop ${task.taskId}).`,
+  ], [
+    ['Incident', `${i.incidentId}: ${i.title}`],
+    ['Task', `${task.taskId}: ${task.title}`],
+    ['Was due', task.dueAt],
+  ]);
+}

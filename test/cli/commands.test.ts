@@ -223,6 +223,42 @@ describe('correx CLI against correx dev: a SEV2 from trigger to a lifted correct
     expect(json<{ items: unknown[] }>(tasks)).toEqual({ items: expect.any(Array) });
   });
 
+  it('follows up: lists the review tasks, submits the review with its attribution, completes the tasks and signs off, closing the incident', async () => {
+    const amara = tokens['amara-okafor']!;
+    const tasks = json<{ items: { id: string; title: string; owner: string; state: string }[] }>(await as(amara, ['task', 'list', '--incident', incidentId, '--json'])).items;
+    expect(tasks.map((t) => t.state)).toEqual(['open', 'open', 'open', 'open']);
+    expect(ok(await as(amara, ['task', 'list', '--incident', incidentId]))).toMatch(/Write the after-action review/);
+
+    const reviewFile = path.join(dataDir, 'review.yaml');
+    await writeFile(
+      reviewFile,
+      [
+        'summary: Automated jailbreak campaign from free accounts',
+        'impact: Policy-violating output to about 300 users',
+        'rootCause: The safety classifier missed a new obfuscation',
+        'attribution:',
+        '  - { stage: alignment-safety-tuning, actor: upstream-developer, confidence: high, evidence: [{ description: red-team replay }] }',
+      ].join('\n'),
+    );
+    expect(ok(await as(amara, ['review', 'submit', incidentId, '--file', reviewFile]))).toMatch(/revision 1; 4 task\(s\) open/);
+    const refused = await as(tokens['sofia-marquez']!, ['review', 'sign-off', incidentId]);
+    expect(refused.code).toBe(5);
+    expect(oneLine(refused)).toMatch(/4 tasks are still open/);
+    for (const task of tasks) expect(ok(await as(amara, ['task', 'done', task.id, '--note', 'done in the CLI test']))).toMatch(/: done /);
+    expect(ok(await as(tokens['sofia-marquez']!, ['review', 'sign-off', incidentId]))).toMatch(/signed off by sofia-marquez \(safety-engineering-manager\); the incident closes/);
+    const closed = json<{ state: string }>(await as(amara, ['incident', 'show', incidentId, '--json']));
+    expect(['closed', 'resolved']).toContain(closed.state);
+    expect(ok(await as(amara, ['review', 'attributions']))).toMatch(/alignment-safety-tuning\s+upstream-developer\s+1\s+1/);
+  });
+
+  it('runs a drill of a shipped runbook and prints each step as it finishes', async () => {
+    const drill = ok(await correx(['drill', 'clinical-triage']));
+    expect(drill).toMatch(/^drill [0-9a-f-]{36} of clinical-triage started$/m);
+    expect(drill).toMatch(/^\s+\d+ ms\s+trigger/m);
+    expect(drill).toMatch(/^\s+\d+ ms\s+sign off \(/m);
+    expect(drill).toMatch(/^drill completed in .*: incident [0-9a-f-]{36} \(marked as a drill; no enforcer, mailbox or regulator was touched\)$/m);
+  });
+
   it('reads the server and token from a profile file, validated, and says how to get a token when there is none', async () => {
     const config = path.join(dataDir, 'config.json');
     await writeFile(config, JSON.stringify({ profiles: { default: { server: 'http://127.0.0.1:9' }, ops: { server: api, token: tokens['sofia-marquez'] } } }));

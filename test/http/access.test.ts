@@ -37,6 +37,14 @@ const expectedAccess: Record<string, Role[] | 'public' | 'integration-key'> = {
   'GET /v1/incidents/{id}/notifications': readers,
   'GET /v1/tasks': readers,
   'POST /v1/tasks/{id}/done': readers,
+  'POST /v1/tasks/{id}/reassign': readers,
+  'POST /v1/tasks/{id}/not-doing': readers,
+  'GET /v1/incidents/{id}/review': readers,
+  'POST /v1/incidents/{id}/review': ['responder', 'approver', 'admin'],
+  'POST /v1/incidents/{id}/review/sign-off': ['approver', 'admin'],
+  'GET /v1/attributions': readers,
+  'POST /v1/drills': ['responder', 'admin'],
+  'GET /v1/drills/{id}': readers,
   'POST /v1/signals': ['ingest', 'responder', 'admin'],
   'POST /v1/systems/{systemId}/silences': ['responder', 'admin'],
   'GET /v1/systems/{systemId}/monitor': readers,
@@ -44,6 +52,9 @@ const expectedAccess: Record<string, Role[] | 'public' | 'integration-key'> = {
   'POST /v1/tokens': ['admin'],
   'GET /v1/tokens': ['admin'],
   'DELETE /v1/tokens/{token}': ['admin'],
+  'GET /v1/incidents/{id}/metrics': readers,
+  'GET /v1/systems/{systemId}/metrics': readers,
+  'GET /metrics': [...readers, 'gateway'],
 };
 
 interface Operation {

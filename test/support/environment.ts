@@ -25,5 +25,7 @@ declare module 'vitest' {
     temporalTestServerPath: string;
     /** Admin URL of the test PostgreSQL; each test file creates its own database in it. */
     postgresUrl: string;
+    /** How many namespaces (`test-1` …) the dev server was started with, and where files claim one. */
+    temporalNamespaces: { count: number; claims: string };
   }
 }

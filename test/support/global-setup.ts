@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -30,13 +30,17 @@ export default async function setup(project: TestProject) {
     await probe.end().catch(() => {});
   }
 
+  // Workflow ids (a system's monitor, an incident's dedup key) are unique per namespace, so each test
+  // file gets a namespace of its own: files running at once never signal each other's workflows.
+  const namespaceCount = 48;
+  const namespaceArgs = Array.from({ length: namespaceCount }, (_, i) => ['--namespace', `test-${i + 1}`]).flat();
   const [environment, bundle] = await Promise.all([
     TestWorkflowEnvironment.createLocal({
       server: {
         executable: { type: 'existing-path', path: binaries.cli },
         ip: '127.0.0.1',
         ui: false,
-        extraArgs: ['--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true', '--log-level', 'error'],
+        extraArgs: ['--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true', '--log-level', 'error', ...namespaceArgs],
       },
     }),
     bundleWorkflowCode({ workflowsPath, logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error } }),
@@ -49,6 +53,9 @@ export default async function setup(project: TestProject) {
   project.provide('workflowBundlePath', workflowBundlePath);
   project.provide('temporalTestServerPath', binaries.testServer);
   project.provide('postgresUrl', postgresUrl);
+  const claims = path.join(scratch, 'namespace-claims');
+  await mkdir(claims);
+  project.provide('temporalNamespaces', { count: namespaceCount, claims });
 
   return async () => {
     await environment.teardown();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -29,14 +29,35 @@ export interface RunningWorker {
 export interface WorkerOptions {
   /** Where pages and notices go; by default an outbox folder in the temp directory. */
   mailer?: Mailer;
+  /** Where drills' mail goes (an outbox by default). */
+  drillMailer?: Mailer;
   /** Secrets by environment variable name (webhook HMAC keys). */
   secrets?: Record<string, string>;
   /** Poll this task queue (a restarted worker takes over its predecessor's); a fresh one by default. */
   taskQueue?: string;
 }
 
+let claimed: Promise<string> | undefined;
+
+/** This test file's namespace on the shared dev server, claimed once (an exclusive file per namespace). */
+export function testNamespace(): Promise<string> {
+  claimed ??= (async () => {
+    const { count, claims } = inject('temporalNamespaces');
+    for (let i = 1; i <= count; i++) {
+      try {
+        await writeFile(path.join(claims, `test-${i}`), String(process.pid), { flag: 'wx' });
+        return `test-${i}`;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+    }
+    throw new Error(`all ${count} test namespaces are taken: raise namespaceCount in test/support/global-setup.ts`);
+  })();
+  return claimed;
+}
+
 async function runWorker(
-  connections: { client: Client; connection: Connection; native: NativeConnection; closeConnections: () => Promise<void> },
+  connections: { client: Client; connection: Connection; native: NativeConnection; closeConnections: () => Promise<void>; namespace: string },
   db: Kysely<Database>,
   options: WorkerOptions,
 ): Promise<RunningWorker> {
@@ -44,10 +65,11 @@ async function runWorker(
   const taskQueue = options.taskQueue ?? `test-${randomUUID()}`;
   const worker = await createCorrexWorker({
     connection: connections.native,
-    namespace: 'default',
+    namespace: connections.namespace,
     taskQueue,
     db,
     mailer: options.mailer ?? createMailer({ smtpUrl: undefined, outboxDir: path.join(os.tmpdir(), `correx-outbox-${taskQueue}`), from: 'correx@test.local' }),
+    drillMailer: options.drillMailer ?? createMailer({ smtpUrl: undefined, outboxDir: path.join(os.tmpdir(), `correx-drill-outbox-${taskQueue}`), from: 'correx@test.local' }),
     secret: (name) => options.secrets?.[name],
     client: connections.client,
     workflowBundle: await workflowBundle(),
@@ -70,11 +92,13 @@ async function runWorker(
 export async function startDevServerWorker(db: Kysely<Database>, options: WorkerOptions = {}): Promise<RunningWorker> {
   installWorkerRuntime('warn');
   const address = inject('temporalAddress');
+  const namespace = await testNamespace();
   const connection = await Connection.connect({ address });
   const native = await NativeConnection.connect({ address });
   return runWorker(
     {
-      client: new Client({ connection, namespace: 'default' }),
+      namespace,
+      client: new Client({ connection, namespace }),
       connection,
       native,
       closeConnections: async () => {
@@ -97,7 +121,7 @@ export async function startTimeSkippingWorker(db: Kysely<Database>, options: Wor
     server: { executable: { type: 'existing-path', path: inject('temporalTestServerPath') } },
   });
   const running = await runWorker(
-    { client: environment.client, connection: environment.connection, native: environment.nativeConnection, closeConnections: () => environment.teardown() },
+    { client: environment.client, connection: environment.connection, native: environment.nativeConnection, closeConnections: () => environment.teardown(), namespace: 'default' },
     db,
     options,
   );

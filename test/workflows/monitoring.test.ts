@@ -11,7 +11,7 @@ import { RunbookCatalogue } from '../../services/runbook/catalogue.js';
 import { listTimeline } from '../../services/timeline/repository.js';
 import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
 import { recordRunbook, shippedRunbook } from '../support/runbooks.js';
-import { startDevServerWorker, type RunningWorker } from '../support/temporal.js';
+import { startDevServerWorker, testNamespace, type RunningWorker } from '../support/temporal.js';
 
 const MINUTE = 60_000;
 
@@ -47,7 +47,7 @@ describe('the monitor: durable trigger windows, silences and continue-as-new (de
     const runbooks = new RunbookCatalogue(dir, database.db); // no files: the recorded versions serve
     // A client of its own: the worker (and its connection) is replaced during the tests.
     connection = await Connection.connect({ address: inject('temporalAddress') });
-    client = new Client({ connection });
+    client = new Client({ connection, namespace: await testNamespace() });
     monitor = new MonitorClient({ db: database.db, client, taskQueue: worker.taskQueue, runbooks, continueAsNewAfter: 5 });
     incidents = new IncidentClient(client, worker.taskQueue);
   });

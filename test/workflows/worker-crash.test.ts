@@ -9,6 +9,7 @@ import { IncidentClient } from '../../services/incident/client.js';
 import { listTimeline } from '../../services/timeline/repository.js';
 import { startCorrex, type LongRunningCorrex } from '../support/cli.js';
 import { ControlEndpoint } from '../support/control-endpoint.js';
+import { testNamespace } from '../support/temporal.js';
 import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
 import { recordRunbook, routeFallbacksTo, shippedRunbook } from '../support/runbooks.js';
 
@@ -33,7 +34,7 @@ describe('a worker killed while a correction is being applied', () => {
     routeFallbacksTo(runbook, endpoint.url, 'CORREX_TEST_WEBHOOK_SECRET');
     runbookVersion = await recordRunbook(database.db, runbook);
     connection = await Connection.connect({ address: inject('temporalAddress') });
-    incidents = new IncidentClient(new Client({ connection }), taskQueue);
+    incidents = new IncidentClient(new Client({ connection, namespace: await testNamespace() }), taskQueue);
   });
   afterAll(async () => {
     for (const w of workers) await w.stop('SIGKILL');
@@ -46,6 +47,7 @@ describe('a worker killed while a correction is being applied', () => {
   async function startWorker(): Promise<LongRunningCorrex> {
     const worker = startCorrex(['worker'], {
       TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPORAL_NAMESPACE: await testNamespace(),
       TEMPORAL_TASK_QUEUE: taskQueue,
       DATABASE_URL: database.location,
       CORREX_DATA_DIR: dataDir,

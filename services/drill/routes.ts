@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { z } from 'zod';
+import type { drillWorkflow } from '../../workflows/index.js';
+import { drillStateQuery } from '../../workflows/messages.js';
+import { readers } from '../access/roles.js';
+import { InvalidInput } from '../errors.js';
+import { actorOf, NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';
+import { recordRunbookVersion } from '../runbook/repository.js';
+import { DrillCannotRun, planDrill } from './plan.js';
+import { DrillRequest } from './schema.js';
+
+export const drillWorkflowId = (drillId: string) => `drill:${drillId}`;
+
+export function drillRoutes(app: CorrexApp, deps: RouteDependencies & { temporal: Client; taskQueue: string }): void {
+  const tags = ['drills'];
+
+  app.post('/v1/drills', {
+    config: { access: ['responder', 'admin'] },
+    schema: {
+      tags,
+      summary: "Start a drill: one incident under the system's runbook, end to end, with the dry-run enforcer, mail to the outbox, no regulator clocks, kept out of metrics",
+      body: DrillRequest,
+    },
+    handler: async (request, reply) => {
+      const { systemId, scenario } = request.body;
+      const inUse = await deps.runbooks.find(systemId);
+      if (!inUse) throw new InvalidInput([{ path: 'body.systemId', message: `no runbook defines system '${systemId}'` }]);
+      let plan;
+      try {
+        plan = planDrill(inUse.runbook, inUse.version, scenario);
+      } catch (error) {
+        if (error instanceof DrillCannotRun) throw new InvalidInput([{ path: 'body.scenario', message: error.message }]);
+        throw error;
+      }
+      if (!inUse.fromLastRecorded) await recordRunbookVersion(deps.db, inUse);
+      const drillId = randomUUID();
+      await deps.temporal.workflow.start<typeof drillWorkflow>('drillWorkflow', {
+        workflowId: drillWorkflowId(drillId),
+        taskQueue: deps.taskQueue,
+        args: [{ drillId, plan, startedBy: actorOf(request) }],
+      });
+      return reply.code(202).send({ drillId, plan });
+    },
+  });
+
+  app.get('/v1/drills/:id', {
+    config: { access: readers },
+    schema: { tags, summary: "A drill's progress: each step, who took it and how long it took", params: z.strictObject({ id: z.uuid('must be a drill id (UUID)') }) },
+    handler: async (request) => {
+      try {
+        return await deps.temporal.workflow.getHandle(drillWorkflowId(request.params.id)).query(drillStateQuery);
+      } catch (error) {
+        if ((error as Error).name === 'WorkflowNotFoundError') throw new NotFound(`no drill ${request.params.id}`);
+        throw error;
+      }
+    },
+  });
+}

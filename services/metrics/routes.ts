@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { readers, type Role } from '../access/roles.js';
+import { NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';
+import { IncidentParams } from '../incident/routes.js';
+import { SystemId } from '../incident/schema.js';
+import { metricsRegistry } from './prometheus.js';
+import { incidentMetrics, systemHasIncidents, systemMetrics } from './repository.js';
+
+const SystemParams = z.strictObject({ systemId: SystemId });
+const Time = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time with offset' });
+const WindowQuery = z
+  .strictObject({
+    /** Incidents opened at or after this time. */
+    from: Time.optional(),
+    /** Incidents opened before this time. */
+    to: Time.optional(),
+  })
+  .refine((w) => !w.from || !w.to || Date.parse(w.from) < Date.parse(w.to), { path: ['to'], message: 'must be after from' });
+
+/**
+ * Prometheus scrapes with a bearer token: any reader's, or a `gateway` token, the role with the
+ * least power (it reads the policy and nothing else), which suits a scraper.
+ */
+export const scrapers: readonly Role[] = [...readers, 'gateway'];
+
+export function metricsRoutes(app: CorrexApp, deps: RouteDependencies): void {
+  const tags = ['metrics'];
+
+  app.get('/v1/incidents/:id/metrics', {
+    config: { access: readers },
+    schema: {
+      tags,
+      summary: "An incident's times to detect, acknowledge, first correction applied, resolve and close, and each regulator report against its deadline (drills too, flagged)",
+      params: IncidentParams,
+    },
+    handler: async (request) => {
+      const metrics = await incidentMetrics(deps.db, request.params.id);
+      if (!metrics) throw new NotFound(`no incident ${request.params.id}`);
+      return metrics;
+    },
+  });
+
+  app.get('/v1/systems/:systemId/metrics', {
+    config: { access: readers },
+    schema: {
+      tags,
+      summary: "A system's non-drill incidents opened in [from, to): counts by severity and state, each duration's count, mean, p50, p90 and max, regulator reports sent, late and the smallest margin",
+      params: SystemParams,
+      querystring: WindowQuery,
+    },
+    handler: async (request) => {
+      const { systemId } = request.params;
+      if (!(await deps.runbooks.find(systemId)) && !(await systemHasIncidents(deps.db, systemId))) throw new NotFound(`no runbook defines system '${systemId}' and it has no incidents`);
+      return systemMetrics(deps.db, systemId, request.query);
+    },
+  });
+
+  app.get('/metrics', {
+    config: { access: scrapers },
+    schema: { tags, summary: 'Prometheus metrics (text exposition format 0.0.4), read from PostgreSQL at each scrape; drills excluded' },
+    handler: async (_request, reply) => {
+      const registry = metricsRegistry(deps.db);
+      const text = await registry.metrics();
+      return reply.type(registry.contentType).send(text);
+    },
+  });
+}
