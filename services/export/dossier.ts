@@ -5,6 +5,7 @@ import { planIncident } from '../incident/plan.js';
 import { findRunbookVersion } from '../runbook/repository.js';
 import type { Runbook } from '../runbook/schema.js';
 import type { TaskRow } from '../task/repository.js';
+import { findReview } from '../review/repository.js';
 import { listTimeline } from '../timeline/repository.js';
 
 export interface Decision {
@@ -28,6 +29,7 @@ export interface IncidentDossier {
   notifications: NotificationRow[];
   tasks: TaskRow[];
   timeline: TimelineEventRow[];
+  review: Awaited<ReturnType<typeof findReview>>;
 }
 
 export async function readDossier(db: Kysely<Database>, incident: IncidentRow): Promise<IncidentDossier> {
@@ -59,6 +61,7 @@ export async function readDossier(db: Kysely<Database>, incident: IncidentRow): 
     notifications: await db.selectFrom('notifications').selectAll().where('incident_id', '=', incident.id).orderBy('created_at').execute(),
     tasks: await db.selectFrom('tasks').selectAll().where('incident_id', '=', incident.id).orderBy('due_at').execute(),
     timeline: await listTimeline(db, incident.id),
+    review: await findReview(db, incident.id),
   };
 }
 

@@ -57,7 +57,9 @@ export function regulatorMappings(d: IncidentDossier): RegulatorMapping[] {
   const regulatorReports = d.notifications.filter((n) => n.audience === 'regulator');
   const euReport = regulatorReports.find((n) => n.regime?.startsWith('eu-ai-act'));
   const resolvedOrOpen = `${i.opened_at.toISOString()} - ${i.resolved_at?.toISOString() ?? 'ongoing'}`;
-  const rootCause = reported['root-cause analysis'] ?? reported['root cause'] ?? reported["provider's root-cause analysis"] ?? null;
+  const review = d.review;
+  const attribution = review?.attribution.map((a) => `${a.stage} / ${a.actor} (${a.confidence} confidence)`).join('; ');
+  const rootCause = review ? `${review.root_cause}${attribution ? ` Attributed to: ${attribution}.` : ''}` : (reported['root-cause analysis'] ?? reported['root cause'] ?? reported["provider's root-cause analysis"] ?? null);
 
   const eu = finish(
     'eu-ai-act-art73-serious-incident',
@@ -95,9 +97,9 @@ export function regulatorMappings(d: IncidentDossier): RegulatorMapping[] {
       'model involved': system ? `${system.model.name} ${system.model.version}` : null,
       'evidence of involvement': evidence,
       response: remedial,
-      recommendations: reported.recommendations ?? null,
+      recommendations: reported.recommendations ?? (review?.runbook_changes.length ? review.runbook_changes.join('; ') : null),
       'root cause': rootCause,
-      'near-miss patterns': reported['near-miss patterns'] ?? null,
+      'near-miss patterns': reported['near-miss patterns'] ?? (review?.contributing_factors.length ? review.contributing_factors.join('; ') : null),
     },
     ['start and end dates', 'harm and victims', 'chain of events', 'model involved', 'evidence of involvement', 'response', 'recommendations', 'root cause', 'near-miss patterns'],
     {

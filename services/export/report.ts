@@ -11,6 +11,24 @@ function table(caption: string, headers: string[], rows: unknown[][], empty: str
     .join('')}</tbody></table></section>`;
 }
 
+function reviewSection(d: IncidentDossier): string {
+  const r = d.review;
+  if (!r) return `<section><h2>After-action review</h2><p class="empty">No review record has been submitted yet.</p></section>`;
+  return `<section><h2>After-action review</h2><dl>
+<dt>Summary</dt><dd>${escape(r.summary)}</dd><dt>Impact</dt><dd>${escape(r.impact)}</dd><dt>Root cause</dt><dd>${escape(r.root_cause)}</dd>
+<dt>Contributing factors</dt><dd>${escape(r.contributing_factors.join('; ') || '-')}</dd>
+<dt>Runbook changes proposed</dt><dd>${escape(r.runbook_changes.join('; ') || '-')}</dd>
+<dt>Submitted</dt><dd>${escape(when(r.submitted_at))} by ${escape(r.submitted_by)}</dd>
+<dt>Signed off</dt><dd>${r.signed_off_at ? `${escape(when(r.signed_off_at))} by ${escape(r.signed_off_by)}` : 'not yet'}</dd>
+</dl></section>
+${table(
+  'Attribution',
+  ['Lifecycle stage', 'Value-chain actor', 'Confidence', 'Evidence'],
+  r.attribution.map((a) => [a.stage, a.actor, a.confidence, a.evidence.map((e) => (e.url ? `${e.description} (${e.url})` : e.description)).join('; ')]),
+  'No attribution recorded.',
+)}`;
+}
+
 /**
  * The printable incident report: summary, decision log (who approved what, when, why, under which
  * rule), corrections and when they were in force, notifications and regulator submissions against
@@ -63,6 +81,7 @@ ${table(
   'No regulator regime applied.',
 )}
 ${table('Notifications', ['Audience', 'Recipient', 'Subject', 'State', 'Sent'], other.map((n) => [n.audience, n.recipient, n.subject, n.state, when(n.sent_at)]), 'No notifications were sent.')}
+${reviewSection(d)}
 ${table('After-action tasks', ['Task', 'Owner', 'Due', 'State', 'Done'], d.tasks.map((t) => [t.title, t.owner ?? t.owner_role, when(t.due_at), t.state, when(t.completed_at)]), 'No follow-up tasks yet.')}
 ${table('Timeline', ['#', 'When', 'Actor', 'Event', 'Hash'], d.timeline.map((e) => [e.seq, when(e.occurred_at), e.actor, e.kind, e.hash.slice(0, 16)]), 'No events.')}
 </body></html>

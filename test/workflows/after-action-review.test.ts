@@ -1,4 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readDossier } from '../../services/export/dossier.js';
+import { printableReport } from '../../services/export/report.js';
+import { generateSigningKey } from '../../services/export/signing.js';
+import { jsonExport, selectIncidents } from '../../services/export/stream.js';
 import { IncidentClient } from '../../services/incident/client.js';
 import { reviewWorkflowId } from '../../services/incident/identity.js';
 import { createMailer } from '../../services/notification/mailer.js';
@@ -127,6 +131,16 @@ describe('after-action review: tasks with owners and due dates, reminders, overd
     expect(kinds.filter(([kind]) => kind === 'task.overdue_escalated')).toHaveLength(1);
     const submitted = (await listTimeline(database.db, incident.incidentId)).find((e) => e.kind === 'review.submitted')!;
     expect(submitted.data.attribution).toEqual(review.attribution);
+
+    // The attribution travels with the incident: in the verifiable export and in the printable report.
+    const rows = await selectIncidents(database.db, { incidentId: incident.incidentId, format: 'json' });
+    let exported = '';
+    for await (const chunk of jsonExport(database.db, rows, { exportId: 'aar', exportedAt: new Date().toISOString(), exportedBy: 'hannah-vogel', selection: {} }, generateSigningKey())) exported += chunk;
+    const events = (JSON.parse(exported) as { incidents: { events: { kind: string; data: { attribution?: unknown } }[] }[] }).incidents[0]!.events;
+    expect(events.find((e) => e.kind === 'review.submitted')!.data.attribution).toEqual(review.attribution);
+    const html = printableReport(await readDossier(database.db, rows[0]!), { generatedAt: new Date().toISOString(), generatedBy: 'hannah-vogel' });
+    expect(html).toContain('<td>alignment-safety-tuning</td><td>upstream-developer</td><td>high</td><td>Red-team replay of the injection (https://evals.example/runs/981)</td>');
+    expect(html).toContain('The safety fine-tuning set lacked multi-turn injection examples in the medical domain.');
 
     const totals = await attributionTotals(database.db, { systemId: 'frontier-assistant' });
     expect(totals.items).toEqual([

@@ -86,6 +86,18 @@ describe('drills: each shipped runbook end to end, touching no real enforcer, ma
     for (const systemId of systems) expect((await api.call('GET', `/v1/policy/${systemId}`, { token: gateway })).body.corrections).toEqual([]);
   });
 
+  it('keeps drills out of the metrics', async () => {
+    const reader = await api.token('analyst', ['compliance']);
+    for (const systemId of systems) {
+      const metrics = await api.call('GET', `/v1/systems/${systemId}/metrics`, { token: reader });
+      expect(metrics.status).toBe(200);
+      expect(metrics.body.incidents.total).toBe(0);
+    }
+    const scraped = await api.call('GET', '/metrics', { token: await api.token('prometheus', ['gateway']) });
+    expect(scraped.status).toBe(200);
+    expect(String(scraped.body)).not.toMatch(/^correx_incidents\{/m);
+  });
+
   it('refuses a drill the runbook cannot cast, naming why', async () => {
     const lead = await api.token('drill-lead', ['responder']);
     const refused = await api.call('POST', '/v1/drills', { token: lead, body: { systemId: 'frontier-assistant', scenario: { severity: 'SEV9' } } });

@@ -208,6 +208,34 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
     expect(events.slice(eventsBefore).map((e) => e.kind)).toEqual(['correction.proposed', 'correction.approval_given']);
   });
 
+  it('refuses to lift the last correction of a SEV1 without the restoration criteria, with a clear message, and lifts it with them', async () => {
+    const incident = await openIncident('sev1-restoration', 'SEV1');
+    await incidents.acknowledge(incident.workflowId, { actor: 'jonas-berg', at: now() });
+    const proposed = await incidents.propose(incident.workflowId, {
+      actor: 'jonas-berg',
+      at: now(),
+      kind: 'capability_restriction',
+      scope: { all: true },
+      parameters: { filterProfile: 'strict-cbrn', disabledCapabilities: ['code-execution'] },
+      reason: 'Contain the uplift while the fix ships',
+    });
+    await incidents.decide(proposed.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'Severe and ongoing' });
+    await correctionState(proposed.workflowId, 'active');
+    const lift = { correctionId: proposed.correctionId, actor: 'sofia-marquez', at: now(), rationale: 'Fixed' };
+    await expect(incidents.lift(incident.workflowId, lift)).rejects.toThrow(
+      'lifting the last correction of a SEV1 incident restores service: record the restoration criteria as met first (missing: fix-deployed: A fix is deployed to the serving stack; evaluation-passed: The red-team evaluation that found the issue passes on the fixed model)',
+    );
+    expect((await incidents.correction(proposed.workflowId)).state).toBe('active');
+    await incidents.lift(incident.workflowId, {
+      ...lift,
+      restoration: [
+        { criterion: 'fix-deployed', evidence: 'deploy 5102' },
+        { criterion: 'evaluation-passed', evidence: 'red-team run 81 passes' },
+      ],
+    });
+    await correctionState(proposed.workflowId, 'lifted');
+  });
+
   it('does not apply a quorum-2 shutdown after one approval, and applies it once after the second', async () => {
     const incident = await openIncident('shutdown-quorum');
     await incidents.acknowledge(incident.workflowId, { actor: 'jonas-berg', at: now() });
