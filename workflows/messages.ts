@@ -8,6 +8,7 @@ import type { ReceivedSignal } from '../services/monitoring/signal.js';
 import type { Regime } from '../services/regulatory/regime.js';
 import type { DownstreamConsumerPlan, EnforcementPlan } from '../services/incident/plan.js';
 import type { IncidentAction, IncidentClassification, IncidentSnapshot, TriggerArrival } from '../services/incident/schema.js';
+import type { ReviewTask } from '../services/review/repository.js';
 import type { ReviewRecord } from '../services/review/schema.js';
 
 // ---- incident ----
@@ -232,14 +233,8 @@ export interface MonitorStart {
 export const monitorStateQuery = defineQuery<MonitorState>('monitorState');
 
 // ---- after-action review ----
-export interface ReviewTaskPlan {
-  key: string;
-  title: string;
-  ownerRole: string;
-  owner: string | undefined;
-  dueAt: string;
-  origin: 'template' | 'corrective-action';
-}
+/** A follow-up task as the review creates it. */
+export type ReviewTaskPlan = ReviewTask;
 
 export interface ReviewStart {
   incident: { incidentId: string; systemId: string; title: string; severity: string };

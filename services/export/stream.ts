@@ -2,28 +2,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { canonicalJson } from '../canonical-json.js';
 import type { Database, IncidentRow } from '../db/schema.js';
+import { incidentView } from '../incident/routes.js';
 import { appendTimelineEvent } from '../timeline/repository.js';
 import { CSV_COLUMNS, EXPORT_FORMAT, type ExportManifest, type ExportSelection, type ManifestIncident } from './schema.js';
 import { signManifest, type SigningKey } from './signing.js';
 
 const PAGE = 1000;
 
-export function incidentSummary(row: IncidentRow) {
-  return {
-    id: row.id,
-    systemId: row.system_id,
-    title: row.title,
-    severity: row.severity,
-    state: row.state,
-    commander: row.commander,
-    classification: row.classification,
-    runbookVersion: row.runbook_version,
-    openedBy: row.opened_by,
-    openedAt: row.opened_at.toISOString(),
-    resolvedAt: row.resolved_at?.toISOString() ?? null,
-    closedAt: row.closed_at?.toISOString() ?? null,
-  };
-}
 
 export async function selectIncidents(db: Kysely<Database>, s: ExportSelection): Promise<IncidentRow[]> {
   let query = db.selectFrom('incidents').selectAll();
@@ -74,7 +59,7 @@ export async function* jsonExport(db: Kysely<Database>, incidents: IncidentRow[]
   yield `${JSON.stringify({ format: EXPORT_FORMAT, exportId: meta.exportId, exportedAt: meta.exportedAt, exportedBy: meta.exportedBy, selection: meta.selection }).slice(0, -1)},"incidents":[\n`;
   const manifestIncidents: ManifestIncident[] = [];
   for (const [index, incident] of incidents.entries()) {
-    const summary = canonicalJson(incidentSummary(incident));
+    const summary = canonicalJson(incidentView(incident));
     yield `{"incident":${summary},"events":[\n`;
     let count = 0;
     let last: { seq: number; hash: string } | undefined;
