@@ -7,7 +7,8 @@ describe('configuration from the environment', () => {
     const config = loadConfig({});
     expect(config.databaseUrl).toBeUndefined();
     expect(config.temporal).toMatchObject({ address: undefined, namespace: 'default', taskQueue: 'correx', devPort: 7233, uiPort: 8233 });
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 8080, rateLimit: { perMinute: 1200, ingestPerMinute: 60_000 } });
+    expect(config.signingKeyFile).toBeUndefined();
     expect(config.dataDir).toBe('.correx');
   });
 
