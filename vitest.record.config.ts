@@ -2,4 +2,5 @@ import { defineConfig } from 'vitest/config';
 import base from './vitest.config.js';
 
 // `npm run histories:record`: the recorder of replay histories, kept out of `npm test`.
-export default defineConfig({ ...base, test: { ...base.test, include: ['test/record/**/*.test.ts'] } });
+const { projects: _projects, ...shared } = base.test!;
+export default defineConfig({ test: { ...shared, include: ['test/record/**/*.test.ts'] } });

@@ -1,4 +1,6 @@
+import type { Client, Connection } from '@temporalio/client';
 import type { Kysely } from 'kysely';
+import { searchAttributesRegistered } from '../services/temporal/search-attributes.js';
 import type { Database } from '../services/db/schema.js';
 import { acknowledgePages } from '../services/escalation/repository.js';
 import { planIncident, type IncidentPlan } from '../services/incident/plan.js';
@@ -10,15 +12,16 @@ import { appendTimelineEvent, withIncidentLock } from '../services/timeline/repo
 
 export interface IncidentActivityDependencies {
   db: Kysely<Database>;
+  client: Client;
 }
 
-export function createIncidentActivities({ db }: IncidentActivityDependencies) {
+export function createIncidentActivities({ db, client }: IncidentActivityDependencies) {
   return {
     /** The incident's rules from the runbook version it started under (immutable, so replay-safe). */
     async prepareIncident(runbookVersion: string): Promise<IncidentPlan> {
       const runbook = await findRunbookVersion(db, runbookVersion);
       if (!runbook) throw new Error(`runbook version ${runbookVersion} is not recorded in the database`);
-      return planIncident(runbook, runbookVersion);
+      return { ...planIncident(runbook, runbookVersion), searchAttributes: await searchAttributesRegistered(client.connection as Connection, client.options.namespace) };
     },
     /** Projects the opened incident into PostgreSQL; idempotent, so a retry or replay writes nothing twice. */
     async recordIncidentOpened(incident: IncidentStart & { workflowId: string }): Promise<void> {

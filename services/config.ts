@@ -32,6 +32,16 @@ export const environmentSchema = z.object({
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_CLI_PATH: optionalString,
+  /** TLS to the Temporal frontend (Temporal Cloud, a self-hosted cluster behind TLS). */
+  TEMPORAL_TLS: optionalString.pipe(z.enum(['true', 'false'], "must be 'true' or 'false'").optional()),
+  TEMPORAL_TLS_CERT_FILE: optionalString,
+  TEMPORAL_TLS_KEY_FILE: optionalString,
+  TEMPORAL_TLS_CA_FILE: optionalString,
+  TEMPORAL_TLS_SERVER_NAME: optionalString,
+  /** Temporal Cloud API key (implies TLS). */
+  TEMPORAL_API_KEY: optionalString,
+  /** `correx worker`'s health and readiness endpoints. */
+  CORREX_WORKER_HEALTH_PORT: port.default(8081),
   CORREX_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   CORREX_HTTP_PORT: port.default(8080),
   CORREX_RUNBOOKS: z.string().min(1).default('runbooks'),
@@ -61,7 +71,11 @@ export interface Config {
     devPort: number;
     uiPort: number;
     cliPath: string | undefined;
+    /** Set when the frontend speaks TLS: CA, server name and client certificate as files (read at start). */
+    tls: { certFile?: string; keyFile?: string; caFile?: string; serverName?: string } | undefined;
+    apiKey: string | undefined;
   };
+  workerHealthPort: number;
   http: { host: string; port: number; rateLimit: { perMinute: number; ingestPerMinute: number } };
   runbooksDir: string;
   /** Ed25519 private key (PKCS#8 PEM) for export manifests; unset in local mode: one kept in the data folder. */
@@ -79,6 +93,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new OperatorError(`invalid configuration: ${lines.join('; ')}`, lines);
   }
   const e = parsed.data;
+  const problems: string[] = [];
+  if (Boolean(e.TEMPORAL_TLS_CERT_FILE) !== Boolean(e.TEMPORAL_TLS_KEY_FILE)) problems.push('TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE: give both (mTLS client certificate and its key) or neither');
+  if (e.TEMPORAL_TLS === 'false' && (e.TEMPORAL_API_KEY || e.TEMPORAL_TLS_CERT_FILE || e.TEMPORAL_TLS_CA_FILE)) problems.push('TEMPORAL_TLS: is false, but TLS files or an API key are set (they need TLS)');
+  if (problems.length) throw new OperatorError(`invalid configuration: ${problems.join('; ')}`, problems);
   return {
     databaseUrl: e.DATABASE_URL,
     dataDir: e.CORREX_DATA_DIR,
@@ -89,7 +107,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       devPort: e.TEMPORAL_DEV_PORT,
       uiPort: e.TEMPORAL_UI_PORT,
       cliPath: e.TEMPORAL_CLI_PATH,
+      tls:
+        e.TEMPORAL_TLS === 'true' || e.TEMPORAL_API_KEY || e.TEMPORAL_TLS_CERT_FILE || e.TEMPORAL_TLS_CA_FILE
+          ? {
+              ...(e.TEMPORAL_TLS_CERT_FILE ? { certFile: e.TEMPORAL_TLS_CERT_FILE } : {}),
+              ...(e.TEMPORAL_TLS_KEY_FILE ? { keyFile: e.TEMPORAL_TLS_KEY_FILE } : {}),
+              ...(e.TEMPORAL_TLS_CA_FILE ? { caFile: e.TEMPORAL_TLS_CA_FILE } : {}),
+              ...(e.TEMPORAL_TLS_SERVER_NAME ? { serverName: e.TEMPORAL_TLS_SERVER_NAME } : {}),
+            }
+          : undefined,
+      apiKey: e.TEMPORAL_API_KEY,
     },
+    workerHealthPort: e.CORREX_WORKER_HEALTH_PORT,
     http: { host: e.CORREX_HTTP_HOST, port: e.CORREX_HTTP_PORT, rateLimit: { perMinute: e.CORREX_RATE_LIMIT, ingestPerMinute: e.CORREX_INGEST_RATE_LIMIT } },
     runbooksDir: e.CORREX_RUNBOOKS,
     signingKeyFile: e.CORREX_SIGNING_KEY_FILE,

@@ -11,8 +11,9 @@ import { RunbookCatalogue } from './runbook/catalogue.js';
 import { formatProblem } from './runbook/load.js';
 import { buildHttpService } from './http/server.js';
 import { resolveTemporalBinaries } from './temporal/binaries.js';
-import { connectTemporal, connectWorkerTransport } from './temporal/connect.js';
+import { connectTemporal, connectWorkerTransport, temporalTarget } from './temporal/connect.js';
 import { startDevServer, type DevServer } from './temporal/dev-server.js';
+import { ensureSearchAttributes } from './temporal/search-attributes.js';
 import { installWorkerRuntime } from './temporal/runtime.js';
 import { createCorrexWorker } from './worker.js';
 
@@ -50,12 +51,13 @@ export async function runDev(config: Config): Promise<void> {
       cleanups.push(() => devServer!.stop());
       address = devServer.address;
     }
-    const target = { address, namespace: config.temporal.namespace };
+    const target = temporalTarget(config, address);
     const connection = await connectTemporal(target, { waitSeconds: devServer ? 60 : 10 });
     cleanups.push(() => connection.close());
     say(`Temporal ${devServer ? 'dev server started' : 'reachable'} at ${address}`);
 
     const client = new Client({ connection, namespace: config.temporal.namespace });
+    await ensureSearchAttributes(connection, config.temporal.namespace, say);
     const mailer = createMailer({ smtpUrl: config.smtpUrl, outboxDir: path.resolve(config.dataDir, 'outbox'), from: config.mailFrom });
     const workerConnection = await connectWorkerTransport(target);
     cleanups.push(() => workerConnection.close());

@@ -11,11 +11,13 @@ export interface CorrexWorkerOptions extends ActivityDependencies {
   /** Pre-bundled workflow code (tests bundle once per run); otherwise bundled from `workflows/` at start. */
   workflowBundle?: { code: string };
   identity?: string;
+  /** How long a SIGTERM waits for in-flight activities before they are left to another worker's retry. */
+  shutdownGraceTime?: string;
 }
 
 /** A worker running Correx's workflows and activities on one task queue. */
 export async function createCorrexWorker(options: CorrexWorkerOptions): Promise<Worker> {
-  const { connection, namespace, taskQueue, workflowBundle, identity, ...deps } = options;
+  const { connection, namespace, taskQueue, workflowBundle, identity, shutdownGraceTime, ...deps } = options;
   return Worker.create({
     connection,
     namespace,
@@ -23,5 +25,6 @@ export async function createCorrexWorker(options: CorrexWorkerOptions): Promise<
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
     activities: createActivities(deps),
     ...(identity ? { identity } : {}),
+    ...(shutdownGraceTime ? { shutdownGraceTime: shutdownGraceTime as `${number}s` } : {}),
   });
 }

@@ -14,6 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { untilDone } from './activity-options.js';
+import { indexIncident } from './search-attributes.js';
 import { findRule } from '../services/correction/authority.js';
 import type { CorrectionKind } from '../services/correction/schema.js';
 import { correctionWorkflowId, regulatoryClockWorkflowId, reviewWorkflowId } from '../services/incident/identity.js';
@@ -125,8 +126,13 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     }
   };
 
+  /** Set by the plan when the namespace has Correx's search attributes (runs from before never upsert). */
+  const index = () => {
+    if (plan?.searchAttributes) indexIncident({ systemId: start.systemId, severity: snapshot.severity, state: snapshot.state });
+  };
   const transition = async (state: IncidentState, actor: string, at?: string, data?: Record<string, unknown>, commander?: string, occurrence?: number) => {
     snapshot.state = state;
+    index();
     await recordIncidentTransition({
       incidentId: start.incidentId,
       state,
@@ -394,6 +400,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   plan = await prepareIncident(start.runbookVersion);
   // A drill rehearses everything but touches nothing real: no enforcer, no regulator clocks.
   if (start.drill) plan = { ...plan, enforcement: { adapter: 'dry-run' }, regimes: [] };
+  index();
   await recordIncidentOpened({ ...start, workflowId });
   if (plan.upstream.notify) {
     const ref = { incidentId: start.incidentId, systemId: start.systemId, title: start.title, severity: start.severity };
@@ -438,6 +445,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       resolvedAt = undefined;
       // Back to where it was before the resolution; the timeline keeps both, with the reason.
       snapshot.state = snapshot.commander ? 'acknowledged' : 'triggered';
+      index();
       await recordIncidentEvent({
         incidentId: start.incidentId,
         kind: 'incident.reopened',

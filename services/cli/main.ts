@@ -32,8 +32,16 @@ function buildProgram(): Command {
     });
 
   program
+    .command('api')
+    .description('run the HTTP API alone (any number of instances): DATABASE_URL, TEMPORAL_ADDRESS and CORREX_SIGNING_KEY_FILE required; drains on SIGTERM')
+    .action(async () => {
+      const { runApiProcess } = await import('../api-process.js');
+      await runApiProcess(loadConfig());
+    });
+
+  program
     .command('worker')
-    .description('run a worker: Correx workflows and activities against TEMPORAL_ADDRESS (default localhost:7233), until Ctrl-C')
+    .description('run a worker (any number of them): workflows and activities against TEMPORAL_ADDRESS (default localhost:7233) and DATABASE_URL; health on CORREX_WORKER_HEALTH_PORT; drains on SIGTERM')
     .action(async () => {
       const { runWorkerProcess } = await import('../worker-process.js');
       await runWorkerProcess(loadConfig());

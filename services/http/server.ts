@@ -39,6 +39,8 @@ export interface HttpServiceDependencies {
   /** Requests per minute per token; alert senders (`ingest`) get their own, larger budget. */
   rateLimit?: { perMinute: number; ingestPerMinute: number };
   logLevel?: string;
+  /** False while the process starts or drains (SIGTERM): `/readyz` then answers 503 so traffic goes elsewhere. */
+  accepting?: () => boolean;
 }
 
 const validationParts: Record<string, string> = { body: 'body', querystring: 'query', params: 'params', headers: 'headers' };
@@ -180,6 +182,21 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
         database: { reachable: databaseUp, backend: deps.databaseBackend },
       };
       return reply.code(temporalUp && databaseUp ? 200 : 503).send(body);
+    },
+  });
+  app.get('/livez', {
+    config: { access: 'public', rateLimit: false },
+    schema: { tags: ['service'], summary: 'The process answers (liveness: never restart it for a dependency that is down)' },
+    handler: async () => ({ status: 'alive' }),
+  });
+  app.get('/readyz', {
+    config: { access: 'public', rateLimit: false },
+    schema: { tags: ['service'], summary: 'Ready for traffic: not draining, and Temporal and the database answer (503 otherwise)' },
+    handler: async (_request, reply) => {
+      const accepting = deps.accepting?.() ?? true;
+      const [temporalUp, databaseUp] = accepting ? await Promise.all([temporalReachable(deps.temporal.connection), databaseReachable(deps.db)]) : [false, false];
+      const ready = accepting && temporalUp && databaseUp;
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : accepting ? 'unavailable' : 'draining', temporal: temporalUp, database: databaseUp });
     },
   });
   app.get('/openapi.json', {

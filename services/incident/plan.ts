@@ -37,6 +37,8 @@ export interface IncidentPlan {
   reportApprovers: Person[];
   reminders: number[];
   atRisk: number;
+  /** Whether the namespace has Correx's search attributes, so the incident keeps them current. */
+  searchAttributes?: boolean;
   /** The after-action review: the runbook's task template, and where overdue work of each role escalates. */
   review: {
     tasks: { templateId: string; title: string; ownerRole: string; dueAfterMs: number }[];

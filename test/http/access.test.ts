@@ -13,6 +13,8 @@ const readers: Role[] = ['responder', 'approver', 'compliance', 'admin'];
 /** Who may call what. A route added or changed without updating this table fails the first test. */
 const expectedAccess: Record<string, Role[] | 'public' | 'integration-key'> = {
   'GET /healthz': 'public',
+  'GET /readyz': 'public',
+  'GET /livez': 'public',
   'GET /.well-known/correx-signing-key': 'public',
   'GET /v1/exports': ['compliance', 'admin'],
   'GET /v1/incidents/{id}/report': ['compliance', 'admin'],
@@ -190,7 +192,7 @@ describe('HTTP API: authentication, roles, validation and fuzzing against the re
   it('rejects malformed input on every route with a body, query or path with 400 problem+json naming the field', async () => {
     const unnamed: string[] = [];
     for (const op of operations) {
-      if (op.path === '/healthz' || op.path.startsWith('/.well-known')) continue;
+      if (op.path === '/healthz' || op.path === '/readyz' || op.path === '/livez' || op.path.startsWith('/.well-known')) continue;
       const problems = [];
       if (op.requestBody) problems.push({ expect: 'body', path: concrete(op.path), body: { unexpectedField: true, reason: 42 } });
       if (op.parameters?.some((p) => p.in === 'path')) problems.push({ expect: 'params', path: op.path.replace(/\{[^}]+\}/g, 'NOT%20VALID'), body: op.requestBody ? {} : undefined });
@@ -215,7 +217,7 @@ describe('HTTP API: authentication, roles, validation and fuzzing against the re
     const json = fc.jsonValue({ maxDepth: 3 });
     const weirdText = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.constantFrom('\u0000', '../../etc/passwd', '%', '%00', "' or 1=1 --", '9'.repeat(400), '-1', '1e309', 'null'));
     for (const op of operations) {
-      if (op.path === '/healthz' || op.path.startsWith('/.well-known')) continue;
+      if (op.path === '/healthz' || op.path === '/readyz' || op.path === '/livez' || op.path.startsWith('/.well-known')) continue;
       const properties = Object.keys(op.requestBody?.content['application/json']?.schema.properties ?? {});
       const queryNames = (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
       const input = fc.record({

@@ -7,6 +7,7 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { resolveTemporalBinaries } from '../../services/temporal/binaries.js';
 import { installWorkerRuntime } from '../../services/temporal/runtime.js';
+import { ensureSearchAttributes } from '../../services/temporal/search-attributes.js';
 import { workflowsPath } from '../../services/worker.js';
 import { testPostgresUrl } from './environment.js';
 
@@ -45,6 +46,10 @@ export default async function setup(project: TestProject) {
     }),
     bundleWorkflowCode({ workflowsPath, logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error } }),
   ]);
+  for (let i = 1; i <= namespaceCount; i++) {
+    const registered = await ensureSearchAttributes(environment.connection, `test-${i}`, () => {});
+    if (!registered) throw new Error(`could not register Correx's search attributes on test-${i}`);
+  }
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'correx-test-'));
   const workflowBundlePath = path.join(scratch, 'workflow-bundle.js');
   await writeFile(workflowBundlePath, bundle.code);

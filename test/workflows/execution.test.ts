@@ -221,6 +221,8 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
     });
     await incidents.decide(proposed.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'Severe and ongoing' });
     await correctionState(proposed.workflowId, 'active');
+    // The incident hears of it by signal: lifting is decided there.
+    await eventually(async () => ((await incidents.state(incident.workflowId)).state === 'mitigated' ? true : undefined));
     const lift = { correctionId: proposed.correctionId, actor: 'sofia-marquez', at: now(), rationale: 'Fixed' };
     await expect(incidents.lift(incident.workflowId, lift)).rejects.toThrow(
       'lifting the last correction of a SEV1 incident restores service: record the restoration criteria as met first (missing: fix-deployed: A fix is deployed to the serving stack; evaluation-passed: The red-team evaluation that found the issue passes on the fixed model)',

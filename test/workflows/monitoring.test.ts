@@ -203,7 +203,7 @@ describe('the monitor: durable trigger windows, silences and continue-as-new (de
       expect(calls.length).toBeGreaterThanOrEqual(3);
       expect(JSON.parse(calls[0]!.body)).toEqual({ systemId: 'credit-scoring', evaluationId: 'bias-suite' });
       const gaps = calls.slice(1, 3).map((c, i) => c.at - calls[i]!.at);
-      for (const gap of gaps) expect(gap).toBeGreaterThan(1000);
+      for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(1000);
       const schedule = await client.schedule.getHandle('evaluation:credit-scoring:bias-suite').describe();
       expect(schedule.spec.intervals?.[0]?.every).toBe(2000);
       const failing = await eventually(() => database.db.selectFrom('signals').select(['summary']).where('source', '=', 'evaluation').where('incident_id', '=', incident.id).executeTakeFirst());

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { IncidentClient } from '../../services/incident/client.js';
 import { listTimeline } from '../../services/timeline/repository.js';
-import { startCorrex, type LongRunningCorrex } from '../support/cli.js';
+import { freePorts, startCorrex, type LongRunningCorrex } from '../support/cli.js';
 import { ControlEndpoint } from '../support/control-endpoint.js';
 import { testNamespace } from '../support/temporal.js';
 import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
@@ -48,6 +48,7 @@ describe('a worker killed while a correction is being applied', () => {
     const worker = startCorrex(['worker'], {
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       TEMPORAL_NAMESPACE: await testNamespace(),
+      CORREX_WORKER_HEALTH_PORT: String((await freePorts(1))[0]),
       TEMPORAL_TASK_QUEUE: taskQueue,
       DATABASE_URL: database.location,
       CORREX_DATA_DIR: dataDir,
