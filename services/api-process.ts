@@ -19,10 +19,11 @@ export async function runApiProcess(config: Config): Promise<void> {
     throw new OperatorError('correx api needs CORREX_SIGNING_KEY_FILE: every API instance must sign exports with the same Ed25519 key (openssl genpkey -algorithm ed25519 -out signing-key.pem)');
   }
   const signingKey = await loadSigningKey({ file: config.signingKeyFile, dataDir: config.dataDir, createIfMissing: false });
+  // TLS files are read (and checked) before anything is opened.
+  const target = temporalTarget(config, config.temporal.address ?? 'localhost:7233');
   const database = await openSharedDatabase(config, 'correx api');
   const cleanups: (() => Promise<unknown>)[] = [() => database.close()];
   try {
-    const target = temporalTarget(config, config.temporal.address ?? 'localhost:7233');
     const connection = await connectTemporal(target, { waitSeconds: 300, onWaiting: say });
     cleanups.push(() => connection.close());
     const client = new Client({ connection, namespace: config.temporal.namespace });

@@ -20,10 +20,11 @@ const say = (line: string) => process.stdout.write(`correx worker: ${line}\n`);
  */
 export async function runWorkerProcess(config: Config): Promise<void> {
   installWorkerRuntime(config.logLevel);
+  // TLS files are read (and checked) before anything is opened.
+  const target = temporalTarget(config, config.temporal.address ?? 'localhost:7233');
   const database = await openSharedDatabase(config, 'correx worker');
   const cleanups: (() => Promise<unknown>)[] = [() => database.close()];
   try {
-    const target = temporalTarget(config, config.temporal.address ?? 'localhost:7233');
     const clientConnection = await connectTemporal(target, { waitSeconds: 300, onWaiting: say });
     cleanups.push(() => clientConnection.close());
     const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePorts, runCorrex } from '../support/cli.js';
+import { freePorts, runCorrex, startCorrex } from '../support/cli.js';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database.js';
 import { migrations } from '../../migrations/index.js';
 
@@ -58,6 +58,25 @@ describe('correx fails with one clear line', () => {
     const result = await runCorrex(['dev'], { TEMPORAL_ADDRESS: `127.0.0.1:${port}`, DATABASE_URL: database.location, CORREX_DATA_DIR: dataDir });
     expect(result.code).toBe(1);
     expect(oneLine(result.stderr)).toMatch(new RegExp(`^correx: cannot reach Temporal at 127\\.0\\.0\\.1:${port}: .+`));
+  });
+
+  it('when the Temporal TLS settings are incomplete or name a missing file, before connecting', async () => {
+    const half = await runCorrex(['worker'], { TEMPORAL_TLS_CERT_FILE: '/etc/hostname', DATABASE_URL: database.location });
+    expect(half.code).toBe(1);
+    expect(oneLine(half.stderr)).toBe('correx: invalid configuration: TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE: give both (mTLS client certificate and its key) or neither');
+    const missing = await runCorrex(['worker'], { TEMPORAL_TLS_CA_FILE: '/nonexistent/ca.pem', DATABASE_URL: database.location });
+    expect(missing.code).toBe(1);
+    expect(oneLine(missing.stderr)).toBe('correx: TEMPORAL_TLS_CA_FILE: cannot read /nonexistent/ca.pem: no such file');
+  });
+
+  it('keeps retrying, with a line each time, while the Temporal cluster does not answer', async () => {
+    const [port, health] = await freePorts(2);
+    const worker = startCorrex(['worker'], { TEMPORAL_ADDRESS: `127.0.0.1:${port}`, DATABASE_URL: database.location, CORREX_WORKER_HEALTH_PORT: String(health) });
+    try {
+      await worker.waitFor(new RegExp(`correx worker: Temporal at 127\\.0\\.0\\.1:${port} does not answer \\(.+\\); retrying in 0\\.5 s`), 30_000);
+    } finally {
+      await worker.stop('SIGKILL');
+    }
   });
 
   it('on an unknown command, with a usage exit code', async () => {

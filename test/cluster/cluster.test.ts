@@ -23,6 +23,7 @@ describe('beyond one machine: a Temporal server process, two workers and two API
   let dir: string;
   const processes: LongRunningCorrex[] = [];
   let workers: LongRunningCorrex[];
+  let apiProcesses: LongRunningCorrex[];
   let apis: string[];
   let env: Record<string, string>;
 
@@ -60,7 +61,7 @@ describe('beyond one machine: a Temporal server process, two workers and two API
       start(['worker'], { CORREX_WORKER_HEALTH_PORT: String(health1) }, /correx worker: polling/),
       start(['worker'], { CORREX_WORKER_HEALTH_PORT: String(health2) }, /correx worker: polling/),
     ]);
-    await Promise.all([
+    apiProcesses = await Promise.all([
       start(['api'], { CORREX_HTTP_PORT: String(api1) }, /correx api: serving/),
       start(['api'], { CORREX_HTTP_PORT: String(api2) }, /correx api: serving/),
     ]);
@@ -149,4 +150,16 @@ describe('beyond one machine: a Temporal server process, two workers and two API
     }
     expect(new Set(endpoint.applied).size).toBe(endpoint.applied.length);
   }, 600_000);
+
+  it('stops gracefully on SIGTERM: the API drains and exits 0, the worker finishes its work and exits 0', async () => {
+    const api = apiProcesses[1]!;
+    const code = await api.stop('SIGTERM');
+    expect(code).toBe(0);
+    expect(api.output()).toMatch(/correx api: SIGTERM received: draining[\s\S]*correx api: stopped/);
+    await expect(fetch(`${apis[1]}/livez`)).rejects.toThrow();
+    expect((await fetch(`${apis[0]}/readyz`)).status).toBe(200);
+    const worker = workers[1]!;
+    expect(await worker.stop('SIGTERM')).toBe(0);
+    expect(worker.output()).toMatch(/correx worker: SIGTERM received[\s\S]*correx worker: stopped/);
+  }, 90_000);
 });
