@@ -39,6 +39,7 @@ export async function runApiProcess(config: Config): Promise<void> {
       runbooks,
       signingKey,
       rateLimit: config.http.rateLimit,
+      ...(config.http.trustProxy !== undefined ? { trustProxy: config.http.trustProxy } : {}),
       logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel,
       accepting: () => accepting,
     });

@@ -46,6 +46,8 @@ export const environmentSchema = z.object({
   CORREX_HTTP_PORT: port.default(8080),
   CORREX_RUNBOOKS: z.string().min(1).default('runbooks'),
   CORREX_SIGNING_KEY_FILE: optionalString,
+  /** Behind a load balancer: trust its X-Forwarded-For (true, a hop count, or addresses/CIDRs, comma-separated). */
+  CORREX_TRUST_PROXY: optionalString,
   CORREX_RATE_LIMIT: z.coerce.number().int().min(1, 'must be at least 1 request a minute').default(1200),
   CORREX_INGEST_RATE_LIMIT: z.coerce.number().int().min(1, 'must be at least 1 request a minute').default(60_000),
   SMTP_URL: optionalString.pipe(
@@ -76,7 +78,7 @@ export interface Config {
     apiKey: string | undefined;
   };
   workerHealthPort: number;
-  http: { host: string; port: number; rateLimit: { perMinute: number; ingestPerMinute: number } };
+  http: { host: string; port: number; rateLimit: { perMinute: number; ingestPerMinute: number }; trustProxy?: boolean | number | string[] };
   runbooksDir: string;
   /** Ed25519 private key (PKCS#8 PEM) for export manifests; unset in local mode: one kept in the data folder. */
   signingKeyFile: string | undefined;
@@ -119,7 +121,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       apiKey: e.TEMPORAL_API_KEY,
     },
     workerHealthPort: e.CORREX_WORKER_HEALTH_PORT,
-    http: { host: e.CORREX_HTTP_HOST, port: e.CORREX_HTTP_PORT, rateLimit: { perMinute: e.CORREX_RATE_LIMIT, ingestPerMinute: e.CORREX_INGEST_RATE_LIMIT } },
+    http: {
+      host: e.CORREX_HTTP_HOST,
+      port: e.CORREX_HTTP_PORT,
+      rateLimit: { perMinute: e.CORREX_RATE_LIMIT, ingestPerMinute: e.CORREX_INGEST_RATE_LIMIT },
+      ...(e.CORREX_TRUST_PROXY ? { trustProxy: e.CORREX_TRUST_PROXY === 'true' ? true : /^\d+$/.test(e.CORREX_TRUST_PROXY) ? Number(e.CORREX_TRUST_PROXY) : e.CORREX_TRUST_PROXY.split(',').map((a) => a.trim()) } : {}),
+    },
     runbooksDir: e.CORREX_RUNBOOKS,
     signingKeyFile: e.CORREX_SIGNING_KEY_FILE,
     smtpUrl: e.SMTP_URL,

@@ -41,6 +41,8 @@ export interface HttpServiceDependencies {
   logLevel?: string;
   /** False while the process starts or drains (SIGTERM): `/readyz` then answers 503 so traffic goes elsewhere. */
   accepting?: () => boolean;
+  /** Behind a load balancer: whose X-Forwarded-For to believe (rate limits of keyless senders go by client address). */
+  trustProxy?: boolean | number | string[];
 }
 
 const validationParts: Record<string, string> = { body: 'body', querystring: 'query', params: 'params', headers: 'headers' };
@@ -64,7 +66,11 @@ function pathOfNul(value: unknown, at: (string | number)[]): string | undefined 
 
 /** The versioned HTTP API: every route declares who may call it, validates with zod, and answers errors as problem+json. */
 export async function buildHttpService(deps: HttpServiceDependencies): Promise<CorrexApp> {
-  const app = Fastify({ logger: { level: deps.logLevel ?? 'warn' }, bodyLimit: 1024 * 1024 }).withTypeProvider<ZodTypeProvider>();
+  const app = Fastify(
+    deps.trustProxy === undefined
+      ? { logger: { level: deps.logLevel ?? 'warn' }, bodyLimit: 1024 * 1024 }
+      : { logger: { level: deps.logLevel ?? 'warn' }, bodyLimit: 1024 * 1024, trustProxy: typeof deps.trustProxy === 'number' ? (_address: string, hop: number) => hop < (deps.trustProxy as number) : deps.trustProxy },
+  ).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

@@ -12,6 +12,13 @@ describe('configuration from the environment', () => {
     expect(config.dataDir).toBe('.correx');
   });
 
+  it('reads who to trust behind a load balancer: true, a hop count, or addresses', () => {
+    expect(loadConfig({ CORREX_TRUST_PROXY: 'true' }).http.trustProxy).toBe(true);
+    expect(loadConfig({ CORREX_TRUST_PROXY: '2' }).http.trustProxy).toBe(2);
+    expect(loadConfig({ CORREX_TRUST_PROXY: '10.0.0.0/8, 192.168.1.5' }).http.trustProxy).toEqual(['10.0.0.0/8', '192.168.1.5']);
+    expect(loadConfig({}).http.trustProxy).toBeUndefined();
+  });
+
   it('treats empty variables as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', TEMPORAL_ADDRESS: ' ' }).databaseUrl).toBeUndefined();
   });
