@@ -1,0 +1,150 @@
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { sql } from 'kysely';
+import { freePorts } from '../test/support/cli.js';
+import { closedLoop, type LoadResult } from './load.js';
+import { throughputFigure, type Figure, type SectionResult } from './results.js';
+import { SYSTEM, say, startScript, type Cleanup, type Stack } from './stack.js';
+import { sleep } from './stats.js';
+
+const STARTS_AT = '2026-11-23T01:00:00Z';
+
+/**
+ * Alertmanager webhook bodies (version 4), one firing alert each: every tenth body is a new group
+ * (its own `group` label, fingerprint and startsAt), the other nine repeat a body already sent, as
+ * Alertmanager does every repeat_interval. A repeat has the same idempotency key, so it is stored once.
+ */
+export class AlertStream {
+  groups = 0;
+  sent = 0;
+  private readonly bodies: string[] = [];
+  constructor(readonly prefix: string) {}
+
+  label(group: number): string {
+    return `${this.prefix}g${group}`;
+  }
+
+  next(): string {
+    const fresh = this.sent % 10 === 0 || this.bodies.length === 0;
+    this.sent += 1;
+    if (!fresh) return this.bodies[Math.floor(Math.random() * this.bodies.length)]!;
+    const group = this.groups++;
+    const label = this.label(group);
+    const body = JSON.stringify({
+      version: '4',
+      groupKey: `{}:{group="${label}"}`,
+      truncatedAlerts: 0,
+      status: 'firing',
+      receiver: 'correx',
+      groupLabels: { group: label },
+      commonLabels: { alertname: 'JailbreakRateHigh', system: SYSTEM, severity: 'critical', group: label },
+      commonAnnotations: { summary: 'jailbreak success rate above 2%' },
+      externalURL: 'http://alertmanager.bench:9093',
+      alerts: [
+        {
+          status: 'firing',
+          labels: { alertname: 'JailbreakRateHigh', system: SYSTEM, severity: 'critical', group: label, region: 'eu' },
+          annotations: { summary: 'jailbreak success rate above 2%' },
+          startsAt: STARTS_AT,
+          endsAt: '0001-01-01T00:00:00Z',
+          generatorURL: 'http://prometheus.bench:9090/graph',
+          fingerprint: label,
+        },
+      ],
+    });
+    this.bodies.push(body);
+    return body;
+  }
+}
+
+async function incidentCounts(stack: Stack, prefix: string): Promise<{ incidents: number; groups: number; linked: number }> {
+  const pattern = `(${prefix}g[0-9]+)`;
+  const row = (
+    await sql<{ incidents: string; groups: string }>`
+      select count(*) as incidents, count(distinct substring(dedup_key from ${pattern})) as groups
+      from incidents where opened_by = 'system:monitor' and dedup_key like ${`%${prefix}g%`}`.execute(stack.db)
+  ).rows[0]!;
+  const linked = (
+    await sql<{ n: string }>`select count(*) as n from signals where incident_id is not null and fingerprint like ${`${prefix}g%`}`.execute(stack.db)
+  ).rows[0]!;
+  return { incidents: Number(row.incidents), groups: Number(row.groups), linked: Number(linked.n) };
+}
+
+export async function ingestion(stack: Stack, cleanup: Cleanup, options: { seconds: number; concurrency: number; warmupSeconds: number; waitSeconds: number }): Promise<Omit<SectionResult, 'measuredAt' | 'seconds' | 'quick'>> {
+  const token = await stack.token('alertmanager', ['ingest']);
+  const run = randomBytes(3).toString('hex');
+  const load = (url: string, stream: AlertStream, seconds: number) => closedLoop({ url, token, concurrency: options.concurrency, durationMs: seconds * 1000, nextBody: () => stream.next() });
+
+  const [port] = await freePorts(1);
+  const bareServer = await startScript(cleanup, 'bench/bare-server.ts', [String(port)], /bare server: serving/, 'bare server');
+  const bareUrl = `http://127.0.0.1:${port}/v1/ingest/alertmanager`;
+  say(`ingestion: bare route, ${options.warmupSeconds} s warm-up + ${options.seconds} s`);
+  await load(bareUrl, new AlertStream(`w${run}b`), options.warmupSeconds);
+  const bare = await load(bareUrl, new AlertStream(`m${run}b`), options.seconds);
+  await bareServer.stop();
+
+  const correxUrl = `${stack.apiUrl}/v1/ingest/alertmanager`;
+  say(`ingestion: Correx, ${options.warmupSeconds} s warm-up + ${options.seconds} s`);
+  const warm = new AlertStream(`w${run}c`);
+  await load(correxUrl, warm, options.warmupSeconds);
+  const measured = new AlertStream(`m${run}c`);
+  const correx: LoadResult = await load(correxUrl, measured, options.seconds);
+
+  // The 202 means stored and in the monitor's history; the monitor opens the incidents after it,
+  // working through its queue in order, so the last group's incident opens when the backlog is gone.
+  say(`ingestion: ${measured.groups} groups sent; waiting up to ${options.waitSeconds} s for the monitor to open their incidents`);
+  const loadEnded = performance.now();
+  let counts = await incidentCounts(stack, measured.prefix);
+  let allOpenedAfter: number | undefined;
+  while (performance.now() - loadEnded < options.waitSeconds * 1000) {
+    if (allOpenedAfter === undefined && counts.incidents >= measured.groups && counts.linked >= measured.groups) allOpenedAfter = (performance.now() - loadEnded) / 1000;
+    // Keep watching a little after they are all there: a duplicate would show up late.
+    if (allOpenedAfter !== undefined && performance.now() - loadEnded > allOpenedAfter * 1000 + 5000) break;
+    await sleep(500);
+    counts = await incidentCounts(stack, measured.prefix);
+  }
+  const waited = (performance.now() - loadEnded) / 1000;
+  const historyLength = await stack.client.workflow
+    .getHandle(`monitor:${SYSTEM}`)
+    .describe()
+    .then((d) => d.historyLength)
+    .catch(() => undefined);
+
+  const duplicates = counts.incidents - counts.groups;
+  const exact = counts.incidents === measured.groups && duplicates === 0;
+  const figures: Figure[] = [
+    throughputFigure('Alertmanager payloads accepted (202) per second, 90 % repeats', 'payloads/s', correx.perSecond, bare.perSecond, { share: 0.5 }),
+    {
+      metric: `incidents opened for ${measured.groups} distinct groups${allOpenedAfter === undefined ? ` (${options.waitSeconds} s after the load)` : ''}`,
+      unit: 'count',
+      value: counts.incidents,
+      baseline: measured.groups,
+      target: '= distinct groups, no duplicates',
+      met: exact,
+    },
+    {
+      metric: allOpenedAfter !== undefined ? 'monitor caught up (all incidents open) after the load ended' : 'monitor NOT caught up when the wait ended, after',
+      unit: 's',
+      value: allOpenedAfter ?? waited,
+    },
+    { metric: 'request latency under load, p50', unit: 'ms', value: correx.latencyMs.p50, baseline: bare.latencyMs.p50, ratio: correx.latencyMs.p50 / bare.latencyMs.p50, ratioStyle: 'times' },
+    { metric: 'request latency under load, p99', unit: 'ms', value: correx.latencyMs.p99, baseline: bare.latencyMs.p99, ratio: correx.latencyMs.p99 / bare.latencyMs.p99, ratioStyle: 'times' },
+  ];
+  return {
+    id: 'ingestion',
+    title: 'Alert ingestion (Alertmanager webhook)',
+    parameters: { seconds: options.seconds, warmupSeconds: options.warmupSeconds, waitSeconds: options.waitSeconds, concurrency: options.concurrency, duplicateShare: '90 %', alertsPerPayload: 1 },
+    figures,
+    notes: [
+      `Correx: ${correx.requests} payloads answered in ${correx.seconds.toFixed(1)} s (${correx.accepted} × 202; statuses ${JSON.stringify(correx.statuses)}; ${correx.errors} connection errors); ${measured.groups} distinct groups, ${measured.sent - measured.groups} repeats.`,
+      `Bare route: ${bare.requests} payloads in ${bare.seconds.toFixed(1)} s (statuses ${JSON.stringify(bare.statuses)}).`,
+      `Incidents: ${counts.incidents} opened for ${counts.groups} distinct groups (${duplicates} duplicates); ${counts.linked} stored signals linked to them. ${
+        allOpenedAfter !== undefined
+          ? `The monitor had opened all of them ${allOpenedAfter.toFixed(1)} s after the load ended (it works through the ${measured.sent} signals in order; the 202 only means stored and queued).`
+          : `When the wait ended ${waited.toFixed(0)} s after the load, the monitor had opened ${counts.incidents} of ${measured.groups}: it works through the ${measured.sent} queued signals in order, slower than they were accepted (its current run's history: ${historyLength ?? '?'} events).`
+      }`,
+      `Warm-up (not counted): ${warm.sent} payloads, ${warm.groups} groups, on both servers before measuring.`,
+    ],
+    details: { correx, bare, groups: measured.groups, payloads: measured.sent, counts, allOpenedAfterSeconds: allOpenedAfter ?? null, waitedSeconds: waited },
+  };
+}

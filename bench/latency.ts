@@ -1,0 +1,269 @@
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { sql } from 'kysely';
+import { distribution, median, residentMemory, sleep, type Distribution } from './stats.js';
+import { latencyFigure, type Figure, type SectionResult } from './results.js';
+import { BASELINE_TASK_QUEUE, SYSTEM, say, type Stack } from './stack.js';
+
+const run = randomBytes(3).toString('hex');
+
+interface Timed<T> {
+  body: T;
+  sentAt: number;
+  returnedAt: number;
+}
+
+async function call<T = Record<string, unknown>>(stack: Stack, method: string, route: string, token: string, body?: unknown): Promise<Timed<T>> {
+  const sentAt = performance.now();
+  const response = await fetch(`${stack.apiUrl}${route}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await response.text();
+  const returnedAt = performance.now();
+  if (!response.ok) throw new Error(`${method} ${route}: ${response.status} ${text}`);
+  return { body: (text ? JSON.parse(text) : {}) as T, sentAt, returnedAt };
+}
+
+interface People {
+  commander: string;
+  approver: string;
+}
+
+async function people(stack: Stack): Promise<People> {
+  return {
+    // Holds incident-commander: the first to acknowledge becomes commander and may use break-glass.
+    commander: await stack.token('jonas-berg', ['responder']),
+    // Holds safety-engineering-manager, the approver of rate limits below SEV1.
+    approver: await stack.token('sofia-marquez', ['approver']),
+  };
+}
+
+async function openIncident(stack: Stack, token: string, key: string, severity: string): Promise<Timed<{ incidentId: string }>> {
+  return call<{ incidentId: string }>(stack, 'POST', '/v1/incidents', token, { systemId: SYSTEM, title: `Benchmark incident ${key}`, severity, dedupKey: `${run}-${key}` });
+}
+
+interface BreakGlassSample {
+  fromTrigger: number;
+  fromProposal: number;
+  trigger: number;
+  acknowledge: number;
+  propose: number;
+}
+
+/** Trigger (202) → acknowledge (commander) → propose a break-glass shutdown → the enforcer receives the apply. */
+async function breakGlassOnce(stack: Stack, p: People, key: string): Promise<BreakGlassSample> {
+  const opened = await openIncident(stack, p.commander, key, 'SEV2');
+  const id = opened.body.incidentId;
+  const ack = await call(stack, 'POST', `/v1/incidents/${id}/acknowledge`, p.commander, {});
+  const proposed = await call<{ correctionId: string }>(stack, 'POST', `/v1/incidents/${id}/corrections`, p.commander, {
+    kind: 'shutdown',
+    scope: { all: true },
+    reason: 'Benchmark: stop serving at once',
+    breakGlass: true,
+  });
+  const received = await stack.endpoint.receipt(proposed.body.correctionId);
+  return {
+    fromTrigger: received - opened.returnedAt,
+    fromProposal: received - proposed.sentAt,
+    trigger: opened.returnedAt - opened.sentAt,
+    acknowledge: ack.returnedAt - ack.sentAt,
+    propose: proposed.returnedAt - proposed.sentAt,
+  };
+}
+
+interface ApprovalSample {
+  fromDecision: number;
+  fromDecisionSent: number;
+  decide: number;
+}
+
+/** Trigger → acknowledge → propose a rate limit → the approver approves → the enforcer receives the apply. */
+async function approvalOnce(stack: Stack, p: People, key: string): Promise<ApprovalSample> {
+  const opened = await openIncident(stack, p.commander, key, 'SEV2');
+  const id = opened.body.incidentId;
+  await call(stack, 'POST', `/v1/incidents/${id}/acknowledge`, p.commander, {});
+  const proposed = await call<{ correctionId: string }>(stack, 'POST', `/v1/incidents/${id}/corrections`, p.commander, {
+    kind: 'rate_limit',
+    scope: { tiers: ['free'] },
+    parameters: { requestsPerMinute: 10, per: 'user' },
+    reason: 'Benchmark: slow the free tier',
+  });
+  const decided = await call(stack, 'POST', `/v1/corrections/${proposed.body.correctionId}/decision`, p.approver, { decision: 'approve', rationale: 'Benchmark approval' });
+  const received = await stack.endpoint.receipt(proposed.body.correctionId);
+  return { fromDecision: received - decided.returnedAt, fromDecisionSent: received - decided.sentAt, decide: decided.returnedAt - decided.sentAt };
+}
+
+interface BaselineSample {
+  fromStart: number;
+  fromStartSent: number;
+}
+
+/** The bare workflow: client start returns → its no-op activity reports in at the endpoint. */
+async function baselineOnce(stack: Stack, key: string): Promise<BaselineSample> {
+  const id = `bare-${run}-${key}`;
+  const sentAt = performance.now();
+  await stack.client.workflow.start('bareWorkflow', { taskQueue: BASELINE_TASK_QUEUE, workflowId: id, args: [`${stack.endpoint.url}/baseline/${encodeURIComponent(id)}`] });
+  const startedAt = performance.now();
+  const received = await stack.endpoint.receipt(id);
+  return { fromStart: received - startedAt, fromStartSent: received - sentAt };
+}
+
+/** Runs `n` Correx samples and `n` baseline samples alternately (after `warmup` unrecorded pairs), so both see the same machine. */
+async function interleaved<T>(n: number, warmup: number, label: string, correx: (key: string) => Promise<T>, baseline: (key: string) => Promise<BaselineSample>): Promise<{ correx: T[]; baseline: BaselineSample[] }> {
+  const out = { correx: [] as T[], baseline: [] as BaselineSample[] };
+  for (let i = -warmup; i < n; i++) {
+    const key = `${label}-${i < 0 ? `warm${-i}` : i}`;
+    const c = await correx(key);
+    const b = await baseline(key);
+    if (i >= 0) {
+      out.correx.push(c);
+      out.baseline.push(b);
+    }
+    if (i > 0 && i % 50 === 0) say(`${label}: ${i}/${n}`);
+  }
+  return out;
+}
+
+const round = (d: Distribution) => ({ n: d.n, p50: d.p50, p95: d.p95, p99: d.p99, min: d.min, max: d.max, mean: d.mean });
+
+export async function triggerToEnforced(stack: Stack, n: number): Promise<Omit<SectionResult, 'measuredAt' | 'seconds' | 'quick'>> {
+  const p = await people(stack);
+  const samples = await interleaved(n, 5, 'trigger', (key) => breakGlassOnce(stack, p, key), (key) => baselineOnce(stack, key));
+  const fromTrigger = distribution(samples.correx.map((s) => s.fromTrigger));
+  const fromProposal = distribution(samples.correx.map((s) => s.fromProposal));
+  const bare = distribution(samples.baseline.map((s) => s.fromStart));
+  const bareSent = distribution(samples.baseline.map((s) => s.fromStartSent));
+  const figures: Figure[] = [];
+  for (const q of ['p50', 'p95', 'p99'] as const) {
+    figures.push(latencyFigure(`trigger 202 → enforcer receipt, ${q}`, fromTrigger[q], bare[q], q === 'p99' ? { factor: 5 } : undefined));
+  }
+  for (const q of ['p50', 'p95', 'p99'] as const) {
+    figures.push(latencyFigure(`break-glass proposal sent → enforcer receipt, ${q}`, fromProposal[q], bareSent[q]));
+  }
+  return {
+    id: 'trigger',
+    title: 'Trigger to enforced (break-glass)',
+    parameters: { incidents: n, warmup: 5, severity: 'SEV2', correction: 'shutdown, breakGlass' },
+    figures,
+    notes: [
+      `Per incident: POST /v1/incidents (202) → acknowledge by the commander → propose a break-glass shutdown (201); stage medians: trigger ${median(samples.correx.map((s) => s.trigger)).toFixed(1)} ms, acknowledge ${median(samples.correx.map((s) => s.acknowledge)).toFixed(1)} ms, propose ${median(samples.correx.map((s) => s.propose)).toFixed(1)} ms (each an HTTP round trip).`,
+      `Baseline (bare workflow, one no-op activity): from start() returned p50 ${bare.p50.toFixed(1)} / p95 ${bare.p95.toFixed(1)} / p99 ${bare.p99.toFixed(1)} ms; from start() sent p50 ${bareSent.p50.toFixed(1)} / p99 ${bareSent.p99.toFixed(1)} ms.`,
+      `Control endpoint: ${stack.endpoint.applyRequests} apply requests, ${stack.endpoint.rejected} refused signatures.`,
+    ],
+    details: { distributions: { fromTrigger: round(fromTrigger), fromProposal: round(fromProposal), baseline: round(bare), baselineFromSent: round(bareSent) } },
+  };
+}
+
+export async function approvalToEnforced(stack: Stack, n: number): Promise<Omit<SectionResult, 'measuredAt' | 'seconds' | 'quick'>> {
+  const p = await people(stack);
+  const samples = await interleaved(n, 5, 'approval', (key) => approvalOnce(stack, p, key), (key) => baselineOnce(stack, key));
+  const fromDecision = distribution(samples.correx.map((s) => s.fromDecision));
+  const fromDecisionSent = distribution(samples.correx.map((s) => s.fromDecisionSent));
+  const bare = distribution(samples.baseline.map((s) => s.fromStart));
+  const bareSent = distribution(samples.baseline.map((s) => s.fromStartSent));
+  const figures: Figure[] = [];
+  for (const q of ['p50', 'p95', 'p99'] as const) figures.push(latencyFigure(`approve returned → enforcer receipt, ${q}`, fromDecision[q], bare[q]));
+  for (const q of ['p50', 'p95', 'p99'] as const) figures.push(latencyFigure(`approve sent → enforcer receipt, ${q}`, fromDecisionSent[q], bareSent[q]));
+  return {
+    id: 'approval',
+    title: 'Approval to enforced',
+    parameters: { incidents: n, warmup: 5, severity: 'SEV2', correction: 'rate_limit, approved by its authority' },
+    figures,
+    notes: [
+      `The approve call itself (POST /v1/corrections/:id/decision) takes p50 ${median(samples.correx.map((s) => s.decide)).toFixed(1)} ms; it answers once the vote is recorded, while the workflow already moves on to apply, so "from returned" can be the smaller part of the wait.`,
+      `Baseline measured alternately in the same run: p50 ${bare.p50.toFixed(1)} / p95 ${bare.p95.toFixed(1)} / p99 ${bare.p99.toFixed(1)} ms.`,
+    ],
+    details: { distributions: { fromDecision: round(fromDecision), fromDecisionSent: round(fromDecisionSent), baseline: round(bare), baselineFromSent: round(bareSent) } },
+  };
+}
+
+/** Runs `count` tasks with at most `concurrency` at a time. */
+async function pool(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await task(next++);
+    }),
+  );
+}
+
+/** Waits until `probe` gives the same value for `quietMs`, or `capMs` passed; returns the seconds waited. */
+async function settle(probe: () => Promise<number>, quietMs: number, capMs: number): Promise<number> {
+  const started = performance.now();
+  let last = await probe();
+  let since = performance.now();
+  while (performance.now() - started < capMs) {
+    await sleep(500);
+    const now = await probe();
+    if (now !== last) {
+      last = now;
+      since = performance.now();
+    } else if (performance.now() - since >= quietMs) break;
+  }
+  return (performance.now() - started) / 1000;
+}
+
+const mb = (kb: number | undefined) => (kb === undefined ? Number.NaN : kb / 1024);
+
+export async function scale(stack: Stack, options: { incidents: number; samples: number; concurrency: number; unloadedP99?: number }): Promise<Omit<SectionResult, 'measuredAt' | 'seconds' | 'quick'>> {
+  const p = await people(stack);
+  say('scale: starting a fresh correx worker');
+  const worker = await stack.restartWorker();
+  // A few incidents through the fresh worker first, so its idle figure includes warmed-up code.
+  await interleaved(0, 3, 'scale-warm', (key) => breakGlassOnce(stack, p, key), (key) => baselineOnce(stack, key));
+  await sleep(2000);
+  const idle = await residentMemory(worker.pid);
+
+  say(`scale: opening ${options.incidents} SEV3 incidents (not acknowledged: escalation timers pending)`);
+  const responder = await stack.token('amara-okafor', ['responder']);
+  const openStarted = performance.now();
+  await pool(options.incidents, options.concurrency, async (i) => {
+    await openIncident(stack, responder, `scale-${i}`, 'SEV3');
+  });
+  const openSeconds = (performance.now() - openStarted) / 1000;
+  // Let the worker finish what opening them started (records, first pages), so only timers remain.
+  const settledAfter = await settle(
+    async () => Number((await sql<{ n: string }>`select count(*) as n from pages`.execute(stack.db)).rows[0]!.n) + Number((await sql<{ n: string }>`select count(*) as n from timeline_events`.execute(stack.db)).rows[0]!.n),
+    3000,
+    180_000,
+  );
+  const loaded = await residentMemory(worker.pid);
+  const open = Number(
+    (await sql<{ n: string }>`select count(*) as n from incidents where state in ('triggered', 'acknowledged', 'mitigated')`.execute(stack.db)).rows[0]!.n,
+  );
+  let running: number | undefined;
+  try {
+    running = (await stack.client.workflow.count('ExecutionStatus="Running"')).count;
+  } catch {
+    running = undefined;
+  }
+
+  say(`scale: ${options.samples} break-glass incidents while they are open`);
+  const samples = await interleaved(options.samples, 0, 'scale', (key) => breakGlassOnce(stack, p, key), (key) => baselineOnce(stack, key));
+  const after = await residentMemory(worker.pid);
+  const fromTrigger = distribution(samples.correx.map((s) => s.fromTrigger));
+  const bare = distribution(samples.baseline.map((s) => s.fromStart));
+  const figures: Figure[] = [
+    { metric: `worker resident memory, idle (fresh process)`, unit: 'MB', value: mb(idle?.rssKb) },
+    { metric: `worker resident memory with ${options.incidents} incidents open`, unit: 'MB', value: mb(loaded?.rssKb) },
+    { metric: `worker resident memory after the samples (peak ${mb(after?.peakKb).toFixed(0)} MB)`, unit: 'MB', value: mb(after?.rssKb) },
+    latencyFigure(`trigger 202 → enforcer receipt while open, p50`, fromTrigger.p50, bare.p50),
+    latencyFigure(`trigger 202 → enforcer receipt while open, p99`, fromTrigger.p99, bare.p99, { factor: 5 }),
+  ];
+  return {
+    id: 'scale',
+    title: `Scale: ${options.incidents} open incidents on one worker`,
+    parameters: { incidents: options.incidents, samples: options.samples, openConcurrency: options.concurrency },
+    figures,
+    notes: [
+      `Opened ${options.incidents} SEV3 incidents in ${openSeconds.toFixed(1)} s (${(options.incidents / openSeconds).toFixed(1)}/s through the API, ${options.concurrency} at a time); the worker settled ${settledAfter.toFixed(1)} s later.`,
+      `Open incidents in the database when measured: ${open} (earlier sections' incidents stay open too, but were started by the previous worker process and are not in this one's cache until something happens to them). Running workflow executions on the server: ${running ?? 'not counted'}.`,
+      `Worker peak resident memory (VmHWM) at the end: ${mb(after?.peakKb).toFixed(0)} MB. Growth idle → loaded: ${(mb(loaded?.rssKb) - mb(idle?.rssKb)).toFixed(0)} MB, about ${(((loaded?.rssKb ?? Number.NaN) - (idle?.rssKb ?? Number.NaN)) / options.incidents).toFixed(0)} kB per open incident (each an incident and an escalation workflow).`,
+      `Bare baseline alternately in the same window: p50 ${bare.p50.toFixed(1)} / p99 ${bare.p99.toFixed(1)} ms${options.unloadedP99 !== undefined ? `; Correx's p99 without the open incidents (trigger section): ${options.unloadedP99.toFixed(1)} ms` : ''}.`,
+      `p99 of ${options.samples} samples is close to their maximum; read it as such.`,
+    ],
+    details: { distributions: { fromTrigger: round(fromTrigger), baseline: round(bare) }, memoryKb: { idle, loaded, after }, openIncidents: open, runningWorkflows: running ?? null },
+  };
+}

@@ -1,0 +1,70 @@
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { distribution, type Distribution } from './stats.js';
+
+export interface LoadResult {
+  /** Requests answered (any status) within the duration. */
+  requests: number;
+  /** Requests answered 202. */
+  accepted: number;
+  statuses: Record<string, number>;
+  errors: number;
+  seconds: number;
+  perSecond: number;
+  latencyMs: Distribution;
+}
+
+/**
+ * Closed-loop load: `concurrency` keep-alive connections, each sending the next body as soon as the
+ * previous one is answered, until `durationMs` has passed. Throughput counts 202 answers only.
+ */
+export async function closedLoop(options: { url: string; token: string; concurrency: number; durationMs: number; nextBody: () => string }): Promise<LoadResult> {
+  const target = new URL(options.url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
+  const statuses: Record<string, number> = {};
+  const latencies: number[] = [];
+  let requests = 0;
+  let accepted = 0;
+  let errors = 0;
+  const post = (body: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = http.request(
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${options.token}` },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  const started = performance.now();
+  const deadline = started + options.durationMs;
+  const loop = async () => {
+    while (performance.now() < deadline) {
+      const body = options.nextBody();
+      const sent = performance.now();
+      try {
+        const status = await post(body);
+        requests += 1;
+        statuses[status] = (statuses[status] ?? 0) + 1;
+        if (status === 202) accepted += 1;
+        latencies.push(performance.now() - sent);
+      } catch {
+        errors += 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, loop));
+  const seconds = (performance.now() - started) / 1000;
+  agent.destroy();
+  return { requests, accepted, statuses, errors, seconds, perSecond: accepted / seconds, latencyMs: distribution(latencies) };
+}

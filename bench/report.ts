@@ -1,0 +1,170 @@
+import { sectionIds, type Figure, type Results, type SectionResult } from './results.js';
+
+function formatValue(unit: Figure['unit'], value: number | undefined): string {
+  if (value === undefined || !Number.isFinite(value)) return '–';
+  switch (unit) {
+    case 'ms':
+      return `${value.toFixed(value < 10 ? 2 : 1)} ms`;
+    case 's':
+      return `${value.toFixed(1)} s`;
+    case 'MB':
+      return `${value.toFixed(0)} MB`;
+    case 'count':
+      return String(Math.round(value));
+    default:
+      return `${Math.round(value).toLocaleString('en-US')} ${unit}`;
+  }
+}
+
+function formatRatio(figure: Figure): string {
+  if (figure.ratio === undefined || !Number.isFinite(figure.ratio)) return '';
+  return figure.ratioStyle === 'percent' ? `${(figure.ratio * 100).toFixed(1)} %` : `${figure.ratio.toFixed(2)}×`;
+}
+
+function formatMet(figure: Figure): string {
+  if (figure.met === undefined) return '';
+  return figure.met ? 'met' : 'MISSED';
+}
+
+export interface Row {
+  section: string;
+  metric: string;
+  value: string;
+  baseline: string;
+  ratio: string;
+  target: string;
+  met: string;
+}
+
+export function rows(results: Results): Row[] {
+  const out: Row[] = [];
+  for (const id of sectionIds) {
+    const section = results.sections[id];
+    if (!section) continue;
+    for (const figure of section.figures) {
+      out.push({
+        section: section.title,
+        metric: figure.metric,
+        value: formatValue(figure.unit, figure.value),
+        baseline: figure.baseline === undefined ? '' : formatValue(figure.unit, figure.baseline),
+        ratio: formatRatio(figure),
+        target: figure.target ?? '',
+        met: formatMet(figure),
+      });
+    }
+  }
+  return out;
+}
+
+const headers: Row = { section: 'section', metric: 'metric', value: 'Correx', baseline: 'baseline', ratio: 'ratio', target: 'target', met: 'met' };
+const columns = Object.keys(headers) as (keyof Row)[];
+
+/** An aligned plain-text table for the terminal. */
+export function consoleTable(results: Results): string {
+  const all = [headers, ...rows(results)];
+  const widths = columns.map((c) => Math.max(...all.map((r) => r[c].length)));
+  const line = (r: Row) => columns.map((c, i) => r[c].padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...all.slice(1).map(line)].join('\n');
+}
+
+/** The targets, one line each: met, or missed with the measured figure. */
+export function targetLines(results: Results): string[] {
+  const out: string[] = [];
+  for (const id of sectionIds) {
+    const section = results.sections[id];
+    for (const figure of section?.figures ?? []) {
+      if (figure.met === undefined) continue;
+      const measured = figure.ratio !== undefined && figure.ratioStyle ? `${formatValue(figure.unit, figure.value)} = ${formatRatio(figure)} of baseline ${formatValue(figure.unit, figure.baseline)}` : `${formatValue(figure.unit, figure.value)}${figure.baseline !== undefined ? ` (against ${formatValue(figure.unit, figure.baseline)})` : ''}`;
+      out.push(`${figure.met ? 'MET   ' : 'MISSED'} ${section!.title}: ${figure.metric}: target ${figure.target}; measured ${measured}`);
+    }
+  }
+  return out;
+}
+
+const cell = (text: string) => text.replaceAll('|', '\\|');
+
+function markdownTable(results: Results): string {
+  const body = rows(results).map((r) => `| ${columns.map((c) => cell(c === 'met' && r.met === 'MISSED' ? '**MISSED**' : r[c])).join(' | ')} |`);
+  return [`| ${columns.map((c) => headers[c]).join(' | ')} |`, `|${columns.map(() => '---').join('|')}|`, ...body].join('\n');
+}
+
+function sectionMethod(section: SectionResult): string {
+  const p = section.parameters;
+  switch (section.id) {
+    case 'trigger':
+      return [
+        `For each of ${p.incidents} incidents (after ${p.warmup} unrecorded warm-up rounds), one after another: \`POST /v1/incidents\` (${p.severity}) as \`jonas-berg\`, who then acknowledges it (becoming incident commander) and proposes a \`shutdown\` with \`breakGlass: true\`, which the runbook lets the commander apply at once. The clock starts when the trigger's 202 is read and stops when the webhook control endpoint receives the apply for that correction (its first byte handled, \`performance.now()\` in the benchmark process, the same clock as the HTTP calls). So the figure includes two more HTTP round trips (acknowledge, propose) and the time a person would take between them is zero. A second figure starts when the break-glass proposal is sent.`,
+        'Baseline, alternating with the incidents in the same run: a bare workflow on the same Temporal server (its own task queue and worker process) that calls one activity doing nothing but `POST` to the same endpoint; timed from `client.workflow.start()` returning (the analogue of the 202) to the endpoint receiving it. Ratio = Correx ÷ baseline at the same percentile; the target is p99 ≤ 5× baseline p99.',
+      ].join('\n\n');
+    case 'approval':
+      return `For each of ${p.incidents} incidents: trigger, acknowledge, propose a \`rate_limit\` (${p.severity}) as the commander, then \`sofia-marquez\` (safety-engineering-manager, the decision authority) approves through \`POST /v1/corrections/:id/decision\`. The clock starts when that call returns (and, second figure, when it is sent) and stops at the control endpoint's receipt of the apply. The decision answers once the vote is recorded, while the workflow already moves on to apply. Baseline: the same bare workflow, measured alternately in this section.`;
+    case 'ingestion':
+      return [
+        `A closed-loop load generator in the benchmark process (${p.concurrency} keep-alive connections, each sending the next payload when the previous one is answered) posts Alertmanager webhook payloads (version 4, one firing alert each) for ${p.seconds} s, after ${p.warmupSeconds} s of warm-up. Every tenth payload is a new group (its own \`group\` label, fingerprint and \`startsAt\`); the other nine repeat a payload already sent, as Alertmanager does each \`repeat_interval\`. Throughput counts 202 answers per second. The runbook's jailbreak trigger is changed to open on one alert and group by \`group\`, so each distinct group must become exactly one incident: the count is read from PostgreSQL once the monitor has caught up (and watched 5 s longer), or after at most ${p.waitSeconds} s. The 202 means the signal is stored and in the monitor workflow's history; the monitor handles its queue in order, so how long it takes to open the last group's incident after the load stops is reported too. This section runs last, on the worker of the scale section (with its open incidents).`,
+        'Baseline: the same generator and payloads against a bare Fastify 5 route in a process of its own, which parses the JSON body and answers 202. Correx runs as `correx api` and `correx worker` processes with the per-token rate limits raised out of the way; every accepted alert is authenticated, validated, stored in PostgreSQL and signalled to the system\'s monitor workflow before the 202.',
+      ].join('\n\n');
+    case 'export':
+      return [
+        `${p.events} chained timeline events of one incident (about 300 bytes of data each) are inserted directly, plus a ${p.smallEvents}-event incident. Each round runs, each in a fresh process: \`jsonExport\` and \`csvExport\` from \`services/export/stream.ts\` drained into a counting stream (time from the first query to the last byte, signing included), and \`psql -c "COPY (SELECT incident_id, seq, occurred_at, kind, actor, data, prev_hash, hash FROM timeline_events WHERE incident_id = … ORDER BY seq) TO STDOUT WITH (FORMAT csv)"\` into a pipe, whose wall clock minus a \`psql -c 'select 1'\` run (start-up and connection) is the baseline. Medians of ${p.rounds} round${p.rounds === 1 ? '' : 's'}; events per second = events ÷ time.`,
+        `Peak memory is the export process's maximum resident set (\`maxRSS\`), including Node.js and tsx. "Flat" means that with the heap capped at 96 MB (\`--max-old-space-size=96\`, as \`test/compliance/export.test.ts\` checks it) the ${p.events}-event JSON export peaks less than 20 MB above the ${p.smallEvents}-event one: memory that grew with the events would show there. The uncapped peaks, what a process with Node's default heap reaches, are listed too.`,
+      ].join('\n\n');
+    case 'scale':
+      return `The Correx worker process is replaced by a fresh one (same task queue), warmed with 3 incidents, and its resident memory (VmRSS from \`/proc/<pid>/status\`) is read idle. Then ${p.incidents} SEV3 incidents are opened through the API (${p.openConcurrency} at a time) and left unacknowledged, so each keeps an escalation workflow with a pending timer; once the worker has settled (no new pages or timeline events for 3 s) its memory is read again, and ${p.samples} break-glass incidents are measured as in the first section, alternating with the bare baseline. In this benchmark's runbook the escalation \`ackTimeout\`s are 2 h, so no timer fires during the run.`;
+  }
+}
+
+/** docs/benchmarks.md, regenerated from the results by `npm run bench`. */
+export function markdown(results: Results): string {
+  const m = results.machine;
+  const sections = sectionIds.map((id) => results.sections[id]).filter((s): s is SectionResult => s !== undefined);
+  const targets = targetLines(results);
+  return `# Benchmarks
+
+<!-- Generated by bench/run.ts (\`npm run bench\`) from bench/results.json; edits here are overwritten. -->
+
+\`npm run bench\` measures how fast Correx gets a correction enforced, how many alerts it ingests, how fast it exports, and what open incidents cost a worker, each against a baseline measured in the same run on the same machine. It is not part of \`npm test\`. It needs what the tests need (\`scripts/setup.sh --postgres\`: PostgreSQL and the Temporal CLI) and starts everything else itself: a fresh database \`correx_bench_<random>\` (dropped at the end), a Temporal dev server (the Temporal CLI's \`start-dev\`, SQLite in memory, as the tests use it), \`correx worker\`, \`correx api\`, the baselines, and a webhook control endpoint.
+
+Latest run: ${results.generatedAt} (\`${results.command}\`, ${(results.runtimeSeconds / 60).toFixed(1)} min).${(results.updates ?? [])
+    .map((u) => ` Re-measured since: ${u.sections.join(', ')} (\`${u.command}\`, ${u.generatedAt}).`)
+    .join('')}
+
+## Figures
+
+${markdownTable(results)}
+
+Ratios are Correx ÷ baseline: for latencies how many times the baseline's, for throughputs what share of it.
+
+## Targets
+
+${targets.length ? targets.map((t) => `- ${t.replace(/^(MET|MISSED)\s+/, (_, w: string) => (w === 'MET' ? '**met**: ' : '**missed**: '))}`).join('\n') : '- none measured in this run'}
+
+${sections
+  .map(
+    (s) => `## ${s.title}
+
+${sectionMethod(s)}
+
+Measured ${s.measuredAt}${s.quick ? ' (quick mode: small sizes, not comparable)' : ''}, ${s.seconds.toFixed(0)} s${s.loadAverage ? `; load average ${s.loadAverage.map((l) => l.toFixed(2)).join(', ')} when it started` : ''}.
+
+${s.notes.map((n) => `- ${n}`).join('\n')}`,
+  )
+  .join('\n\n')}
+
+## Machine
+
+- ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGb.toFixed(0)} GB memory, ${m.platform}
+- Node.js ${m.node}; ${m.postgres}; Temporal CLI ${m.temporalCli} (\`temporal server start-dev\`, SQLite in memory)
+- Load average when the full run started: ${m.loadAverageAtStart.map((l) => l.toFixed(2)).join(', ')}. Everything (PostgreSQL, Temporal, worker, API, load generator) shares these CPUs, and other work on the machine shows up in the figures; compare ratios rather than absolute numbers, and rerun on a quiet machine before drawing conclusions.
+
+## Running it
+
+\`\`\`sh
+npm run bench                               # every section, full sizes; rewrites bench/results.json and this page
+npm run bench -- --quick                    # small sizes for development; writes bench/results.quick.json only
+npm run bench -- --only trigger,export      # some sections; merged into bench/results.json and this page
+npm run bench -- --render                   # only regenerate this page from bench/results.json
+\`\`\`
+
+Sizes (defaults): \`--incidents <n>\` (trigger section, 200), \`--approval-incidents <n>\` (100), \`--ingest-seconds <s>\` (30), \`--ingest-wait <s>\` (how long to wait for the monitor after the load, 180), \`--concurrency <n>\` (ingestion connections, 32), \`--export-events <n>\` (100000), \`--scale-incidents <n>\` (1000), \`--scale-samples <n>\` (50). The sources are in \`bench/\`: \`run.ts\` (orchestration and flags), \`stack.ts\` (processes), \`latency.ts\`, \`ingestion.ts\`, \`export.ts\` (the sections), \`control-endpoint.ts\`, \`baseline-workflow.ts\` / \`baseline-worker.ts\`, \`bare-server.ts\`, \`export-child.ts\`, \`report.ts\` (this page).
+`;
+}

@@ -1,0 +1,314 @@
+/**
+ * Scripted incidents driven through the HTTP API the way a careful client (the CLI, a chat bot)
+ * would under faults: every request that fails for a transient reason (connection refused, 5xx,
+ * 429, timeout) is retried, and before a retry the client looks whether the first attempt took
+ * effect after all (the API has no idempotency key for actions), so one person's action is not
+ * taken twice.
+ */
+
+export interface Tokens {
+  responder: string;
+  approver: string;
+  compliance: string;
+}
+
+export interface IncidentPlan {
+  n: number;
+  severity: 'SEV2' | 'SEV3';
+  kind: 'rate_limit' | 'capability_restriction';
+  classify: boolean;
+  dedupKey: string;
+}
+
+export interface DrivenIncident {
+  plan: IncidentPlan;
+  incidentId?: string;
+  correctionId?: string;
+  /** Regulator reports approved (sent) by the script. */
+  reportIds: string[];
+  steps: { step: string; at: number; ms: number; retries: number }[];
+  startedAt: number;
+  finishedAt?: number;
+  error?: string;
+}
+
+export interface DriverStats {
+  requests: number;
+  retries: number;
+  byStatus: Map<string, number>;
+  /** An action that had taken effect although its request failed (found by looking before retrying). */
+  tookEffectDespiteFailure: number;
+}
+
+class Refused extends Error {}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const SCOPES = {
+  rate_limit: { scope: { tiers: ['free', 'trial'] }, parameters: { requestsPerMinute: 10, per: 'user' } },
+  capability_restriction: { scope: { all: true }, parameters: { disabledCapabilities: ['code-execution'] } },
+} as const;
+
+/**
+ * Classes of the classified incidents, and the regimes of the runbook they bring in: the GPAI Code
+ * of Practice (initial report within 15 days of awareness), California SB 53 (15 days) and the New
+ * York RAISE Act (72 hours of determination), so every deadline is days away and a few minutes of
+ * faults can only make one late by losing it.
+ */
+export const CLASSES = ['serious-harm-to-health', 'critical-safety-incident'];
+export const REGIMES_FOR_SERIOUS_HARM = ['eu-gpai-code-c9', 'us-ca-sb53', 'us-ny-raise'];
+
+interface Reply {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+type Json = Record<string, unknown>;
+
+export class Driver {
+  readonly stats: DriverStats = { requests: 0, retries: 0, byStatus: new Map(), tookEffectDespiteFailure: 0 };
+
+  constructor(
+    private readonly api: string,
+    private readonly tokens: Tokens,
+    /** How long one action may keep failing before the incident is given up. */
+    private readonly patienceMs = 8 * 60_000,
+  ) {}
+
+  private count(key: string): void {
+    this.stats.byStatus.set(key, (this.stats.byStatus.get(key) ?? 0) + 1);
+  }
+
+  private async send(method: string, route: string, token: string, body?: unknown, timeoutMs = 120_000): Promise<Reply> {
+    this.stats.requests += 1;
+    try {
+      const response = await fetch(`${this.api}${route}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      const text = await response.text();
+      let parsed: Json = {};
+      try {
+        parsed = text ? (JSON.parse(text) as Json) : {};
+      } catch {
+        parsed = { text };
+      }
+      this.count(String(response.status));
+      return { status: response.status, body: parsed };
+    } catch (error) {
+      const name = (error as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable';
+      this.count(name);
+      return { status: 0, body: { error: `${name}: ${(error as Error).message}` } };
+    }
+  }
+
+  /** A read that tolerates faults: undefined unless it answered 200. */
+  private async read(route: string, token = this.tokens.responder): Promise<Json | undefined> {
+    const reply = await this.send('GET', route, token, undefined, 20_000);
+    return reply.status === 200 ? reply.body : undefined;
+  }
+
+  /**
+   * Sends an action until it succeeds. Transient failures are retried; before each retry, and on a
+   * 409 (refused: perhaps because an earlier attempt did it), `probe` says whether it took effect.
+   * `settleMs`: after a transient failure, keep looking this long before sending again (for actions
+   * a second send would repeat, such as proposing a correction).
+   */
+  private async act<T>(
+    steps: DrivenIncident['steps'],
+    step: string,
+    send: () => Promise<Reply>,
+    accept: (body: Json) => T,
+    probe: () => Promise<T | undefined>,
+    settleMs = 0,
+  ): Promise<T> {
+    const began = Date.now();
+    let retries = 0;
+    let lastError = '';
+    const done = (value: T) => {
+      steps.push({ step, at: began, ms: Date.now() - began, retries });
+      return value;
+    };
+    for (let delay = 500; Date.now() - began < this.patienceMs; delay = Math.min(delay * 2, 5_000)) {
+      const reply = await send();
+      if (reply.status >= 200 && reply.status < 300) return done(accept(reply.body));
+      lastError = `${reply.status} ${JSON.stringify(reply.body).slice(0, 300)}`;
+      if (reply.status === 409) {
+        const effect = await probe().catch(() => undefined);
+        if (effect !== undefined) {
+          if (retries > 0) this.stats.tookEffectDespiteFailure += 1;
+          return done(effect);
+        }
+        throw new Refused(`${step}: refused: ${lastError}`);
+      }
+      if (reply.status >= 400 && reply.status < 500 && reply.status !== 404 && reply.status !== 429) throw new Refused(`${step}: ${lastError}`);
+      retries += 1;
+      this.stats.retries += 1;
+      const lookUntil = Date.now() + Math.max(settleMs, 1);
+      do {
+        const effect = await probe().catch(() => undefined);
+        if (effect !== undefined) {
+          this.stats.tookEffectDespiteFailure += 1;
+          return done(effect);
+        }
+        if (Date.now() < lookUntil) await sleep(1_000);
+      } while (Date.now() < lookUntil);
+      await sleep(delay);
+    }
+    throw new Error(`${step}: still failing after ${Math.round(this.patienceMs / 1000)} s: ${lastError}`);
+  }
+
+  /** Polls until `probe` gives a value. */
+  private async until<T>(steps: DrivenIncident['steps'], step: string, probe: () => Promise<T | undefined>, timeoutMs = this.patienceMs): Promise<T> {
+    const began = Date.now();
+    for (;;) {
+      const value = await probe().catch(() => undefined);
+      if (value !== undefined) {
+        steps.push({ step, at: began, ms: Date.now() - began, retries: 0 });
+        return value;
+      }
+      if (Date.now() - began > timeoutMs) throw new Error(`${step}: not reached within ${Math.round(timeoutMs / 1000)} s`);
+      await sleep(500);
+    }
+  }
+
+  private async live(incidentId: string): Promise<{ row: Json; live: Json } | undefined> {
+    const incident = await this.read(`/v1/incidents/${incidentId}`);
+    if (!incident) return undefined;
+    const live = incident.live as Json | undefined;
+    if (!live || 'unavailable' in live) return undefined;
+    return { row: incident, live };
+  }
+
+  /** One incident from trigger to resolution (see docs/faults.md for the script). */
+  async drive(plan: IncidentPlan, record: DrivenIncident): Promise<void> {
+    const { tokens } = this;
+    const steps = record.steps;
+    const who = `fault incident ${plan.n}`;
+    try {
+      const triggered = await this.act(
+        steps,
+        'trigger',
+        () => this.send('POST', '/v1/incidents', tokens.responder, { systemId: 'frontier-assistant', title: `Fault-injection incident ${plan.n}`, severity: plan.severity, dedupKey: plan.dedupKey }),
+        (body) => body as { incidentId: string },
+        async () => undefined,
+      );
+      const incidentId = triggered.incidentId;
+      record.incidentId = incidentId;
+      await this.until(steps, 'recorded', async () => (await this.read(`/v1/incidents/${incidentId}`)) ?? undefined);
+
+      await this.act(
+        steps,
+        'acknowledge',
+        () => this.send('POST', `/v1/incidents/${incidentId}/acknowledge`, tokens.responder, { reason: who }),
+        () => true,
+        async () => {
+          const state = (await this.live(incidentId))?.live.state;
+          return state !== undefined && state !== 'triggered' ? true : undefined;
+        },
+      );
+
+      if (plan.classify) {
+        await this.act(
+          steps,
+          'classify',
+          () => this.send('POST', `/v1/incidents/${incidentId}/classify`, tokens.responder, { classes: CLASSES, reason: `${who}: users harmed by unsafe medical advice` }),
+          () => true,
+          async () => (((await this.live(incidentId))?.live.classification as string[] | undefined)?.includes('serious-harm-to-health') ? true : undefined),
+          15_000,
+        );
+      }
+
+      const { scope, parameters } = SCOPES[plan.kind];
+      const findCorrection = async () => {
+        const state = await this.live(incidentId);
+        const corrections = (state?.live.corrections as { id: string }[] | undefined) ?? [];
+        return corrections[0] ? { correctionId: corrections[0].id } : undefined;
+      };
+      const { correctionId } = await this.act(
+        steps,
+        'propose',
+        () => this.send('POST', `/v1/incidents/${incidentId}/corrections`, tokens.responder, { kind: plan.kind, scope, parameters, reason: `${who}: contain while investigating` }),
+        (body) => body as { correctionId: string },
+        findCorrection,
+        20_000,
+      );
+      record.correctionId = correctionId;
+
+      const correctionState = async () => {
+        const c = await this.read(`/v1/corrections/${correctionId}`);
+        const live = c?.live as Json | undefined;
+        return { row: c?.state as string | undefined, live: live && !('unavailable' in live) ? (live.state as string) : undefined, votes: (live?.votes as { actor: string }[] | undefined) ?? [] };
+      };
+      await this.act(
+        steps,
+        'approve',
+        () => this.send('POST', `/v1/corrections/${correctionId}/decision`, tokens.approver, { decision: 'approve', rationale: `${who}: proportionate` }),
+        () => true,
+        async () => ((await correctionState()).votes.some((v) => v.actor === 'sofia-marquez') ? true : undefined),
+      );
+      await this.until(steps, 'active', async () => {
+        const state = await this.live(incidentId);
+        const c = (state?.live.corrections as { id: string; state: string }[] | undefined)?.find((x) => x.id === correctionId);
+        return c?.state === 'active' ? true : undefined;
+      });
+
+      if (plan.classify) {
+        // Compliance sends each initial regulator report while the correction is in force.
+        const drafted = await this.until(steps, 'reports-drafted', async () => {
+          const reports = await this.read(`/v1/incidents/${incidentId}/reports`);
+          const items = (reports?.items as { id: string; regime: string; clockId: string; sentAt: string | null }[] | undefined) ?? [];
+          const initial = REGIMES_FOR_SERIOUS_HARM.map((regime) => items.find((r) => r.regime === regime && r.clockId === 'initial'));
+          return initial.every((r) => r !== undefined) ? (initial as { id: string }[]) : undefined;
+        });
+        for (const report of drafted) {
+          await this.act(
+            steps,
+            'report-approve',
+            () => this.send('POST', `/v1/reports/${report.id}/approve`, tokens.compliance, {}),
+            () => true,
+            async () => {
+              const reports = await this.read(`/v1/incidents/${incidentId}/reports`);
+              const item = (reports?.items as { id: string; approvedAt: string | null }[] | undefined)?.find((r) => r.id === report.id);
+              return item?.approvedAt ? true : undefined;
+            },
+          );
+          record.reportIds.push(report.id);
+        }
+      }
+
+      const restoration =
+        plan.severity === 'SEV2'
+          ? [
+              { criterion: 'fix-deployed', evidence: `${who}: safety filter v2 deployed` },
+              { criterion: 'evaluation-passed', evidence: `${who}: red-team suite passes` },
+            ]
+          : undefined;
+      await this.act(
+        steps,
+        'lift',
+        () => this.send('POST', `/v1/corrections/${correctionId}/lift`, tokens.approver, { rationale: `${who}: fixed`, ...(restoration ? { restoration } : {}) }),
+        () => true,
+        async () => {
+          const s = await correctionState();
+          return s.row === 'lifted' || s.live === 'lifting' || s.live === 'lifted' ? true : undefined;
+        },
+      );
+      await this.until(steps, 'lifted', async () => ((await correctionState()).row === 'lifted' ? true : undefined));
+
+      await this.act(
+        steps,
+        'resolve',
+        () => this.send('POST', `/v1/incidents/${incidentId}/resolve`, tokens.responder, { reason: `${who}: done` }),
+        () => true,
+        async () => ((await this.live(incidentId))?.live.state === 'resolved' ? true : undefined),
+      );
+      record.finishedAt = Date.now();
+    } catch (error) {
+      record.error = (error as Error).message;
+      record.finishedAt = Date.now();
+    }
+  }
+}
