@@ -41,6 +41,9 @@ const ONCE = [
   'correction.lifted',
 ];
 
+/** The incident's own transitions, in the only order the script can produce them. */
+const LIFECYCLE = ['incident.opened', 'incident.acknowledged', 'incident.mitigating', 'incident.mitigated', 'incident.resolved'];
+
 /** Consumers each correction kind reaches (runbooks/frontier-assistant.yaml, `affectedBy`), and how. */
 const CONSUMER_OF_KIND = {
   rate_limit: { consumer: 'northwind-support', method: 'email' },
@@ -65,8 +68,10 @@ export async function checkFinalStates({ db, incidents, api, complianceToken }: 
     const good = row?.state === 'resolved' && live?.live?.state === 'resolved' && corrections.length === 1 && corrections[0]!.state === 'lifted';
     if (good) resolved += 1;
     else {
+      const transitions = await db.selectFrom('timeline_events').select(['seq', 'kind', 'occurred_at']).where('incident_id', '=', d.incidentId).where('kind', 'like', 'incident.%').orderBy('seq').execute();
       problems.push(
-        `${label}: recorded ${row?.state ?? 'missing'}, workflow ${live?.live?.state ?? 'unknown'}, ${plural(corrections.length, 'correction')} (${corrections.map((c) => c.state).join(', ') || 'none'})`,
+        `${label}: recorded ${row?.state ?? 'missing'}, workflow ${live?.live?.state ?? 'unknown'}, ${plural(corrections.length, 'correction')} (${corrections.map((c) => c.state).join(', ') || 'none'}); ` +
+          `timeline: ${transitions.map((t) => `${t.seq} ${t.kind.replace('incident.', '')} ${t.occurred_at.toISOString().slice(11, 23)}`).join(', ')}`,
       );
     }
   }
@@ -252,15 +257,19 @@ export async function checkTimelines({ db, incidents, api, complianceToken, publ
     const result = await verifyExport(lines(response.body, tamperTimeline && first), { publicKeyPem });
     first = false;
     events += result.events;
-    const kinds = await db.selectFrom('timeline_events').select(['kind']).where('incident_id', '=', d.incidentId).execute();
+    const kinds = await db.selectFrom('timeline_events').select(['kind']).where('incident_id', '=', d.incidentId).orderBy('seq').execute();
     const wrongCounts = ONCE.map((kind) => [kind, kinds.filter((k) => k.kind === kind).length] as const).filter(([, n]) => n !== 1);
+    const transitions = kinds.map((k) => k.kind).filter((k) => LIFECYCLE.includes(k));
+    const inOrder = transitions.every((k, i) => i === 0 || LIFECYCLE.indexOf(transitions[i - 1]!) < LIFECYCLE.indexOf(k));
     if (!result.ok) {
       problems.push(`${d.incidentId}: ${result.broken ? `event ${result.broken.seq} (line ${result.broken.line}): ${result.broken.reason}` : result.problems.join('; ')}`);
     } else if (wrongCounts.length > 0) {
       problems.push(`${d.incidentId}: ${wrongCounts.map(([kind, n]) => `${kind} ×${n}`).join(', ')} (each expected once)`);
+    } else if (!inOrder) {
+      problems.push(`${d.incidentId}: the incident's transitions are out of order on its timeline: ${transitions.join(' → ')}`);
     } else verified += 1;
   }
-  return { name: 'timelines verify', ok: problems.length === 0 && verified === incidents.length, summary: `${verified}/${incidents.length} signed exports verify (${events} events), each step on the timeline once`, problems };
+  return { name: 'timelines verify', ok: problems.length === 0 && verified === incidents.length, summary: `${verified}/${incidents.length} signed exports verify (${events} events), each step on the timeline once and in order`, problems };
 }
 
 /**

@@ -338,6 +338,11 @@ async function main(): Promise<number> {
     await writeFile(path.join(logs, 'incidents.json'), JSON.stringify(records, null, 2));
     await writeFile(path.join(logs, 'enforcer-requests.json'), JSON.stringify(enforcer.requests, null, 2));
     await writeFile(path.join(logs, 'mail.json'), JSON.stringify(smtp.received, null, 2));
+    const timelines = ids.length
+      ? await database.db.selectFrom('timeline_events').select(['incident_id', 'seq', 'kind', 'actor', 'occurred_at', 'recorded_at', 'data']).where('incident_id', 'in', ids).orderBy('incident_id').orderBy('seq').execute()
+      : [];
+    const rows = ids.length ? await database.db.selectFrom('incidents').selectAll().where('id', 'in', ids).execute() : [];
+    await writeFile(path.join(logs, 'database.json'), JSON.stringify({ incidents: rows, timelines }, null, 2));
     out(`logs: ${logs}`);
   }
   return failed.length === 0 ? 0 : 1;
