@@ -82,8 +82,13 @@ export async function checkFinalStates({ db, incidents, api, complianceToken }: 
 export async function checkEnforcement({ db, incidents, enforcer }: CheckInputs): Promise<CheckResult> {
   const problems: string[] = [];
   const ids = incidents.filter((d) => d.incidentId).map((d) => d.incidentId!);
-  const corrections = ids.length ? await db.selectFrom('corrections').select(['id', 'kind']).where('incident_id', 'in', ids).execute() : [];
-  const known = new Set(corrections.map((c) => c.id));
+  const all = ids.length ? await db.selectFrom('corrections').select(['id', 'kind', 'applied_at']).where('incident_id', 'in', ids).execute() : [];
+  const known = new Set(all.map((c) => c.id));
+  // A correction never applied (a stray proposal still pending, rejected, expired) must have had no effect at all.
+  for (const c of all.filter((x) => !x.applied_at)) {
+    for (const [key, times] of enforcer.applications) if (key.startsWith(`${c.id}:`) && times > 0) problems.push(`${key}: took effect for a correction Correx never applied`);
+  }
+  const corrections = all.filter((c) => c.applied_at);
   const events = ids.length
     ? await db.selectFrom('timeline_events').select(['kind', 'data']).where('incident_id', 'in', ids).where((eb) => eb.or([eb('kind', '=', 'fallback.activated'), eb('kind', 'like', 'correction.fallback-activate-%_failed')])).execute()
     : [];
@@ -156,7 +161,8 @@ export async function checkNotices({ db, incidents, smtp }: CheckInputs): Promis
   if (ids.length === 0) return { name: 'notices once', ok: false, summary: 'no incidents', problems: ['no incident was opened'] };
   const notifications = await db.selectFrom('notifications').selectAll().where('incident_id', 'in', ids).execute();
   const pages = await db.selectFrom('pages').selectAll().where('incident_id', 'in', ids).execute();
-  const corrections = await db.selectFrom('corrections').select(['id', 'kind', 'incident_id']).where('incident_id', 'in', ids).execute();
+  // Notices go out for corrections put in force; one never applied has none.
+  const corrections = await db.selectFrom('corrections').select(['id', 'kind', 'incident_id']).where('incident_id', 'in', ids).where('applied_at', 'is not', null).execute();
   const approved = new Set(incidents.flatMap((d) => d.reportIds));
 
   const expected = new Map<string, string>();

@@ -41,6 +41,8 @@ export interface DriverStats {
 }
 
 class Refused extends Error {}
+/** A probe could not tell whether an action took effect (the reads it needs fail too). */
+class Unknown extends Error {}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -110,11 +112,20 @@ export class Driver {
     return reply.status === 200 ? reply.body : undefined;
   }
 
+  /** A read a probe relies on: throws (the answer is unknown) unless it answered 200. */
+  private async mustRead(route: string, token = this.tokens.responder): Promise<Json> {
+    const body = await this.read(route, token);
+    if (!body) throw new Unknown(`GET ${route} failed`);
+    return body;
+  }
+
   /**
    * Sends an action until it succeeds. Transient failures are retried; before each retry, and on a
-   * 409 (refused: perhaps because an earlier attempt did it), `probe` says whether it took effect.
-   * `settleMs`: after a transient failure, keep looking this long before sending again (for actions
-   * a second send would repeat, such as proposing a correction).
+   * 409 (refused: perhaps because an earlier attempt did it), `probe` says whether it took effect:
+   * a value if it did, undefined if it did not, and it throws while it cannot tell (its reads fail
+   * too), in which case the action is not sent again until it can. `settleMs`: after a transient
+   * failure, keep looking at least this long before sending again (for actions a second send would
+   * repeat, such as proposing a correction, whose first send may still be on its way).
    */
   private async act<T>(
     steps: DrivenIncident['steps'],
@@ -136,7 +147,7 @@ export class Driver {
       if (reply.status >= 200 && reply.status < 300) return done(accept(reply.body));
       lastError = `${reply.status} ${JSON.stringify(reply.body).slice(0, 300)}`;
       if (reply.status === 409) {
-        const effect = await probe().catch(() => undefined);
+        const effect = await this.look(probe, 0, began);
         if (effect !== undefined) {
           if (retries > 0) this.stats.tookEffectDespiteFailure += 1;
           return done(effect);
@@ -146,18 +157,32 @@ export class Driver {
       if (reply.status >= 400 && reply.status < 500 && reply.status !== 404 && reply.status !== 429) throw new Refused(`${step}: ${lastError}`);
       retries += 1;
       this.stats.retries += 1;
-      const lookUntil = Date.now() + Math.max(settleMs, 1);
-      do {
-        const effect = await probe().catch(() => undefined);
-        if (effect !== undefined) {
-          this.stats.tookEffectDespiteFailure += 1;
-          return done(effect);
-        }
-        if (Date.now() < lookUntil) await sleep(1_000);
-      } while (Date.now() < lookUntil);
+      const effect = await this.look(probe, settleMs, began);
+      if (effect !== undefined) {
+        this.stats.tookEffectDespiteFailure += 1;
+        return done(effect);
+      }
       await sleep(delay);
     }
     throw new Error(`${step}: still failing after ${Math.round(this.patienceMs / 1000)} s: ${lastError}`);
+  }
+
+  /**
+   * Asks `probe` until it can tell, and for at least `settleMs`: the effect, or undefined when the
+   * action did not take effect.
+   */
+  private async look<T>(probe: () => Promise<T | undefined>, settleMs: number, began: number): Promise<T | undefined> {
+    const settleUntil = Date.now() + settleMs;
+    for (;;) {
+      try {
+        const effect = await probe();
+        if (effect !== undefined || Date.now() >= settleUntil) return effect;
+      } catch (error) {
+        if (!(error instanceof Unknown)) throw error;
+        if (Date.now() - began > this.patienceMs) throw new Error(`cannot tell whether it took effect: ${error.message}`);
+      }
+      await sleep(1_000);
+    }
   }
 
   /** Polls until `probe` gives a value. */
@@ -174,11 +199,11 @@ export class Driver {
     }
   }
 
-  private async live(incidentId: string): Promise<{ row: Json; live: Json } | undefined> {
-    const incident = await this.read(`/v1/incidents/${incidentId}`);
-    if (!incident) return undefined;
+  /** The incident's row and its workflow's live state; throws (unknown) when either cannot be read. */
+  private async live(incidentId: string): Promise<{ row: Json; live: Json }> {
+    const incident = await this.mustRead(`/v1/incidents/${incidentId}`);
     const live = incident.live as Json | undefined;
-    if (!live || 'unavailable' in live) return undefined;
+    if (!live || 'unavailable' in live) throw new Unknown(`the workflow of ${incidentId} does not answer`);
     return { row: incident, live };
   }
 
@@ -204,10 +229,7 @@ export class Driver {
         'acknowledge',
         () => this.send('POST', `/v1/incidents/${incidentId}/acknowledge`, tokens.responder, { reason: who }),
         () => true,
-        async () => {
-          const state = (await this.live(incidentId))?.live.state;
-          return state !== undefined && state !== 'triggered' ? true : undefined;
-        },
+        async () => ((await this.live(incidentId)).live.state !== 'triggered' ? true : undefined),
       );
 
       if (plan.classify) {
@@ -216,15 +238,14 @@ export class Driver {
           'classify',
           () => this.send('POST', `/v1/incidents/${incidentId}/classify`, tokens.responder, { classes: CLASSES, reason: `${who}: users harmed by unsafe medical advice` }),
           () => true,
-          async () => (((await this.live(incidentId))?.live.classification as string[] | undefined)?.includes('serious-harm-to-health') ? true : undefined),
+          async () => (((await this.live(incidentId)).live.classification as string[] | undefined)?.includes('serious-harm-to-health') ? true : undefined),
           15_000,
         );
       }
 
       const { scope, parameters } = SCOPES[plan.kind];
       const findCorrection = async () => {
-        const state = await this.live(incidentId);
-        const corrections = (state?.live.corrections as { id: string }[] | undefined) ?? [];
+        const corrections = ((await this.live(incidentId)).live.corrections as { id: string }[] | undefined) ?? [];
         return corrections[0] ? { correctionId: corrections[0].id } : undefined;
       };
       const { correctionId } = await this.act(
@@ -238,9 +259,10 @@ export class Driver {
       record.correctionId = correctionId;
 
       const correctionState = async () => {
-        const c = await this.read(`/v1/corrections/${correctionId}`);
-        const live = c?.live as Json | undefined;
-        return { row: c?.state as string | undefined, live: live && !('unavailable' in live) ? (live.state as string) : undefined, votes: (live?.votes as { actor: string }[] | undefined) ?? [] };
+        const c = await this.mustRead(`/v1/corrections/${correctionId}`);
+        const live = c.live as Json | undefined;
+        if (!live || 'unavailable' in live) throw new Unknown(`the workflow of correction ${correctionId} does not answer`);
+        return { row: c.state as string, live: live.state as string, votes: (live.votes as { actor: string }[] | undefined) ?? [] };
       };
       await this.act(
         steps,
@@ -250,8 +272,7 @@ export class Driver {
         async () => ((await correctionState()).votes.some((v) => v.actor === 'sofia-marquez') ? true : undefined),
       );
       await this.until(steps, 'active', async () => {
-        const state = await this.live(incidentId);
-        const c = (state?.live.corrections as { id: string; state: string }[] | undefined)?.find((x) => x.id === correctionId);
+        const c = ((await this.live(incidentId)).live.corrections as { id: string; state: string }[] | undefined)?.find((x) => x.id === correctionId);
         return c?.state === 'active' ? true : undefined;
       });
 
@@ -270,8 +291,8 @@ export class Driver {
             () => this.send('POST', `/v1/reports/${report.id}/approve`, tokens.compliance, {}),
             () => true,
             async () => {
-              const reports = await this.read(`/v1/incidents/${incidentId}/reports`);
-              const item = (reports?.items as { id: string; approvedAt: string | null }[] | undefined)?.find((r) => r.id === report.id);
+              const reports = await this.mustRead(`/v1/incidents/${incidentId}/reports`);
+              const item = (reports.items as { id: string; approvedAt: string | null }[] | undefined)?.find((r) => r.id === report.id);
               return item?.approvedAt ? true : undefined;
             },
           );
@@ -303,7 +324,7 @@ export class Driver {
         'resolve',
         () => this.send('POST', `/v1/incidents/${incidentId}/resolve`, tokens.responder, { reason: `${who}: done` }),
         () => true,
-        async () => ((await this.live(incidentId))?.live.state === 'resolved' ? true : undefined),
+        async () => ((await this.live(incidentId)).live.state === 'resolved' ? true : undefined),
       );
       record.finishedAt = Date.now();
     } catch (error) {

@@ -251,25 +251,39 @@ async function main(): Promise<number> {
   const settleStarted = Date.now();
   if (!opts.breaks.has('wait') && !gaveUp) {
     const ids = records.filter((r) => r.incidentId).map((r) => r.incidentId!);
-    const settled = async () => {
-      if (ids.length === 0) return true;
+    // Only what the script did: a correction nobody meant to propose would never settle (the checks name it).
+    const mine = records.filter((r) => r.correctionId).map((r) => r.correctionId!);
+    const waitingFor = async (): Promise<string[]> => {
+      if (mine.length === 0) return [];
       const db = database.db;
-      const corrections = await db.selectFrom('corrections').select(['id', 'state']).where('incident_id', 'in', ids).execute();
-      const notices = await db.selectFrom('notifications').select(['sent_at', 'correction_id']).where('incident_id', 'in', ids).where('audience', '!=', 'regulator').execute();
+      const corrections = await db.selectFrom('corrections').select(['id', 'state']).where('id', 'in', mine).execute();
+      const notices = await db.selectFrom('notifications').select(['sent_at']).where('correction_id', 'in', mine).where('audience', '!=', 'regulator').execute();
       const pages = await db.selectFrom('pages').select(['sent_at']).where('incident_id', 'in', ids).execute();
-      const fallbacks = await db.selectFrom('fallbacks').select(['state']).where('incident_id', 'in', ids).execute();
-      const deactivated = await db.selectFrom('timeline_events').select(['incident_id']).where('incident_id', 'in', ids).where('kind', '=', 'fallback.deactivated').execute();
-      return (
-        corrections.every((c) => c.state === 'lifted') &&
-        notices.length >= 2 * corrections.length &&
-        notices.every((n) => n.sent_at) &&
-        pages.every((p) => p.sent_at) &&
-        fallbacks.every((f) => f.state === 'inactive') &&
-        new Set(deactivated.map((d) => d.incident_id)).size === ids.length
-      );
+      const fallbacks = await db.selectFrom('fallbacks').select(['state']).where('correction_id', 'in', mine).execute();
+      const deactivated = await db.selectFrom('timeline_events').select(['data']).where('incident_id', 'in', ids).where('kind', '=', 'fallback.deactivated').execute();
+      const switchedOff = new Set(deactivated.map((d) => d.data.correctionId));
+      return [
+        ...corrections.filter((c) => c.state !== 'lifted').map((c) => `correction ${c.id} ${c.state}`),
+        ...(notices.length < 2 * mine.length ? [`${2 * mine.length - notices.length} notices not drafted`] : []),
+        ...(notices.some((n) => !n.sent_at) ? [`${notices.filter((n) => !n.sent_at).length} notices unsent`] : []),
+        ...(pages.some((p) => !p.sent_at) ? [`${pages.filter((p) => !p.sent_at).length} pages unsent`] : []),
+        ...(fallbacks.some((f) => f.state !== 'inactive') ? [`${fallbacks.filter((f) => f.state !== 'inactive').length} fallbacks not off`] : []),
+        ...(mine.some((c) => !switchedOff.has(c)) ? [`${mine.filter((c) => !switchedOff.has(c)).length} fallbacks not recorded off`] : []),
+      ];
     };
-    while (Date.now() < deadline && !(await settled().catch(() => false))) await sleep(1_000);
-    log(`settled after ${seconds(Date.now() - settleStarted)}${Date.now() >= deadline ? ' (TIMEOUT)' : ''}`);
+    let lastSaid = Date.now();
+    for (;;) {
+      const pending = await waitingFor().catch((error: unknown) => [`the database: ${(error as Error).message}`]);
+      if (pending.length === 0 || Date.now() >= deadline) {
+        log(`settled after ${seconds(Date.now() - settleStarted)}${pending.length ? ` (TIMEOUT, still waiting for: ${pending.join('; ')})` : ''}`);
+        break;
+      }
+      if (Date.now() - lastSaid > 30_000) {
+        log(`settling: waiting for ${pending.join('; ')}`);
+        lastSaid = Date.now();
+      }
+      await sleep(1_000);
+    }
   }
 
   // --- checks ---------------------------------------------------------------------------------------
