@@ -6,6 +6,7 @@ import * as notificationsReportsFallbacks from './2026-11-22T0300_notifications_
 import * as signalSuppression from './2026-11-23T0000_signal_suppression.js';
 import * as apiTokenScope from './2026-11-23T0100_api_token_scope.js';
 import * as afterActionReviews from './2026-11-23T0200_after_action_reviews.js';
+import * as consoleSessions from './2026-11-23T0400_console_sessions.js';
 
 /**
  * Every migration, by name; names sort in the order they run. Listed here rather than read from the
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-23T0000_signal_suppression': signalSuppression,
   '2026-11-23T0100_api_token_scope': apiTokenScope,
   '2026-11-23T0200_after_action_reviews': afterActionReviews,
+  '2026-11-23T0400_console_sessions': consoleSessions,
 };

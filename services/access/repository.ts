@@ -67,7 +67,15 @@ export type Authentication = { principal: Principal } | { refused: 'unknown' | '
 
 /** Looks the secret up by hash on every request, so a revocation takes effect at once everywhere. */
 export async function authenticate(db: Kysely<Database>, secret: string, now = new Date()): Promise<Authentication> {
-  const row = await db.selectFrom('api_tokens').selectAll().where('hash', '=', hashToken(secret)).executeTakeFirst();
+  return admit(db, await db.selectFrom('api_tokens').selectAll().where('hash', '=', hashToken(secret)).executeTakeFirst(), now);
+}
+
+/** The same checks for a console session, which stands for the token it was opened with. */
+export async function authenticateTokenId(db: Kysely<Database>, tokenId: string, now = new Date()): Promise<Authentication> {
+  return admit(db, await db.selectFrom('api_tokens').selectAll().where('id', '=', tokenId).executeTakeFirst(), now);
+}
+
+async function admit(db: Kysely<Database>, row: Selectable<ApiTokensTable> | undefined, now: Date): Promise<Authentication> {
   if (!row) return { refused: 'unknown' };
   if (row.revoked_at) return { refused: 'revoked' };
   if (row.expires_at && row.expires_at.getTime() <= now.getTime()) return { refused: 'expired' };
@@ -82,6 +90,7 @@ export async function authenticate(db: Kysely<Database>, secret: string, now = n
       owner: row.owner,
       roles: row.roles.filter((r): r is Role => (knownRoles as readonly string[]).includes(r)),
       systemId: row.system_id,
+      expiresAt: row.expires_at,
     },
   };
 }

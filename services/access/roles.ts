@@ -6,8 +6,11 @@
 export const roles = ['responder', 'approver', 'compliance', 'admin', 'ingest', 'gateway'] as const;
 export type Role = (typeof roles)[number];
 
-/** Who a route lets in: nobody needs a token, an integration key inside the body, or one of some roles. */
-export type Access = 'public' | 'integration-key' | readonly Role[];
+/**
+ * Who a route lets in: nobody needs a token, an integration key inside the body, a bearer token with
+ * one of some roles, or a signed-in console session (the browser) whose token has one of some roles.
+ */
+export type Access = 'public' | 'integration-key' | readonly Role[] | { session: readonly Role[] };
 
 /** Everyone who reads incidents. */
 export const readers: readonly Role[] = ['responder', 'approver', 'compliance', 'admin'];
@@ -20,10 +23,13 @@ export interface Principal {
   roles: Role[];
   /** Integration keys speak for one system only. */
   systemId: string | null;
+  /** When the token stops working (a console session never outlives it). */
+  expiresAt?: Date | null;
 }
 
 export function allows(access: Access, principal: Principal | undefined): boolean {
   if (access === 'public') return true;
   if (!principal || access === 'integration-key') return false;
-  return principal.roles.some((role) => access.includes(role));
+  const wanted = 'session' in access ? access.session : access;
+  return principal.roles.some((role) => wanted.includes(role));
 }

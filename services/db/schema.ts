@@ -222,6 +222,15 @@ export interface RunbookVersionsTable {
   created_at: CreatedAt;
 }
 
+/** A signed-in browser: the cookie's hash, the token it stands for, its CSRF secret. */
+export interface ConsoleSessionsTable {
+  id_hash: string;
+  token_id: string;
+  csrf: string;
+  created_at: CreatedAt;
+  expires_at: Timestamp;
+}
+
 export interface Database {
   systems: SystemsTable;
   incidents: IncidentsTable;
@@ -236,6 +245,7 @@ export interface Database {
   runbook_versions: RunbookVersionsTable;
   fallbacks: FallbacksTable;
   after_action_reviews: AfterActionReviewsTable;
+  console_sessions: ConsoleSessionsTable;
 }
 
 export type IncidentRow = Selectable<IncidentsTable>;

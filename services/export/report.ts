@@ -1,8 +1,5 @@
 import { describeRule, type IncidentDossier } from './dossier.js';
-
-const escape = (text: unknown) =>
-  String(text ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-const when = (d: Date | string | null | undefined) => (d ? (typeof d === 'string' ? d : d.toISOString()).replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-');
+import { escapeHtml as escape, formatInstant as when } from '../html.js';
 
 function table(caption: string, headers: string[], rows: unknown[][], empty: string): string {
   if (rows.length === 0) return `<section><h2>${escape(caption)}</h2><p class="empty">${escape(empty)}</p></section>`;

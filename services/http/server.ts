@@ -50,6 +50,7 @@ const validationParts: Record<string, string> = { body: 'body', querystring: 'qu
 function describeAccess(access: Access): string {
   if (access === 'public') return 'No token needed.';
   if (access === 'integration-key') return 'Authenticated by the integration key in the body (routing_key).';
+  if ('session' in access) return `Console session (cookie) of a token with one of the roles: ${access.session.join(', ')}.`;
   return `Bearer token with one of the roles: ${access.join(', ')}.`;
 }
 
@@ -81,7 +82,7 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
       ...route.schema,
       description: [route.schema?.description, describeAccess(access)].filter(Boolean).join('\n\n'),
       // OpenAPI 3.1 lets a bearer scheme list the role names an operation requires.
-      security: access === 'public' || access === 'integration-key' ? [] : [{ bearer: [...access] }],
+      security: access === 'public' || access === 'integration-key' || 'session' in access ? [] : [{ bearer: [...access] }],
     };
   });
 
@@ -102,7 +103,8 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
   // Authentication runs first, so an unauthenticated or forbidden request learns nothing about its input.
   app.addHook('onRequest', async (request, reply) => {
     const access = request.routeOptions.config.access;
-    if (!access || access === 'public' || access === 'integration-key') return;
+    // Console pages authenticate by their session cookie (services/console).
+    if (!access || access === 'public' || access === 'integration-key' || 'session' in access) return;
     const header = request.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) {

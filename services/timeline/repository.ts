@@ -1,7 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, TimelineEventRow } from '../db/schema.js';
 import { jsonb } from '../db/jsonb.js';
-import { GENESIS_HASH, timelineEventHash } from './chain.js';
+import { checkChain, GENESIS_HASH, timelineEventHash, type ChainCheck } from './chain.js';
 
 export interface TimelineEntry {
   incidentId: string;
@@ -94,4 +94,17 @@ export async function listTimeline(db: Kysely<Database>, incidentId: string, pag
   if (page.afterSeq !== undefined) query = query.where('seq', '>', page.afterSeq);
   if (page.limit !== undefined) query = query.limit(page.limit);
   return query.orderBy('seq').execute();
+}
+
+/** An incident's stored chain, recomputed page by page (see checkChain). */
+export async function verifyStoredChain(db: Kysely<Database>, incidentId: string): Promise<ChainCheck> {
+  async function* events() {
+    for (let afterSeq = 0; ; ) {
+      const page = await listTimeline(db, incidentId, { afterSeq, limit: 1000 });
+      for (const e of page) yield { seq: e.seq, kind: e.kind, actor: e.actor, occurredAt: e.occurred_at.toISOString(), data: e.data, prevHash: e.prev_hash, hash: e.hash };
+      if (page.length < 1000) return;
+      afterSeq = page.at(-1)!.seq;
+    }
+  }
+  return checkChain(incidentId, events());
 }

@@ -1,0 +1,128 @@
+import type { Kysely } from 'kysely';
+import type { Principal } from '../access/roles.js';
+import { admitVote, type Person } from '../correction/authority.js';
+import type { Database, IncidentRow } from '../db/schema.js';
+import { describeRule } from '../export/dossier.js';
+import type { IncidentClient } from '../incident/client.js';
+import { correctionWorkflowId } from '../incident/identity.js';
+import { planIncident, type IncidentPlan } from '../incident/plan.js';
+import { findRunbookVersion } from '../runbook/repository.js';
+import type { CorrectionSnapshot } from '../../workflows/messages.js';
+
+/** Something waiting on one person: a vote on a correction, a regulator report to approve, a follow-up task. */
+export type PendingDecision =
+  | {
+      kind: 'correction';
+      id: string;
+      incident: IncidentRow;
+      correction: { kind: string; state: string; scope: Record<string, unknown>; reason: string; proposedBy: string; proposedAt: Date; breakGlass: boolean };
+      /** The role the person's vote would count for. */
+      votesAs: string;
+      rule: string;
+      votes: CorrectionSnapshot['votes'];
+    }
+  | { kind: 'report'; id: string; incident: IncidentRow; subject: string; regime: string | null; dueAt: Date | null }
+  | { kind: 'task'; id: string; incident: IncidentRow; title: string; dueAt: Date | null };
+
+/** The runbook's people for each incident, read once per runbook version. */
+export class RunbookPeople {
+  private readonly plans = new Map<string, Promise<IncidentPlan | undefined>>();
+  constructor(private readonly db: Kysely<Database>) {}
+
+  plan(incident: IncidentRow): Promise<IncidentPlan | undefined> {
+    const version = incident.runbook_version;
+    if (!version) return Promise.resolve(undefined);
+    if (!this.plans.has(version)) this.plans.set(version, findRunbookVersion(this.db, version).then((runbook) => (runbook ? planIncident(runbook, version) : undefined)));
+    return this.plans.get(version)!;
+  }
+
+  async people(incident: IncidentRow): Promise<Person[]> {
+    return (await this.plan(incident))?.people ?? [];
+  }
+
+  async nameOf(incident: IncidentRow, id: string | null | undefined): Promise<string> {
+    if (!id) return '';
+    return (await this.people(incident)).find((p) => p.id === id)?.name ?? id;
+  }
+}
+
+const canVote = (p: Principal) => p.roles.includes('approver') || p.roles.includes('admin');
+const canApproveReports = (p: Principal) => p.roles.includes('compliance') || p.roles.includes('admin');
+
+/**
+ * What waits on the signed-in person, optionally within one incident. A correction counts when the
+ * runbook's decision authority would admit this person's vote now (the same check the workflow makes).
+ */
+export async function pendingDecisions(
+  db: Kysely<Database>,
+  incidents: IncidentClient,
+  principal: Principal,
+  options: { incidentId?: string; people?: RunbookPeople } = {},
+): Promise<PendingDecision[]> {
+  const people = options.people ?? new RunbookPeople(db);
+  const pending: PendingDecision[] = [];
+
+  if (canVote(principal)) {
+    let query = db
+      .selectFrom('corrections')
+      .innerJoin('incidents', 'incidents.id', 'corrections.incident_id')
+      .selectAll('corrections')
+      .select(['incidents.workflow_id as incident_workflow_id'])
+      .where('corrections.state', 'in', ['proposed', 'awaiting-ratification'])
+      .orderBy('corrections.proposed_at');
+    if (options.incidentId) query = query.where('corrections.incident_id', '=', options.incidentId);
+    const rows = await query.execute();
+    const incidentRows = await incidentsById(db, rows.map((r) => r.incident_id));
+    const checked = await Promise.all(
+      rows.map(async (row) => {
+        const live = await incidents.correction(correctionWorkflowId(row.incident_workflow_id, row.id)).catch(() => undefined);
+        if (!live || (live.state !== 'proposed' && live.state !== 'awaiting-ratification')) return undefined;
+        const incident = incidentRows.get(row.incident_id)!;
+        const admitted = admitVote({ rule: live.rule, escalated: live.escalated, proposedBy: live.proposedBy, votes: live.votes }, await people.people(incident), {
+          actor: principal.owner,
+          decision: 'approve',
+          rationale: 'checking eligibility',
+        });
+        if ('refused' in admitted) return undefined;
+        return {
+          kind: 'correction' as const,
+          id: row.id,
+          incident,
+          correction: { kind: row.kind, state: live.state, scope: row.scope, reason: row.reason, proposedBy: row.proposed_by, proposedAt: row.proposed_at, breakGlass: row.break_glass },
+          votesAs: admitted.role,
+          rule: describeRule(live.rule),
+          votes: live.votes,
+        };
+      }),
+    );
+    for (const item of checked) if (item) pending.push(item);
+  }
+
+  if (canApproveReports(principal)) {
+    let query = db.selectFrom('notifications').selectAll().where('audience', '=', 'regulator').where('state', '=', 'drafted').orderBy('due_at');
+    if (options.incidentId) query = query.where('incident_id', '=', options.incidentId);
+    const reports = await query.execute();
+    const incidentRows = await incidentsById(db, reports.map((r) => r.incident_id));
+    for (const report of reports) {
+      const incident = incidentRows.get(report.incident_id)!;
+      const plan = await people.plan(incident);
+      if (!plan?.reportApprovers.some((p) => p.id === principal.owner) && !principal.roles.includes('admin')) continue;
+      pending.push({ kind: 'report', id: report.id, incident, subject: report.subject, regime: report.regime, dueAt: report.due_at });
+    }
+  }
+
+  let tasks = db.selectFrom('tasks').selectAll().where('owner', '=', principal.owner).where('state', '=', 'open').orderBy('due_at');
+  if (options.incidentId) tasks = tasks.where('incident_id', '=', options.incidentId);
+  const taskRows = await tasks.execute();
+  const taskIncidents = await incidentsById(db, taskRows.map((t) => t.incident_id));
+  for (const task of taskRows) pending.push({ kind: 'task', id: task.id, incident: taskIncidents.get(task.incident_id)!, title: task.title, dueAt: task.due_at });
+
+  return pending;
+}
+
+async function incidentsById(db: Kysely<Database>, ids: string[]): Promise<Map<string, IncidentRow>> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return new Map();
+  const rows = await db.selectFrom('incidents').selectAll().where('id', 'in', unique).execute();
+  return new Map(rows.map((r) => [r.id, r]));
+}
