@@ -33,14 +33,30 @@ export function redactUrl(url: string): string {
  * Opens the database and proves it answers, or fails with one line the operator can act on.
  * `{ url }` uses a real PostgreSQL server; `{ pgliteDir }` the embedded PostgreSQL (PGlite) in that folder.
  */
-export async function openDatabase(target: DatabaseTarget): Promise<DatabaseHandle> {
-  return 'url' in target ? openPostgres(target.url) : openPglite(target.pgliteDir);
+export async function openDatabase(target: DatabaseTarget, options: { onConnectionLost?: ConnectionLossReporter } = {}): Promise<DatabaseHandle> {
+  return 'url' in target ? openPostgres(target.url, options.onConnectionLost) : openPglite(target.pgliteDir);
 }
 
-async function openPostgres(url: string): Promise<DatabaseHandle> {
+/** Where a lost connection is reported: one line on stderr unless the caller says otherwise. */
+export type ConnectionLossReporter = (line: string) => void;
+
+const reportToStderr: ConnectionLossReporter = (line) => process.stderr.write(`correx: ${line}\n`);
+
+async function openPostgres(url: string, onConnectionLost: ConnectionLossReporter = reportToStderr): Promise<DatabaseHandle> {
   const describe = redactUrl(url);
   const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5_000 });
-  // An idle client losing its server must not crash the process; the next query reports it.
+  // The server ending a connection (a restart: 57P01 "terminating connection due to administrator
+  // command", a network cut) must not crash the process. pg emits 'error' on the client, and pg-pool
+  // forwards it to the pool only while the client is idle (it removes its listener while the client
+  // is checked out, e.g. between two statements of a transaction); an 'error' event nobody listens
+  // to is an uncaught exception. So every client gets a listener of its own, which reports the loss;
+  // pg discards the broken client (the statement in progress fails, so its activity or request is
+  // retried) and the next query opens a new connection.
+  pool.on('connect', (client) =>
+    client.on('error', (error) => onConnectionLost(`PostgreSQL at ${describe} ended a connection (${connectionFailureReason(error)}); it is discarded, the next query reconnects`)),
+  );
+  // Reported by the client's own listener above; the pool's copy of an idle client's error is only
+  // acknowledged here so that it is not an uncaught exception.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
