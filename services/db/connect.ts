@@ -136,3 +136,35 @@ export async function databaseReachable(db: Kysely<Database>): Promise<boolean> 
     return false;
   }
 }
+
+/** PostgreSQL error codes and socket errors that mean the server is away, not that the request is wrong. */
+const unavailableCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  '57P01', // admin_shutdown: terminating connection due to administrator command
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now: the database system is starting up / shutting down
+  '08000', // connection_exception
+  '08001', // sqlclient_unable_to_establish_sqlconnection
+  '08003', // connection_does_not_exist
+  '08006', // connection_failure
+]);
+/** What pg and pg-pool say, without a code, when a connection is lost or cannot be had in time. */
+const unavailableMessages = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly/i;
+
+/**
+ * True when an error means the database does not answer (down, restarting, unreachable, the
+ * connection cut): the request may succeed if retried shortly, so the API answers 503, not 500.
+ */
+export function databaseUnavailable(error: unknown, depth = 0): boolean {
+  if (depth > 5 || error === null || typeof error !== 'object') return false;
+  if (error instanceof AggregateError && error.errors.some((e) => databaseUnavailable(e, depth + 1))) return true;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && unavailableCodes.has(code)) return true;
+  if (error instanceof Error && unavailableMessages.test(error.message)) return true;
+  return databaseUnavailable((error as { cause?: unknown }).cause, depth + 1);
+}

@@ -8,7 +8,7 @@ import { authenticate } from '../access/repository.js';
 import { allows, type Access } from '../access/roles.js';
 import { accessRoutes } from '../access/routes.js';
 import { correctionRoutes } from '../correction/routes.js';
-import { databaseReachable } from '../db/connect.js';
+import { databaseReachable, databaseUnavailable } from '../db/connect.js';
 import { drillRoutes } from '../drill/routes.js';
 import { exportRoutes } from '../export/routes.js';
 import type { SigningKey } from '../export/signing.js';
@@ -173,6 +173,12 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
     const status = (error as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) {
       return problemOrPagerDuty(request, reply, { title: status === 429 ? 'Too many requests' : 'Bad request', status, detail: error instanceof Error ? error.message : String((error as { message?: unknown }).message ?? '') });
+    }
+    // PostgreSQL down or restarting: the client cannot tell that from a bug unless it is told to retry.
+    if (databaseUnavailable(error)) {
+      request.log.warn({ err: (error as Error).message }, 'database unavailable');
+      reply.header('retry-after', '5');
+      return sendProblem(reply, { title: 'Service unavailable', status: 503, detail: 'the database does not answer; retry shortly' });
     }
     request.log.error({ err: error }, 'request failed');
     return sendProblem(reply, { title: 'Internal error', status: 500, detail: 'the error was logged on the server' });
