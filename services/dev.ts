@@ -82,6 +82,7 @@ export async function runDev(config: Config): Promise<void> {
     say(`runbooks in ${config.runbooksDir}: ${[...runbookSet.runbooks.keys()].join(', ') || 'none'}`);
     for (const problem of runbookSet.problems) say(`  runbook problem: ${formatProblem(problem)}`);
 
+    const localAdmin = await ensureLocalAdminToken(database.db, config.dataDir);
     const http = await buildHttpService({
       db: database.db,
       databaseBackend: database.backend,
@@ -90,6 +91,10 @@ export async function runDev(config: Config): Promise<void> {
       rateLimit: config.http.rateLimit,
       signingKey: await loadSigningKey({ file: config.signingKeyFile, dataDir: config.dataDir, createIfMissing: true }),
       logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel,
+      console: {
+        localAdminToken: () => localAdmin.secret,
+        ...(config.smtpUrl ? {} : { outboxDir: path.resolve(config.dataDir, 'outbox') }),
+      },
     });
     cleanups.push(() => http.close());
     try {
@@ -103,9 +108,9 @@ export async function runDev(config: Config): Promise<void> {
       );
     }
 
-    const localAdmin = await ensureLocalAdminToken(database.db, config.dataDir);
     const apiUrl = `http://${config.http.host}:${config.http.port}`;
     say(`ready`);
+    say(`  console      ${apiUrl}/console  (signed in as the local administrator from this machine)`);
     say(`  API          ${apiUrl}  (health: ${apiUrl}/healthz)`);
     if (devServer) say(`  Temporal UI  ${devServer.uiUrl}`);
     say(`  API token    ${localAdmin.file} (local administrator; the correx CLI here uses it)`);

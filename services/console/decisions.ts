@@ -7,6 +7,7 @@ import type { IncidentClient } from '../incident/client.js';
 import { correctionWorkflowId } from '../incident/identity.js';
 import { planIncident, type IncidentPlan } from '../incident/plan.js';
 import { findRunbookVersion } from '../runbook/repository.js';
+import type { Runbook } from '../runbook/schema.js';
 import type { CorrectionSnapshot } from '../../workflows/messages.js';
 
 /** Something waiting on one person: a vote on a correction, a regulator report to approve, a follow-up task. */
@@ -26,14 +27,20 @@ export type PendingDecision =
 
 /** The runbook's people for each incident, read once per runbook version. */
 export class RunbookPeople {
-  private readonly plans = new Map<string, Promise<IncidentPlan | undefined>>();
+  private readonly runbooks = new Map<string, Promise<Runbook | undefined>>();
   constructor(private readonly db: Kysely<Database>) {}
 
-  plan(incident: IncidentRow): Promise<IncidentPlan | undefined> {
+  /** The runbook version the incident runs under. */
+  runbook(incident: IncidentRow): Promise<Runbook | undefined> {
     const version = incident.runbook_version;
     if (!version) return Promise.resolve(undefined);
-    if (!this.plans.has(version)) this.plans.set(version, findRunbookVersion(this.db, version).then((runbook) => (runbook ? planIncident(runbook, version) : undefined)));
-    return this.plans.get(version)!;
+    if (!this.runbooks.has(version)) this.runbooks.set(version, findRunbookVersion(this.db, version));
+    return this.runbooks.get(version)!;
+  }
+
+  async plan(incident: IncidentRow): Promise<IncidentPlan | undefined> {
+    const runbook = await this.runbook(incident);
+    return runbook && incident.runbook_version ? planIncident(runbook, incident.runbook_version) : undefined;
   }
 
   async people(incident: IncidentRow): Promise<Person[]> {

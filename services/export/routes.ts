@@ -1,5 +1,7 @@
 import { Readable } from 'node:stream';
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
+import type { IncidentRow } from '../db/schema.js';
 import { actorOf, type CorrexApp, type RouteDependencies } from '../http/app.js';
 import { IncidentParams, incidentOr404 } from '../incident/routes.js';
 import { InvalidInput } from '../errors.js';
@@ -10,7 +12,36 @@ import { ExportSelection } from './schema.js';
 import type { SigningKey } from './signing.js';
 import { csvExport, jsonExport, newExportId, recordExport, selectIncidents } from './stream.js';
 
-export function exportRoutes(app: CorrexApp, deps: RouteDependencies & { signingKey: SigningKey }): void {
+type ExportDependencies = RouteDependencies & { signingKey: SigningKey };
+
+/** Streams an export as a download, after recording it on each exported incident's timeline (the API and the console). */
+export async function sendExport(reply: FastifyReply, deps: ExportDependencies, query: ExportSelection, actor: string) {
+  const { format, ...filters } = query;
+  const selection = Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined)) as Record<string, string>;
+  const incidents = await selectIncidents(deps.db, query);
+  if (incidents.length === 0) throw new InvalidInput([{ path: 'query', message: 'no incident matches this selection' }]);
+  const exportId = newExportId();
+  const exportedAt = new Date();
+  await recordExport(deps.db, incidents, { exportId, actor, format, selection, at: exportedAt });
+  const body =
+    format === 'csv'
+      ? csvExport(deps.db, incidents)
+      : jsonExport(deps.db, incidents, { exportId, exportedAt: exportedAt.toISOString(), exportedBy: actor, selection }, deps.signingKey);
+  return reply
+    .type(format === 'csv' ? 'text/csv; charset=utf-8; header=present' : 'application/json; charset=utf-8')
+    .header('content-disposition', `attachment; filename="correx-export-${exportId}.${format}"`)
+    .send(Readable.from(body));
+}
+
+/** The printable report, recorded on the incident's timeline first. */
+export async function sendReport(reply: FastifyReply, deps: ExportDependencies, incident: IncidentRow, actor: string) {
+  const at = new Date();
+  await recordExport(deps.db, [incident], { exportId: newExportId(), actor, format: 'report', selection: { incidentId: incident.id }, at });
+  const dossier = await readDossier(deps.db, incident);
+  return reply.type('text/html; charset=utf-8').send(printableReport(dossier, { generatedAt: at.toISOString(), generatedBy: actor }));
+}
+
+export function exportRoutes(app: CorrexApp, deps: ExportDependencies): void {
   const tags = ['compliance'];
   const access = ['compliance', 'admin'] as const;
 
@@ -27,35 +58,13 @@ export function exportRoutes(app: CorrexApp, deps: RouteDependencies & { signing
       summary: 'Export timelines: JSON (events, hash chain, signed manifest; verify with `correx audit verify`) or CSV (RFC 4180), streamed',
       querystring: ExportSelection,
     },
-    handler: async (request, reply) => {
-      const { format, ...filters } = request.query;
-      const selection = Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined)) as Record<string, string>;
-      const incidents = await selectIncidents(deps.db, request.query);
-      if (incidents.length === 0) throw new InvalidInput([{ path: 'query', message: 'no incident matches this selection' }]);
-      const exportId = newExportId();
-      const exportedAt = new Date();
-      await recordExport(deps.db, incidents, { exportId, actor: actorOf(request), format, selection, at: exportedAt });
-      const body =
-        format === 'csv'
-          ? csvExport(deps.db, incidents)
-          : jsonExport(deps.db, incidents, { exportId, exportedAt: exportedAt.toISOString(), exportedBy: actorOf(request), selection }, deps.signingKey);
-      return reply
-        .type(format === 'csv' ? 'text/csv; charset=utf-8; header=present' : 'application/json; charset=utf-8')
-        .header('content-disposition', `attachment; filename="correx-export-${exportId}.${format}"`)
-        .send(Readable.from(body));
-    },
+    handler: async (request, reply) => sendExport(reply, deps, request.query, actorOf(request)),
   });
 
   app.get('/v1/incidents/:id/report', {
     config: { access },
     schema: { tags, summary: 'The printable incident report (HTML for print): summary, decision log, corrections, reports against deadlines, follow-up', params: IncidentParams },
-    handler: async (request, reply) => {
-      const incident = await incidentOr404(deps.db, request.params.id);
-      const at = new Date();
-      await recordExport(deps.db, [incident], { exportId: newExportId(), actor: actorOf(request), format: 'report', selection: { incidentId: incident.id }, at });
-      const dossier = await readDossier(deps.db, incident);
-      return reply.type('text/html; charset=utf-8').send(printableReport(dossier, { generatedAt: at.toISOString(), generatedBy: actorOf(request) }));
-    },
+    handler: async (request, reply) => sendReport(reply, deps, await incidentOr404(deps.db, request.params.id), actorOf(request)),
   });
 
   app.get('/v1/incidents/:id/regulator-mappings', {

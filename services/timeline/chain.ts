@@ -32,7 +32,8 @@ export async function checkChain(incidentId: string, events: AsyncIterable<Omit<
   for await (const event of events) {
     if (event.seq !== expectedSeq) return { ok: false, events: expectedSeq - 1, brokenAt: expectedSeq, reason: `event ${expectedSeq} is missing (found ${event.seq})` };
     if (event.prevHash !== prevHash) return { ok: false, events: expectedSeq - 1, brokenAt: event.seq, reason: `event ${event.seq} does not follow the hash of event ${event.seq - 1}` };
-    if (timelineEventHash({ ...event, incidentId }) !== event.hash) return { ok: false, events: expectedSeq - 1, brokenAt: event.seq, reason: `event ${event.seq} was altered (its hash does not match its content)` };
+    const { hash, ...content } = event;
+    if (timelineEventHash({ ...content, incidentId }) !== hash) return { ok: false, events: expectedSeq - 1, brokenAt: event.seq, reason: `event ${event.seq} was altered (its hash does not match its content)` };
     prevHash = event.hash;
     expectedSeq++;
   }

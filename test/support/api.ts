@@ -34,7 +34,7 @@ export interface RunningApi {
 export async function startApi(
   db: Kysely<Database>,
   worker: RunningWorker,
-  options: { runbooksDir?: string; rateLimit?: HttpServiceDependencies['rateLimit']; signingKey?: SigningKey } = {},
+  options: { runbooksDir?: string; rateLimit?: HttpServiceDependencies['rateLimit']; signingKey?: SigningKey; console?: HttpServiceDependencies['console'] } = {},
 ): Promise<RunningApi> {
   const app = await buildHttpService({
     db,
@@ -43,6 +43,7 @@ export async function startApi(
     runbooks: new RunbookCatalogue(options.runbooksDir ?? 'runbooks', db),
     signingKey: options.signingKey ?? testSigningKey,
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+    ...(options.console ? { console: options.console } : {}),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

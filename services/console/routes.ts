@@ -1,0 +1,424 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import fastifyCookie from '@fastify/cookie';
+import fastifyFormbody from '@fastify/formbody';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { simpleParser } from 'mailparser';
+import { z } from 'zod';
+import { authenticate } from '../access/repository.js';
+import { allows, readers, type Principal, type Role } from '../access/roles.js';
+import { InvalidInput } from '../errors.js';
+import { ExportSelection } from '../export/schema.js';
+import { sendExport, sendReport } from '../export/routes.js';
+import type { SigningKey } from '../export/signing.js';
+import { NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';
+import { ActionRefused } from '../incident/client.js';
+import { correctionWorkflowId, regulatoryClockWorkflowId, reviewWorkflowId } from '../incident/identity.js';
+import { listIncidents } from '../incident/repository.js';
+import { incidentOr404 } from '../incident/routes.js';
+import { listTimeline, verifyStoredChain } from '../timeline/repository.js';
+import { stylesheet, script } from './assets.js';
+import { pendingDecisions, RunbookPeople } from './decisions.js';
+import {
+  complianceMain,
+  decisionsMain,
+  incidentMain,
+  incidentsMain,
+  isCompliance,
+  layout,
+  messagePage,
+  outboxMain,
+  signInPage,
+  type IncidentView,
+  type OutboxMail,
+  type Section,
+  type Viewer,
+} from './pages.js';
+import { closeSession, findSession, openSession, randomSecret, sameSecret, type ConsoleSession } from './session.js';
+
+export interface ConsoleOptions {
+  /** Local mode: a browser on this machine is signed in as the local administrator with this token. */
+  localAdminToken?: () => string | undefined;
+  /** Local mode without SMTP: the folder of mails Correx would have sent (shown on the Outbox page). */
+  outboxDir?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    consoleSession?: ConsoleSession;
+  }
+}
+
+const SESSION_COOKIE = 'correx_session';
+const SIGN_IN_COOKIE = 'correx_sign_in';
+const compliance: readonly Role[] = ['compliance', 'admin'];
+
+const securityHeaders = {
+  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'same-origin',
+  'cache-control': 'no-store',
+};
+
+const loopback = (request: FastifyRequest) => ['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(request.ip);
+
+/** Where sign-in may send the browser afterwards: console pages only, never another site. */
+function safeNext(next: unknown): string {
+  return typeof next === 'string' && /^\/console(\/[^/\\]|$|\?)/.test(next) && !next.includes('//') ? next : '/console';
+}
+
+const Rationale = z.string().trim().min(1, 'give the rationale').max(2000);
+const DecisionForm = z.object({ decision: z.enum(['approve', 'reject'], 'choose approve or reject'), rationale: Rationale });
+const IdParams = z.object({ id: z.uuid('is not an id Correx issued') });
+
+function formError(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || 'form'}: ${i.message}`).join('; ');
+}
+
+/**
+ * The web console: server-rendered pages for responders, decision-makers and compliance, on the same
+ * origin, roles and workflows as the API. A session cookie (HTTP-only, SameSite=Strict, Secure over
+ * HTTPS) stands for the token the person signed in with; every form carries the session's CSRF secret.
+ */
+export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { signingKey: SigningKey; console: ConsoleOptions }): Promise<void> {
+  await app.register(async (scope) => {
+    // Forms post URL-encoded bodies; the parser is registered here only, so the API keeps accepting JSON alone.
+    await scope.register(fastifyFormbody);
+    await scope.register(fastifyCookie);
+
+    const cookieOptions = (request: FastifyRequest, cookiePath: string, maxAgeSeconds?: number) => ({
+      path: cookiePath,
+      httpOnly: true,
+      sameSite: 'strict' as const,
+      secure: request.protocol === 'https',
+      ...(maxAgeSeconds !== undefined ? { maxAge: maxAgeSeconds } : {}),
+    });
+
+    const startSession = async (request: FastifyRequest, reply: FastifyReply, principal: Principal) => {
+      const { cookie, session } = await openSession(deps.db, principal);
+      reply.setCookie(SESSION_COOKIE, cookie, cookieOptions(request, '/console', Math.floor((session.expiresAt.getTime() - Date.now()) / 1000)));
+      return session;
+    };
+
+    scope.addHook('onSend', async (_request, reply, payload) => {
+      for (const [name, value] of Object.entries(securityHeaders)) reply.header(name, value);
+      return payload;
+    });
+
+    // Who is signed in: every console route that needs a person; the API's bearer check skips these.
+    scope.addHook('onRequest', async (request, reply) => {
+      const access = request.routeOptions.config.access;
+      if (!access || typeof access !== 'object' || !('session' in access)) return;
+      const cookie = request.cookies[SESSION_COOKIE];
+      let session = cookie ? await findSession(deps.db, cookie) : undefined;
+      if (!session && request.method === 'GET' && loopback(request)) {
+        const localToken = deps.console.localAdminToken?.();
+        const local = localToken ? await authenticate(deps.db, localToken) : undefined;
+        if (local && 'principal' in local) session = await startSession(request, reply, local.principal);
+      }
+      if (!session) {
+        if (cookie) reply.clearCookie(SESSION_COOKIE, { path: '/console' });
+        if (request.method === 'GET' && !request.headers['x-correx-live']) return reply.redirect(`/console/sign-in?next=${encodeURIComponent(request.url)}`, 303);
+        return reply.code(401).type('text/html; charset=utf-8').send(messagePage({ title: 'Signed out', message: 'Your session has ended. Sign in again.', back: '/console/sign-in' }));
+      }
+      request.consoleSession = session;
+      request.principal = session.principal;
+      if (!allows(access, session.principal)) {
+        const viewer = await viewerOf(request);
+        return reply
+          .code(403)
+          .type('text/html; charset=utf-8')
+          .send(messagePage({ title: 'Not allowed', message: `This needs one of the roles ${access.session.join(', ')}; you have ${session.principal.roles.join(', ')}.`, viewer, back: '/console' }));
+      }
+    });
+
+    // Every form carries the session's CSRF secret, and cross-site posts are refused outright.
+    scope.addHook('preHandler', async (request, reply) => {
+      if (request.method !== 'POST') return;
+      const origin = request.headers.origin;
+      if (origin && origin !== 'null' && new URL(origin).host !== request.headers.host) {
+        return reply.code(403).type('text/html; charset=utf-8').send(messagePage({ title: 'Refused', message: 'This form was posted from another site.' }));
+      }
+      const given = (request.body as Record<string, unknown> | undefined)?._csrf;
+      const expected = request.consoleSession?.csrf ?? request.cookies[SIGN_IN_COOKIE];
+      if (!expected || !sameSecret(given, expected)) {
+        return reply.code(403).type('text/html; charset=utf-8').send(messagePage({ title: 'Refused', message: 'The form has expired or was not sent by this console. Reload the page and try again.', back: '/console' }));
+      }
+    });
+
+    scope.setErrorHandler(async (error, request, reply) => {
+      const viewer = request.consoleSession ? await viewerOf(request).catch(() => undefined) : undefined;
+      const page = (status: number, title: string, message: string) =>
+        reply.code(status).type('text/html; charset=utf-8').send(messagePage({ title, message, ...(viewer ? { viewer } : {}), back: '/console' }));
+      if (error instanceof NotFound) return page(404, 'Not found', error.message);
+      if (error instanceof ActionRefused) return page(409, 'Refused', error.message);
+      if (error instanceof InvalidInput) return page(400, 'Invalid request', error.errors.map((f) => `${f.path}: ${f.message}`).join('; '));
+      if (error instanceof z.ZodError) return page(400, 'Invalid request', formError(error));
+      const status = (error as { statusCode?: number }).statusCode;
+      if (status && status >= 400 && status < 500) return page(status, 'Invalid request', (error as Error).message);
+      request.log.error({ err: error }, 'console request failed');
+      return page(500, 'Something went wrong', 'The error was logged on the server. Try again; nothing you sent was lost unless this page says so.');
+    });
+
+    const runbookNames = async () => {
+      const set = await deps.runbooks.current();
+      const names = new Map<string, string>();
+      for (const loaded of set.runbooks.values()) for (const person of loaded.runbook.people) names.set(person.id, person.name);
+      return { names, systems: [...set.runbooks.keys()].sort() };
+    };
+
+    async function viewerOf(request: FastifyRequest): Promise<Viewer> {
+      const session = request.consoleSession!;
+      const { names } = await runbookNames();
+      const pending = await pendingDecisions(deps.db, deps.incidents, session.principal);
+      return { principal: session.principal, name: names.get(session.principal.owner) ?? session.principal.owner, csrf: session.csrf, outbox: Boolean(deps.console.outboxDir), pendingCount: pending.length };
+    }
+
+    /** A full page, or only its main content when the page's script asks for an update. */
+    const render = async (request: FastifyRequest, reply: FastifyReply, page: { title: string; section?: Section; main: string; status?: number }) => {
+      reply.code(page.status ?? 200).type('text/html; charset=utf-8');
+      if (request.headers['x-correx-live']) return reply.send(page.main);
+      return reply.send(layout({ title: page.title, viewer: await viewerOf(request), ...(page.section ? { section: page.section } : {}), main: page.main, live: true }));
+    };
+
+    const hidden = { hide: true } as const;
+
+    // ---- assets and sign-in ----
+    scope.get('/', { config: { access: 'public' }, schema: hidden }, async (_request, reply) => reply.redirect('/console', 302));
+    scope.get('/console/assets/console.css', { config: { access: 'public' }, schema: hidden }, async (_request, reply) => reply.type('text/css; charset=utf-8').send(stylesheet));
+    scope.get('/console/assets/console.js', { config: { access: 'public' }, schema: hidden }, async (_request, reply) => reply.type('text/javascript; charset=utf-8').send(script));
+
+    const showSignIn = (request: FastifyRequest, reply: FastifyReply, next: string, error?: string, status = 200) => {
+      const csrf = randomSecret();
+      reply.setCookie(SIGN_IN_COOKIE, csrf, cookieOptions(request, '/console/sign-in', 3600));
+      return reply
+        .code(status)
+        .type('text/html; charset=utf-8')
+        .send(signInPage({ csrf, next, ...(error ? { error } : {}), localAdmin: Boolean(deps.console.localAdminToken?.()) }));
+    };
+
+    scope.get('/console/sign-in', { config: { access: 'public' }, schema: hidden }, async (request, reply) => {
+      const next = safeNext((request.query as Record<string, unknown>).next);
+      const cookie = request.cookies[SESSION_COOKIE];
+      if (cookie && (await findSession(deps.db, cookie))) return reply.redirect(next, 303);
+      return showSignIn(request, reply, next);
+    });
+
+    scope.post('/console/sign-in', { config: { access: 'public', rateLimit: { max: 20, timeWindow: 60_000 } }, schema: hidden }, async (request, reply) => {
+      const form = z.object({ token: z.string().trim().min(1, 'paste your token'), next: z.string().optional() }).safeParse(request.body);
+      const next = safeNext((request.body as Record<string, unknown> | undefined)?.next);
+      if (!form.success) return showSignIn(request, reply, next, formError(form.error), 400);
+      if (request.protocol !== 'https' && !loopback(request)) {
+        return showSignIn(request, reply, next, 'The console signs in over HTTPS only (or from this machine). Put Correx behind TLS and set CORREX_TRUST_PROXY.', 400);
+      }
+      const result = await authenticate(deps.db, form.data.token);
+      if ('refused' in result) {
+        return showSignIn(request, reply, next, { unknown: 'That token is not known.', revoked: 'That token was revoked.', expired: 'That token has expired.' }[result.refused], 401);
+      }
+      if (!result.principal.roles.some((role) => readers.includes(role))) {
+        return showSignIn(request, reply, next, `That token is for machines (${result.principal.roles.join(', ')}); sign in with a personal token.`, 403);
+      }
+      await startSession(request, reply, result.principal);
+      reply.clearCookie(SIGN_IN_COOKIE, { path: '/console/sign-in' });
+      return reply.redirect(next, 303);
+    });
+
+    scope.post('/console/sign-out', { config: { access: { session: readers } }, schema: hidden }, async (request, reply) => {
+      const cookie = request.cookies[SESSION_COOKIE];
+      if (cookie) await closeSession(deps.db, cookie);
+      reply.clearCookie(SESSION_COOKIE, { path: '/console' });
+      return reply.redirect('/console/sign-in', 303);
+    });
+
+    // ---- incidents ----
+    const ListFilter = z.object({
+      state: z.enum(['open', 'all', 'triggered', 'acknowledged', 'mitigated', 'resolved', 'closed'], 'is not a state').default('open'),
+      severity: z.union([z.literal(''), z.enum(['SEV1', 'SEV2', 'SEV3', 'SEV4'], 'is not a severity')]).default(''),
+      systemId: z.string().max(64).default(''),
+    });
+
+    scope.get('/console', { config: { access: { session: readers } }, schema: hidden }, async (request, reply) => {
+      const filter = ListFilter.parse(request.query);
+      const states = filter.state === 'open' ? ['triggered', 'acknowledged', 'mitigated', 'resolved'] : filter.state === 'all' ? undefined : [filter.state];
+      const incidents = await listIncidents(deps.db, {
+        limit: 200,
+        ...(states ? { states: states as never } : {}),
+        ...(filter.severity ? { severity: filter.severity } : {}),
+        ...(filter.systemId ? { systemId: filter.systemId } : {}),
+      });
+      const { names, systems } = await runbookNames();
+      return render(request, reply, { title: 'Incidents', section: 'incidents', main: incidentsMain(incidents, filter, systems, names) });
+    });
+
+    const incidentView = async (request: FastifyRequest, id: string, flash?: IncidentView['flash']): Promise<IncidentView> => {
+      const incident = await incidentOr404(deps.db, id);
+      const people = new RunbookPeople(deps.db);
+      const names = new Map((await people.people(incident)).map((p) => [p.id, p.name]));
+      const live = await deps.incidents.state(incident.workflow_id).catch((error: unknown) => ({ unavailable: `live state unavailable: ${(error as Error).message.split('\n')[0]}` }));
+      const snapshot = 'incidentId' in live ? live : undefined;
+      const kindFilter = z.string().max(100).default('').parse((request.query as Record<string, unknown>).kind ?? '');
+      const [pending, corrections, notifications, fallbacks, tasks, timeline, clocks] = await Promise.all([
+        pendingDecisions(deps.db, deps.incidents, request.principal!, { incidentId: incident.id, people }),
+        deps.db.selectFrom('corrections').selectAll().where('incident_id', '=', incident.id).orderBy('proposed_at').execute(),
+        deps.db.selectFrom('notifications').selectAll().where('incident_id', '=', incident.id).orderBy('created_at').execute(),
+        deps.db.selectFrom('fallbacks').selectAll().where('incident_id', '=', incident.id).orderBy('created_at').execute(),
+        deps.db.selectFrom('tasks').selectAll().where('incident_id', '=', incident.id).orderBy('due_at').execute(),
+        listTimeline(deps.db, incident.id),
+        Promise.all(
+          (snapshot?.regulatoryClocks ?? []).map((c) =>
+            deps.incidents.regulatoryClock(c.workflowId).catch((error: unknown) => ({ regimeId: c.regimeId, unavailable: `clock unavailable: ${(error as Error).message.split('\n')[0]}` })),
+          ),
+        ),
+      ]);
+      const runbook = await people.runbook(incident);
+      return {
+        incident,
+        names,
+        consumers: (runbook?.system.consumers ?? []).map((c) => ({ id: c.id, name: c.name, email: c.contact.email })),
+        live: snapshot ? { joinedTriggers: snapshot.joinedTriggers } : { joinedTriggers: 0, unavailable: (live as { unavailable: string }).unavailable },
+        pending,
+        corrections,
+        clocks,
+        notifications,
+        fallbacks,
+        tasks,
+        timeline,
+        kinds: [...new Set(timeline.map((t) => t.kind))].sort(),
+        kindFilter,
+        chain: isCompliance(request.principal!) ? await verifyStoredChain(deps.db, incident.id) : undefined,
+        ...(flash ? { flash } : {}),
+      };
+    };
+
+    const flashFromQuery = (request: FastifyRequest) => {
+      const done = (request.query as Record<string, unknown>).done;
+      const notices: Record<string, string> = {
+        approved: 'Your approval is recorded on the timeline.',
+        rejected: 'Your rejection is recorded on the timeline.',
+        'report-approved': 'The report is approved and on its way to the regulator.',
+        'task-done': 'The task is marked done.',
+      };
+      return typeof done === 'string' && notices[done] ? { notice: notices[done] } : undefined;
+    };
+
+    scope.get('/console/incidents/:id', { config: { access: { session: readers } }, schema: hidden }, async (request, reply) => {
+      const { id } = IdParams.parse(request.params);
+      const view = await incidentView(request, id, flashFromQuery(request));
+      return render(request, reply, { title: view.incident.title, section: 'incidents', main: incidentMain(view, await viewerOf(request)) });
+    });
+
+    // ---- decisions ----
+    scope.get('/console/decisions', { config: { access: { session: readers } }, schema: hidden }, async (request, reply) => {
+      const pending = await pendingDecisions(deps.db, deps.incidents, request.principal!);
+      const { names } = await runbookNames();
+      return render(request, reply, { title: 'Decisions', section: 'decisions', main: decisionsMain(pending, await viewerOf(request), names, flashFromQuery(request)) });
+    });
+
+    /** After a decision: back to the page it was made on, or that page again with the refusal and what was typed. */
+    const returnTo = (request: FastifyRequest, incidentId: string) => {
+      const from = (request.body as Record<string, unknown> | undefined)?.from;
+      return from === 'inbox' ? '/console/decisions' : `/console/incidents/${incidentId}`;
+    };
+
+    scope.post('/console/corrections/:id/decision', { config: { access: { session: ['approver', 'admin'] } }, schema: hidden }, async (request, reply) => {
+      const { id } = IdParams.parse(request.params);
+      const correction = await deps.db.selectFrom('corrections').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!correction) throw new NotFound(`no correction ${id}`);
+      const incident = await incidentOr404(deps.db, correction.incident_id);
+      const form = DecisionForm.safeParse(request.body);
+      const refuse = async (status: number, error: string) => {
+        const view = await incidentView(request, incident.id, { error, draft: { id, rationale: String((request.body as Record<string, unknown>)?.rationale ?? '') } });
+        return render(request, reply, { title: incident.title, section: 'incidents', main: incidentMain(view, await viewerOf(request)), status });
+      };
+      if (!form.success) return refuse(400, formError(form.error));
+      try {
+        await deps.incidents.decide(correctionWorkflowId(incident.workflow_id, id), { ...form.data, actor: request.principal!.owner, at: new Date().toISOString() });
+      } catch (error) {
+        if (error instanceof ActionRefused) return refuse(409, error.message);
+        throw error;
+      }
+      const target = returnTo(request, incident.id);
+      return reply.redirect(`${target}?done=${form.data.decision === 'approve' ? 'approved' : 'rejected'}`, 303);
+    });
+
+    scope.post('/console/reports/:id/approve', { config: { access: { session: compliance } }, schema: hidden }, async (request, reply) => {
+      const { id } = IdParams.parse(request.params);
+      const form = z.object({ lateReason: z.string().trim().max(2000).optional() }).parse(request.body);
+      const report = await deps.db.selectFrom('notifications').selectAll().where('id', '=', id).where('audience', '=', 'regulator').executeTakeFirst();
+      if (!report || !report.regime || !report.clock_id) throw new NotFound(`no regulator report ${id}`);
+      const incident = await incidentOr404(deps.db, report.incident_id);
+      await deps.incidents.approveReport(regulatoryClockWorkflowId(incident.workflow_id, report.regime, incident.id), {
+        actor: request.principal!.owner,
+        at: new Date().toISOString(),
+        clockId: report.clock_id,
+        ...(form.lateReason ? { lateReason: form.lateReason } : {}),
+      });
+      return reply.redirect(`${returnTo(request, incident.id)}?done=report-approved`, 303);
+    });
+
+    scope.post('/console/tasks/:id/done', { config: { access: { session: readers } }, schema: hidden }, async (request, reply) => {
+      const { id } = IdParams.parse(request.params);
+      const form = z.object({ note: z.string().trim().max(2000).optional() }).parse(request.body);
+      const task = await deps.db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!task) throw new NotFound(`no task ${id}`);
+      const incident = await incidentOr404(deps.db, task.incident_id);
+      await deps.incidents.completeTask(reviewWorkflowId(incident.workflow_id, incident.id), {
+        actor: request.principal!.owner,
+        at: new Date().toISOString(),
+        taskId: id,
+        ...(form.note ? { note: form.note } : {}),
+      });
+      return reply.redirect(`${returnTo(request, incident.id)}?done=task-done`, 303);
+    });
+
+    // ---- compliance ----
+    scope.get('/console/compliance', { config: { access: { session: compliance } }, schema: hidden }, async (request, reply) => {
+      const incidents = await listIncidents(deps.db, { limit: 50 });
+      const rows = await Promise.all(incidents.map(async (incident) => ({ incident, chain: await verifyStoredChain(deps.db, incident.id) })));
+      const { systems } = await runbookNames();
+      return render(request, reply, { title: 'Compliance', section: 'compliance', main: complianceMain(rows, systems) });
+    });
+
+    scope.get('/console/exports', { config: { access: { session: compliance } }, schema: hidden }, async (request, reply) => {
+      // The selection form sends empty fields and bare dates; the export takes neither.
+      const raw = Object.fromEntries(Object.entries(request.query as Record<string, string>).filter(([, v]) => v !== ''));
+      for (const [field, time] of [['from', 'T00:00:00Z'], ['to', 'T23:59:59.999Z']] as const) {
+        if (raw[field] && /^\d{4}-\d{2}-\d{2}$/.test(raw[field])) raw[field] += time;
+      }
+      const selection = ExportSelection.safeParse(raw);
+      if (!selection.success) throw new InvalidInput(selection.error.issues.map((i) => ({ path: i.path.join('.') || 'selection', message: i.message })));
+      return sendExport(reply, deps, selection.data, request.principal!.owner);
+    });
+
+    scope.get('/console/incidents/:id/report', { config: { access: { session: compliance } }, schema: hidden }, async (request, reply) => {
+      const { id } = IdParams.parse(request.params);
+      return sendReport(reply, deps, await incidentOr404(deps.db, id), request.principal!.owner);
+    });
+
+    // ---- outbox (local mode) ----
+    scope.get('/console/outbox', { config: { access: { session: readers } }, schema: hidden }, async (request, reply) => {
+      const folder = deps.console.outboxDir;
+      if (!folder) throw new NotFound('there is no outbox: Correx sends mail through SMTP here');
+      const mails = await readOutbox(folder);
+      return render(request, reply, { title: 'Outbox', section: 'outbox', main: outboxMain(mails, folder) });
+    });
+  });
+}
+
+/** The newest hundred mails of the outbox (drills' mail included, marked). */
+async function readOutbox(folder: string): Promise<OutboxMail[]> {
+  const files: { file: string; drill: boolean }[] = [];
+  for (const [dir, drill] of [[folder, false], [path.join(folder, 'drills'), true]] as const) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names) if (name.endsWith('.eml')) files.push({ file: path.join(dir, name), drill });
+  }
+  const dated = await Promise.all(files.map(async (f) => ({ ...f, at: (await stat(f.file)).mtime })));
+  dated.sort((a, b) => b.at.getTime() - a.at.getTime());
+  return Promise.all(
+    dated.slice(0, 100).map(async (f) => {
+      const parsed = await simpleParser(await readFile(f.file));
+      const to = Array.isArray(parsed.to) ? parsed.to.map((a) => a.text).join(', ') : (parsed.to?.text ?? '');
+      return { file: path.basename(f.file), at: parsed.date ?? f.at, to, subject: parsed.subject ?? '(no subject)', text: parsed.text ?? '', drill: f.drill };
+    }),
+  );
+}
