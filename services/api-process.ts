@@ -21,7 +21,7 @@ export async function runApiProcess(config: Config): Promise<void> {
   const signingKey = await loadSigningKey({ file: config.signingKeyFile, dataDir: config.dataDir, createIfMissing: false });
   // TLS files are read (and checked) before anything is opened.
   const target = temporalTarget(config, config.temporal.address ?? 'localhost:7233');
-  const database = await openSharedDatabase(config, 'correx api');
+  const database = await openSharedDatabase(config, 'correx api', { waitSeconds: 300, say });
   const cleanups: (() => Promise<unknown>)[] = [() => database.close()];
   try {
     const connection = await connectTemporal(target, { waitSeconds: 300, onWaiting: say });

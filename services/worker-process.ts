@@ -22,7 +22,7 @@ export async function runWorkerProcess(config: Config): Promise<void> {
   installWorkerRuntime(config.logLevel);
   // TLS files are read (and checked) before anything is opened.
   const target = temporalTarget(config, config.temporal.address ?? 'localhost:7233');
-  const database = await openSharedDatabase(config, 'correx worker');
+  const database = await openSharedDatabase(config, 'correx worker', { waitSeconds: 300, say });
   const cleanups: (() => Promise<unknown>)[] = [() => database.close()];
   try {
     const clientConnection = await connectTemporal(target, { waitSeconds: 300, onWaiting: say });

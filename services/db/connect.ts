@@ -63,7 +63,8 @@ async function openPostgres(url: string, onConnectionLost: ConnectionLossReporte
     await sql`select 1`.execute(db);
   } catch (error) {
     await db.destroy().catch(() => {});
-    throw new OperatorError(`cannot connect to PostgreSQL at ${describe}: ${connectionFailureReason(error)}`);
+    // The cause says whether waiting could help (databaseUnavailable) or not (a wrong password).
+    throw Object.assign(new OperatorError(`cannot connect to PostgreSQL at ${describe}: ${connectionFailureReason(error)}`), { cause: error });
   }
   return { db, describe, backend: 'postgres', close: () => db.destroy() };
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Connection } from '@temporalio/client';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow/tls-config.js';
 import { NativeConnection } from '@temporalio/worker';
+import { withBackoff } from '../backoff.js';
 import type { Config } from '../config.js';
 import { OperatorError } from '../errors.js';
 
@@ -46,37 +47,35 @@ function reason(error: unknown): string {
  * through `onWaiting` (a cluster being restarted, a dev server still starting).
  */
 export async function connectTemporal(target: TemporalTarget, options: { waitSeconds?: number; onWaiting?: (line: string) => void } = {}): Promise<Connection> {
-  const deadline = Date.now() + (options.waitSeconds ?? 5) * 1000;
-  let lastError: unknown;
-  let delay = 250;
-  for (;;) {
+  const attempt = async () => {
+    const connection = await Connection.connect({
+      address: target.address,
+      connectTimeout: '3s',
+      ...(target.tls ? { tls: target.tls } : {}),
+      ...(target.apiKey ? { apiKey: target.apiKey } : {}),
+    });
     try {
-      const connection = await Connection.connect({
-        address: target.address,
-        connectTimeout: '3s',
-        ...(target.tls ? { tls: target.tls } : {}),
-        ...(target.apiKey ? { apiKey: target.apiKey } : {}),
-      });
-      try {
-        await connection.workflowService.describeNamespace({ namespace: target.namespace });
-      } catch (error) {
-        await connection.close();
-        const code = (error as { code?: number }).code;
-        if (code === 5) throw new OperatorError(`Temporal at ${describe(target)} has no namespace '${target.namespace}' (TEMPORAL_NAMESPACE)`);
-        if (code === 16 || code === 7) throw new OperatorError(`Temporal at ${describe(target)} refused the credentials: ${reason(error)} (TEMPORAL_API_KEY / TEMPORAL_TLS_CERT_FILE)`);
-        throw error;
-      }
-      return connection;
+      await connection.workflowService.describeNamespace({ namespace: target.namespace });
     } catch (error) {
-      if (error instanceof OperatorError) throw error;
-      lastError = error;
-      if (Date.now() + delay > deadline) break;
-      options.onWaiting?.(`Temporal at ${describe(target)} does not answer (${reason(error)}); retrying in ${(delay / 1000).toFixed(1)} s`);
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      delay = Math.min(delay * 2, 5_000);
+      await connection.close();
+      const code = (error as { code?: number }).code;
+      if (code === 5) throw new OperatorError(`Temporal at ${describe(target)} has no namespace '${target.namespace}' (TEMPORAL_NAMESPACE)`);
+      if (code === 16 || code === 7) throw new OperatorError(`Temporal at ${describe(target)} refused the credentials: ${reason(error)} (TEMPORAL_API_KEY / TEMPORAL_TLS_CERT_FILE)`);
+      throw error;
     }
+    return connection;
+  };
+  try {
+    return await withBackoff(attempt, {
+      waitSeconds: options.waitSeconds ?? 5,
+      retryable: (error) => !(error instanceof OperatorError),
+      waiting: (error) => `Temporal at ${describe(target)} does not answer (${reason(error)})`,
+      ...(options.onWaiting ? { onWaiting: options.onWaiting } : {}),
+    });
+  } catch (error) {
+    if (error instanceof OperatorError) throw error;
+    throw new OperatorError(`cannot reach Temporal at ${describe(target)}: ${reason(error)}`);
   }
-  throw new OperatorError(`cannot reach Temporal at ${describe(target)}: ${reason(lastError)}`);
 }
 
 /** The worker's own (Rust core) connection; call after `connectTemporal` has proved the server is up. */

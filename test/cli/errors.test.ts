@@ -1,10 +1,14 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts, runCorrex, startCorrex } from '../support/cli.js';
 import { createPostgresTestDatabase, type TestDatabase } from '../support/database.js';
 import { migrations } from '../../migrations/index.js';
+import { openSharedDatabase } from '../../services/db/configured.js';
+import { OperatorError } from '../../services/errors.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
 
 const migrationNames = Object.keys(migrations).sort();
 
@@ -77,6 +81,64 @@ describe('correx fails with one clear line', () => {
     } finally {
       await worker.stop('SIGKILL');
     }
+  });
+
+  it('keeps retrying, with a line each time, while PostgreSQL does not answer, and goes on once it does', async () => {
+    // The worker reaches the (migrated) database through a forwarder that is not listening yet.
+    const migrated = await createPostgresTestDatabase();
+    const target = new URL(migrated.location);
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) }, { listening: false });
+    const [temporalPort, health] = await freePorts(2);
+    const worker = startCorrex(['worker'], { DATABASE_URL: proxy.url(migrated.location), TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, CORREX_WORKER_HEALTH_PORT: String(health) });
+    try {
+      await worker.waitFor(new RegExp(`correx worker: PostgreSQL at 127\\.0\\.0\\.1:${proxy.port} does not answer \\(connection refused\\); retrying in 0\\.5 s`), 30_000);
+      expect(worker.child.exitCode).toBeNull();
+      await proxy.start();
+      // Past the database: now it waits for Temporal, which is not there either.
+      await worker.waitFor(new RegExp(`correx worker: Temporal at 127\\.0\\.0\\.1:${temporalPort} does not answer`), 30_000);
+      expect(worker.output()).not.toMatch(/cannot connect to PostgreSQL/);
+    } finally {
+      await worker.stop('SIGKILL');
+      await proxy.close();
+      await migrated.destroy();
+    }
+  });
+
+  it('correx api waits for PostgreSQL the same way', async () => {
+    const keyFile = path.join(dataDir, 'signing-key.pem');
+    await writeFile(keyFile, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const [dbPort, temporalPort, http] = await freePorts(3);
+    const api = startCorrex(['api'], {
+      DATABASE_URL: `postgres://correx:secret@127.0.0.1:${dbPort}/correx`,
+      TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+      CORREX_HTTP_PORT: String(http),
+      CORREX_SIGNING_KEY_FILE: keyFile,
+    });
+    try {
+      await api.waitFor(new RegExp(`correx api: PostgreSQL at 127\\.0\\.0\\.1:${dbPort} does not answer \\(connection refused\\); retrying in 1\\.0 s`), 30_000);
+    } finally {
+      await api.stop('SIGKILL');
+    }
+  });
+
+  it('gives up on PostgreSQL after the wait with one clear error, and never waits out a wrong password', async () => {
+    const [port] = await freePorts(1);
+    const lines: string[] = [];
+    const started = Date.now();
+    const error: unknown = await openSharedDatabase({ databaseUrl: `postgres://correx:secret@127.0.0.1:${port}/correx`, dataDir }, 'correx worker', { waitSeconds: 1, say: (line) => lines.push(line) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OperatorError);
+    expect((error as Error).message).toBe(`cannot connect to PostgreSQL at postgres://correx@127.0.0.1:${port}/correx: connection refused`);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(lines).toEqual([
+      `PostgreSQL at 127.0.0.1:${port} does not answer (connection refused); retrying in 0.3 s`,
+      `PostgreSQL at 127.0.0.1:${port} does not answer (connection refused); retrying in 0.5 s`,
+    ]);
+
+    const url = new URL(database.location);
+    url.password = 'definitely-wrong';
+    lines.length = 0;
+    await expect(openSharedDatabase({ databaseUrl: url.toString(), dataDir }, 'correx worker', { waitSeconds: 60, say: (line) => lines.push(line) })).rejects.toThrow(/password authentication failed/);
+    expect(lines).toEqual([]);
   });
 
   it('on an unknown command, with a usage exit code', async () => {
