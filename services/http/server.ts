@@ -7,6 +7,7 @@ import type { Kysely } from 'kysely';
 import { authenticate } from '../access/repository.js';
 import { allows, type Access } from '../access/roles.js';
 import { accessRoutes } from '../access/routes.js';
+import { consoleRoutes, type ConsoleOptions } from '../console/routes.js';
 import { correctionRoutes } from '../correction/routes.js';
 import { databaseReachable, databaseUnavailable } from '../db/connect.js';
 import { drillRoutes } from '../drill/routes.js';
@@ -41,6 +42,8 @@ export interface HttpServiceDependencies {
   logLevel?: string;
   /** False while the process starts or drains (SIGTERM): `/readyz` then answers 503 so traffic goes elsewhere. */
   accepting?: () => boolean;
+  /** The web console's local-mode extras (auto sign-in as the local administrator, the outbox page). */
+  console?: ConsoleOptions;
   /** Behind a load balancer: whose X-Forwarded-For to believe (rate limits of keyless senders go by client address). */
   trustProxy?: boolean | number | string[];
 }
@@ -228,6 +231,7 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
   for (const routes of [incidentRoutes, correctionRoutes, regulatoryRoutes, taskRoutes, reviewRoutes, monitoringRoutes, ingestRoutes, accessRoutes, metricsRoutes]) routes(app, routeDeps);
   exportRoutes(app, { ...routeDeps, signingKey: deps.signingKey });
   drillRoutes(app, { ...routeDeps, temporal: deps.temporal.client, taskQueue: deps.temporal.taskQueue });
+  await consoleRoutes(app, { ...routeDeps, signingKey: deps.signingKey, console: deps.console ?? {} });
 
   await app.ready();
   return app;
