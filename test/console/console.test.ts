@@ -328,6 +328,54 @@ describe('web console in Chromium, against the real HTTP service, Temporal and P
     }
   }, 60_000);
 
+  it('lists a new incident without a reload', async () => {
+    const { context, page } = await signIn(token.responder!);
+    try {
+      await page.goto(`${api.url}/console`);
+      await page.evaluate('window.__stillTheSamePage = true');
+      const opened = await api.call('POST', '/v1/incidents', { token: token.responder, body: { systemId: 'frontier-assistant', title: 'Refusal rate collapsed on the pro tier', severity: 'SEV3' } });
+      expect(opened.status).toBe(202);
+      const row = page.locator('tr', { hasText: 'Refusal rate collapsed' });
+      await row.waitFor({ timeout: 30_000 });
+      expect(await page.evaluate('window.__stillTheSamePage')).toBe(true);
+      await expectText(row, 'SEV3');
+      await expectText(row, 'triggered');
+      // Filters narrow the list and survive the live updates.
+      await page.getByLabel('Severity').selectOption('SEV2');
+      await page.getByRole('button', { name: 'Filter' }).click();
+      await expectCount(page.locator('tr', { hasText: 'Refusal rate collapsed' }), 0);
+      await expectCount(page.locator('tr', { hasText: 'nerve agent' }), 1);
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+
+  it('sets the Secure flag over HTTPS and refuses to sign in over plain HTTP from another machine', async () => {
+    const proxied = await startApi(database.db, worker, { trustProxy: true });
+    try {
+      const signInAs = async (headers: Record<string, string>) => {
+        const form = await fetch(`${proxied.url}/console/sign-in`, { headers });
+        const csrf = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1]!;
+        const preSession = form.headers.get('set-cookie')!.split(';')[0]!;
+        return fetch(`${proxied.url}/console/sign-in`, {
+          method: 'POST',
+          redirect: 'manual',
+          headers: { ...headers, cookie: preSession, 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ _csrf: csrf, token: token.headOfSafety!, next: '/console' }).toString(),
+        });
+      };
+      const overHttps = await signInAs({ 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.9' });
+      expect(overHttps.status).toBe(303);
+      expect(overHttps.headers.get('set-cookie')).toMatch(/correx_session=[^;]+;.*HttpOnly.*Secure.*SameSite=Strict|correx_session=[^;]+;.*Secure.*HttpOnly.*SameSite=Strict/);
+      const overHttp = await signInAs({ 'x-forwarded-proto': 'http', 'x-forwarded-for': '203.0.113.9' });
+      expect(overHttp.status).toBe(400);
+      expect(await overHttp.text()).toContain('signs in over HTTPS only');
+      expect(overHttp.headers.get('set-cookie') ?? '').not.toContain('correx_session=');
+    } finally {
+      await proxied.close();
+    }
+  });
+
   it('in local mode signs in a browser on this machine as the local administrator and shows the outbox', async () => {
     const outboxDir = await mkdtemp(path.join(os.tmpdir(), 'correx-console-outbox-'));
     const admin = await createToken(database.db, { owner: 'local-admin', roles: ['admin'] });
