@@ -3,7 +3,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { chromium } from 'playwright-core';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CSV_COLUMNS } from '../../services/export/schema.js';
@@ -11,6 +10,7 @@ import { verifyExport, type Verification } from '../../services/export/verify.js
 import { jsonb } from '../../services/db/jsonb.js';
 import { GENESIS_HASH, timelineEventHash } from '../../services/timeline/chain.js';
 import { startApi, testSigningKey, type RunningApi } from '../support/api.js';
+import { launchChromium } from '../support/browser.js';
 import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
 import { projectRoot } from '../support/environment.js';
 import { startDevServerWorker, type RunningWorker } from '../support/temporal.js';
@@ -175,7 +175,7 @@ describe('compliance: verifiable exports, printable report and regulator mapping
   });
 
   it('renders the printable report in Chromium, with the decision log, as PDF pages and screenshots', async () => {
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ extraHTTPHeaders: { authorization: `Bearer ${compliance}` } });
       const response = await page.goto(`${api.url}/v1/incidents/${incidentId}/report`);
