@@ -1,10 +1,11 @@
+import { Context } from '@temporalio/activity';
 import type { Client, Connection } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import { searchAttributesRegistered } from '../services/temporal/search-attributes.js';
 import type { Database } from '../services/db/schema.js';
 import { acknowledgePages } from '../services/escalation/repository.js';
 import { planIncident, type IncidentPlan } from '../services/incident/plan.js';
-import { recordIncidentOpened, recordIncidentTransition, type IncidentTransition } from '../services/incident/repository.js';
+import { recordIncidentOpened, recordIncidentTransition, reopenIncidentRow, type IncidentTransition, type TransitionOrder } from '../services/incident/repository.js';
 import type { IncidentStart, IncidentState } from '../services/incident/schema.js';
 import { findRunbookVersion } from '../services/runbook/repository.js';
 import { jsonb } from '../services/db/jsonb.js';
@@ -13,6 +14,23 @@ import { appendTimelineEvent, withIncidentLock } from '../services/timeline/repo
 export interface IncidentActivityDependencies {
   db: Kysely<Database>;
   client: Client;
+}
+
+/**
+ * This activity's place in its workflow's order: Temporal numbers a run's activities (the default
+ * activity id) in the order the workflow schedules them. Undefined outside an activity, or for an
+ * activity given an id of its own.
+ */
+function transitionOrder(): TransitionOrder | undefined {
+  let info;
+  try {
+    info = Context.current().info;
+  } catch {
+    return undefined;
+  }
+  const ordinal = Number(info.activityId);
+  if (!info.workflowExecution || !/^\d+$/.test(info.activityId) || !Number.isSafeInteger(ordinal)) return undefined;
+  return { runId: info.workflowExecution.runId, ordinal, scheduledAt: new Date(info.scheduledTimestampMs).toISOString() };
 }
 
 export function createIncidentActivities({ db, client }: IncidentActivityDependencies) {
@@ -31,8 +49,8 @@ export function createIncidentActivities({ db, client }: IncidentActivityDepende
     async recordIncidentEvent(event: { incidentId: string; kind: string; actor: string; data: Record<string, unknown>; idempotencyKey: string; state?: IncidentState }): Promise<void> {
       const { state, ...entry } = event;
       await withIncidentLock(db, event.incidentId, async (trx) => {
-        // A re-opened incident is live again: its row says so.
-        if (state) await trx.updateTable('incidents').set({ state, resolved_at: null, updated_at: new Date() }).where('id', '=', event.incidentId).execute();
+        // A re-opened incident is live again: its row says so (unless a later transition got there first).
+        if (state) await reopenIncidentRow(trx, event.incidentId, state, transitionOrder());
         await appendTimelineEvent(trx, { ...entry, occurredAt: new Date() });
       });
     },
@@ -51,7 +69,8 @@ export function createIncidentActivities({ db, client }: IncidentActivityDepende
       });
     },
     async recordIncidentTransition(transition: IncidentTransition): Promise<void> {
-      await recordIncidentTransition(db, transition);
+      const order = transitionOrder();
+      await recordIncidentTransition(db, { ...transition, ...(order ? { order } : {}) });
       if (transition.state === 'acknowledged') await acknowledgePages(db, transition.incidentId, transition.actor, transition.at ?? new Date().toISOString());
     },
   };

@@ -7,6 +7,7 @@ import * as signalSuppression from './2026-11-23T0000_signal_suppression.js';
 import * as apiTokenScope from './2026-11-23T0100_api_token_scope.js';
 import * as afterActionReviews from './2026-11-23T0200_after_action_reviews.js';
 import * as consoleSessions from './2026-11-23T0400_console_sessions.js';
+import * as incidentStateOrder from './2026-11-23T0500_incident_state_order.js';
 
 /**
  * Every migration, by name; names sort in the order they run. Listed here rather than read from the
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-23T0100_api_token_scope': apiTokenScope,
   '2026-11-23T0200_after_action_reviews': afterActionReviews,
   '2026-11-23T0400_console_sessions': consoleSessions,
+  '2026-11-23T0500_incident_state_order': incidentStateOrder,
 };

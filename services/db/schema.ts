@@ -38,6 +38,9 @@ export interface IncidentsTable {
   mitigated_at: Timestamp | null;
   resolved_at: Timestamp | null;
   closed_at: Timestamp | null;
+  /** The workflow run and the position in it (activity sequence number) of the transition that set `state`. */
+  state_run_id: ColumnType<string | null, string | null | undefined, string | null>;
+  state_ordinal: ColumnType<number | null, number | null | undefined, number | null>;
   /** A rehearsal (`correx drill`): dry-run enforcement, mail to the outbox, no regulator clocks, no metrics. */
   drill: ColumnType<boolean, boolean | undefined, boolean>;
   created_at: CreatedAt;

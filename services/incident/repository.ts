@@ -1,8 +1,8 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database, IncidentRow } from '../db/schema.js';
 import { jsonb } from '../db/jsonb.js';
 import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js';
-import type { IncidentStart, IncidentState } from './schema.js';
+import { incidentStates, type IncidentStart, type IncidentState } from './schema.js';
 
 /** Writes the incident row and its `incident.opened` event; a retry changes nothing. */
 export async function recordIncidentOpened(db: Kysely<Database>, incident: IncidentStart & { workflowId: string }): Promise<void> {
@@ -52,43 +52,120 @@ const stampFor: Partial<Record<IncidentState, 'acknowledged_at' | 'mitigated_at'
   closed: 'closed_at',
 };
 
+/**
+ * Where a state change stands in its workflow's own order. The incident workflow records every
+ * transition (and a re-opening) with an activity, and Temporal numbers a run's activities in the
+ * order the workflow schedules them, so that number orders the transitions exactly as the workflow
+ * made them, whatever order their activities finally run in (retries back off while PostgreSQL is
+ * down; the one for `mitigated` can then run after the one for `resolved`).
+ */
+export interface TransitionOrder {
+  runId: string;
+  /** The recording activity's sequence number in the run. */
+  ordinal: number;
+  /** When the workflow scheduled it: the moment of a transition that carries no time of its own. */
+  scheduledAt: string;
+}
+
 export interface IncidentTransition {
   incidentId: string;
   state: IncidentState;
   actor: string;
-  /** When it happened; system transitions leave it out and get the time the activity records them. */
+  /** When it happened; system transitions leave it out and get the time the workflow scheduled the record (else the activity's clock). */
   at?: string;
   data?: Record<string, unknown>;
   /** Set with the transition (the first acknowledger becomes commander). */
   commander?: string;
   /** The n-th time the incident enters this state (a re-opened incident is resolved again); 1 by default. */
   occurrence?: number;
+  /** Its place in the workflow's order (set by the activity); without it, the lifecycle order decides. */
+  order?: TransitionOrder;
 }
 
-/** Moves the incident row to a state and appends `incident.<state>`, once per occurrence. */
+const lifecycle: readonly IncidentState[] = incidentStates;
+const rank = (state: string) => lifecycle.indexOf(state as IncidentState);
+
+/**
+ * Whether a state change may replace the row's state: the row's state only moves forward in the
+ * workflow's order. Within one run the activity sequence numbers decide (a re-opening, scheduled after
+ * the resolution it undoes, is later, so it wins although it moves the state back). Without them (a
+ * row from before they were recorded, another run after a reset, a caller outside a workflow) the
+ * lifecycle order decides, and only an explicit re-opening moves back.
+ */
+function supersedes(row: { state: string; state_run_id: string | null; state_ordinal: number | null }, change: { state: IncidentState; order?: TransitionOrder; reopen?: boolean }): boolean {
+  const { order } = change;
+  if (order && row.state_run_id === order.runId && row.state_ordinal !== null) return order.ordinal >= row.state_ordinal;
+  if (change.reopen) return true;
+  return rank(change.state) >= rank(row.state);
+}
+
+const orderColumns = (order: TransitionOrder | undefined) => (order ? { state_run_id: order.runId, state_ordinal: order.ordinal } : {});
+
+/**
+ * Moves the incident row to a state and appends `incident.<state>`, once per occurrence. A transition
+ * that arrives after a later one was recorded does not move the row back: it only fills what it
+ * established and nothing later contradicts (the time it was first mitigated, the commander), and is
+ * appended as `incident.transition_superseded`, so the timeline keeps the lifecycle's order and the fact.
+ */
 export async function recordIncidentTransition(db: Kysely<Database>, t: IncidentTransition): Promise<void> {
-  const at = t.at ?? new Date().toISOString();
+  const at = t.at ?? t.order?.scheduledAt ?? new Date().toISOString();
+  const idempotencyKey = `incident.${t.state}${t.occurrence && t.occurrence > 1 ? `:${t.occurrence}` : ''}`;
   await withIncidentLock(db, t.incidentId, async (trx) => {
-    const stamp = stampFor[t.state];
-    await trx
-      .updateTable('incidents')
-      .set({
-        state: t.state,
-        updated_at: new Date(),
-        ...(stamp ? { [stamp]: at } : {}),
-        ...(t.commander ? { commander: t.commander } : {}),
-      })
+    const row = await trx
+      .selectFrom('incidents')
+      .select(['state', 'state_run_id', 'state_ordinal', 'commander', 'acknowledged_at', 'mitigated_at', 'resolved_at', 'closed_at'])
       .where('id', '=', t.incidentId)
-      .execute();
+      .executeTakeFirst();
+    const stamp = stampFor[t.state];
+    const data = { ...t.data, ...(t.commander ? { commander: t.commander } : {}) };
+    if (!row || supersedes(row, t)) {
+      await trx
+        .updateTable('incidents')
+        .set({
+          state: t.state,
+          updated_at: new Date(),
+          ...(stamp ? { [stamp]: at } : {}),
+          ...(t.commander ? { commander: t.commander } : {}),
+          ...orderColumns(t.order),
+        })
+        .where('id', '=', t.incidentId)
+        .execute();
+      await appendTimelineEvent(trx, { incidentId: t.incidentId, kind: `incident.${t.state}`, actor: t.actor, occurredAt: new Date(at), data, idempotencyKey });
+      return;
+    }
+    // Recorded late: the incident has moved on. What the transition established still stands if the
+    // row's state is at or past it (a re-opened incident is no longer resolved, so no resolved_at).
+    const reached = rank(row.state) >= rank(t.state);
+    const fill = {
+      ...(stamp && reached && row[stamp] === null ? { [stamp]: at } : {}),
+      ...(t.commander && row.commander === null ? { commander: t.commander } : {}),
+    };
+    if (Object.keys(fill).length > 0) await trx.updateTable('incidents').set({ ...fill, updated_at: new Date() }).where('id', '=', t.incidentId).execute();
+    // The same idempotency key: a retry of a transition already recorded as such appends nothing.
     await appendTimelineEvent(trx, {
       incidentId: t.incidentId,
-      kind: `incident.${t.state}`,
+      kind: 'incident.transition_superseded',
       actor: t.actor,
       occurredAt: new Date(at),
-      data: { ...t.data, ...(t.commander ? { commander: t.commander } : {}) },
-      idempotencyKey: `incident.${t.state}${t.occurrence && t.occurrence > 1 ? `:${t.occurrence}` : ''}`,
+      data: { ...data, state: t.state, recordedWhile: row.state },
+      idempotencyKey,
     });
   });
+}
+
+/**
+ * A re-opened incident is live again (`resolved_at` cleared), unless a later transition of its
+ * workflow was recorded first. Runs inside the caller's incident lock; returns whether the row moved.
+ */
+export async function reopenIncidentRow(trx: Transaction<Database>, incidentId: string, state: IncidentState, order: TransitionOrder | undefined): Promise<boolean> {
+  const row = await trx.selectFrom('incidents').select(['state', 'state_run_id', 'state_ordinal']).where('id', '=', incidentId).executeTakeFirst();
+  if (row && !supersedes(row, { state, ...(order ? { order } : {}), reopen: true })) return false;
+  await trx
+    .updateTable('incidents')
+    .set({ state, resolved_at: null, updated_at: new Date(), ...orderColumns(order) })
+    .where('id', '=', incidentId)
+    .execute();
+  return true;
 }
 
 export async function findIncident(db: Kysely<Database>, incidentId: string): Promise<IncidentRow | undefined> {
