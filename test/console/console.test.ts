@@ -18,7 +18,7 @@ const screenshots = path.join(projectRoot, 'test-results', 'console');
 
 /**
  * What a person would call broken layout, measured in the page: anything wider than the viewport,
- * text cut off by its box, or two pieces of text drawn over each other.
+ * text cut off by its box, two pieces of text drawn over each other, or text too faint to read.
  */
 const layoutProblems = `(() => {
   const problems = [];
@@ -40,6 +40,18 @@ const layoutProblems = `(() => {
     const ownText = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
     // Inline text that wraps has one box per line: compare those, not the box around all of them.
     if (ownText || ['INPUT', 'SELECT', 'TEXTAREA', 'BUTTON'].includes(el.tagName)) for (const box of el.getClientRects()) texts.push({ el, box });
+  }
+  // WCAG 2.1 contrast of each piece of text against the background it is drawn on.
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const luminance = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }).reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const backgroundOf = (el) => { for (let n = el; n; n = n.parentElement) { const c = rgb(getComputedStyle(n).backgroundColor); if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3); } return [255, 255, 255]; };
+  for (const { el } of texts) {
+    if (['INPUT', 'SELECT', 'TEXTAREA'].includes(el.tagName)) continue;
+    const style = getComputedStyle(el);
+    const [l1, l2] = [luminance(rgb(style.color).slice(0, 3)), luminance(backgroundOf(el))].sort((a, b) => b - a);
+    const ratio = (l1 + 0.05) / (l2 + 0.05);
+    const large = parseFloat(style.fontSize) >= 24 || (parseFloat(style.fontSize) >= 18.66 && Number(style.fontWeight) >= 700);
+    if (!(ratio >= (large ? 3 : 4.5))) problems.push('contrast ' + ratio.toFixed(2) + ': ' + describe(el));
   }
   for (let i = 0; i < texts.length; i++) {
     for (let j = i + 1; j < texts.length; j++) {
@@ -238,7 +250,7 @@ describe('web console in Chromium, against the real HTTP service, Temporal and P
     }
   }, 120_000);
 
-  it('produces screenshots of the incident page at desktop and phone widths with nothing cut off or overlapping', async () => {
+  it('produces screenshots of the incident page at desktop and phone widths with nothing cut off, overlapping or below WCAG AA contrast', async () => {
     // Something pending for the screenshot: another proposal waiting on the head of safety.
     const pending = await api.call('POST', `/v1/incidents/${incidentId}/corrections`, {
       token: token.responder,
