@@ -8,6 +8,7 @@ import * as apiTokenScope from './2026-11-23T0100_api_token_scope.js';
 import * as afterActionReviews from './2026-11-23T0200_after_action_reviews.js';
 import * as consoleSessions from './2026-11-23T0400_console_sessions.js';
 import * as incidentStateOrder from './2026-11-23T0500_incident_state_order.js';
+import * as idempotencyKeys from './2026-11-23T0600_idempotency_keys.js';
 
 /**
  * Every migration, by name; names sort in the order they run. Listed here rather than read from the
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-23T0200_after_action_reviews': afterActionReviews,
   '2026-11-23T0400_console_sessions': consoleSessions,
   '2026-11-23T0500_incident_state_order': incidentStateOrder,
+  '2026-11-23T0600_idempotency_keys': idempotencyKeys,
 };

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -167,6 +168,17 @@ export function describeProblem(problem: ProblemBody, fallback: string): string 
 
 export type Query = Record<string, string | number | boolean | undefined>;
 
+/** Correx could not be reached or was briefly unavailable: the request may or may not have taken effect. */
+export class TransientApiError extends CliError {
+  constructor(
+    message: string,
+    code: ExitCode,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message, code);
+  }
+}
+
 /** A thin client of the Correx HTTP API: JSON in and out, problem+json errors as CliError with their exit code. */
 export class ApiClient {
   constructor(
@@ -190,13 +202,34 @@ export class ApiClient {
     return this.request<T>('DELETE', route, {});
   }
 
-  async request<T>(method: string, route: string, options: { query?: Query; body?: unknown }): Promise<T> {
+  /**
+   * POSTs an action that must not happen twice: with a fresh `Idempotency-Key` for this call, sent
+   * unchanged on each retry. While Correx cannot be reached or answers 502, 503 or 504, the request
+   * may or may not have taken effect, so it is sent again (after Retry-After, at most `attempts` times
+   * in all); the key makes Correx answer a repeat with the first outcome instead of acting again.
+   */
+  async postIdempotent<T>(route: string, body: unknown, options: { attempts?: number; onRetry?: (line: string) => void } = {}): Promise<T> {
+    const key = randomUUID();
+    const attempts = options.attempts ?? 4;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.request<T>('POST', route, { body, headers: { 'idempotency-key': key } });
+      } catch (error) {
+        if (!(error instanceof TransientApiError) || attempt >= attempts) throw error;
+        const waitMs = Math.min(error.retryAfterMs ?? 1_000 * 2 ** (attempt - 1), 10_000);
+        (options.onRetry ?? ((line: string) => process.stderr.write(`correx: ${line}\n`)))(`${error.message}; retrying in ${waitMs / 1000} s with the same Idempotency-Key`);
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
+    }
+  }
+
+  async request<T>(method: string, route: string, options: { query?: Query; body?: unknown; headers?: Record<string, string> }): Promise<T> {
     const { server, token } = this.connection;
     const search = new URLSearchParams();
     for (const [key, value] of Object.entries(options.query ?? {})) if (value !== undefined) search.set(key, String(value));
     const queryString = search.toString();
     const url = `${server}${route}${queryString ? `?${queryString}` : ''}`;
-    const headers: Record<string, string> = { accept: 'application/json, application/problem+json', authorization: `Bearer ${token}` };
+    const headers: Record<string, string> = { ...options.headers, accept: 'application/json, application/problem+json', authorization: `Bearer ${token}` };
     if (options.body !== undefined) headers['content-type'] = 'application/json';
 
     let response: Response;
@@ -209,10 +242,10 @@ export class ApiClient {
       });
     } catch (error) {
       if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-        throw new CliError(`Correx at ${server} did not answer ${method} ${route} within ${this.timeoutMs / 1000} s`, ExitCode.failure);
+        throw new TransientApiError(`Correx at ${server} did not answer ${method} ${route} within ${this.timeoutMs / 1000} s`, ExitCode.failure);
       }
       const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
-      throw new CliError(`cannot reach Correx at ${server}: ${connectionFailureReason(cause)}`, ExitCode.failure);
+      throw new TransientApiError(`cannot reach Correx at ${server}: ${connectionFailureReason(cause)}`, ExitCode.failure);
     }
 
     const text = await response.text();
@@ -229,6 +262,10 @@ export class ApiClient {
     const problem = typeof body === 'object' && body !== null ? (body as ProblemBody) : {};
     let message = `${describeProblem(problem, response.statusText || 'request failed')} (HTTP ${response.status})`;
     if (response.status === 401) message += `; token from ${this.connection.tokenSource}`;
+    if ([502, 503, 504].includes(response.status)) {
+      const retryAfter = Number(response.headers.get('retry-after'));
+      throw new TransientApiError(message, exitCodeForStatus(response.status), Number.isFinite(retryAfter) && response.headers.has('retry-after') ? retryAfter * 1000 : undefined);
+    }
     throw new CliError(message, exitCodeForStatus(response.status));
   }
 }

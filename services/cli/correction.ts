@@ -144,7 +144,8 @@ export function correctionCommand(program: Command): void {
       proposalNames,
     );
     const api = await ApiClient.connect(options);
-    const proposed = await api.post<{ correctionId: string; workflowId: string }>(`/v1/incidents/${incidentId}/corrections`, body);
+    // One Idempotency-Key for this invocation: its retries can never propose a second correction.
+    const proposed = await api.postIdempotent<{ correctionId: string; workflowId: string }>(`/v1/incidents/${incidentId}/corrections`, body);
     if (options.json) return printJson(proposed);
     let needs = '';
     try {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { readers } from '../access/roles.js';
 import { actorOf, NotFound, untilRecorded, type CorrexApp, type RouteDependencies } from '../http/app.js';
+import { idempotent, IdempotencyKeyHeaders } from '../http/idempotency.js';
 import { correctionWorkflowId } from '../incident/identity.js';
 import { IncidentParams, incidentOr404 } from '../incident/routes.js';
 import type { CorrectionRow } from '../db/schema.js';
@@ -50,18 +51,26 @@ export function correctionRoutes(app: CorrexApp, deps: RouteDependencies): void 
 
   app.post('/v1/incidents/:id/corrections', {
     config: { access: ['responder', 'admin'] },
-    schema: { tags, summary: 'Propose a deployment correction (breakGlass: the commander applies at once)', params: IncidentParams, body: CorrectionProposalInput },
+    schema: {
+      tags,
+      summary: 'Propose a deployment correction (breakGlass: the commander applies at once)',
+      description: 'Send an Idempotency-Key to retry safely: the same key from the same token answers with the correction first proposed (201 again), never a second one.',
+      params: IncidentParams,
+      headers: IdempotencyKeyHeaders,
+      body: CorrectionProposalInput,
+    },
     handler: async (request, reply) => {
       const incident = await incidentOr404(deps.db, request.params.id);
-      const proposed = await deps.incidents.propose(incident.workflow_id, {
-        ...request.body,
-        parameters: request.body.parameters as Record<string, unknown>,
-        actor: actorOf(request),
-        at: new Date().toISOString(),
+      return idempotent(deps.db, request, reply, async (updateId) => {
+        const proposed = await deps.incidents.propose(
+          incident.workflow_id,
+          { ...request.body, parameters: request.body.parameters as Record<string, unknown>, actor: actorOf(request), at: new Date().toISOString() },
+          updateId ? { updateId } : {},
+        );
+        // Answer once the correction is on record, so the caller can decide on it straight away.
+        await untilRecorded(() => findCorrection(deps.db, proposed.correctionId));
+        return { status: 201, body: proposed };
       });
-      // Answer once the correction is on record, so the caller can decide on it straight away.
-      await untilRecorded(() => findCorrection(deps.db, proposed.correctionId));
-      return reply.code(201).send(proposed);
     },
   });
 

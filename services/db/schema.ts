@@ -234,6 +234,20 @@ export interface ConsoleSessionsTable {
   expires_at: Timestamp;
 }
 
+/** An Idempotency-Key a token used, the request it was first used with, and the answer once there is one. */
+export interface IdempotencyKeysTable {
+  token_id: string;
+  key: string;
+  /** `METHOD /route/{param}` it was used on. */
+  operation: string;
+  /** SHA-256 of the canonical JSON of the operation, path parameters and body. */
+  fingerprint: string;
+  status: number | null;
+  response: Json<unknown> | null;
+  created_at: CreatedAt;
+  completed_at: Timestamp | null;
+}
+
 export interface Database {
   systems: SystemsTable;
   incidents: IncidentsTable;
@@ -249,6 +263,7 @@ export interface Database {
   fallbacks: FallbacksTable;
   after_action_reviews: AfterActionReviewsTable;
   console_sessions: ConsoleSessionsTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 export type IncidentRow = Selectable<IncidentsTable>;

@@ -102,13 +102,17 @@ export class IncidentClient {
     return refusalsAsErrors(this.client.workflow.getHandle(workflowId).executeUpdate(acknowledgeUpdate, { args: [action] }));
   }
 
-  /** Checks the kind's parameters and the scope (InvalidInput naming the field), then asks the incident. */
-  async propose(workflowId: string, proposal: CorrectionProposal): Promise<{ correctionId: string; workflowId: string }> {
+  /**
+   * Checks the kind's parameters and the scope (InvalidInput naming the field), then asks the incident.
+   * An `updateId` makes a repeat safe: Temporal answers an Update it has already completed with its
+   * outcome (the same correction) instead of running it again.
+   */
+  async propose(workflowId: string, proposal: CorrectionProposal, options: { updateId?: string } = {}): Promise<{ correctionId: string; workflowId: string }> {
     const { actor, at, ...correction } = proposal;
     const parsed = CorrectionProposalInput.safeParse(correction);
     if (!parsed.success) throw InvalidInput.fromZod(parsed.error);
     const checked: CorrectionProposal = { actor, at, ...parsed.data, parameters: parsed.data.parameters as Record<string, unknown> };
-    return refusalsAsErrors(this.client.workflow.getHandle(workflowId).executeUpdate(proposeCorrectionUpdate, { args: [checked] }));
+    return refusalsAsErrors(this.client.workflow.getHandle(workflowId).executeUpdate(proposeCorrectionUpdate, { args: [checked], ...(options.updateId ? { updateId: options.updateId } : {}) }));
   }
 
   decide(correctionWorkflowId: string, decision: CorrectionDecision): Promise<CorrectionSnapshot> {

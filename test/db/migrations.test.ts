@@ -4,7 +4,7 @@ import { migrateDown, migrateUp, migrationStatus } from '../../services/db/migra
 import { migrations } from '../../migrations/index.js';
 import { testDatabaseBackends, type TestDatabase } from '../support/database.js';
 
-const tables = ['after_action_reviews', 'api_tokens', 'approvals', 'corrections', 'fallbacks', 'incidents', 'notifications', 'pages', 'runbook_versions', 'signals', 'systems', 'tasks', 'timeline_events'];
+const tables = ['after_action_reviews', 'api_tokens', 'approvals', 'console_sessions', 'corrections', 'fallbacks', 'idempotency_keys', 'incidents', 'notifications', 'pages', 'runbook_versions', 'signals', 'systems', 'tasks', 'timeline_events'];
 
 async function userTables(database: TestDatabase): Promise<string[]> {
   const result = await sql<{ table_name: string }>`
