@@ -90,6 +90,7 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
     },
   );
 
+  const pendingOpens: Promise<void>[] = [];
   const open = async (key: string, o: { triggerId: string; title: string; severity: string; signalIds: string[]; at: string }) => {
     const n = (state.openings[key] ?? 0) + 1;
     state.openings[key] = n;
@@ -97,7 +98,7 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
     const dedupKey = `monitor:${key}:${n}`;
     const childId = incidentWorkflowId(state.systemId, dedupKey);
     state.open[key] = { workflowId: childId, incidentId, triggerId: o.triggerId };
-    await startChild(incidentWorkflow, {
+    const started = startChild(incidentWorkflow, {
       workflowId: childId,
       // The incident lives its own life; the monitor continues as new many times meanwhile.
       parentClosePolicy: ParentClosePolicy.ABANDON,
@@ -115,14 +116,22 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
           cause: { triggerId: o.triggerId, groupKey: key, signalIds: o.signalIds, monitorWorkflowId: workflowId },
         },
       ],
-    });
-    await linkSignals(o.signalIds, incidentId);
+    }).then(() => linkSignals(o.signalIds, incidentId));
+    // In a storm of new groups the incidents start together, not one round trip after another; anything
+    // that signals an incident waits for the starts first (flushJoins).
+    if (patched('batched-opens')) {
+      // Awaited by the next flush; marked handled meanwhile so a failed start surfaces there, not as an unhandled rejection.
+      started.catch(() => {});
+      pendingOpens.push(started);
+    }
+    else await started;
   };
   // Joins are the bulk of an alert storm: their notices and links go out together once the queue is
   // drained, not one round trip each. Anything else that tells an incident something flushes them first,
   // so the incident hears of its signals in order.
   const pendingJoins: { workflowId: string; incidentId: string; signalId: string; at: string }[] = [];
   const flushJoins = async () => {
+    if (pendingOpens.length > 0) await Promise.all(pendingOpens.splice(0));
     if (pendingJoins.length === 0) return;
     const batch = pendingJoins.splice(0);
     await Promise.all(
@@ -190,9 +199,12 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
         }
         continue;
       }
-      await flushJoins();
+      // Opening a new group's incident tells no other incident anything, so it need not wait for them.
+      const opensTogether = patched('batched-opens');
+      if (!opensTogether) await flushJoins();
       const ended = state.ended[key];
       if (ended && Date.parse(signal.at) - Date.parse(ended.at) <= plan.flapWindowMs) {
+        if (opensTogether) await flushJoins();
         // Flapping: the same problem again soon after it was resolved is the same incident.
         delete state.ended[key];
         state.open[key] = { workflowId: ended.workflowId, incidentId: ended.incidentId, triggerId: ended.triggerId, reopenedAt: signal.at };

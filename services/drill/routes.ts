@@ -6,7 +6,6 @@ import { drillStateQuery } from '../../workflows/messages.js';
 import { readers } from '../access/roles.js';
 import { InvalidInput } from '../errors.js';
 import { actorOf, NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';
-import { recordRunbookVersion } from '../runbook/repository.js';
 import { DrillCannotRun, planDrill } from './plan.js';
 import { DrillRequest } from './schema.js';
 
@@ -33,7 +32,7 @@ export function drillRoutes(app: CorrexApp, deps: RouteDependencies & { temporal
         if (error instanceof DrillCannotRun) throw new InvalidInput([{ path: 'body.scenario', message: error.message }]);
         throw error;
       }
-      if (!inUse.fromLastRecorded) await recordRunbookVersion(deps.db, inUse);
+      await deps.runbooks.record(deps.db, inUse);
       const drillId = randomUUID();
       await deps.temporal.workflow.start<typeof drillWorkflow>('drillWorkflow', {
         workflowId: drillWorkflowId(drillId),

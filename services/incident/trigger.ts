@@ -2,7 +2,6 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { InvalidInput } from '../errors.js';
 import type { RunbookCatalogue } from '../runbook/catalogue.js';
-import { recordRunbookVersion } from '../runbook/repository.js';
 import type { IncidentClient, TriggerOutcome } from './client.js';
 import type { IncidentTrigger } from './schema.js';
 
@@ -26,7 +25,7 @@ export async function triggerIncident(deps: TriggerDependencies, trigger: Incide
   if (!severities.includes(trigger.severity)) {
     throw new InvalidInput([{ path: 'severity', message: `'${trigger.severity}' is not a severity of ${trigger.systemId}'s runbook (${severities.join(', ')})` }]);
   }
-  if (!inUse.fromLastRecorded) await recordRunbookVersion(deps.db, inUse);
+  await deps.runbooks.record(deps.db, inUse);
   const outcome = await deps.incidents.trigger(trigger, actor, { runbookVersion: inUse.version });
   return { ...outcome, runbookVersion: inUse.version };
 }

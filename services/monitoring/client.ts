@@ -7,7 +7,6 @@ import { InvalidInput } from '../errors.js';
 import { ActionRefused } from '../incident/client.js';
 import { monitorWorkflowId } from '../incident/identity.js';
 import type { RunbookCatalogue } from '../runbook/catalogue.js';
-import { recordRunbookVersion } from '../runbook/repository.js';
 import type { Silence } from './matching.js';
 import { storeSignal } from './repository.js';
 import type { z } from 'zod';
@@ -25,6 +24,15 @@ export interface MonitorClientDependencies {
 
 /** How signals reach a system's monitor: stored first, then handed over durably (signal-with-start). */
 export class MonitorClient {
+  /**
+   * Signals this process has handed to their monitor. A repeat of one of these (Alertmanager re-sends
+   * each group every repeat_interval) is stored once and not signalled again: the monitor would drop it
+   * as already seen, and the signal would only cost its workflow a history event. A repeat this process
+   * has not handed over (another instance did, or it restarted) is signalled, which is harmless.
+   */
+  private readonly handedOver = new Set<string>();
+  private static readonly handedOverLimit = 20_000;
+
   constructor(private readonly deps: MonitorClientDependencies) {}
 
   /**
@@ -45,13 +53,14 @@ export class MonitorClient {
     if (!inUse) {
       throw new InvalidInput([{ path: 'systemId', message: `no runbook defines system '${input.systemId}' (known: ${(await runbooks.systemIds()).join(', ') || 'none'})` }]);
     }
-    if (!inUse.fromLastRecorded) await recordRunbookVersion(this.deps.db, inUse);
+    await runbooks.record(this.deps.db, inUse);
     return this.deliver(input, inUse.version, now);
   }
 
   /** Stores a validated signal and hands it to its system's monitor under a runbook version. */
   async deliver(input: SignalInput, runbookVersion: string, now = new Date()): Promise<{ signalId: string; duplicate: boolean }> {
     const stored = await storeSignal(this.deps.db, input, now);
+    if (!stored.fresh && this.handedOver.has(stored.signalId)) return { signalId: stored.signalId, duplicate: true };
     const received: ReceivedSignal = {
       signalId: stored.signalId,
       systemId: input.systemId,
@@ -69,6 +78,8 @@ export class MonitorClient {
       signal: signalReceivedSignal,
       signalArgs: [received],
     });
+    this.handedOver.add(stored.signalId);
+    if (this.handedOver.size > MonitorClient.handedOverLimit) this.handedOver.delete(this.handedOver.values().next().value!);
     return { signalId: stored.signalId, duplicate: !stored.fresh };
   }
 

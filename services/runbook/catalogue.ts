@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { loadRunbooks, runbookFiles, type LoadedRunbook, type RunbookSet } from './load.js';
+import { recordRunbookVersion } from './repository.js';
 import type { Runbook } from './schema.js';
 
 export interface RunbookInUse {
@@ -20,6 +21,7 @@ export interface RunbookInUse {
  */
 export class RunbookCatalogue {
   private cached: { signature: string; set: RunbookSet } | undefined;
+  private readonly recorded = new Map<string, string>();
 
   constructor(
     private readonly dir: string,
@@ -59,6 +61,18 @@ export class RunbookCatalogue {
       .executeTakeFirst();
     if (!row) return undefined;
     return { runbook: row.content as unknown as Runbook, version: row.version, file: row.source_file, fromLastRecorded: true };
+  }
+
+  /**
+   * Records the version an incident or a signal is about to use, and points its system at it. Once per
+   * system and version in this process: versions are content hashes, so a recorded one never changes,
+   * and alert storms do not rewrite the runbook on every alert.
+   */
+  async record(db: Kysely<Database>, inUse: RunbookInUse): Promise<void> {
+    const systemId = inUse.runbook.system.id;
+    if (inUse.fromLastRecorded || this.recorded.get(systemId) === inUse.version) return;
+    await recordRunbookVersion(db, inUse);
+    this.recorded.set(systemId, inUse.version);
   }
 
   async systemIds(): Promise<string[]> {
