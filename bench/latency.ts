@@ -104,7 +104,7 @@ interface BaselineSample {
 async function baselineOnce(stack: Stack, key: string): Promise<BaselineSample> {
   const id = `bare-${run}-${key}`;
   const sentAt = performance.now();
-  await stack.client.workflow.start('bareWorkflow', { taskQueue: BASELINE_TASK_QUEUE, workflowId: id, args: [`${stack.endpoint.url}/baseline/${encodeURIComponent(id)}`] });
+  await stack.client.workflow.start('bareWorkflow', { taskQueue: BASELINE_TASK_QUEUE, workflowId: id, args: [`${stack.endpoint.origin}/baseline/${encodeURIComponent(id)}`] });
   const startedAt = performance.now();
   const received = await stack.endpoint.receipt(id);
   return { fromStart: received - startedAt, fromStartSent: received - sentAt };

@@ -165,6 +165,6 @@ npm run bench -- --only trigger,export      # some sections; merged into bench/r
 npm run bench -- --render                   # only regenerate this page from bench/results.json
 \`\`\`
 
-Sizes (defaults): \`--incidents <n>\` (trigger section, 200), \`--approval-incidents <n>\` (100), \`--ingest-seconds <s>\` (30), \`--ingest-wait <s>\` (how long to wait for the monitor after the load, 180), \`--concurrency <n>\` (ingestion connections, 32), \`--export-events <n>\` (100000), \`--scale-incidents <n>\` (1000), \`--scale-samples <n>\` (50). The sources are in \`bench/\`: \`run.ts\` (orchestration and flags), \`stack.ts\` (processes), \`latency.ts\`, \`ingestion.ts\`, \`export.ts\` (the sections), \`control-endpoint.ts\`, \`baseline-workflow.ts\` / \`baseline-worker.ts\`, \`bare-server.ts\`, \`export-child.ts\`, \`report.ts\` (this page).
+Sizes (defaults): \`--incidents <n>\` (trigger section, 200), \`--approval-incidents <n>\` (100), \`--ingest-seconds <s>\` (30), \`--ingest-wait <s>\` (how long to wait for the monitor after the load, 180), \`--concurrency <n>\` (ingestion connections, 32), \`--export-events <n>\` (100000), \`--scale-incidents <n>\` (1000), \`--scale-samples <n>\` (50). The sources are in \`bench/\`: \`run.ts\` (orchestration and flags), \`stack.ts\` (processes), \`latency.ts\`, \`ingestion.ts\`, \`export.ts\` (the sections), \`baseline-workflow.ts\` / \`baseline-worker.ts\`, \`bare-server.ts\`, \`export-child.ts\`, \`report.ts\` (this page); the control endpoint is the tests' own, \`test/support/control-endpoint.ts\`.
 `;
 }

@@ -17,7 +17,7 @@ import { resolveTemporalBinaries } from '../services/temporal/binaries.js';
 import { ensureSearchAttributes } from '../services/temporal/search-attributes.js';
 import { freePorts, startCorrex, type LongRunningCorrex } from '../test/support/cli.js';
 import { projectRoot, testPostgresUrl } from '../test/support/environment.js';
-import { TimestampingEndpoint } from './control-endpoint.js';
+import { ControlEndpoint } from '../test/support/control-endpoint.js';
 
 export const SYSTEM = 'frontier-assistant';
 const SECRET_ENV = 'CORREX_BENCH_WEBHOOK_SECRET';
@@ -126,7 +126,7 @@ export interface Stack {
   databaseUrl: string;
   temporalAddress: string;
   client: Client;
-  endpoint: TimestampingEndpoint;
+  endpoint: ControlEndpoint;
   apiUrl: string;
   worker: Child;
   env: Record<string, string>;
@@ -144,7 +144,7 @@ export async function startStack(cleanup: Cleanup, database: DatabaseHandle & { 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'correx-bench-'));
   cleanup.add('remove temp folder', () => rm(dir, { recursive: true, force: true }));
   const secret = randomBytes(24).toString('hex');
-  const endpoint = await new TimestampingEndpoint(secret).start();
+  const endpoint = await new ControlEndpoint(secret).start();
   cleanup.add('stop control endpoint', () => endpoint.stop());
 
   const [apiPort, healthPort] = await freePorts(2);
@@ -170,10 +170,10 @@ export async function startStack(cleanup: Cleanup, database: DatabaseHandle & { 
     triggers: { id: string; threshold?: unknown; groupBy?: string[] }[];
     escalation: { levels: { ackTimeout: string }[] };
   };
-  runbook.system.enforcement = { adapter: 'webhook', url: endpoint.controlUrl, secretEnv: SECRET_ENV };
+  runbook.system.enforcement = { adapter: 'webhook', url: endpoint.url, secretEnv: SECRET_ENV };
   runbook.system.fallbackSecretEnv = SECRET_ENV;
   for (const consumer of runbook.system.consumers as { id: string; fallback: { activation: { method: string; url?: string } } }[]) {
-    if (consumer.fallback.activation.method === 'webhook') consumer.fallback.activation.url = `${endpoint.controlUrl}/fallback/${consumer.id}`;
+    if (consumer.fallback.activation.method === 'webhook') consumer.fallback.activation.url = `${endpoint.url}/fallback/${consumer.id}`;
   }
   // One alert opens an incident, one incident per `group` label (the ingestion section's groups).
   const jailbreak = runbook.triggers.find((t) => t.id === 'jailbreak-rate')!;

@@ -3,9 +3,9 @@ import type { Database } from '../services/db/schema.js';
 import { verifyExport } from '../services/export/verify.js';
 import { messageIdFor } from '../services/notification/mailer.js';
 import { REGIMES_FOR_SERIOUS_HARM, type DrivenIncident } from './driver.js';
-import type { FaultyEnforcer } from './enforcer.js';
 import type { FaultRecord } from './schedule.js';
-import type { FaultySmtp } from './smtp.js';
+import type { ControlEndpoint } from '../test/support/control-endpoint.js';
+import type { MailSink } from '../test/support/smtp.js';
 
 export interface CheckResult {
   name: string;
@@ -19,8 +19,8 @@ export interface CheckResult {
 export interface CheckInputs {
   db: Kysely<Database>;
   incidents: DrivenIncident[];
-  enforcer: FaultyEnforcer;
-  smtp: FaultySmtp;
+  enforcer: ControlEndpoint;
+  smtp: MailSink;
   api: string;
   complianceToken: string;
   publicKeyPem: string;
@@ -133,7 +133,7 @@ export async function checkEnforcement({ db, incidents, enforcer }: CheckInputs)
   for (const key of enforcer.applications.keys()) {
     if (!known.has(key.split(':')[0]!)) problems.push(`${key}: applied for a correction Correx has no record of`);
   }
-  const posts = enforcer.requests.filter((r) => r.method === 'POST');
+  const posts = enforcer.log.filter((r) => r.method === 'POST');
   const attempts = new Map<string, number>();
   for (const r of posts) if (r.idempotencyKey) attempts.set(r.idempotencyKey, (attempts.get(r.idempotencyKey) ?? 0) + 1);
   const repeated = [...attempts.values()].filter((n) => n > 1).length;
@@ -143,7 +143,7 @@ export async function checkEnforcement({ db, incidents, enforcer }: CheckInputs)
     summary:
       `${onceEach}/${incidents.length} corrections applied once and lifted once; ${posts.length} POSTs for ${attempts.size} keys ` +
       `(${repeated} keys sent more than once, ${posts.filter((r) => r.outcome === 'repeat').length} repeats answered without effect, ` +
-      `${enforcer.requests.filter((r) => r.outcome === 'failed').length} requests failed 503, ${enforcer.requests.filter((r) => r.held).length} held)` +
+      `${enforcer.log.filter((r) => r.outcome === 'failed').length} requests failed 503, ${enforcer.log.filter((r) => r.held).length} held)` +
       (abandoned ? `; ${abandoned} fallback activations failed, recorded and abandoned when the lift came first` : ''),
     problems,
   };

@@ -17,14 +17,14 @@ import { resolveTemporalBinaries } from '../services/temporal/binaries.js';
 import { connectTemporal } from '../services/temporal/connect.js';
 import { startDevServer, type DevServer, type DevServerOptions } from '../services/temporal/dev-server.js';
 import { freePorts } from '../test/support/cli.js';
+import { ControlEndpoint } from '../test/support/control-endpoint.js';
 import { routeFallbacksTo, shippedRunbook } from '../test/support/runbooks.js';
+import { MailSink } from '../test/support/smtp.js';
 import { checkDeadlines, checkEnforcement, checkFinalStates, checkNotices, checkRecovery, checkTimelines, type CheckInputs, type CheckResult } from './checks.js';
 import { Driver, type DrivenIncident, type IncidentPlan } from './driver.js';
-import { FaultyEnforcer } from './enforcer.js';
 import { PrivatePostgres } from './postgres.js';
 import { SupervisedCorrex } from './processes.js';
 import { planFaults, prng, runFaults, type FaultRecord } from './schedule.js';
-import { FaultySmtp } from './smtp.js';
 
 const BREAKABLE = ['enforcer', 'notices', 'timeline', 'wait'] as const;
 type Breakable = (typeof BREAKABLE)[number];
@@ -144,10 +144,10 @@ async function main(): Promise<number> {
   log(`PostgreSQL ${postgres.url} (data ${postgres.dataDir}), migrated`);
 
   // --- the SMTP relay and the system's control endpoint, both able to fail --------------------------
-  const smtp = await new FaultySmtp().start();
+  const smtp = await new MailSink().start();
   cleanups.push({ name: 'SMTP relay', run: () => smtp.stop() });
   const secret = randomBytes(24).toString('hex');
-  const enforcer = await new FaultyEnforcer(secret).start();
+  const enforcer = await new ControlEndpoint(secret).start();
   cleanups.push({ name: 'enforcer webhook', run: () => enforcer.stop() });
   if (opts.breaks.has('enforcer')) enforcer.breakIdempotency();
   if (opts.breaks.has('notices')) smtp.breakNotices();
@@ -350,8 +350,8 @@ async function main(): Promise<number> {
     await writeFile(path.join(logs, 'worker.log'), worker.output());
     await writeFile(path.join(logs, 'api.log'), api.output());
     await writeFile(path.join(logs, 'incidents.json'), JSON.stringify(records, null, 2));
-    await writeFile(path.join(logs, 'enforcer-requests.json'), JSON.stringify(enforcer.requests, null, 2));
-    await writeFile(path.join(logs, 'mail.json'), JSON.stringify(smtp.received, null, 2));
+    await writeFile(path.join(logs, 'enforcer-requests.json'), JSON.stringify(enforcer.log, null, 2));
+    await writeFile(path.join(logs, 'mail.json'), JSON.stringify(smtp.received.map(({ raw: _raw, text: _text, html: _html, ...mail }) => mail), null, 2));
     const timelines = ids.length
       ? await database.db.selectFrom('timeline_events').select(['incident_id', 'seq', 'kind', 'actor', 'occurred_at', 'recorded_at', 'data']).where('incident_id', 'in', ids).orderBy('incident_id').orderBy('seq').execute()
       : [];

@@ -1,7 +1,7 @@
-import type { FaultyEnforcer } from './enforcer.js';
 import type { PrivatePostgres } from './postgres.js';
 import type { SupervisedCorrex } from './processes.js';
-import type { FaultySmtp } from './smtp.js';
+import type { ControlEndpoint } from '../test/support/control-endpoint.js';
+import type { MailSink } from '../test/support/smtp.js';
 
 /** A small seeded PRNG (mulberry32), so a run's schedule can be repeated with `--seed`. */
 export function prng(seed: number): () => number {
@@ -27,8 +27,8 @@ export interface FaultRecord {
 }
 
 export interface FaultTargets {
-  smtp: FaultySmtp;
-  enforcer: FaultyEnforcer;
+  smtp: MailSink;
+  enforcer: ControlEndpoint;
   postgres: PrivatePostgres;
   worker: SupervisedCorrex;
   api: SupervisedCorrex;
@@ -106,11 +106,11 @@ export function planFaults(random: () => number, t: FaultTargets, options: { out
       at: jitter(25, 10),
       run: async (r) => {
         r.startedAt = Date.now();
-        const before = t.enforcer.requests.filter((q) => q.outcome === 'failed').length;
+        const before = t.enforcer.log.filter((q) => q.outcome === 'failed').length;
         t.enforcer.failFor(options.outageMs);
         await sleep(options.outageMs);
         r.endedAt = Date.now();
-        r.detail = `${t.enforcer.requests.filter((q) => q.outcome === 'failed').length - before} requests answered 503`;
+        r.detail = `${t.enforcer.log.filter((q) => q.outcome === 'failed').length - before} requests answered 503`;
       },
     },
     {
@@ -172,13 +172,13 @@ export function planFaults(random: () => number, t: FaultTargets, options: { out
       at: jitter(120, 10),
       run: async (r) => {
         r.startedAt = Date.now();
-        const before = t.enforcer.requests.filter((q) => q.held).length;
+        const before = t.enforcer.log.filter((q) => q.held).length;
         t.enforcer.hangFor(options.outageMs);
         await sleep(options.outageMs);
         // Held requests are answered (and processed) when the hang ends.
         await sleep(500);
         r.endedAt = Date.now();
-        r.detail = `${t.enforcer.requests.filter((q) => q.held).length - before} requests held (Correx gives up on each after 10 s; the listener processes them anyway)`;
+        r.detail = `${t.enforcer.log.filter((q) => q.held).length - before} requests held (Correx gives up on each after 10 s; the listener processes them anyway)`;
       },
     },
     workerKill(3, jitter(125, 25)),
