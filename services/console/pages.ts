@@ -127,7 +127,11 @@ export interface IncidentView {
   consumers: { id: string; name: string; email: string | undefined }[];
   fallbacks: { consumer_id: string; method: string; state: string; activated_at: Date | null; deactivated_at: Date | null; correction_id: string }[];
   tasks: TaskRow[];
+  /** The newest events (of the kind filtered on), newest first. */
   timeline: TimelineEventRow[];
+  timelineTotal: number;
+  /** At most this many are shown. */
+  timelineLimit: number;
   kinds: string[];
   kindFilter: string;
   chain: ChainCheck | undefined;
@@ -263,15 +267,13 @@ ${view.live?.unavailable ? `<dt>Workflow</dt><dd class="muted">${e(view.live.una
       : '<p class="muted">Tasks are created when the incident is resolved.</p>'
   }</section>`;
 
-  const shown = view.kindFilter ? view.timeline.filter((t) => t.kind === view.kindFilter) : view.timeline;
   const timeline = `<section class="card" aria-labelledby="timeline-h" id="timeline"><h2 id="timeline-h">Timeline</h2>
 <form class="filters" method="get" action="/console/incidents/${e(i.id)}#timeline"><label>Kind<select name="kind"><option value="">All kinds</option>${view.kinds
     .map((k) => `<option value="${e(k)}"${k === view.kindFilter ? ' selected' : ''}>${e(k)}</option>`)
     .join('')}</select></label><button type="submit" class="secondary">Show</button></form>
 ${region(
   'timeline',
-  `<ol class="timeline" reversed>${[...shown]
-    .reverse()
+  `<p class="muted">${timelineCaption(view)}</p><ol class="timeline">${view.timeline
     .map(
       (t) => `<li data-kind="${e(t.kind)}"><span class="what">${e(t.kind)}</span> · ${e(nameOf(names, t.actor))} · ${ago(t.occurred_at)} <span class="muted">#${t.seq}</span>${describeEvent(t)}</li>`,
     )
@@ -285,6 +287,13 @@ ${region(
   return `<h1>${severityBadge(i.severity)} ${e(i.title)}</h1><p class="live" id="live-status" aria-live="polite"></p>${flash}
 <div class="grid two"><div>${region('waiting', waiting)}${region('corrections', corrections)}${region('timeline-card', timeline)}</div>
 <div>${region('summary', summary)}${region('clocks', clocks)}${region('consumers', consumers)}${region('tasks', tasks)}${compliance}</div></div>`;
+}
+
+function timelineCaption(view: IncidentView): string {
+  const shown = view.timeline.length;
+  const cut = shown === view.timelineLimit ? ' Export the timeline for all of them.' : '';
+  if (view.kindFilter) return `${cut ? `The newest ${shown}` : shown} ${e(view.kindFilter)} event${shown === 1 ? '' : 's'}, of ${view.timelineTotal} in all.${cut}`;
+  return cut ? `The newest ${shown} of ${view.timelineTotal} events.${cut}` : `${view.timelineTotal} event${view.timelineTotal === 1 ? '' : 's'}.`;
 }
 
 export function chainStatus(chain: ChainCheck | undefined): string {

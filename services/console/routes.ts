@@ -16,7 +16,7 @@ import { ActionRefused } from '../incident/client.js';
 import { correctionWorkflowId, regulatoryClockWorkflowId, reviewWorkflowId } from '../incident/identity.js';
 import { listIncidents } from '../incident/repository.js';
 import { incidentOr404 } from '../incident/routes.js';
-import { listTimeline, verifyStoredChain } from '../timeline/repository.js';
+import { verifyStoredChain } from '../timeline/repository.js';
 import { stylesheet, script } from './assets.js';
 import { pendingDecisions, RunbookPeople } from './decisions.js';
 import {
@@ -50,6 +50,8 @@ declare module 'fastify' {
 }
 
 const SESSION_COOKIE = 'correx_session';
+/** How many of an incident's newest events its page shows (the exports have them all). */
+const TIMELINE_SHOWN = 300;
 const SIGN_IN_COOKIE = 'correx_sign_in';
 const compliance: readonly Role[] = ['compliance', 'admin'];
 
@@ -263,7 +265,12 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
         deps.db.selectFrom('notifications').selectAll().where('incident_id', '=', incident.id).orderBy('created_at').execute(),
         deps.db.selectFrom('fallbacks').selectAll().where('incident_id', '=', incident.id).orderBy('created_at').execute(),
         deps.db.selectFrom('tasks').selectAll().where('incident_id', '=', incident.id).orderBy('due_at').execute(),
-        listTimeline(deps.db, incident.id),
+        // The newest events only: a long incident's page stays fast, and the count says how many there are.
+        (() => {
+          let query = deps.db.selectFrom('timeline_events').selectAll().where('incident_id', '=', incident.id);
+          if (kindFilter) query = query.where('kind', '=', kindFilter);
+          return query.orderBy('seq', 'desc').limit(TIMELINE_SHOWN).execute();
+        })(),
         Promise.all(
           (snapshot?.regulatoryClocks ?? []).map((c) =>
             deps.incidents.regulatoryClock(c.workflowId).catch((error: unknown) => ({ regimeId: c.regimeId, unavailable: `clock unavailable: ${(error as Error).message.split('\n')[0]}` })),
@@ -283,9 +290,12 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
         fallbacks,
         tasks,
         timeline,
-        kinds: [...new Set(timeline.map((t) => t.kind))].sort(),
+        timelineLimit: TIMELINE_SHOWN,
+        timelineTotal: Number((await deps.db.selectFrom('timeline_events').select((eb) => eb.fn.countAll().as('n')).where('incident_id', '=', incident.id).executeTakeFirstOrThrow()).n),
+        kinds: (await deps.db.selectFrom('timeline_events').select('kind').distinct().where('incident_id', '=', incident.id).orderBy('kind').execute()).map((r) => r.kind),
         kindFilter,
-        chain: isCompliance(request.principal!) ? await verifyStoredChain(deps.db, incident.id) : undefined,
+        // Recomputing the chain reads every event: on page loads, not on every live update.
+        chain: isCompliance(request.principal!) && !request.headers['x-correx-live'] ? await verifyStoredChain(deps.db, incident.id) : undefined,
         ...(flash ? { flash } : {}),
       };
     };
