@@ -150,6 +150,12 @@ ${s.notes.map((n) => `- ${n}`).join('\n')}`,
   )
   .join('\n\n')}
 
+## What bounds the missed targets
+
+**Trigger to enforced.** The measured path is three durable steps one after another, each an HTTP call that answers only once a Temporal Update has been handled and its activity has written the step to PostgreSQL: the trigger, the acknowledgement (recorded, shared with the regulator clocks, the escalation told to stop: the slowest stage, see its median above) and the break-glass proposal (recorded, its correction workflow started), and only then the apply activity. The baseline is one workflow start and one activity. From the proposal being sent to the enforcer's receipt, the part that is Correx's own correction path, p99 is within 5× of the baseline (see the second figure of the section). What stays over is the cost of answering each person's action only once it is on record, which we keep on purpose, on a dev server whose every workflow task and every PostgreSQL commit shares 2 CPUs with everything else. Cutting it further means fewer round trips per action (work done in parallel inside the Update handlers, behind \`patched()\`); not done yet.
+
+**Alert ingestion.** The bare route parses JSON and answers. Correx, before each 202, authenticates the token and stores the alert in PostgreSQL (one insert, idempotent on the alert's key); a new group's alert is also signalled to the system's monitor workflow, which starts a whole incident for it (incident and escalation workflows, pages by mail, timeline events) on the same 2 CPUs while the load runs. Repeats this API process has already handed over are stored once and not signalled again, and the monitor starts the incidents of new groups together rather than one after another; together that took the rate from 67 to about 120 payloads/s and the incidents opened from 159 of 204 groups to all of them, but it is still a few percent of the bare route. We have not yet measured how the remainder splits between the per-request PostgreSQL work and the incidents competing for the CPUs; a profile of \`correx api\` under this load is the next step.
+
 ## Machine
 
 - ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGb.toFixed(0)} GB memory, ${m.platform}
