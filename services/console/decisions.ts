@@ -4,7 +4,7 @@ import { admitVote, type Person } from '../correction/authority.js';
 import type { Database, IncidentRow } from '../db/schema.js';
 import { describeRule } from '../export/dossier.js';
 import type { IncidentClient } from '../incident/client.js';
-import { correctionWorkflowId } from '../incident/identity.js';
+import { correctionWorkflowId, reviewWorkflowId } from '../incident/identity.js';
 import { planIncident, type IncidentPlan } from '../incident/plan.js';
 import { findRunbookVersion } from '../runbook/repository.js';
 import type { Runbook } from '../runbook/schema.js';
@@ -23,7 +23,8 @@ export type PendingDecision =
       votes: CorrectionSnapshot['votes'];
     }
   | { kind: 'report'; id: string; incident: IncidentRow; subject: string; regime: string | null; dueAt: Date | null }
-  | { kind: 'task'; id: string; incident: IncidentRow; title: string; dueAt: Date | null };
+  | { kind: 'task'; id: string; incident: IncidentRow; title: string; dueAt: Date | null }
+  | { kind: 'sign-off'; id: string; incident: IncidentRow; submittedBy: string; roles: string[] };
 
 /** The runbook's people for each incident, read once per runbook version. */
 export class RunbookPeople {
@@ -115,6 +116,19 @@ export async function pendingDecisions(
       const plan = await people.plan(incident);
       if (!plan?.reportApprovers.some((p) => p.id === principal.owner) && !principal.roles.includes('admin')) continue;
       pending.push({ kind: 'report', id: report.id, incident, subject: report.subject, regime: report.regime, dueAt: report.due_at });
+    }
+  }
+
+  if (canVote(principal)) {
+    // A review waits on its sign-off once it is submitted and every task is done or dropped.
+    let query = db.selectFrom('after_action_reviews').innerJoin('incidents', 'incidents.id', 'after_action_reviews.incident_id').selectAll('incidents').where('after_action_reviews.signed_off_at', 'is', null);
+    if (options.incidentId) query = query.where('incidents.id', '=', options.incidentId);
+    for (const incident of await query.execute()) {
+      const review = await incidents.review(reviewWorkflowId(incident.workflow_id, incident.id)).catch(() => undefined);
+      if (!review?.review || review.signedOff || review.tasks.some((t) => t.state === 'open')) continue;
+      const person = (await people.people(incident)).find((p) => p.id === principal.owner);
+      if (!person?.roles.some((r) => review.signOffRoles.includes(r))) continue;
+      pending.push({ kind: 'sign-off', id: incident.id, incident, submittedBy: review.review.submittedBy, roles: review.signOffRoles });
     }
   }
 

@@ -172,6 +172,12 @@ ${incidentLine}<dl class="facts"><dt>Scope</dt><dd>${e(scopeText(c.scope))}</dd>
 <p><label for="late-${e(item.id)}">Reason for lateness (only if the deadline has passed)</label><textarea id="late-${e(item.id)}" name="lateReason" maxlength="2000"></textarea></p>
 <div class="actions"><button type="submit">Approve and send</button></div></form></article>`;
   }
+  if (item.kind === 'sign-off') {
+    return `<article class="decision"><h3>Sign off the after-action review</h3>${incidentLine}
+<p>Submitted by ${e(nameOf(names, item.submittedBy))}; every task is done or dropped. Signing off closes the incident (needs one of ${e(item.roles.join(', '))}).</p>
+<form method="post" action="/console/incidents/${e(item.id)}/review/sign-off">${csrfField(viewer)}${from}
+<div class="actions"><button type="submit">Sign off and close</button></div></form></article>`;
+  }
   return `<article class="decision"><h3>Follow-up task: ${e(item.title)}</h3>${incidentLine}<p>Due ${ago(item.dueAt)}</p>
 <form method="post" action="/console/tasks/${e(item.id)}/done">${csrfField(viewer)}${from}
 <p><label for="note-${e(item.id)}">Note (optional)</label><textarea id="note-${e(item.id)}" name="note" maxlength="2000"></textarea></p>

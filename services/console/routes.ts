@@ -307,6 +307,7 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
         rejected: 'Your rejection is recorded on the timeline.',
         'report-approved': 'The report is approved and on its way to the regulator.',
         'task-done': 'The task is marked done.',
+        'signed-off': 'The review is signed off; the incident closes.',
       };
       return typeof done === 'string' && notices[done] ? { notice: notices[done] } : undefined;
     };
@@ -379,6 +380,13 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
         ...(form.note ? { note: form.note } : {}),
       });
       return reply.redirect(`${returnTo(request, incident.id)}?done=task-done`, 303);
+    });
+
+    scope.post('/console/incidents/:id/review/sign-off', { config: { access: { session: ['approver', 'admin'] } }, schema: hidden }, async (request, reply) => {
+      const { id } = IdParams.parse(request.params);
+      const incident = await incidentOr404(deps.db, id);
+      await deps.incidents.signOffReview(reviewWorkflowId(incident.workflow_id, incident.id), { actor: request.principal!.owner, at: new Date().toISOString() });
+      return reply.redirect(`${returnTo(request, incident.id)}?done=signed-off`, 303);
     });
 
     // ---- compliance ----

@@ -388,6 +388,64 @@ describe('web console in Chromium, against the real HTTP service, Temporal and P
     }
   });
 
+  it('puts follow-up tasks and the review sign-off in the inbox of the people they wait on', async () => {
+    const opened = await api.call('POST', '/v1/incidents', { token: token.commander, body: { systemId: 'frontier-assistant', title: 'Toxic completions in the Dutch locale', severity: 'SEV3' } });
+    expect(opened.status, JSON.stringify(opened.body)).toBe(202);
+    const id = opened.body.incidentId as string;
+    expect((await api.call('POST', `/v1/incidents/${id}/acknowledge`, { token: token.commander })).status).toBe(200);
+    expect((await api.call('POST', `/v1/incidents/${id}/resolve`, { token: token.commander, body: { reason: 'Filter list updated' } })).status).toBe(200);
+    const tasks = await eventually(async () => {
+      const rows = await database.db.selectFrom('tasks').selectAll().where('incident_id', '=', id).execute();
+      return rows.length === 4 ? rows : undefined;
+    });
+
+    const commander = await signIn(token.commander!);
+    try {
+      await commander.page.getByRole('link', { name: /Decisions/ }).click();
+      const card = commander.page.locator('article.decision', { hasText: 'Write the after-action review' });
+      await card.waitFor();
+      await card.getByLabel('Note (optional)').fill('Draft shared with the safety team');
+      await card.getByRole('button', { name: 'Mark done' }).click();
+      await expectText(commander.page.locator('.notice'), 'The task is marked done.');
+      expect(new URL(commander.page.url()).pathname).toBe('/console/decisions');
+      await expectCount(commander.page.locator('article.decision', { hasText: 'Write the after-action review' }), 0);
+      const done = tasks.find((t) => t.title === 'Write the after-action review')!;
+      expect(await database.db.selectFrom('tasks').select(['state', 'reason']).where('id', '=', done.id).executeTakeFirst()).toEqual({ state: 'done', reason: 'Draft shared with the safety team' });
+    } finally {
+      await commander.context.close();
+    }
+
+    const submitted = await api.call('POST', `/v1/incidents/${id}/review`, {
+      token: token.commander,
+      body: {
+        summary: 'A filter list missed Dutch slurs',
+        impact: 'Offensive completions to about 40 users',
+        rootCause: 'The locale filter list was not updated with the model',
+        attribution: [{ stage: 'deployment-configuration', actor: 'deployer', confidence: 'medium', evidence: [{ description: 'filter list diff' }] }],
+      },
+    });
+    expect(submitted.status, JSON.stringify(submitted.body)).toBe(200);
+    for (const task of tasks.filter((t) => t.title !== 'Write the after-action review')) {
+      const completed = await api.call('POST', `/v1/tasks/${task.id}/done`, { token: token.commander, body: {} });
+      expect(completed.status, JSON.stringify(completed.body)).toBe(200);
+    }
+
+    const manager = await signIn(await api.token('sofia-marquez', ['approver']));
+    try {
+      await manager.page.goto(`${api.url}/console/decisions`);
+      const signOff = manager.page.locator('article.decision', { hasText: 'Sign off the after-action review' });
+      await signOff.waitFor({ timeout: 30_000 });
+      await expectText(signOff, 'Toxic completions in the Dutch locale');
+      await signOff.getByRole('button', { name: 'Sign off and close' }).click();
+      await expectText(manager.page.locator('.notice'), 'The review is signed off');
+      await eventually(async () => ((await database.db.selectFrom('incidents').select('state').where('id', '=', id).executeTakeFirst())?.state === 'closed' ? true : undefined), 30_000);
+      const signed = await database.db.selectFrom('after_action_reviews').select(['signed_off_by']).where('incident_id', '=', id).executeTakeFirst();
+      expect(signed?.signed_off_by).toBe('sofia-marquez');
+    } finally {
+      await manager.context.close();
+    }
+  }, 120_000);
+
   it('in local mode signs in a browser on this machine as the local administrator and shows the outbox', async () => {
     const outboxDir = await mkdtemp(path.join(os.tmpdir(), 'correx-console-outbox-'));
     const admin = await createToken(database.db, { owner: 'local-admin', roles: ['admin'] });
