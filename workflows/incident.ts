@@ -290,11 +290,17 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     async (action) => {
       await recheck(acknowledgeProblem, action);
       snapshot.commander = action.actor;
+      // The escalation already ended (exhausted) when the signal fails: nothing left to stop.
+      const stopPaging = () => escalation?.signal(escalationAcknowledgedSignal, { actor: action.actor }).catch(() => {});
+      if (patched('acknowledge-in-parallel')) {
+        // Recording the acknowledgement, telling the clocks who leads and stopping the pages do not depend on
+        // one another: the commander waits for the slowest of them, not for their sum.
+        await Promise.all([transition('acknowledged', action.actor, action.at, undefined, action.actor), shareContext(), stopPaging()]);
+        return snapshot;
+      }
       await transition('acknowledged', action.actor, action.at, undefined, action.actor);
       await shareContext();
-      await escalation?.signal(escalationAcknowledgedSignal, { actor: action.actor }).catch(() => {
-        // The escalation already ended (exhausted); nothing left to stop.
-      });
+      await stopPaging();
       return snapshot;
     },
     { validator: validate(acknowledgeProblem) },
@@ -307,7 +313,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       const correctionId = uuid4();
       const childId = correctionWorkflowId(workflowId, correctionId);
       snapshot.corrections.push({ id: correctionId, workflowId: childId, kind: proposal.kind, severity: snapshot.severity, state: 'proposed', breakGlass: proposal.breakGlass === true });
-      await startChild(correctionWorkflow, {
+      const started = startChild(correctionWorkflow, {
         workflowId: childId,
         // A correction in force must never be dropped with its parent; it ends only by being lifted.
         parentClosePolicy: ParentClosePolicy.ABANDON,
@@ -335,6 +341,12 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
           },
         ],
       });
+      if (patched('propose-in-parallel')) {
+        // The correction starts while the incident records that it is mitigating: neither waits for the other.
+        await Promise.all([started, snapshot.state === 'acknowledged' ? transition('mitigating', proposal.actor, proposal.at, { correctionId }) : undefined]);
+        return { correctionId, workflowId: childId };
+      }
+      await started;
       if (snapshot.state === 'acknowledged') await transition('mitigating', proposal.actor, proposal.at, { correctionId });
       return { correctionId, workflowId: childId };
     },

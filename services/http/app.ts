@@ -46,5 +46,10 @@ export class NotFound extends Error {
  * client can act on the id it gets back at once. Gives up quietly: the workflow will still write it.
  */
 export async function untilRecorded(probe: () => Promise<unknown>, timeoutMs = 10_000): Promise<void> {
-  for (let waited = 0; waited < timeoutMs && !(await probe()); waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+  // Usually a few milliseconds away: look often at first, then back off.
+  for (let waited = 0, attempt = 0; waited < timeoutMs && !(await probe()); attempt++) {
+    const pause = attempt < 20 ? 10 : 50;
+    await new Promise((resolve) => setTimeout(resolve, pause));
+    waited += pause;
+  }
 }
