@@ -24,10 +24,15 @@ export class AlertStream {
     return `${this.prefix}g${group}`;
   }
 
+  /** A body already sent, as Alertmanager re-sends it: stored once, nothing new to open. */
+  repeat(): string {
+    return this.bodies[Math.floor(Math.random() * this.bodies.length)]!;
+  }
+
   next(): string {
     const fresh = this.sent % 10 === 0 || this.bodies.length === 0;
     this.sent += 1;
-    if (!fresh) return this.bodies[Math.floor(Math.random() * this.bodies.length)]!;
+    if (!fresh) return this.repeat();
     const group = this.groups++;
     const label = this.label(group);
     const body = JSON.stringify({
@@ -110,10 +115,16 @@ export async function ingestion(stack: Stack, cleanup: Cleanup, options: { secon
     .then((d) => d.historyLength)
     .catch(() => undefined);
 
+  // What the API alone costs: the same load once the monitor is idle, repeats only, so no incident is
+  // opened and nothing else competes for the CPUs. The gap to the mixed figure is the incidents' share.
+  say(`ingestion: Correx again, repeats only (no new group to open), ${options.seconds} s`);
+  const repeatsOnly: LoadResult = await closedLoop({ url: correxUrl, token, concurrency: options.concurrency, durationMs: options.seconds * 1000, nextBody: () => measured.repeat() });
+
   const duplicates = counts.incidents - counts.groups;
   const exact = counts.incidents === measured.groups && duplicates === 0;
   const figures: Figure[] = [
     throughputFigure('Alertmanager payloads accepted (202) per second, 90 % repeats', 'payloads/s', correx.perSecond, bare.perSecond, { share: 0.5 }),
+    throughputFigure('payloads accepted per second, repeats only (no incident to open; diagnostic)', 'payloads/s', repeatsOnly.perSecond, bare.perSecond),
     {
       metric: `incidents opened for ${measured.groups} distinct groups${allOpenedAfter === undefined ? ` (${options.waitSeconds} s after the load)` : ''}`,
       unit: 'count',
@@ -143,8 +154,9 @@ export async function ingestion(stack: Stack, cleanup: Cleanup, options: { secon
           ? `The monitor had opened all of them ${allOpenedAfter.toFixed(1)} s after the load ended (it works through the ${measured.sent} signals in order; the 202 only means stored and queued).`
           : `When the wait ended ${waited.toFixed(0)} s after the load, the monitor had opened ${counts.incidents} of ${measured.groups}: it works through the ${measured.sent} queued signals in order, slower than they were accepted (its current run's history: ${historyLength ?? '?'} events).`
       }`,
+      `Repeats only, after the monitor had caught up: ${repeatsOnly.requests} payloads in ${repeatsOnly.seconds.toFixed(1)} s (statuses ${JSON.stringify(repeatsOnly.statuses)}), p50 ${repeatsOnly.latencyMs.p50.toFixed(1)} ms, p99 ${repeatsOnly.latencyMs.p99.toFixed(1)} ms: what authenticating, validating and storing each alert costs when no incident is being opened.`,
       `Warm-up (not counted): ${warm.sent} payloads, ${warm.groups} groups, on both servers before measuring.`,
     ],
-    details: { correx, bare, groups: measured.groups, payloads: measured.sent, counts, allOpenedAfterSeconds: allOpenedAfter ?? null, waitedSeconds: waited },
+    details: { correx, bare, repeatsOnly, groups: measured.groups, payloads: measured.sent, counts, allOpenedAfterSeconds: allOpenedAfter ?? null, waitedSeconds: waited },
   };
 }
