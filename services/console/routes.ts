@@ -138,7 +138,7 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
     scope.addHook('preHandler', async (request, reply) => {
       if (request.method !== 'POST') return;
       const origin = request.headers.origin;
-      if (origin && origin !== 'null' && new URL(origin).host !== request.headers.host) {
+      if (origin && origin !== 'null' && URL.parse(origin)?.host !== request.headers.host) {
         return reply.code(403).type('text/html; charset=utf-8').send(messagePage({ title: 'Refused', message: 'This form was posted from another site.' }));
       }
       const given = (request.body as Record<string, unknown> | undefined)?._csrf;

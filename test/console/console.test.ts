@@ -207,6 +207,12 @@ describe('web console in Chromium, against the real HTTP service, Temporal and P
           maxRedirects: 0,
         });
         expect(crossSite.status()).toBe(403);
+        const garbled = await approver.page.request.post(`${api.url}/console/corrections/${correctionId}/decision`, {
+          form: { _csrf: await approver.page.locator('input[name="_csrf"]').first().inputValue(), decision: 'approve', rationale: 'cross-site' },
+          headers: { origin: 'not an origin' },
+          maxRedirects: 0,
+        });
+        expect(garbled.status()).toBe(403);
       } finally {
         await approver.context.close();
       }
