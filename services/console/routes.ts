@@ -18,7 +18,7 @@ import { listIncidents } from '../incident/repository.js';
 import { incidentOr404 } from '../incident/routes.js';
 import { verifyStoredChain } from '../timeline/repository.js';
 import { stylesheet, script } from './assets.js';
-import { pendingDecisions, RunbookPeople } from './decisions.js';
+import { pendingDecisions, RunbookPeople, type PendingDecision } from './decisions.js';
 import {
   complianceMain,
   decisionsMain,
@@ -169,10 +169,17 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
       return { names, systems: [...set.runbooks.keys()].sort() };
     };
 
+    // What waits on the person is asked of their workflows once per request, however many parts of the page show it.
+    const pendingOfRequest = new WeakMap<FastifyRequest, Promise<PendingDecision[]>>();
+    const allPending = (request: FastifyRequest) => {
+      if (!pendingOfRequest.has(request)) pendingOfRequest.set(request, pendingDecisions(deps.db, deps.incidents, request.consoleSession!.principal));
+      return pendingOfRequest.get(request)!;
+    };
+
     async function viewerOf(request: FastifyRequest): Promise<Viewer> {
       const session = request.consoleSession!;
       const { names } = await runbookNames();
-      const pending = await pendingDecisions(deps.db, deps.incidents, session.principal);
+      const pending = await allPending(request);
       return { principal: session.principal, name: names.get(session.principal.owner) ?? session.principal.owner, csrf: session.csrf, outbox: Boolean(deps.console.outboxDir), pendingCount: pending.length };
     }
 
@@ -320,7 +327,7 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
 
     // ---- decisions ----
     scope.get('/console/decisions', { config: { access: { session: readers } }, schema: hidden }, async (request, reply) => {
-      const pending = await pendingDecisions(deps.db, deps.incidents, request.principal!);
+      const pending = await allPending(request);
       const { names } = await runbookNames();
       return render(request, reply, { title: 'Decisions', section: 'decisions', main: decisionsMain(pending, await viewerOf(request), names, flashFromQuery(request)) });
     });
