@@ -57,12 +57,23 @@ function describeAccess(access: Access): string {
   return `Bearer token with one of the roles: ${access.join(', ')}.`;
 }
 
-function pathOfNul(value: unknown, at: (string | number)[]): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? at.join('.') : undefined;
+/**
+ * The first string (or key) in a request that PostgreSQL could not store: NUL, which text cannot hold,
+ * or a lone UTF-16 surrogate (a string cut in the middle of an emoji), which jsonb refuses. Let through,
+ * either fails later in an activity that retries forever, so nobody is paged.
+ */
+function illFormedText(value: unknown, at: (string | number)[]): FieldError | undefined {
+  const problem = (text: string) =>
+    text.includes('\u0000') ? 'must not contain NUL characters' : text.isWellFormed() ? undefined : 'must be well-formed Unicode (it has a lone UTF-16 surrogate)';
+  if (typeof value === 'string') {
+    const message = problem(value);
+    return message ? { path: at.join('.'), message } : undefined;
+  }
   if (value === null || typeof value !== 'object' || at.length > 32) return undefined;
   for (const [key, inner] of Object.entries(value)) {
-    if (key.includes('\u0000')) return [...at, key.replaceAll('\u0000', '\\0')].join('.');
-    const found = pathOfNul(inner, [...at, key]);
+    const message = problem(key);
+    if (message) return { path: [...at, JSON.stringify(key).slice(1, -1)].join('.'), message };
+    const found = illFormedText(inner, [...at, key]);
     if (found) return found;
   }
   return undefined;
@@ -130,11 +141,10 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
     }
   });
 
-  // PostgreSQL text cannot hold NUL: refuse it at the edge, naming the field, rather than fail in a query.
   app.addHook('preValidation', async (request) => {
     for (const [part, value] of [['body', request.body], ['query', request.query], ['params', request.params]] as const) {
-      const path = pathOfNul(value, [part]);
-      if (path) throw new InvalidInput([{ path, message: 'must not contain NUL characters' }]);
+      const found = illFormedText(value, [part]);
+      if (found) throw new InvalidInput([found]);
     }
   });
 

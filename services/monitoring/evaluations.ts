@@ -62,7 +62,7 @@ export async function callEvaluation(run: EvaluationRun): Promise<EvaluationResu
     });
     if (!response.ok) return { passed: false, detail: `${run.evaluation.url} answered ${response.status}` };
     const body = (await response.json()) as { passed?: unknown; detail?: unknown };
-    return { passed: body.passed === true, detail: typeof body.detail === 'string' ? body.detail : '' };
+    return { passed: body.passed === true, detail: typeof body.detail === 'string' ? body.detail.toWellFormed().replaceAll('\u0000', '') : '' };
   } catch (error) {
     return { passed: false, detail: `${run.evaluation.url} unreachable: ${(error as Error).message}` };
   }

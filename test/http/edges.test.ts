@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createToken } from '../../services/access/repository.js';
+import { startApi, type RunningApi } from '../support/api.js';
+import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
+import { startDevServerWorker, type RunningWorker } from '../support/temporal.js';
+
+/** What a client that cuts a string in the middle of an emoji sends: half of a surrogate pair. */
+const loneSurrogate = 'x \ud800';
+
+describe('the edge refuses text PostgreSQL cannot store, naming the field, and loses nothing', () => {
+  let database: TestDatabase;
+  let worker: RunningWorker;
+  let api: RunningApi;
+  let responder: string;
+  let ingest: string;
+  let routingKey: string;
+
+  beforeAll(async () => {
+    database = await createPostgresTestDatabase();
+    worker = await startDevServerWorker(database.db);
+    api = await startApi(database.db, worker);
+    responder = await api.token('amara-okafor', ['responder']);
+    ingest = await api.token('alertmanager', ['ingest']);
+    routingKey = (await createToken(database.db, { owner: 'grafana', roles: ['ingest'], integrationKeyFor: 'frontier-assistant' })).secret;
+  });
+  afterAll(async () => {
+    await api?.close();
+    await worker?.stop();
+    await database?.destroy();
+  });
+
+  const expectRefused = (response: { status: number; headers: Headers; body: unknown }, path: string) => {
+    expect(response.status, JSON.stringify(response.body)).toBe(400);
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect((response.body as { errors: { path: string; message: string }[] }).errors).toEqual([{ path, message: expect.stringMatching(/well-formed Unicode/) }]);
+  };
+
+  it('a trigger whose title has a lone surrogate is refused at once, and its dedup key still opens an incident', async () => {
+    const started = Date.now();
+    const refused = await api.call('POST', '/v1/incidents', { token: responder, body: { systemId: 'frontier-assistant', title: loneSurrogate, severity: 'SEV3', dedupKey: 'cut-emoji' } });
+    expectRefused(refused, 'body.title');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(await database.db.selectFrom('incidents').select('id').execute()).toEqual([]);
+
+    // Nothing was started for the key, so the corrected retry opens a new incident rather than joining a stuck one.
+    const retried = await api.call('POST', '/v1/incidents', { token: responder, body: { systemId: 'frontier-assistant', title: 'x 😀', severity: 'SEV3', dedupKey: 'cut-emoji' } });
+    expect(retried.status).toBe(202);
+    expect(retried.body).toMatchObject({ joined: false });
+    const row = await eventually(() => database.db.selectFrom('incidents').select(['title', 'state']).where('id', '=', (retried.body as { incidentId: string }).incidentId).executeTakeFirst());
+    expect(row).toEqual({ title: 'x 😀', state: 'triggered' });
+  });
+
+  it('a lone surrogate in a signal, an Alertmanager label, a PagerDuty event or a key answers 400, not 500', async () => {
+    expectRefused(await api.call('POST', '/v1/signals', { token: ingest, body: { systemId: 'frontier-assistant', source: 'native', summary: loneSurrogate } }), 'body.summary');
+    expectRefused(
+      await api.call('POST', '/v1/signals', { token: ingest, body: { systemId: 'frontier-assistant', source: 'native', labels: { [loneSurrogate]: 'v' } } }),
+      'body.labels.x \\ud800',
+    );
+    const alert = { status: 'firing', labels: { alertname: 'X', system: 'frontier-assistant', region: loneSurrogate }, annotations: {}, startsAt: '2026-11-23T01:00:00Z', fingerprint: 'f1' };
+    expectRefused(
+      await api.call('POST', '/v1/ingest/alertmanager', {
+        token: ingest,
+        body: { version: '4', status: 'firing', receiver: 'correx', groupKey: 'g', groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: 'http://am', alerts: [alert] },
+      }),
+      'body.alerts.0.labels.region',
+    );
+    const pagerDuty = await api.call('POST', '/v2/enqueue', {
+      body: { routing_key: routingKey, event_action: 'trigger', payload: { summary: loneSurrogate, source: 'probe', severity: 'critical' } },
+    });
+    expect(pagerDuty.status).toBe(400);
+    expect(pagerDuty.body).toMatchObject({ status: 'invalid event', errors: [expect.stringMatching(/payload\.summary.*well-formed Unicode/)] });
+    expect(await database.db.selectFrom('signals').select('id').execute()).toEqual([]);
+  });
+
+  it('a surrogate pair (a whole emoji) is stored and read back as sent', async () => {
+    const accepted = await api.call('POST', '/v1/signals', { token: ingest, body: { systemId: 'frontier-assistant', source: 'native', summary: 'spike 🚨', labels: { probe: '🚨' } } });
+    expect(accepted.status).toBe(202);
+    const stored = await eventually(() => database.db.selectFrom('signals').select(['summary', 'labels']).executeTakeFirst());
+    expect(stored).toEqual({ summary: 'spike 🚨', labels: expect.objectContaining({ probe: '🚨' }) });
+  });
+});
