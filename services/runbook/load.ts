@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, visit, type Alias, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { canonicalJson } from '../canonical-json.js';
 import { crossCheck } from './cross-check.js';
@@ -59,6 +59,27 @@ function nodeAt(doc: Document, segments: (string | number)[], pointAtKey: boolea
   return found;
 }
 
+function aliasProblem(doc: Document, error: unknown, problemAt: (node: Node | undefined, segments: (string | number)[], message: string) => RunbookProblem): RunbookProblem {
+  const reason = error instanceof Error ? error.message : String(error);
+  const unresolved = /^Unresolved alias .*: (.+)$/.exec(reason)?.[1];
+  let culprit: Alias | undefined;
+  visit(doc, {
+    Alias(_key, alias) {
+      if (unresolved === undefined || alias.source === unresolved) {
+        culprit = alias;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  const message = unresolved !== undefined
+    ? `YAML alias *${unresolved} names no anchor defined before it`
+    : /Excessive alias count/.test(reason)
+      ? 'YAML aliases expand too much (more than 100 uses): write the values out instead'
+      : `YAML error: ${reason}`;
+  return problemAt(culprit, [], message);
+}
+
 function friendly(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) return 'is required';
   return issue.message;
@@ -84,7 +105,14 @@ export function parseRunbook(text: string, file: string): RunbookParse {
       }),
     };
   }
-  const content: unknown = doc.toJS({ maxAliasCount: 100 });
+  let content: unknown;
+  try {
+    content = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // Aliases are resolved only here: an unknown anchor or the alias-count guard (a "billion laughs"
+    // file) is a defect of this file, located at the alias, not an error of the whole catalogue.
+    return { ok: false, problems: [aliasProblem(doc, error, problemAt)] };
+  }
   if (content === null || typeof content !== 'object' || Array.isArray(content)) {
     return { ok: false, problems: [problemAt(undefined, [], 'a runbook must be a YAML mapping with system, severities, roles, people, …')] };
   }
@@ -151,7 +179,11 @@ export async function loadRunbooks(paths: string[]): Promise<RunbookSet> {
   const runbooks = new Map<string, LoadedRunbook>();
   const problems: RunbookProblem[] = [];
   for (const file of files) {
-    const result = await loadRunbookFile(file);
+    // One file can never take the other systems down: whatever goes wrong in it is its own problem.
+    const result = await loadRunbookFile(file).catch((error: unknown): RunbookParse => ({
+      ok: false,
+      problems: [{ file, line: 1, column: 1, path: '', message: `cannot load: ${error instanceof Error ? error.message : String(error)}` }],
+    }));
     if (!result.ok) {
       problems.push(...result.problems);
       continue;

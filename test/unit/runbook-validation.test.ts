@@ -111,6 +111,8 @@ const broken: BrokenCase[] = [
   { file: 'override-clock-start-unknown.yaml', line: 88, column: 50, path: 'notifications.regulators.0.override.clocks.0.start', message: "regime 'gdpr-art33' has no clock 'early-warning' (initial)" },
   { file: 'quorum-unmet-by-matching.yaml', line: 66, column: 13, path: 'decisionAuthority.shutdown.quorum', message: 'quorum 3 cannot be met: at most 2 different people can approve with different approver roles' },
   { file: 'regulators-without-report-approvers.yaml', line: 86, column: 5, path: 'notifications.regulators', message: 'regulators are listed but compliance.reportApprovers is not: say who approves regulator reports' },
+  { file: 'unresolved-yaml-alias.yaml', line: 42, column: 66, path: '', message: 'YAML alias *responders names no anchor defined before it' },
+  { file: 'yaml-alias-bomb.yaml', line: 32, column: 10, path: '', message: 'YAML aliases expand too much (more than 100 uses)' },
   { file: 'yaml-syntax-error.yaml', line: 56, column: 3, path: '', message: 'YAML syntax error: Implicit map keys need to be followed by map values' },
 ];
 
@@ -134,6 +136,14 @@ describe('broken runbooks: one defect each, reported where it is', () => {
       expect(formatted[0]!.startsWith(`${file}:${c.line}:${c.column} ${c.path ? `${c.path}: ` : ''}${c.message}`), formatted[0]).toBe(true);
     });
   }
+});
+
+describe('a broken runbook file takes down only its own system', () => {
+  it('loads the other systems of the folder when one file has a YAML alias error', async () => {
+    const set = await loadRunbooks([rel('runbooks'), rel(`${brokenDir}/unresolved-yaml-alias.yaml`), rel(`${brokenDir}/yaml-alias-bomb.yaml`)]);
+    expect([...set.runbooks.keys()].sort()).toEqual(['clinical-triage', 'credit-scoring', 'frontier-assistant']);
+    expect(set.problems.map((p) => path.basename(p.file))).toEqual(['unresolved-yaml-alias.yaml', 'yaml-alias-bomb.yaml']);
+  });
 });
 
 describe('correx runbook validate', () => {

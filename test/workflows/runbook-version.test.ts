@@ -1,7 +1,7 @@
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { InvalidInput } from '../../services/errors.js';
 import { IncidentClient } from '../../services/incident/client.js';
 import { findIncident } from '../../services/incident/repository.js';
@@ -69,6 +69,19 @@ describe('an incident keeps the runbook version it started with', () => {
     const recorded = await database.db.selectFrom('systems').select('runbook_version').where('id', '=', 'frontier-assistant').executeTakeFirstOrThrow();
     expect(third.runbookVersion).toBe(recorded.runbook_version);
     await writeFile(file, current);
+  });
+
+  it('keeps serving the last recorded version while the file has a YAML alias error', async () => {
+    const current = await readFile(file, 'utf8');
+    onTestFinished(() => writeFile(file, current));
+    for (const broken of [`x-typo: *nowhere\n${current}`, `x-bomb:\n  a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n  b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n  c: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n${current}`]) {
+      await writeFile(file, broken);
+      const problems = (await deps.runbooks.current()).problems;
+      expect(problems.map((p) => p.message)[0]).toMatch(/^YAML alias/);
+      const incident = await triggerIncident(deps, trigger(`alias-${problems[0]!.line}`), 'amara-okafor');
+      const recorded = await database.db.selectFrom('systems').select('runbook_version').where('id', '=', 'frontier-assistant').executeTakeFirstOrThrow();
+      expect(incident.runbookVersion).toBe(recorded.runbook_version);
+    }
   });
 
   it('refuses systems without a runbook and severities the runbook lacks, naming the field', async () => {
