@@ -15,7 +15,7 @@ import { tokenCommand } from './token.js';
 
 
 
-function buildProgram(): Command {
+export function buildProgram(): Command {
   const program = new Command('correx')
     .description('Incident response for deployed AI systems: from the first alert to a verified deployment correction.')
     .version(process.env.npm_package_version ?? '0.1.0')
