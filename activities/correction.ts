@@ -9,7 +9,7 @@ import {
 } from '../services/correction/repository.js';
 import type { ProposedCorrection } from '../services/correction/schema.js';
 import type { Database } from '../services/db/schema.js';
-import { enforcerFor, type CorrectionToEnforce } from '../services/enforcement/enforcer.js';
+import { enforcerFor, type CorrectionToEnforce } from '../services/correction/enforcement.js';
 import type { EnforcementPlan } from '../services/incident/plan.js';
 
 export interface CorrectionActivityDependencies {

@@ -1,8 +1,9 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import type { CorrectionSnapshot, ReviewSnapshot } from '../workflows/messages.js';
+import type { CorrectionSnapshot } from '../workflows/correction/messages.js';
+import type { ReviewSnapshot } from '../workflows/review/messages.js';
 import type { DrillPlan } from '../services/drill/plan.js';
-import { IncidentClient } from '../services/incident/client.js';
+import { workflowClients } from '../services/temporal/clients.js';
 import type { IncidentSnapshot } from '../services/incident/schema.js';
 
 export interface DrillActivityDependencies {
@@ -29,7 +30,7 @@ export function createDrillActivities({ client }: DrillActivityDependencies) {
   return {
     /** Drives the drill's incident through Correx's own client, exactly as people would through the API. */
     async drillAction(a: DrillAction): Promise<DrillResult> {
-      const incidents = new IncidentClient(client, Context.current().info.taskQueue);
+      const { incidents, corrections, reviews } = workflowClients(client, Context.current().info.taskQueue);
       const at = new Date().toISOString();
       switch (a.action) {
         case 'trigger': {
@@ -49,15 +50,15 @@ export function createDrillActivities({ client }: DrillActivityDependencies) {
         case 'propose':
           return incidents.propose(a.workflowId, { actor: a.actor, at, ...a.correction, scope: a.correction.scope as never });
         case 'approve':
-          return incidents.decide(a.correctionWorkflowId, { actor: a.actor, at, decision: 'approve', rationale: 'drill: approving as the runbook would' });
+          return corrections.decide(a.correctionWorkflowId, { actor: a.actor, at, decision: 'approve', rationale: 'drill: approving as the runbook would' });
         case 'correction':
-          return incidents.correction(a.correctionWorkflowId);
+          return corrections.state(a.correctionWorkflowId);
         case 'lift':
           return incidents.lift(a.workflowId, { correctionId: a.correctionId, actor: a.actor, at, rationale: 'drill: lifting after rehearsed restoration', restoration: a.restoration });
         case 'review':
-          return incidents.review(a.reviewWorkflowId);
+          return reviews.state(a.reviewWorkflowId);
         case 'submitReview':
-          return incidents.submitReview(a.reviewWorkflowId, {
+          return reviews.submitReview(a.reviewWorkflowId, {
             actor: a.actor,
             at,
             review: {
@@ -72,9 +73,9 @@ export function createDrillActivities({ client }: DrillActivityDependencies) {
             },
           });
         case 'completeTask':
-          return incidents.completeTask(a.reviewWorkflowId, { actor: a.actor, at, taskId: a.taskId, note: 'drill' });
+          return reviews.completeTask(a.reviewWorkflowId, { actor: a.actor, at, taskId: a.taskId, note: 'drill' });
         case 'signOff':
-          return incidents.signOffReview(a.reviewWorkflowId, { actor: a.actor, at });
+          return reviews.signOff(a.reviewWorkflowId, { actor: a.actor, at });
       }
     },
   };

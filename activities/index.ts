@@ -4,12 +4,14 @@ import { createEscalationActivities, type EscalationActivityDependencies } from 
 import { createIncidentActivities, type IncidentActivityDependencies } from './incident.js';
 import { createMonitoringActivities, type MonitoringActivityDependencies } from './monitoring.js';
 import { createNotificationActivities, type NotificationActivityDependencies } from './notification.js';
+import { createRegulatoryActivities, type RegulatoryActivityDependencies } from './regulatory.js';
 import { createReviewActivities, type ReviewActivityDependencies } from './review.js';
 
 export type ActivityDependencies = IncidentActivityDependencies &
   CorrectionActivityDependencies &
   EscalationActivityDependencies &
   NotificationActivityDependencies &
+  RegulatoryActivityDependencies &
   MonitoringActivityDependencies &
   ReviewActivityDependencies &
   DrillActivityDependencies;
@@ -21,6 +23,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createCorrectionActivities(deps),
     ...createEscalationActivities(deps),
     ...createNotificationActivities(deps),
+    ...createRegulatoryActivities(deps),
     ...createMonitoringActivities(deps),
     ...createReviewActivities(deps),
     ...createDrillActivities(deps),

@@ -68,3 +68,8 @@ export function connectionFailureReason(error: unknown): string {
   }
   return String(error);
 }
+
+/** A person's action was refused by a workflow (not authorised, wrong state, duplicate vote…), with the reason. */
+export class ActionRefused extends Error {
+  override readonly name = 'ActionRefused';
+}

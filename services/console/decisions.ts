@@ -1,14 +1,14 @@
 import type { Kysely } from 'kysely';
+import type { WorkflowClients } from '../temporal/clients.js';
 import type { Principal } from '../access/roles.js';
 import { admitVote, type Person } from '../correction/authority.js';
 import type { Database, IncidentRow } from '../db/schema.js';
 import { describeRule } from '../export/dossier.js';
-import type { IncidentClient } from '../incident/client.js';
-import { correctionWorkflowId, reviewWorkflowId } from '../incident/identity.js';
+import { correctionWorkflowId, reviewWorkflowId } from '../identity.js';
 import { planIncident, type IncidentPlan } from '../incident/plan.js';
 import { findRunbookVersion } from '../runbook/repository.js';
 import type { Runbook } from '../runbook/schema.js';
-import type { CorrectionSnapshot } from '../../workflows/messages.js';
+import type { CorrectionSnapshot } from '../../workflows/correction/messages.js';
 
 /** Something waiting on one person: a vote on a correction, a regulator report to approve, a follow-up task. */
 export type PendingDecision =
@@ -63,7 +63,7 @@ const canApproveReports = (p: Principal) => p.roles.includes('compliance') || p.
  */
 export async function pendingDecisions(
   db: Kysely<Database>,
-  incidents: IncidentClient,
+  clients: Pick<WorkflowClients, 'corrections' | 'reviews'>,
   principal: Principal,
   options: { incidentId?: string; people?: RunbookPeople } = {},
 ): Promise<PendingDecision[]> {
@@ -83,7 +83,7 @@ export async function pendingDecisions(
     const incidentRows = await incidentsById(db, rows.map((r) => r.incident_id));
     const checked = await Promise.all(
       rows.map(async (row) => {
-        const live = await incidents.correction(correctionWorkflowId(row.incident_workflow_id, row.id)).catch(() => undefined);
+        const live = await clients.corrections.state(correctionWorkflowId(row.incident_workflow_id, row.id)).catch(() => undefined);
         if (!live || (live.state !== 'proposed' && live.state !== 'awaiting-ratification')) return undefined;
         const incident = incidentRows.get(row.incident_id)!;
         const admitted = admitVote({ rule: live.rule, escalated: live.escalated, proposedBy: live.proposedBy, votes: live.votes }, await people.people(incident), {
@@ -124,7 +124,7 @@ export async function pendingDecisions(
     let query = db.selectFrom('after_action_reviews').innerJoin('incidents', 'incidents.id', 'after_action_reviews.incident_id').selectAll('incidents').where('after_action_reviews.signed_off_at', 'is', null);
     if (options.incidentId) query = query.where('incidents.id', '=', options.incidentId);
     for (const incident of await query.execute()) {
-      const review = await incidents.review(reviewWorkflowId(incident.workflow_id, incident.id)).catch(() => undefined);
+      const review = await clients.reviews.state(reviewWorkflowId(incident.workflow_id, incident.id)).catch(() => undefined);
       if (!review?.review || review.signedOff || review.tasks.some((t) => t.state === 'open')) continue;
       const person = (await people.people(incident)).find((p) => p.id === principal.owner);
       if (!person?.roles.some((r) => review.signOffRoles.includes(r))) continue;

@@ -4,7 +4,7 @@ import type { CorrectionRow, IncidentRow, NotificationRow, TimelineEventRow } fr
 import { escapeHtml as e, formatInstant } from '../html.js';
 import type { TaskRow } from '../task/repository.js';
 import type { ChainCheck } from '../timeline/chain.js';
-import type { RegulatoryClockSnapshot } from '../../workflows/messages.js';
+import type { RegulatoryClockSnapshot } from '../../workflows/regulatory/messages.js';
 import type { PendingDecision } from './decisions.js';
 
 export interface Viewer {

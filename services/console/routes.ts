@@ -12,8 +12,8 @@ import { ExportSelection } from '../export/schema.js';
 import { sendExport, sendReport } from '../export/routes.js';
 import type { SigningKey } from '../export/signing.js';
 import { NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';
-import { ActionRefused } from '../incident/client.js';
-import { correctionWorkflowId, regulatoryClockWorkflowId, reviewWorkflowId } from '../incident/identity.js';
+import { ActionRefused } from '../errors.js';
+import { correctionWorkflowId, regulatoryClockWorkflowId, reviewWorkflowId } from '../identity.js';
 import { listIncidents } from '../incident/repository.js';
 import { incidentOr404 } from '../incident/routes.js';
 import { verifyStoredChain } from '../timeline/repository.js';
@@ -172,7 +172,7 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
     // What waits on the person is asked of their workflows once per request, however many parts of the page show it.
     const pendingOfRequest = new WeakMap<FastifyRequest, Promise<PendingDecision[]>>();
     const allPending = (request: FastifyRequest) => {
-      if (!pendingOfRequest.has(request)) pendingOfRequest.set(request, pendingDecisions(deps.db, deps.incidents, request.consoleSession!.principal));
+      if (!pendingOfRequest.has(request)) pendingOfRequest.set(request, pendingDecisions(deps.db, deps, request.consoleSession!.principal));
       return pendingOfRequest.get(request)!;
     };
 
@@ -267,7 +267,7 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
       const snapshot = 'incidentId' in live ? live : undefined;
       const kindFilter = z.string().max(100).default('').parse((request.query as Record<string, unknown>).kind ?? '');
       const [pending, corrections, notifications, fallbacks, tasks, timeline, clocks] = await Promise.all([
-        pendingDecisions(deps.db, deps.incidents, request.principal!, { incidentId: incident.id, people }),
+        pendingDecisions(deps.db, deps, request.principal!, { incidentId: incident.id, people }),
         deps.db.selectFrom('corrections').selectAll().where('incident_id', '=', incident.id).orderBy('proposed_at').execute(),
         deps.db.selectFrom('notifications').selectAll().where('incident_id', '=', incident.id).orderBy('created_at').execute(),
         deps.db.selectFrom('fallbacks').selectAll().where('incident_id', '=', incident.id).orderBy('created_at').execute(),
@@ -280,7 +280,7 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
         })(),
         Promise.all(
           (snapshot?.regulatoryClocks ?? []).map((c) =>
-            deps.incidents.regulatoryClock(c.workflowId).catch((error: unknown) => ({ regimeId: c.regimeId, unavailable: `clock unavailable: ${(error as Error).message.split('\n')[0]}` })),
+            deps.regulatoryClocks.state(c.workflowId).catch((error: unknown) => ({ regimeId: c.regimeId, unavailable: `clock unavailable: ${(error as Error).message.split('\n')[0]}` })),
           ),
         ),
       ]);
@@ -350,7 +350,7 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
       };
       if (!form.success) return refuse(400, formError(form.error));
       try {
-        await deps.incidents.decide(correctionWorkflowId(incident.workflow_id, id), { ...form.data, actor: request.principal!.owner, at: new Date().toISOString() });
+        await deps.corrections.decide(correctionWorkflowId(incident.workflow_id, id), { ...form.data, actor: request.principal!.owner, at: new Date().toISOString() });
       } catch (error) {
         if (error instanceof ActionRefused) return refuse(409, error.message);
         throw error;
@@ -365,7 +365,7 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
       const report = await deps.db.selectFrom('notifications').selectAll().where('id', '=', id).where('audience', '=', 'regulator').executeTakeFirst();
       if (!report || !report.regime || !report.clock_id) throw new NotFound(`no regulator report ${id}`);
       const incident = await incidentOr404(deps.db, report.incident_id);
-      await deps.incidents.approveReport(regulatoryClockWorkflowId(incident.workflow_id, report.regime, incident.id), {
+      await deps.regulatoryClocks.approveReport(regulatoryClockWorkflowId(incident.workflow_id, report.regime, incident.id), {
         actor: request.principal!.owner,
         at: new Date().toISOString(),
         clockId: report.clock_id,
@@ -380,7 +380,7 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
       const task = await deps.db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
       if (!task) throw new NotFound(`no task ${id}`);
       const incident = await incidentOr404(deps.db, task.incident_id);
-      await deps.incidents.completeTask(reviewWorkflowId(incident.workflow_id, incident.id), {
+      await deps.reviews.completeTask(reviewWorkflowId(incident.workflow_id, incident.id), {
         actor: request.principal!.owner,
         at: new Date().toISOString(),
         taskId: id,
@@ -392,7 +392,7 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
     scope.post('/console/incidents/:id/review/sign-off', { config: { access: { session: ['approver', 'admin'] } }, schema: hidden }, async (request, reply) => {
       const { id } = IdParams.parse(request.params);
       const incident = await incidentOr404(deps.db, id);
-      await deps.incidents.signOffReview(reviewWorkflowId(incident.workflow_id, incident.id), { actor: request.principal!.owner, at: new Date().toISOString() });
+      await deps.reviews.signOff(reviewWorkflowId(incident.workflow_id, incident.id), { actor: request.principal!.owner, at: new Date().toISOString() });
       return reply.redirect(`${returnTo(request, incident.id)}?done=signed-off`, 303);
     });
 

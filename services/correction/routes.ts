@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { readers } from '../access/roles.js';
 import { actorOf, NotFound, untilRecorded, type CorrexApp, type RouteDependencies } from '../http/app.js';
 import { idempotent, IdempotencyKeyHeaders } from '../http/idempotency.js';
-import { correctionWorkflowId } from '../incident/identity.js';
+import { correctionWorkflowId } from '../identity.js';
 import { IncidentParams, incidentOr404 } from '../incident/routes.js';
 import type { CorrectionRow } from '../db/schema.js';
 import { DecisionRequest, decide } from './policy.js';
@@ -88,7 +88,7 @@ export function correctionRoutes(app: CorrexApp, deps: RouteDependencies): void 
     schema: { tags, summary: 'A correction with its live approval state (votes, authority rule)', params: CorrectionParams },
     handler: async (request) => {
       const { correction, workflowId } = await correctionAndIncident(request.params.id);
-      const live = await deps.incidents.correction(workflowId).catch((error: unknown) => ({ unavailable: (error as Error).message.split('\n')[0] }));
+      const live = await deps.corrections.state(workflowId).catch((error: unknown) => ({ unavailable: (error as Error).message.split('\n')[0] }));
       return { ...correctionView(correction), live };
     },
   });
@@ -98,7 +98,7 @@ export function correctionRoutes(app: CorrexApp, deps: RouteDependencies): void 
     schema: { tags, summary: "Approve or reject a proposed correction (the runbook's decision authority decides whose vote counts)", params: CorrectionParams, body: DecisionBody },
     handler: async (request) => {
       const { workflowId } = await correctionAndIncident(request.params.id);
-      return deps.incidents.decide(workflowId, { ...request.body, actor: actorOf(request), at: new Date().toISOString() });
+      return deps.corrections.decide(workflowId, { ...request.body, actor: actorOf(request), at: new Date().toISOString() });
     },
   });
 

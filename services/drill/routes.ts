@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import type { drillWorkflow } from '../../workflows/index.js';
-import { drillStateQuery } from '../../workflows/messages.js';
+import { drillStateQuery } from '../../workflows/drill/messages.js';
 import { readers } from '../access/roles.js';
 import { InvalidInput } from '../errors.js';
 import { actorOf, NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';

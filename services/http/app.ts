@@ -4,9 +4,9 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
 import type { Access, Principal } from '../access/roles.js';
 import type { Database } from '../db/schema.js';
-import type { IncidentClient } from '../incident/client.js';
 import type { MonitorClient } from '../monitoring/client.js';
 import type { RunbookCatalogue } from '../runbook/catalogue.js';
+import type { WorkflowClients } from '../temporal/clients.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -23,10 +23,9 @@ declare module 'fastify' {
 export type CorrexApp = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
 
 /** What route modules are given: the typed clients and repositories, never a process-local cache. */
-export interface RouteDependencies {
+export interface RouteDependencies extends WorkflowClients {
   db: Kysely<Database>;
   runbooks: RunbookCatalogue;
-  incidents: IncidentClient;
   monitor: MonitorClient;
 }
 

@@ -14,8 +14,7 @@ import { drillRoutes } from '../drill/routes.js';
 import { exportRoutes } from '../export/routes.js';
 import type { SigningKey } from '../export/signing.js';
 import type { Database } from '../db/schema.js';
-import { InvalidInput, type FieldError } from '../errors.js';
-import { ActionRefused, IncidentClient } from '../incident/client.js';
+import { ActionRefused, InvalidInput, type FieldError } from '../errors.js';
 import { incidentRoutes } from '../incident/routes.js';
 import { metricsRoutes } from '../metrics/routes.js';
 import { ingestRoutes } from '../ingest/routes.js';
@@ -26,6 +25,7 @@ import { regulatoryRoutes } from '../regulatory/routes.js';
 import type { RunbookCatalogue } from '../runbook/catalogue.js';
 import { reviewRoutes } from '../review/routes.js';
 import { taskRoutes } from '../task/routes.js';
+import { workflowClients } from '../temporal/clients.js';
 import { temporalReachable } from '../temporal/connect.js';
 import { NotFound, type CorrexApp, type RouteDependencies } from './app.js';
 import { sendProblem, type Problem } from './problem.js';
@@ -235,7 +235,7 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
   const routeDeps: RouteDependencies = {
     db: deps.db,
     runbooks: deps.runbooks,
-    incidents: new IncidentClient(deps.temporal.client, deps.temporal.taskQueue),
+    ...workflowClients(deps.temporal.client, deps.temporal.taskQueue),
     monitor: new MonitorClient({ db: deps.db, client: deps.temporal.client, taskQueue: deps.temporal.taskQueue, runbooks: deps.runbooks }),
   };
   for (const routes of [incidentRoutes, correctionRoutes, regulatoryRoutes, taskRoutes, reviewRoutes, monitoringRoutes, ingestRoutes, accessRoutes, metricsRoutes]) routes(app, routeDeps);

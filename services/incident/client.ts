@@ -1,40 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import {
-  acknowledgeUpdate,
-  approveReportUpdate,
-  classifyUpdate,
-  closeUpdate,
-  regulatoryClockQuery,
-  correctionStateQuery,
-  decideCorrectionUpdate,
-  incidentStateQuery,
-  liftCorrectionUpdate,
-  proposeCorrectionUpdate,
-  resolveUpdate,
-  reviewStateQuery,
-  signOffReviewUpdate,
-  submitReviewUpdate,
-  completeTaskUpdate,
-  reassignTaskUpdate,
-  dropTaskUpdate,
-  triggerArrivedSignal,
-  type CorrectionDecision,
-  type CorrectionLift,
-  type CorrectionProposal,
-  type CorrectionSnapshot,
-  type RegulatoryClockSnapshot,
-  type ReportApproval,
-  type ReviewSnapshot,
-  type TaskAction,
-} from '../../workflows/messages.js';
-import type { ReviewRecord } from '../review/schema.js';
+import type { Client } from '@temporalio/client';
+import { z } from 'zod';
+import { acknowledgeUpdate, classifyUpdate, closeUpdate, incidentStateQuery, liftCorrectionUpdate, proposeCorrectionUpdate, resolveUpdate, triggerArrivedSignal, type CorrectionLift, type CorrectionProposal } from '../../workflows/incident/messages.js';
 import type { incidentWorkflow } from '../../workflows/index.js';
 import { CorrectionProposalInput } from '../correction/schema.js';
 import { InvalidInput } from '../errors.js';
-import { z } from 'zod';
+import { incidentWorkflowId } from '../identity.js';
 import { IncidentClass } from '../regulatory/regime.js';
-import { incidentWorkflowId } from './identity.js';
+import { refusalsAsErrors } from '../temporal/updates.js';
 import type { IncidentAction, IncidentClassification, IncidentSnapshot, IncidentTrigger, TriggerArrival } from './schema.js';
 
 export interface TriggerOutcome {
@@ -44,21 +17,7 @@ export interface TriggerOutcome {
   joined: boolean;
 }
 
-/** A person's action was refused by the workflow (not authorised, wrong state, duplicate vote…), with the reason. */
-export class ActionRefused extends Error {
-  override readonly name = 'ActionRefused';
-}
-
-async function refusalsAsErrors<T>(call: Promise<T>): Promise<T> {
-  try {
-    return await call;
-  } catch (error) {
-    if (error instanceof WorkflowUpdateFailedError) throw new ActionRefused(error.cause?.message ?? error.message);
-    throw error;
-  }
-}
-
-/** How the API and CLI drive incidents and corrections: every call goes through their workflows. */
+/** How the API, the console and the monitor drive an incident's workflow: trigger, act on it, propose and lift its corrections. */
 export class IncidentClient {
   constructor(
     private readonly client: Client,
@@ -115,29 +74,9 @@ export class IncidentClient {
     return refusalsAsErrors(this.client.workflow.getHandle(workflowId).executeUpdate(proposeCorrectionUpdate, { args: [checked], ...(options.updateId ? { updateId: options.updateId } : {}) }));
   }
 
-  decide(correctionWorkflowId: string, decision: CorrectionDecision): Promise<CorrectionSnapshot> {
-    return this.onCorrection(correctionWorkflowId, (handle) => handle.executeUpdate(decideCorrectionUpdate, { args: [decision] }), 'is no longer pending a decision');
-  }
-
   /** Lifts a correction in force, through its incident (authority and, for the last one, restoration criteria). */
   lift(incidentWorkflowId: string, lift: CorrectionLift): Promise<IncidentSnapshot> {
     return refusalsAsErrors(this.client.workflow.getHandle(incidentWorkflowId).executeUpdate(liftCorrectionUpdate, { args: [lift] }));
-  }
-
-  /** A correction whose workflow has finished (rejected, expired, lifted) refuses like a running one would. */
-  private async onCorrection<T>(workflowId: string, call: (handle: WorkflowHandle) => Promise<T>, refusal: string): Promise<T> {
-    const handle = this.client.workflow.getHandle(workflowId);
-    try {
-      return await refusalsAsErrors(call(handle));
-    } catch (error) {
-      if (error instanceof ActionRefused || !/already completed/i.test((error as Error).message)) throw error;
-      const finished = await handle.query(correctionStateQuery);
-      throw new ActionRefused(`correction ${finished.id} ${refusal} (it is ${finished.state})`);
-    }
-  }
-
-  correction(correctionWorkflowId: string): Promise<CorrectionSnapshot> {
-    return this.client.workflow.getHandle(correctionWorkflowId).query(correctionStateQuery);
   }
 
   /** Sets or revises the incident's classes (validated here), which re-plans its regulator clocks. */
@@ -147,43 +86,11 @@ export class IncidentClient {
     return refusalsAsErrors(this.client.workflow.getHandle(workflowId).executeUpdate(classifyUpdate, { args: [{ ...classification, classes: parsed.data }] }));
   }
 
-  regulatoryClock(clockWorkflowId: string): Promise<RegulatoryClockSnapshot> {
-    return this.client.workflow.getHandle(clockWorkflowId).query(regulatoryClockQuery);
-  }
-
-  approveReport(clockWorkflowId: string, approval: ReportApproval): Promise<RegulatoryClockSnapshot> {
-    return refusalsAsErrors(this.client.workflow.getHandle(clockWorkflowId).executeUpdate(approveReportUpdate, { args: [approval] }));
-  }
-
   resolve(workflowId: string, action: IncidentAction): Promise<IncidentSnapshot> {
     return refusalsAsErrors(this.client.workflow.getHandle(workflowId).executeUpdate(resolveUpdate, { args: [action] }));
   }
 
   close(workflowId: string, action: IncidentAction): Promise<IncidentSnapshot> {
     return refusalsAsErrors(this.client.workflow.getHandle(workflowId).executeUpdate(closeUpdate, { args: [action] }));
-  }
-
-  review(reviewWorkflowId: string): Promise<ReviewSnapshot> {
-    return this.client.workflow.getHandle(reviewWorkflowId).query(reviewStateQuery);
-  }
-
-  completeTask(reviewWorkflowId: string, action: TaskAction & { note?: string }): Promise<ReviewSnapshot> {
-    return refusalsAsErrors(this.client.workflow.getHandle(reviewWorkflowId).executeUpdate(completeTaskUpdate, { args: [action] }));
-  }
-
-  reassignTask(reviewWorkflowId: string, action: TaskAction & { to: string }): Promise<ReviewSnapshot> {
-    return refusalsAsErrors(this.client.workflow.getHandle(reviewWorkflowId).executeUpdate(reassignTaskUpdate, { args: [action] }));
-  }
-
-  dropTask(reviewWorkflowId: string, action: TaskAction & { reason: string }): Promise<ReviewSnapshot> {
-    return refusalsAsErrors(this.client.workflow.getHandle(reviewWorkflowId).executeUpdate(dropTaskUpdate, { args: [action] }));
-  }
-
-  submitReview(reviewWorkflowId: string, submission: { actor: string; at: string; review: ReviewRecord }): Promise<ReviewSnapshot> {
-    return refusalsAsErrors(this.client.workflow.getHandle(reviewWorkflowId).executeUpdate(submitReviewUpdate, { args: [submission] }));
-  }
-
-  signOffReview(reviewWorkflowId: string, signOff: { actor: string; at: string }): Promise<ReviewSnapshot> {
-    return refusalsAsErrors(this.client.workflow.getHandle(reviewWorkflowId).executeUpdate(signOffReviewUpdate, { args: [signOff] }));
   }
 }

@@ -1,11 +1,11 @@
 import { WorkflowIdConflictPolicy, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import type { monitorWorkflow } from '../../workflows/index.js';
-import { monitorStateQuery, signalReceivedSignal, silenceUpdate, type MonitorState, type SilenceRequest } from '../../workflows/messages.js';
+import { monitorStateQuery, signalReceivedSignal, silenceUpdate, type MonitorState, type SilenceRequest } from '../../workflows/monitoring/messages.js';
 import type { Database } from '../db/schema.js';
 import { InvalidInput } from '../errors.js';
-import { ActionRefused } from '../incident/client.js';
-import { monitorWorkflowId } from '../incident/identity.js';
+import { ActionRefused } from '../errors.js';
+import { monitorWorkflowId } from '../identity.js';
 import type { RunbookCatalogue } from '../runbook/catalogue.js';
 import type { Silence } from './matching.js';
 import { storeSignal } from './repository.js';

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { readers } from '../access/roles.js';
 import type { NotificationRow } from '../db/schema.js';
 import { actorOf, NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';
-import { regulatoryClockWorkflowId } from '../incident/identity.js';
+import { regulatoryClockWorkflowId } from '../identity.js';
 import { IncidentParams, incidentOr404 } from '../incident/routes.js';
 import { listReports } from './repository.js';
 
@@ -48,7 +48,7 @@ export function regulatoryRoutes(app: CorrexApp, deps: RouteDependencies): void 
       const incident = await incidentOr404(deps.db, request.params.id);
       const live = await deps.incidents.state(incident.workflow_id).catch(() => undefined);
       const clocks = await Promise.all(
-        (live?.regulatoryClocks ?? []).map((c) => deps.incidents.regulatoryClock(c.workflowId).catch((error: unknown) => ({ regimeId: c.regimeId, unavailable: (error as Error).message.split('\n')[0] }))),
+        (live?.regulatoryClocks ?? []).map((c) => deps.regulatoryClocks.state(c.workflowId).catch((error: unknown) => ({ regimeId: c.regimeId, unavailable: (error as Error).message.split('\n')[0] }))),
       );
       return { items: (await listReports(deps.db, incident.id)).map(notificationView), clocks };
     },
@@ -61,7 +61,7 @@ export function regulatoryRoutes(app: CorrexApp, deps: RouteDependencies): void 
       const report = await deps.db.selectFrom('notifications').selectAll().where('id', '=', request.params.id).where('audience', '=', 'regulator').executeTakeFirst();
       if (!report || !report.regime || !report.clock_id) throw new NotFound(`no regulator report ${request.params.id}`);
       const incident = await incidentOr404(deps.db, report.incident_id);
-      return deps.incidents.approveReport(regulatoryClockWorkflowId(incident.workflow_id, report.regime, incident.id), {
+      return deps.regulatoryClocks.approveReport(regulatoryClockWorkflowId(incident.workflow_id, report.regime, incident.id), {
         actor: actorOf(request),
         at: new Date().toISOString(),
         clockId: report.clock_id,

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { readers } from '../access/roles.js';
 import { actorOf, type CorrexApp, type RouteDependencies } from '../http/app.js';
-import { ActionRefused } from '../incident/client.js';
-import { reviewWorkflowId } from '../incident/identity.js';
+import { ActionRefused } from '../errors.js';
+import { reviewWorkflowId } from '../identity.js';
 import { IncidentParams, incidentOr404 } from '../incident/routes.js';
 import { SystemId } from '../incident/schema.js';
 import { attributionTotals, findReview } from './repository.js';
@@ -25,7 +25,7 @@ export function reviewRoutes(app: CorrexApp, deps: RouteDependencies): void {
     handler: async (request) => {
       const review = await reviewOf(request.params.id);
       const record = await findReview(deps.db, request.params.id);
-      const live = await deps.incidents.review(review).catch((error: unknown) => ({ unavailable: (error as Error).message.split('\n')[0] }));
+      const live = await deps.reviews.state(review).catch((error: unknown) => ({ unavailable: (error as Error).message.split('\n')[0] }));
       return {
         record: record
           ? {
@@ -50,13 +50,13 @@ export function reviewRoutes(app: CorrexApp, deps: RouteDependencies): void {
   app.post('/v1/incidents/:id/review', {
     config: { access: ['responder', 'approver', 'admin'] },
     schema: { tags, summary: 'Submit (or revise) the review record; corrective actions become tracked tasks', params: IncidentParams, body: ReviewRecord },
-    handler: async (request) => deps.incidents.submitReview(await reviewOf(request.params.id), { actor: actorOf(request), at: new Date().toISOString(), review: request.body }),
+    handler: async (request) => deps.reviews.submitReview(await reviewOf(request.params.id), { actor: actorOf(request), at: new Date().toISOString(), review: request.body }),
   });
 
   app.post('/v1/incidents/:id/review/sign-off', {
     config: { access: ['approver', 'admin'] },
     schema: { tags, summary: "Sign the review off (the decision authority at the incident's severity), which closes the incident", params: IncidentParams },
-    handler: async (request) => deps.incidents.signOffReview(await reviewOf(request.params.id), { actor: actorOf(request), at: new Date().toISOString() }),
+    handler: async (request) => deps.reviews.signOff(await reviewOf(request.params.id), { actor: actorOf(request), at: new Date().toISOString() }),
   });
 
   app.get('/v1/attributions', {

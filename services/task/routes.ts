@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { readers } from '../access/roles.js';
-import { reviewWorkflowId } from '../incident/identity.js';
+import { reviewWorkflowId } from '../identity.js';
 import { incidentOr404 } from '../incident/routes.js';
 import { actorOf, NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';
 import { taskStates } from '../review/schema.js';
@@ -53,7 +53,7 @@ export function taskRoutes(app: CorrexApp, deps: RouteDependencies): void {
     schema: { tags, summary: 'Mark a task done', params: TaskParams, body: z.strictObject({ note: z.string().trim().min(1).max(2000).optional() }).nullish() },
     handler: async (request) => {
       const review = await reviewOf(request.params.id);
-      await deps.incidents.completeTask(review, { actor: actorOf(request), at: new Date().toISOString(), taskId: request.params.id, ...(request.body?.note ? { note: request.body.note } : {}) });
+      await deps.reviews.completeTask(review, { actor: actorOf(request), at: new Date().toISOString(), taskId: request.params.id, ...(request.body?.note ? { note: request.body.note } : {}) });
       return answer(request.params.id);
     },
   });
@@ -63,7 +63,7 @@ export function taskRoutes(app: CorrexApp, deps: RouteDependencies): void {
     schema: { tags, summary: 'Give a task to another person of the runbook', params: TaskParams, body: z.strictObject({ to: z.string().min(1).max(64) }) },
     handler: async (request) => {
       const review = await reviewOf(request.params.id);
-      await deps.incidents.reassignTask(review, { actor: actorOf(request), at: new Date().toISOString(), taskId: request.params.id, to: request.body.to });
+      await deps.reviews.reassignTask(review, { actor: actorOf(request), at: new Date().toISOString(), taskId: request.params.id, to: request.body.to });
       return answer(request.params.id);
     },
   });
@@ -73,7 +73,7 @@ export function taskRoutes(app: CorrexApp, deps: RouteDependencies): void {
     schema: { tags, summary: 'Mark a task as not being done, with the reason', params: TaskParams, body: z.strictObject({ reason: z.string().trim().min(1, 'say why').max(2000) }) },
     handler: async (request) => {
       const review = await reviewOf(request.params.id);
-      await deps.incidents.dropTask(review, { actor: actorOf(request), at: new Date().toISOString(), taskId: request.params.id, reason: request.body.reason });
+      await deps.reviews.dropTask(review, { actor: actorOf(request), at: new Date().toISOString(), taskId: request.params.id, reason: request.body.reason });
       return answer(request.params.id);
     },
   });

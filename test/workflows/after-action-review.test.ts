@@ -3,8 +3,9 @@ import { readDossier } from '../../services/export/dossier.js';
 import { printableReport } from '../../services/export/report.js';
 import { generateSigningKey } from '../../services/export/signing.js';
 import { jsonExport, selectIncidents } from '../../services/export/stream.js';
-import { IncidentClient } from '../../services/incident/client.js';
-import { reviewWorkflowId } from '../../services/incident/identity.js';
+import type { IncidentClient } from '../../services/incident/client.js';
+import { workflowClients, type WorkflowClients } from '../../services/temporal/clients.js';
+import { reviewWorkflowId } from '../../services/identity.js';
 import { createMailer } from '../../services/notification/mailer.js';
 import { attributionTotals } from '../../services/review/repository.js';
 import type { ReviewRecord } from '../../services/review/schema.js';
@@ -21,13 +22,14 @@ describe('after-action review: tasks with owners and due dates, reminders, overd
   let mail: MailSink;
   let worker: RunningWorker & { environment: { sleep(ms: number): Promise<void> } };
   let incidents: IncidentClient;
+  let reviews: WorkflowClients['reviews'];
   let runbookVersion: string;
 
   beforeAll(async () => {
     database = await createPostgresTestDatabase();
     mail = await new MailSink().start();
     worker = await startTimeSkippingWorker(database.db, { mailer: createMailer({ smtpUrl: mail.url, outboxDir: '/nonexistent', from: 'correx@test.local' }) });
-    incidents = new IncidentClient(worker.client, worker.taskQueue);
+    ({ incidents, reviews } = workflowClients(worker.client, worker.taskQueue));
     runbookVersion = await recordRunbook(database.db, await shippedRunbook('frontier-assistant'));
   });
   afterAll(async () => {
@@ -74,19 +76,19 @@ describe('after-action review: tasks with owners and due dates, reminders, overd
     const at = () => new Date().toISOString();
 
     // Sign-off waits for the review record and for every task.
-    await expect(incidents.signOffReview(reviewId, { actor: 'daniel-cho', at: at() })).rejects.toThrow('submit the review record (with its attribution) before signing it off');
-    await incidents.submitReview(reviewId, { actor: 'jonas-berg', at: at(), review });
-    await expect(incidents.signOffReview(reviewId, { actor: 'daniel-cho', at: at() })).rejects.toThrow(/5 tasks are still open/);
-    await expect(incidents.signOffReview(reviewId, { actor: 'amara-okafor', at: at() })).rejects.toThrow(/amara-okafor may not sign this review off: that needs one of /);
+    await expect(reviews.signOff(reviewId, { actor: 'daniel-cho', at: at() })).rejects.toThrow('submit the review record (with its attribution) before signing it off');
+    await reviews.submitReview(reviewId, { actor: 'jonas-berg', at: at(), review });
+    await expect(reviews.signOff(reviewId, { actor: 'daniel-cho', at: at() })).rejects.toThrow(/5 tasks are still open/);
+    await expect(reviews.signOff(reviewId, { actor: 'amara-okafor', at: at() })).rejects.toThrow(/amara-okafor may not sign this review off: that needs one of /);
     const action = await eventually(async () => database.db.selectFrom('tasks').selectAll().where('incident_id', '=', incident.incidentId).where('origin', '=', 'corrective-action').executeTakeFirst());
     expect(action).toMatchObject({ title: 'Restore the classifier threshold', owner: 'sofia-marquez', owner_role: 'safety-engineering-manager' });
 
-    await incidents.completeTask(reviewId, { actor: 'jonas-berg', at: at(), taskId: byTitle('Write the after-action review').id, note: 'Review written' });
-    await incidents.reassignTask(reviewId, { actor: 'sofia-marquez', at: at(), taskId: byTitle('Attribute the root cause').id, to: 'daniel-cho' });
-    await incidents.completeTask(reviewId, { actor: 'daniel-cho', at: at(), taskId: byTitle('Attribute the root cause').id });
-    await incidents.dropTask(reviewId, { actor: 'daniel-cho', at: at(), taskId: byTitle('Propose runbook changes').id, reason: 'Covered by the corrective action' });
-    await incidents.completeTask(reviewId, { actor: 'sofia-marquez', at: at(), taskId: action.id });
-    await expect(incidents.completeTask(reviewId, { actor: 'jonas-berg', at: at(), taskId: action.id })).rejects.toThrow(`task ${action.id} is already done`);
+    await reviews.completeTask(reviewId, { actor: 'jonas-berg', at: at(), taskId: byTitle('Write the after-action review').id, note: 'Review written' });
+    await reviews.reassignTask(reviewId, { actor: 'sofia-marquez', at: at(), taskId: byTitle('Attribute the root cause').id, to: 'daniel-cho' });
+    await reviews.completeTask(reviewId, { actor: 'daniel-cho', at: at(), taskId: byTitle('Attribute the root cause').id });
+    await reviews.dropTask(reviewId, { actor: 'daniel-cho', at: at(), taskId: byTitle('Propose runbook changes').id, reason: 'Covered by the corrective action' });
+    await reviews.completeTask(reviewId, { actor: 'sofia-marquez', at: at(), taskId: action.id });
+    await expect(reviews.completeTask(reviewId, { actor: 'jonas-berg', at: at(), taskId: action.id })).rejects.toThrow(`task ${action.id} is already done`);
 
     // The evaluation task stays open: reminded a day before it is due, escalated once when overdue.
     const evalTask = byTitle('Add the failure');
@@ -110,8 +112,8 @@ describe('after-action review: tasks with owners and due dates, reminders, overd
     expect(escalated.reminded_at).toBeInstanceOf(Date);
     expect(escalated.escalated_at).toBeInstanceOf(Date);
 
-    await incidents.completeTask(reviewId, { actor: 'jonas-berg', at: at(), taskId: evalTask.id, note: 'Added as eval case 4411' });
-    const signed = await incidents.signOffReview(reviewId, { actor: 'daniel-cho', at: at() });
+    await reviews.completeTask(reviewId, { actor: 'jonas-berg', at: at(), taskId: evalTask.id, note: 'Added as eval case 4411' });
+    const signed = await reviews.signOff(reviewId, { actor: 'daniel-cho', at: at() });
     expect(signed.signedOff).toMatchObject({ actor: 'daniel-cho', role: 'head-of-safety' });
     await eventually(async () => ((await incidents.state(incident.workflowId)).state === 'closed' ? true : undefined));
 

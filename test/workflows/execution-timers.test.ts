@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activeCorrections } from '../../services/correction/repository.js';
-import { IncidentClient } from '../../services/incident/client.js';
+import type { IncidentClient } from '../../services/incident/client.js';
+import { workflowClients, type WorkflowClients } from '../../services/temporal/clients.js';
 import { createMailer } from '../../services/notification/mailer.js';
 import { listTimeline } from '../../services/timeline/repository.js';
 import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
@@ -17,6 +18,7 @@ describe('escalations, approval timeouts and break-glass windows (time-skipping 
   let worker: RunningWorker & { environment: { sleep(ms: number): Promise<void> } };
   let endpoint: ControlEndpoint;
   let incidents: IncidentClient;
+  let corrections: WorkflowClients['corrections'];
   let runbookVersion: string;
 
   beforeAll(async () => {
@@ -27,7 +29,7 @@ describe('escalations, approval timeouts and break-glass windows (time-skipping 
       mailer: createMailer({ smtpUrl: mail.url, outboxDir: '/nonexistent', from: 'correx@test.local' }),
       secrets: { CORREX_TEST_WEBHOOK_SECRET: 'timers-secret-0123456789' },
     });
-    incidents = new IncidentClient(worker.client, worker.taskQueue);
+    ({ incidents, corrections } = workflowClients(worker.client, worker.taskQueue));
     const runbook = await shippedRunbook('frontier-assistant');
     routeFallbacksTo(runbook, endpoint.url, 'CORREX_TEST_WEBHOOK_SECRET');
     runbookVersion = await recordRunbook(database.db, runbook);
@@ -85,17 +87,17 @@ describe('escalations, approval timeouts and break-glass windows (time-skipping 
       reason: 'Throttle free tier',
     });
     // Before the timeout only the safety engineering manager may decide.
-    await expect(incidents.decide(proposal.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'early' })).rejects.toThrow(
+    await expect(corrections.decide(proposal.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'early' })).rejects.toThrow(
       /may not decide on rate_limit at SEV2: that needs one of safety-engineering-manager$/,
     );
 
     await worker.environment.sleep(minutes(31)); // rate_limit's approvalTimeout is 30m
     await eventually(async () => ((await kinds(incident.incidentId)).includes('correction.escalated') ? true : undefined));
     await eventually(async () => (mail.to('daniel.cho@meridian.example').some((m) => m.subject.includes('rate_limit correction needs you')) ? true : undefined));
-    expect((await incidents.correction(proposal.workflowId)).escalated).toBe(true);
+    expect((await corrections.state(proposal.workflowId)).escalated).toBe(true);
 
-    await incidents.decide(proposal.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'Escalated to me; approve' });
-    await eventually(async () => ((await incidents.correction(proposal.workflowId)).state === 'active' ? true : undefined));
+    await corrections.decide(proposal.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'Escalated to me; approve' });
+    await eventually(async () => ((await corrections.state(proposal.workflowId)).state === 'active' ? true : undefined));
     const timeline = await listTimeline(database.db, incident.incidentId);
     const escalated = timeline.find((e) => e.kind === 'correction.escalated')!;
     expect(escalated.data).toMatchObject({ from: ['safety-engineering-manager'], to: ['head-of-safety'] });
@@ -123,16 +125,16 @@ describe('escalations, approval timeouts and break-glass windows (time-skipping 
       parameters: { mode: 'blocklist' },
       reason: 'Block the attacker',
     });
-    await incidents.decide(proposal.workflowId, { actor: 'sofia-marquez', at: now(), decision: 'approve', rationale: 'Clear abuse' });
+    await corrections.decide(proposal.workflowId, { actor: 'sofia-marquez', at: now(), decision: 'approve', rationale: 'Clear abuse' });
 
     const failure = await eventually(async () => (await listTimeline(database.db, incident.incidentId)).find((e) => e.kind === 'correction.apply_failed'), 60_000);
     expect(failure.data).toMatchObject({ attempt: 1, adapter: 'webhook', error: expect.stringContaining('answered 503') });
     await eventually(async () => (mail.to('jonas.berg@meridian.example').some((m) => m.text.includes('Enforcing (apply) failed')) ? true : undefined));
 
     await worker.environment.sleep(minutes(2)); // the workflow's pause before the next round
-    await eventually(async () => ((await incidents.correction(proposal.workflowId)).state === 'active' ? true : undefined), 60_000);
+    await eventually(async () => ((await corrections.state(proposal.workflowId)).state === 'active' ? true : undefined), 60_000);
     expect(endpoint.applied.filter((key) => key === `${proposal.correctionId}:apply`)).toHaveLength(1);
-    expect((await incidents.correction(proposal.workflowId)).failures).toBe(1);
+    expect((await corrections.state(proposal.workflowId)).failures).toBe(1);
   });
 
   it('applies a break-glass shutdown at once, lifts it when the ratification window ends, and pages the commander', async () => {
@@ -147,12 +149,12 @@ describe('escalations, approval timeouts and break-glass windows (time-skipping 
       reason: 'Weights exfiltration in progress',
       breakGlass: true,
     });
-    await eventually(async () => ((await incidents.correction(proposal.workflowId)).state === 'awaiting-ratification' ? true : undefined));
+    await eventually(async () => ((await corrections.state(proposal.workflowId)).state === 'awaiting-ratification' ? true : undefined));
     expect((await activeCorrections(database.db, 'frontier-assistant')).map((c) => c.id)).toContain(proposal.correctionId);
     const mailsToCommander = mail.to('jonas.berg@meridian.example').length;
 
     await worker.environment.sleep(minutes(61)); // shutdown's ratificationWindow is 1h
-    await eventually(async () => ((await incidents.correction(proposal.workflowId)).state === 'lifted' ? true : undefined));
+    await eventually(async () => ((await corrections.state(proposal.workflowId)).state === 'lifted' ? true : undefined));
     expect((await activeCorrections(database.db, 'frontier-assistant')).map((c) => c.id)).not.toContain(proposal.correctionId);
 
     const events = await kinds(incident.incidentId);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInput } from '../../services/errors.js';
-import { IncidentClient } from '../../services/incident/client.js';
+import type { IncidentClient } from '../../services/incident/client.js';
+import { workflowClients, type WorkflowClients } from '../../services/temporal/clients.js';
 import { listTimeline } from '../../services/timeline/repository.js';
 import { startApi, type RunningApi } from '../support/api.js';
 import { ControlEndpoint } from '../support/control-endpoint.js';
@@ -15,6 +16,7 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
   let worker: RunningWorker;
   let endpoint: ControlEndpoint;
   let incidents: IncidentClient;
+  let corrections: WorkflowClients['corrections'];
   let http: RunningApi;
   let api: string;
   let gateway: string;
@@ -24,7 +26,7 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
     database = await createPostgresTestDatabase();
     endpoint = await new ControlEndpoint(secret).start();
     worker = await startDevServerWorker(database.db, { secrets: { CORREX_TEST_WEBHOOK_SECRET: secret } });
-    incidents = new IncidentClient(worker.client, worker.taskQueue);
+    ({ incidents, corrections } = workflowClients(worker.client, worker.taskQueue));
     const runbook = await shippedRunbook('frontier-assistant');
     runbook.system.enforcement = { adapter: 'webhook', url: endpoint.url, secretEnv: 'CORREX_TEST_WEBHOOK_SECRET' };
     routeFallbacksTo(runbook, endpoint.url, 'CORREX_TEST_WEBHOOK_SECRET');
@@ -56,7 +58,7 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
   };
   const correctionState = (workflowId: string, state: string) =>
     eventually(async () => {
-      const snapshot = await incidents.correction(workflowId);
+      const snapshot = await corrections.state(workflowId);
       return snapshot.state === state ? snapshot : undefined;
     });
 
@@ -80,7 +82,7 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
     expect(endpoint.requests.filter((r) => r.correctionId === proposed.correctionId)).toHaveLength(0);
     expect((await decideAt({ tier: 'free' })).decision).toBe('allow');
 
-    const afterVote = await incidents.decide(proposed.workflowId, { actor: 'sofia-marquez', at: now(), decision: 'approve', rationale: 'Contained and reversible' });
+    const afterVote = await corrections.decide(proposed.workflowId, { actor: 'sofia-marquez', at: now(), decision: 'approve', rationale: 'Contained and reversible' });
     expect(afterVote.votes).toEqual([expect.objectContaining({ actor: 'sofia-marquez', role: 'safety-engineering-manager', decision: 'approve' })]);
     await correctionState(proposed.workflowId, 'active');
 
@@ -176,7 +178,7 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
       parameters: { mode: 'blocklist' },
       reason: 'Block the account',
     });
-    await incidents.decide(restriction.workflowId, { actor: 'sofia-marquez', at: now(), decision: 'reject', rationale: 'Account already suspended upstream' });
+    await corrections.decide(restriction.workflowId, { actor: 'sofia-marquez', at: now(), decision: 'reject', rationale: 'Account already suspended upstream' });
     await correctionState(restriction.workflowId, 'rejected');
 
     const countVotes = async () => Number((await database.db.selectFrom('approvals').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
@@ -184,25 +186,25 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
     const votesBefore = await countVotes();
     const eventsBefore = await timelineLength();
 
-    await expect(incidents.decide(rateLimit.workflowId, { actor: 'sofia-marquez', at: now(), decision: 'approve', rationale: 'ok' })).rejects.toThrow(
+    await expect(corrections.decide(rateLimit.workflowId, { actor: 'sofia-marquez', at: now(), decision: 'approve', rationale: 'ok' })).rejects.toThrow(
       'sofia-marquez proposed this correction and cannot decide on it (separation of duties)',
     );
-    await expect(incidents.decide(rateLimit.workflowId, { actor: 'amara-okafor', at: now(), decision: 'approve', rationale: 'ok' })).rejects.toThrow(
+    await expect(corrections.decide(rateLimit.workflowId, { actor: 'amara-okafor', at: now(), decision: 'approve', rationale: 'ok' })).rejects.toThrow(
       'amara-okafor (on-call-engineer) may not decide on rate_limit at SEV2: that needs one of safety-engineering-manager',
     );
-    await expect(incidents.decide(restriction.workflowId, { actor: 'li-wei', at: now(), decision: 'approve', rationale: 'ok' })).rejects.toThrow(
+    await expect(corrections.decide(restriction.workflowId, { actor: 'li-wei', at: now(), decision: 'approve', rationale: 'ok' })).rejects.toThrow(
       `correction ${restriction.correctionId} is no longer pending a decision (it is rejected)`,
     );
 
     const shutdown = await incidents.propose(incident.workflowId, { actor: 'jonas-berg', at: now(), kind: 'shutdown', scope: { all: true }, parameters: {}, reason: 'Stop serving' });
-    await incidents.decide(shutdown.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'Harm is spreading' });
+    await corrections.decide(shutdown.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'Harm is spreading' });
     const votesAfterFirst = await countVotes();
-    await expect(incidents.decide(shutdown.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'again' })).rejects.toThrow(
+    await expect(corrections.decide(shutdown.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'again' })).rejects.toThrow(
       'daniel-cho has already voted on this correction',
     );
     expect(await countVotes()).toBe(votesAfterFirst);
     expect(votesAfterFirst).toBe(votesBefore + 1);
-    expect((await incidents.correction(rateLimit.workflowId)).votes).toEqual([]);
+    expect((await corrections.state(rateLimit.workflowId)).votes).toEqual([]);
     const events = await listTimeline(database.db, incident.incidentId);
     // Only the shutdown's proposal and its one approval were added; the refused attempts left no trace.
     expect(events.slice(eventsBefore).map((e) => e.kind)).toEqual(['correction.proposed', 'correction.approval_given']);
@@ -219,7 +221,7 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
       parameters: { filterProfile: 'strict-cbrn', disabledCapabilities: ['code-execution'] },
       reason: 'Contain the uplift while the fix ships',
     });
-    await incidents.decide(proposed.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'Severe and ongoing' });
+    await corrections.decide(proposed.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'Severe and ongoing' });
     await correctionState(proposed.workflowId, 'active');
     // The incident hears of it by signal: lifting is decided there.
     await eventually(async () => ((await incidents.state(incident.workflowId)).state === 'mitigated' ? true : undefined));
@@ -227,7 +229,7 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
     await expect(incidents.lift(incident.workflowId, lift)).rejects.toThrow(
       'lifting the last correction of a SEV1 incident restores service: record the restoration criteria as met first (missing: fix-deployed: A fix is deployed to the serving stack; evaluation-passed: The red-team evaluation that found the issue passes on the fixed model)',
     );
-    expect((await incidents.correction(proposed.workflowId)).state).toBe('active');
+    expect((await corrections.state(proposed.workflowId)).state).toBe('active');
     await incidents.lift(incident.workflowId, {
       ...lift,
       restoration: [
@@ -242,16 +244,16 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
     const incident = await openIncident('shutdown-quorum');
     await incidents.acknowledge(incident.workflowId, { actor: 'jonas-berg', at: now() });
     const shutdown = await incidents.propose(incident.workflowId, { actor: 'jonas-berg', at: now(), kind: 'shutdown', scope: { all: true }, parameters: {}, reason: 'Weights exfiltration suspected' });
-    await incidents.decide(shutdown.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'Yes' });
-    await expect(incidents.decide(shutdown.workflowId, { actor: 'erik-lund', at: now(), decision: 'approve', rationale: 'Yes' })).rejects.toThrow(
+    await corrections.decide(shutdown.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'Yes' });
+    await expect(corrections.decide(shutdown.workflowId, { actor: 'erik-lund', at: now(), decision: 'approve', rationale: 'Yes' })).rejects.toThrow(
       /erik-lund \(ceo\) may not decide on shutdown at SEV2: that needs one of head-of-safety, cto/,
     );
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect((await incidents.correction(shutdown.workflowId)).state).toBe('proposed');
+    expect((await corrections.state(shutdown.workflowId)).state).toBe('proposed');
     expect(endpoint.requests.filter((r) => r.correctionId === shutdown.correctionId)).toHaveLength(0);
     expect((await decideAt({ userId: 'anyone' })).decision).toBe('allow');
 
-    await incidents.decide(shutdown.workflowId, { actor: 'priya-raman', at: now(), decision: 'approve', rationale: 'Agreed' });
+    await corrections.decide(shutdown.workflowId, { actor: 'priya-raman', at: now(), decision: 'approve', rationale: 'Agreed' });
     await correctionState(shutdown.workflowId, 'active');
     expect(endpoint.applied.filter((key) => key === `${shutdown.correctionId}:apply`)).toHaveLength(1);
     expect((await decideAt({ userId: 'anyone' })).decision).toBe('deny');

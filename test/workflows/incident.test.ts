@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ActionRefused, IncidentClient } from '../../services/incident/client.js';
+import { ActionRefused } from '../../services/errors.js';
+import type { IncidentClient } from '../../services/incident/client.js';
+import { workflowClients } from '../../services/temporal/clients.js';
 import { findIncident } from '../../services/incident/repository.js';
 import { listTimeline } from '../../services/timeline/repository.js';
 import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
@@ -15,7 +17,7 @@ describe('incident workflow on the Temporal dev server with PostgreSQL', () => {
   beforeAll(async () => {
     database = await createPostgresTestDatabase();
     worker = await startDevServerWorker(database.db);
-    incidents = new IncidentClient(worker.client, worker.taskQueue);
+    ({ incidents } = workflowClients(worker.client, worker.taskQueue));
     runbookVersion = await recordRunbook(database.db, await shippedRunbook('frontier-assistant'));
   });
   afterAll(async () => {

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ActionRefused, IncidentClient } from '../../services/incident/client.js';
+import { ActionRefused } from '../../services/errors.js';
+import type { IncidentClient } from '../../services/incident/client.js';
+import { workflowClients, type WorkflowClients } from '../../services/temporal/clients.js';
 import { createMailer } from '../../services/notification/mailer.js';
 import { addOffset } from '../../services/regulatory/calendar.js';
 import { listTimeline } from '../../services/timeline/repository.js';
-import type { ClockSnapshot } from '../../workflows/messages.js';
+import type { ClockSnapshot } from '../../workflows/regulatory/messages.js';
 import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
 import { recordRunbook, shippedRunbook, type RunbookContent } from '../support/runbooks.js';
 import { MailSink } from '../support/smtp.js';
@@ -18,13 +20,14 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
   let mail: MailSink;
   let worker: RunningWorker & { environment: { sleep(ms: number): Promise<void>; currentTimeMs(): Promise<number> } };
   let incidents: IncidentClient;
+  let regulatoryClocks: WorkflowClients['regulatoryClocks'];
   const versions = new Map<string, string>();
 
   beforeAll(async () => {
     database = await createPostgresTestDatabase();
     mail = await new MailSink().start();
     worker = await startTimeSkippingWorker(database.db, { mailer: createMailer({ smtpUrl: mail.url, outboxDir: '/nonexistent', from: 'correx@test.local' }) });
-    incidents = new IncidentClient(worker.client, worker.taskQueue);
+    ({ incidents, regulatoryClocks } = workflowClients(worker.client, worker.taskQueue));
     for (const system of ['clinical-triage', 'frontier-assistant', 'credit-scoring']) {
       const runbook = await shippedRunbook(system);
       // Fallbacks and enforcement are not under test here; keep corrections out of the way.
@@ -73,13 +76,13 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
   }
   async function drafted(clockWorkflowId: string, clockId: string, occurrence = 1): Promise<ClockSnapshot> {
     return eventually(async () => {
-      const clock = (await incidents.regulatoryClock(clockWorkflowId)).clocks.find((c) => c.clockId === clockId);
+      const clock = (await regulatoryClocks.state(clockWorkflowId)).clocks.find((c) => c.clockId === clockId);
       return clock && clock.state === 'drafted' && clock.occurrence === occurrence ? clock : undefined;
     });
   }
   async function sent(clockWorkflowId: string, clockId: string, occurrence = 1): Promise<ClockSnapshot> {
     return eventually(async () => {
-      const clock = (await incidents.regulatoryClock(clockWorkflowId)).clocks.find((c) => c.clockId === clockId);
+      const clock = (await regulatoryClocks.state(clockWorkflowId)).clocks.find((c) => c.clockId === clockId);
       return clock && clock.submittedAt && clock.occurrence === occurrence ? clock : undefined;
     });
   }
@@ -99,7 +102,7 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
     const events = (await listTimeline(database.db, o.incident.incidentId)).map((e) => e.kind);
     expect(events).toContain('regulatory.report_at_risk');
 
-    await incidents.approveReport(o.clockWorkflowId, { actor: o.approver.id, at: await iso(), clockId: o.clock.clockId, edits: { 'root-cause analysis': 'Under investigation' } });
+    await regulatoryClocks.approveReport(o.clockWorkflowId, { actor: o.approver.id, at: await iso(), clockId: o.clock.clockId, edits: { 'root-cause analysis': 'Under investigation' } });
     const report = await eventually(async () => mail.to(o.recipient).find((m) => m.subject.includes(`${o.regimeName}: ${o.clock.report} report`) && m.subject.includes(o.incident.incidentId)));
     for (const field of o.expectFields) expect(report.text, field).toContain(field);
     expect(report.subject.startsWith('[LATE]')).toBe(false);
@@ -231,7 +234,7 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
     await worker.environment.sleep(DAY);
     await incidents.classify(incident.workflowId, { actor: ingrid.id, at: await iso(), classes: ['serious-harm-to-health', 'death', 'personal-data-breach'], reason: 'the patient died; records were exposed' });
     const after = await eventually(async () => {
-      const clock = (await incidents.regulatoryClock(art73)).clocks.find((c) => c.clockId === 'initial');
+      const clock = (await regulatoryClocks.state(art73)).clocks.find((c) => c.clockId === 'initial');
       return clock && Date.parse(clock.dueAt!) - incident.openedAt === 10 * DAY ? clock : undefined;
     });
     expect(after.startAt).toBe(before.startAt);
@@ -261,11 +264,11 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
     await eventually(async () => ((await listTimeline(database.db, incident.incidentId)).some((e) => e.kind === 'regulatory.deadline_missed') ? true : undefined));
     await eventually(async () => (mailsTo(jonas.email, /DEADLINE MISSED/).length > 0 && mailsTo(hannah.email, /DEADLINE MISSED/).length > 0 ? true : undefined));
 
-    await expect(incidents.approveReport(gdpr, { actor: hannah.id, at: await iso(), clockId: 'initial' })).rejects.toThrow(
+    await expect(regulatoryClocks.approveReport(gdpr, { actor: hannah.id, at: await iso(), clockId: 'initial' })).rejects.toThrow(
       `the deadline passed at ${clock.dueAt}: give lateReason, which is sent with the late report`,
     );
-    await expect(incidents.approveReport(gdpr, { actor: jonas.id, at: await iso(), clockId: 'initial', lateReason: 'x' })).rejects.toThrow(ActionRefused);
-    await incidents.approveReport(gdpr, { actor: hannah.id, at: await iso(), clockId: 'initial', lateReason: 'The breach scope was confirmed only after the deadline' });
+    await expect(regulatoryClocks.approveReport(gdpr, { actor: jonas.id, at: await iso(), clockId: 'initial', lateReason: 'x' })).rejects.toThrow(ActionRefused);
+    await regulatoryClocks.approveReport(gdpr, { actor: hannah.id, at: await iso(), clockId: 'initial', lateReason: 'The breach scope was confirmed only after the deadline' });
     const report = await eventually(async () => mail.to('breaches@dpc.example').find((m) => m.subject.includes(incident.incidentId)));
     expect(report.subject.startsWith('[LATE] GDPR Art. 33/34: personal data breach')).toBe(true);
     expect(report.text).toContain('Reason: The breach scope was confirmed only after the deadline');
@@ -278,9 +281,9 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
     const gdpr = await clockOf(incident, 'gdpr-art33');
     await drafted(gdpr, 'initial');
     await mail.stop();
-    await incidents.approveReport(gdpr, { actor: hannah.id, at: await iso(), clockId: 'initial' });
+    await regulatoryClocks.approveReport(gdpr, { actor: hannah.id, at: await iso(), clockId: 'initial' });
     await new Promise((resolve) => setTimeout(resolve, 4000)); // a few failed attempts
-    expect((await incidents.regulatoryClock(gdpr)).clocks[0]!.state).toBe('approved');
+    expect((await regulatoryClocks.state(gdpr)).clocks[0]!.state).toBe('approved');
     await mail.start();
     const clock = await sent(gdpr, 'initial');
     expect(clock.state).toBe('sent');

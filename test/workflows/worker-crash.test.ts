@@ -5,7 +5,8 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { IncidentClient } from '../../services/incident/client.js';
+import type { IncidentClient } from '../../services/incident/client.js';
+import { workflowClients, type WorkflowClients } from '../../services/temporal/clients.js';
 import { listTimeline } from '../../services/timeline/repository.js';
 import { freePorts, startCorrex, type LongRunningCorrex } from '../support/cli.js';
 import { ControlEndpoint } from '../support/control-endpoint.js';
@@ -20,6 +21,7 @@ describe('a worker killed while a correction is being applied', () => {
   let endpoint: ControlEndpoint;
   let connection: Connection;
   let incidents: IncidentClient;
+  let corrections: WorkflowClients['corrections'];
   let runbookVersion: string;
   let dataDir: string;
   const taskQueue = `crash-${randomUUID()}`;
@@ -34,7 +36,7 @@ describe('a worker killed while a correction is being applied', () => {
     routeFallbacksTo(runbook, endpoint.url, 'CORREX_TEST_WEBHOOK_SECRET');
     runbookVersion = await recordRunbook(database.db, runbook);
     connection = await Connection.connect({ address: inject('temporalAddress') });
-    incidents = new IncidentClient(new Client({ connection, namespace: await testNamespace() }), taskQueue);
+    ({ incidents, corrections } = workflowClients(new Client({ connection, namespace: await testNamespace() }), taskQueue));
   });
   afterAll(async () => {
     for (const w of workers) await w.stop('SIGKILL');
@@ -74,14 +76,14 @@ describe('a worker killed while a correction is being applied', () => {
       reason: 'Crash drill',
     });
     const applyArrived = endpoint.holdNextApply();
-    await incidents.decide(proposal.workflowId, { actor: 'sofia-marquez', at: now(), decision: 'approve', rationale: 'Go' });
+    await corrections.decide(proposal.workflowId, { actor: 'sofia-marquez', at: now(), decision: 'approve', rationale: 'Go' });
 
     await applyArrived;
     await first.stop('SIGKILL');
     endpoint.release();
 
     const second = await startWorker();
-    await eventually(async () => ((await incidents.correction(proposal.workflowId)).state === 'active' ? true : undefined), 90_000);
+    await eventually(async () => ((await corrections.state(proposal.workflowId)).state === 'active' ? true : undefined), 90_000);
 
     const applyKey = `${proposal.correctionId}:apply`;
     expect(endpoint.applied.filter((key) => key === applyKey)).toHaveLength(1);

@@ -1,22 +1,9 @@
 import { allHandlersFinished, condition, getExternalWorkflowHandle, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
-import { taskOverdue, taskReminder } from '../services/notification/templates.js';
-import { untilDone } from './activity-options.js';
-import {
-  completeTaskUpdate,
-  dropTaskUpdate,
-  reassignTaskUpdate,
-  reviewSignedOffSignal,
-  reviewStateQuery,
-  signOffReviewUpdate,
-  submitReviewUpdate,
-  type ReviewSnapshot,
-  type ReviewStart,
-  type ReviewTaskPlan,
-  type ReviewTaskSnapshot,
-  type TaskAction,
-} from './messages.js';
-import { workflowNow } from './time.js';
+import type { Activities } from '../../activities/index.js';
+import { taskOverdue, taskReminder } from '../../services/notification/templates.js';
+import { untilDone } from '../activity-options.js';
+import { completeTaskUpdate, dropTaskUpdate, reassignTaskUpdate, reviewSignedOffSignal, reviewStateQuery, signOffReviewUpdate, submitReviewUpdate, type ReviewSnapshot, type ReviewStart, type ReviewTaskPlan, type ReviewTaskSnapshot, type TaskAction } from './messages.js';
+import { workflowNow } from '../time.js';
 
 const { recordTasksCreated, recordTaskChange, recordReview, recordReviewSignedOff, sendNotice } = proxyActivities<Activities>(untilDone);
 

@@ -1,10 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import type { Mailer } from '../notification/mailer.js';
-import { fallbackRequest, type IncidentRef } from '../notification/templates.js';
+import type { Mailer } from './mailer.js';
+import { fallbackRequest, type IncidentRef } from './templates.js';
 import type { DownstreamConsumerPlan } from '../incident/plan.js';
 import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js';
-import { EnforcementFailure, signWebhook } from './enforcer.js';
+import { EnforcementFailure, signWebhook } from '../correction/enforcement.js';
 
 export interface FallbackSwitch {
   incident: IncidentRef;

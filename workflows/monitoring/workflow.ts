@@ -11,25 +11,15 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
-import { incidentWorkflowId } from '../services/incident/identity.js';
-import { groupKey, matches, silencedBy, withinWindow, type Silence } from '../services/monitoring/matching.js';
-import type { ReceivedSignal } from '../services/monitoring/signal.js';
-import { untilDone } from './activity-options.js';
-import { incidentWorkflow } from './incident.js';
-import {
-  incidentEndedSignal,
-  monitorAcknowledgeSignal,
-  monitorResolveSignal,
-  monitorStateQuery,
-  reopenSignal,
-  signalReceivedSignal,
-  silenceUpdate,
-  triggerArrivedSignal,
-  type MonitorStart,
-  type MonitorState,
-} from './messages.js';
-import { workflowNow } from './time.js';
+import type { Activities } from '../../activities/index.js';
+import { incidentWorkflowId } from '../../services/identity.js';
+import { groupKey, matches, silencedBy, withinWindow, type Silence } from '../../services/monitoring/matching.js';
+import type { ReceivedSignal } from '../../services/monitoring/signal.js';
+import { untilDone } from '../activity-options.js';
+import { incidentWorkflow } from '../incident/workflow.js';
+import { triggerArrivedSignal } from '../incident/messages.js';
+import { incidentEndedSignal, monitorAcknowledgeSignal, monitorResolveSignal, monitorStateQuery, reopenSignal, signalReceivedSignal, silenceUpdate, type MonitorStart, type MonitorState } from './messages.js';
+import { workflowNow } from '../time.js';
 
 const { prepareMonitor, linkSignals, suppressSignal, syncEvaluationSchedules } = proxyActivities<Activities>(untilDone);
 

@@ -12,43 +12,25 @@ import {
   workflowInfo,
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
-import { untilDone } from './activity-options.js';
-import { indexIncident } from './search-attributes.js';
-import { findRule } from '../services/correction/authority.js';
-import type { CorrectionKind } from '../services/correction/schema.js';
-import { correctionWorkflowId, regulatoryClockWorkflowId, reviewWorkflowId } from '../services/incident/identity.js';
-import type { IncidentPlan } from '../services/incident/plan.js';
-import type { IncidentAction, IncidentClassification, IncidentSnapshot, IncidentStart, IncidentState } from '../services/incident/schema.js';
-import { upstreamNotice } from '../services/notification/templates.js';
-import { afterActionReviewWorkflow } from './after-action-review.js';
-import { correctionWorkflow } from './correction.js';
-import { escalationWorkflow } from './escalation.js';
-import { regulatoryClockWorkflow } from './regulatory-clock.js';
-import {
-  acknowledgeUpdate,
-  classifyUpdate,
-  closeUpdate,
-  incidentContextSignal,
-  incidentEndedSignal,
-  monitorAcknowledgeSignal,
-  monitorResolveSignal,
-  reopenSignal,
-  correctionChangedSignal,
-  escalationAcknowledgedSignal,
-  incidentStateQuery,
-  liftCorrectionUpdate,
-  liftRequestedSignal,
-  openCorrectionStates,
-  proposeCorrectionUpdate,
-  resolveUpdate,
-  reviewSignedOffSignal,
-  triggerArrivedSignal,
-  type CorrectionLift,
-  type CorrectionProposal,
-  type CorrectionState,
-  type IncidentContext,
-} from './messages.js';
+import type { Activities } from '../../activities/index.js';
+import { untilDone } from '../activity-options.js';
+import { indexIncident } from '../search-attributes.js';
+import { findRule } from '../../services/correction/authority.js';
+import type { CorrectionKind } from '../../services/correction/schema.js';
+import { correctionWorkflowId, regulatoryClockWorkflowId, reviewWorkflowId } from '../../services/identity.js';
+import type { IncidentPlan } from '../../services/incident/plan.js';
+import type { IncidentAction, IncidentClassification, IncidentSnapshot, IncidentStart, IncidentState } from '../../services/incident/schema.js';
+import { upstreamNotice } from '../../services/notification/templates.js';
+import { afterActionReviewWorkflow } from '../review/workflow.js';
+import { correctionWorkflow } from '../correction/workflow.js';
+import { escalationWorkflow } from '../escalation/workflow.js';
+import { regulatoryClockWorkflow } from '../regulatory/workflow.js';
+import { liftRequestedSignal, openCorrectionStates, type CorrectionState } from '../correction/messages.js';
+import { escalationAcknowledgedSignal } from '../escalation/messages.js';
+import { acknowledgeUpdate, classifyUpdate, closeUpdate, correctionChangedSignal, incidentStateQuery, liftCorrectionUpdate, proposeCorrectionUpdate, resolveUpdate, triggerArrivedSignal, type CorrectionLift, type CorrectionProposal } from './messages.js';
+import { incidentEndedSignal, monitorAcknowledgeSignal, monitorResolveSignal, reopenSignal } from '../monitoring/messages.js';
+import { incidentContextSignal, type IncidentContext } from '../regulatory/messages.js';
+import { reviewSignedOffSignal } from '../review/messages.js';
 
 const { prepareIncident, recordIncidentOpened, recordIncidentTransition, recordIncidentClassified, recordIncidentEvent, sendNotice } = proxyActivities<Activities>(untilDone);
 

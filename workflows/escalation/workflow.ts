@@ -1,7 +1,7 @@
 import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
-import { untilDone } from './activity-options.js';
-import { escalationPage } from '../services/notification/templates.js';
+import type { Activities } from '../../activities/index.js';
+import { untilDone } from '../activity-options.js';
+import { escalationPage } from '../../services/notification/templates.js';
 import { escalationAcknowledgedSignal, type EscalationStart } from './messages.js';
 
 const { sendPage, recordIncidentEvent } = proxyActivities<Activities>(untilDone);

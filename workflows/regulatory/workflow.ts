@@ -1,20 +1,12 @@
 import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
-import { untilDone } from './activity-options.js';
-import type { Person } from '../services/correction/authority.js';
-import { reportAtRisk, reportDeadlineMissed, reportReminder, type ReportRef } from '../services/notification/templates.js';
-import { addOffset, parseClockOffset } from '../services/regulatory/calendar.js';
-import type { RegulatoryClock } from '../services/regulatory/regime.js';
-import {
-  approveReportUpdate,
-  incidentContextSignal,
-  regulatoryClockQuery,
-  type ClockSnapshot,
-  type IncidentContext,
-  type RegulatoryClockSnapshot,
-  type RegulatoryClockStart,
-} from './messages.js';
-import { workflowNow } from './time.js';
+import type { Activities } from '../../activities/index.js';
+import { untilDone } from '../activity-options.js';
+import type { Person } from '../../services/correction/authority.js';
+import { reportAtRisk, reportDeadlineMissed, reportReminder, type ReportRef } from '../../services/notification/templates.js';
+import { addOffset, parseClockOffset } from '../../services/regulatory/calendar.js';
+import type { RegulatoryClock } from '../../services/regulatory/regime.js';
+import { approveReportUpdate, incidentContextSignal, regulatoryClockQuery, type ClockSnapshot, type IncidentContext, type RegulatoryClockSnapshot, type RegulatoryClockStart } from './messages.js';
+import { workflowNow } from '../time.js';
 
 // A report must not be dropped: sending it is retried until the mail server is back.
 const activities = proxyActivities<Activities>(untilDone);

@@ -6,19 +6,12 @@ import {
   proxyActivities,
   setHandler,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
-import { untilDone } from './activity-options.js';
-import { consumerNotice, correctionPage } from '../services/notification/templates.js';
-import { admitVote, decidingRoles, holdersOf, isApproved, isRejected, type Person, type VotingState } from '../services/correction/authority.js';
-import {
-  correctionChangedSignal,
-  correctionStateQuery,
-  decideCorrectionUpdate,
-  liftRequestedSignal,
-  type CorrectionSnapshot,
-  type CorrectionStart,
-  type CorrectionState,
-} from './messages.js';
+import type { Activities } from '../../activities/index.js';
+import { untilDone } from '../activity-options.js';
+import { consumerNotice, correctionPage } from '../../services/notification/templates.js';
+import { admitVote, decidingRoles, holdersOf, isApproved, isRejected, type Person, type VotingState } from '../../services/correction/authority.js';
+import { correctionStateQuery, decideCorrectionUpdate, liftRequestedSignal, type CorrectionSnapshot, type CorrectionStart, type CorrectionState } from './messages.js';
+import { correctionChangedSignal } from '../incident/messages.js';
 
 const { recordCorrectionProposed, recordCorrectionTransition, recordVote, sendPage, sendNotice } = proxyActivities<Activities>(untilDone);
 // Enforcement gives up after a few quick attempts so a failure is surfaced (timeline and page) soon;

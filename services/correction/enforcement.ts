@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type { Database } from '../db/schema.js';
-import type { CorrectionKind, CorrectionScope } from '../correction/schema.js';
+import type { CorrectionKind, CorrectionScope } from './schema.js';
 import type { EnforcementPlan } from '../incident/plan.js';
 
 export interface CorrectionToEnforce {

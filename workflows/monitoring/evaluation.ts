@@ -1,7 +1,7 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
-import type { EvaluationRun } from '../services/monitoring/evaluations.js';
-import { untilDone } from './activity-options.js';
+import type { Activities } from '../../activities/index.js';
+import type { EvaluationRun } from '../../services/monitoring/evaluations.js';
+import { untilDone } from '../activity-options.js';
 
 const { runEvaluation } = proxyActivities<Activities>(untilDone);
 

@@ -1,9 +1,11 @@
 import { proxyActivities, setHandler, sleep } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
-import type { DrillPlan } from '../services/drill/plan.js';
-import type { IncidentSnapshot } from '../services/incident/schema.js';
-import { drillStateQuery, type CorrectionSnapshot, type DrillSnapshot, type ReviewSnapshot } from './messages.js';
-import { workflowNow } from './time.js';
+import type { Activities } from '../../activities/index.js';
+import type { DrillPlan } from '../../services/drill/plan.js';
+import type { IncidentSnapshot } from '../../services/incident/schema.js';
+import type { CorrectionSnapshot } from '../correction/messages.js';
+import { drillStateQuery, type DrillSnapshot } from './messages.js';
+import type { ReviewSnapshot } from '../review/messages.js';
+import { workflowNow } from '../time.js';
 
 // A drill that cannot take a step says so soon instead of retrying for ever.
 const { drillAction } = proxyActivities<Activities>({

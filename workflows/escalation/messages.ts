@@ -1,0 +1,15 @@
+// The escalation workflow's messages, shared by the workflow and its client. Updates are for human decisions
+// that need an answer (validated, and refused with a reason); signals for facts; queries for live state.
+import { defineSignal } from '@temporalio/workflow';
+import type { Person } from '../../services/correction/authority.js';
+
+export const escalationAcknowledgedSignal = defineSignal<[{ actor: string }]>('escalationAcknowledged');
+
+export interface EscalationStart {
+  incidentId: string;
+  systemId: string;
+  title: string;
+  severity: string;
+  levels: { people: Person[]; ackTimeoutMs: number }[];
+  repeat: number;
+}

@@ -1,0 +1,38 @@
+// The incident workflow's messages, shared by the workflow and its client. Updates are for human decisions
+// that need an answer (validated, and refused with a reason); signals for facts; queries for live state.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { CorrectionKind, CorrectionScope } from '../../services/correction/schema.js';
+import type { IncidentAction, IncidentClassification, IncidentSnapshot, TriggerArrival } from '../../services/incident/schema.js';
+import type { CorrectionState } from '../correction/messages.js';
+
+export const incidentStateQuery = defineQuery<IncidentSnapshot>('incidentState');
+/** Every trigger for this system and dedup key, the one that started the workflow included. */
+export const triggerArrivedSignal = defineSignal<[TriggerArrival]>('triggerArrived');
+export const acknowledgeUpdate = defineUpdate<IncidentSnapshot, [IncidentAction]>('acknowledge');
+export const resolveUpdate = defineUpdate<IncidentSnapshot, [IncidentAction]>('resolve');
+export const closeUpdate = defineUpdate<IncidentSnapshot, [IncidentAction]>('close');
+export const classifyUpdate = defineUpdate<IncidentSnapshot, [IncidentClassification]>('classify');
+
+export interface CorrectionProposal {
+  actor: string;
+  at: string;
+  kind: CorrectionKind;
+  scope: CorrectionScope;
+  parameters: Record<string, unknown>;
+  reason: string;
+  /** The incident commander applies at once, to be ratified within the runbook's window. */
+  breakGlass?: boolean;
+}
+export interface CorrectionLift {
+  correctionId: string;
+  actor: string;
+  at: string;
+  rationale: string;
+  /** Evidence that each restoration criterion is met; required to lift a severe incident's last correction. */
+  restoration?: { criterion: string; evidence: string }[];
+}
+/** Lifting goes through the incident, which alone knows whether this is its last correction in force. */
+export const liftCorrectionUpdate = defineUpdate<IncidentSnapshot, [CorrectionLift]>('liftCorrection');
+export const proposeCorrectionUpdate = defineUpdate<{ correctionId: string; workflowId: string }, [CorrectionProposal]>('proposeCorrection');
+/** A correction child reports each state it enters to its incident. */
+export const correctionChangedSignal = defineSignal<[{ correctionId: string; state: CorrectionState }]>('correctionChanged');

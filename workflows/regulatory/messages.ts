@@ -1,0 +1,64 @@
+// The regulatory workflow's messages, shared by the workflow and its client. Updates are for human decisions
+// that need an answer (validated, and refused with a reason); signals for facts; queries for live state.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Person } from '../../services/correction/authority.js';
+import type { Regime } from '../../services/regulatory/regime.js';
+
+/** What a regulator clock needs to know of its incident; the incident sends it again whenever it changes. */
+export interface IncidentContext {
+  classes: string[];
+  /** When the current classification was made (the determination / classification moment). */
+  classifiedAt: string | undefined;
+  commander: string | undefined;
+  resolvedAt: string | undefined;
+  revision: number;
+}
+export const incidentContextSignal = defineSignal<[IncidentContext]>('incidentContext');
+
+export interface RegulatoryClockStart {
+  incident: { incidentId: string; systemId: string; title: string; severity: string };
+  incidentWorkflowId: string;
+  runbookVersion: string;
+  regime: Regime;
+  recipients: string[];
+  approvers: Person[];
+  people: Person[];
+  reminders: number[];
+  atRisk: number;
+  awarenessAt: string;
+  /** When the regime became applicable: its determination and classification moment. */
+  applicableSince: string;
+  context: IncidentContext;
+}
+
+export type ReportState = 'waiting' | 'drafted' | 'approved' | 'sent' | 'sent-late' | 'withdrawn';
+
+export interface ClockSnapshot {
+  clockId: string;
+  report: string;
+  occurrence: number;
+  startAt: string | undefined;
+  dueAt: string | undefined;
+  state: ReportState;
+  submittedAt: string | undefined;
+  late: boolean;
+}
+
+export interface RegulatoryClockSnapshot {
+  regimeId: string;
+  regimeName: string;
+  withdrawn: boolean;
+  clocks: ClockSnapshot[];
+}
+
+export interface ReportApproval {
+  actor: string;
+  at: string;
+  clockId: string;
+  /** Fields compliance changed or completed. */
+  edits?: Record<string, string>;
+  /** Required once the deadline has passed: sent with the late report. */
+  lateReason?: string;
+}
+export const regulatoryClockQuery = defineQuery<RegulatoryClockSnapshot>('regulatoryClock');
+export const approveReportUpdate = defineUpdate<RegulatoryClockSnapshot, [ReportApproval]>('approveReport');

@@ -1,0 +1,52 @@
+// The review workflow's messages, shared by the workflow and its client. Updates are for human decisions
+// that need an answer (validated, and refused with a reason); signals for facts; queries for live state.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Person } from '../../services/correction/authority.js';
+import type { ReviewTask } from '../../services/review/repository.js';
+import type { ReviewRecord } from '../../services/review/schema.js';
+
+/** A follow-up task as the review creates it. */
+export type ReviewTaskPlan = ReviewTask;
+
+export interface ReviewStart {
+  incident: { incidentId: string; systemId: string; title: string; severity: string };
+  incidentWorkflowId: string;
+  tasks: ReviewTaskPlan[];
+  people: Person[];
+  /** Role → the role its overdue work escalates to. */
+  managers: Record<string, string>;
+  /** Roles whose holders may sign the review off (the decision authority at the incident's severity). */
+  signOffRoles: string[];
+  /** A rehearsal: its mail goes to the outbox only. */
+  drill: boolean;
+}
+
+export interface ReviewTaskSnapshot extends ReviewTaskPlan {
+  taskId: string;
+  state: 'open' | 'done' | 'not-doing';
+  reminded: boolean;
+  escalated: boolean;
+}
+
+export interface ReviewSnapshot {
+  incidentId: string;
+  tasks: ReviewTaskSnapshot[];
+  review: { submittedBy: string; at: string; revision: number } | undefined;
+  signedOff: { actor: string; role: string; at: string } | undefined;
+  signOffRoles: string[];
+}
+
+export interface TaskAction {
+  actor: string;
+  at: string;
+  taskId: string;
+}
+export const reviewStateQuery = defineQuery<ReviewSnapshot>('reviewState');
+export const completeTaskUpdate = defineUpdate<ReviewSnapshot, [TaskAction & { note?: string }]>('completeTask');
+export const reassignTaskUpdate = defineUpdate<ReviewSnapshot, [TaskAction & { to: string }]>('reassignTask');
+/** Marked not-doing, with the reason. */
+export const dropTaskUpdate = defineUpdate<ReviewSnapshot, [TaskAction & { reason: string }]>('dropTask');
+export const submitReviewUpdate = defineUpdate<ReviewSnapshot, [{ actor: string; at: string; review: ReviewRecord }]>('submitReview');
+export const signOffReviewUpdate = defineUpdate<ReviewSnapshot, [{ actor: string; at: string }]>('signOffReview');
+/** The review tells its incident it was signed off, which closes the incident. */
+export const reviewSignedOffSignal = defineSignal<[{ actor: string; at: string }]>('reviewSignedOff');
