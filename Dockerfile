@@ -10,10 +10,24 @@
 # `correx migrate up` and `correx worker` run from exactly the files copied below, as a non-root user,
 # with the code read-only. See docs/deploy.md.
 #
-# There is no build step: bin/correx.js runs the TypeScript sources through tsx, which is a runtime
-# dependency. Native parts come prebuilt for linux x64/arm64 with glibc (Temporal's core bridge is
-# shipped inside @temporalio/core-bridge, @swc/core and esbuild as optional per-platform packages
-# listed in package-lock.json), so Debian bookworm needs no compiler.
+# Two stages: the first installs every dependency and compiles the TypeScript to dist/ (`npm run
+# build`: esbuild, one file at a time, with source maps); the second has only the production
+# dependencies, bin/correx.js and dist/, so neither tsx nor esbuild nor the sources are in the image.
+# Native parts come prebuilt for linux x64/arm64 with glibc (Temporal's core bridge is shipped inside
+# @temporalio/core-bridge, @swc/core and esbuild as optional per-platform packages listed in
+# package-lock.json), so Debian bookworm needs no compiler.
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY tsconfig.json ./
+COPY scripts/build.mjs scripts/
+COPY services/ services/
+COPY workflows/ workflows/
+COPY activities/ activities/
+COPY migrations/ migrations/
+RUN node scripts/build.mjs
 
 FROM node:20-bookworm-slim
 
@@ -34,14 +48,12 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error \
  && npm cache clean --force
 
-# What runs: the CLI entry, the sources tsx compiles on load, migrations, example runbooks.
-# The code stays owned by root, so the process cannot change it.
-COPY tsconfig.json ./
+# What runs: the CLI entry, the compiled code (services, workflows, activities, migrations) and the
+# example runbooks. The code stays owned by root, so the process cannot change it. Stack traces name
+# dist/ files; NODE_OPTIONS=--enable-source-maps (or CORREX_DEBUG=1 for the CLI) maps them to the
+# TypeScript lines (the maps carry the sources).
 COPY bin/ bin/
-COPY services/ services/
-COPY workflows/ workflows/
-COPY activities/ activities/
-COPY migrations/ migrations/
+COPY --from=build /app/dist/ dist/
 COPY runbooks/ runbooks/
 
 RUN mkdir -p /var/lib/correx && chown 1000:1000 /var/lib/correx

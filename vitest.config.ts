@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    globalSetup: ['test/support/global-setup.ts'],
+    globalSetup: ['test/support/build.ts', 'test/support/global-setup.ts'],
     // Separate processes: each test file has its own Temporal worker runtime and database.
     pool: 'forks',
     testTimeout: 60_000,

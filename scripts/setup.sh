@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepares what Correx needs on this machine, idempotently, and says what it did.
 #
-#   scripts/setup.sh              node modules + Temporal binaries (enough for `correx dev`)
+#   scripts/setup.sh              node modules, the build (dist/) and the Temporal binaries (enough
+#                                 for `correx dev`)
 #   scripts/setup.sh --postgres   also a running PostgreSQL with a `correx` role and Debian's
 #                                 prometheus-alertmanager and chromium (for the tests)
 #
@@ -19,7 +20,7 @@ want_postgres=0
 for arg in "$@"; do
   case "$arg" in
     --postgres) want_postgres=1 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "setup: unknown option $arg (expected --postgres)" >&2; exit 2 ;;
   esac
 done
@@ -36,6 +37,12 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 else
   say "node modules up to date"
 fi
+
+# --- build ---------------------------------------------------------------------------------------------
+# bin/correx.js runs the JavaScript compiled into dist/ (esbuild, scripts/build.mjs): built when dist/ is
+# missing, or when a source file was changed, added or removed since the last build.
+built=$(node scripts/build.mjs --if-stale) || fail "the build failed (node scripts/build.mjs); see the output above"
+say "$built"
 
 # --- Temporal binaries ---------------------------------------------------------------------------
 mkdir -p "$tools"

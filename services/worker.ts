@@ -2,7 +2,11 @@ import { fileURLToPath } from 'node:url';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createActivities, type ActivityDependencies } from '../activities/index.js';
 
-export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+/**
+ * The workflows' entry, which the worker bundles at start: the compiled `dist/workflows/index.js`
+ * when this runs compiled (bin/correx.js), the TypeScript source when it runs from source (vitest, tsx).
+ */
+export const workflowsPath = fileURLToPath(new URL(`../workflows/index${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 
 export interface CorrexWorkerOptions extends ActivityDependencies {
   connection: NativeConnection;

@@ -1,9 +1,7 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { OperatorError } from '../errors.js';
-
-const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
+import { projectRoot } from '../project-root.js';
 
 export interface TemporalBinaries {
   /** The Temporal CLI (`temporal server start-dev`: the real server, SQLite-backed, with the web UI). */
