@@ -66,10 +66,29 @@ export function time(iso: string | null | undefined): string {
   return new Date(iso).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/**
+ * Characters a terminal acts on rather than shows: C0 and C1 controls (ESC starts escape sequences that
+ * can move the cursor, retitle the window or rewrite lines; BEL rings) and the bidirectional overrides
+ * and isolates that make text read in another order than it is stored. Titles, labels and reasons come
+ * from anyone who can send an alert, so none of them reaches the operator's terminal raw.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point: they are what gets escaped
+const terminalControls = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Text with every terminal control shown as a visible escape (`\x1b`, `\u202e`); newlines and tabs are kept. */
+export function terminalSafe(text: string): string {
+  return text.replace(terminalControls, (c) => {
+    const code = c.codePointAt(0)!;
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** JSON for scripts: still valid JSON, with terminal controls inside strings escaped as `\uXXXX`. */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  const json = JSON.stringify(value, null, 2).replace(terminalControls, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
+  process.stdout.write(`${json}\n`);
 }
 
 export function print(line = ''): void {
-  process.stdout.write(`${line}\n`);
+  process.stdout.write(`${terminalSafe(line)}\n`);
 }
