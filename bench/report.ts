@@ -11,8 +11,14 @@ function formatValue(unit: Figure['unit'], value: number | undefined): string {
       return `${value.toFixed(0)} MB`;
     case 'count':
       return String(Math.round(value));
-    default:
+    case 'events/s':
+    case 'payloads/s':
       return `${Math.round(value).toLocaleString('en-US')} ${unit}`;
+    default: {
+      // A new unit must choose its precision here rather than inherit the rates' format.
+      const unknownUnit: never = unit;
+      throw new Error(`no format for unit ${String(unknownUnit)}`);
+    }
   }
 }
 

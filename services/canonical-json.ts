@@ -22,6 +22,11 @@ export function canonicalJson(value: unknown): string {
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
     }
+    // No JSON form. TypeScript cannot prove a `typeof` switch over `unknown` exhaustive, so this is the default too.
+    case 'bigint':
+    case 'function':
+    case 'symbol':
+    case 'undefined':
     default:
       throw new TypeError(`canonical JSON cannot encode a ${typeof value}`);
   }
