@@ -1,36 +1,22 @@
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { InvalidInput } from '../../services/errors.js';
-import { IncidentClient } from '../../services/incident/client.js';
 import { findIncident } from '../../services/incident/repository.js';
 import { triggerIncident, type TriggerDependencies } from '../../services/incident/trigger.js';
 import { RunbookCatalogue } from '../../services/runbook/catalogue.js';
 import { findRunbookVersion } from '../../services/runbook/repository.js';
-import { projectRoot } from '../support/environment.js';
-import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
-import { startDevServerWorker, type RunningWorker } from '../support/temporal.js';
+import { eventually } from '../support/database.js';
+import { useIncidentStack } from '../support/stack.js';
 
 describe('an incident keeps the runbook version it started with', () => {
-  let database: TestDatabase;
-  let worker: RunningWorker;
-  let dir: string;
+  const stack = useIncidentStack({ runbookFiles: ['frontier-assistant'] });
   let file: string;
   let deps: TriggerDependencies;
 
-  beforeAll(async () => {
-    database = await createPostgresTestDatabase();
-    worker = await startDevServerWorker(database.db);
-    dir = await mkdtemp(path.join(os.tmpdir(), 'correx-runbooks-'));
-    file = path.join(dir, 'frontier-assistant.yaml');
-    await copyFile(path.join(projectRoot, 'runbooks', 'frontier-assistant.yaml'), file);
-    deps = { db: database.db, incidents: new IncidentClient(worker.client, worker.taskQueue), runbooks: new RunbookCatalogue(dir, database.db) };
-  });
-  afterAll(async () => {
-    await worker?.stop();
-    await database?.destroy();
-    await rm(dir, { recursive: true, force: true });
+  beforeAll(() => {
+    file = path.join(stack.runbooksDir, 'frontier-assistant.yaml');
+    deps = { db: stack.db, incidents: stack.clients.incidents, runbooks: new RunbookCatalogue(stack.runbooksDir, stack.db) };
   });
 
   const trigger = (dedupKey: string) => ({ systemId: 'frontier-assistant', title: `incident ${dedupKey}`, severity: 'SEV2', dedupKey });
@@ -38,7 +24,7 @@ describe('an incident keeps the runbook version it started with', () => {
   it('records the version on the incident, and later edits apply only to new incidents', async () => {
     const first = await triggerIncident(deps, trigger('first'), 'amara-okafor');
     expect(first.runbookVersion).toMatch(/^sha256:[0-9a-f]{64}$/);
-    const firstRow = await eventually(() => findIncident(database.db, first.incidentId));
+    const firstRow = await eventually(() => findIncident(stack.db, first.incidentId));
     expect(firstRow.runbook_version).toBe(first.runbookVersion);
 
     const original = await readFile(file, 'utf8');
@@ -48,13 +34,13 @@ describe('an incident keeps the runbook version it started with', () => {
 
     const second = await triggerIncident(deps, trigger('second'), 'amara-okafor');
     expect(second.runbookVersion).not.toBe(first.runbookVersion);
-    expect((await eventually(() => findIncident(database.db, second.incidentId))).runbook_version).toBe(second.runbookVersion);
+    expect((await eventually(() => findIncident(stack.db, second.incidentId))).runbook_version).toBe(second.runbookVersion);
 
     // The first incident still runs under, and can still read, the rules it started with.
-    expect((await findIncident(database.db, first.incidentId))?.runbook_version).toBe(first.runbookVersion);
+    expect((await findIncident(stack.db, first.incidentId))?.runbook_version).toBe(first.runbookVersion);
     expect((await deps.incidents.state(first.workflowId)).runbookVersion).toBe(first.runbookVersion);
-    expect((await findRunbookVersion(database.db, first.runbookVersion))?.decisionAuthority.shutdown?.approvalTimeout).toBe('15m');
-    expect((await findRunbookVersion(database.db, second.runbookVersion))?.decisionAuthority.shutdown?.approvalTimeout).toBe('5m');
+    expect((await findRunbookVersion(stack.db, first.runbookVersion))?.decisionAuthority.shutdown?.approvalTimeout).toBe('15m');
+    expect((await findRunbookVersion(stack.db, second.runbookVersion))?.decisionAuthority.shutdown?.approvalTimeout).toBe('5m');
 
     // A repeat of the first trigger joins it without moving it to the new version.
     const repeat = await triggerIncident(deps, trigger('first'), 'jonas-berg');
@@ -66,7 +52,7 @@ describe('an incident keeps the runbook version it started with', () => {
     const current = await readFile(file, 'utf8');
     await writeFile(file, current.replace('severities:', 'severities: [unclosed'));
     const third = await triggerIncident(deps, trigger('third'), 'amara-okafor');
-    const recorded = await database.db.selectFrom('systems').select('runbook_version').where('id', '=', 'frontier-assistant').executeTakeFirstOrThrow();
+    const recorded = await stack.db.selectFrom('systems').select('runbook_version').where('id', '=', 'frontier-assistant').executeTakeFirstOrThrow();
     expect(third.runbookVersion).toBe(recorded.runbook_version);
     await writeFile(file, current);
   });
@@ -79,7 +65,7 @@ describe('an incident keeps the runbook version it started with', () => {
       const problems = (await deps.runbooks.current()).problems;
       expect(problems.map((p) => p.message)[0]).toMatch(/^YAML alias/);
       const incident = await triggerIncident(deps, trigger(`alias-${problems[0]!.line}`), 'amara-okafor');
-      const recorded = await database.db.selectFrom('systems').select('runbook_version').where('id', '=', 'frontier-assistant').executeTakeFirstOrThrow();
+      const recorded = await stack.db.selectFrom('systems').select('runbook_version').where('id', '=', 'frontier-assistant').executeTakeFirstOrThrow();
       expect(incident.runbookVersion).toBe(recorded.runbook_version);
     }
   });

@@ -1,30 +1,15 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { IncidentClient } from '../../services/incident/client.js';
+import { describe, expect, inject, it } from 'vitest';
 import { resolveTemporalBinaries } from '../../services/temporal/binaries.js';
-import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
-import { recordRunbook, shippedRunbook } from '../support/runbooks.js';
-import { startDevServerWorker, testNamespace, type RunningWorker } from '../support/temporal.js';
+import { eventually } from '../support/database.js';
+import { useIncidentStack } from '../support/stack.js';
+import { testNamespace } from '../support/temporal.js';
 
 const run = promisify(execFile);
 
 describe("search attributes: operators find incidents with Temporal's own CLI", () => {
-  let database: TestDatabase;
-  let worker: RunningWorker;
-  let incidents: IncidentClient;
-  let runbookVersion: string;
-
-  beforeAll(async () => {
-    database = await createPostgresTestDatabase();
-    worker = await startDevServerWorker(database.db);
-    incidents = new IncidentClient(worker.client, worker.taskQueue);
-    runbookVersion = await recordRunbook(database.db, await shippedRunbook('frontier-assistant'));
-  });
-  afterAll(async () => {
-    await worker?.stop();
-    await database?.destroy();
-  });
+  const stack = useIncidentStack({ runbooks: ['frontier-assistant'] });
 
   const list = async (query: string) => {
     const { stdout } = await run(resolveTemporalBinaries().cli, ['workflow', 'list', '--namespace', await testNamespace(), '--address', inject('temporalAddress'), '--query', query, '--output', 'json']);
@@ -34,13 +19,13 @@ describe("search attributes: operators find incidents with Temporal's own CLI", 
 
   it('lists incidents by severity, system and state, kept current as the state changes', async () => {
     const at = () => new Date().toISOString();
-    const sev1 = await incidents.trigger({ systemId: 'frontier-assistant', title: 'Weights exfiltration', severity: 'SEV1', dedupKey: 'sa-sev1' }, 'amara-okafor', { runbookVersion });
-    const sev3 = await incidents.trigger({ systemId: 'frontier-assistant', title: 'Tone regression', severity: 'SEV3', dedupKey: 'sa-sev3' }, 'amara-okafor', { runbookVersion });
+    const sev1 = await stack.clients.incidents.trigger({ systemId: 'frontier-assistant', title: 'Weights exfiltration', severity: 'SEV1', dedupKey: 'sa-sev1' }, 'amara-okafor', { runbookVersion: stack.runbookVersion() });
+    const sev3 = await stack.clients.incidents.trigger({ systemId: 'frontier-assistant', title: 'Tone regression', severity: 'SEV3', dedupKey: 'sa-sev3' }, 'amara-okafor', { runbookVersion: stack.runbookVersion() });
     await eventually(async () => ((await list('CorrexSeverity="SEV1"')).length === 1 ? true : undefined));
     expect(await list('CorrexSeverity="SEV1"')).toEqual([sev1.workflowId]);
     expect(await list('CorrexSystem="frontier-assistant" AND CorrexState="triggered"')).toEqual([sev1.workflowId, sev3.workflowId].sort());
 
-    await incidents.acknowledge(sev3.workflowId, { actor: 'jonas-berg', at: at() });
+    await stack.clients.incidents.acknowledge(sev3.workflowId, { actor: 'jonas-berg', at: at() });
     await eventually(async () => ((await list('CorrexState="acknowledged"')).length === 1 ? true : undefined));
     expect(await list('CorrexState="acknowledged"')).toEqual([sev3.workflowId]);
     expect(await list('CorrexState="triggered"')).toEqual([sev1.workflowId]);
