@@ -81,11 +81,38 @@ function illFormedText(value: unknown, at: (string | number)[]): FieldError | un
 
 /** The versioned HTTP API: every route declares who may call it, validates with zod, and answers errors as problem+json. */
 export async function buildHttpService(deps: HttpServiceDependencies): Promise<CorrexApp> {
-  const app = Fastify(
-    deps.trustProxy === undefined
-      ? { logger: { level: deps.logLevel ?? 'warn' }, bodyLimit: 1024 * 1024 }
-      : { logger: { level: deps.logLevel ?? 'warn' }, bodyLimit: 1024 * 1024, trustProxy: typeof deps.trustProxy === 'number' ? (_address: string, hop: number) => hop < (deps.trustProxy as number) : deps.trustProxy },
-  ).withTypeProvider<ZodTypeProvider>();
+  const app = Fastify({
+    logger: { level: deps.logLevel ?? 'warn' },
+    bodyLimit: 1024 * 1024,
+    ...(deps.trustProxy === undefined ? {} : { trustProxy: typeof deps.trustProxy === 'number' ? (_address: string, hop: number) => hop < (deps.trustProxy as number) : deps.trustProxy }),
+    // A malformed URL (`%ZZ`) or an over-long path segment never reaches a route: answer it as every other error.
+    frameworkErrors: (error, _request, reply) => {
+      const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
+      return sendProblem(reply, { title: status === 414 ? 'URI too long' : 'Bad request', status, detail: error.code === 'FST_ERR_BAD_URL' ? 'the URL is not valid (a malformed %-escape?)' : 'a path segment is longer than any id Correx uses' });
+    },
+    // Errors Node's HTTP parser meets before Fastify sees a request (headers or URL too large, bad framing).
+    clientErrorHandler: (error, socket) => {
+      if (!socket.writable) return socket.destroy(error);
+      const code = (error as NodeJS.ErrnoException).code;
+      const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const body = JSON.stringify({ type: 'about:blank', title: status === 431 ? 'Request header fields too large' : 'Bad request', status, detail: status === 431 ? 'the URL and headers together exceed 16 KiB' : 'the request is not valid HTTP' });
+      socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    },
+  }).withTypeProvider<ZodTypeProvider>();
+  // JSON bodies must be valid UTF-8: the default parser would store invalid bytes as U+FFFD, silently.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      done(new InvalidInput([{ path: 'body', message: 'is not valid UTF-8 (send JSON encoded as UTF-8)' }]), undefined);
+      return;
+    }
+    parseJson(request, text, done);
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
@@ -196,7 +223,16 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
     request.log.error({ err: error }, 'request failed');
     return sendProblem(reply, { title: 'Internal error', status: 500, detail: 'the error was logged on the server' });
   });
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, { title: 'Not found', status: 404, detail: `no route ${request.method} ${request.url.split('?')[0]}` }));
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    // A path that exists under other methods (TRACE, or DELETE where only GET is) is 405 with what is allowed.
+    const allowed = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((method) => method !== request.method && app.findRoute({ method: method as 'GET', url: path }));
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '));
+      return sendProblem(reply, { title: 'Method not allowed', status: 405, detail: `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}` });
+    }
+    return sendProblem(reply, { title: 'Not found', status: 404, detail: `no route ${request.method} ${path}` });
+  });
 
   app.get('/healthz', {
     config: { access: 'public', rateLimit: false },

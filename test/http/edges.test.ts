@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../services/access/repository.js';
 import { startApi, type RunningApi } from '../support/api.js';
@@ -70,6 +71,47 @@ describe('the edge refuses text PostgreSQL cannot store, naming the field, and l
     expect(pagerDuty.status).toBe(400);
     expect(pagerDuty.body).toMatchObject({ status: 'invalid event', errors: [expect.stringMatching(/payload\.summary.*well-formed Unicode/)] });
     expect(await database.db.selectFrom('signals').select('id').execute()).toEqual([]);
+  });
+
+  /** A raw request, for what fetch refuses to send (TRACE, invalid UTF-8 it would not produce). */
+  const raw = (method: string, path: string, options: { token?: string; body?: Buffer } = {}) =>
+    new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
+      const url = new URL(api.url);
+      const req = httpRequest(
+        { host: url.hostname, port: url.port, method, path, headers: { ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...(options.body ? { 'content-type': 'application/json' } : {}) } },
+        (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+        },
+      );
+      req.on('error', reject);
+      req.end(options.body);
+    });
+
+  it('answers malformed and over-long URLs, over-large headers and unsupported methods with problem+json', async () => {
+    const cases: [string, string, number][] = [
+      ['GET', '/v1/incidents/%ZZ', 400],
+      ['GET', `/v1/incidents/${'a'.repeat(101)}`, 414],
+      ['GET', `/v1/incidents/${'a'.repeat(100_000)}`, 431],
+      ['TRACE', '/v1/incidents', 405],
+      ['DELETE', '/v1/incidents', 405],
+    ];
+    for (const [method, path, status] of cases) {
+      const response = await raw(method, path, { token: responder });
+      expect(response.status, `${method} ${path.slice(0, 40)}: ${response.body}`).toBe(status);
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(JSON.parse(response.body)).toMatchObject({ status, title: expect.any(String), detail: expect.any(String) });
+    }
+    expect((await raw('TRACE', '/v1/incidents', { token: responder })).headers.allow).toBe('GET, HEAD, POST');
+  });
+
+  it('refuses a JSON body that is not valid UTF-8 instead of storing U+FFFD', async () => {
+    const body = Buffer.concat([Buffer.from('{"systemId":"frontier-assistant","source":"native","summary":"bad '), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+    const response = await raw('POST', '/v1/signals', { token: ingest, body });
+    expect(response.status).toBe(400);
+    expect(JSON.parse(response.body)).toMatchObject({ errors: [{ path: 'body', message: expect.stringMatching(/not valid UTF-8/) }] });
+    expect(await database.db.selectFrom('signals').select('summary').where('summary', 'like', 'bad %').execute()).toEqual([]);
   });
 
   it('a surrogate pair (a whole emoji) is stored and read back as sent', async () => {
