@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from '../duration.js';
+import { parseDuration, tooLongMessage, withinMaxDuration } from '../duration.js';
 import { SystemId } from '../incident/schema.js';
 import { roles } from './roles.js';
 
@@ -15,6 +15,7 @@ export const TokenRequest = z
     expiresIn: z
       .string()
       .refine((text) => (parseDuration(text) ?? 0) > 0, 'must be a duration such as 12h, 30d or 1w')
+      .refine(withinMaxDuration, tooLongMessage)
       .optional(),
     /** An integration key (PagerDuty routing key) for one system, instead of a bearer token. */
     integrationKeyFor: SystemId.optional(),

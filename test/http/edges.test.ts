@@ -120,4 +120,17 @@ describe('the edge refuses text PostgreSQL cannot store, naming the field, and l
     const stored = await eventually(() => database.db.selectFrom('signals').select(['summary', 'labels']).executeTakeFirst());
     expect(stored).toEqual({ summary: 'spike 🚨', labels: expect.objectContaining({ probe: '🚨' }) });
   });
+
+  it('a token lifetime beyond ten years answers 400 naming body.expiresIn, not 500', async () => {
+    const admin = await api.token('admin-person', ['admin']);
+    const refused = await api.call('POST', '/v1/tokens', { token: admin, body: { owner: 'grafana', roles: ['ingest'], expiresIn: '1000000000w' } });
+    expect(refused.status, JSON.stringify(refused.body)).toBe(400);
+    expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect((refused.body as { errors: unknown }).errors).toEqual([{ path: 'body.expiresIn', message: 'must be at most 3650d (10 years)' }]);
+
+    const longest = await api.call('POST', '/v1/tokens', { token: admin, body: { owner: 'grafana', roles: ['ingest'], expiresIn: '3650d' } });
+    expect(longest.status, JSON.stringify(longest.body)).toBe(201);
+    const expiresAt = Date.parse((longest.body as { token: { expiresAt: string } }).token.expiresAt);
+    expect(Math.abs(expiresAt - (Date.now() + 3650 * 86_400_000))).toBeLessThan(60_000);
+  });
 });

@@ -114,6 +114,14 @@ const broken: BrokenCase[] = [
   { file: 'unresolved-yaml-alias.yaml', line: 42, column: 66, path: '', message: 'YAML alias *responders names no anchor defined before it' },
   { file: 'yaml-alias-bomb.yaml', line: 32, column: 10, path: '', message: 'YAML aliases expand too much (more than 100 uses)' },
   { file: 'yaml-syntax-error.yaml', line: 56, column: 3, path: '', message: 'YAML syntax error: Implicit map keys need to be followed by map values' },
+  { file: 'duration-too-long.yaml', line: 55, column: 19, path: 'escalation.levels.0.ackTimeout', message: 'must be at most 3650d (10 years)' },
+  {
+    file: 'regulator-deadline-too-long.yaml',
+    line: 88,
+    column: 53,
+    path: 'notifications.regulators.0.override.clocks.0.deadline',
+    message: 'must be at most 10 years (3650 days, 120 months or 2610 business days)',
+  },
 ];
 
 describe('broken runbooks: one defect each, reported where it is', () => {
