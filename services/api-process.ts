@@ -30,6 +30,7 @@ export async function runApiProcess(config: Config): Promise<void> {
     const runbooks = new RunbookCatalogue(config.runbooksDir, database.db);
     const runbookSet = await runbooks.current();
     for (const problem of runbookSet.problems) say(`runbook problem: ${formatProblem(problem)}`);
+    for (const warning of runbookSet.warnings) say(`runbook warning: ${formatProblem(warning)}`);
 
     let accepting = true;
     const http = await buildHttpService({

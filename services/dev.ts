@@ -81,6 +81,7 @@ export async function runDev(config: Config): Promise<void> {
     const runbookSet = await runbooks.current();
     say(`runbooks in ${config.runbooksDir}: ${[...runbookSet.runbooks.keys()].join(', ') || 'none'}`);
     for (const problem of runbookSet.problems) say(`  runbook problem: ${formatProblem(problem)}`);
+    for (const warning of runbookSet.warnings) say(`  runbook warning: ${formatProblem(warning)}`);
 
     const localAdmin = await ensureLocalAdminToken(database.db, config.dataDir);
     const http = await buildHttpService({

@@ -1,6 +1,10 @@
+import { PagerDutyEvent } from '../ingest/pagerduty.js';
 import type { Regime } from '../regulatory/regime.js';
 import { applyRegimeOverride, availableRegimes } from '../regulatory/resolve.js';
 import type { AiSystem, DecisionRule, Runbook, Target } from './schema.js';
+
+/** The severities a PagerDuty Events API v2 event can carry, as ingestion accepts them. */
+const pagerDutySeverities: readonly string[] = PagerDutyEvent.shape.payload.unwrap().shape.severity.options;
 
 export interface RunbookIssue {
   path: (string | number)[];
@@ -55,15 +59,48 @@ export function crossCheck(runbook: Runbook): RunbookIssue[] {
     }
   };
 
-  runbook.roles.forEach((role, i) => role.manager !== undefined && checkRole(['roles', i, 'manager'], role.manager));
+  runbook.roles.forEach((role, i) => {
+    if (role.manager === undefined) return;
+    const path = ['roles', i, 'manager'];
+    if (!roles.has(role.manager)) checkRole(path, role.manager);
+    else if (role.manager === role.id) report(path, `role '${role.id}' is its own manager, so its overdue work would escalate back to it: name another role or leave manager out`);
+    else if (holders(role.manager).length === 0) report(path, `nobody in people holds role '${role.manager}', so overdue work of '${role.id}' would escalate to nobody`);
+  });
+  // A chain of managers must end at a role without one; a cycle is reported once, at its first role.
+  const managerOf = new Map(runbook.roles.flatMap((r) => (r.manager !== undefined && r.manager !== r.id ? [[r.id, r.manager] as const] : [])));
+  const inReportedCycle = new Set<string>();
+  runbook.roles.forEach((role, i) => {
+    if (inReportedCycle.has(role.id)) return;
+    const chain = [role.id];
+    for (let next = managerOf.get(role.id); next !== undefined; next = managerOf.get(next)) {
+      if (next === role.id) {
+        chain.forEach((id) => inReportedCycle.add(id));
+        report(['roles', i, 'manager'], `managers form a cycle (${[...chain, role.id].join(' → ')}), so overdue work never reaches a role above them: end the chain at a role without a manager`);
+        return;
+      }
+      if (chain.includes(next)) return;
+      chain.push(next);
+    }
+  });
   runbook.people.forEach((person, i) => person.roles.forEach((role, j) => checkRole(['people', i, 'roles', j], role)));
-  runbook.triggers.forEach((trigger, i) => checkSeverity(['triggers', i, 'severity'], trigger.severity));
+  runbook.triggers.forEach((trigger, i) => {
+    checkSeverity(['triggers', i, 'severity'], trigger.severity);
+    // Only PagerDuty has a closed severity vocabulary; a word it cannot send makes that part of the match dead.
+    if (trigger.match.sources?.every((source) => source === 'pagerduty')) {
+      trigger.match.signalSeverities?.forEach((severity, j) => {
+        if (!pagerDutySeverities.includes(severity)) {
+          report(['triggers', i, 'match', 'signalSeverities', j], `PagerDuty never sends severity '${severity}', so this never matches: its events carry ${pagerDutySeverities.join(', ')}`);
+        }
+      });
+    }
+  });
   unique(runbook.monitoring.evaluations, ['monitoring', 'evaluations'], 'evaluation');
   if (runbook.monitoring.heartbeat) checkSeverity(['monitoring', 'heartbeat', 'severity'], runbook.monitoring.heartbeat.severity);
   runbook.escalation.levels.forEach((level, i) =>
     level.targets.forEach((target, j) => checkTarget(['escalation', 'levels', i, 'targets', j], target)),
   );
 
+  const personById = new Map(runbook.people.map((p) => [p.id, p]));
   /** How many approvals distinct people holding distinct approver roles can give (bipartite matching). */
   const attainableQuorum = (approverRoles: string[]) => {
     const roleHolder = new Map<string, string>();
@@ -72,7 +109,7 @@ export function crossCheck(runbook: Runbook): RunbookIssue[] {
         if (seen.has(role)) continue;
         seen.add(role);
         const holder = roleHolder.get(role);
-        const holderPerson = holder === undefined ? undefined : runbook.people.find((p) => p.id === holder);
+        const holderPerson = holder === undefined ? undefined : personById.get(holder);
         if (!holderPerson || assign(holderPerson, seen)) {
           roleHolder.set(role, person.id);
           return true;
@@ -196,6 +233,30 @@ export function crossCheck(runbook: Runbook): RunbookIssue[] {
     report(['postIncident', 'restorationRequiredFor'], 'restoration is required for some severities but restorationCriteria is empty');
   }
 
+  return issues;
+}
+
+/**
+ * What depends on where the runbook is loaded, so it is a warning and never stops a runbook from
+ * serving: the secrets it names must be set for the workers, and the process that validates (CI, the
+ * API) may rightly not have them.
+ */
+export function environmentIssues(runbook: Runbook, env: NodeJS.ProcessEnv): RunbookIssue[] {
+  const issues: RunbookIssue[] = [];
+  const unset = (name: string) => !env[name];
+  const { enforcement, fallbackSecretEnv, consumers } = runbook.system;
+  if (enforcement.adapter === 'webhook' && unset(enforcement.secretEnv)) {
+    issues.push({
+      path: ['system', 'enforcement', 'secretEnv'],
+      message: `environment variable ${enforcement.secretEnv} is not set here: the webhook enforcer cannot sign its calls unless it is set where the workers run`,
+    });
+  }
+  if (fallbackSecretEnv !== undefined && unset(fallbackSecretEnv) && consumers.some((c) => c.fallback.activation.method === 'webhook')) {
+    issues.push({
+      path: ['system', 'fallbackSecretEnv'],
+      message: `environment variable ${fallbackSecretEnv} is not set here: consumers' webhook fallbacks cannot be signed unless it is set where the workers run`,
+    });
+  }
   return issues;
 }
 

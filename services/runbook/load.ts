@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, visit, type Alias, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { canonicalJson } from '../canonical-json.js';
-import { crossCheck } from './cross-check.js';
+import { crossCheck, environmentIssues } from './cross-check.js';
 import { Runbook } from './schema.js';
 
 /** One defect, located in its file: `file:line:column path: message`. */
@@ -27,7 +27,17 @@ export interface LoadedRunbook {
   version: string;
 }
 
-export type RunbookParse = { ok: true; loaded: LoadedRunbook } | { ok: false; problems: RunbookProblem[] };
+/**
+ * `warnings` depend on where the runbook is loaded (a secret unset in this process), so they never
+ * make a runbook invalid.
+ */
+export type RunbookParse = { ok: true; loaded: LoadedRunbook; warnings: RunbookProblem[] } | { ok: false; problems: RunbookProblem[] };
+
+/**
+ * Largest runbook file read: the biggest shipped one is a few dozen KiB. The cap bounds the parse that
+ * the catalogue runs on the request path after a file changes.
+ */
+export const maxRunbookBytes = 1024 * 1024;
 
 /** Hash of a runbook's content, its version. */
 export function runbookVersion(content: unknown): string {
@@ -86,7 +96,7 @@ function friendly(issue: z.core.$ZodIssue): string {
 }
 
 /** Parses and checks one runbook's text. Reports every problem found, not only the first. */
-export function parseRunbook(text: string, file: string): RunbookParse {
+export function parseRunbook(text: string, file: string, env: NodeJS.ProcessEnv = process.env): RunbookParse {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   const problemAt = (node: Node | undefined, segments: (string | number)[], message: string): RunbookProblem => {
@@ -136,18 +146,93 @@ export function parseRunbook(text: string, file: string): RunbookParse {
   if (crossIssues.length > 0) {
     return { ok: false, problems: crossIssues.map((issue) => problemAt(nodeAt(doc, issue.path, issue.atKey === true), issue.path, issue.message)) };
   }
-  return { ok: true, loaded: { file, runbook: parsed.data, version: runbookVersion(content) } };
+  const warnings = environmentIssues(parsed.data, env).map((issue) => problemAt(nodeAt(doc, issue.path, false), issue.path, issue.message));
+  return { ok: true, loaded: { file, runbook: parsed.data, version: runbookVersion(content) }, warnings };
 }
 
-export async function loadRunbookFile(file: string): Promise<RunbookParse> {
-  let text: string;
+/** Offset of the first byte that is not part of well-formed UTF-8 (the lead byte of a broken sequence). */
+function firstInvalidUtf8(bytes: Uint8Array): number | undefined {
+  let i = 0;
+  while (i < bytes.length) {
+    const lead = bytes[i]!;
+    if (lead < 0x80) {
+      i++;
+      continue;
+    }
+    // Ranges of the Unicode standard's table 3-7: no overlong forms, no surrogates, nothing above U+10FFFF.
+    let length: number;
+    let low = 0x80;
+    let high = 0xbf;
+    if (lead >= 0xc2 && lead <= 0xdf) length = 2;
+    else if (lead >= 0xe0 && lead <= 0xef) {
+      length = 3;
+      if (lead === 0xe0) low = 0xa0;
+      if (lead === 0xed) high = 0x9f;
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+      length = 4;
+      if (lead === 0xf0) low = 0x90;
+      if (lead === 0xf4) high = 0x8f;
+    } else return i;
+    for (let k = 1; k < length; k++) {
+      const next = bytes[i + k];
+      if (next === undefined || next < low || next > high) return i;
+      low = 0x80;
+      high = 0xbf;
+    }
+    i += length;
+  }
+  return undefined;
+}
+
+/** The text of a runbook file's bytes, or where they are not UTF-8 without a byte-order mark. */
+function decodeRunbook(bytes: Uint8Array, file: string): { text: string | undefined; problems: RunbookProblem[] } {
+  const problems: RunbookProblem[] = [];
+  // A BOM is invisible in editors and in diffs; runbooks are plain UTF-8 so that every tool reading
+  // them (editors' YAML servers, grep, review tools) sees the same text Correx does.
+  const bom = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+  if (bom) problems.push({ file, line: 1, column: 1, path: '', message: 'the file starts with a byte-order mark (U+FEFF): save it as UTF-8 without BOM' });
+  const body = bom ? bytes.subarray(3) : bytes;
   try {
-    text = await readFile(file, 'utf8');
+    return { text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(body), problems };
+  } catch {
+    const offset = firstInvalidUtf8(body) ?? 0;
+    const lineStart = offset === 0 ? 0 : body.lastIndexOf(0x0a, offset - 1) + 1;
+    const line = body.subarray(0, offset).filter((byte) => byte === 0x0a).length + 1;
+    const column = new TextDecoder('utf-8').decode(body.subarray(lineStart, offset)).length + 1;
+    const byte = body[offset]?.toString(16).toUpperCase().padStart(2, '0');
+    problems.push({ file, line, column, path: '', message: `invalid UTF-8 (byte 0x${byte ?? '??'}): save the file as UTF-8` });
+    return { text: undefined, problems };
+  }
+}
+
+export async function loadRunbookFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<RunbookParse> {
+  const unreadable = (message: string): RunbookParse => ({ ok: false, problems: [{ file, line: 1, column: 1, path: '', message }] });
+  let bytes: Uint8Array;
+  try {
+    // Size and bytes from one handle, so a file swapped in between (editors save by rename) cannot slip past the cap.
+    const handle = await open(file, 'r');
+    try {
+      const { size } = await handle.stat();
+      if (size > maxRunbookBytes) return unreadable(tooLarge(size));
+      bytes = await handle.readFile();
+    } finally {
+      await handle.close();
+    }
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    return { ok: false, problems: [{ file, line: 1, column: 1, path: '', message: `cannot read: ${reason}` }] };
+    return unreadable(`cannot read: ${reason}`);
   }
-  return parseRunbook(text, file);
+  // It may have grown between the size check and the read.
+  if (bytes.length > maxRunbookBytes) return unreadable(tooLarge(bytes.length));
+  const decoded = decodeRunbook(bytes, file);
+  if (decoded.text === undefined) return { ok: false, problems: decoded.problems };
+  const result = parseRunbook(decoded.text, file, env);
+  if (decoded.problems.length === 0) return result;
+  return { ok: false, problems: [...decoded.problems, ...(result.ok ? [] : result.problems)] };
+}
+
+function tooLarge(size: number): string {
+  return `the file is ${(size / 1024 / 1024).toFixed(1)} MiB (${size} bytes); a runbook may be at most 1 MiB, so it was not read: is this the right file?`;
 }
 
 const isRunbookFile = (name: string) => /\.ya?ml$/i.test(name);
@@ -170,6 +255,8 @@ export async function runbookFiles(paths: string[]): Promise<string[]> {
 export interface RunbookSet {
   runbooks: Map<string, LoadedRunbook>;
   problems: RunbookProblem[];
+  /** Of the runbooks loaded: what this process's environment lacks for them (see RunbookParse). */
+  warnings: RunbookProblem[];
   files: string[];
 }
 
@@ -178,6 +265,7 @@ export async function loadRunbooks(paths: string[]): Promise<RunbookSet> {
   const files = await runbookFiles(paths);
   const runbooks = new Map<string, LoadedRunbook>();
   const problems: RunbookProblem[] = [];
+  const warnings: RunbookProblem[] = [];
   for (const file of files) {
     // One file can never take the other systems down: whatever goes wrong in it is its own problem.
     const result = await loadRunbookFile(file).catch((error: unknown): RunbookParse => ({
@@ -200,6 +288,7 @@ export async function loadRunbooks(paths: string[]): Promise<RunbookSet> {
       continue;
     }
     runbooks.set(id, result.loaded);
+    warnings.push(...result.warnings);
   }
-  return { runbooks, problems, files };
+  return { runbooks, problems, warnings, files };
 }

@@ -1,10 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { effectiveRegimes } from '../../services/runbook/effective.js';
-import { formatProblem, loadRunbookFile, loadRunbooks } from '../../services/runbook/load.js';
+import { formatProblem, loadRunbookFile, loadRunbooks, maxRunbookBytes, parseRunbook } from '../../services/runbook/load.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 /** A project file as the loader and the CLI (run with cwd root) name it: relative, e.g. `runbooks/x.yaml`. */
@@ -114,6 +116,28 @@ const broken: BrokenCase[] = [
   { file: 'unresolved-yaml-alias.yaml', line: 42, column: 66, path: '', message: 'YAML alias *responders names no anchor defined before it' },
   { file: 'yaml-alias-bomb.yaml', line: 32, column: 10, path: '', message: 'YAML aliases expand too much (more than 100 uses)' },
   { file: 'yaml-syntax-error.yaml', line: 56, column: 3, path: '', message: 'YAML syntax error: Implicit map keys need to be followed by map values' },
+  {
+    file: 'role-own-manager.yaml',
+    line: 37,
+    column: 65,
+    path: 'roles.1.manager',
+    message: "role 'approver' is its own manager, so its overdue work would escalate back to it: name another role or leave manager out",
+  },
+  {
+    file: 'manager-cycle.yaml',
+    line: 37,
+    column: 65,
+    path: 'roles.1.manager',
+    message: 'managers form a cycle (approver → executive → approver), so overdue work never reaches a role above them',
+  },
+  { file: 'manager-role-nobody-holds.yaml', line: 36, column: 59, path: 'roles.0.manager', message: "nobody in people holds role 'deputy-approver', so overdue work of 'on-call' would escalate to nobody" },
+  {
+    file: 'pagerduty-severity-never-sent.yaml',
+    line: 49,
+    column: 65,
+    path: 'triggers.0.match.signalSeverities.1',
+    message: "PagerDuty never sends severity 'high', so this never matches: its events carry critical, error, warning, info",
+  },
   { file: 'duration-too-long.yaml', line: 55, column: 19, path: 'escalation.levels.0.ackTimeout', message: 'must be at most 3650d (10 years)' },
   {
     file: 'regulator-deadline-too-long.yaml',
@@ -122,6 +146,8 @@ const broken: BrokenCase[] = [
     path: 'notifications.regulators.0.override.clocks.0.deadline',
     message: 'must be at most 10 years (3650 days, 120 months or 2610 business days)',
   },
+  { file: 'invalid-utf8.yaml', line: 43, column: 28, path: '', message: 'invalid UTF-8 (byte 0xF6): save the file as UTF-8' },
+  { file: 'byte-order-mark.yaml', line: 1, column: 1, path: '', message: 'the file starts with a byte-order mark (U+FEFF): save it as UTF-8 without BOM' },
 ];
 
 describe('broken runbooks: one defect each, reported where it is', () => {
@@ -144,6 +170,93 @@ describe('broken runbooks: one defect each, reported where it is', () => {
       expect(formatted[0]!.startsWith(`${file}:${c.line}:${c.column} ${c.path ? `${c.path}: ` : ''}${c.message}`), formatted[0]).toBe(true);
     });
   }
+});
+
+describe('runbook files Correx will not read', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'correx-runbooks-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a file above 1 MiB is refused at 1:1 by its size, without being parsed', async () => {
+    // 10 MiB of NUL bytes: a parse would report YAML errors, so a single size problem shows it was not parsed.
+    const file = path.join(dir, 'huge.yaml');
+    await writeFile(file, '');
+    await truncate(file, 10 * 1024 * 1024);
+    const result = await loadRunbookFile(file);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems.map(formatProblem)).toEqual([
+      `${file}:1:1 the file is 10.0 MiB (10485760 bytes); a runbook may be at most 1 MiB, so it was not read: is this the right file?`,
+    ]);
+  });
+
+  it('a valid runbook padded just past the cap is refused; one just under it loads', async () => {
+    const minimal = readFileSync(path.join(root, 'test/fixtures/runbooks/minimal.yaml'), 'utf8');
+    const padded = (size: number) => `${minimal}#${'x'.repeat(size - Buffer.byteLength(minimal) - 2)}\n`;
+    const over = path.join(dir, 'over.yaml');
+    const under = path.join(dir, 'under.yaml');
+    await writeFile(over, padded(maxRunbookBytes + 1));
+    await writeFile(under, padded(maxRunbookBytes));
+    const refused = await loadRunbookFile(over);
+    expect(refused.ok ? [] : refused.problems.map((p) => p.message)).toEqual([expect.stringMatching(/^the file is 1\.0 MiB \(1048577 bytes\); a runbook may be at most 1 MiB/)]);
+    const loaded = await loadRunbookFile(under);
+    expect(loaded.ok ? [] : loaded.problems.map(formatProblem)).toEqual([]);
+  });
+
+  it('a byte-order mark is reported together with the file\'s other problems', async () => {
+    const minimal = readFileSync(path.join(root, 'test/fixtures/runbooks/minimal.yaml'), 'utf8');
+    const file = path.join(dir, 'bom-and-typo.yaml');
+    await writeFile(file, `\ufeff${minimal.replace('ackTimeout: 5m', 'ackTimeout: soon')}`);
+    const result = await loadRunbookFile(file);
+    expect(result.ok ? [] : result.problems.map((p) => `${p.line}:${p.column} ${p.path}`)).toEqual(['1:1 ', '55:19 escalation.levels.0.ackTimeout']);
+  });
+
+  it('an invalid byte on the first line and a sequence cut at the end of the file are located', async () => {
+    const first = path.join(dir, 'first-line.yaml');
+    await writeFile(first, Buffer.concat([Buffer.from('\xff', 'latin1'), Buffer.from('system: {}\n')]));
+    const cut = path.join(dir, 'cut.yaml');
+    await writeFile(cut, Buffer.concat([Buffer.from('system:\n  name: Ab'), Buffer.from('😀', 'utf8').subarray(0, 3)]));
+    for (const [file, expected] of [
+      [first, '1:1 invalid UTF-8 (byte 0xFF)'],
+      [cut, '2:11 invalid UTF-8 (byte 0xF0)'],
+    ] as const) {
+      const result = await loadRunbookFile(file);
+      expect(result.ok ? [] : result.problems.map((p) => `${p.line}:${p.column} ${p.message}`)).toEqual([`${expected}: save the file as UTF-8`]);
+    }
+  });
+});
+
+describe('secrets a runbook names but this environment lacks: warnings, not problems', () => {
+  const minimalFile = 'test/fixtures/runbooks/minimal.yaml';
+  const minimal = readFileSync(path.join(root, minimalFile), 'utf8');
+  const webhookEnforced = minimal.replace('enforcement: { adapter: dry-run }', 'enforcement: { adapter: webhook, url: https://bank.example/ai-control, secretEnv: LOAN_MODEL_WEBHOOK_SECRET }');
+  const webhookFallback = minimal
+    .replace('  consumers:\n', '  fallbackSecretEnv: LOAN_PORTAL_FALLBACK_SECRET\n  consumers:\n')
+    .replace('activation: { method: manual, instructions: Switch the portal to the manual review queue }', 'activation: { method: webhook, url: https://portal.bank.example/fallback }');
+
+  it('an unset enforcer secret is a located warning; the runbook still loads', () => {
+    const result = parseRunbook(webhookEnforced, minimalFile, {});
+    if (!result.ok) throw new Error(result.problems.map(formatProblem).join('\n'));
+    expect(result.warnings.map(formatProblem)).toEqual([
+      `${minimalFile}:20:85 system.enforcement.secretEnv: environment variable LOAN_MODEL_WEBHOOK_SECRET is not set here: the webhook enforcer cannot sign its calls unless it is set where the workers run`,
+    ]);
+    expect(parseRunbook(webhookEnforced, minimalFile, { LOAN_MODEL_WEBHOOK_SECRET: '' })).toMatchObject({ ok: true, warnings: [expect.anything()] });
+    expect(parseRunbook(webhookEnforced, minimalFile, { LOAN_MODEL_WEBHOOK_SECRET: 's3cret' })).toMatchObject({ ok: true, warnings: [] });
+  });
+
+  it('an unset fallback secret is a warning only when a consumer has a webhook fallback', () => {
+    const result = parseRunbook(webhookFallback, minimalFile, {});
+    expect(result.ok ? result.warnings.map(formatProblem) : result.problems.map(formatProblem)).toEqual([
+      `${minimalFile}:21:22 system.fallbackSecretEnv: environment variable LOAN_PORTAL_FALLBACK_SECRET is not set here: consumers' webhook fallbacks cannot be signed unless it is set where the workers run`,
+    ]);
+    expect(parseRunbook(webhookFallback, minimalFile, { LOAN_PORTAL_FALLBACK_SECRET: 's3cret' })).toMatchObject({ ok: true, warnings: [] });
+    const manualFallback = minimal.replace('  consumers:\n', '  fallbackSecretEnv: LOAN_PORTAL_FALLBACK_SECRET\n  consumers:\n');
+    expect(parseRunbook(manualFallback, minimalFile, {})).toMatchObject({ ok: true, warnings: [] });
+  });
 });
 
 describe('a broken runbook file takes down only its own system', () => {
