@@ -64,3 +64,19 @@ export function manifestSignatureValid(publicKeyPem: string, manifest: unknown, 
     return false;
   }
 }
+
+/**
+ * The public key in a file a compliance officer saved: the PEM itself, or the JSON document of
+ * `/.well-known/correx-signing-key` exactly as downloaded. Undefined when it is neither.
+ */
+export function publicKeyFromFile(text: string): string | undefined {
+  const trimmed = text.replace(/^\uFEFF/, '').trim();
+  if (trimmed.startsWith('-----BEGIN PUBLIC KEY-----')) return trimmed;
+  try {
+    const document = JSON.parse(trimmed) as { publicKey?: unknown };
+    if (typeof document.publicKey === 'string' && document.publicKey.includes('-----BEGIN PUBLIC KEY-----')) return document.publicKey;
+  } catch {
+    // not JSON: fall through to "neither"
+  }
+  return undefined;
+}

@@ -124,6 +124,11 @@ describe('compliance: verifiable exports, printable report and regulator mapping
     await writeFile(keyFile, testSigningKey.publicKeyPem);
     const ok = await run(process.execPath, ['bin/correx.js', 'audit', 'verify', good, '--public-key', keyFile], { cwd: projectRoot });
     expect(ok.stdout).toMatch(/verified: 1 incident, \d+ events, signed by key [0-9a-f]{16}/);
+    // The published key document, saved exactly as downloaded, pins the key as well as its PEM does.
+    const downloaded = path.join(dir, 'correx-signing-key.json');
+    await writeFile(downloaded, await (await fetch(`${api.url}/.well-known/correx-signing-key`)).text());
+    const pinned = await run(process.execPath, ['bin/correx.js', 'audit', 'verify', good, '--public-key', downloaded], { cwd: projectRoot });
+    expect(pinned.stdout).toMatch(/verified: 1 incident, \d+ events, signed by key [0-9a-f]{16}\n/);
     const failed = await run(process.execPath, ['bin/correx.js', 'audit', 'verify', bad], { cwd: projectRoot }).then(
       () => undefined,
       (error: { code: number; stdout: string; stderr: string }) => error,
