@@ -21,6 +21,8 @@ export function runbookCommand(): Command {
       const set = await loadRunbooks(targets);
       if (set.files.length === 0) throw new OperatorError(`no runbook files (*.yaml, *.yml) in ${targets.join(', ')}`);
       for (const problem of set.problems) console.log(formatProblem(problem));
+      // Warnings say what this environment lacks (a secret only workers read): they never fail validation, which CI runs without secrets.
+      for (const warning of set.warnings) console.log(`warning ${formatProblem(warning)}`);
       const badFiles = new Set(set.problems.map((p) => p.file)).size;
       if (set.problems.length > 0) {
         console.log(`${set.problems.length} problem${set.problems.length === 1 ? '' : 's'} in ${badFiles} of ${set.files.length} runbook file${set.files.length === 1 ? '' : 's'}`);

@@ -268,8 +268,9 @@ describe('a broken runbook file takes down only its own system', () => {
 });
 
 describe('correx runbook validate', () => {
-  const validate = (...files: string[]) =>
-    spawnSync(process.execPath, ['bin/correx.js', 'runbook', 'validate', ...files], { cwd: root, encoding: 'utf8' });
+  const validateWith = (env: NodeJS.ProcessEnv, ...files: string[]) =>
+    spawnSync(process.execPath, ['bin/correx.js', 'runbook', 'validate', ...files], { cwd: root, encoding: 'utf8', env });
+  const validate = (...files: string[]) => validateWith(process.env, ...files);
 
   it.each(['quorum-exceeds-approvers.yaml', 'missing-consumer-fallback.yaml'])('exits 1 and prints the located problem for %s', (name) => {
     const c = broken.find((b) => b.file === name)!;
@@ -285,5 +286,19 @@ describe('correx runbook validate', () => {
     const result = validate(...files);
     expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
     for (const file of files) expect(result.stdout).toContain(`ok ${file} (`);
+  });
+
+  it('warns of a secret the runbook names but this environment lacks, and still exits 0', () => {
+    const file = 'runbooks/credit-scoring.yaml';
+    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'CORREX_WEBHOOK_SECRET_CREDIT_SCORING'));
+    const unset = validateWith(env, file);
+    expect(unset.status, `${unset.stdout}\n${unset.stderr}`).toBe(0);
+    expect(unset.stdout).toContain(
+      `warning ${file}:27:16 system.enforcement.secretEnv: environment variable CORREX_WEBHOOK_SECRET_CREDIT_SCORING is not set here: the webhook enforcer cannot sign its calls unless it is set where the workers run\n`,
+    );
+    expect(unset.stdout).toContain(`ok ${file} (credit-scoring, `);
+    const set = validateWith({ ...env, CORREX_WEBHOOK_SECRET_CREDIT_SCORING: 'from-the-vault' }, file);
+    expect(set.status).toBe(0);
+    expect(set.stdout).not.toContain('warning');
   });
 });
