@@ -1,42 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readDossier } from '../../services/export/dossier.js';
 import { printableReport } from '../../services/export/report.js';
 import { generateSigningKey } from '../../services/export/signing.js';
 import { jsonExport, selectIncidents } from '../../services/export/stream.js';
-import type { IncidentClient } from '../../services/incident/client.js';
-import { workflowClients, type WorkflowClients } from '../../services/temporal/clients.js';
 import { reviewWorkflowId } from '../../services/identity.js';
-import { createMailer } from '../../services/notification/mailer.js';
 import { attributionTotals } from '../../services/review/repository.js';
 import type { ReviewRecord } from '../../services/review/schema.js';
 import { listTimeline } from '../../services/timeline/repository.js';
-import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
-import { recordRunbook, shippedRunbook } from '../support/runbooks.js';
-import { MailSink } from '../support/smtp.js';
-import { startTimeSkippingWorker, type RunningWorker } from '../support/temporal.js';
+import { eventually } from '../support/database.js';
+import { useIncidentStack } from '../support/stack.js';
 
 const DAY = 86_400_000;
 
 describe('after-action review: tasks with owners and due dates, reminders, overdue escalation, attribution and sign-off (time-skipping server, real SMTP)', () => {
-  let database: TestDatabase;
-  let mail: MailSink;
-  let worker: RunningWorker & { environment: { sleep(ms: number): Promise<void> } };
-  let incidents: IncidentClient;
-  let reviews: WorkflowClients['reviews'];
-  let runbookVersion: string;
-
-  beforeAll(async () => {
-    database = await createPostgresTestDatabase();
-    mail = await new MailSink().start();
-    worker = await startTimeSkippingWorker(database.db, { mailer: createMailer({ smtpUrl: mail.url, outboxDir: '/nonexistent', from: 'correx@test.local' }) });
-    ({ incidents, reviews } = workflowClients(worker.client, worker.taskQueue));
-    runbookVersion = await recordRunbook(database.db, await shippedRunbook('frontier-assistant'));
-  });
-  afterAll(async () => {
-    await worker?.stop();
-    await mail?.stop();
-    await database?.destroy();
-  });
+  const stack = useIncidentStack({ temporal: 'time-skipping', mailSink: true, runbooks: ['frontier-assistant'] });
 
   const review: ReviewRecord = {
     summary: 'The assistant gave harmful dosing advice after a prompt-injection pattern bypassed the safety classifier.',
@@ -53,15 +30,15 @@ describe('after-action review: tasks with owners and due dates, reminders, overd
   };
 
   it('creates the runbook tasks at resolution, reminds, escalates an overdue one once to the manager role, and closes on sign-off', async () => {
-    const incident = await incidents.trigger({ systemId: 'frontier-assistant', title: 'Harmful dosing advice', severity: 'SEV3', dedupKey: 'review-1' }, 'amara-okafor', { runbookVersion });
-    await eventually(async () => database.db.selectFrom('incidents').select('id').where('id', '=', incident.incidentId).executeTakeFirst());
-    await incidents.acknowledge(incident.workflowId, { actor: 'jonas-berg', at: new Date().toISOString() });
+    const incident = await stack.clients.incidents.trigger({ systemId: 'frontier-assistant', title: 'Harmful dosing advice', severity: 'SEV3', dedupKey: 'review-1' }, 'amara-okafor', { runbookVersion: stack.runbookVersion() });
+    await eventually(async () => stack.db.selectFrom('incidents').select('id').where('id', '=', incident.incidentId).executeTakeFirst());
+    await stack.clients.incidents.acknowledge(incident.workflowId, { actor: 'jonas-berg', at: new Date().toISOString() });
     const resolvedAt = new Date().toISOString();
-    const resolved = await incidents.resolve(incident.workflowId, { actor: 'jonas-berg', at: resolvedAt, reason: 'Classifier restored' });
+    const resolved = await stack.clients.incidents.resolve(incident.workflowId, { actor: 'jonas-berg', at: resolvedAt, reason: 'Classifier restored' });
     expect(resolved.reviewWorkflowId).toBe(reviewWorkflowId(incident.workflowId, incident.incidentId));
 
     const tasks = await eventually(async () => {
-      const rows = await database.db.selectFrom('tasks').selectAll().where('incident_id', '=', incident.incidentId).orderBy('due_at').orderBy('title').execute();
+      const rows = await stack.db.selectFrom('tasks').selectAll().where('incident_id', '=', incident.incidentId).orderBy('due_at').orderBy('title').execute();
       return rows.length === 4 ? rows : undefined;
     });
     const byTitle = (prefix: string) => tasks.find((t) => t.title.startsWith(prefix))!;
@@ -76,48 +53,55 @@ describe('after-action review: tasks with owners and due dates, reminders, overd
     const at = () => new Date().toISOString();
 
     // Sign-off waits for the review record and for every task.
-    await expect(reviews.signOff(reviewId, { actor: 'daniel-cho', at: at() })).rejects.toThrow('submit the review record (with its attribution) before signing it off');
-    await reviews.submitReview(reviewId, { actor: 'jonas-berg', at: at(), review });
-    await expect(reviews.signOff(reviewId, { actor: 'daniel-cho', at: at() })).rejects.toThrow(/5 tasks are still open/);
-    await expect(reviews.signOff(reviewId, { actor: 'amara-okafor', at: at() })).rejects.toThrow(/amara-okafor may not sign this review off: that needs one of /);
-    const action = await eventually(async () => database.db.selectFrom('tasks').selectAll().where('incident_id', '=', incident.incidentId).where('origin', '=', 'corrective-action').executeTakeFirst());
+    await expect(stack.clients.reviews.signOff(reviewId, { actor: 'daniel-cho', at: at() })).rejects.toThrow('submit the review record (with its attribution) before signing it off');
+    await stack.clients.reviews.submitReview(reviewId, { actor: 'jonas-berg', at: at(), review });
+    await expect(stack.clients.reviews.signOff(reviewId, { actor: 'daniel-cho', at: at() })).rejects.toThrow(/5 tasks are still open/);
+    await expect(stack.clients.reviews.signOff(reviewId, { actor: 'amara-okafor', at: at() })).rejects.toThrow(/amara-okafor may not sign this review off: that needs one of /);
+    const action = await eventually(async () => stack.db.selectFrom('tasks').selectAll().where('incident_id', '=', incident.incidentId).where('origin', '=', 'corrective-action').executeTakeFirst());
     expect(action).toMatchObject({ title: 'Restore the classifier threshold', owner: 'sofia-marquez', owner_role: 'safety-engineering-manager' });
 
-    await reviews.completeTask(reviewId, { actor: 'jonas-berg', at: at(), taskId: byTitle('Write the after-action review').id, note: 'Review written' });
-    await reviews.reassignTask(reviewId, { actor: 'sofia-marquez', at: at(), taskId: byTitle('Attribute the root cause').id, to: 'daniel-cho' });
-    await reviews.completeTask(reviewId, { actor: 'daniel-cho', at: at(), taskId: byTitle('Attribute the root cause').id });
-    await reviews.dropTask(reviewId, { actor: 'daniel-cho', at: at(), taskId: byTitle('Propose runbook changes').id, reason: 'Covered by the corrective action' });
-    await reviews.completeTask(reviewId, { actor: 'sofia-marquez', at: at(), taskId: action.id });
-    await expect(reviews.completeTask(reviewId, { actor: 'jonas-berg', at: at(), taskId: action.id })).rejects.toThrow(`task ${action.id} is already done`);
+    await stack.clients.reviews.completeTask(reviewId, { actor: 'jonas-berg', at: at(), taskId: byTitle('Write the after-action review').id, note: 'Review written' });
+    await stack.clients.reviews.reassignTask(reviewId, { actor: 'sofia-marquez', at: at(), taskId: byTitle('Attribute the root cause').id, to: 'daniel-cho' });
+    await stack.clients.reviews.completeTask(reviewId, { actor: 'daniel-cho', at: at(), taskId: byTitle('Attribute the root cause').id });
+    await stack.clients.reviews.dropTask(reviewId, { actor: 'daniel-cho', at: at(), taskId: byTitle('Propose runbook changes').id, reason: 'Covered by the corrective action' });
+    await stack.clients.reviews.completeTask(reviewId, { actor: 'sofia-marquez', at: at(), taskId: action.id });
+    await expect(stack.clients.reviews.completeTask(reviewId, { actor: 'jonas-berg', at: at(), taskId: action.id })).rejects.toThrow(`task ${action.id} is already done`);
 
     // The evaluation task stays open: reminded a day before it is due, escalated once when overdue.
     const evalTask = byTitle('Add the failure');
-    const toJonas = () => mail.to('jonas.berg@meridian.example').filter((m) => m.subject.includes('follow-up due'));
-    const toSofia = () => mail.to('sofia.marquez@meridian.example').filter((m) => m.subject.includes('overdue follow-up'));
-    await worker.environment.sleep(12 * DAY);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const toJonas = () => stack.mail.to('jonas.berg@meridian.example').filter((m) => m.subject.includes('follow-up due'));
+    const toSofia = () => stack.mail.to('sofia.marquez@meridian.example').filter((m) => m.subject.includes('overdue follow-up'));
+    /** The task as the review sees it once it has handled every timer due so far and has nothing in flight. */
+    const evalTaskOnceSettled = async () => {
+      await stack.settled(reviewId, { worker: true });
+      return (await stack.clients.reviews.state(reviewId)).tasks.find((t) => t.taskId === evalTask.id)!;
+    };
+    await stack.environment.sleep(12 * DAY);
+    // Day 12, its reminder is due on day 13: not reminded, so no reminder sent or on its way.
+    expect(await evalTaskOnceSettled()).toMatchObject({ reminded: false, escalated: false });
     expect(toJonas()).toHaveLength(0);
-    await worker.environment.sleep(1.5 * DAY);
+    await stack.environment.sleep(1.5 * DAY);
     await eventually(async () => (toJonas().length === 1 ? true : undefined));
     expect(toJonas()[0]!.subject).toBe(`[Correx SEV3] frontier-assistant: follow-up due ${due(14).slice(0, 10)}: Add the failure to the pre-deployment evaluation suite`);
     expect(toSofia()).toHaveLength(0);
-    await worker.environment.sleep(1 * DAY);
+    await stack.environment.sleep(1 * DAY);
     await eventually(async () => (toSofia().length === 1 ? true : undefined));
     expect(toSofia()[0]!.text).toContain('owned by Jonas Berg (on-call-engineer), whom you manage, is overdue');
-    await worker.environment.sleep(10 * DAY);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await stack.environment.sleep(10 * DAY);
+    // Ten days on, everything due has been handled and nothing is in flight: the one escalation was all.
+    expect(await evalTaskOnceSettled()).toMatchObject({ reminded: true, escalated: true });
     expect(toSofia()).toHaveLength(1);
-    expect(mail.received.filter((m) => m.subject.includes('Write the after-action review'))).toHaveLength(0);
-    const escalated = await database.db.selectFrom('tasks').selectAll().where('id', '=', evalTask.id).executeTakeFirstOrThrow();
+    expect(stack.mail.received.filter((m) => m.subject.includes('Write the after-action review'))).toHaveLength(0);
+    const escalated = await stack.db.selectFrom('tasks').selectAll().where('id', '=', evalTask.id).executeTakeFirstOrThrow();
     expect(escalated.reminded_at).toBeInstanceOf(Date);
     expect(escalated.escalated_at).toBeInstanceOf(Date);
 
-    await reviews.completeTask(reviewId, { actor: 'jonas-berg', at: at(), taskId: evalTask.id, note: 'Added as eval case 4411' });
-    const signed = await reviews.signOff(reviewId, { actor: 'daniel-cho', at: at() });
+    await stack.clients.reviews.completeTask(reviewId, { actor: 'jonas-berg', at: at(), taskId: evalTask.id, note: 'Added as eval case 4411' });
+    const signed = await stack.clients.reviews.signOff(reviewId, { actor: 'daniel-cho', at: at() });
     expect(signed.signedOff).toMatchObject({ actor: 'daniel-cho', role: 'head-of-safety' });
-    await eventually(async () => ((await incidents.state(incident.workflowId)).state === 'closed' ? true : undefined));
+    await eventually(async () => ((await stack.clients.incidents.state(incident.workflowId)).state === 'closed' ? true : undefined));
 
-    const kinds = (await listTimeline(database.db, incident.incidentId)).map((e) => [e.kind, e.actor]);
+    const kinds = (await listTimeline(stack.db, incident.incidentId)).map((e) => [e.kind, e.actor]);
     expect(kinds).toEqual(
       expect.arrayContaining([
         ['task.created', 'system:review'],
@@ -131,20 +115,20 @@ describe('after-action review: tasks with owners and due dates, reminders, overd
       ]),
     );
     expect(kinds.filter(([kind]) => kind === 'task.overdue_escalated')).toHaveLength(1);
-    const submitted = (await listTimeline(database.db, incident.incidentId)).find((e) => e.kind === 'review.submitted')!;
+    const submitted = (await listTimeline(stack.db, incident.incidentId)).find((e) => e.kind === 'review.submitted')!;
     expect(submitted.data.attribution).toEqual(review.attribution);
 
     // The attribution travels with the incident: in the verifiable export and in the printable report.
-    const rows = await selectIncidents(database.db, { incidentId: incident.incidentId, format: 'json' });
+    const rows = await selectIncidents(stack.db, { incidentId: incident.incidentId, format: 'json' });
     let exported = '';
-    for await (const chunk of jsonExport(database.db, rows, { exportId: 'aar', exportedAt: new Date().toISOString(), exportedBy: 'hannah-vogel', selection: {} }, generateSigningKey())) exported += chunk;
+    for await (const chunk of jsonExport(stack.db, rows, { exportId: 'aar', exportedAt: new Date().toISOString(), exportedBy: 'hannah-vogel', selection: {} }, generateSigningKey())) exported += chunk;
     const events = (JSON.parse(exported) as { incidents: { events: { kind: string; data: { attribution?: unknown } }[] }[] }).incidents[0]!.events;
     expect(events.find((e) => e.kind === 'review.submitted')!.data.attribution).toEqual(review.attribution);
-    const html = printableReport(await readDossier(database.db, rows[0]!), { generatedAt: new Date().toISOString(), generatedBy: 'hannah-vogel' });
+    const html = printableReport(await readDossier(stack.db, rows[0]!), { generatedAt: new Date().toISOString(), generatedBy: 'hannah-vogel' });
     expect(html).toContain('<td>alignment-safety-tuning</td><td>upstream-developer</td><td>high</td><td>Red-team replay of the injection (https://evals.example/runs/981)</td>');
     expect(html).toContain('The safety fine-tuning set lacked multi-turn injection examples in the medical domain.');
 
-    const totals = await attributionTotals(database.db, { systemId: 'frontier-assistant' });
+    const totals = await attributionTotals(stack.db, { systemId: 'frontier-assistant' });
     expect(totals.items).toEqual([
       { stage: 'alignment-safety-tuning', actor: 'upstream-developer', attributions: 1, incidents: 1, confidence: { high: 1 } },
       { stage: 'deployment-configuration', actor: 'deployer', attributions: 1, incidents: 1, confidence: { medium: 1 } },
