@@ -1,14 +1,16 @@
 import { z } from 'zod';
 import { InvalidInput, type FieldError } from '../errors.js';
-import { SignalInput } from '../monitoring/signal.js';
+import { boundedLabels, SignalInput } from '../monitoring/signal.js';
 
 const Labels = z.record(z.string(), z.string());
+/** Annotations are free text (descriptions, runbook links), but one payload is still bounded. */
+const Annotations = z.record(z.string().max(128), z.string().max(16_384)).refine((a) => Object.keys(a).length <= 64, 'at most 64 annotations');
 const AlertStatus = z.enum(['firing', 'resolved']);
 
 const Alert = z.object({
   status: AlertStatus,
-  labels: Labels,
-  annotations: Labels.default({}),
+  labels: boundedLabels({ emptyNames: 'tolerated' }),
+  annotations: Annotations.default({}),
   startsAt: z.string().min(1),
   endsAt: z.string().optional(),
   generatorURL: z.string().optional(),

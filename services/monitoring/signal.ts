@@ -2,13 +2,32 @@ import { z } from 'zod';
 import { SystemId } from '../incident/schema.js';
 import { signalSources } from '../runbook/schema.js';
 
+/**
+ * Labels as every sender's signals carry them. Bounded because each signal's labels travel into the
+ * monitor workflow's history: an unbounded map would let one payload fill it.
+ */
+export const signalLabelLimits = { count: 64, nameLength: 128, valueLength: 2048 } as const;
+
+/** A label map within signalLabelLimits; Alertmanager's webhook tolerates (and later drops) empty names. */
+export function boundedLabels(options: { emptyNames: 'refused' | 'tolerated' } = { emptyNames: 'refused' }) {
+  const { count, nameLength, valueLength } = signalLabelLimits;
+  return z.record(z.string(), z.string().max(valueLength, `must be at most ${valueLength} characters`)).superRefine((labels, ctx) => {
+    const names = Object.keys(labels);
+    if (names.length > count) ctx.addIssue({ code: 'custom', message: `at most ${count} labels` });
+    for (const name of names) {
+      if (name.length === 0 && options.emptyNames === 'refused') ctx.addIssue({ code: 'custom', message: 'a label name must not be empty' });
+      if (name.length > nameLength) ctx.addIssue({ code: 'custom', message: `label name '${name.slice(0, 24)}…' is longer than ${nameLength} characters` });
+    }
+  });
+}
+
 /** A signal about a system's behaviour, as the native API takes it (and as ingestion maps others to). */
 export const SignalInput = z.strictObject({
   systemId: SystemId,
   source: z.enum(signalSources),
   /** `acknowledged`: the sender's on-call took it (PagerDuty acknowledge), which stops Correx's paging. */
   status: z.enum(['firing', 'acknowledged', 'resolved']).default('firing'),
-  labels: z.record(z.string().min(1), z.string()).default({}),
+  labels: boundedLabels().default({}),
   /** The sender's own severity word (critical, warning…), matched by triggers. */
   severity: z.string().min(1).max(64).optional(),
   summary: z.string().max(1024).optional(),

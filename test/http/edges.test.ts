@@ -114,10 +114,29 @@ describe('the edge refuses text PostgreSQL cannot store, naming the field, and l
     expect(await database.db.selectFrom('signals').select('summary').where('summary', 'like', 'bad %').execute()).toEqual([]);
   });
 
+  it('bounds signal labels in number, name and value length, naming the label', async () => {
+    const signal = (labels: Record<string, string>) => api.call('POST', '/v1/signals', { token: ingest, body: { systemId: 'frontier-assistant', source: 'native', labels } });
+    const many = await signal(Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`l${i}`, 'v'])));
+    expect(many.status).toBe(400);
+    expect(many.body.errors).toEqual([{ path: 'body.labels', message: 'at most 64 labels' }]);
+    const longName = await signal({ ['n'.repeat(129)]: 'v' });
+    expect(longName.status).toBe(400);
+    expect(longName.body.errors).toEqual([{ path: 'body.labels', message: `label name '${'n'.repeat(24)}…' is longer than 128 characters` }]);
+    const longValue = await signal({ region: 'x'.repeat(2049) });
+    expect(longValue.status).toBe(400);
+    expect(longValue.body.errors).toEqual([{ path: 'body.labels.region', message: 'must be at most 2048 characters' }]);
+    const alert = { status: 'firing', labels: { alertname: 'X', system: 'frontier-assistant', query: 'q'.repeat(2049) }, startsAt: '2026-11-23T01:00:00Z', fingerprint: 'f2' };
+    const alertmanager = await api.call('POST', '/v1/ingest/alertmanager', { token: ingest, body: { version: '4', status: 'firing', receiver: 'correx', groupKey: 'g', alerts: [alert] } });
+    expect(alertmanager.status).toBe(400);
+    expect(alertmanager.body.errors).toEqual([{ path: 'body.alerts.0.labels.query', message: 'must be at most 2048 characters' }]);
+    // At the limits, a signal is taken.
+    expect((await signal(Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`${'k'.repeat(125)}${String(i).padStart(3, '0')}`, 'v'.repeat(2048)])))).status).toBe(202);
+  });
+
   it('a surrogate pair (a whole emoji) is stored and read back as sent', async () => {
     const accepted = await api.call('POST', '/v1/signals', { token: ingest, body: { systemId: 'frontier-assistant', source: 'native', summary: 'spike 🚨', labels: { probe: '🚨' } } });
     expect(accepted.status).toBe(202);
-    const stored = await eventually(() => database.db.selectFrom('signals').select(['summary', 'labels']).executeTakeFirst());
+    const stored = await eventually(() => database.db.selectFrom('signals').select(['summary', 'labels']).where('summary', '=', 'spike 🚨').executeTakeFirst());
     expect(stored).toEqual({ summary: 'spike 🚨', labels: expect.objectContaining({ probe: '🚨' }) });
   });
 
