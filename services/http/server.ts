@@ -88,7 +88,7 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
     // A malformed URL (`%ZZ`) or an over-long path segment never reaches a route: answer it as every other error.
     frameworkErrors: (error, _request, reply) => {
       const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
-      return sendProblem(reply, { title: status === 414 ? 'URI too long' : 'Bad request', status, detail: error.code === 'FST_ERR_BAD_URL' ? 'the URL is not valid (a malformed %-escape?)' : 'a path segment is longer than any id Correx uses' });
+      sendProblem(reply, { title: status === 414 ? 'URI too long' : 'Bad request', status, detail: error.code === 'FST_ERR_BAD_URL' ? 'the URL is not valid (a malformed %-escape?)' : 'a path segment is longer than any id Correx uses' });
     },
     // Errors Node's HTTP parser meets before Fastify sees a request (headers or URL too large, bad framing).
     clientErrorHandler: (error, socket) => {
@@ -111,7 +111,9 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
       done(new InvalidInput([{ path: 'body', message: 'is not valid UTF-8 (send JSON encoded as UTF-8)' }]), undefined);
       return;
     }
-    parseJson(request, text, done);
+    // Fastify's default JSON parser is the callback form: it answers through done, synchronously, and
+    // returns nothing. Its type also admits the promise-returning form, which it never is.
+    void parseJson(request, text, done);
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
