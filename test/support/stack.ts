@@ -171,10 +171,11 @@ class Stack implements IncidentStack {
     return version;
   }
 
-  routeToEndpoint(runbook: RunbookContent, options: { enforcement?: boolean } = {}): void {
+  // A property, so that it can be passed around unbound.
+  readonly routeToEndpoint = (runbook: RunbookContent, options: { enforcement?: boolean } = {}): void => {
     if (options.enforcement) runbook.system.enforcement = { adapter: 'webhook', url: this.endpoint.url, secretEnv: webhookSecretEnv };
     routeFallbacksTo(runbook, this.endpoint.url, webhookSecretEnv);
-  }
+  };
 
   private workerOptions(): WorkerOptions {
     const { mail, drillOutbox } = this.parts;

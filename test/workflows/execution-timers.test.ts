@@ -1,68 +1,45 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { activeCorrections } from '../../services/correction/repository.js';
-import type { IncidentClient } from '../../services/incident/client.js';
-import { workflowClients, type WorkflowClients } from '../../services/temporal/clients.js';
-import { createMailer } from '../../services/notification/mailer.js';
 import { listTimeline } from '../../services/timeline/repository.js';
-import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
-import { recordRunbook, routeFallbacksTo, shippedRunbook } from '../support/runbooks.js';
-import { ControlEndpoint } from '../support/control-endpoint.js';
-import { MailSink } from '../support/smtp.js';
-import { startTimeSkippingWorker, type RunningWorker } from '../support/temporal.js';
+import { eventually } from '../support/database.js';
+import { recordRunbook, shippedRunbook } from '../support/runbooks.js';
+import { useIncidentStack } from '../support/stack.js';
 
 const minutes = (n: number) => n * 60_000;
 
 describe('escalations, approval timeouts and break-glass windows (time-skipping server, real SMTP)', () => {
-  let database: TestDatabase;
-  let mail: MailSink;
-  let worker: RunningWorker & { environment: { sleep(ms: number): Promise<void> } };
-  let endpoint: ControlEndpoint;
-  let incidents: IncidentClient;
-  let corrections: WorkflowClients['corrections'];
-  let runbookVersion: string;
-
-  beforeAll(async () => {
-    database = await createPostgresTestDatabase();
-    mail = await new MailSink().start();
-    endpoint = await new ControlEndpoint('timers-secret-0123456789').start();
-    worker = await startTimeSkippingWorker(database.db, {
-      mailer: createMailer({ smtpUrl: mail.url, outboxDir: '/nonexistent', from: 'correx@test.local' }),
-      secrets: { CORREX_TEST_WEBHOOK_SECRET: 'timers-secret-0123456789' },
-    });
-    ({ incidents, corrections } = workflowClients(worker.client, worker.taskQueue));
-    const runbook = await shippedRunbook('frontier-assistant');
-    routeFallbacksTo(runbook, endpoint.url, 'CORREX_TEST_WEBHOOK_SECRET');
-    runbookVersion = await recordRunbook(database.db, runbook);
-  });
-  afterAll(async () => {
-    await worker?.stop();
-    await endpoint?.stop();
-    await mail?.stop();
-    await database?.destroy();
+  const stack = useIncidentStack({
+    temporal: 'time-skipping',
+    mailSink: true,
+    controlEndpoint: { secret: 'timers-secret-0123456789' },
+    runbooks: { 'frontier-assistant': { from: 'frontier-assistant', adjust: (runbook) => stack.routeToEndpoint(runbook) } },
   });
 
   const now = () => new Date().toISOString();
-  const kinds = async (incidentId: string) => (await listTimeline(database.db, incidentId)).map((e) => e.kind);
+  const kinds = async (incidentId: string) => (await listTimeline(stack.db, incidentId)).map((e) => e.kind);
   const open = (dedupKey: string, severity: string) =>
-    incidents.trigger({ systemId: 'frontier-assistant', title: `Incident ${dedupKey}`, severity, dedupKey }, 'amara-okafor', { runbookVersion });
+    stack.clients.incidents.trigger({ systemId: 'frontier-assistant', title: `Incident ${dedupKey}`, severity, dedupKey }, 'amara-okafor', { runbookVersion: stack.runbookVersion() });
 
   it('pages level after level by email until someone acknowledges, then stops', async () => {
     const incident = await open('escalation', 'SEV3');
-    await eventually(async () => (mail.to('amara.okafor@meridian.example').length > 0 && mail.to('jonas.berg@meridian.example').length > 0 ? true : undefined));
-    expect(mail.to('jonas.berg@meridian.example')).toHaveLength(1);
-    expect(mail.to('li.wei@meridian.example')).toHaveLength(0);
-    expect(mail.received[0]!.subject).toBe('[Correx SEV3] frontier-assistant: Incident escalation');
+    await eventually(async () => (stack.mail.to('amara.okafor@meridian.example').length > 0 && stack.mail.to('jonas.berg@meridian.example').length > 0 ? true : undefined));
+    expect(stack.mail.to('jonas.berg@meridian.example')).toHaveLength(1);
+    expect(stack.mail.to('li.wei@meridian.example')).toHaveLength(0);
+    expect(stack.mail.received[0]!.subject).toBe('[Correx SEV3] frontier-assistant: Incident escalation');
 
-    await worker.environment.sleep(minutes(6)); // level 1's ackTimeout is 5m
-    await eventually(async () => (mail.to('li.wei@meridian.example').length > 0 ? true : undefined));
+    await stack.environment.sleep(minutes(6)); // level 1's ackTimeout is 5m
+    await eventually(async () => (stack.mail.to('li.wei@meridian.example').length > 0 ? true : undefined));
 
-    await incidents.acknowledge(incident.workflowId, { actor: 'li-wei', at: now() });
-    const sentBeforeAck = mail.received.length;
-    await worker.environment.sleep(minutes(120));
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(mail.received.length).toBe(sentBeforeAck);
+    await stack.clients.incidents.acknowledge(incident.workflowId, { actor: 'li-wei', at: now() });
+    const sentBeforeAck = stack.mail.received.length;
+    await stack.environment.sleep(minutes(120));
+    // The escalation ended with the acknowledgement (a finished workflow pages nobody), and the incident
+    // has handled the two hours and has nothing in flight: no page is still on its way.
+    expect(await stack.client.workflow.getHandle(`${incident.workflowId}/escalation/${incident.incidentId}`).result()).toEqual({ acknowledgedBy: 'li-wei', pagesSent: 4 });
+    await stack.settled(incident.workflowId, { worker: true });
+    expect(stack.mail.received.length).toBe(sentBeforeAck);
 
-    const pages = await database.db.selectFrom('pages').selectAll().where('incident_id', '=', incident.incidentId).orderBy('escalation_level').orderBy('target').execute();
+    const pages = await stack.db.selectFrom('pages').selectAll().where('incident_id', '=', incident.incidentId).orderBy('escalation_level').orderBy('target').execute();
     expect(pages.map((p) => [p.escalation_level, p.target])).toEqual([
       [1, 'amara-okafor'],
       [1, 'jonas-berg'],
@@ -77,8 +54,8 @@ describe('escalations, approval timeouts and break-glass windows (time-skipping 
 
   it('escalates an approval nobody gives in time to the next authority, who approves; the timeline shows both', async () => {
     const incident = await open('approval-timeout', 'SEV2');
-    await incidents.acknowledge(incident.workflowId, { actor: 'jonas-berg', at: now() });
-    const proposal = await incidents.propose(incident.workflowId, {
+    await stack.clients.incidents.acknowledge(incident.workflowId, { actor: 'jonas-berg', at: now() });
+    const proposal = await stack.clients.incidents.propose(incident.workflowId, {
       actor: 'amara-okafor',
       at: now(),
       kind: 'rate_limit',
@@ -87,18 +64,18 @@ describe('escalations, approval timeouts and break-glass windows (time-skipping 
       reason: 'Throttle free tier',
     });
     // Before the timeout only the safety engineering manager may decide.
-    await expect(corrections.decide(proposal.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'early' })).rejects.toThrow(
+    await expect(stack.clients.corrections.decide(proposal.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'early' })).rejects.toThrow(
       /may not decide on rate_limit at SEV2: that needs one of safety-engineering-manager$/,
     );
 
-    await worker.environment.sleep(minutes(31)); // rate_limit's approvalTimeout is 30m
+    await stack.environment.sleep(minutes(31)); // rate_limit's approvalTimeout is 30m
     await eventually(async () => ((await kinds(incident.incidentId)).includes('correction.escalated') ? true : undefined));
-    await eventually(async () => (mail.to('daniel.cho@meridian.example').some((m) => m.subject.includes('rate_limit correction needs you')) ? true : undefined));
-    expect((await corrections.state(proposal.workflowId)).escalated).toBe(true);
+    await eventually(async () => (stack.mail.to('daniel.cho@meridian.example').some((m) => m.subject.includes('rate_limit correction needs you')) ? true : undefined));
+    expect((await stack.clients.corrections.state(proposal.workflowId)).escalated).toBe(true);
 
-    await corrections.decide(proposal.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'Escalated to me; approve' });
-    await eventually(async () => ((await corrections.state(proposal.workflowId)).state === 'active' ? true : undefined));
-    const timeline = await listTimeline(database.db, incident.incidentId);
+    await stack.clients.corrections.decide(proposal.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'Escalated to me; approve' });
+    await eventually(async () => ((await stack.clients.corrections.state(proposal.workflowId)).state === 'active' ? true : undefined));
+    const timeline = await listTimeline(stack.db, incident.incidentId);
     const escalated = timeline.find((e) => e.kind === 'correction.escalated')!;
     expect(escalated.data).toMatchObject({ from: ['safety-engineering-manager'], to: ['head-of-safety'] });
     const approval = timeline.find((e) => e.kind === 'correction.approval_given')!;
@@ -109,15 +86,14 @@ describe('escalations, approval timeouts and break-glass windows (time-skipping 
 
   it('surfaces an enforcement failure on the timeline and by page, keeps retrying, and applies once the system answers', async () => {
     const runbook = await shippedRunbook('frontier-assistant');
-    runbook.system.enforcement = { adapter: 'webhook', url: endpoint.url, secretEnv: 'CORREX_TEST_WEBHOOK_SECRET' };
-    routeFallbacksTo(runbook, endpoint.url, 'CORREX_TEST_WEBHOOK_SECRET');
-    const webhookVersion = await recordRunbook(database.db, runbook);
-    const incident = await incidents.trigger({ systemId: 'frontier-assistant', title: 'Enforcement outage', severity: 'SEV2', dedupKey: 'enforcement-outage' }, 'amara-okafor', {
+    stack.routeToEndpoint(runbook, { enforcement: true });
+    const webhookVersion = await recordRunbook(stack.db, runbook);
+    const incident = await stack.clients.incidents.trigger({ systemId: 'frontier-assistant', title: 'Enforcement outage', severity: 'SEV2', dedupKey: 'enforcement-outage' }, 'amara-okafor', {
       runbookVersion: webhookVersion,
     });
-    await incidents.acknowledge(incident.workflowId, { actor: 'jonas-berg', at: now() });
-    endpoint.failNextApplies(4); // every attempt of the first round
-    const proposal = await incidents.propose(incident.workflowId, {
+    await stack.clients.incidents.acknowledge(incident.workflowId, { actor: 'jonas-berg', at: now() });
+    stack.endpoint.failNextApplies(4); // every attempt of the first round
+    const proposal = await stack.clients.incidents.propose(incident.workflowId, {
       actor: 'amara-okafor',
       at: now(),
       kind: 'user_restriction',
@@ -125,22 +101,22 @@ describe('escalations, approval timeouts and break-glass windows (time-skipping 
       parameters: { mode: 'blocklist' },
       reason: 'Block the attacker',
     });
-    await corrections.decide(proposal.workflowId, { actor: 'sofia-marquez', at: now(), decision: 'approve', rationale: 'Clear abuse' });
+    await stack.clients.corrections.decide(proposal.workflowId, { actor: 'sofia-marquez', at: now(), decision: 'approve', rationale: 'Clear abuse' });
 
-    const failure = await eventually(async () => (await listTimeline(database.db, incident.incidentId)).find((e) => e.kind === 'correction.apply_failed'), 60_000);
+    const failure = await eventually(async () => (await listTimeline(stack.db, incident.incidentId)).find((e) => e.kind === 'correction.apply_failed'), 60_000);
     expect(failure.data).toMatchObject({ attempt: 1, adapter: 'webhook', error: expect.stringContaining('answered 503') });
-    await eventually(async () => (mail.to('jonas.berg@meridian.example').some((m) => m.text.includes('Enforcing (apply) failed')) ? true : undefined));
+    await eventually(async () => (stack.mail.to('jonas.berg@meridian.example').some((m) => m.text.includes('Enforcing (apply) failed')) ? true : undefined));
 
-    await worker.environment.sleep(minutes(2)); // the workflow's pause before the next round
-    await eventually(async () => ((await corrections.state(proposal.workflowId)).state === 'active' ? true : undefined), 60_000);
-    expect(endpoint.applied.filter((key) => key === `${proposal.correctionId}:apply`)).toHaveLength(1);
-    expect((await corrections.state(proposal.workflowId)).failures).toBe(1);
+    await stack.environment.sleep(minutes(2)); // the workflow's pause before the next round
+    await eventually(async () => ((await stack.clients.corrections.state(proposal.workflowId)).state === 'active' ? true : undefined), 60_000);
+    expect(stack.endpoint.applied.filter((key) => key === `${proposal.correctionId}:apply`)).toHaveLength(1);
+    expect((await stack.clients.corrections.state(proposal.workflowId)).failures).toBe(1);
   });
 
   it('applies a break-glass shutdown at once, lifts it when the ratification window ends, and pages the commander', async () => {
     const incident = await open('break-glass', 'SEV1');
-    await incidents.acknowledge(incident.workflowId, { actor: 'jonas-berg', at: now() });
-    const proposal = await incidents.propose(incident.workflowId, {
+    await stack.clients.incidents.acknowledge(incident.workflowId, { actor: 'jonas-berg', at: now() });
+    const proposal = await stack.clients.incidents.propose(incident.workflowId, {
       actor: 'jonas-berg',
       at: now(),
       kind: 'shutdown',
@@ -149,19 +125,19 @@ describe('escalations, approval timeouts and break-glass windows (time-skipping 
       reason: 'Weights exfiltration in progress',
       breakGlass: true,
     });
-    await eventually(async () => ((await corrections.state(proposal.workflowId)).state === 'awaiting-ratification' ? true : undefined));
-    expect((await activeCorrections(database.db, 'frontier-assistant')).map((c) => c.id)).toContain(proposal.correctionId);
-    const mailsToCommander = mail.to('jonas.berg@meridian.example').length;
+    await eventually(async () => ((await stack.clients.corrections.state(proposal.workflowId)).state === 'awaiting-ratification' ? true : undefined));
+    expect((await activeCorrections(stack.db, 'frontier-assistant')).map((c) => c.id)).toContain(proposal.correctionId);
+    const mailsToCommander = stack.mail.to('jonas.berg@meridian.example').length;
 
-    await worker.environment.sleep(minutes(61)); // shutdown's ratificationWindow is 1h
-    await eventually(async () => ((await corrections.state(proposal.workflowId)).state === 'lifted' ? true : undefined));
-    expect((await activeCorrections(database.db, 'frontier-assistant')).map((c) => c.id)).not.toContain(proposal.correctionId);
+    await stack.environment.sleep(minutes(61)); // shutdown's ratificationWindow is 1h
+    await eventually(async () => ((await stack.clients.corrections.state(proposal.workflowId)).state === 'lifted' ? true : undefined));
+    expect((await activeCorrections(stack.db, 'frontier-assistant')).map((c) => c.id)).not.toContain(proposal.correctionId);
 
     const events = await kinds(incident.incidentId);
     expect(events).toEqual(expect.arrayContaining(['correction.applied', 'correction.ratification_missed', 'correction.lifted']));
     expect(events.indexOf('correction.ratification_missed')).toBeLessThan(events.indexOf('correction.lifted'));
-    const pages = await database.db.selectFrom('pages').select(['target']).where('idempotency_key', 'like', `${proposal.correctionId}:ratification-missed:%`).execute();
+    const pages = await stack.db.selectFrom('pages').select(['target']).where('idempotency_key', 'like', `${proposal.correctionId}:ratification-missed:%`).execute();
     expect(pages.map((p) => p.target)).toContain('jonas-berg');
-    await eventually(async () => (mail.to('jonas.berg@meridian.example').length > mailsToCommander ? true : undefined));
+    await eventually(async () => (stack.mail.to('jonas.berg@meridian.example').length > mailsToCommander ? true : undefined));
   });
 });
