@@ -1,56 +1,47 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ActionRefused } from '../../services/errors.js';
-import type { IncidentClient } from '../../services/incident/client.js';
-import { workflowClients, type WorkflowClients } from '../../services/temporal/clients.js';
-import { createMailer } from '../../services/notification/mailer.js';
 import { addOffset } from '../../services/regulatory/calendar.js';
 import { listTimeline } from '../../services/timeline/repository.js';
 import type { ClockSnapshot } from '../../workflows/regulatory/messages.js';
-import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
-import { recordRunbook, shippedRunbook, type RunbookContent } from '../support/runbooks.js';
-import { MailSink } from '../support/smtp.js';
-import { startTimeSkippingWorker, type RunningWorker } from '../support/temporal.js';
+import { eventually } from '../support/database.js';
+import type { RunbookContent } from '../support/runbooks.js';
+import { useIncidentStack, type RunbookSource } from '../support/stack.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
 describe('regulator clocks on the time-skipping server, with reports delivered to a real SMTP server', () => {
-  let database: TestDatabase;
-  let mail: MailSink;
-  let worker: RunningWorker & { environment: { sleep(ms: number): Promise<void>; currentTimeMs(): Promise<number> } };
-  let incidents: IncidentClient;
-  let regulatoryClocks: WorkflowClients['regulatoryClocks'];
-  const versions = new Map<string, string>();
-
-  beforeAll(async () => {
-    database = await createPostgresTestDatabase();
-    mail = await new MailSink().start();
-    worker = await startTimeSkippingWorker(database.db, { mailer: createMailer({ smtpUrl: mail.url, outboxDir: '/nonexistent', from: 'correx@test.local' }) });
-    ({ incidents, regulatoryClocks } = workflowClients(worker.client, worker.taskQueue));
-    for (const system of ['clinical-triage', 'frontier-assistant', 'credit-scoring']) {
-      const runbook = await shippedRunbook(system);
-      // Fallbacks and enforcement are not under test here; keep corrections out of the way.
+  // Fallbacks and enforcement are not under test here; keep corrections out of the way.
+  const withoutConsumers = (from: string): RunbookSource => ({
+    from,
+    adjust(runbook) {
       (runbook.system as RunbookContent['system']).consumers = [];
-      versions.set(system, await recordRunbook(database.db, runbook));
-    }
-    const sec = await shippedRunbook('frontier-assistant');
-    (sec.system as { sectors: string[] }).sectors.push('public-company');
-    (sec.notifications as { regulators: unknown[] }).regulators.push({ regime: 'us-sec-8k', recipients: [{ name: 'SEC EDGAR filing agent', email: 'filings@sec-agent.example' }] });
-    (sec.system as RunbookContent['system']).consumers = [];
-    versions.set('frontier-assistant+sec', await recordRunbook(database.db, sec));
+    },
   });
-  afterAll(async () => {
-    await worker?.stop();
-    await mail?.stop();
-    await database?.destroy();
+  const stack = useIncidentStack({
+    temporal: 'time-skipping',
+    mailSink: true,
+    runbooks: {
+      'clinical-triage': withoutConsumers('clinical-triage'),
+      'frontier-assistant': withoutConsumers('frontier-assistant'),
+      'credit-scoring': withoutConsumers('credit-scoring'),
+      'frontier-assistant+sec': {
+        from: 'frontier-assistant',
+        adjust(sec) {
+          (sec.system as { sectors: string[] }).sectors.push('public-company');
+          (sec.notifications as { regulators: unknown[] }).regulators.push({ regime: 'us-sec-8k', recipients: [{ name: 'SEC EDGAR filing agent', email: 'filings@sec-agent.example' }] });
+          (sec.system as RunbookContent['system']).consumers = [];
+        },
+      },
+    },
   });
 
-  const now = async () => worker.environment.currentTimeMs();
+  const now = async () => stack.environment.currentTimeMs();
   const iso = async () => new Date(await now()).toISOString();
   const sleepUntil = async (ms: number) => {
     const left = ms - (await now());
-    if (left > 0) await worker.environment.sleep(left);
+    if (left > 0) await stack.environment.sleep(left);
   };
 
   interface Opened {
@@ -60,33 +51,33 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
   }
   async function openIncident(version: string, system: string, commander: string): Promise<Opened> {
     const openedAt = await now();
-    const outcome = await incidents.trigger({ systemId: system, title: `Regulatory drill ${randomUUID().slice(0, 8)}`, severity: 'SEV1', dedupKey: randomUUID() }, 'system:test', {
-      runbookVersion: versions.get(version)!,
+    const outcome = await stack.clients.incidents.trigger({ systemId: system, title: `Regulatory drill ${randomUUID().slice(0, 8)}`, severity: 'SEV1', dedupKey: randomUUID() }, 'system:test', {
+      runbookVersion: stack.runbookVersion(version),
       now: new Date(openedAt),
     });
-    await incidents.acknowledge(outcome.workflowId, { actor: commander, at: await iso() });
+    await stack.clients.incidents.acknowledge(outcome.workflowId, { actor: commander, at: await iso() });
     return { ...outcome, openedAt };
   }
   async function classify(incident: Opened, actor: string, classes: string[], reason = 'initial assessment') {
-    return incidents.classify(incident.workflowId, { actor, at: await iso(), classes, reason });
+    return stack.clients.incidents.classify(incident.workflowId, { actor, at: await iso(), classes, reason });
   }
   async function clockOf(incident: Opened, regimeId: string) {
-    const state = await eventually(async () => (await incidents.state(incident.workflowId)).regulatoryClocks.find((c) => c.regimeId === regimeId));
+    const state = await eventually(async () => (await stack.clients.incidents.state(incident.workflowId)).regulatoryClocks.find((c) => c.regimeId === regimeId));
     return state.workflowId;
   }
   async function drafted(clockWorkflowId: string, clockId: string, occurrence = 1): Promise<ClockSnapshot> {
     return eventually(async () => {
-      const clock = (await regulatoryClocks.state(clockWorkflowId)).clocks.find((c) => c.clockId === clockId);
+      const clock = (await stack.clients.regulatoryClocks.state(clockWorkflowId)).clocks.find((c) => c.clockId === clockId);
       return clock && clock.state === 'drafted' && clock.occurrence === occurrence ? clock : undefined;
     });
   }
   async function sent(clockWorkflowId: string, clockId: string, occurrence = 1): Promise<ClockSnapshot> {
     return eventually(async () => {
-      const clock = (await regulatoryClocks.state(clockWorkflowId)).clocks.find((c) => c.clockId === clockId);
+      const clock = (await stack.clients.regulatoryClocks.state(clockWorkflowId)).clocks.find((c) => c.clockId === clockId);
       return clock && clock.submittedAt && clock.occurrence === occurrence ? clock : undefined;
     });
   }
-  const mailsTo = (address: string, subject: RegExp) => mail.to(address).filter((m) => subject.test(m.subject));
+  const mailsTo = (address: string, subject: RegExp) => stack.mail.to(address).filter((m) => subject.test(m.subject));
 
   /** Sleeps through a clock's window checking its reminder and at-risk escalation, then approves it and checks the report mail. */
   async function throughWindow(
@@ -99,11 +90,11 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
     await eventually(async () => (mailsTo(o.approver.email, due).length > 0 ? true : undefined));
     await sleepUntil(startMs + 0.92 * (dueMs - startMs));
     await eventually(async () => (mailsTo(o.approver.email, /AT RISK/).length > 0 && mailsTo(o.commander.email, /AT RISK/).length > 0 ? true : undefined));
-    const events = (await listTimeline(database.db, o.incident.incidentId)).map((e) => e.kind);
+    const events = (await listTimeline(stack.db, o.incident.incidentId)).map((e) => e.kind);
     expect(events).toContain('regulatory.report_at_risk');
 
-    await regulatoryClocks.approveReport(o.clockWorkflowId, { actor: o.approver.id, at: await iso(), clockId: o.clock.clockId, edits: { 'root-cause analysis': 'Under investigation' } });
-    const report = await eventually(async () => mail.to(o.recipient).find((m) => m.subject.includes(`${o.regimeName}: ${o.clock.report} report`) && m.subject.includes(o.incident.incidentId)));
+    await stack.clients.regulatoryClocks.approveReport(o.clockWorkflowId, { actor: o.approver.id, at: await iso(), clockId: o.clock.clockId, edits: { 'root-cause analysis': 'Under investigation' } });
+    const report = await eventually(async () => stack.mail.to(o.recipient).find((m) => m.subject.includes(`${o.regimeName}: ${o.clock.report} report`) && m.subject.includes(o.incident.incidentId)));
     for (const field of o.expectFields) expect(report.text, field).toContain(field);
     expect(report.subject.startsWith('[LATE]')).toBe(false);
     return sent(o.clockWorkflowId, o.clock.clockId);
@@ -130,11 +121,11 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
       regimeName: 'EU AI Act Art. 73: serious incident, provider of a high-risk AI system',
       expectFields: ['incident class', 'death', 'AI system identity and versions', 'root-cause analysis', 'Under investigation'],
     });
-    const row = await database.db.selectFrom('notifications').selectAll().where('regime', '=', 'eu-ai-act-art73').where('incident_id', '=', incident.incidentId).executeTakeFirstOrThrow();
+    const row = await stack.db.selectFrom('notifications').selectAll().where('regime', '=', 'eu-ai-act-art73').where('incident_id', '=', incident.incidentId).executeTakeFirstOrThrow();
     expect(row).toMatchObject({ state: 'sent', late: false, approved_by: 'eline-bos', message_id: expect.stringMatching(/^<.+@correx>$/), content_hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(row.sent_at).toBeInstanceOf(Date);
     expect(submitted.state).toBe('sent');
-    const delivered = mail.received.filter((m) => m.messageId === row.message_id);
+    const delivered = stack.mail.received.filter((m) => m.messageId === row.message_id);
     expect(delivered).toHaveLength(1);
   });
 
@@ -229,12 +220,12 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
     const art73 = await clockOf(incident, 'eu-ai-act-art73');
     const before = await drafted(art73, 'initial');
     expect(Date.parse(before.dueAt!) - incident.openedAt).toBe(15 * DAY);
-    expect((await incidents.state(incident.workflowId)).regulatoryClocks.map((c) => c.regimeId)).not.toContain('gdpr-art33');
+    expect((await stack.clients.incidents.state(incident.workflowId)).regulatoryClocks.map((c) => c.regimeId)).not.toContain('gdpr-art33');
 
-    await worker.environment.sleep(DAY);
-    await incidents.classify(incident.workflowId, { actor: ingrid.id, at: await iso(), classes: ['serious-harm-to-health', 'death', 'personal-data-breach'], reason: 'the patient died; records were exposed' });
+    await stack.environment.sleep(DAY);
+    await stack.clients.incidents.classify(incident.workflowId, { actor: ingrid.id, at: await iso(), classes: ['serious-harm-to-health', 'death', 'personal-data-breach'], reason: 'the patient died; records were exposed' });
     const after = await eventually(async () => {
-      const clock = (await regulatoryClocks.state(art73)).clocks.find((c) => c.clockId === 'initial');
+      const clock = (await stack.clients.regulatoryClocks.state(art73)).clocks.find((c) => c.clockId === 'initial');
       return clock && Date.parse(clock.dueAt!) - incident.openedAt === 10 * DAY ? clock : undefined;
     });
     expect(after.startAt).toBe(before.startAt);
@@ -243,7 +234,7 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
     expect(Date.parse(gdprClock.dueAt!) - incident.openedAt).toBe(72 * HOUR);
 
     const timeline = await eventually(async () => {
-      const events = await listTimeline(database.db, incident.incidentId);
+      const events = await listTimeline(stack.db, incident.incidentId);
       return events.some((e) => e.kind === 'regulatory.deadline_changed') ? events : undefined;
     });
     const reclassified = timeline.filter((e) => e.kind === 'incident.classified').at(-1)!;
@@ -251,7 +242,7 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
     const changed = timeline.find((e) => e.kind === 'regulatory.deadline_changed')!;
     expect(changed.data).toMatchObject({ regime: 'eu-ai-act-art73', clock: 'initial', previousDueAt: before.dueAt, dueAt: after.dueAt });
     expect(changed.seq).toBeGreaterThan(reclassified.seq);
-    const row = await database.db.selectFrom('incidents').select('classification').where('id', '=', incident.incidentId).executeTakeFirstOrThrow();
+    const row = await stack.db.selectFrom('incidents').select('classification').where('id', '=', incident.incidentId).executeTakeFirstOrThrow();
     expect(row.classification).toEqual(['death', 'personal-data-breach', 'serious-harm-to-health']);
   });
 
@@ -261,15 +252,15 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
     const gdpr = await clockOf(incident, 'gdpr-art33');
     const clock = await drafted(gdpr, 'initial');
     await sleepUntil(Date.parse(clock.dueAt!) + HOUR);
-    await eventually(async () => ((await listTimeline(database.db, incident.incidentId)).some((e) => e.kind === 'regulatory.deadline_missed') ? true : undefined));
+    await eventually(async () => ((await listTimeline(stack.db, incident.incidentId)).some((e) => e.kind === 'regulatory.deadline_missed') ? true : undefined));
     await eventually(async () => (mailsTo(jonas.email, /DEADLINE MISSED/).length > 0 && mailsTo(hannah.email, /DEADLINE MISSED/).length > 0 ? true : undefined));
 
-    await expect(regulatoryClocks.approveReport(gdpr, { actor: hannah.id, at: await iso(), clockId: 'initial' })).rejects.toThrow(
+    await expect(stack.clients.regulatoryClocks.approveReport(gdpr, { actor: hannah.id, at: await iso(), clockId: 'initial' })).rejects.toThrow(
       `the deadline passed at ${clock.dueAt}: give lateReason, which is sent with the late report`,
     );
-    await expect(regulatoryClocks.approveReport(gdpr, { actor: jonas.id, at: await iso(), clockId: 'initial', lateReason: 'x' })).rejects.toThrow(ActionRefused);
-    await regulatoryClocks.approveReport(gdpr, { actor: hannah.id, at: await iso(), clockId: 'initial', lateReason: 'The breach scope was confirmed only after the deadline' });
-    const report = await eventually(async () => mail.to('breaches@dpc.example').find((m) => m.subject.includes(incident.incidentId)));
+    await expect(stack.clients.regulatoryClocks.approveReport(gdpr, { actor: jonas.id, at: await iso(), clockId: 'initial', lateReason: 'x' })).rejects.toThrow(ActionRefused);
+    await stack.clients.regulatoryClocks.approveReport(gdpr, { actor: hannah.id, at: await iso(), clockId: 'initial', lateReason: 'The breach scope was confirmed only after the deadline' });
+    const report = await eventually(async () => stack.mail.to('breaches@dpc.example').find((m) => m.subject.includes(incident.incidentId)));
     expect(report.subject.startsWith('[LATE] GDPR Art. 33/34: personal data breach')).toBe(true);
     expect(report.text).toContain('Reason: The breach scope was confirmed only after the deadline');
     expect((await sent(gdpr, 'initial')).state).toBe('sent-late');
@@ -280,17 +271,23 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
     await classify(incident, jonas.id, ['personal-data-breach'], 'prompt logs leaked');
     const gdpr = await clockOf(incident, 'gdpr-art33');
     await drafted(gdpr, 'initial');
-    await mail.stop();
-    await regulatoryClocks.approveReport(gdpr, { actor: hannah.id, at: await iso(), clockId: 'initial' });
-    await new Promise((resolve) => setTimeout(resolve, 4000)); // a few failed attempts
-    expect((await regulatoryClocks.state(gdpr)).clocks[0]!.state).toBe('approved');
-    await mail.start();
+    await stack.mail.stop();
+    await stack.clients.regulatoryClocks.approveReport(gdpr, { actor: hannah.id, at: await iso(), clockId: 'initial' });
+    // A few failed attempts, as the clock's pending submission records them.
+    await eventually(async () => {
+      const { raw } = await stack.client.workflow.getHandle(gdpr).describe();
+      const submission = raw.pendingActivities?.find((a) => a.activityType?.name === 'submitRegulatoryReport');
+      return (submission?.attempt ?? 0) >= 3 ? true : undefined;
+    });
+    expect((await stack.clients.regulatoryClocks.state(gdpr)).clocks[0]!.state).toBe('approved');
+    await stack.mail.start();
     const clock = await sent(gdpr, 'initial');
     expect(clock.state).toBe('sent');
-    const row = await database.db.selectFrom('notifications').selectAll().where('regime', '=', 'gdpr-art33').where('incident_id', '=', incident.incidentId).executeTakeFirstOrThrow();
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    expect(mail.received.filter((m) => m.messageId === row.message_id)).toHaveLength(1);
-    const submitted = (await listTimeline(database.db, incident.incidentId)).filter((e) => e.kind === 'regulatory.report_submitted');
+    const row = await stack.db.selectFrom('notifications').selectAll().where('regime', '=', 'gdpr-art33').where('incident_id', '=', incident.incidentId).executeTakeFirstOrThrow();
+    // Sent, and nothing in flight: no attempt that could still deliver it again.
+    await stack.settled(gdpr, { worker: true });
+    expect(stack.mail.received.filter((m) => m.messageId === row.message_id)).toHaveLength(1);
+    const submitted = (await listTimeline(stack.db, incident.incidentId)).filter((e) => e.kind === 'regulatory.report_submitted');
     expect(submitted).toHaveLength(1);
   });
 });
