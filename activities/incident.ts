@@ -9,6 +9,7 @@ import { recordIncidentOpened, recordIncidentTransition, reopenIncidentRow, type
 import type { IncidentStart, IncidentState } from '../services/incident/schema.js';
 import { findRunbookVersion } from '../services/runbook/repository.js';
 import { jsonb } from '../services/db/jsonb.js';
+import type { TimelineEventKind } from '../services/timeline/kinds.js';
 import { appendTimelineEvent, withIncidentLock } from '../services/timeline/repository.js';
 
 export interface IncidentActivityDependencies {
@@ -46,7 +47,7 @@ export function createIncidentActivities({ db, client }: IncidentActivityDepende
       await recordIncidentOpened(db, incident);
     },
     /** Any other fact on the incident's timeline (an escalation exhausted, a missed ratification…). */
-    async recordIncidentEvent(event: { incidentId: string; kind: string; actor: string; data: Record<string, unknown>; idempotencyKey: string; state?: IncidentState }): Promise<void> {
+    async recordIncidentEvent(event: { incidentId: string; kind: TimelineEventKind; actor: string; data: Record<string, unknown>; idempotencyKey: string; state?: IncidentState }): Promise<void> {
       const { state, ...entry } = event;
       await withIncidentLock(db, event.incidentId, async (trx) => {
         // A re-opened incident is live again: its row says so (unless a later transition got there first).

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Principal } from '../access/roles.js';
 import type { CorrectionRow, IncidentRow, NotificationRow, TimelineEventRow } from '../db/schema.js';
+import { incidentStates } from '../incident/schema.js';
 import { escapeHtml as e, formatInstant } from '../html.js';
 import type { TaskRow } from '../task/repository.js';
 import type { ChainCheck } from '../timeline/chain.js';
@@ -83,20 +84,24 @@ export function messagePage(options: { title: string; message: string; viewer?: 
 
 // ---- incidents ----
 
+/** The incident list's state filter: the open incidents (the default), all of them, or those in one state. */
+export const incidentListStates = ['open', 'all', ...incidentStates] as const;
+
 export interface IncidentListFilter {
-  state: string;
+  state: (typeof incidentListStates)[number];
   severity: string;
   systemId: string;
 }
 
-export function incidentsMain(incidents: IncidentRow[], filter: IncidentListFilter, systems: string[], names: Map<string, string>): string {
+const listStateLabel = (state: IncidentListFilter['state']) => (state === 'open' ? 'Open (not closed)' : state === 'all' ? 'All' : `${state[0]!.toUpperCase()}${state.slice(1)}`);
+
+/** The list of incidents; its filters offer the runbooks' systems and severities. */
+export function incidentsMain(incidents: IncidentRow[], filter: IncidentListFilter, choices: { systems: string[]; severities: string[] }, names: Map<string, string>): string {
   const option = (value: string, label: string, selected: string) => `<option value="${e(value)}"${value === selected ? ' selected' : ''}>${e(label)}</option>`;
   const filters = `<form class="filters" method="get" action="/console" aria-label="Filter incidents">
-<label>State<select name="state">${[['open', 'Open (not closed)'], ['all', 'All'], ['triggered', 'Triggered'], ['acknowledged', 'Acknowledged'], ['mitigated', 'Mitigated'], ['resolved', 'Resolved'], ['closed', 'Closed']]
-    .map(([v, l]) => option(v!, l!, filter.state))
-    .join('')}</select></label>
-<label>Severity<select name="severity">${option('', 'Any', filter.severity)}${['SEV1', 'SEV2', 'SEV3', 'SEV4'].map((s) => option(s, s, filter.severity)).join('')}</select></label>
-<label>System<select name="systemId">${option('', 'Any', filter.systemId)}${systems.map((s) => option(s, s, filter.systemId)).join('')}</select></label>
+<label>State<select name="state">${incidentListStates.map((state) => option(state, listStateLabel(state), filter.state)).join('')}</select></label>
+<label>Severity<select name="severity">${option('', 'Any', filter.severity)}${choices.severities.map((s) => option(s, s, filter.severity)).join('')}</select></label>
+<label>System<select name="systemId">${option('', 'Any', filter.systemId)}${choices.systems.map((s) => option(s, s, filter.systemId)).join('')}</select></label>
 <button type="submit" class="secondary">Filter</button></form>`;
   const rows = incidents
     .map(

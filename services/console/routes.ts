@@ -16,12 +16,14 @@ import { ActionRefused } from '../errors.js';
 import { correctionWorkflowId, regulatoryClockWorkflowId, reviewWorkflowId } from '../identity.js';
 import { listIncidents } from '../incident/repository.js';
 import { incidentOr404 } from '../incident/routes.js';
+import { openIncidentStates } from '../incident/schema.js';
 import { verifyStoredChain } from '../timeline/repository.js';
 import { stylesheet, script } from './assets.js';
 import { pendingDecisions, RunbookPeople, type PendingDecision } from './decisions.js';
 import {
   complianceMain,
   decisionsMain,
+  incidentListStates,
   incidentMain,
   incidentsMain,
   isCompliance,
@@ -166,7 +168,10 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
       const set = await deps.runbooks.current();
       const names = new Map<string, string>();
       for (const loaded of set.runbooks.values()) for (const person of loaded.runbook.people) names.set(person.id, person.name);
-      return { names, systems: [...set.runbooks.keys()].sort() };
+      const systems = [...set.runbooks.keys()].sort();
+      // Each runbook defines its own severities: offer every one some runbook uses, in the runbooks' order.
+      const severities = [...new Set(systems.flatMap((system) => set.runbooks.get(system)!.runbook.severities.map((s) => s.id)))];
+      return { names, systems, severities };
     };
 
     // What waits on the person is asked of their workflows once per request, however many parts of the page show it.
@@ -240,23 +245,24 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
     });
 
     // ---- incidents ----
-    const ListFilter = z.object({
-      state: z.enum(['open', 'all', 'triggered', 'acknowledged', 'mitigated', 'resolved', 'closed'], 'is not a state').default('open'),
-      severity: z.union([z.literal(''), z.enum(['SEV1', 'SEV2', 'SEV3', 'SEV4'], 'is not a severity')]).default(''),
-      systemId: z.string().max(64).default(''),
-    });
+    const listFilter = (severities: string[]) =>
+      z.object({
+        state: z.enum(incidentListStates, 'is not a state').default('open'),
+        severity: z.string().refine((s) => s === '' || severities.includes(s), 'is not a severity of any runbook').default(''),
+        systemId: z.string().max(64).default(''),
+      });
 
     scope.get('/console', { config: { access: { session: readers } }, schema: hidden }, async (request, reply) => {
-      const filter = ListFilter.parse(request.query);
-      const states = filter.state === 'open' ? ['triggered', 'acknowledged', 'mitigated', 'resolved'] : filter.state === 'all' ? undefined : [filter.state];
+      const { names, systems, severities } = await runbookNames();
+      const filter = listFilter(severities).parse(request.query);
+      const states = filter.state === 'open' ? openIncidentStates : filter.state === 'all' ? undefined : [filter.state];
       const incidents = await listIncidents(deps.db, {
         limit: 200,
-        ...(states ? { states: states as never } : {}),
+        ...(states ? { states: [...states] } : {}),
         ...(filter.severity ? { severity: filter.severity } : {}),
         ...(filter.systemId ? { systemId: filter.systemId } : {}),
       });
-      const { names, systems } = await runbookNames();
-      return render(request, reply, { title: 'Incidents', section: 'incidents', main: incidentsMain(incidents, filter, systems, names) });
+      return render(request, reply, { title: 'Incidents', section: 'incidents', main: incidentsMain(incidents, filter, { systems, severities }, names) });
     });
 
     const incidentView = async (request: FastifyRequest, id: string, flash?: IncidentView['flash']): Promise<IncidentView> => {

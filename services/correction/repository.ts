@@ -2,9 +2,11 @@ import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { CorrectionRow, CorrectionsTable, Database } from '../db/schema.js';
 import { jsonb } from '../db/jsonb.js';
+import type { TimelineEventKind } from '../timeline/kinds.js';
 import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js';
 import type { ActiveCorrection } from './policy.js';
 import type { CorrectionKind, CorrectionScope, ProposedCorrection } from './schema.js';
+import type { CorrectionState } from './states.js';
 
 /** Writes the correction row and its `correction.proposed` event; a retry changes nothing. */
 export async function recordCorrectionProposed(db: Kysely<Database>, c: ProposedCorrection): Promise<void> {
@@ -45,9 +47,9 @@ export interface CorrectionTransition {
   incidentId: string;
   correctionId: string;
   /** New value of `corrections.state`; omitted for events that do not change it (a vote, a page). */
-  state?: string;
+  state?: CorrectionState;
   /** Timeline event kind, e.g. `correction.applied`. */
-  event: string;
+  event: TimelineEventKind;
   actor: string;
   /** When it happened; system events leave it out and get the time the activity records them. */
   at?: string;

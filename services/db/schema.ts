@@ -1,4 +1,8 @@
 import type { ColumnType, Generated, Insertable, RawBuilder, Selectable } from 'kysely';
+import type { CorrectionKind } from '../correction/schema.js';
+import type { CorrectionState } from '../correction/states.js';
+import type { IncidentState } from '../incident/schema.js';
+import type { FallbackState, NotificationAudience, NotificationState } from '../notification/kinds.js';
 
 type RawBuilderLike = RawBuilder<unknown>;
 
@@ -28,7 +32,7 @@ export interface IncidentsTable {
   dedup_key: string;
   title: string;
   severity: string;
-  state: string;
+  state: IncidentState;
   runbook_version: string | null;
   classification: Json<string[]>;
   commander: string | null;
@@ -70,11 +74,11 @@ export interface CorrectionsTable {
   incident_id: string;
   system_id: string;
   severity: string;
-  kind: string;
+  kind: CorrectionKind;
   scope: Json<Record<string, unknown>>;
   parameters: Json<Record<string, unknown>>;
   reason: string;
-  state: string;
+  state: CorrectionState;
   break_glass: Generated<boolean>;
   proposed_by: string;
   idempotency_key: string;
@@ -116,12 +120,12 @@ export interface PagesTable {
 export interface NotificationsTable {
   id: Generated<string>;
   incident_id: string;
-  audience: string;
+  audience: NotificationAudience;
   regime: string | null;
   recipient: string;
   subject: string;
   body: string;
-  state: string;
+  state: NotificationState;
   due_at: Timestamp | null;
   sent_at: Timestamp | null;
   idempotency_key: string;
@@ -145,7 +149,7 @@ export interface FallbacksTable {
   correction_id: string;
   consumer_id: string;
   method: string;
-  state: string;
+  state: FallbackState;
   activated_at: Timestamp | null;
   deactivated_at: Timestamp | null;
   created_at: CreatedAt;
@@ -191,6 +195,10 @@ export interface AfterActionReviewsTable {
 export interface TimelineEventsTable {
   incident_id: string;
   seq: number;
+  /**
+   * Any kind some version of Correx recorded (events are never rewritten). Written only through
+   * appendTimelineEvent, whose entry is typed with today's TimelineEventKind.
+   */
   kind: string;
   actor: string;
   occurred_at: Timestamp;

@@ -28,12 +28,10 @@ const Cursor = z
 
 const ListQuery = z.strictObject({
   systemId: SystemId.optional(),
-  /** One state or several, comma-separated. */
   state: z
-    .string()
-    .transform((text) => text.split(',').map((s) => s.trim()))
-    .pipe(z.array(IncidentState))
-    .optional(),
+    .preprocess((value) => (typeof value === 'string' || Array.isArray(value) ? [value].flat().flatMap((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()) : [v])) : value), z.array(IncidentState))
+    .optional()
+    .describe('One state or several: repeated (state=triggered&state=acknowledged) or comma-separated (state=triggered,acknowledged)'),
   severity: Severity.optional(),
   openedAfter: z.iso.datetime({ offset: true }).optional(),
   openedBefore: z.iso.datetime({ offset: true }).optional(),

@@ -59,7 +59,7 @@ export async function switchFallback(
     await deps.mailer.send({ to, ...message, idempotencyKey: key });
   }
 
-  const done = s.action === 'activate' ? { state: 'active', activated_at: new Date() } : { state: 'inactive', deactivated_at: new Date() };
+  const done = s.action === 'activate' ? { state: 'active' as const, activated_at: new Date() } : { state: 'inactive' as const, deactivated_at: new Date() };
   await db.updateTable('fallbacks').set({ ...done, updated_at: new Date() }).where('correction_id', '=', s.correctionId).where('consumer_id', '=', s.consumer.id).execute();
   await withIncidentLock(db, s.incident.incidentId, (trx) =>
     appendTimelineEvent(trx, {

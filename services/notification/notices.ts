@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js';
+import type { NotificationAudience } from './kinds.js';
 import type { Mailer } from './mailer.js';
 import type { Message } from './templates.js';
 
@@ -8,8 +9,7 @@ export interface Notice {
   incidentId: string;
   /** Unique per logical notice: a retry finds it sent. */
   idempotencyKey: string;
-  /** `customer`, `downstream`, `upstream`… */
-  audience: string;
+  audience: NotificationAudience;
   recipient: { name: string; email: string };
   message: Message;
   correctionId?: string;

@@ -2,10 +2,11 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Database, TimelineEventRow } from '../db/schema.js';
 import { jsonb } from '../db/jsonb.js';
 import { checkChain, GENESIS_HASH, timelineEventHash, type ChainCheck } from './chain.js';
+import type { TimelineEventKind } from './kinds.js';
 
 export interface TimelineEntry {
   incidentId: string;
-  kind: string;
+  kind: TimelineEventKind;
   /** Who did it: a person's id, `system:<component>` for Correx itself. */
   actor: string;
   occurredAt: Date;

@@ -45,7 +45,7 @@ describe.each(testDatabaseBackends)('incident transitions recorded out of order 
   const reopen = (ordinal: number, resolutions: number) =>
     inWorkflowOrder(ordinal).run(activities.recordIncidentEvent, {
       incidentId,
-      kind: 'incident.reopened',
+      kind: 'incident.reopened' as const,
       actor: 'system:monitor',
       data: { reason: 'fired again' },
       idempotencyKey: `incident.reopened:${resolutions}`,

@@ -50,7 +50,7 @@ describe.each(testDatabaseBackends)('incident timeline on $backend', ({ backend,
     for (const n of [1, 2, 3]) {
       await appendTimelineEvent(database.db, {
         incidentId: incident.incidentId,
-        kind: 'note.added',
+        kind: 'page.sent',
         actor: 'bob',
         occurredAt: new Date(`2026-11-22T10:0${n}:00.000Z`),
         data: { text: `note ${n}`, tags: ['a', 'b'] },
@@ -92,7 +92,7 @@ describe.each(testDatabaseBackends)('incident timeline on $backend', ({ backend,
     const writes = Array.from({ length: 20 }, (_, i) =>
       appendTimelineEvent(database.db, {
         incidentId: incident.incidentId,
-        kind: 'signal.received',
+        kind: 'signal.suppressed',
         actor: 'system:ingest',
         occurredAt: new Date(),
         data: { i },

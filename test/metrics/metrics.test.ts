@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonb } from '../../services/db/jsonb.js';
+import type { IncidentState } from '../../services/incident/schema.js';
 import { durationBuckets } from '../../services/metrics/prometheus.js';
 import { startApi, type RunningApi } from '../support/api.js';
 import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
@@ -36,7 +37,7 @@ describe('metrics: per incident, per system and for Prometheus, from PostgreSQL,
   let gateway: string;
   const firstSignalLead = 42.123;
 
-  const fixtureIncident = async (values: { system: string; severity: string; state: string; openedAt: Date; ack?: number; resolve?: number; close?: number; drill?: boolean }) => {
+  const fixtureIncident = async (values: { system: string; severity: string; state: IncidentState; openedAt: Date; ack?: number; resolve?: number; close?: number; drill?: boolean }) => {
     const id = randomUUID();
     const plus = (s: number | undefined) => (s === undefined ? null : new Date(values.openedAt.getTime() + s * 1000));
     await database.db

@@ -3,21 +3,11 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { AuthorityRule, Person, Vote } from '../../services/correction/authority.js';
 import type { CorrectionKind, ProposedCorrection } from '../../services/correction/schema.js';
+import type { CorrectionState } from '../../services/correction/states.js';
 import type { DownstreamConsumerPlan, EnforcementPlan } from '../../services/incident/plan.js';
 
-export type CorrectionState =
-  | 'proposed'
-  | 'approved'
-  | 'rejected'
-  | 'expired'
-  | 'applying'
-  | 'awaiting-ratification'
-  | 'active'
-  | 'lifting'
-  | 'lifted';
-
-/** States in which a correction still needs a decision or is (about to be) in force. */
-export const openCorrectionStates: CorrectionState[] = ['proposed', 'approved', 'applying', 'awaiting-ratification', 'active', 'lifting'];
+export type { CorrectionState };
+export { openCorrectionStates } from '../../services/correction/states.js';
 
 export interface CorrectionStart extends ProposedCorrection {
   incidentWorkflowId: string;

@@ -2,6 +2,7 @@
 // that need an answer (validated, and refused with a reason); signals for facts; queries for live state.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Person } from '../../services/correction/authority.js';
+import type { ReportState } from '../../services/notification/kinds.js';
 import type { Regime } from '../../services/regulatory/regime.js';
 
 /** What a regulator clock needs to know of its incident; the incident sends it again whenever it changes. */
@@ -31,7 +32,7 @@ export interface RegulatoryClockStart {
   context: IncidentContext;
 }
 
-export type ReportState = 'waiting' | 'drafted' | 'approved' | 'sent' | 'sent-late' | 'withdrawn';
+export type { ReportState };
 
 export interface ClockSnapshot {
   clockId: string;

@@ -1,0 +1,65 @@
+/**
+ * Every kind of event Correx records on an incident's timeline. Pure (no zod, no I/O): workflows pass
+ * these to activities, and typing those parameters with this union lets the compiler check them.
+ * Exports, audits and dashboards read these names, so one is renamed only with a migration of the
+ * events already recorded (they are hash-chained and never rewritten).
+ */
+export const timelineEventKinds = [
+  'incident.opened',
+  // recordIncidentTransition appends `incident.<state>` for each state it moves the incident to.
+  'incident.triggered',
+  'incident.acknowledged',
+  'incident.mitigating',
+  'incident.mitigated',
+  'incident.resolved',
+  'incident.closed',
+  'incident.transition_superseded',
+  'incident.reopened',
+  'incident.classified',
+  'incident.restoration_recorded',
+  'signal.suppressed',
+  'page.sent',
+  'escalation.exhausted',
+  'correction.proposed',
+  'correction.approval_given',
+  'correction.rejection_given',
+  'correction.escalated',
+  'correction.approved',
+  'correction.rejected',
+  'correction.expired',
+  'correction.applied',
+  'correction.verified',
+  'correction.ratified',
+  'correction.ratification_rejected',
+  'correction.ratification_missed',
+  'correction.lift_decided',
+  'correction.lifted',
+  'notice.sent',
+  'fallback.activated',
+  'fallback.deactivated',
+  'regulatory.report_drafted',
+  'regulatory.report_approved',
+  'regulatory.report_submitted',
+  'regulatory.deadline_changed',
+  'regulatory.report_at_risk',
+  'regulatory.deadline_missed',
+  'regulatory.clock_withdrawn',
+  'task.created',
+  'task.completed',
+  'task.reassigned',
+  'task.dropped',
+  'task.reminded',
+  'task.overdue_escalated',
+  'review.submitted',
+  'review.signed_off',
+  'timeline.exported',
+] as const;
+
+/**
+ * An enforcement step of a correction that failed and is being retried: `correction.apply_failed`,
+ * `correction.lift_failed`, `correction.fallback-activate-<consumer id>_failed`… One per step, named
+ * after it, so it cannot be a closed list.
+ */
+export type EnforcementFailureKind = `correction.${string}_failed`;
+
+export type TimelineEventKind = (typeof timelineEventKinds)[number] | EnforcementFailureKind;
