@@ -1,50 +1,26 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInput } from '../../services/errors.js';
-import type { IncidentClient } from '../../services/incident/client.js';
-import { workflowClients, type WorkflowClients } from '../../services/temporal/clients.js';
 import { listTimeline } from '../../services/timeline/repository.js';
-import { startApi, type RunningApi } from '../support/api.js';
-import { ControlEndpoint } from '../support/control-endpoint.js';
-import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
-import { recordRunbook, routeFallbacksTo, shippedRunbook } from '../support/runbooks.js';
-import { startDevServerWorker, type RunningWorker } from '../support/temporal.js';
+import { eventually } from '../support/database.js';
+import { useIncidentStack } from '../support/stack.js';
 
 const secret = 'test-webhook-secret-0123456789';
 
 describe('execution: sign-offs and deployment corrections on real Temporal, PostgreSQL and a webhook listener', () => {
-  let database: TestDatabase;
-  let worker: RunningWorker;
-  let endpoint: ControlEndpoint;
-  let incidents: IncidentClient;
-  let corrections: WorkflowClients['corrections'];
-  let http: RunningApi;
-  let api: string;
+  const stack = useIncidentStack({
+    controlEndpoint: { secret },
+    runbooks: { 'frontier-assistant': { from: 'frontier-assistant', adjust: (runbook) => stack.routeToEndpoint(runbook, { enforcement: true }) } },
+    api: true,
+  });
   let gateway: string;
-  let runbookVersion: string;
 
   beforeAll(async () => {
-    database = await createPostgresTestDatabase();
-    endpoint = await new ControlEndpoint(secret).start();
-    worker = await startDevServerWorker(database.db, { secrets: { CORREX_TEST_WEBHOOK_SECRET: secret } });
-    ({ incidents, corrections } = workflowClients(worker.client, worker.taskQueue));
-    const runbook = await shippedRunbook('frontier-assistant');
-    runbook.system.enforcement = { adapter: 'webhook', url: endpoint.url, secretEnv: 'CORREX_TEST_WEBHOOK_SECRET' };
-    routeFallbacksTo(runbook, endpoint.url, 'CORREX_TEST_WEBHOOK_SECRET');
-    runbookVersion = await recordRunbook(database.db, runbook);
-    http = await startApi(database.db, worker);
-    api = http.url;
-    gateway = await http.token('edge-gateway', ['gateway']);
-  });
-  afterAll(async () => {
-    await http?.close();
-    await worker?.stop();
-    await endpoint?.stop();
-    await database?.destroy();
+    gateway = await stack.api.token('edge-gateway', ['gateway']);
   });
 
   const now = () => new Date().toISOString();
   const decideAt = async (question: Record<string, string>) => {
-    const response = await fetch(`${api}/v1/decide`, {
+    const response = await fetch(`${stack.api.url}/v1/decide`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${gateway}` },
       body: JSON.stringify({ systemId: 'frontier-assistant', ...question }),
@@ -53,24 +29,24 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
     return (await response.json()) as { decision: string; limit?: { requestsPerMinute: number } };
   };
   const openIncident = async (dedupKey: string, severity = 'SEV2') => {
-    const opened = await incidents.trigger({ systemId: 'frontier-assistant', title: `Jailbreaks (${dedupKey})`, severity, dedupKey }, 'amara-okafor', { runbookVersion });
+    const opened = await stack.clients.incidents.trigger({ systemId: 'frontier-assistant', title: `Jailbreaks (${dedupKey})`, severity, dedupKey }, 'amara-okafor', { runbookVersion: stack.runbookVersion() });
     return opened;
   };
   const correctionState = (workflowId: string, state: string) =>
     eventually(async () => {
-      const snapshot = await corrections.state(workflowId);
+      const snapshot = await stack.clients.corrections.state(workflowId);
       return snapshot.state === state ? snapshot : undefined;
     });
 
   it('takes a SEV2 from trigger through page, acknowledgement, approval, one application, verification and decide, to lift', async () => {
     const incident = await openIncident('sev2-path');
     const page = await eventually(() =>
-      database.db.selectFrom('pages').selectAll().where('target', '=', 'amara-okafor').where('sent_at', 'is not', null).executeTakeFirst(),
+      stack.db.selectFrom('pages').selectAll().where('target', '=', 'amara-okafor').where('sent_at', 'is not', null).executeTakeFirst(),
     );
     expect(page.escalation_level).toBe(1);
 
-    await incidents.acknowledge(incident.workflowId, { actor: 'amara-okafor', at: now() });
-    const proposed = await incidents.propose(incident.workflowId, {
+    await stack.clients.incidents.acknowledge(incident.workflowId, { actor: 'amara-okafor', at: now() });
+    const proposed = await stack.clients.incidents.propose(incident.workflowId, {
       actor: 'amara-okafor',
       at: now(),
       kind: 'rate_limit',
@@ -78,36 +54,36 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
       parameters: { requestsPerMinute: 10, per: 'user' },
       reason: 'Slow the automated jailbreak campaign from free accounts',
     });
-    expect((await incidents.state(incident.workflowId)).state).toBe('mitigating');
-    expect(endpoint.requests.filter((r) => r.correctionId === proposed.correctionId)).toHaveLength(0);
+    expect((await stack.clients.incidents.state(incident.workflowId)).state).toBe('mitigating');
+    expect(stack.endpoint.requests.filter((r) => r.correctionId === proposed.correctionId)).toHaveLength(0);
     expect((await decideAt({ tier: 'free' })).decision).toBe('allow');
 
-    const afterVote = await corrections.decide(proposed.workflowId, { actor: 'sofia-marquez', at: now(), decision: 'approve', rationale: 'Contained and reversible' });
+    const afterVote = await stack.clients.corrections.decide(proposed.workflowId, { actor: 'sofia-marquez', at: now(), decision: 'approve', rationale: 'Contained and reversible' });
     expect(afterVote.votes).toEqual([expect.objectContaining({ actor: 'sofia-marquez', role: 'safety-engineering-manager', decision: 'approve' })]);
     await correctionState(proposed.workflowId, 'active');
 
-    expect(endpoint.applied.filter((key) => key === `${proposed.correctionId}:apply`)).toHaveLength(1);
-    expect(endpoint.requests.filter((r) => r.correctionId === proposed.correctionId && r.action === 'apply')).toHaveLength(1);
-    expect(endpoint.rejectedSignatures).toHaveLength(0);
+    expect(stack.endpoint.applied.filter((key) => key === `${proposed.correctionId}:apply`)).toHaveLength(1);
+    expect(stack.endpoint.requests.filter((r) => r.correctionId === proposed.correctionId && r.action === 'apply')).toHaveLength(1);
+    expect(stack.endpoint.rejectedSignatures).toHaveLength(0);
     expect(await decideAt({ tier: 'free', userId: 'u1' })).toMatchObject({ decision: 'throttle', limit: { requestsPerMinute: 10, per: 'user' } });
     expect((await decideAt({ tier: 'pro', userId: 'u2' })).decision).toBe('allow');
-    await eventually(async () => ((await incidents.state(incident.workflowId)).state === 'mitigated' ? true : undefined));
+    await eventually(async () => ((await stack.clients.incidents.state(incident.workflowId)).state === 'mitigated' ? true : undefined));
 
-    const policy = await fetch(`${api}/v1/policy/frontier-assistant`, { headers: { authorization: `Bearer ${gateway}` } });
+    const policy = await fetch(`${stack.api.url}/v1/policy/frontier-assistant`, { headers: { authorization: `Bearer ${gateway}` } });
     const etag = policy.headers.get('etag');
     expect(((await policy.json()) as { corrections: { id: string }[] }).corrections.map((c) => c.id)).toEqual([proposed.correctionId]);
-    expect((await fetch(`${api}/v1/policy/frontier-assistant`, { headers: { 'if-none-match': etag!, authorization: `Bearer ${gateway}` } })).status).toBe(304);
+    expect((await fetch(`${stack.api.url}/v1/policy/frontier-assistant`, { headers: { 'if-none-match': etag!, authorization: `Bearer ${gateway}` } })).status).toBe(304);
 
     const lift = { correctionId: proposed.correctionId, actor: 'sofia-marquez', at: now(), rationale: 'Campaign over; fix deployed' };
-    await expect(incidents.lift(incident.workflowId, { ...lift, actor: 'amara-okafor' })).rejects.toThrow(
+    await expect(stack.clients.incidents.lift(incident.workflowId, { ...lift, actor: 'amara-okafor' })).rejects.toThrow(
       'amara-okafor may not lift a rate_limit correction: that needs one of safety-engineering-manager, head-of-safety',
     );
     // The last correction of a SEV2 (restoration required by the runbook) needs the restoration criteria met.
-    await expect(incidents.lift(incident.workflowId, { ...lift, restoration: [{ criterion: 'fix-deployed', evidence: 'deploy 4821' }] })).rejects.toThrow(
+    await expect(stack.clients.incidents.lift(incident.workflowId, { ...lift, restoration: [{ criterion: 'fix-deployed', evidence: 'deploy 4821' }] })).rejects.toThrow(
       'lifting the last correction of a SEV2 incident restores service: record the restoration criteria as met first (missing: evaluation-passed: The red-team evaluation that found the issue passes on the fixed model)',
     );
-    expect(endpoint.applied).not.toContain(`${proposed.correctionId}:lift`);
-    await incidents.lift(incident.workflowId, {
+    expect(stack.endpoint.applied).not.toContain(`${proposed.correctionId}:lift`);
+    await stack.clients.incidents.lift(incident.workflowId, {
       ...lift,
       restoration: [
         { criterion: 'fix-deployed', evidence: 'deploy 4821 of the jailbreak classifier' },
@@ -115,11 +91,11 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
       ],
     });
     await correctionState(proposed.workflowId, 'lifted');
-    expect(endpoint.applied).toContain(`${proposed.correctionId}:lift`);
+    expect(stack.endpoint.applied).toContain(`${proposed.correctionId}:lift`);
     expect((await decideAt({ tier: 'free', userId: 'u1' })).decision).toBe('allow');
-    expect((await fetch(`${api}/v1/policy/frontier-assistant`, { headers: { 'if-none-match': etag!, authorization: `Bearer ${gateway}` } })).status).toBe(200);
+    expect((await fetch(`${stack.api.url}/v1/policy/frontier-assistant`, { headers: { 'if-none-match': etag!, authorization: `Bearer ${gateway}` } })).status).toBe(200);
 
-    const timeline = await listTimeline(database.db, incident.incidentId);
+    const timeline = await listTimeline(stack.db, incident.incidentId);
     expect(timeline.map((e) => e.seq)).toEqual(timeline.map((_, i) => i + 1));
     const kinds = timeline.map((e) => e.kind);
     expect(timeline.find((e) => e.kind === 'incident.restoration_recorded')).toMatchObject({ actor: 'sofia-marquez', data: { correctionId: proposed.correctionId } });
@@ -146,23 +122,23 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
 
   it('refuses self-approval, an unauthorised role, a duplicate vote and a decision on a closed correction, each with its reason, changing nothing', async () => {
     const incident = await openIncident('refusals');
-    await incidents.acknowledge(incident.workflowId, { actor: 'jonas-berg', at: now() });
+    await stack.clients.incidents.acknowledge(incident.workflowId, { actor: 'jonas-berg', at: now() });
     await expect(
-      incidents.propose(incident.workflowId, { actor: 'amara-okafor', at: now(), kind: 'shutdown', scope: { all: true }, parameters: {}, reason: 'x', breakGlass: true }),
+      stack.clients.incidents.propose(incident.workflowId, { actor: 'amara-okafor', at: now(), kind: 'shutdown', scope: { all: true }, parameters: {}, reason: 'x', breakGlass: true }),
     ).rejects.toThrow('only the incident commander (jonas-berg) may use break-glass');
     await expect(
-      incidents.propose(incident.workflowId, { actor: 'jonas-berg', at: now(), kind: 'rate_limit', scope: { all: true }, parameters: { requestsPerMinute: 1 }, reason: 'x', breakGlass: true }),
+      stack.clients.incidents.propose(incident.workflowId, { actor: 'jonas-berg', at: now(), kind: 'rate_limit', scope: { all: true }, parameters: { requestsPerMinute: 1 }, reason: 'x', breakGlass: true }),
     ).rejects.toThrow('break-glass is not allowed for rate_limit at SEV2');
 
     await expect(
-      incidents.propose(incident.workflowId, { actor: 'jonas-berg', at: now(), kind: 'rate_limit', scope: { tiers: [] }, parameters: { requestsPerMinute: -5 }, reason: 'x' }),
+      stack.clients.incidents.propose(incident.workflowId, { actor: 'jonas-berg', at: now(), kind: 'rate_limit', scope: { tiers: [] }, parameters: { requestsPerMinute: -5 }, reason: 'x' }),
     ).rejects.toSatisfy(
       (error) =>
         error instanceof InvalidInput &&
         error.errors.map((e) => e.path).sort().join(',') === 'parameters.requestsPerMinute,scope.tiers',
     );
 
-    const rateLimit = await incidents.propose(incident.workflowId, {
+    const rateLimit = await stack.clients.incidents.propose(incident.workflowId, {
       actor: 'sofia-marquez',
       at: now(),
       kind: 'rate_limit',
@@ -170,7 +146,7 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
       parameters: { requestsPerMinute: 5, per: 'org' },
       reason: 'Abuse from one org',
     });
-    const restriction = await incidents.propose(incident.workflowId, {
+    const restriction = await stack.clients.incidents.propose(incident.workflowId, {
       actor: 'amara-okafor',
       at: now(),
       kind: 'user_restriction',
@@ -178,42 +154,42 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
       parameters: { mode: 'blocklist' },
       reason: 'Block the account',
     });
-    await corrections.decide(restriction.workflowId, { actor: 'sofia-marquez', at: now(), decision: 'reject', rationale: 'Account already suspended upstream' });
+    await stack.clients.corrections.decide(restriction.workflowId, { actor: 'sofia-marquez', at: now(), decision: 'reject', rationale: 'Account already suspended upstream' });
     await correctionState(restriction.workflowId, 'rejected');
 
-    const countVotes = async () => Number((await database.db.selectFrom('approvals').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
-    const timelineLength = async () => (await listTimeline(database.db, incident.incidentId)).length;
+    const countVotes = async () => Number((await stack.db.selectFrom('approvals').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const timelineLength = async () => (await listTimeline(stack.db, incident.incidentId)).length;
     const votesBefore = await countVotes();
     const eventsBefore = await timelineLength();
 
-    await expect(corrections.decide(rateLimit.workflowId, { actor: 'sofia-marquez', at: now(), decision: 'approve', rationale: 'ok' })).rejects.toThrow(
+    await expect(stack.clients.corrections.decide(rateLimit.workflowId, { actor: 'sofia-marquez', at: now(), decision: 'approve', rationale: 'ok' })).rejects.toThrow(
       'sofia-marquez proposed this correction and cannot decide on it (separation of duties)',
     );
-    await expect(corrections.decide(rateLimit.workflowId, { actor: 'amara-okafor', at: now(), decision: 'approve', rationale: 'ok' })).rejects.toThrow(
+    await expect(stack.clients.corrections.decide(rateLimit.workflowId, { actor: 'amara-okafor', at: now(), decision: 'approve', rationale: 'ok' })).rejects.toThrow(
       'amara-okafor (on-call-engineer) may not decide on rate_limit at SEV2: that needs one of safety-engineering-manager',
     );
-    await expect(corrections.decide(restriction.workflowId, { actor: 'li-wei', at: now(), decision: 'approve', rationale: 'ok' })).rejects.toThrow(
+    await expect(stack.clients.corrections.decide(restriction.workflowId, { actor: 'li-wei', at: now(), decision: 'approve', rationale: 'ok' })).rejects.toThrow(
       `correction ${restriction.correctionId} is no longer pending a decision (it is rejected)`,
     );
 
-    const shutdown = await incidents.propose(incident.workflowId, { actor: 'jonas-berg', at: now(), kind: 'shutdown', scope: { all: true }, parameters: {}, reason: 'Stop serving' });
-    await corrections.decide(shutdown.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'Harm is spreading' });
+    const shutdown = await stack.clients.incidents.propose(incident.workflowId, { actor: 'jonas-berg', at: now(), kind: 'shutdown', scope: { all: true }, parameters: {}, reason: 'Stop serving' });
+    await stack.clients.corrections.decide(shutdown.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'Harm is spreading' });
     const votesAfterFirst = await countVotes();
-    await expect(corrections.decide(shutdown.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'again' })).rejects.toThrow(
+    await expect(stack.clients.corrections.decide(shutdown.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'again' })).rejects.toThrow(
       'daniel-cho has already voted on this correction',
     );
     expect(await countVotes()).toBe(votesAfterFirst);
     expect(votesAfterFirst).toBe(votesBefore + 1);
-    expect((await corrections.state(rateLimit.workflowId)).votes).toEqual([]);
-    const events = await listTimeline(database.db, incident.incidentId);
+    expect((await stack.clients.corrections.state(rateLimit.workflowId)).votes).toEqual([]);
+    const events = await listTimeline(stack.db, incident.incidentId);
     // Only the shutdown's proposal and its one approval were added; the refused attempts left no trace.
     expect(events.slice(eventsBefore).map((e) => e.kind)).toEqual(['correction.proposed', 'correction.approval_given']);
   });
 
   it('refuses to lift the last correction of a SEV1 without the restoration criteria, with a clear message, and lifts it with them', async () => {
     const incident = await openIncident('sev1-restoration', 'SEV1');
-    await incidents.acknowledge(incident.workflowId, { actor: 'jonas-berg', at: now() });
-    const proposed = await incidents.propose(incident.workflowId, {
+    await stack.clients.incidents.acknowledge(incident.workflowId, { actor: 'jonas-berg', at: now() });
+    const proposed = await stack.clients.incidents.propose(incident.workflowId, {
       actor: 'jonas-berg',
       at: now(),
       kind: 'capability_restriction',
@@ -221,16 +197,16 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
       parameters: { filterProfile: 'strict-cbrn', disabledCapabilities: ['code-execution'] },
       reason: 'Contain the uplift while the fix ships',
     });
-    await corrections.decide(proposed.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'Severe and ongoing' });
+    await stack.clients.corrections.decide(proposed.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'Severe and ongoing' });
     await correctionState(proposed.workflowId, 'active');
     // The incident hears of it by signal: lifting is decided there.
-    await eventually(async () => ((await incidents.state(incident.workflowId)).state === 'mitigated' ? true : undefined));
+    await eventually(async () => ((await stack.clients.incidents.state(incident.workflowId)).state === 'mitigated' ? true : undefined));
     const lift = { correctionId: proposed.correctionId, actor: 'sofia-marquez', at: now(), rationale: 'Fixed' };
-    await expect(incidents.lift(incident.workflowId, lift)).rejects.toThrow(
+    await expect(stack.clients.incidents.lift(incident.workflowId, lift)).rejects.toThrow(
       'lifting the last correction of a SEV1 incident restores service: record the restoration criteria as met first (missing: fix-deployed: A fix is deployed to the serving stack; evaluation-passed: The red-team evaluation that found the issue passes on the fixed model)',
     );
-    expect((await corrections.state(proposed.workflowId)).state).toBe('active');
-    await incidents.lift(incident.workflowId, {
+    expect((await stack.clients.corrections.state(proposed.workflowId)).state).toBe('active');
+    await stack.clients.incidents.lift(incident.workflowId, {
       ...lift,
       restoration: [
         { criterion: 'fix-deployed', evidence: 'deploy 5102' },
@@ -242,38 +218,41 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
 
   it('does not apply a quorum-2 shutdown after one approval, and applies it once after the second', async () => {
     const incident = await openIncident('shutdown-quorum');
-    await incidents.acknowledge(incident.workflowId, { actor: 'jonas-berg', at: now() });
-    const shutdown = await incidents.propose(incident.workflowId, { actor: 'jonas-berg', at: now(), kind: 'shutdown', scope: { all: true }, parameters: {}, reason: 'Weights exfiltration suspected' });
-    await corrections.decide(shutdown.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'Yes' });
-    await expect(corrections.decide(shutdown.workflowId, { actor: 'erik-lund', at: now(), decision: 'approve', rationale: 'Yes' })).rejects.toThrow(
+    await stack.clients.incidents.acknowledge(incident.workflowId, { actor: 'jonas-berg', at: now() });
+    const shutdown = await stack.clients.incidents.propose(incident.workflowId, { actor: 'jonas-berg', at: now(), kind: 'shutdown', scope: { all: true }, parameters: {}, reason: 'Weights exfiltration suspected' });
+    await stack.clients.corrections.decide(shutdown.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'Yes' });
+    await expect(stack.clients.corrections.decide(shutdown.workflowId, { actor: 'erik-lund', at: now(), decision: 'approve', rationale: 'Yes' })).rejects.toThrow(
       /erik-lund \(ceo\) may not decide on shutdown at SEV2: that needs one of head-of-safety, cto/,
     );
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect((await corrections.state(shutdown.workflowId)).state).toBe('proposed');
-    expect(endpoint.requests.filter((r) => r.correctionId === shutdown.correctionId)).toHaveLength(0);
+    // The correction has recorded the one vote and has nothing in flight: one of two approvals leaves it
+    // proposed, and no application is on its way.
+    await stack.settled(shutdown.workflowId);
+    expect((await stack.clients.corrections.state(shutdown.workflowId)).votes).toHaveLength(1);
+    expect((await stack.clients.corrections.state(shutdown.workflowId)).state).toBe('proposed');
+    expect(stack.endpoint.requests.filter((r) => r.correctionId === shutdown.correctionId)).toHaveLength(0);
     expect((await decideAt({ userId: 'anyone' })).decision).toBe('allow');
 
-    await corrections.decide(shutdown.workflowId, { actor: 'priya-raman', at: now(), decision: 'approve', rationale: 'Agreed' });
+    await stack.clients.corrections.decide(shutdown.workflowId, { actor: 'priya-raman', at: now(), decision: 'approve', rationale: 'Agreed' });
     await correctionState(shutdown.workflowId, 'active');
-    expect(endpoint.applied.filter((key) => key === `${shutdown.correctionId}:apply`)).toHaveLength(1);
+    expect(stack.endpoint.applied.filter((key) => key === `${shutdown.correctionId}:apply`)).toHaveLength(1);
     expect((await decideAt({ userId: 'anyone' })).decision).toBe('deny');
 
     // Both consumers a shutdown interrupts hear of it; the webhook fallback is switched on once, the email one requested.
     const activateKey = `${shutdown.correctionId}:lexicon-legal:fallback-activate`;
-    await eventually(async () => (endpoint.fallbackSwitched.includes(activateKey) ? true : undefined));
+    await eventually(async () => (stack.endpoint.fallbackSwitched.includes(activateKey) ? true : undefined));
     const fallbacks = await eventually(async () => {
-      const rows = await database.db.selectFrom('fallbacks').selectAll().where('correction_id', '=', shutdown.correctionId).orderBy('consumer_id').execute();
+      const rows = await stack.db.selectFrom('fallbacks').selectAll().where('correction_id', '=', shutdown.correctionId).orderBy('consumer_id').execute();
       return rows.length === 2 && rows.every((r) => r.state === 'active') ? rows : undefined;
     });
     expect(fallbacks.map((r) => [r.consumer_id, r.method])).toEqual([
       ['lexicon-legal', 'webhook'],
       ['northwind-support', 'email'],
     ]);
-    const notices = await database.db.selectFrom('notifications').selectAll().where('correction_id', '=', shutdown.correctionId).where('audience', '=', 'downstream').execute();
+    const notices = await stack.db.selectFrom('notifications').selectAll().where('correction_id', '=', shutdown.correctionId).where('audience', '=', 'downstream').execute();
     expect(notices.map((n) => n.recipient).sort()).toEqual(['cto@lexicon-legal.example', 'support-eng@northwind.example']);
     expect(notices.every((n) => n.sent_at !== null && /shutdown in force/.test(n.subject))).toBe(true);
 
-    await incidents.lift(incident.workflowId, {
+    await stack.clients.incidents.lift(incident.workflowId, {
       correctionId: shutdown.correctionId,
       actor: 'priya-raman',
       at: now(),
@@ -286,12 +265,12 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
     await correctionState(shutdown.workflowId, 'lifted');
     expect((await decideAt({ userId: 'anyone' })).decision).toBe('allow');
     await eventually(async () => {
-      const rows = await database.db.selectFrom('fallbacks').select('state').where('correction_id', '=', shutdown.correctionId).execute();
+      const rows = await stack.db.selectFrom('fallbacks').select('state').where('correction_id', '=', shutdown.correctionId).execute();
       return rows.every((r) => r.state === 'inactive') ? true : undefined;
     });
-    expect(endpoint.fallbackSwitched.filter((key) => key === activateKey)).toHaveLength(1);
-    expect(endpoint.fallbackSwitched).toContain(`${shutdown.correctionId}:lexicon-legal:fallback-deactivate`);
-    const lifted = await database.db.selectFrom('notifications').select('subject').where('correction_id', '=', shutdown.correctionId).where('subject', 'like', '%lifted').execute();
+    expect(stack.endpoint.fallbackSwitched.filter((key) => key === activateKey)).toHaveLength(1);
+    expect(stack.endpoint.fallbackSwitched).toContain(`${shutdown.correctionId}:lexicon-legal:fallback-deactivate`);
+    const lifted = await stack.db.selectFrom('notifications').select('subject').where('correction_id', '=', shutdown.correctionId).where('subject', 'like', '%lifted').execute();
     expect(lifted).toHaveLength(2);
   });
 });
