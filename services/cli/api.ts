@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { localAdminTokenFile } from '../access/local-admin.js';
 import { loadConfig } from '../config.js';
@@ -11,21 +10,12 @@ import { CliError, ExitCode, exitCodeForStatus } from './exit.js';
 
 // ---- connection settings ----
 
-/** The options every command that talks to the API takes. */
+/** The options every command that talks to the API takes (`withApi` in ./define.ts). */
 export interface ConnectionOptions {
   server?: string;
   token?: string;
   profile?: string;
   json?: boolean;
-}
-
-/** Adds --server, --token, --profile and --json (after the command's own options, so its help lists those first). */
-export function withApi(command: Command): Command {
-  return command
-    .addOption(new Option('--json', "print the API's JSON response (for scripts)"))
-    .addOption(new Option('--server <url>', 'Correx API URL (default: $CORREX_SERVER, the profile, else local mode)'))
-    .addOption(new Option('--token <token>', 'API token (default: $CORREX_TOKEN, the profile, else local mode)'))
-    .addOption(new Option('--profile <name>', 'profile in the config file ($CORREX_CONFIG or ~/.config/correx/config.json; default: $CORREX_PROFILE, else default)'));
 }
 
 const ServerUrl = z.string().refine((text) => {
@@ -292,11 +282,6 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, names
   throw new CliError(`invalid input: ${problems.join('; ')}`, ExitCode.usage);
 }
 
-/** Commander's accumulator for options that may be given several times. */
-export function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
-
 /** `key=value` pairs of a repeatable option, in order; the value may contain `=`. */
 export function keyValues(list: string[] | undefined, flag: string): [string, string][] {
   return (list ?? []).map((item) => {
@@ -316,18 +301,4 @@ export const Uuid = (what: string) => z.uuid(`must be ${what} id (UUID)`);
 /** A UUID argument (`<id>`), or exit 2 naming it. */
 export function idArgument(value: string, what: string, name = '<id>'): string {
   return parseInput(z.object({ id: Uuid(what) }), { id: value }, { id: name }).id;
-}
-
-/**
- * A command group (`correx incident …`) whose usage errors are one line on stderr, like every
- * other error of the CLI. Subcommands created with `.command()` inherit this.
- */
-export function commandGroup(program: Command, name: string, description: string): Command {
-  return program
-    .command(name)
-    .description(description)
-    .showHelpAfterError(false)
-    .configureOutput({
-      outputError: (message, write) => write(`correx: ${oneLine(message.replace(/^error:\s*/, ''))} (run with --help for usage)\n`),
-    });
 }

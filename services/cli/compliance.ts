@@ -1,38 +1,7 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { Option, type Command } from 'commander';
-import { z } from 'zod';
-import { connectionFailureReason } from '../errors.js';
-import { ExportSelection } from '../export/schema.js';
-import { verifyExport } from '../export/verify.js';
-import { ApiClient, commandGroup, describeProblem, idArgument, parseInput, withApi, type ConnectionOptions, type Query } from './api.js';
-import { CliError, ExitCode, ExitWith, exitCodeForStatus } from './exit.js';
-import { print, printJson } from './output.js';
+import { commandGroup, lazy, withApi } from './define.js';
 
-/** Streams a response body to a file (or stdout) without holding it: exports can be large. */
-async function download(client: ApiClient, route: string, query: Query, output: string | undefined): Promise<number> {
-  const { server, token } = client.connection;
-  const search = new URLSearchParams(Object.entries(query).flatMap(([k, v]): [string, string][] => (v === undefined ? [] : [[k, String(v)]])));
-  let response: Response;
-  try {
-    response = await fetch(`${server}${route}${search.size ? `?${search}` : ''}`, { headers: { authorization: `Bearer ${token}` } });
-  } catch (error) {
-    throw new CliError(`cannot reach Correx at ${server}: ${connectionFailureReason(error instanceof Error && error.cause !== undefined ? error.cause : error)}`, ExitCode.failure);
-  }
-  if (!response.ok || !response.body) {
-    const problem = (await response.json().catch(() => ({}))) as Parameters<typeof describeProblem>[0];
-    throw new CliError(`${describeProblem(problem, response.statusText)} (HTTP ${response.status})`, exitCodeForStatus(response.status));
-  }
-  let bytes = 0;
-  const body = Readable.fromWeb(response.body as unknown as WebReadableStream<Uint8Array>);
-  body.on('data', (chunk: Buffer) => (bytes += chunk.length));
-  await pipeline(body, output ? createWriteStream(output) : process.stdout);
-  return bytes;
-}
+const actions = () => import('./compliance-actions.js');
 
 export function exportCommand(program: Command): void {
   const exports = commandGroup(program, 'export', 'export timelines (signed JSON or CSV), the printable report, and regulator mappings (compliance role)');
@@ -48,16 +17,7 @@ export function exportCommand(program: Command): void {
       .option('--to <time>', 'incidents opened before (ISO 8601)')
       .addOption(new Option('--format <format>', 'json or csv').choices(['json', 'csv']).default('json'))
       .option('-o, --output <file>', 'write to this file (default: standard output)'),
-  ).action(async (options: ConnectionOptions & { incident?: string; system?: string; severity?: string; from?: string; to?: string; format: string; output?: string }) => {
-    const selection = parseInput(
-      ExportSelection,
-      { incidentId: options.incident, systemId: options.system, severity: options.severity, from: options.from, to: options.to, format: options.format },
-      { incidentId: '--incident', systemId: '--system' },
-    );
-    const client = await ApiClient.connect(options);
-    const bytes = await download(client, '/v1/exports', selection, options.output);
-    if (options.output) process.stderr.write(`correx: wrote ${bytes} bytes to ${options.output}\n`);
-  });
+  ).action(lazy(async () => (await actions()).timeline));
 
   withApi(
     exports
@@ -65,11 +25,7 @@ export function exportCommand(program: Command): void {
       .description('the printable incident report (HTML; print it to PDF from a browser)')
       .argument('<incidentId>')
       .option('-o, --output <file>', 'write to this file (default: standard output)'),
-  ).action(async (incidentId: string, options: ConnectionOptions & { output?: string }) => {
-    const id = idArgument(incidentId, 'an incident', '<incidentId>');
-    const bytes = await download(await ApiClient.connect(options), `/v1/incidents/${id}/report`, {}, options.output);
-    if (options.output) process.stderr.write(`correx: wrote ${bytes} bytes to ${options.output}\n`);
-  });
+  ).action(lazy(async () => (await actions()).report));
 
   withApi(
     exports
@@ -77,21 +33,7 @@ export function exportCommand(program: Command): void {
       .description('the incident in the EU AI Act, GPAI Code of Practice, OECD and AI Incident Database fields, with what is missing and why')
       .argument('<incidentId>')
       .option('--schema <schema>', 'only this schema'),
-  ).action(async (incidentId: string, options: ConnectionOptions & { schema?: string }) => {
-    const id = idArgument(incidentId, 'an incident', '<incidentId>');
-    const client = await ApiClient.connect(options);
-    const result = await client.get<{ items: { schema: string; reference: string; fields: Record<string, string | null>; missing: { field: string; why: string }[] }[] }>(
-      `/v1/incidents/${id}/regulator-mappings`,
-      { schema: options.schema },
-    );
-    if (options.json) return printJson(result);
-    for (const mapping of result.items) {
-      print(`${mapping.schema} (${mapping.reference})`);
-      for (const [field, value] of Object.entries(mapping.fields)) print(`  ${field}: ${value === null ? '-' : value.split('\n')[0]}`);
-      for (const m of mapping.missing) print(`  MISSING ${m.field}: ${m.why}`);
-      print();
-    }
-  });
+  ).action(lazy(async () => (await actions()).mappings));
 }
 
 export function auditCommand(program: Command): void {
@@ -102,25 +44,5 @@ export function auditCommand(program: Command): void {
     .argument('<export-file>')
     .option('--public-key <file>', "the signer's public key (PEM, from /.well-known/correx-signing-key); without it, the key inside the file is used")
     .option('--json', 'print the result as JSON')
-    .action(async (file: string, options: { publicKey?: string; json?: boolean }) => {
-      parseInput(z.object({ file: z.string().min(1) }), { file }, { file: '<export-file>' });
-      const publicKeyPem = options.publicKey ? await readFile(options.publicKey, 'utf8').catch((error: Error) => { throw new CliError(`cannot read --public-key ${options.publicKey}: ${error.message}`, ExitCode.usage); }) : undefined;
-      const input = createReadStream(file);
-      const opened = new Promise<void>((resolve, reject) => {
-        input.once('open', () => resolve());
-        input.once('error', reject);
-      });
-      await opened.catch((error: Error) => {
-        throw new CliError(`cannot read ${file}: ${error.message}`, ExitCode.usage);
-      });
-      const result = await verifyExport(createInterface({ input, crlfDelay: Infinity }), publicKeyPem ? { publicKeyPem } : {});
-      if (options.json) printJson(result);
-      else if (result.ok) {
-        print(`verified: ${result.incidents} incident${result.incidents === 1 ? '' : 's'}, ${result.events} events, signed by key ${result.keyId}${result.keyPinned ? '' : ' (the key inside the file; pin one with --public-key)'}`);
-      } else {
-        if (result.broken) print(`FAILED: event ${result.broken.seq} of incident ${result.broken.incidentId} (line ${result.broken.line}): ${result.broken.reason}`);
-        for (const problem of result.problems) print(`FAILED: ${problem}`);
-      }
-      if (!result.ok) throw new ExitWith(ExitCode.failure);
-    });
+    .action(lazy(async () => (await actions()).verify));
 }

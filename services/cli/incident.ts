@@ -1,70 +1,9 @@
 import { Option, type Command } from 'commander';
-import { z } from 'zod';
-import { IncidentState, IncidentTrigger, Severity, SystemId } from '../incident/schema.js';
-import { IncidentClass } from '../regulatory/regime.js';
-import { ApiClient, commandGroup, idArgument, listValues, parseInput, withApi, type ConnectionOptions } from './api.js';
-import { age, fields, print, printJson, table, time, truncate } from './output.js';
+import { incidentStates } from '../incident/states.js';
+import { incidentClasses } from '../regulatory/classes.js';
+import { commandGroup, lazy, withApi } from './define.js';
 
-/** An incident as GET /v1/incidents answers it. */
-export interface IncidentView {
-  id: string;
-  systemId: string;
-  title: string;
-  severity: string;
-  state: string;
-  dedupKey: string;
-  commander: string | null;
-  classification: string[] | null;
-  runbookVersion: string;
-  openedBy: string;
-  openedAt: string;
-  acknowledgedAt: string | null;
-  mitigatedAt: string | null;
-  resolvedAt: string | null;
-  closedAt: string | null;
-}
-
-/** The workflow's live view of an incident (the answer of acknowledge, resolve, classify and lift). */
-export interface IncidentSnapshot {
-  incidentId: string;
-  state: string;
-  commander?: string;
-  severity: string;
-  corrections: { id: string; kind: string; state: string; breakGlass: boolean }[];
-  classification: string[];
-  regulatoryClocks: { regimeId: string }[];
-}
-
-interface CorrectionView {
-  id: string;
-  kind: string;
-  state: string;
-  breakGlass: boolean;
-  proposedBy: string;
-  proposedAt: string;
-  reason: string;
-}
-
-interface TimelineEvent {
-  seq: number;
-  kind: string;
-  actor: string;
-  occurredAt: string;
-}
-
-interface TriggerOutcome {
-  incidentId: string;
-  workflowId: string;
-  joined: boolean;
-}
-
-const ListOptions = z.object({
-  system: SystemId.optional(),
-  state: z.array(IncidentState).optional(),
-  severity: Severity.optional(),
-  limit: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be 1 to 200').max(200, 'must be 1 to 200').default(50),
-  cursor: z.string().min(1).optional(),
-});
+const actions = () => import('./incident-actions.js');
 
 export function incidentCommand(program: Command): void {
   const incident = commandGroup(program, 'incident', 'trigger, list, inspect and act on incidents (through the Correx API)');
@@ -78,156 +17,44 @@ export function incidentCommand(program: Command): void {
       .requiredOption('--severity <severity>', "one of the runbook's severities, e.g. SEV2")
       .option('--dedup-key <key>', 'triggers with the same key join the open incident')
       .option('--summary <text>', 'more detail'),
-  ).action(async (systemId: string, options: ConnectionOptions & { title: string; severity: string; dedupKey?: string; summary?: string }) => {
-    const body = parseInput(
-      IncidentTrigger,
-      { systemId, title: options.title, severity: options.severity, dedupKey: options.dedupKey, summary: options.summary },
-      { systemId: '<systemId>' },
-    );
-    const api = await ApiClient.connect(options);
-    const outcome = await api.post<TriggerOutcome>('/v1/incidents', body);
-    if (options.json) return printJson(outcome);
-    print(`incident ${outcome.incidentId}: ${outcome.joined ? 'joined (an open incident with the same dedup key took this trigger)' : 'opened'}`);
-  });
+  ).action(lazy(async () => (await actions()).trigger));
 
   withApi(
     incident
       .command('list')
       .description('list incidents, newest first')
       .option('--system <systemId>', 'only this system')
-      .option('--state <states>', `only these states, comma-separated (${IncidentState.options.join(', ')})`)
+      .option('--state <states>', `only these states, comma-separated (${incidentStates.join(', ')})`)
       .option('--severity <severity>', 'only this severity')
       .option('--limit <n>', 'incidents per page (1-200)', '50')
       .option('--cursor <cursor>', 'the page after this cursor (printed under the previous page)')
       .option('--all', 'follow the cursor to the last page'),
-  ).action(async (options: ConnectionOptions & { system?: string; state?: string; severity?: string; limit: string; cursor?: string; all?: boolean }) => {
-    const filter = parseInput(ListOptions, {
-      system: options.system,
-      state: options.state === undefined ? undefined : listValues([options.state]),
-      severity: options.severity,
-      limit: options.limit,
-      cursor: options.cursor,
-    });
-    const api = await ApiClient.connect(options);
-    const items: IncidentView[] = [];
-    let cursor = filter.cursor;
-    let nextCursor: string | null;
-    do {
-      const page = await api.get<{ items: IncidentView[]; nextCursor: string | null }>('/v1/incidents', {
-        systemId: filter.system,
-        state: filter.state?.join(','),
-        severity: filter.severity,
-        limit: filter.limit,
-        cursor,
-      });
-      items.push(...page.items);
-      nextCursor = page.nextCursor;
-      cursor = nextCursor ?? undefined;
-    } while (options.all && nextCursor);
-
-    if (options.json) return printJson({ items, nextCursor });
-    if (items.length === 0) return print('no incidents');
-    const now = Date.now();
-    print(table(['id', 'severity', 'state', 'system', 'age', 'title'], items.map((i) => [i.id, i.severity, i.state, i.systemId, age(i.openedAt, now), truncate(i.title, 60)])));
-    if (nextCursor) print(`more: correx incident list --cursor ${nextCursor} (with the same filters), or --all`);
-  });
+  ).action(lazy(async () => (await actions()).list));
 
   withApi(
     incident
       .command('show')
       .description('an incident with its corrections and timeline')
       .argument('<id>', 'incident id'),
-  ).action(async (id: string, options: ConnectionOptions) => {
-    const incidentId = idArgument(id, 'an incident');
-    const api = await ApiClient.connect(options);
-    const shown = await api.get<IncidentView & { live: Partial<IncidentSnapshot> & { unavailable?: string } }>(`/v1/incidents/${incidentId}`);
-    const [corrections, timeline] = await Promise.all([
-      api.get<{ items: CorrectionView[] }>(`/v1/incidents/${incidentId}/corrections`),
-      fullTimeline(api, incidentId),
-    ]);
-    if (options.json) return printJson({ ...shown, corrections: corrections.items, timeline });
+  ).action(lazy(async () => (await actions()).show));
 
-    const live = shown.live;
-    print(`incident ${shown.id}  ${shown.severity}  ${live?.state ?? shown.state}`);
-    print(
-      fields([
-        ['title', shown.title],
-        ['system', shown.systemId],
-        ['commander', live?.commander ?? shown.commander ?? 'none yet'],
-        ['classes', (live?.classification ?? shown.classification ?? []).join(', ') || 'not classified'],
-        ['opened', `${time(shown.openedAt)} by ${shown.openedBy} (${age(shown.openedAt)} ago)`],
-        ['acknowledged', shown.acknowledgedAt && time(shown.acknowledgedAt)],
-        ['mitigated', shown.mitigatedAt && time(shown.mitigatedAt)],
-        ['resolved', shown.resolvedAt && time(shown.resolvedAt)],
-        ['closed', shown.closedAt && time(shown.closedAt)],
-        ['dedup key', shown.dedupKey],
-        ['runbook', shown.runbookVersion],
-        ['workflow', live?.unavailable ? `unavailable (${live.unavailable})` : undefined],
-      ]),
-    );
-    print();
-    if (corrections.items.length === 0) print('corrections: none');
-    else {
-      print('corrections');
-      print(
-        table(
-          ['id', 'kind', 'state', 'break-glass', 'proposed by', 'proposed', 'reason'],
-          corrections.items.map((c) => [c.id, c.kind, c.state, c.breakGlass, c.proposedBy, time(c.proposedAt), truncate(c.reason, 50)]),
-        ),
-      );
-    }
-    print();
-    print('timeline');
-    print(table(['seq', 'time', 'actor', 'kind'], timeline.map((e) => [e.seq, time(e.occurredAt), e.actor, e.kind])));
-  });
-
-  const action = (name: 'ack' | 'resolve', route: 'acknowledge' | 'resolve', description: string) =>
+  const transition = (name: 'ack' | 'resolve', route: 'acknowledge' | 'resolve', description: string) =>
     withApi(
       incident
         .command(name)
         .description(description)
         .argument('<id>', 'incident id')
         .option('--reason <text>', 'why (recorded on the timeline)'),
-    ).action(async (id: string, options: ConnectionOptions & { reason?: string }) => {
-      const incidentId = idArgument(id, 'an incident');
-      const body = parseInput(z.object({ reason: z.string().trim().min(1, 'must not be empty').max(2000).optional() }), { reason: options.reason });
-      const api = await ApiClient.connect(options);
-      const snapshot = await api.post<IncidentSnapshot>(`/v1/incidents/${incidentId}/${route}`, body);
-      if (options.json) return printJson(snapshot);
-      print(`incident ${incidentId}: ${snapshot.state}${snapshot.commander ? ` (commander ${snapshot.commander})` : ''}`);
-    });
-  action('ack', 'acknowledge', 'acknowledge: stops paging; the first to acknowledge becomes incident commander');
-  action('resolve', 'resolve', 'resolve the incident');
+    ).action(lazy(async () => (await actions()).transition(route)));
+  transition('ack', 'acknowledge', 'acknowledge: stops paging; the first to acknowledge becomes incident commander');
+  transition('resolve', 'resolve', 'resolve the incident');
 
   withApi(
     incident
       .command('classify')
       .description('set or revise the incident classes (which decide the regulator reports that apply)')
       .argument('<id>', 'incident id')
-      .addOption(new Option('--class <class...>', `incident classes, space- or comma-separated (${IncidentClass.options.join(', ')})`).makeOptionMandatory())
+      .addOption(new Option('--class <class...>', `incident classes, space- or comma-separated (${incidentClasses.join(', ')})`).makeOptionMandatory())
       .requiredOption('--reason <text>', 'why this classification'),
-  ).action(async (id: string, options: ConnectionOptions & { class: string[]; reason: string }) => {
-    const incidentId = idArgument(id, 'an incident');
-    const body = parseInput(
-      z.object({ classes: z.array(IncidentClass).min(1, 'give at least one class'), reason: z.string().trim().min(1, 'say why').max(2000) }),
-      { classes: listValues(options.class), reason: options.reason },
-      { classes: '--class' },
-    );
-    const api = await ApiClient.connect(options);
-    const snapshot = await api.post<IncidentSnapshot>(`/v1/incidents/${incidentId}/classify`, body);
-    if (options.json) return printJson(snapshot);
-    const regimes = snapshot.regulatoryClocks.map((c) => c.regimeId);
-    print(`incident ${incidentId}: classified ${snapshot.classification.join(', ')}; regulator clocks: ${regimes.join(', ') || 'none'}`);
-  });
-}
-
-async function fullTimeline(api: ApiClient, incidentId: string): Promise<TimelineEvent[]> {
-  const events: TimelineEvent[] = [];
-  let afterSeq: number | undefined;
-  for (;;) {
-    const page = await api.get<{ items: TimelineEvent[]; nextAfterSeq: number | null }>(`/v1/incidents/${incidentId}/timeline`, { afterSeq, limit: 1000 });
-    events.push(...page.items);
-    if (page.nextAfterSeq === null) return events;
-    afterSeq = page.nextAfterSeq;
-  }
+  ).action(lazy(async () => (await actions()).classify));
 }

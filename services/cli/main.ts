@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
-import { loadConfig } from '../config.js';
-import { openConfiguredDatabase } from '../db/configured.js';
-import { migrateDown, migrateUp, migrationStatus } from '../db/migrate.js';
+import type { Kysely } from 'kysely';
+import type * as migrate from '../db/migrate.js';
+import type { Database } from '../db/schema.js';
 import { OperatorError } from '../errors.js';
 import { auditCommand, exportCommand } from './compliance.js';
 import { correctionCommand } from './correction.js';
@@ -13,7 +13,8 @@ import { runbookCommand } from './runbook.js';
 import { taskCommand } from './task.js';
 import { tokenCommand } from './token.js';
 
-
+// The command tree loads nothing but commander and the definitions (./define.ts): each command imports
+// what it runs when it runs, so `correx --help` starts about as fast as Node itself.
 
 export function buildProgram(): Command {
   const program = new Command('correx')
@@ -26,8 +27,7 @@ export function buildProgram(): Command {
     .command('dev')
     .description('run Correx locally: Temporal dev server with web UI, migrations, worker and HTTP service, until Ctrl-C')
     .action(async () => {
-      // Loaded on demand: the worker's dependencies would slow every other command's start.
-      const { runDev } = await import('../dev.js');
+      const [{ runDev }, { loadConfig }] = await Promise.all([import('../dev.js'), import('../config.js')]);
       await runDev(loadConfig());
     });
 
@@ -35,7 +35,7 @@ export function buildProgram(): Command {
     .command('api')
     .description('run the HTTP API alone (any number of instances): DATABASE_URL, TEMPORAL_ADDRESS and CORREX_SIGNING_KEY_FILE required; drains on SIGTERM')
     .action(async () => {
-      const { runApiProcess } = await import('../api-process.js');
+      const [{ runApiProcess }, { loadConfig }] = await Promise.all([import('../api-process.js'), import('../config.js')]);
       await runApiProcess(loadConfig());
     });
 
@@ -43,7 +43,7 @@ export function buildProgram(): Command {
     .command('worker')
     .description('run a worker (any number of them): workflows and activities against TEMPORAL_ADDRESS (default localhost:7233) and DATABASE_URL; health on CORREX_WORKER_HEALTH_PORT; drains on SIGTERM')
     .action(async () => {
-      const { runWorkerProcess } = await import('../worker-process.js');
+      const [{ runWorkerProcess }, { loadConfig }] = await Promise.all([import('../worker-process.js'), import('../config.js')]);
       await runWorkerProcess(loadConfig());
     });
 
@@ -52,7 +52,7 @@ export function buildProgram(): Command {
     .command('up')
     .description('apply every pending migration')
     .action(async () => {
-      await withDatabase(async (db, describe) => {
+      await withDatabase(async (db, describe, { migrateUp }) => {
         const applied = await migrateUp(db);
         console.log(applied.length ? `applied to ${describe}: ${applied.join(', ')}` : `${describe}: already up to date`);
       });
@@ -62,7 +62,7 @@ export function buildProgram(): Command {
     .description('revert the most recent migration')
     .addOption(new Option('--all', 'revert every migration'))
     .action(async (options: { all?: boolean }) => {
-      await withDatabase(async (db, describe) => {
+      await withDatabase(async (db, describe, { migrateDown }) => {
         const reverted = await migrateDown(db, { all: options.all === true });
         console.log(reverted.length ? `reverted on ${describe}: ${reverted.join(', ')}` : `${describe}: nothing to revert`);
       });
@@ -72,7 +72,7 @@ export function buildProgram(): Command {
     .description('list migrations and when each was applied')
     .addOption(new Option('--json', 'print JSON'))
     .action(async (options: { json?: boolean }) => {
-      await withDatabase(async (db) => {
+      await withDatabase(async (db, _describe, { migrationStatus }) => {
         const status = await migrationStatus(db);
         if (options.json) {
           console.log(JSON.stringify(status.map((m) => ({ name: m.name, appliedAt: m.executedAt?.toISOString() ?? null })), null, 2));
@@ -98,10 +98,11 @@ export function buildProgram(): Command {
   return program;
 }
 
-async function withDatabase(run: (db: Parameters<typeof migrateUp>[0], describe: string) => Promise<void>): Promise<void> {
+async function withDatabase(run: (db: Kysely<Database>, describe: string, migrations: typeof migrate) => Promise<void>): Promise<void> {
+  const [{ loadConfig }, { openConfiguredDatabase }, migrations] = await Promise.all([import('../config.js'), import('../db/configured.js'), import('../db/migrate.js')]);
   const database = await openConfiguredDatabase(loadConfig());
   try {
-    await run(database.db, database.describe);
+    await run(database.db, database.describe, migrations);
   } finally {
     await database.close();
   }

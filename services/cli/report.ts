@@ -1,38 +1,7 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
-import { ApiClient, collect, commandGroup, idArgument, keyValues, parseInput, withApi, type ConnectionOptions } from './api.js';
-import { print, printJson, relative, table, time } from './output.js';
+import { collect, commandGroup, lazy, withApi } from './define.js';
 
-interface ReportView {
-  id: string;
-  regime: string | null;
-  clockId: string | null;
-  occurrence: number | null;
-  subject: string;
-  state: string;
-  dueAt: string | null;
-  sentAt: string | null;
-  late: boolean;
-  approvedBy: string | null;
-}
-
-interface ClockSnapshot {
-  clockId: string;
-  report: string;
-  occurrence: number;
-  dueAt?: string;
-  state: string;
-  submittedAt?: string;
-  late: boolean;
-}
-
-interface RegimeClocks {
-  regimeId: string;
-  regimeName?: string;
-  withdrawn?: boolean;
-  clocks?: ClockSnapshot[];
-  unavailable?: string;
-}
+const actions = () => import('./report-actions.js');
 
 export function reportCommand(program: Command): void {
   const report = commandGroup(program, 'report', "list and approve an incident's regulator reports (through the Correx API)");
@@ -42,31 +11,7 @@ export function reportCommand(program: Command): void {
       .command('list')
       .description("an incident's regulator reports: regime, report, deadline, state")
       .argument('<incidentId>', 'incident id'),
-  ).action(async (incident: string, options: ConnectionOptions) => {
-    const incidentId = idArgument(incident, 'an incident', '<incidentId>');
-    const api = await ApiClient.connect(options);
-    const answer = await api.get<{ items: ReportView[]; clocks: RegimeClocks[] }>(`/v1/incidents/${incidentId}/reports`);
-    if (options.json) return printJson(answer);
-    if (answer.items.length === 0) print('no regulator reports (yet): classify the incident to start the clocks of the regimes that apply');
-    else {
-      const now = Date.now();
-      print(
-        table(
-          ['id', 'regime', 'report', 'due', 'state', 'late'],
-          answer.items.map((r) => [
-            r.id,
-            r.regime,
-            `${r.clockId ?? '-'}${r.occurrence && r.occurrence > 1 ? ` #${r.occurrence}` : ''}`,
-            r.dueAt ? `${time(r.dueAt)} (${relative(r.dueAt, now)})` : '-',
-            r.state,
-            r.late,
-          ]),
-        ),
-      );
-    }
-    const unavailable = answer.clocks.filter((c) => c.unavailable);
-    for (const c of unavailable) print(`clock ${c.regimeId}: unavailable (${c.unavailable})`);
-  });
+  ).action(lazy(async () => (await actions()).list));
 
   withApi(
     report
@@ -75,21 +20,5 @@ export function reportCommand(program: Command): void {
       .argument('<reportId>', 'report id (from correx report list)')
       .option('--edit <field=value>', 'change or complete a field of the draft before it is sent, repeatable', collect)
       .option('--late-reason <text>', 'required once the deadline has passed: sent with the late report'),
-  ).action(async (id: string, options: ConnectionOptions & { edit?: string[]; lateReason?: string }) => {
-    const reportId = idArgument(id, 'a report', '<reportId>');
-    const edits = keyValues(options.edit, '--edit');
-    const body = parseInput(
-      z.object({
-        edits: z.record(z.string().min(1), z.string()).optional(),
-        lateReason: z.string().trim().min(1, 'must not be empty').max(2000).optional(),
-      }),
-      { edits: edits.length > 0 ? Object.fromEntries(edits) : undefined, lateReason: options.lateReason },
-      { edits: '--edit' },
-    );
-    const api = await ApiClient.connect(options);
-    const regime = await api.post<RegimeClocks>(`/v1/reports/${reportId}/approve`, body);
-    if (options.json) return printJson(regime);
-    const states = (regime.clocks ?? []).map((c) => `${c.clockId}${c.occurrence > 1 ? ` #${c.occurrence}` : ''} ${c.state}`);
-    print(`report ${reportId}: approved (${regime.regimeName ?? regime.regimeId}: ${states.join(', ') || 'no clocks'})`);
-  });
+  ).action(lazy(async () => (await actions()).approve));
 }

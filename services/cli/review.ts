@@ -1,48 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
-import { DrillScenario } from '../drill/schema.js';
-import { SystemId } from '../incident/schema.js';
-import { ReviewRecord } from '../review/schema.js';
-import type { DrillSnapshot } from '../../workflows/drill/messages.js';
-import type { ReviewSnapshot } from '../../workflows/review/messages.js';
-import { ApiClient, commandGroup, idArgument, parseInput, withApi, type ConnectionOptions } from './api.js';
-import { CliError, ExitCode, ExitWith } from './exit.js';
-import { print, printJson, relative, span, table, truncate } from './output.js';
+import { commandGroup, lazy, withApi } from './define.js';
 
-/** A YAML or JSON file validated with a schema; problems name the file and the field. */
-async function readInputFile<S extends z.ZodType>(file: string, schema: S, what: string): Promise<z.output<S>> {
-  let content: unknown;
-  try {
-    content = parseYaml(await readFile(file, 'utf8'));
-  } catch (error) {
-    throw new CliError(`cannot read ${what} ${file}: ${(error as Error).message.split('\n')[0]}`, ExitCode.usage);
-  }
-  const parsed = schema.safeParse(content);
-  if (parsed.success) return parsed.data;
-  throw new CliError(`${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')}`, ExitCode.usage);
-}
+const actions = () => import('./review-actions.js');
 
 export function reviewCommand(program: Command): void {
   const review = commandGroup(program, 'review', "an incident's after-action review: record, attribution, sign-off (through the Correx API)");
 
-  withApi(review.command('show').description('the review record, its tasks and its sign-off').argument('<incidentId>')).action(async (id: string, options: ConnectionOptions) => {
-    const incidentId = idArgument(id, 'an incident', '<incidentId>');
-    const answer = await (await ApiClient.connect(options)).get<{ record: Record<string, unknown> | null; live: ReviewSnapshot & { unavailable?: string } }>(`/v1/incidents/${incidentId}/review`);
-    if (options.json) return printJson(answer);
-    const record = answer.record as { summary: string; rootCause: string; attribution: { stage: string; actor: string; confidence: string }[]; submittedBy: string; signedOffBy: string | null } | null;
-    print(record ? `submitted by ${record.submittedBy}; ${record.signedOffBy ? `signed off by ${record.signedOffBy}` : 'not signed off'}` : 'no review record submitted yet');
-    if (record) {
-      print(`summary:    ${record.summary}`);
-      print(`root cause: ${record.rootCause}`);
-      for (const a of record.attribution) print(`attributed: ${a.stage} / ${a.actor} (${a.confidence} confidence)`);
-    }
-    if (answer.live?.tasks?.length) {
-      print();
-      print(table(['task', 'state', 'owner', 'due', 'title'], answer.live.tasks.map((t) => [t.taskId, t.state, t.owner ?? `(${t.ownerRole})`, relative(t.dueAt), truncate(t.title, 60)])));
-    }
-  });
+  withApi(review.command('show').description('the review record, its tasks and its sign-off').argument('<incidentId>')).action(lazy(async () => (await actions()).show));
 
   withApi(
     review
@@ -50,31 +14,12 @@ export function reviewCommand(program: Command): void {
       .description('submit (or revise) the review record from a YAML or JSON file: summary, impact, rootCause, attribution, correctiveActions…')
       .argument('<incidentId>')
       .requiredOption('-f, --file <file>', 'the review record'),
-  ).action(async (id: string, options: ConnectionOptions & { file: string }) => {
-    const incidentId = idArgument(id, 'an incident', '<incidentId>');
-    const record = await readInputFile(options.file, ReviewRecord, 'review record');
-    const answer = await (await ApiClient.connect(options)).post<ReviewSnapshot>(`/v1/incidents/${incidentId}/review`, record);
-    if (options.json) return printJson(answer);
-    print(`review of ${incidentId}: revision ${answer.review?.revision}; ${answer.tasks.filter((t) => t.state === 'open').length} task(s) open`);
-  });
+  ).action(lazy(async () => (await actions()).submit));
 
-  withApi(review.command('sign-off').description('sign the review off, which closes the incident (decision authority only)').argument('<incidentId>')).action(async (id: string, options: ConnectionOptions) => {
-    const incidentId = idArgument(id, 'an incident', '<incidentId>');
-    const answer = await (await ApiClient.connect(options)).post<ReviewSnapshot>(`/v1/incidents/${incidentId}/review/sign-off`);
-    if (options.json) return printJson(answer);
-    print(`review of ${incidentId} signed off by ${answer.signedOff?.actor} (${answer.signedOff?.role}); the incident closes`);
-  });
+  withApi(review.command('sign-off').description('sign the review off, which closes the incident (decision authority only)').argument('<incidentId>')).action(lazy(async () => (await actions()).signOff));
 
-  withApi(review.command('attributions').description('attributions across reviewed incidents, by lifecycle stage and value-chain actor').option('--system <systemId>')).action(async (options: ConnectionOptions & { system?: string }) => {
-    const filter = parseInput(z.object({ system: SystemId.optional() }), { system: options.system });
-    const answer = await (await ApiClient.connect(options)).get<{ reviews: number; items: { stage: string; actor: string; attributions: number; incidents: number }[] }>('/v1/attributions', { systemId: filter.system });
-    if (options.json) return printJson(answer);
-    print(`${answer.reviews} reviewed incident(s)`);
-    if (answer.items.length) print(table(['stage', 'actor', 'attributions', 'incidents'], answer.items.map((i) => [i.stage, i.actor, i.attributions, i.incidents])));
-  });
+  withApi(review.command('attributions').description('attributions across reviewed incidents, by lifecycle stage and value-chain actor').option('--system <systemId>')).action(lazy(async () => (await actions()).attributions));
 }
-
-const duration = (ms: number) => (ms < 10_000 ? `${ms} ms` : span(ms));
 
 export function drillCommand(program: Command): void {
   withApi(
@@ -83,28 +28,5 @@ export function drillCommand(program: Command): void {
       .description("rehearse an incident of a system end to end under its runbook: dry-run enforcer, mail to the outbox, no regulator clocks, kept out of metrics")
       .argument('<systemId>')
       .option('--scenario <file>', 'YAML or JSON: title, severity, correction {kind, scope, parameters, reason}; default: the runbook playbook for SEV2'),
-  ).action(async (system: string, options: ConnectionOptions & { scenario?: string }) => {
-    const { systemId } = parseInput(z.object({ systemId: SystemId }), { systemId: system }, { systemId: '<systemId>' });
-    const scenario = options.scenario ? await readInputFile(options.scenario, DrillScenario, 'scenario') : {};
-    const api = await ApiClient.connect(options);
-    const started = await api.post<{ drillId: string }>('/v1/drills', { systemId, scenario });
-    if (!options.json) print(`drill ${started.drillId} of ${systemId} started`);
-    let shown = 0;
-    let state: DrillSnapshot;
-    for (;;) {
-      state = await api.get<DrillSnapshot>(`/v1/drills/${started.drillId}`);
-      // Progress as it happens: each step once it has finished.
-      const finished = state.steps.filter((s) => s.ms !== undefined && s.ms !== null);
-      for (const step of finished.slice(shown)) if (!options.json) print(`  ${duration(step.ms!).padStart(8)}  ${step.name}${step.by ? ` (${step.by})` : ''}${step.detail ? `: ${step.detail}` : ''}`);
-      shown = finished.length;
-      if (state.state !== 'running') break;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-    if (options.json) printJson(state);
-    else if (state.state === 'completed') {
-      const total = state.steps.reduce((sum, s) => sum + (s.ms ?? 0), 0);
-      print(`drill completed in ${duration(total)}: incident ${state.incidentId} (marked as a drill; no enforcer, mailbox or regulator was touched)`);
-    } else print(`drill FAILED: ${state.failure}`);
-    if (state.state !== 'completed') throw new ExitWith(ExitCode.failure);
-  });
+  ).action(lazy(async () => (await actions()).drill));
 }

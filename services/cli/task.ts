@@ -1,27 +1,8 @@
 import type { Command } from 'commander';
-import { z } from 'zod';
-import { taskStates } from '../review/schema.js';
-import { ApiClient, commandGroup, idArgument, parseInput, Uuid, withApi, type ConnectionOptions } from './api.js';
-import { print, printJson, relative, table, truncate } from './output.js';
+import { taskStates } from '../review/task-states.js';
+import { commandGroup, lazy, withApi } from './define.js';
 
-interface TaskView {
-  id: string;
-  incidentId: string;
-  title: string;
-  ownerRole: string | null;
-  owner: string | null;
-  state: string;
-  dueAt: string | null;
-  completedAt: string | null;
-  note: string | null;
-}
-
-const ListOptions = z.object({
-  incident: Uuid('an incident').optional(),
-  state: z.enum(taskStates, { error: `must be one of ${taskStates.join(', ')}` }).optional(),
-  owner: z.string().min(1).max(64).optional(),
-  limit: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(1, 'must be 1 to 500').max(500, 'must be 1 to 500').default(100),
-});
+const actions = () => import('./task-actions.js');
 
 export function taskCommand(program: Command): void {
   const task = commandGroup(program, 'task', 'post-incident follow-up tasks (through the Correx API)');
@@ -34,20 +15,7 @@ export function taskCommand(program: Command): void {
       .option('--state <state>', `only tasks in this state (${taskStates.join(', ')})`)
       .option('--owner <personId>', 'only tasks of this person')
       .option('--limit <n>', 'at most this many (1-500)', '100'),
-  ).action(async (options: ConnectionOptions & { incident?: string; state?: string; owner?: string; limit: string }) => {
-    const filter = parseInput(ListOptions, { incident: options.incident, state: options.state, owner: options.owner, limit: options.limit });
-    const api = await ApiClient.connect(options);
-    const answer = await api.get<{ items: TaskView[] }>('/v1/tasks', { incidentId: filter.incident, state: filter.state, owner: filter.owner, limit: filter.limit });
-    if (options.json) return printJson(answer);
-    if (answer.items.length === 0) return print('no tasks');
-    const now = Date.now();
-    print(
-      table(
-        ['id', 'state', 'due', 'owner', 'incident', 'title'],
-        answer.items.map((t) => [t.id, t.state, relative(t.dueAt, now), t.owner ?? (t.ownerRole ? `(${t.ownerRole})` : null), t.incidentId, truncate(t.title, 60)]),
-      ),
-    );
-  });
+  ).action(lazy(async () => (await actions()).list));
 
   withApi(
     task
@@ -55,14 +23,7 @@ export function taskCommand(program: Command): void {
       .description('mark a task done')
       .argument('<taskId>', 'task id')
       .option('--note <text>', 'what was done (recorded on the timeline)'),
-  ).action(async (id: string, options: ConnectionOptions & { note?: string }) => {
-    const taskId = idArgument(id, 'a task', '<taskId>');
-    const body = parseInput(z.object({ note: z.string().trim().min(1, 'must not be empty').max(2000).optional() }), { note: options.note });
-    const api = await ApiClient.connect(options);
-    const done = await api.post<TaskView>(`/v1/tasks/${taskId}/done`, body);
-    if (options.json) return printJson(done);
-    print(`task ${taskId}: ${done.state} (${done.title})`);
-  });
+  ).action(lazy(async () => (await actions()).done));
 
   withApi(
     task
@@ -70,13 +31,7 @@ export function taskCommand(program: Command): void {
       .description('give a task to another person of the runbook')
       .argument('<taskId>', 'task id')
       .requiredOption('--to <personId>', 'the new owner'),
-  ).action(async (id: string, options: ConnectionOptions & { to: string }) => {
-    const taskId = idArgument(id, 'a task', '<taskId>');
-    const body = parseInput(z.object({ to: z.string().min(1).max(64) }), { to: options.to });
-    const moved = await (await ApiClient.connect(options)).post<TaskView>(`/v1/tasks/${taskId}/reassign`, body);
-    if (options.json) return printJson(moved);
-    print(`task ${taskId}: now ${moved.owner} (${moved.title})`);
-  });
+  ).action(lazy(async () => (await actions()).reassign));
 
   withApi(
     task
@@ -84,11 +39,5 @@ export function taskCommand(program: Command): void {
       .description('mark a task as not being done, with the reason')
       .argument('<taskId>', 'task id')
       .requiredOption('--reason <text>', 'why it will not be done (recorded on the timeline)'),
-  ).action(async (id: string, options: ConnectionOptions & { reason: string }) => {
-    const taskId = idArgument(id, 'a task', '<taskId>');
-    const body = parseInput(z.object({ reason: z.string().trim().min(1, 'must not be empty').max(2000) }), { reason: options.reason });
-    const dropped = await (await ApiClient.connect(options)).post<TaskView>(`/v1/tasks/${taskId}/not-doing`, body);
-    if (options.json) return printJson(dropped);
-    print(`task ${taskId}: ${dropped.state} (${dropped.title})`);
-  });
+  ).action(lazy(async () => (await actions()).drop));
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { correctionKinds } from './kinds.js';
 
-/** The deployment-correction toolkit (design.md), from the narrowest restriction to a full stop. */
-export const correctionKinds = ['user_restriction', 'rate_limit', 'capability_restriction', 'use_case_restriction', 'rollback', 'shutdown'] as const;
+export { correctionKinds };
 export const CorrectionKind = z.enum(correctionKinds, { error: `must be one of ${correctionKinds.join(', ')}` });
 export type CorrectionKind = z.infer<typeof CorrectionKind>;
 

@@ -1,23 +1,8 @@
 import { z } from 'zod';
 import { ClockOffsetText } from '../duration.js';
+import { incidentClasses } from './classes.js';
 
-/** How responders classify an incident; regimes apply by these classes (EU AI Act Art. 3(49) and the others in the catalogue). */
-export const incidentClasses = [
-  'death',
-  'serious-harm-to-health',
-  'critical-infrastructure',
-  'widespread-infringement',
-  'fundamental-rights',
-  'property-or-environment',
-  'cybersecurity-breach',
-  'personal-data-breach',
-  'critical-safety-incident',
-  'imminent-risk-of-death-or-injury',
-  'major-ict-incident',
-  'significant-incident',
-  'material-cybersecurity-incident',
-  'ransom-payment',
-] as const;
+export { incidentClasses };
 export const IncidentClass = z.enum(incidentClasses, { error: `must be one of ${incidentClasses.join(', ')}` });
 export type IncidentClass = z.infer<typeof IncidentClass>;
 

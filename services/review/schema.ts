@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { taskStates } from './task-states.js';
 
 /** Where in the model's lifecycle the failure traces to. */
 export const lifecycleStages = ['data', 'pre-training', 'fine-tuning', 'alignment-safety-tuning', 'evaluation', 'deployment-configuration', 'use-or-misuse'] as const;
@@ -39,5 +40,5 @@ export const ReviewRecord = z.strictObject({
 });
 export type ReviewRecord = z.infer<typeof ReviewRecord>;
 
-export const taskStates = ['open', 'done', 'not-doing'] as const;
+export { taskStates };
 export type TaskState = (typeof taskStates)[number];
