@@ -1,9 +1,13 @@
 import { z } from 'zod';
+import type { CorrectionKind } from '../correction/schema.js';
+import type { CorrectionState } from '../correction/states.js';
 import { incidentStates } from './states.js';
 
 export { incidentStates };
 export const IncidentState = z.enum(incidentStates);
 export type IncidentState = z.infer<typeof IncidentState>;
+/** Every state but closed: a resolved incident still has its review, tasks and reports to finish. */
+export const openIncidentStates: readonly IncidentState[] = incidentStates.filter((state) => state !== 'closed');
 
 /** A system id as runbooks name it: lowercase letters, digits and dashes. */
 export const SystemId = z
@@ -66,7 +70,7 @@ export interface IncidentSnapshot {
   commander: string | undefined;
   /** Each trigger after the first that joined this incident. */
   joinedTriggers: number;
-  corrections: { id: string; workflowId: string; kind: string; severity: string; state: string; breakGlass: boolean }[];
+  corrections: { id: string; workflowId: string; kind: CorrectionKind; severity: string; state: CorrectionState; breakGlass: boolean }[];
   /** Incident classes (death, critical-infrastructure…), which decide the regulator regimes that apply. */
   classification: string[];
   regulatoryClocks: { regimeId: string; workflowId: string }[];
