@@ -1,7 +1,4 @@
 import { createHmac } from 'node:crypto';
-import type { Kysely } from 'kysely';
-import { sql } from 'kysely';
-import type { Database } from '../db/schema.js';
 import type { CorrectionKind, CorrectionScope } from './schema.js';
 import type { EnforcementPlan } from '../incident/plan.js';
 
@@ -29,7 +26,6 @@ export class EnforcementFailure extends Error {
 }
 
 export interface EnforcerDependencies {
-  db: Kysely<Database>;
   /** Reads a secret by environment variable name (the runbook names the variable, never the secret). */
   secret: (name: string) => string | undefined;
 }
@@ -37,7 +33,7 @@ export interface EnforcerDependencies {
 export function enforcerFor(plan: EnforcementPlan, deps: EnforcerDependencies): Enforcer {
   switch (plan.adapter) {
     case 'policy':
-      return policyEnforcer(deps.db);
+      return policyEnforcer;
     case 'webhook':
       return webhookEnforcer(plan, deps);
     case 'dry-run':
@@ -45,23 +41,13 @@ export function enforcerFor(plan: EnforcementPlan, deps: EnforcerDependencies): 
   }
 }
 
-/** The built-in adapter: the corrections table is the policy gateways read. */
-function policyEnforcer(db: Kysely<Database>): Enforcer {
-  return {
-    adapter: 'policy',
-    async apply(c) {
-      await db.updateTable('corrections').set({ applied_at: sql`coalesce(applied_at, now())` }).where('id', '=', c.id).where('lifted_at', 'is', null).execute();
-    },
-    async lift(c) {
-      await db.updateTable('corrections').set({ lifted_at: sql`coalesce(lifted_at, now())` }).where('id', '=', c.id).execute();
-    },
-    async verify(c, expected) {
-      const row = await db.selectFrom('corrections').select(['applied_at', 'lifted_at']).where('id', '=', c.id).executeTakeFirst();
-      const inForce = row?.applied_at != null && row.lifted_at == null;
-      return expected === 'applied' ? inForce : row?.lifted_at != null;
-    },
-  };
-}
+/**
+ * The built-in adapter: the corrections table is the policy gateways read, and the workflow's record of
+ * `correction.applied` / `correction.lifted` (recordCorrectionTransition) stamps `applied_at` /
+ * `lifted_at` with its timeline event. That record is the enforcement, so there is nothing to do here
+ * first or to read back: the row's times are the timeline's.
+ */
+const policyEnforcer: Enforcer = { adapter: 'policy', apply: async () => {}, lift: async () => {}, verify: async () => true };
 
 /**
  * Signature of a webhook body: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, as in

@@ -65,7 +65,8 @@ export async function recordCorrectionTransition(db: Kysely<Database>, t: Correc
   await withIncidentLock(db, t.incidentId, async (trx) => {
     const set: Partial<Record<keyof CorrectionsTable, unknown>> = { updated_at: new Date() };
     if (t.state) set.state = t.state;
-    // The first time wins: an enforcer may have stamped it already, and retries must not move it.
+    // The only writer of these stamps (the policy gateways read applied_at and lifted_at, so for them
+    // this is the moment a correction takes effect or ends). The first time wins: retries must not move it.
     if (t.stamp) set[t.stamp] = sql`coalesce(${sql.ref(t.stamp)}, ${at}::timestamptz)`;
     await trx
       .updateTable('corrections')
