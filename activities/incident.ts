@@ -5,10 +5,9 @@ import { searchAttributesRegistered } from '../services/temporal/search-attribut
 import type { Database } from '../services/db/schema.js';
 import { acknowledgePages } from '../services/escalation/repository.js';
 import { planIncident, type IncidentPlan } from '../services/incident/plan.js';
-import { recordIncidentOpened, recordIncidentTransition, reopenIncidentRow, type IncidentTransition, type TransitionOrder } from '../services/incident/repository.js';
+import { recordIncidentClassified, recordIncidentOpened, recordIncidentTransition, reopenIncidentRow, type IncidentTransition, type TransitionOrder } from '../services/incident/repository.js';
 import type { IncidentStart, IncidentState } from '../services/incident/schema.js';
 import { findRunbookVersion } from '../services/runbook/repository.js';
-import { jsonb } from '../services/db/jsonb.js';
 import type { TimelineEventKind } from '../services/timeline/kinds.js';
 import { appendTimelineEvent, withIncidentLock } from '../services/timeline/repository.js';
 
@@ -57,17 +56,7 @@ export function createIncidentActivities({ db, client }: IncidentActivityDepende
     },
     /** Responders (re)classified the incident: the projection and the timeline, with the reason. */
     async recordIncidentClassified(c: { incidentId: string; actor: string; at: string; from: string[]; to: string[]; reason: string; revision: number }): Promise<void> {
-      await withIncidentLock(db, c.incidentId, async (trx) => {
-        await trx.updateTable('incidents').set({ classification: jsonb(c.to), updated_at: new Date() }).where('id', '=', c.incidentId).execute();
-        await appendTimelineEvent(trx, {
-          incidentId: c.incidentId,
-          kind: 'incident.classified',
-          actor: c.actor,
-          occurredAt: new Date(c.at),
-          data: { from: c.from, to: c.to, reason: c.reason, revision: c.revision },
-          idempotencyKey: `incident.classified:${c.revision}`,
-        });
-      });
+      await recordIncidentClassified(db, c);
     },
     async recordIncidentTransition(transition: IncidentTransition): Promise<void> {
       const order = transitionOrder();

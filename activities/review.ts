@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../services/db/schema.js';
-import { recordReview, recordReviewSignedOff, recordTaskChange, recordTasksCreated, type ReviewTask, type TaskChange } from '../services/review/repository.js';
+import { recordReview, recordReviewSignedOff } from '../services/review/repository.js';
+import { recordTaskChange, recordTasksCreated, type ReviewTask, type TaskChange } from '../services/task/repository.js';
 import type { ReviewRecord } from '../services/review/schema.js';
 
 export interface ReviewActivityDependencies {

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { ApiTokensTable, Database } from '../db/schema.js';
+import type { ApiTokensTable, ConsoleSessionsTable, Database } from '../db/schema.js';
 import { jsonb } from '../db/jsonb.js';
 import { parseDuration } from '../duration.js';
 import { roles as knownRoles, type Principal, type Role } from './roles.js';
@@ -93,4 +93,21 @@ async function admit(db: Kysely<Database>, row: Selectable<ApiTokensTable> | und
       expiresAt: row.expires_at,
     },
   };
+}
+
+/** A console session as stored: the hash of its cookie (never the cookie), its token and CSRF secret. */
+export type ConsoleSessionRow = Selectable<ConsoleSessionsTable>;
+
+/** Stores a new session, and sweeps expired ones as it does, so the table never grows without bound. */
+export async function recordConsoleSession(db: Kysely<Database>, s: { idHash: string; tokenId: string; csrf: string; expiresAt: Date }, now = new Date()): Promise<void> {
+  await db.insertInto('console_sessions').values({ id_hash: s.idHash, token_id: s.tokenId, csrf: s.csrf, expires_at: s.expiresAt }).execute();
+  await db.deleteFrom('console_sessions').where('expires_at', '<', now).execute();
+}
+
+export async function findConsoleSession(db: Kysely<Database>, idHash: string): Promise<ConsoleSessionRow | undefined> {
+  return db.selectFrom('console_sessions').selectAll().where('id_hash', '=', idHash).executeTakeFirst();
+}
+
+export async function deleteConsoleSession(db: Kysely<Database>, idHash: string): Promise<void> {
+  await db.deleteFrom('console_sessions').where('id_hash', '=', idHash).execute();
 }

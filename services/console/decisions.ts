@@ -2,12 +2,17 @@ import type { Kysely } from 'kysely';
 import type { WorkflowClients } from '../temporal/clients.js';
 import type { Principal } from '../access/roles.js';
 import { admitVote, type Person } from '../correction/authority.js';
+import { correctionsAwaitingDecision } from '../correction/repository.js';
 import type { Database, IncidentRow } from '../db/schema.js';
 import { describeRule } from '../export/dossier.js';
 import { correctionWorkflowId, reviewWorkflowId } from '../identity.js';
 import { planIncident, type IncidentPlan } from '../incident/plan.js';
+import { findIncidents } from '../incident/repository.js';
+import { reportsAwaitingApproval } from '../regulatory/repository.js';
+import { incidentsAwaitingSignOff } from '../review/repository.js';
 import { findRunbookVersion } from '../runbook/repository.js';
 import type { Runbook } from '../runbook/schema.js';
+import { openTasksOf } from '../task/repository.js';
 import type { CorrectionSnapshot } from '../../workflows/correction/messages.js';
 
 /** Something waiting on one person: a vote on a correction, a regulator report to approve, a follow-up task. */
@@ -68,18 +73,11 @@ export async function pendingDecisions(
   options: { incidentId?: string; people?: RunbookPeople } = {},
 ): Promise<PendingDecision[]> {
   const people = options.people ?? new RunbookPeople(db);
+  const within = { incidentId: options.incidentId };
   const pending: PendingDecision[] = [];
 
   if (canVote(principal)) {
-    let query = db
-      .selectFrom('corrections')
-      .innerJoin('incidents', 'incidents.id', 'corrections.incident_id')
-      .selectAll('corrections')
-      .select(['incidents.workflow_id as incident_workflow_id'])
-      .where('corrections.state', 'in', ['proposed', 'awaiting-ratification'])
-      .orderBy('corrections.proposed_at');
-    if (options.incidentId) query = query.where('corrections.incident_id', '=', options.incidentId);
-    const rows = await query.execute();
+    const rows = await correctionsAwaitingDecision(db, within);
     const incidentRows = await incidentsById(db, rows.map((r) => r.incident_id));
     const checked = await Promise.all(
       rows.map(async (row) => {
@@ -107,9 +105,7 @@ export async function pendingDecisions(
   }
 
   if (canApproveReports(principal)) {
-    let query = db.selectFrom('notifications').selectAll().where('audience', '=', 'regulator').where('state', '=', 'drafted').orderBy('due_at');
-    if (options.incidentId) query = query.where('incident_id', '=', options.incidentId);
-    const reports = await query.execute();
+    const reports = await reportsAwaitingApproval(db, within);
     const incidentRows = await incidentsById(db, reports.map((r) => r.incident_id));
     for (const report of reports) {
       const incident = incidentRows.get(report.incident_id)!;
@@ -121,9 +117,7 @@ export async function pendingDecisions(
 
   if (canVote(principal)) {
     // A review waits on its sign-off once it is submitted and every task is done or dropped.
-    let query = db.selectFrom('after_action_reviews').innerJoin('incidents', 'incidents.id', 'after_action_reviews.incident_id').selectAll('incidents').where('after_action_reviews.signed_off_at', 'is', null);
-    if (options.incidentId) query = query.where('incidents.id', '=', options.incidentId);
-    for (const incident of await query.execute()) {
+    for (const incident of await incidentsAwaitingSignOff(db, within)) {
       const review = await clients.reviews.state(reviewWorkflowId(incident.workflow_id, incident.id)).catch(() => undefined);
       if (!review?.review || review.signedOff || review.tasks.some((t) => t.state === 'open')) continue;
       const person = (await people.people(incident)).find((p) => p.id === principal.owner);
@@ -132,9 +126,7 @@ export async function pendingDecisions(
     }
   }
 
-  let tasks = db.selectFrom('tasks').selectAll().where('owner', '=', principal.owner).where('state', '=', 'open').orderBy('due_at');
-  if (options.incidentId) tasks = tasks.where('incident_id', '=', options.incidentId);
-  const taskRows = await tasks.execute();
+  const taskRows = await openTasksOf(db, principal.owner, within);
   const taskIncidents = await incidentsById(db, taskRows.map((t) => t.incident_id));
   for (const task of taskRows) pending.push({ kind: 'task', id: task.id, incident: taskIncidents.get(task.incident_id)!, title: task.title, dueAt: task.due_at });
 
@@ -142,8 +134,5 @@ export async function pendingDecisions(
 }
 
 async function incidentsById(db: Kysely<Database>, ids: string[]): Promise<Map<string, IncidentRow>> {
-  const unique = [...new Set(ids)];
-  if (unique.length === 0) return new Map();
-  const rows = await db.selectFrom('incidents').selectAll().where('id', 'in', unique).execute();
-  return new Map(rows.map((r) => [r.id, r]));
+  return new Map((await findIncidents(db, ids)).map((r) => [r.id, r]));
 }

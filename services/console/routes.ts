@@ -14,10 +14,14 @@ import type { SigningKey } from '../export/signing.js';
 import { NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';
 import { ActionRefused } from '../errors.js';
 import { correctionWorkflowId, regulatoryClockWorkflowId, reviewWorkflowId } from '../identity.js';
+import { findCorrection, listCorrections } from '../correction/repository.js';
 import { listIncidents } from '../incident/repository.js';
 import { incidentOr404 } from '../incident/routes.js';
 import { openIncidentStates } from '../incident/schema.js';
-import { verifyStoredChain } from '../timeline/repository.js';
+import { listFallbacks, listNotifications } from '../notification/repository.js';
+import { findReport } from '../regulatory/repository.js';
+import { findTask, listIncidentTasks } from '../task/repository.js';
+import { countTimelineEvents, newestTimelineEvents, timelineKinds, verifyStoredChain } from '../timeline/repository.js';
 import { stylesheet, script } from './assets.js';
 import { pendingDecisions, RunbookPeople, type PendingDecision } from './decisions.js';
 import {
@@ -274,16 +278,12 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
       const kindFilter = z.string().max(100).default('').parse((request.query as Record<string, unknown>).kind ?? '');
       const [pending, corrections, notifications, fallbacks, tasks, timeline, clocks] = await Promise.all([
         pendingDecisions(deps.db, deps, request.principal!, { incidentId: incident.id, people }),
-        deps.db.selectFrom('corrections').selectAll().where('incident_id', '=', incident.id).orderBy('proposed_at').execute(),
-        deps.db.selectFrom('notifications').selectAll().where('incident_id', '=', incident.id).orderBy('created_at').execute(),
-        deps.db.selectFrom('fallbacks').selectAll().where('incident_id', '=', incident.id).orderBy('created_at').execute(),
-        deps.db.selectFrom('tasks').selectAll().where('incident_id', '=', incident.id).orderBy('due_at').execute(),
+        listCorrections(deps.db, incident.id),
+        listNotifications(deps.db, incident.id),
+        listFallbacks(deps.db, incident.id),
+        listIncidentTasks(deps.db, incident.id),
         // The newest events only: a long incident's page stays fast, and the count says how many there are.
-        (() => {
-          let query = deps.db.selectFrom('timeline_events').selectAll().where('incident_id', '=', incident.id);
-          if (kindFilter) query = query.where('kind', '=', kindFilter);
-          return query.orderBy('seq', 'desc').limit(TIMELINE_SHOWN).execute();
-        })(),
+        newestTimelineEvents(deps.db, incident.id, { kind: kindFilter, limit: TIMELINE_SHOWN }),
         Promise.all(
           (snapshot?.regulatoryClocks ?? []).map((c) =>
             deps.regulatoryClocks.state(c.workflowId).catch((error: unknown) => ({ regimeId: c.regimeId, unavailable: `clock unavailable: ${(error as Error).message.split('\n')[0]}` })),
@@ -304,8 +304,8 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
         tasks,
         timeline,
         timelineLimit: TIMELINE_SHOWN,
-        timelineTotal: Number((await deps.db.selectFrom('timeline_events').select((eb) => eb.fn.countAll().as('n')).where('incident_id', '=', incident.id).executeTakeFirstOrThrow()).n),
-        kinds: (await deps.db.selectFrom('timeline_events').select('kind').distinct().where('incident_id', '=', incident.id).orderBy('kind').execute()).map((r) => r.kind),
+        timelineTotal: await countTimelineEvents(deps.db, incident.id),
+        kinds: await timelineKinds(deps.db, incident.id),
         kindFilter,
         // Recomputing the chain reads every event: on page loads, not on every live update.
         chain: isCompliance(request.principal!) && !request.headers['x-correx-live'] ? await verifyStoredChain(deps.db, incident.id) : undefined,
@@ -346,7 +346,7 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
 
     scope.post('/console/corrections/:id/decision', { config: { access: { session: ['approver', 'admin'] } }, schema: hidden }, async (request, reply) => {
       const { id } = IdParams.parse(request.params);
-      const correction = await deps.db.selectFrom('corrections').selectAll().where('id', '=', id).executeTakeFirst();
+      const correction = await findCorrection(deps.db, id);
       if (!correction) throw new NotFound(`no correction ${id}`);
       const incident = await incidentOr404(deps.db, correction.incident_id);
       const form = DecisionForm.safeParse(request.body);
@@ -368,7 +368,7 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
     scope.post('/console/reports/:id/approve', { config: { access: { session: compliance } }, schema: hidden }, async (request, reply) => {
       const { id } = IdParams.parse(request.params);
       const form = z.object({ lateReason: z.string().trim().max(2000).optional() }).parse(request.body);
-      const report = await deps.db.selectFrom('notifications').selectAll().where('id', '=', id).where('audience', '=', 'regulator').executeTakeFirst();
+      const report = await findReport(deps.db, id);
       if (!report || !report.regime || !report.clock_id) throw new NotFound(`no regulator report ${id}`);
       const incident = await incidentOr404(deps.db, report.incident_id);
       await deps.regulatoryClocks.approveReport(regulatoryClockWorkflowId(incident.workflow_id, report.regime, incident.id), {
@@ -383,7 +383,7 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
     scope.post('/console/tasks/:id/done', { config: { access: { session: readers } }, schema: hidden }, async (request, reply) => {
       const { id } = IdParams.parse(request.params);
       const form = z.object({ note: z.string().trim().max(2000).optional() }).parse(request.body);
-      const task = await deps.db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
+      const task = await findTask(deps.db, id);
       if (!task) throw new NotFound(`no task ${id}`);
       const incident = await incidentOr404(deps.db, task.incident_id);
       await deps.reviews.completeTask(reviewWorkflowId(incident.workflow_id, incident.id), {

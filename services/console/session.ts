@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { authenticateTokenId } from '../access/repository.js';
+import { authenticateTokenId, deleteConsoleSession, findConsoleSession, recordConsoleSession } from '../access/repository.js';
 import type { Principal } from '../access/roles.js';
 import type { Database } from '../db/schema.js';
 
@@ -26,15 +26,13 @@ export async function openSession(db: Kysely<Database>, principal: Principal, no
   const csrf = randomSecret();
   const lifetimeEnd = new Date(now.getTime() + SESSION_LIFETIME_MS);
   const expiresAt = principal.expiresAt && principal.expiresAt < lifetimeEnd ? principal.expiresAt : lifetimeEnd;
-  await db.insertInto('console_sessions').values({ id_hash: hashOf(cookie), token_id: principal.tokenId, csrf, expires_at: expiresAt }).execute();
-  // Expired sessions are swept as new ones open, so the table never grows without bound.
-  await db.deleteFrom('console_sessions').where('expires_at', '<', now).execute();
+  await recordConsoleSession(db, { idHash: hashOf(cookie), tokenId: principal.tokenId, csrf, expiresAt }, now);
   return { cookie, session: { principal, csrf, expiresAt } };
 }
 
 /** The session a cookie stands for, checked against its token each time (revocation signs out at once). */
 export async function findSession(db: Kysely<Database>, cookie: string, now = new Date()): Promise<ConsoleSession | undefined> {
-  const row = await db.selectFrom('console_sessions').selectAll().where('id_hash', '=', hashOf(cookie)).executeTakeFirst();
+  const row = await findConsoleSession(db, hashOf(cookie));
   if (!row || row.expires_at <= now) return undefined;
   const authenticated = await authenticateTokenId(db, row.token_id, now);
   if ('refused' in authenticated) return undefined;
@@ -42,7 +40,7 @@ export async function findSession(db: Kysely<Database>, cookie: string, now = ne
 }
 
 export async function closeSession(db: Kysely<Database>, cookie: string): Promise<void> {
-  await db.deleteFrom('console_sessions').where('id_hash', '=', hashOf(cookie)).execute();
+  await deleteConsoleSession(db, hashOf(cookie));
 }
 
 export function sameSecret(given: unknown, expected: string): boolean {

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
-import type { CorrectionRow, CorrectionsTable, Database } from '../db/schema.js';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { ApprovalsTable, CorrectionRow, CorrectionsTable, Database } from '../db/schema.js';
 import { jsonb } from '../db/jsonb.js';
 import type { TimelineEventKind } from '../timeline/kinds.js';
 import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js';
 import type { ActiveCorrection } from './policy.js';
 import type { CorrectionKind, CorrectionScope, ProposedCorrection } from './schema.js';
 import type { CorrectionState } from './states.js';
+
+export type ApprovalRow = Selectable<ApprovalsTable>;
 
 /** Writes the correction row and its `correction.proposed` event; a retry changes nothing. */
 export async function recordCorrectionProposed(db: Kysely<Database>, c: ProposedCorrection): Promise<void> {
@@ -152,4 +154,23 @@ export async function findCorrection(db: Kysely<Database>, id: string): Promise<
 
 export async function listCorrections(db: Kysely<Database>, incidentId: string): Promise<CorrectionRow[]> {
   return db.selectFrom('corrections').selectAll().where('incident_id', '=', incidentId).orderBy('proposed_at').execute();
+}
+
+/** Corrections still waiting for votes (oldest first), with their incident's workflow id, optionally of one incident. */
+export async function correctionsAwaitingDecision(db: Kysely<Database>, filter: { incidentId?: string } = {}): Promise<(CorrectionRow & { incident_workflow_id: string })[]> {
+  let query = db
+    .selectFrom('corrections')
+    .innerJoin('incidents', 'incidents.id', 'corrections.incident_id')
+    .selectAll('corrections')
+    .select(['incidents.workflow_id as incident_workflow_id'])
+    .where('corrections.state', 'in', ['proposed', 'awaiting-ratification'])
+    .orderBy('corrections.proposed_at');
+  if (filter.incidentId) query = query.where('corrections.incident_id', '=', filter.incidentId);
+  return query.execute();
+}
+
+/** Every vote on these corrections, in the order they were cast. */
+export async function listVotes(db: Kysely<Database>, correctionIds: string[]): Promise<ApprovalRow[]> {
+  if (correctionIds.length === 0) return [];
+  return db.selectFrom('approvals').selectAll().where('correction_id', 'in', correctionIds).orderBy('decided_at').execute();
 }

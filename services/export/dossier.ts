@@ -1,10 +1,12 @@
 import type { Kysely } from 'kysely';
 import { findRule, type AuthorityRule } from '../correction/authority.js';
+import { listCorrections, listVotes } from '../correction/repository.js';
 import type { CorrectionRow, Database, IncidentRow, NotificationRow, TimelineEventRow } from '../db/schema.js';
 import { planIncident } from '../incident/plan.js';
+import { listNotifications } from '../notification/repository.js';
 import { findRunbookVersion } from '../runbook/repository.js';
 import type { Runbook } from '../runbook/schema.js';
-import type { TaskRow } from '../task/repository.js';
+import { listIncidentTasks, type TaskRow } from '../task/repository.js';
 import { findReview } from '../review/repository.js';
 import { listTimeline } from '../timeline/repository.js';
 
@@ -35,10 +37,8 @@ export interface IncidentDossier {
 export async function readDossier(db: Kysely<Database>, incident: IncidentRow): Promise<IncidentDossier> {
   const runbook = incident.runbook_version ? await findRunbookVersion(db, incident.runbook_version) : undefined;
   const plan = runbook && incident.runbook_version ? planIncident(runbook, incident.runbook_version) : undefined;
-  const corrections = await db.selectFrom('corrections').selectAll().where('incident_id', '=', incident.id).orderBy('proposed_at').execute();
-  const votes = corrections.length
-    ? await db.selectFrom('approvals').selectAll().where('correction_id', 'in', corrections.map((c) => c.id)).orderBy('decided_at').execute()
-    : [];
+  const corrections = await listCorrections(db, incident.id);
+  const votes = await listVotes(db, corrections.map((c) => c.id));
   const decisions = votes.map((v) => {
     const correction = corrections.find((c) => c.id === v.correction_id)!;
     return {
@@ -58,8 +58,8 @@ export async function readDossier(db: Kysely<Database>, incident: IncidentRow): 
     runbook,
     corrections,
     decisions,
-    notifications: await db.selectFrom('notifications').selectAll().where('incident_id', '=', incident.id).orderBy('created_at').execute(),
-    tasks: await db.selectFrom('tasks').selectAll().where('incident_id', '=', incident.id).orderBy('due_at').execute(),
+    notifications: await listNotifications(db, incident.id),
+    tasks: await listIncidentTasks(db, incident.id),
     timeline: await listTimeline(db, incident.id),
     review: await findReview(db, incident.id),
   };

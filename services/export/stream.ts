@@ -2,22 +2,17 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { canonicalJson } from '../canonical-json.js';
 import type { Database, IncidentRow } from '../db/schema.js';
+import { incidentsForExport } from '../incident/repository.js';
 import { incidentView } from '../incident/routes.js';
-import { appendTimelineEvent } from '../timeline/repository.js';
+import { appendTimelineEvent, listTimeline } from '../timeline/repository.js';
 import { CSV_COLUMNS, EXPORT_FORMAT, type ExportManifest, type ExportSelection, type ManifestIncident } from './schema.js';
 import { signManifest, type SigningKey } from './signing.js';
 
 const PAGE = 1000;
 
-
-export async function selectIncidents(db: Kysely<Database>, s: ExportSelection): Promise<IncidentRow[]> {
-  let query = db.selectFrom('incidents').selectAll();
-  if (s.incidentId) query = query.where('id', '=', s.incidentId);
-  if (s.systemId) query = query.where('system_id', '=', s.systemId);
-  if (s.severity) query = query.where('severity', '=', s.severity);
-  if (s.from) query = query.where('opened_at', '>=', new Date(s.from));
-  if (s.to) query = query.where('opened_at', '<', new Date(s.to));
-  return query.orderBy('opened_at').orderBy('id').execute();
+/** The incidents a selection names, oldest first. */
+export function selectIncidents(db: Kysely<Database>, s: ExportSelection): Promise<IncidentRow[]> {
+  return incidentsForExport(db, s);
 }
 
 /** Each exported incident says who exported it, when, and in which export, before its events are read. */
@@ -37,7 +32,7 @@ export async function recordExport(db: Kysely<Database>, incidents: IncidentRow[
 async function* eventPages(db: Kysely<Database>, incidentId: string) {
   let after = 0;
   for (;;) {
-    const page = await db.selectFrom('timeline_events').selectAll().where('incident_id', '=', incidentId).where('seq', '>', after).orderBy('seq').limit(PAGE).execute();
+    const page = await listTimeline(db, incidentId, { afterSeq: after, limit: PAGE });
     if (page.length === 0) return;
     yield page;
     after = page.at(-1)!.seq;

@@ -172,6 +172,28 @@ export async function findIncident(db: Kysely<Database>, incidentId: string): Pr
   return db.selectFrom('incidents').selectAll().where('id', '=', incidentId).executeTakeFirst();
 }
 
+/** The incidents with these ids (in no particular order; unknown ids are left out). */
+export async function findIncidents(db: Kysely<Database>, incidentIds: string[]): Promise<IncidentRow[]> {
+  const unique = [...new Set(incidentIds)];
+  if (unique.length === 0) return [];
+  return db.selectFrom('incidents').selectAll().where('id', 'in', unique).execute();
+}
+
+/** Responders (re)classified the incident: the row follows, and the timeline says who and why. */
+export async function recordIncidentClassified(db: Kysely<Database>, c: { incidentId: string; actor: string; at: string; from: string[]; to: string[]; reason: string; revision: number }): Promise<void> {
+  await withIncidentLock(db, c.incidentId, async (trx) => {
+    await trx.updateTable('incidents').set({ classification: jsonb(c.to), updated_at: new Date() }).where('id', '=', c.incidentId).execute();
+    await appendTimelineEvent(trx, {
+      incidentId: c.incidentId,
+      kind: 'incident.classified',
+      actor: c.actor,
+      occurredAt: new Date(c.at),
+      data: { from: c.from, to: c.to, reason: c.reason, revision: c.revision },
+      idempotencyKey: `incident.classified:${c.revision}`,
+    });
+  });
+}
+
 export interface IncidentFilter {
   systemId?: string;
   states?: IncidentState[];
@@ -196,6 +218,22 @@ export async function listIncidents(db: Kysely<Database>, filter: IncidentFilter
     query = query.where((eb) => eb.or([eb('opened_at', '<', new Date(openedAt)), eb.and([eb('opened_at', '=', new Date(openedAt)), eb('id', '<', id)])]));
   }
   return query.orderBy('opened_at', 'desc').orderBy('id', 'desc').limit(filter.limit).execute();
+}
+
+/** Incidents an export selects, oldest first, with no limit (an export streams them all). */
+export async function incidentsForExport(db: Kysely<Database>, s: { incidentId?: string; systemId?: string; severity?: string; from?: string; to?: string }): Promise<IncidentRow[]> {
+  let query = db.selectFrom('incidents').selectAll();
+  if (s.incidentId) query = query.where('id', '=', s.incidentId);
+  if (s.systemId) query = query.where('system_id', '=', s.systemId);
+  if (s.severity) query = query.where('severity', '=', s.severity);
+  if (s.from) query = query.where('opened_at', '>=', new Date(s.from));
+  if (s.to) query = query.where('opened_at', '<', new Date(s.to));
+  return query.orderBy('opened_at').orderBy('id').execute();
+}
+
+/** Whether any incident, drill or not, was ever recorded for a system. */
+export async function systemHasIncidents(db: Kysely<Database>, systemId: string): Promise<boolean> {
+  return (await db.selectFrom('incidents').select('id').where('system_id', '=', systemId).limit(1).executeTakeFirst()) !== undefined;
 }
 
 /** Whether an incident is a drill: its mail goes to the outbox, its fallbacks are not switched for real. */

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import { authenticate } from '../access/repository.js';
 import { InvalidInput } from '../errors.js';
 import type { CorrexApp, RouteDependencies } from '../http/app.js';
+import { latestFiringPagerDutySignal } from '../monitoring/repository.js';
 import type { SignalInput } from '../monitoring/signal.js';
 import { AlertmanagerWebhook, alertmanagerSignals } from './alertmanager.js';
 import { PagerDutyEvent, pagerDutyInvalid, pagerDutySignal, type EarlierTrigger } from './pagerduty.js';
@@ -58,16 +58,7 @@ export function ingestRoutes(app: CorrexApp, deps: RouteDependencies): void {
       const dedupKey = event.dedup_key ?? randomUUID();
       let earlier: EarlierTrigger | undefined;
       if (event.event_action !== 'trigger') {
-        const row = await deps.db
-          .selectFrom('signals')
-          .select(['labels', 'severity'])
-          .where('system_id', '=', systemId)
-          .where('source', '=', 'pagerduty')
-          .where('status', '=', 'firing')
-          .where(sql<boolean>`labels @> ${JSON.stringify({ dedup_key: dedupKey })}::jsonb`)
-          .orderBy('received_at', 'desc')
-          .limit(1)
-          .executeTakeFirst();
+        const row = await latestFiringPagerDutySignal(deps.db, systemId, dedupKey);
         // PagerDuty drops acknowledge and resolve for keys it has no alert for; so do we.
         if (!row) return reply.code(202).send({ status: 'success', message: 'Event processed', dedup_key: dedupKey });
         earlier = { labels: row.labels ?? {}, severity: row.severity ?? undefined };

@@ -285,11 +285,6 @@ export async function systemMetrics(db: Kysely<Database>, systemId: string, wind
   };
 }
 
-/** Whether any incident, drill or not, was ever recorded for a system. */
-export async function systemHasIncidents(db: Kysely<Database>, systemId: string): Promise<boolean> {
-  return (await db.selectFrom('incidents').select('id').where('system_id', '=', systemId).limit(1).executeTakeFirst()) !== undefined;
-}
-
 /** What a Prometheus scrape reads: every non-drill incident's durations, and reports by system and regime. */
 export interface MetricsSnapshot {
   incidents: { systemId: string; severity: string; state: string; durations: Record<DurationName, number | null> }[];

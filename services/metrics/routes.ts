@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { readers, type Role } from '../access/roles.js';
 import { NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';
+import { systemHasIncidents } from '../incident/repository.js';
 import { IncidentParams } from '../incident/routes.js';
 import { SystemId } from '../incident/schema.js';
 import { metricsRegistry } from './prometheus.js';
-import { incidentMetrics, systemHasIncidents, systemMetrics } from './repository.js';
+import { incidentMetrics, systemMetrics } from './repository.js';
 
 const SystemParams = z.strictObject({ systemId: SystemId });
 const Time = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time with offset' });

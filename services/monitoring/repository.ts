@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { jsonb } from '../db/jsonb.js';
 import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js';
@@ -52,4 +52,18 @@ export async function suppressSignal(db: Kysely<Database>, s: { signalId: string
       }),
     );
   }
+}
+
+/** The newest firing PagerDuty signal of a system with this dedup key: what a later acknowledge or resolve refers to. */
+export async function latestFiringPagerDutySignal(db: Kysely<Database>, systemId: string, dedupKey: string): Promise<{ labels: Record<string, string> | null; severity: string | null } | undefined> {
+  return db
+    .selectFrom('signals')
+    .select(['labels', 'severity'])
+    .where('system_id', '=', systemId)
+    .where('source', '=', 'pagerduty')
+    .where('status', '=', 'firing')
+    .where(sql<boolean>`labels @> ${JSON.stringify({ dedup_key: dedupKey })}::jsonb`)
+    .orderBy('received_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
 }

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { Mailer } from './mailer.js';
+import { recordFallbackSwitched, recordFallbackSwitching } from './repository.js';
 import { fallbackRequest, type IncidentRef } from './templates.js';
 import type { DownstreamConsumerPlan } from '../incident/plan.js';
 import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js';
@@ -25,11 +26,7 @@ export async function switchFallback(
   const { db } = deps;
   const activation = s.consumer.fallback.activation;
   const key = `${s.correctionId}:${s.consumer.id}:fallback-${s.action}`;
-  await db
-    .insertInto('fallbacks')
-    .values({ incident_id: s.incident.incidentId, correction_id: s.correctionId, consumer_id: s.consumer.id, method: activation.method, state: s.action === 'activate' ? 'activating' : 'deactivating' })
-    .onConflict((oc) => oc.columns(['correction_id', 'consumer_id']).doUpdateSet({ state: s.action === 'activate' ? 'activating' : 'deactivating', updated_at: new Date() }))
-    .execute();
+  await recordFallbackSwitching(db, { incidentId: s.incident.incidentId, correctionId: s.correctionId, consumerId: s.consumer.id, method: activation.method, action: s.action });
 
   if (deps.drill) {
     // A drill rehearses the switch on the timeline; the consumer's real fallback is never touched.
@@ -59,8 +56,7 @@ export async function switchFallback(
     await deps.mailer.send({ to, ...message, idempotencyKey: key });
   }
 
-  const done = s.action === 'activate' ? { state: 'active' as const, activated_at: new Date() } : { state: 'inactive' as const, deactivated_at: new Date() };
-  await db.updateTable('fallbacks').set({ ...done, updated_at: new Date() }).where('correction_id', '=', s.correctionId).where('consumer_id', '=', s.consumer.id).execute();
+  await recordFallbackSwitched(db, { correctionId: s.correctionId, consumerId: s.consumer.id, action: s.action });
   await withIncidentLock(db, s.incident.incidentId, (trx) =>
     appendTimelineEvent(trx, {
       incidentId: s.incident.incidentId,

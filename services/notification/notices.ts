@@ -3,6 +3,7 @@ import type { Database } from '../db/schema.js';
 import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js';
 import type { NotificationAudience } from './kinds.js';
 import type { Mailer } from './mailer.js';
+import { noticeSent, recordNoticeDrafted, recordNoticeSent } from './repository.js';
 import type { Message } from './templates.js';
 
 export interface Notice {
@@ -19,24 +20,18 @@ export interface Notice {
 
 /** Sends a value-chain notice once, keeps it as a notification, and records it on the timeline. */
 export async function sendNotice(db: Kysely<Database>, mailer: Mailer, notice: Notice): Promise<void> {
-  await db
-    .insertInto('notifications')
-    .values({
-      incident_id: notice.incidentId,
-      audience: notice.audience,
-      recipient: notice.recipient.email,
-      subject: notice.message.subject,
-      body: notice.message.text,
-      state: 'drafted',
-      correction_id: notice.correctionId ?? null,
-      idempotency_key: notice.idempotencyKey,
-    })
-    .onConflict((oc) => oc.column('idempotency_key').doNothing())
-    .execute();
-  const row = await db.selectFrom('notifications').select(['sent_at']).where('idempotency_key', '=', notice.idempotencyKey).executeTakeFirstOrThrow();
-  if (!row.sent_at) {
+  await recordNoticeDrafted(db, {
+    incidentId: notice.incidentId,
+    idempotencyKey: notice.idempotencyKey,
+    audience: notice.audience,
+    recipient: notice.recipient.email,
+    subject: notice.message.subject,
+    body: notice.message.text,
+    correctionId: notice.correctionId,
+  });
+  if (!(await noticeSent(db, notice.idempotencyKey))) {
     await mailer.send({ to: notice.recipient.email, ...notice.message, idempotencyKey: notice.idempotencyKey });
-    await db.updateTable('notifications').set({ sent_at: new Date(), state: 'sent', updated_at: new Date() }).where('idempotency_key', '=', notice.idempotencyKey).execute();
+    await recordNoticeSent(db, notice.idempotencyKey);
   }
   await withIncidentLock(db, notice.incidentId, (trx) =>
     appendTimelineEvent(trx, {

@@ -136,3 +136,15 @@ export async function submitReport(
 export async function listReports(db: Kysely<Database>, incidentId: string): Promise<NotificationRow[]> {
   return db.selectFrom('notifications').selectAll().where('incident_id', '=', incidentId).where('audience', '=', 'regulator').orderBy('due_at').execute();
 }
+
+/** A regulator report by its id (a notification to anyone else is not one). */
+export async function findReport(db: Kysely<Database>, id: string): Promise<NotificationRow | undefined> {
+  return db.selectFrom('notifications').selectAll().where('id', '=', id).where('audience', '=', 'regulator').executeTakeFirst();
+}
+
+/** Drafted reports waiting for approval, soonest due first, optionally of one incident. */
+export async function reportsAwaitingApproval(db: Kysely<Database>, filter: { incidentId?: string } = {}): Promise<NotificationRow[]> {
+  let query = db.selectFrom('notifications').selectAll().where('audience', '=', 'regulator').where('state', '=', 'drafted').orderBy('due_at');
+  if (filter.incidentId) query = query.where('incident_id', '=', filter.incidentId);
+  return query.execute();
+}

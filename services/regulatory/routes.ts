@@ -4,7 +4,8 @@ import type { NotificationRow } from '../db/schema.js';
 import { actorOf, NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';
 import { regulatoryClockWorkflowId } from '../identity.js';
 import { IncidentParams, incidentOr404 } from '../incident/routes.js';
-import { listReports } from './repository.js';
+import { listNotifications } from '../notification/repository.js';
+import { findReport, listReports } from './repository.js';
 
 const ReportParams = z.strictObject({ id: z.uuid('must be a report id (UUID)') });
 const ApprovalBody = z.strictObject({
@@ -58,7 +59,7 @@ export function regulatoryRoutes(app: CorrexApp, deps: RouteDependencies): void 
     config: { access: ['compliance', 'admin'] },
     schema: { tags, summary: "Approve a drafted regulator report, which sends it (the runbook's report approvers only)", params: ReportParams, body: ApprovalBody },
     handler: async (request) => {
-      const report = await deps.db.selectFrom('notifications').selectAll().where('id', '=', request.params.id).where('audience', '=', 'regulator').executeTakeFirst();
+      const report = await findReport(deps.db, request.params.id);
       if (!report || !report.regime || !report.clock_id) throw new NotFound(`no regulator report ${request.params.id}`);
       const incident = await incidentOr404(deps.db, report.incident_id);
       return deps.regulatoryClocks.approveReport(regulatoryClockWorkflowId(incident.workflow_id, report.regime, incident.id), {
@@ -75,7 +76,7 @@ export function regulatoryRoutes(app: CorrexApp, deps: RouteDependencies): void 
     schema: { tags: ['notifications'], summary: 'Everything Correx sent or will send about an incident: pages, notices, reports', params: IncidentParams },
     handler: async (request) => {
       await incidentOr404(deps.db, request.params.id);
-      const rows = await deps.db.selectFrom('notifications').selectAll().where('incident_id', '=', request.params.id).orderBy('created_at').orderBy('id').execute();
+      const rows = await listNotifications(deps.db, request.params.id);
       return { items: rows.map(notificationView) };
     },
   });

@@ -1,83 +1,8 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '../db/schema.js';
+import type { Database, IncidentRow } from '../db/schema.js';
 import { jsonb } from '../db/jsonb.js';
 import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js';
 import type { ReviewRecord } from './schema.js';
-
-export interface ReviewTask {
-  /** The task's key within its incident: the template id, or `action-<n>` for a corrective action. */
-  key: string;
-  title: string;
-  ownerRole: string;
-  owner: string | undefined;
-  dueAt: string;
-  origin: 'template' | 'corrective-action';
-}
-
-const taskKey = (incidentId: string, key: string) => `${incidentId}:task:${key}`;
-
-/** Creates the tasks once; their ids are what people act on. Returns each key's task id. */
-export async function recordTasksCreated(db: Kysely<Database>, incidentId: string, tasks: ReviewTask[], actor: string): Promise<Record<string, string>> {
-  return withIncidentLock(db, incidentId, async (trx) => {
-    const ids: Record<string, string> = {};
-    for (const t of tasks) {
-      await trx
-        .insertInto('tasks')
-        .values({ incident_id: incidentId, title: t.title, owner_role: t.ownerRole, owner: t.owner ?? null, state: 'open', due_at: t.dueAt, origin: t.origin, idempotency_key: taskKey(incidentId, t.key) })
-        .onConflict((oc) => oc.column('idempotency_key').doNothing())
-        .execute();
-      const row = await trx.selectFrom('tasks').select('id').where('idempotency_key', '=', taskKey(incidentId, t.key)).executeTakeFirstOrThrow();
-      ids[t.key] = row.id;
-      await appendTimelineEvent(trx, {
-        incidentId,
-        kind: 'task.created',
-        actor,
-        occurredAt: new Date(),
-        data: { taskId: row.id, key: t.key, title: t.title, ownerRole: t.ownerRole, owner: t.owner, dueAt: t.dueAt, origin: t.origin },
-        idempotencyKey: `task:${t.key}:created`,
-      });
-    }
-    return ids;
-  });
-}
-
-export interface TaskChange {
-  incidentId: string;
-  taskId: string;
-  key: string;
-  kind: 'completed' | 'reassigned' | 'dropped' | 'reminded' | 'overdue_escalated';
-  actor: string;
-  at: string;
-  /** The n-th change of this kind to this task (a task may be reassigned twice). */
-  occurrence: number;
-  data: Record<string, unknown>;
-}
-
-/** One change to a task: the row follows, and the timeline says who did it and why. */
-export async function recordTaskChange(db: Kysely<Database>, c: TaskChange): Promise<void> {
-  await withIncidentLock(db, c.incidentId, async (trx) => {
-    const at = new Date(c.at);
-    const set =
-      c.kind === 'completed'
-        ? { state: 'done', completed_at: at, reason: (c.data.note as string | undefined) ?? null }
-        : c.kind === 'dropped'
-          ? { state: 'not-doing', completed_at: at, reason: c.data.reason as string }
-          : c.kind === 'reassigned'
-            ? { owner: c.data.to as string }
-            : c.kind === 'reminded'
-              ? { reminded_at: at }
-              : { escalated_at: at };
-    await trx.updateTable('tasks').set({ ...set, updated_at: new Date() }).where('id', '=', c.taskId).execute();
-    await appendTimelineEvent(trx, {
-      incidentId: c.incidentId,
-      kind: `task.${c.kind}`,
-      actor: c.actor,
-      occurredAt: at,
-      data: { taskId: c.taskId, key: c.key, ...c.data },
-      idempotencyKey: `task:${c.key}:${c.kind}:${c.occurrence}`,
-    });
-  });
-}
 
 /** The review record as submitted (a later revision replaces it; the timeline keeps every one). */
 export async function recordReview(db: Kysely<Database>, r: { incidentId: string; actor: string; at: string; revision: number; review: ReviewRecord }): Promise<void> {
@@ -126,6 +51,13 @@ export async function recordReviewSignedOff(db: Kysely<Database>, s: { incidentI
 
 export async function findReview(db: Kysely<Database>, incidentId: string) {
   return db.selectFrom('after_action_reviews').selectAll().where('incident_id', '=', incidentId).executeTakeFirst();
+}
+
+/** Incidents whose review is not signed off yet, optionally just one. */
+export async function incidentsAwaitingSignOff(db: Kysely<Database>, filter: { incidentId?: string } = {}): Promise<IncidentRow[]> {
+  let query = db.selectFrom('after_action_reviews').innerJoin('incidents', 'incidents.id', 'after_action_reviews.incident_id').selectAll('incidents').where('after_action_reviews.signed_off_at', 'is', null);
+  if (filter.incidentId) query = query.where('incidents.id', '=', filter.incidentId);
+  return query.execute();
 }
 
 /** Attributions across incidents (drills left out), counted by lifecycle stage and value-chain actor. */

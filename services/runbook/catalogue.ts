@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { loadRunbooks, runbookFiles, type LoadedRunbook, type RunbookSet } from './load.js';
-import { recordRunbookVersion } from './repository.js';
+import { findRecordedRunbook, recordRunbookVersion } from './repository.js';
 import type { Runbook } from './schema.js';
 
 export interface RunbookInUse {
@@ -53,14 +53,9 @@ export class RunbookCatalogue {
     const loaded: LoadedRunbook | undefined = set.runbooks.get(systemId);
     if (loaded) return { ...loaded, fromLastRecorded: false };
     if (!this.db) return undefined;
-    const row = await this.db
-      .selectFrom('systems')
-      .innerJoin('runbook_versions', 'runbook_versions.version', 'systems.runbook_version')
-      .select(['runbook_versions.version', 'runbook_versions.content', 'runbook_versions.source_file'])
-      .where('systems.id', '=', systemId)
-      .executeTakeFirst();
+    const row = await findRecordedRunbook(this.db, systemId);
     if (!row) return undefined;
-    return { runbook: row.content as unknown as Runbook, version: row.version, file: row.source_file, fromLastRecorded: true };
+    return { runbook: row.content, version: row.version, file: row.sourceFile, fromLastRecorded: true };
   }
 
   /**

@@ -41,3 +41,14 @@ export async function findRunbookVersion(db: Kysely<Database>, version: string):
   const row = await db.selectFrom('runbook_versions').select('content').where('version', '=', version).executeTakeFirst();
   return row?.content as Runbook | undefined;
 }
+
+/** The runbook version a system was last pointed at, as recorded (for a system whose file is gone). */
+export async function findRecordedRunbook(db: Kysely<Database>, systemId: string): Promise<{ version: string; content: Runbook; sourceFile: string } | undefined> {
+  const row = await db
+    .selectFrom('systems')
+    .innerJoin('runbook_versions', 'runbook_versions.version', 'systems.runbook_version')
+    .select(['runbook_versions.version', 'runbook_versions.content', 'runbook_versions.source_file'])
+    .where('systems.id', '=', systemId)
+    .executeTakeFirst();
+  return row ? { version: row.version, content: row.content as unknown as Runbook, sourceFile: row.source_file } : undefined;
+}

@@ -97,6 +97,24 @@ export async function listTimeline(db: Kysely<Database>, incidentId: string, pag
   return query.orderBy('seq').execute();
 }
 
+/** An incident's newest events, newest first, optionally of one kind. */
+export async function newestTimelineEvents(db: Kysely<Database>, incidentId: string, page: { kind?: string; limit: number }): Promise<TimelineEventRow[]> {
+  let query = db.selectFrom('timeline_events').selectAll().where('incident_id', '=', incidentId);
+  if (page.kind) query = query.where('kind', '=', page.kind);
+  return query.orderBy('seq', 'desc').limit(page.limit).execute();
+}
+
+/** How many events an incident's timeline holds. */
+export async function countTimelineEvents(db: Kysely<Database>, incidentId: string): Promise<number> {
+  const row = await db.selectFrom('timeline_events').select((eb) => eb.fn.countAll().as('n')).where('incident_id', '=', incidentId).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** The kinds of event an incident's timeline holds, alphabetically. */
+export async function timelineKinds(db: Kysely<Database>, incidentId: string): Promise<string[]> {
+  return (await db.selectFrom('timeline_events').select('kind').distinct().where('incident_id', '=', incidentId).orderBy('kind').execute()).map((r) => r.kind);
+}
+
 /** An incident's stored chain, recomputed page by page (see checkChain). */
 export async function verifyStoredChain(db: Kysely<Database>, incidentId: string): Promise<ChainCheck> {
   async function* events() {

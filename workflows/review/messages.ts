@@ -2,7 +2,7 @@
 // that need an answer (validated, and refused with a reason); signals for facts; queries for live state.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Person } from '../../services/correction/authority.js';
-import type { ReviewTask } from '../../services/review/repository.js';
+import type { ReviewTask } from '../../services/task/repository.js';
 import type { ReviewRecord } from '../../services/review/schema.js';
 
 /** A follow-up task as the review creates it. */

@@ -1,0 +1,67 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, FallbacksTable, NotificationRow } from '../db/schema.js';
+import type { NotificationAudience } from './kinds.js';
+
+export type FallbackRow = Selectable<FallbacksTable>;
+
+/**
+ * The notifications table holds every message Correx sends about an incident; regulator reports
+ * (audience `regulator`) are written by services/regulatory/repository.ts, everything else here.
+ */
+
+/** A value-chain notice as drafted, once per idempotency key. */
+export async function recordNoticeDrafted(
+  db: Kysely<Database>,
+  n: { incidentId: string; idempotencyKey: string; audience: NotificationAudience; recipient: string; subject: string; body: string; correctionId: string | undefined },
+): Promise<void> {
+  await db
+    .insertInto('notifications')
+    .values({
+      incident_id: n.incidentId,
+      audience: n.audience,
+      recipient: n.recipient,
+      subject: n.subject,
+      body: n.body,
+      state: 'drafted',
+      correction_id: n.correctionId ?? null,
+      idempotency_key: n.idempotencyKey,
+    })
+    .onConflict((oc) => oc.column('idempotency_key').doNothing())
+    .execute();
+}
+
+/** Whether the notice with this key has gone out (it must have been drafted). */
+export async function noticeSent(db: Kysely<Database>, idempotencyKey: string): Promise<boolean> {
+  const row = await db.selectFrom('notifications').select(['sent_at']).where('idempotency_key', '=', idempotencyKey).executeTakeFirstOrThrow();
+  return row.sent_at !== null;
+}
+
+export async function recordNoticeSent(db: Kysely<Database>, idempotencyKey: string): Promise<void> {
+  await db.updateTable('notifications').set({ sent_at: new Date(), state: 'sent', updated_at: new Date() }).where('idempotency_key', '=', idempotencyKey).execute();
+}
+
+/** Everything sent or to be sent about an incident (regulator reports included), oldest first. */
+export async function listNotifications(db: Kysely<Database>, incidentId: string): Promise<NotificationRow[]> {
+  return db.selectFrom('notifications').selectAll().where('incident_id', '=', incidentId).orderBy('created_at').orderBy('id').execute();
+}
+
+/** A consumer's fallback is being switched on or off for a correction (one row per correction and consumer). */
+export async function recordFallbackSwitching(db: Kysely<Database>, f: { incidentId: string; correctionId: string; consumerId: string; method: string; action: 'activate' | 'deactivate' }): Promise<void> {
+  const state = f.action === 'activate' ? ('activating' as const) : ('deactivating' as const);
+  await db
+    .insertInto('fallbacks')
+    .values({ incident_id: f.incidentId, correction_id: f.correctionId, consumer_id: f.consumerId, method: f.method, state })
+    .onConflict((oc) => oc.columns(['correction_id', 'consumer_id']).doUpdateSet({ state, updated_at: new Date() }))
+    .execute();
+}
+
+/** The switch is done: the fallback is active or inactive since now. */
+export async function recordFallbackSwitched(db: Kysely<Database>, f: { correctionId: string; consumerId: string; action: 'activate' | 'deactivate' }): Promise<void> {
+  const done = f.action === 'activate' ? { state: 'active' as const, activated_at: new Date() } : { state: 'inactive' as const, deactivated_at: new Date() };
+  await db.updateTable('fallbacks').set({ ...done, updated_at: new Date() }).where('correction_id', '=', f.correctionId).where('consumer_id', '=', f.consumerId).execute();
+}
+
+/** An incident's fallback switches, oldest first. */
+export async function listFallbacks(db: Kysely<Database>, incidentId: string): Promise<FallbackRow[]> {
+  return db.selectFrom('fallbacks').selectAll().where('incident_id', '=', incidentId).orderBy('created_at').execute();
+}
