@@ -68,7 +68,16 @@ export function correctionRoutes(app: CorrexApp, deps: RouteDependencies): void 
           updateId ? { updateId } : {},
         );
         // Answer once the correction is on record, so the caller can decide on it straight away.
-        await untilRecorded(() => findCorrection(deps.db, proposed.correctionId));
+        await untilRecorded(
+          () => findCorrection(deps.db, proposed.correctionId),
+          {
+            accepted: `the correction ${proposed.correctionId}`,
+            retry: updateId
+              ? `retrying this request with the same Idempotency-Key is safe (it answers with this correction), or read GET /v1/corrections/${proposed.correctionId} shortly`
+              : `read GET /v1/corrections/${proposed.correctionId} shortly (do not propose again: without an Idempotency-Key that would propose a second correction)`,
+          },
+          deps.recordTimeoutMs,
+        );
         return { status: 201, body: proposed };
       });
     },

@@ -27,6 +27,8 @@ export interface RouteDependencies extends WorkflowClients {
   db: Kysely<Database>;
   runbooks: RunbookCatalogue;
   monitor: MonitorClient;
+  /** How long a write waits for its workflow to record the row it answers with (untilRecorded); 10 s by default. */
+  recordTimeoutMs?: number;
 }
 
 /** The person the authenticated token belongs to, recorded in the timeline for what they do. */
@@ -41,14 +43,36 @@ export class NotFound extends Error {
 }
 
 /**
- * Waits, briefly, until a workflow's first activity has written the row an answer refers to, so a
- * client can act on the id it gets back at once. Gives up quietly: the workflow will still write it.
+ * A workflow accepted the request, but the row the answer refers to was not written in time (the worker
+ * is down or far behind). Answered 503 with Retry-After: answering as if it were recorded would send the
+ * client to read a resource that is not there yet.
  */
-export async function untilRecorded(probe: () => Promise<unknown>, timeoutMs = 10_000): Promise<void> {
+export class NotRecordedYet extends Error {
+  override readonly name = 'NotRecordedYet';
+  readonly retryAfterSeconds = 5;
+}
+
+/** What to tell a client whose request was accepted but is not on record yet. */
+export interface AcceptedWrite {
+  /** What was accepted, e.g. `the incident <id>`. */
+  accepted: string;
+  /** Whether and how to retry safely, e.g. that the same Idempotency-Key answers with the same correction. */
+  retry: string;
+}
+
+/**
+ * Waits, briefly, until a workflow's first activity has written the row an answer refers to, so a
+ * client can act on the id it gets back at once. The workflow will still write it if this gives up,
+ * but the answer must not claim it exists: it throws NotRecordedYet, saying what was accepted.
+ */
+export async function untilRecorded(probe: () => Promise<unknown>, write: AcceptedWrite, timeoutMs = 10_000): Promise<void> {
   // Usually a few milliseconds away: look often at first, then back off.
-  for (let waited = 0, attempt = 0; waited < timeoutMs && !(await probe()); attempt++) {
-    const pause = attempt < 20 ? 10 : 50;
+  for (let waited = 0, attempt = 0; ; attempt++) {
+    if (await probe()) return;
+    if (waited >= timeoutMs) break;
+    const pause = Math.min(attempt < 20 ? 10 : 50, timeoutMs - waited);
     await new Promise((resolve) => setTimeout(resolve, pause));
     waited += pause;
   }
+  throw new NotRecordedYet(`${write.accepted} was accepted but is not recorded yet; ${write.retry}`);
 }

@@ -27,7 +27,7 @@ import { reviewRoutes } from '../review/routes.js';
 import { taskRoutes } from '../task/routes.js';
 import { workflowClients } from '../temporal/clients.js';
 import { temporalReachable } from '../temporal/connect.js';
-import { NotFound, type CorrexApp, type RouteDependencies } from './app.js';
+import { NotFound, NotRecordedYet, type CorrexApp, type RouteDependencies } from './app.js';
 import { sendProblem, type Problem } from './problem.js';
 
 export interface HttpServiceDependencies {
@@ -46,6 +46,8 @@ export interface HttpServiceDependencies {
   console?: ConsoleOptions;
   /** Behind a load balancer: whose X-Forwarded-For to believe (rate limits of keyless senders go by client address). */
   trustProxy?: boolean | number | string[];
+  /** How long a write waits for its workflow to record the row it answers with, before answering 503 (10 s by default). */
+  recordTimeoutMs?: number;
 }
 
 const validationParts: Record<string, string> = { body: 'body', querystring: 'query', params: 'params', headers: 'headers' };
@@ -208,6 +210,12 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
       return problemOrPagerDuty(request, reply, { title: 'Invalid request', status: 400, detail: error.errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors: error.errors });
     }
     if (error instanceof NotFound) return sendProblem(reply, { title: 'Not found', status: 404, detail: error.message });
+    // Accepted by its workflow but not on record yet: the detail says what was accepted and whether retrying is safe.
+    if (error instanceof NotRecordedYet) {
+      request.log.warn({ err: error.message }, 'accepted write not recorded in time');
+      reply.header('retry-after', String(error.retryAfterSeconds));
+      return sendProblem(reply, { title: 'Not recorded yet', status: 503, detail: error.message });
+    }
     if (error instanceof ActionRefused) return sendProblem(reply, { title: 'Refused', status: 409, detail: error.message });
     if (error instanceof Error && error.name === 'WorkflowNotFoundError') {
       return sendProblem(reply, { title: 'Not found', status: 404, detail: 'its workflow is not running (nothing has happened to it yet)' });
@@ -275,6 +283,7 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
     runbooks: deps.runbooks,
     ...workflowClients(deps.temporal.client, deps.temporal.taskQueue),
     monitor: new MonitorClient({ db: deps.db, client: deps.temporal.client, taskQueue: deps.temporal.taskQueue, runbooks: deps.runbooks }),
+    recordTimeoutMs: deps.recordTimeoutMs,
   };
   for (const routes of [incidentRoutes, correctionRoutes, regulatoryRoutes, taskRoutes, reviewRoutes, monitoringRoutes, ingestRoutes, accessRoutes, metricsRoutes]) routes(app, routeDeps);
   exportRoutes(app, { ...routeDeps, signingKey: deps.signingKey });

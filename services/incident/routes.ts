@@ -85,7 +85,16 @@ export function incidentRoutes(app: CorrexApp, deps: RouteDependencies): void {
       try {
         const outcome = await triggerIncident(deps, request.body, actorOf(request));
         // Answer once the incident is on record, so the caller can act on its id straight away.
-        await untilRecorded(() => findIncident(deps.db, outcome.incidentId));
+        await untilRecorded(
+          () => findIncident(deps.db, outcome.incidentId),
+          {
+            accepted: `the incident ${outcome.incidentId}`,
+            retry: request.body.dedupKey
+              ? `sending the same trigger again is safe (it joins the open incident with dedupKey ${request.body.dedupKey}), or read GET /v1/incidents/${outcome.incidentId} shortly`
+              : `read GET /v1/incidents/${outcome.incidentId} shortly (do not send the trigger again: without a dedupKey it would open another incident)`,
+          },
+          deps.recordTimeoutMs,
+        );
         return reply.code(202).send(outcome);
       } catch (error) {
         throw error instanceof InvalidInput ? error.within('body') : error;

@@ -34,7 +34,7 @@ export interface RunningApi {
 export async function startApi(
   db: Kysely<Database>,
   worker: RunningWorker,
-  options: { runbooksDir?: string; rateLimit?: HttpServiceDependencies['rateLimit']; signingKey?: SigningKey; console?: HttpServiceDependencies['console']; trustProxy?: HttpServiceDependencies['trustProxy'] } = {},
+  options: { runbooksDir?: string; rateLimit?: HttpServiceDependencies['rateLimit']; signingKey?: SigningKey; console?: HttpServiceDependencies['console']; trustProxy?: HttpServiceDependencies['trustProxy']; recordTimeoutMs?: number } = {},
 ): Promise<RunningApi> {
   const app = await buildHttpService({
     db,
@@ -45,6 +45,7 @@ export async function startApi(
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
     ...(options.console ? { console: options.console } : {}),
     ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
+    ...(options.recordTimeoutMs !== undefined ? { recordTimeoutMs: options.recordTimeoutMs } : {}),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
