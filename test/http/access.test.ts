@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { roles, type Role } from '../../services/access/roles.js';
 import { createToken, revokeToken } from '../../services/access/repository.js';
 import { listTimeline } from '../../services/timeline/repository.js';
-import { startApi, type RunningApi } from '../support/api.js';
-import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
-import { startDevServerWorker, type RunningWorker } from '../support/temporal.js';
+import { startApi } from '../support/api.js';
+import { eventually } from '../support/database.js';
+import { useIncidentStack } from '../support/stack.js';
 
 const readers: Role[] = ['responder', 'approver', 'compliance', 'admin'];
 
@@ -73,25 +73,15 @@ function concrete(path: string): string {
 }
 
 describe('HTTP API: authentication, roles, validation and fuzzing against the real service', () => {
-  let database: TestDatabase;
-  let worker: RunningWorker;
-  let api: RunningApi;
+  const stack = useIncidentStack({ api: true });
   let operations: Operation[];
   const tokenOf: Partial<Record<Role, string>> = {};
 
   beforeAll(async () => {
-    database = await createPostgresTestDatabase();
-    worker = await startDevServerWorker(database.db);
-    api = await startApi(database.db, worker);
-    for (const role of roles) tokenOf[role] = await api.token(`${role}-person`, [role]);
-    const document = (await api.call('GET', '/openapi.json')).body as { openapi: string; paths: Record<string, Record<string, Omit<Operation, 'method' | 'path'>>> };
+    for (const role of roles) tokenOf[role] = await stack.api.token(`${role}-person`, [role]);
+    const document = (await stack.api.call('GET', '/openapi.json')).body as { openapi: string; paths: Record<string, Record<string, Omit<Operation, 'method' | 'path'>>> };
     expect(document.openapi).toBe('3.1.0');
     operations = Object.entries(document.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ ...op, method: method.toUpperCase(), path })));
-  });
-  afterAll(async () => {
-    await api?.close();
-    await worker?.stop();
-    await database?.destroy();
   });
 
   it('documents every route in OpenAPI 3.1 with the roles it needs, matching the access table', () => {
@@ -112,7 +102,7 @@ describe('HTTP API: authentication, roles, validation and fuzzing against the re
       const access = expectedAccess[`${op.method} ${op.path}`]!;
       if (!Array.isArray(access)) continue;
       for (const role of roles) {
-        const response = await api.call(op.method, concrete(op.path), { token: tokenOf[role]!, ...(op.requestBody ? { body: {} } : {}) });
+        const response = await stack.api.call(op.method, concrete(op.path), { token: tokenOf[role]!, ...(op.requestBody ? { body: {} } : {}) });
         const allowed = access.includes(role);
         const verdict = response.status === 403 ? 'forbidden' : response.status === 401 ? 'unauthenticated' : response.status >= 500 ? `server error ${response.status}` : 'let through';
         if (verdict !== (allowed ? 'let through' : 'forbidden')) outcomes.push(`${role} ${op.method} ${op.path}: ${verdict} (${JSON.stringify(response.body)})`);
@@ -126,54 +116,54 @@ describe('HTTP API: authentication, roles, validation and fuzzing against the re
   });
 
   it('does what each role is for, and records the authenticated person in the timeline', async () => {
-    const responder = await api.token('amara-okafor', ['responder']);
-    const triggered = await api.call('POST', '/v1/incidents', { token: responder, body: { systemId: 'frontier-assistant', title: 'Role check', severity: 'SEV3' } });
+    const responder = await stack.api.token('amara-okafor', ['responder']);
+    const triggered = await stack.api.call('POST', '/v1/incidents', { token: responder, body: { systemId: 'frontier-assistant', title: 'Role check', severity: 'SEV3' } });
     expect(triggered.status).toBe(202);
     const { incidentId } = triggered.body as { incidentId: string };
-    await eventually(async () => ((await api.call('GET', `/v1/incidents/${incidentId}`, { token: tokenOf.compliance! })).status === 200 ? true : undefined));
-    expect((await api.call('POST', `/v1/incidents/${incidentId}/acknowledge`, { token: responder, body: { reason: 'looking' } })).status).toBe(200);
+    await eventually(async () => ((await stack.api.call('GET', `/v1/incidents/${incidentId}`, { token: tokenOf.compliance! })).status === 200 ? true : undefined));
+    expect((await stack.api.call('POST', `/v1/incidents/${incidentId}/acknowledge`, { token: responder, body: { reason: 'looking' } })).status).toBe(200);
 
-    const timeline = await listTimeline(database.db, incidentId);
+    const timeline = await listTimeline(stack.db, incidentId);
     expect(timeline.find((e) => e.kind === 'incident.opened')!.actor).toBe('amara-okafor');
     expect(timeline.find((e) => e.kind === 'incident.acknowledged')!.actor).toBe('amara-okafor');
 
-    const forCompliance = await api.call('GET', `/v1/incidents/${incidentId}/timeline`, { token: tokenOf.compliance! });
+    const forCompliance = await stack.api.call('GET', `/v1/incidents/${incidentId}/timeline`, { token: tokenOf.compliance! });
     expect(forCompliance.status).toBe(200);
     expect((forCompliance.body as { items: { kind: string }[] }).items.map((e) => e.kind)).toContain('incident.acknowledged');
 
-    const signal = await api.call('POST', '/v1/signals', { token: tokenOf.ingest!, body: { systemId: 'frontier-assistant', source: 'native', labels: { probe: 'yes' } } });
+    const signal = await stack.api.call('POST', '/v1/signals', { token: tokenOf.ingest!, body: { systemId: 'frontier-assistant', source: 'native', labels: { probe: 'yes' } } });
     expect(signal.status).toBe(202);
-    expect((await api.call('GET', '/v1/policy/frontier-assistant', { token: tokenOf.gateway! })).status).toBe(200);
-    const created = await api.call('POST', '/v1/tokens', { token: tokenOf.admin!, body: { owner: 'new-person', roles: ['responder'] } });
+    expect((await stack.api.call('GET', '/v1/policy/frontier-assistant', { token: tokenOf.gateway! })).status).toBe(200);
+    const created = await stack.api.call('POST', '/v1/tokens', { token: tokenOf.admin!, body: { owner: 'new-person', roles: ['responder'] } });
     expect(created.status).toBe(201);
     expect((created.body as { secret: string }).secret).toMatch(/^crx_/);
-    const listed = await api.call('GET', '/v1/tokens', { token: tokenOf.admin! });
+    const listed = await stack.api.call('GET', '/v1/tokens', { token: tokenOf.admin! });
     expect(JSON.stringify(listed.body)).not.toContain((created.body as { secret: string }).secret);
   });
 
   it('answers 401 problem+json without a token, with a malformed, unknown, revoked or expired one', async () => {
-    const missing = await api.call('GET', '/v1/incidents');
+    const missing = await stack.api.call('GET', '/v1/incidents');
     expect(missing.status).toBe(401);
     expect(missing.headers.get('www-authenticate')).toMatch(/^Bearer/);
     expect(missing.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect((await api.call('GET', '/v1/incidents', { headers: { authorization: 'Basic dXNlcjpwYXNz' } })).status).toBe(401);
-    expect((await api.call('GET', '/v1/incidents', { token: 'crx_not-a-real-token' })).body).toMatchObject({ status: 401, detail: 'the token is not known' });
+    expect((await stack.api.call('GET', '/v1/incidents', { headers: { authorization: 'Basic dXNlcjpwYXNz' } })).status).toBe(401);
+    expect((await stack.api.call('GET', '/v1/incidents', { token: 'crx_not-a-real-token' })).body).toMatchObject({ status: 401, detail: 'the token is not known' });
 
-    const revoked = await createToken(database.db, { owner: 'leaver', roles: ['responder'] });
-    expect((await api.call('GET', '/v1/incidents', { token: revoked.secret })).status).toBe(200);
-    const viaApi = await api.call('DELETE', `/v1/tokens/${revoked.token.prefix}`, { token: tokenOf.admin! });
+    const revoked = await createToken(stack.db, { owner: 'leaver', roles: ['responder'] });
+    expect((await stack.api.call('GET', '/v1/incidents', { token: revoked.secret })).status).toBe(200);
+    const viaApi = await stack.api.call('DELETE', `/v1/tokens/${revoked.token.prefix}`, { token: tokenOf.admin! });
     expect(viaApi.status).toBe(200);
-    expect((await api.call('GET', '/v1/incidents', { token: revoked.secret })).body).toMatchObject({ status: 401, detail: 'the token was revoked' });
-    expect(await revokeToken(database.db, revoked.token.id)).toMatchObject({ revokedAt: expect.any(String) });
+    expect((await stack.api.call('GET', '/v1/incidents', { token: revoked.secret })).body).toMatchObject({ status: 401, detail: 'the token was revoked' });
+    expect(await revokeToken(stack.db, revoked.token.id)).toMatchObject({ revokedAt: expect.any(String) });
 
-    const expiring = await createToken(database.db, { owner: 'contractor', roles: ['responder'], expiresIn: '1h' });
-    expect((await api.call('GET', '/v1/incidents', { token: expiring.secret })).status).toBe(200);
-    await database.db.updateTable('api_tokens').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', expiring.token.id).execute();
-    expect((await api.call('GET', '/v1/incidents', { token: expiring.secret })).body).toMatchObject({ status: 401, detail: 'the token has expired' });
+    const expiring = await createToken(stack.db, { owner: 'contractor', roles: ['responder'], expiresIn: '1h' });
+    expect((await stack.api.call('GET', '/v1/incidents', { token: expiring.secret })).status).toBe(200);
+    await stack.db.updateTable('api_tokens').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', expiring.token.id).execute();
+    expect((await stack.api.call('GET', '/v1/incidents', { token: expiring.secret })).body).toMatchObject({ status: 401, detail: 'the token has expired' });
   });
 
   it('rate-limits per token with 429 problem+json and Retry-After, leaving other tokens alone', async () => {
-    const limited = await startApi(database.db, worker, { rateLimit: { perMinute: 3, ingestPerMinute: 3 } });
+    const limited = await startApi(stack.db, stack.worker, { rateLimit: { perMinute: 3, ingestPerMinute: 3 } });
     try {
       const busy = await limited.token('busy-bee', ['responder']);
       const statuses = [];
@@ -199,7 +189,7 @@ describe('HTTP API: authentication, roles, validation and fuzzing against the re
       if (op.parameters?.some((p) => p.in === 'query')) problems.push({ expect: 'query', path: `${concrete(op.path)}?limit=lots&unknownFilter=1`, body: undefined });
       for (const attempt of problems) {
         const token = op.path === '/v2/enqueue' ? undefined : tokenOf.admin!;
-        const response = await api.call(op.method, attempt.path, { ...(token ? { token } : {}), ...(attempt.body !== undefined ? { body: attempt.body } : {}) });
+        const response = await stack.api.call(op.method, attempt.path, { ...(token ? { token } : {}), ...(attempt.body !== undefined ? { body: attempt.body } : {}) });
         if (op.path === '/v2/enqueue') {
           // PagerDuty's own error shape, which its clients understand.
           expect(response.status).toBe(400);
@@ -230,7 +220,7 @@ describe('HTTP API: authentication, roles, validation and fuzzing against the re
           const path = op.path.replace(/\{[^}]+\}/g, () => encodeURIComponent(pathValue) || 'x');
           const search = new URLSearchParams(query).toString();
           const routingKey = op.path === '/v2/enqueue' && body && typeof body === 'object' && !Array.isArray(body) ? { routing_key: 'f'.repeat(32), ...body } : body;
-          const response = await api.call(op.method, `${path}${search ? `?${search}` : ''}`, {
+          const response = await stack.api.call(op.method, `${path}${search ? `?${search}` : ''}`, {
             token: tokenOf.admin!,
             ...(op.method === 'GET' || op.method === 'DELETE' ? {} : { body: JSON.stringify(routingKey ?? null) }),
           });

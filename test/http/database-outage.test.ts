@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseUnavailable, openDatabase, type DatabaseHandle } from '../../services/db/connect.js';
 import { startApi, type RunningApi } from '../support/api.js';
-import { createPostgresTestDatabase, type TestDatabase } from '../support/database.js';
+import { useIncidentStack } from '../support/stack.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { startDevServerWorker, type RunningWorker } from '../support/temporal.js';
 
 const withCode = (code: string, message = code) => Object.assign(new Error(message), { code });
 
@@ -34,28 +33,23 @@ describe('databaseUnavailable', () => {
 // The API's own connection to PostgreSQL goes through a forwarder the test can cut, as a database
 // restart would; the worker keeps its own direct connection.
 describe('the API while PostgreSQL is down', () => {
-  let database: TestDatabase;
+  const stack = useIncidentStack();
   let proxy: TcpProxy;
   let apiDatabase: DatabaseHandle;
-  let worker: RunningWorker;
   let api: RunningApi;
   let token: string;
 
   beforeAll(async () => {
-    database = await createPostgresTestDatabase();
-    const target = new URL(database.location);
+    const target = new URL(stack.database.location);
     proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    apiDatabase = await openDatabase({ url: proxy.url(database.location) }, { onConnectionLost: () => {} });
-    worker = await startDevServerWorker(database.db);
-    api = await startApi(apiDatabase.db, worker);
+    apiDatabase = await openDatabase({ url: proxy.url(stack.database.location) }, { onConnectionLost: () => {} });
+    api = await startApi(apiDatabase.db, stack.worker);
     token = await api.token('jonas-berg', ['responder']);
   });
   afterAll(async () => {
     await api?.close();
-    await worker?.stop();
     await apiDatabase?.close();
     await proxy?.close();
-    await database?.destroy();
   });
 
   it('answers 503 problem+json with Retry-After, then recovers when it is back', async () => {

@@ -1,41 +1,30 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi, type RunningApi } from '../support/api.js';
-import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
-import { startDevServerWorker, type RunningWorker } from '../support/temporal.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/database.js';
+import { useIncidentStack } from '../support/stack.js';
 
 const proposal = { kind: 'rate_limit', scope: { tiers: ['free'] }, parameters: { requestsPerMinute: 10, per: 'user' }, reason: 'jailbreak traffic from the free tier' };
 
 // Fault-suite finding 3: a client that retried a proposal after a lost answer created a second correction.
 describe('Idempotency-Key on POST /v1/incidents/:id/corrections', () => {
-  let database: TestDatabase;
-  let worker: RunningWorker;
-  let api: RunningApi;
+  const stack = useIncidentStack({ api: true });
   let jonas: string;
   let amara: string;
   let incidentId: string;
 
   beforeAll(async () => {
-    database = await createPostgresTestDatabase();
-    worker = await startDevServerWorker(database.db);
-    api = await startApi(database.db, worker);
-    jonas = await api.token('jonas-berg', ['responder']);
-    amara = await api.token('amara-okafor', ['responder']);
-    const triggered = await api.call('POST', '/v1/incidents', { token: jonas, body: { systemId: 'frontier-assistant', title: 'Jailbreak rate above 2%', severity: 'SEV2', dedupKey: 'idempotency' } });
+    jonas = await stack.api.token('jonas-berg', ['responder']);
+    amara = await stack.api.token('amara-okafor', ['responder']);
+    const triggered = await stack.api.call('POST', '/v1/incidents', { token: jonas, body: { systemId: 'frontier-assistant', title: 'Jailbreak rate above 2%', severity: 'SEV2', dedupKey: 'idempotency' } });
     expect(triggered.status).toBe(202);
     incidentId = triggered.body.incidentId;
-    await eventually(async () => ((await api.call('GET', `/v1/incidents/${incidentId}`, { token: jonas })).status === 200 ? true : undefined));
-    expect((await api.call('POST', `/v1/incidents/${incidentId}/acknowledge`, { token: jonas, body: {} })).status).toBe(200);
-  });
-  afterAll(async () => {
-    await api?.close();
-    await worker?.stop();
-    await database?.destroy();
+    await eventually(async () => ((await stack.api.call('GET', `/v1/incidents/${incidentId}`, { token: jonas })).status === 200 ? true : undefined));
+    expect((await stack.api.call('POST', `/v1/incidents/${incidentId}/acknowledge`, { token: jonas, body: {} })).status).toBe(200);
   });
 
   const propose = (token: string, key: string | undefined, body: unknown = proposal) =>
-    api.call('POST', `/v1/incidents/${incidentId}/corrections`, { token, body, ...(key ? { headers: { 'idempotency-key': key } } : {}) });
-  const corrections = async () => (await api.call('GET', `/v1/incidents/${incidentId}/corrections`, { token: jonas })).body.items as { id: string }[];
+    stack.api.call('POST', `/v1/incidents/${incidentId}/corrections`, { token, body, ...(key ? { headers: { 'idempotency-key': key } } : {}) });
+  const corrections = async () => (await stack.api.call('GET', `/v1/incidents/${incidentId}/corrections`, { token: jonas })).body.items as { id: string }[];
 
   it('answers a retry with the correction first proposed, and proposes nothing more', async () => {
     const before = (await corrections()).length;
@@ -55,7 +44,7 @@ describe('Idempotency-Key on POST /v1/incidents/:id/corrections', () => {
     const first = await propose(jonas, key);
     expect(first.status).toBe(201);
     // As if the API had lost its answer (PostgreSQL gone, the process killed) after Temporal accepted the proposal.
-    await database.db.updateTable('idempotency_keys').set({ status: null, response: null, completed_at: null }).where('key', '=', key).execute();
+    await stack.db.updateTable('idempotency_keys').set({ status: null, response: null, completed_at: null }).where('key', '=', key).execute();
     const retried = await propose(jonas, key);
     expect(retried.status).toBe(201);
     expect(retried.body.correctionId).toBe(first.body.correctionId);
@@ -87,7 +76,7 @@ describe('Idempotency-Key on POST /v1/incidents/:id/corrections', () => {
 
   it('refuses a malformed key and documents the header in OpenAPI', async () => {
     expect((await propose(jonas, 'has spaces in it')).status).toBe(400);
-    const document = (await api.call('GET', '/openapi.json')).body;
+    const document = (await stack.api.call('GET', '/openapi.json')).body;
     const parameters = document.paths['/v1/incidents/{id}/corrections'].post.parameters as { in: string; name: string; required?: boolean; description?: string }[];
     expect(parameters).toContainEqual(expect.objectContaining({ in: 'header', name: 'idempotency-key', required: false, description: expect.stringContaining('same key') }));
   });
