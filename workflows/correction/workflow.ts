@@ -10,6 +10,7 @@ import type { Activities } from '../../activities/index.js';
 import { untilDone } from '../activity-options.js';
 import { consumerNotice, correctionPage } from '../../services/notification/templates.js';
 import { admitVote, decidingRoles, holdersOf, isApproved, isRejected, type Person, type VotingState } from '../../services/correction/authority.js';
+import { decisionProblem, inForce, shownState } from '../../services/correction/rules.js';
 import { correctionStateQuery, decideCorrectionUpdate, liftRequestedSignal, type CorrectionSnapshot, type CorrectionStart, type CorrectionState } from './messages.js';
 import { correctionChangedSignal } from '../incident/messages.js';
 
@@ -78,8 +79,6 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
     return [...commander, ...authority.filter((p) => p.id !== start.commander)];
   };
 
-  const votingOpen = () => (snapshot.state === 'proposed' || snapshot.state === 'awaiting-ratification') && !isApproved(voting) && !isRejected(voting);
-  const shownState = () => (isRejected(voting) ? 'rejected' : isApproved(voting) && snapshot.state === 'proposed' ? 'approved' : snapshot.state);
   setHandler(correctionStateQuery, () => snapshot);
   setHandler(
     decideCorrectionUpdate,
@@ -90,18 +89,17 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
       await condition(() => recorded);
       await recordVote({ ...base, actor: decision.actor, role: admitted.role, decision: decision.decision, rationale: decision.rationale, at: decision.at });
       // The vote may have decided it: answer with where the correction is going, not where it was.
-      return { ...snapshot, state: shownState() };
+      return { ...snapshot, state: shownState(snapshot.state, voting) };
     },
     {
       validator: (decision) => {
-        if (!votingOpen()) throw new Error(`correction ${start.id} is no longer pending a decision (it is ${shownState()})`);
-        const admitted = admitVote(voting, start.people, decision);
-        if ('refused' in admitted) throw new Error(admitted.refused);
+        const problem = decisionProblem({ id: start.id, state: snapshot.state, voting, people: start.people }, decision);
+        if (problem) throw new Error(problem);
       },
     },
   );
   setHandler(liftRequestedSignal, (request) => {
-    if (snapshot.state === 'active' || snapshot.state === 'awaiting-ratification') liftRequest ??= request;
+    if (inForce(snapshot.state)) liftRequest ??= request;
   });
 
   /**
