@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 
 // What the command definitions use. It loads nothing but commander: building the whole command tree,
 // as `correx --help` and the choice of the command to run do, stays cheap. What a command does lives
@@ -22,6 +22,17 @@ export function withApi(command: Command): Command {
     .addOption(new Option('--server <url>', 'Correx API URL (default: $CORREX_SERVER, the profile, else local mode)'))
     .addOption(new Option('--token <token>', 'API token (default: $CORREX_TOKEN, the profile, else local mode)'))
     .addOption(new Option('--profile <name>', 'profile in the config file ($CORREX_CONFIG or ~/.config/correx/config.json; default: $CORREX_PROFILE, else default)'));
+}
+
+/**
+ * An option that takes several of `choices`, comma-separated: its help lists them, and a value that
+ * is not one of them is a usage error naming them, as `.choices()` makes it for a single value.
+ */
+export function commaSeparatedChoices(option: Option, choices: readonly string[]): Option {
+  return option.choices(choices).argParser((value: string) => {
+    if (value.split(',').some((item) => item.trim() !== '' && !choices.includes(item.trim()))) throw new InvalidArgumentError(`Allowed choices are ${choices.join(', ')} (comma-separated).`);
+    return value;
+  });
 }
 
 /** Commander's accumulator for options that may be given several times. */

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { incidentStates } from '../incident/states.js';
 import { incidentClasses } from '../regulatory/classes.js';
-import { commandGroup, lazy, withApi } from './define.js';
+import { commandGroup, commaSeparatedChoices, lazy, withApi } from './define.js';
 
 const actions = () => import('./incident-actions.js');
 
@@ -24,7 +24,7 @@ export function incidentCommand(program: Command): void {
       .command('list')
       .description('list incidents, newest first')
       .option('--system <systemId>', 'only this system')
-      .option('--state <states>', `only these states, comma-separated (${incidentStates.join(', ')})`)
+      .addOption(commaSeparatedChoices(new Option('--state <states>', 'only these states, comma-separated'), incidentStates))
       .option('--severity <severity>', 'only this severity')
       .option('--limit <n>', 'incidents per page (1-200)', '50')
       .option('--cursor <cursor>', 'the page after this cursor (printed under the previous page)')

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { taskStates } from '../review/task-states.js';
 import { commandGroup, lazy, withApi } from './define.js';
 
@@ -12,7 +12,7 @@ export function taskCommand(program: Command): void {
       .command('list')
       .description('follow-up tasks, soonest due first')
       .option('--incident <id>', "only this incident's tasks")
-      .option('--state <state>', `only tasks in this state (${taskStates.join(', ')})`)
+      .addOption(new Option('--state <state>', 'only tasks in this state').choices(taskStates))
       .option('--owner <personId>', 'only tasks of this person')
       .option('--limit <n>', 'at most this many (1-500)', '100'),
   ).action(lazy(async () => (await actions()).list));
