@@ -4,16 +4,16 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CSV_COLUMNS } from '../../services/export/schema.js';
 import { verifyExport, type Verification } from '../../services/export/verify.js';
 import { jsonb } from '../../services/db/jsonb.js';
 import { GENESIS_HASH, timelineEventHash } from '../../services/timeline/chain.js';
-import { startApi, testSigningKey, type RunningApi } from '../support/api.js';
+import { testSigningKey } from '../support/api.js';
 import { launchChromium } from '../support/browser.js';
-import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
+import { eventually } from '../support/database.js';
 import { projectRoot } from '../support/environment.js';
-import { startDevServerWorker, type RunningWorker } from '../support/temporal.js';
+import { useIncidentStack } from '../support/stack.js';
 
 const run = promisify(execFile);
 
@@ -25,59 +25,49 @@ async function verifyText(text: string, publicKeyPem?: string): Promise<Verifica
 }
 
 describe('compliance: verifiable exports, printable report and regulator mappings of a scripted incident', () => {
-  let database: TestDatabase;
-  let worker: RunningWorker;
-  let api: RunningApi;
+  const stack = useIncidentStack({ api: true });
   let incidentId: string;
   let compliance: string;
   let exported: string;
 
   beforeAll(async () => {
-    database = await createPostgresTestDatabase();
-    worker = await startDevServerWorker(database.db);
-    api = await startApi(database.db, worker);
-    compliance = await api.token('hannah-vogel', ['compliance']);
-    const responder = await api.token('amara-okafor', ['responder']);
-    const approver = await api.token('sofia-marquez', ['approver']);
+    compliance = await stack.api.token('hannah-vogel', ['compliance']);
+    const responder = await stack.api.token('amara-okafor', ['responder']);
+    const approver = await stack.api.token('sofia-marquez', ['approver']);
 
-    const opened = await api.call('POST', '/v1/incidents', {
+    const opened = await stack.api.call('POST', '/v1/incidents', {
       token: responder,
       body: { systemId: 'frontier-assistant', title: 'Assistant gives dosing advice that harms a user', severity: 'SEV2', summary: 'Reported by a clinician, reproduced on the live model' },
     });
     incidentId = opened.body.incidentId;
-    await eventually(async () => ((await api.call('GET', `/v1/incidents/${incidentId}`, { token: responder })).status === 200 ? true : undefined));
-    const acknowledged = await api.call('POST', `/v1/incidents/${incidentId}/acknowledge`, { token: responder });
+    await eventually(async () => ((await stack.api.call('GET', `/v1/incidents/${incidentId}`, { token: responder })).status === 200 ? true : undefined));
+    const acknowledged = await stack.api.call('POST', `/v1/incidents/${incidentId}/acknowledge`, { token: responder });
     expect(acknowledged.status, JSON.stringify(acknowledged.body)).toBe(200);
-    expect((await api.call('POST', `/v1/incidents/${incidentId}/classify`, { token: responder, body: { classes: ['serious-harm-to-health'], reason: 'A user was harmed' } })).status).toBe(200);
-    const proposed = await api.call('POST', `/v1/incidents/${incidentId}/corrections`, {
+    expect((await stack.api.call('POST', `/v1/incidents/${incidentId}/classify`, { token: responder, body: { classes: ['serious-harm-to-health'], reason: 'A user was harmed' } })).status).toBe(200);
+    const proposed = await stack.api.call('POST', `/v1/incidents/${incidentId}/corrections`, {
       token: responder,
       body: { kind: 'rate_limit', scope: { tiers: ['free'] }, parameters: { requestsPerMinute: 10, per: 'user' }, reason: 'Slow the harmful prompts while the fix ships' },
     });
     expect(proposed.status).toBe(201);
-    const decided = await api.call('POST', `/v1/corrections/${proposed.body.correctionId}/decision`, { token: approver, body: { decision: 'approve', rationale: 'Contained, reversible, and the harm is ongoing' } });
+    const decided = await stack.api.call('POST', `/v1/corrections/${proposed.body.correctionId}/decision`, { token: approver, body: { decision: 'approve', rationale: 'Contained, reversible, and the harm is ongoing' } });
     expect(decided.status).toBe(200);
-    await eventually(async () => ((await api.call('GET', `/v1/corrections/${proposed.body.correctionId}`, { token: compliance })).body.state === 'active' ? true : undefined), 30_000);
+    await eventually(async () => ((await stack.api.call('GET', `/v1/corrections/${proposed.body.correctionId}`, { token: compliance })).body.state === 'active' ? true : undefined), 30_000);
 
-    const response = await api.call('GET', `/v1/exports?incidentId=${incidentId}`, { token: compliance });
+    const response = await stack.api.call('GET', `/v1/exports?incidentId=${incidentId}`, { token: compliance });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-disposition')).toMatch(/attachment; filename="correx-export-.*\.json"/);
     exported = typeof response.body === 'string' ? response.body : JSON.stringify(response.body);
   }, 90_000);
-  afterAll(async () => {
-    await api?.close();
-    await worker?.stop();
-    await database?.destroy();
-  });
 
   it('exports a JSON document that verifies, against the published key, and records who exported it', async () => {
-    const raw = await fetch(`${api.url}/v1/exports?incidentId=${incidentId}`, { headers: { authorization: `Bearer ${compliance}` } });
+    const raw = await fetch(`${stack.api.url}/v1/exports?incidentId=${incidentId}`, { headers: { authorization: `Bearer ${compliance}` } });
     exported = await raw.text();
     const document = JSON.parse(exported) as { incidents: { events: { kind: string; actor: string }[] }[]; manifest: { keyId: string } };
     const kinds = document.incidents[0]!.events.map((e) => e.kind);
     expect(kinds).toEqual(expect.arrayContaining(['incident.opened', 'incident.acknowledged', 'incident.classified', 'correction.approval_given', 'timeline.exported']));
     expect(document.incidents[0]!.events.filter((e) => e.kind === 'timeline.exported').map((e) => e.actor)).toEqual(['hannah-vogel', 'hannah-vogel']);
 
-    const published = (await api.call('GET', '/.well-known/correx-signing-key')).body as { keyId: string; publicKey: string };
+    const published = (await stack.api.call('GET', '/.well-known/correx-signing-key')).body as { keyId: string; publicKey: string };
     expect(published.keyId).toBe(document.manifest.keyId);
     const verification = await verifyText(exported, published.publicKey);
     expect(verification).toMatchObject({ ok: true, incidents: 1, keyPinned: true, problems: [] });
@@ -126,7 +116,7 @@ describe('compliance: verifiable exports, printable report and regulator mapping
     expect(ok.stdout).toMatch(/verified: 1 incident, \d+ events, signed by key [0-9a-f]{16}/);
     // The published key document, saved exactly as downloaded, pins the key as well as its PEM does.
     const downloaded = path.join(dir, 'correx-signing-key.json');
-    await writeFile(downloaded, await (await fetch(`${api.url}/.well-known/correx-signing-key`)).text());
+    await writeFile(downloaded, await (await fetch(`${stack.api.url}/.well-known/correx-signing-key`)).text());
     const pinned = await run(process.execPath, ['bin/correx.js', 'audit', 'verify', good, '--public-key', downloaded], { cwd: projectRoot });
     expect(pinned.stdout).toMatch(/verified: 1 incident, \d+ events, signed by key [0-9a-f]{16}\n/);
     const failed = await run(process.execPath, ['bin/correx.js', 'audit', 'verify', bad], { cwd: projectRoot }).then(
@@ -139,27 +129,27 @@ describe('compliance: verifiable exports, printable report and regulator mapping
   }, 60_000);
 
   it('refuses changes to the timeline in PostgreSQL, and a forced change is caught by verifying a fresh export', async () => {
-    await expect(sql`update timeline_events set actor = 'mallory' where incident_id = ${incidentId} and seq = 2`.execute(database.db)).rejects.toThrow(/append-only/);
-    await expect(sql`delete from timeline_events where incident_id = ${incidentId} and seq = 2`.execute(database.db)).rejects.toThrow(/append-only/);
+    await expect(sql`update timeline_events set actor = 'mallory' where incident_id = ${incidentId} and seq = 2`.execute(stack.db)).rejects.toThrow(/append-only/);
+    await expect(sql`delete from timeline_events where incident_id = ${incidentId} and seq = 2`.execute(stack.db)).rejects.toThrow(/append-only/);
 
-    await database.db.transaction().execute(async (trx) => {
+    await stack.db.transaction().execute(async (trx) => {
       await sql`alter table timeline_events disable trigger timeline_events_append_only`.execute(trx);
       await sql`update timeline_events set actor = 'mallory' where incident_id = ${incidentId} and seq = 2`.execute(trx);
       await sql`alter table timeline_events enable trigger timeline_events_append_only`.execute(trx);
     });
-    const fresh = await fetch(`${api.url}/v1/exports?incidentId=${incidentId}`, { headers: { authorization: `Bearer ${compliance}` } });
+    const fresh = await fetch(`${stack.api.url}/v1/exports?incidentId=${incidentId}`, { headers: { authorization: `Bearer ${compliance}` } });
     const result = await verifyText(await fresh.text(), testSigningKey.publicKeyPem);
     expect(result.ok).toBe(false);
     expect(result.broken).toMatchObject({ incidentId, seq: 2, reason: 'its content does not match its hash' });
   });
 
   it('exports CSV that a standard parser reads into the same events as the JSON', async () => {
-    const response = await fetch(`${api.url}/v1/exports?incidentId=${incidentId}&format=csv`, { headers: { authorization: `Bearer ${compliance}` } });
+    const response = await fetch(`${stack.api.url}/v1/exports?incidentId=${incidentId}&format=csv`, { headers: { authorization: `Bearer ${compliance}` } });
     expect(response.headers.get('content-type')).toMatch(/^text\/csv/);
     const text = await response.text();
     expect(text.split('\r\n')[0]).toBe(CSV_COLUMNS.join(','));
     const rows = parseCsv(text, { columns: true }) as Record<string, string>[];
-    const json = await (await fetch(`${api.url}/v1/exports?incidentId=${incidentId}`, { headers: { authorization: `Bearer ${compliance}` } })).json();
+    const json = await (await fetch(`${stack.api.url}/v1/exports?incidentId=${incidentId}`, { headers: { authorization: `Bearer ${compliance}` } })).json();
     const events = (json as { incidents: { events: { seq: number; kind: string; actor: string; occurredAt: string; data: unknown; prevHash: string; hash: string }[] }[] }).incidents[0]!.events;
     // The JSON export was made after the CSV one: the CSV's events are its first ones.
     expect(rows.length).toBeGreaterThan(10);
@@ -183,7 +173,7 @@ describe('compliance: verifiable exports, printable report and regulator mapping
     const browser = await launchChromium();
     try {
       const page = await browser.newPage({ extraHTTPHeaders: { authorization: `Bearer ${compliance}` } });
-      const response = await page.goto(`${api.url}/v1/incidents/${incidentId}/report`);
+      const response = await page.goto(`${stack.api.url}/v1/incidents/${incidentId}/report`);
       expect(response?.status()).toBe(200);
       const decisionLog = page.locator('section', { has: page.locator('h2', { hasText: 'Decision log' }) });
       await expect(decisionLog.locator('tbody tr').count()).resolves.toBe(1);
@@ -206,7 +196,7 @@ describe('compliance: verifiable exports, printable report and regulator mapping
   }, 60_000);
 
   it('maps the incident to the EU AI Act, GPAI Code, OECD and AIID fields, explaining each missing mandatory one', async () => {
-    const response = await api.call('GET', `/v1/incidents/${incidentId}/regulator-mappings`, { token: compliance });
+    const response = await stack.api.call('GET', `/v1/incidents/${incidentId}/regulator-mappings`, { token: compliance });
     expect(response.status).toBe(200);
     const items = response.body.items as { schema: string; fields: Record<string, string | null>; mandatory: string[]; missing: { field: string; why: string }[] }[];
     expect(items.map((m) => m.schema)).toEqual(['eu-ai-act-art73-serious-incident', 'gpai-code-of-practice-c9', 'oecd-common-reporting-framework', 'ai-incident-database']);
@@ -229,7 +219,7 @@ describe('compliance: verifiable exports, printable report and regulator mapping
   it('streams a 100,000-event export with peak memory that does not grow with the number of events', async () => {
     const makeIncident = async (events: number) => {
       const id = crypto.randomUUID();
-      await database.db
+      await stack.db
         .insertInto('incidents')
         .values({ id, workflow_id: `bulk:${id}`, system_id: 'frontier-assistant', dedup_key: id, title: `bulk ${events}`, severity: 'SEV4', state: 'closed', classification: jsonb<string[]>([]), opened_by: 'test', opened_at: new Date() })
         .execute();
@@ -242,12 +232,12 @@ describe('compliance: verifiable exports, printable report and regulator mapping
           rows.push({ incident_id: id, seq, kind: event.kind, actor: event.actor, occurred_at: event.occurredAt, data: jsonb(event.data), idempotency_key: `load:${seq}`, prev_hash: prevHash, hash });
           prevHash = hash;
         }
-        await database.db.insertInto('timeline_events').values(rows).execute();
+        await stack.db.insertInto('timeline_events').values(rows).execute();
       }
       return id;
     };
     const measure = async (id: string) => {
-      const { stdout } = await run(process.execPath, ['--max-old-space-size=96', '--import', 'tsx', 'test/support/export-child.ts', database.location, id], { cwd: projectRoot, maxBuffer: 1024 * 1024 });
+      const { stdout } = await run(process.execPath, ['--max-old-space-size=96', '--import', 'tsx', 'test/support/export-child.ts', stack.database.location, id], { cwd: projectRoot, maxBuffer: 1024 * 1024 });
       return JSON.parse(stdout) as { bytes: number; ms: number; maxRssKb: number };
     };
     const small = await measure(await makeIncident(20_000));

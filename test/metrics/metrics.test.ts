@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { jsonb } from '../../services/db/jsonb.js';
 import type { IncidentState } from '../../services/incident/schema.js';
 import { durationBuckets } from '../../services/metrics/prometheus.js';
 import { startApi, type RunningApi } from '../support/api.js';
-import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
-import { startDevServerWorker, type RunningWorker } from '../support/temporal.js';
+import { eventually } from '../support/database.js';
+import { useIncidentStack } from '../support/stack.js';
 
 /** prom2json-shaped output of the parser (it ships no types). */
 interface Sample {
@@ -28,9 +28,7 @@ const seconds = (to: Date | null | undefined, from: Date | null | undefined) => 
 const at = (iso: string, plusSeconds = 0) => new Date(Date.parse(iso) + plusSeconds * 1000);
 
 describe('metrics: per incident, per system and for Prometheus, from PostgreSQL, drills left out', () => {
-  let database: TestDatabase;
-  let worker: RunningWorker;
-  let api: RunningApi;
+  const stack = useIncidentStack({ api: true });
   let incidentId: string;
   let drillId: string;
   let reader: string;
@@ -40,7 +38,7 @@ describe('metrics: per incident, per system and for Prometheus, from PostgreSQL,
   const fixtureIncident = async (values: { system: string; severity: string; state: IncidentState; openedAt: Date; ack?: number; resolve?: number; close?: number; drill?: boolean }) => {
     const id = randomUUID();
     const plus = (s: number | undefined) => (s === undefined ? null : new Date(values.openedAt.getTime() + s * 1000));
-    await database.db
+    await stack.db
       .insertInto('incidents')
       .values({
         id,
@@ -63,14 +61,14 @@ describe('metrics: per incident, per system and for Prometheus, from PostgreSQL,
   };
   const signal = async (incident: string, system: string, receivedAt: Date) => {
     const key = randomUUID();
-    await database.db
+    await stack.db
       .insertInto('signals')
       .values({ system_id: system, source: 'native', dedup_key: key, status: 'firing', payload: jsonb({}), idempotency_key: key, incident_id: incident, received_at: receivedAt })
       .execute();
   };
   const report = async (incident: string, regime: string, dueAt: Date, sentAt: Date | null, late = false) => {
     const key = randomUUID();
-    await database.db
+    await stack.db
       .insertInto('notifications')
       .values({
         incident_id: incident,
@@ -91,58 +89,55 @@ describe('metrics: per incident, per system and for Prometheus, from PostgreSQL,
   };
 
   beforeAll(async () => {
-    database = await createPostgresTestDatabase();
-    worker = await startDevServerWorker(database.db);
-    api = await startApi(database.db, worker);
-    reader = await api.token('hannah-vogel', ['compliance']);
-    gateway = await api.token('prometheus', ['gateway']);
-    const responder = await api.token('amara-okafor', ['responder']);
-    const approver = await api.token('sofia-marquez', ['approver']);
+    reader = await stack.api.token('hannah-vogel', ['compliance']);
+    gateway = await stack.api.token('prometheus', ['gateway']);
+    const responder = await stack.api.token('amara-okafor', ['responder']);
+    const approver = await stack.api.token('sofia-marquez', ['approver']);
 
     // The scripted incident, through the API: trigger, acknowledge, classify, correct, report, resolve.
-    const opened = await api.call('POST', '/v1/incidents', {
+    const opened = await stack.api.call('POST', '/v1/incidents', {
       token: responder,
       body: { systemId: 'frontier-assistant', title: 'Assistant leaks other users’ conversation titles', severity: 'SEV2' },
     });
     expect(opened.status, JSON.stringify(opened.body)).toBe(202);
     incidentId = opened.body.incidentId;
-    const row = await eventually(() => database.db.selectFrom('incidents').selectAll().where('id', '=', incidentId).executeTakeFirst());
+    const row = await eventually(() => stack.db.selectFrom('incidents').selectAll().where('id', '=', incidentId).executeTakeFirst());
     // The alerts that led to it (the earliest is the first signal), and one that joined it afterwards.
     await signal(incidentId, 'frontier-assistant', new Date(row.opened_at.getTime() - firstSignalLead * 1000));
     await signal(incidentId, 'frontier-assistant', new Date(row.opened_at.getTime() - 7_000));
     await signal(incidentId, 'frontier-assistant', new Date(row.opened_at.getTime() + 90_000));
 
-    expect((await api.call('POST', `/v1/incidents/${incidentId}/acknowledge`, { token: responder })).status).toBe(200);
-    const classified = await api.call('POST', `/v1/incidents/${incidentId}/classify`, { token: responder, body: { classes: ['serious-harm-to-health'], reason: 'A user was harmed' } });
+    expect((await stack.api.call('POST', `/v1/incidents/${incidentId}/acknowledge`, { token: responder })).status).toBe(200);
+    const classified = await stack.api.call('POST', `/v1/incidents/${incidentId}/classify`, { token: responder, body: { classes: ['serious-harm-to-health'], reason: 'A user was harmed' } });
     expect(classified.status, JSON.stringify(classified.body)).toBe(200);
-    const proposed = await api.call('POST', `/v1/incidents/${incidentId}/corrections`, {
+    const proposed = await stack.api.call('POST', `/v1/incidents/${incidentId}/corrections`, {
       token: responder,
       body: { kind: 'rate_limit', scope: { tiers: ['free'] }, parameters: { requestsPerMinute: 10, per: 'user' }, reason: 'Slow the scraping while the fix ships' },
     });
     expect(proposed.status, JSON.stringify(proposed.body)).toBe(201);
-    const decided = await api.call('POST', `/v1/corrections/${proposed.body.correctionId}/decision`, { token: approver, body: { decision: 'approve', rationale: 'Contained and reversible' } });
+    const decided = await stack.api.call('POST', `/v1/corrections/${proposed.body.correctionId}/decision`, { token: approver, body: { decision: 'approve', rationale: 'Contained and reversible' } });
     expect(decided.status, JSON.stringify(decided.body)).toBe(200);
-    await eventually(async () => ((await api.call('GET', `/v1/corrections/${proposed.body.correctionId}`, { token: reader })).body.state === 'active' ? true : undefined), 30_000);
+    await eventually(async () => ((await stack.api.call('GET', `/v1/corrections/${proposed.body.correctionId}`, { token: reader })).body.state === 'active' ? true : undefined), 30_000);
 
     // The first report its clock (not only its row) holds as drafted, so that it can be approved.
     const drafted = await eventually(async () => {
-      const body = (await api.call('GET', `/v1/incidents/${incidentId}/reports`, { token: reader })).body as {
+      const body = (await stack.api.call('GET', `/v1/incidents/${incidentId}/reports`, { token: reader })).body as {
         items: { id: string; regime: string; clockId: string }[];
         clocks: { regimeId: string; clocks?: { clockId: string; state: string }[] }[];
       };
       const clock = body.clocks.flatMap((r) => (r.clocks ?? []).map((c) => ({ ...c, regimeId: r.regimeId }))).find((c) => c.state === 'drafted');
       return clock ? body.items.find((r) => r.regime === clock.regimeId && r.clockId === clock.clockId) : undefined;
     }, 30_000);
-    const approved = await api.call('POST', `/v1/reports/${drafted.id}/approve`, { token: reader, body: { edits: { 'root-cause analysis': 'Under investigation' } } });
+    const approved = await stack.api.call('POST', `/v1/reports/${drafted.id}/approve`, { token: reader, body: { edits: { 'root-cause analysis': 'Under investigation' } } });
     expect(approved.status, JSON.stringify(approved.body)).toBe(200);
-    await eventually(async () => ((await database.db.selectFrom('notifications').select('sent_at').where('id', '=', drafted.id).executeTakeFirst())?.sent_at ? true : undefined), 30_000);
+    await eventually(async () => ((await stack.db.selectFrom('notifications').select('sent_at').where('id', '=', drafted.id).executeTakeFirst())?.sent_at ? true : undefined), 30_000);
 
-    expect((await api.call('POST', `/v1/incidents/${incidentId}/resolve`, { token: responder, body: { reason: 'Fix deployed' } })).status).toBe(200);
-    await eventually(async () => ((await database.db.selectFrom('incidents').select('resolved_at').where('id', '=', incidentId).executeTakeFirst())?.resolved_at ? true : undefined));
+    expect((await stack.api.call('POST', `/v1/incidents/${incidentId}/resolve`, { token: responder, body: { reason: 'Fix deployed' } })).status).toBe(200);
+    await eventually(async () => ((await stack.db.selectFrom('incidents').select('resolved_at').where('id', '=', incidentId).executeTakeFirst())?.resolved_at ? true : undefined));
 
     // The clocks that start at the first report's submission and at resolution draft theirs: wait for them.
     await eventually(async () => {
-      const live = (await api.call('GET', `/v1/incidents/${incidentId}/reports`, { token: reader })).body.clocks as { clocks?: { state: string }[] }[];
+      const live = (await stack.api.call('GET', `/v1/incidents/${incidentId}/reports`, { token: reader })).body.clocks as { clocks?: { state: string }[] }[];
       return live.length > 0 && live.every((regime) => regime.clocks?.every((c) => c.state !== 'waiting')) ? true : undefined;
     }, 30_000);
 
@@ -162,21 +157,16 @@ describe('metrics: per incident, per system and for Prometheus, from PostgreSQL,
     await report(feb, 'gdpr-art33', at('2026-02-13T08:00:00.000Z'), null);
     await report(feb, 'eu-ai-act-art73', at('2099-01-01T00:00:00.000Z'), null);
   }, 120_000);
-  afterAll(async () => {
-    await api?.close();
-    await worker?.stop();
-    await database?.destroy();
-  });
 
   it("gives a scripted incident's durations as the exact differences of its recorded timestamps", async () => {
-    const incident = await database.db.selectFrom('incidents').selectAll().where('id', '=', incidentId).executeTakeFirstOrThrow();
-    const corrections = await database.db.selectFrom('corrections').select('applied_at').where('incident_id', '=', incidentId).execute();
+    const incident = await stack.db.selectFrom('incidents').selectAll().where('id', '=', incidentId).executeTakeFirstOrThrow();
+    const corrections = await stack.db.selectFrom('corrections').select('applied_at').where('incident_id', '=', incidentId).execute();
     const firstApplied = new Date(Math.min(...corrections.filter((c) => c.applied_at).map((c) => c.applied_at!.getTime())));
-    const firstSignal = await database.db.selectFrom('signals').select((eb) => eb.fn.min('received_at').as('at')).where('incident_id', '=', incidentId).executeTakeFirstOrThrow();
-    const reports = await database.db.selectFrom('notifications').selectAll().where('incident_id', '=', incidentId).where('audience', '=', 'regulator').execute();
+    const firstSignal = await stack.db.selectFrom('signals').select((eb) => eb.fn.min('received_at').as('at')).where('incident_id', '=', incidentId).executeTakeFirstOrThrow();
+    const reports = await stack.db.selectFrom('notifications').selectAll().where('incident_id', '=', incidentId).where('audience', '=', 'regulator').execute();
     expect(reports.filter((r) => r.sent_at)).toHaveLength(1);
 
-    const response = await api.call('GET', `/v1/incidents/${incidentId}/metrics`, { token: reader });
+    const response = await stack.api.call('GET', `/v1/incidents/${incidentId}/metrics`, { token: reader });
     expect(response.status, JSON.stringify(response.body)).toBe(200);
     const metrics = response.body;
     expect(metrics).toMatchObject({ incidentId, systemId: 'frontier-assistant', severity: 'SEV2', state: 'resolved', drill: false, openedAt: incident.opened_at.toISOString() });
@@ -208,7 +198,7 @@ describe('metrics: per incident, per system and for Prometheus, from PostgreSQL,
   });
 
   it('shows a drill to whoever looks at it, flagged', async () => {
-    const response = await api.call('GET', `/v1/incidents/${drillId}/metrics`, { token: reader });
+    const response = await stack.api.call('GET', `/v1/incidents/${drillId}/metrics`, { token: reader });
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({ incidentId: drillId, drill: true, timeToDetectSeconds: 60, timeToAcknowledgeSeconds: 5, timeToResolveSeconds: 50, timeToCloseSeconds: 500, timeToFirstCorrectionSeconds: null });
     expect(response.body.regulatorSubmissions).toEqual([
@@ -217,11 +207,11 @@ describe('metrics: per incident, per system and for Prometheus, from PostgreSQL,
   });
 
   it('aggregates a system over its non-drill incidents: the scripted one counts, the drill does not', async () => {
-    const incident = await database.db.selectFrom('incidents').selectAll().where('id', '=', incidentId).executeTakeFirstOrThrow();
+    const incident = await stack.db.selectFrom('incidents').selectAll().where('id', '=', incidentId).executeTakeFirstOrThrow();
     const one = (value: number | null) => ({ count: 1, mean: value, p50: value, p90: value, max: value });
     const none = { count: 0, mean: null, p50: null, p90: null, max: null };
-    const perIncident = (await api.call('GET', `/v1/incidents/${incidentId}/metrics`, { token: reader })).body;
-    const response = await api.call('GET', '/v1/systems/frontier-assistant/metrics', { token: reader });
+    const perIncident = (await stack.api.call('GET', `/v1/incidents/${incidentId}/metrics`, { token: reader })).body;
+    const response = await stack.api.call('GET', '/v1/systems/frontier-assistant/metrics', { token: reader });
     expect(response.status, JSON.stringify(response.body)).toBe(200);
     const sent = perIncident.regulatorSubmissions.filter((s: { sentAt: string | null }) => s.sentAt);
     expect(response.body).toMatchObject({
@@ -237,12 +227,12 @@ describe('metrics: per incident, per system and for Prometheus, from PostgreSQL,
       regulatorSubmissions: { count: 1, lateCount: 0, minMarginSeconds: sent[0].marginSeconds, unsent: perIncident.regulatorSubmissions.length - 1, overdue: 0 },
     });
     // A window around the drill alone holds nothing.
-    const aroundDrill = await api.call('GET', '/v1/systems/frontier-assistant/metrics?from=2026-06-01T00:00:00Z&to=2026-06-02T00:00:00%2B00:00', { token: reader });
+    const aroundDrill = await stack.api.call('GET', '/v1/systems/frontier-assistant/metrics?from=2026-06-01T00:00:00Z&to=2026-06-02T00:00:00%2B00:00', { token: reader });
     expect(aroundDrill.body).toMatchObject({ from: '2026-06-01T00:00:00.000Z', to: '2026-06-02T00:00:00.000Z', incidents: { total: 0, bySeverity: {}, byState: {} }, timeToAcknowledgeSeconds: none, regulatorSubmissions: { count: 0, lateCount: 0, minMarginSeconds: null } });
   });
 
   it('computes count, mean, p50, p90 (interpolated) and max, and regulator margins, over a window', async () => {
-    const all = (await api.call('GET', '/v1/systems/metrics-fixture/metrics', { token: reader })).body;
+    const all = (await stack.api.call('GET', '/v1/systems/metrics-fixture/metrics', { token: reader })).body;
     expect(all.incidents).toEqual({
       total: 3,
       bySeverity: { SEV1: 1, SEV2: 2 },
@@ -270,36 +260,36 @@ describe('metrics: per incident, per system and for Prometheus, from PostgreSQL,
       ],
     });
 
-    const fromFebruary = (await api.call('GET', '/v1/systems/metrics-fixture/metrics?from=2026-02-01T00:00:00Z', { token: reader })).body;
+    const fromFebruary = (await stack.api.call('GET', '/v1/systems/metrics-fixture/metrics?from=2026-02-01T00:00:00Z', { token: reader })).body;
     expect(fromFebruary.incidents.total).toBe(2);
     expect(fromFebruary.timeToAcknowledgeSeconds).toEqual({ count: 2, mean: 360, p50: 360, p90: 552, max: 600 });
     expect(fromFebruary.regulatorSubmissions).toMatchObject({ count: 0, unsent: 2, overdue: 1 });
     // [from, to): an incident opened exactly at `to` is outside.
-    const january = (await api.call('GET', '/v1/systems/metrics-fixture/metrics?from=2026-01-10T08:00:00Z&to=2026-02-10T08:00:00Z', { token: reader })).body;
+    const january = (await stack.api.call('GET', '/v1/systems/metrics-fixture/metrics?from=2026-01-10T08:00:00Z&to=2026-02-10T08:00:00Z', { token: reader })).body;
     expect(january.incidents).toMatchObject({ total: 1, bySeverity: { SEV1: 1 } });
   });
 
   it('validates ids, systems and windows, and needs a reader', async () => {
-    expect((await api.call('GET', `/v1/incidents/${randomUUID()}/metrics`, { token: reader })).status).toBe(404);
-    expect((await api.call('GET', '/v1/systems/no-such-system/metrics', { token: reader })).status).toBe(404);
-    const badId = await api.call('GET', '/v1/incidents/not-a-uuid/metrics', { token: reader });
+    expect((await stack.api.call('GET', `/v1/incidents/${randomUUID()}/metrics`, { token: reader })).status).toBe(404);
+    expect((await stack.api.call('GET', '/v1/systems/no-such-system/metrics', { token: reader })).status).toBe(404);
+    const badId = await stack.api.call('GET', '/v1/incidents/not-a-uuid/metrics', { token: reader });
     expect(badId.status).toBe(400);
     expect(badId.body.errors[0].path).toBe('params.id');
-    const badSystem = await api.call('GET', '/v1/systems/Not_A_System/metrics', { token: reader });
+    const badSystem = await stack.api.call('GET', '/v1/systems/Not_A_System/metrics', { token: reader });
     expect(badSystem.body.errors[0].path).toBe('params.systemId');
-    const badTime = await api.call('GET', '/v1/systems/frontier-assistant/metrics?from=yesterday', { token: reader });
+    const badTime = await stack.api.call('GET', '/v1/systems/frontier-assistant/metrics?from=yesterday', { token: reader });
     expect(badTime.body.errors[0].path).toBe('query.from');
-    const backwards = await api.call('GET', '/v1/systems/frontier-assistant/metrics?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z', { token: reader });
+    const backwards = await stack.api.call('GET', '/v1/systems/frontier-assistant/metrics?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z', { token: reader });
     expect(backwards.status).toBe(400);
     expect(backwards.body.errors[0]).toEqual({ path: 'query.to', message: 'must be after from' });
-    expect((await api.call('GET', `/v1/incidents/${incidentId}/metrics`)).status).toBe(401);
-    expect((await api.call('GET', `/v1/incidents/${incidentId}/metrics`, { token: gateway })).status).toBe(403);
+    expect((await stack.api.call('GET', `/v1/incidents/${incidentId}/metrics`)).status).toBe(401);
+    expect((await stack.api.call('GET', `/v1/incidents/${incidentId}/metrics`, { token: gateway })).status).toBe(403);
   });
 
   it('exposes /metrics in the Prometheus text format with the expected series and values, drills left out', async () => {
-    expect((await api.call('GET', '/metrics')).status).toBe(401);
-    expect((await api.call('GET', '/metrics', { token: await api.token('alert-sender', ['ingest']) })).status).toBe(403);
-    const response = await fetch(`${api.url}/metrics`, { headers: { authorization: `Bearer ${gateway}` } });
+    expect((await stack.api.call('GET', '/metrics')).status).toBe(401);
+    expect((await stack.api.call('GET', '/metrics', { token: await stack.api.token('alert-sender', ['ingest']) })).status).toBe(403);
+    const response = await fetch(`${stack.api.url}/metrics`, { headers: { authorization: `Bearer ${gateway}` } });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
     const text = await response.text();
@@ -341,7 +331,7 @@ describe('metrics: per incident, per system and for Prometheus, from PostgreSQL,
     // Four incidents that are not drills; the two drills would add a second resolved SEV2 and a closed SEV2.
     expect(family('correx_incidents').metrics.reduce((n, m) => n + Number(m.value), 0)).toBe(4);
 
-    const perIncident = (await api.call('GET', `/v1/incidents/${incidentId}/metrics`, { token: reader })).body;
+    const perIncident = (await stack.api.call('GET', `/v1/incidents/${incidentId}/metrics`, { token: reader })).body;
     const histograms: [string, string][] = [
       ['correx_incident_time_to_detect_seconds', 'timeToDetectSeconds'],
       ['correx_incident_time_to_acknowledge_seconds', 'timeToAcknowledgeSeconds'],
@@ -387,11 +377,11 @@ describe('metrics: per incident, per system and for Prometheus, from PostgreSQL,
 
     // Another API instance over the same database exposes the same text: nothing is kept in a process.
     // (Compared a few times: the scripted incident's workflow may still be drafting a report.)
-    const second = await startApi(database.db, worker);
+    const second = await startApi(stack.db, stack.worker);
     try {
       const scrape = async (from: RunningApi) => (await fetch(`${from.url}/metrics`, { headers: { authorization: `Bearer ${gateway}` } })).text();
       await eventually(async () => {
-        const [a, b] = await Promise.all([scrape(api), scrape(second)]);
+        const [a, b] = await Promise.all([scrape(stack.api), scrape(second)]);
         return a === b && a.includes('correx_incidents{') ? true : undefined;
       });
     } finally {
