@@ -100,6 +100,8 @@ describe('after-action review: tasks with owners and due dates, reminders, overd
     const signed = await stack.clients.reviews.signOff(reviewId, { actor: 'daniel-cho', at: at() });
     expect(signed.signedOff).toMatchObject({ actor: 'daniel-cho', role: 'head-of-safety' });
     await eventually(async () => ((await stack.clients.incidents.state(incident.workflowId)).state === 'closed' ? true : undefined));
+    // The live state changes before its activity writes the timeline event: wait for the event itself.
+    await eventually(async () => ((await listTimeline(stack.db, incident.incidentId)).some((e) => e.kind === 'incident.closed') ? true : undefined));
 
     const kinds = (await listTimeline(stack.db, incident.incidentId)).map((e) => [e.kind, e.actor]);
     expect(kinds).toEqual(

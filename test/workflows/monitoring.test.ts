@@ -84,7 +84,8 @@ describe('the monitor: durable trigger windows, silences and continue-as-new (de
     const [incident] = await incidentsOf('frontier-assistant');
     await fire('frontier-assistant', 'a', 9.8, 'acknowledged');
     await eventually(async () => ((await stack.clients.incidents.state(incident!.workflow_id)).state === 'acknowledged' ? true : undefined));
-    const acknowledged = (await listTimeline(stack.db, incident!.id)).find((e) => e.kind === 'incident.acknowledged');
+    // The live state changes before its activity writes the timeline event: wait for the event itself.
+    const acknowledged = await eventually(async () => (await listTimeline(stack.db, incident!.id)).find((e) => e.kind === 'incident.acknowledged'));
     expect(acknowledged).toMatchObject({ actor: 'system:monitor' });
   });
 
@@ -97,8 +98,8 @@ describe('the monitor: durable trigger windows, silences and continue-as-new (de
     await eventually(async () => ((await stack.clients.incidents.state(incident!.workflow_id)).state === 'resolved' ? true : undefined));
     const state = await stack.clients.incidents.state(incident!.workflow_id);
     expect(state.joinedTriggers).toBe(1);
-    const resolved = (await listTimeline(stack.db, incident!.id)).find((e) => e.kind === 'incident.resolved');
-    expect(resolved?.actor).toBe('system:monitor');
+    const resolved = await eventually(async () => (await listTimeline(stack.db, incident!.id)).find((e) => e.kind === 'incident.resolved'));
+    expect(resolved.actor).toBe('system:monitor');
   });
 
   it('re-opens the same incident when the problem fires again within the flap window', async () => {
