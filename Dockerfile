@@ -6,9 +6,10 @@
 #   docker run … correx migrate up # one-off, before rolling out a new version
 #
 # UNTESTED: written where no container engine exists, so this file has never been built.
-# What was checked instead: `npm ci --omit=dev` of this package-lock.json on Node 20, then
-# `correx migrate up` and `correx worker` run from exactly the files copied below, as a non-root user,
-# with the code read-only. See docs/deploy.md.
+# What was checked instead: `npm ci --omit=dev` of this package-lock.json on Node 20 (no tsx, no
+# esbuild), then `correx migrate up` and `correx worker` (polling, /healthz ok, clean SIGTERM) run from
+# exactly what the second stage gets: package*.json, bin/, dist/ from `npm run build`, runbooks/, with
+# the code read-only. See docs/deploy.md.
 #
 # Two stages: the first installs every dependency and compiles the TypeScript to dist/ (`npm run
 # build`: esbuild, one file at a time, with source maps); the second has only the production

@@ -1,4 +1,4 @@
-export const sectionIds = ['trigger', 'approval', 'ingestion', 'export', 'scale'] as const;
+export const sectionIds = ['trigger', 'approval', 'ingestion', 'export', 'scale', 'cli-startup'] as const;
 export type SectionId = (typeof sectionIds)[number];
 
 /** One measured figure, with its baseline when it has one. */

@@ -1,6 +1,6 @@
 // `npm run bench`: Correx's benchmarks against baselines measured in the same run (docs/benchmarks.md).
-// Usage: node --import tsx bench/run.ts [--quick] [--only trigger,approval,ingestion,export,scale] [--render] [sizes…]
-import { execFile } from 'node:child_process';
+// Usage: node --import tsx bench/run.ts [--quick] [--only trigger,approval,ingestion,export,scale,cli-startup] [--render] [sizes…]
+import { execFile, execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { sql } from 'kysely';
 import { installWorkerRuntime } from '../services/temporal/runtime.js';
 import { resolveTemporalBinaries } from '../services/temporal/binaries.js';
 import { projectRoot } from '../test/support/environment.js';
+import { cliStartup } from './cli-startup.js';
 import { exportSection } from './export.js';
 import { ingestion } from './ingestion.js';
 import { approvalToEnforced, scale, triggerToEnforced } from './latency.js';
@@ -34,6 +35,7 @@ const { values: flags } = parseArgs({
     'export-events': { type: 'string' },
     'scale-incidents': { type: 'string' },
     'scale-samples': { type: 'string' },
+    'cli-runs': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -41,7 +43,7 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   process.stdout.write(`usage: npm run bench -- [--quick] [--only ${sectionIds.join(',')}] [--render]
   [--incidents 200] [--approval-incidents 100] [--ingest-seconds 30] [--ingest-wait 180] [--concurrency 32]
-  [--export-events 100000] [--scale-incidents 1000] [--scale-samples 50]
+  [--export-events 100000] [--scale-incidents 1000] [--scale-samples 50] [--cli-runs 20]
 See docs/benchmarks.md.
 `);
   process.exit(0);
@@ -65,6 +67,7 @@ const sizes = {
   scaleIncidents: number(flags['scale-incidents'], 1000, 60),
   scaleSamples: number(flags['scale-samples'], 50, 10),
   scaleConcurrency: 16,
+  cliRuns: number(flags['cli-runs'], 20, 10),
 };
 
 const selected: SectionId[] = flags.only
@@ -124,6 +127,8 @@ async function main(): Promise<number> {
     return 0;
   }
 
+  // The sections run bin/correx.js, which runs the build in dist/: build it if a source changed.
+  execFileSync(process.execPath, [path.join(projectRoot, 'scripts', 'build.mjs'), '--if-stale', '--quiet'], { stdio: 'inherit' });
   installWorkerRuntime('warn');
   const started = performance.now();
   const loadAtStart = os.loadavg();
@@ -142,47 +147,52 @@ async function main(): Promise<number> {
   const sections: Partial<Record<SectionId, SectionResult>> = { ...previous?.sections };
   let failed = 0;
   let info: Machine | undefined;
+  const measure = async (id: SectionId, run: () => Promise<Omit<SectionResult, 'measuredAt' | 'seconds' | 'quick'>>) => {
+    const sectionStarted = performance.now();
+    const measuredAt = new Date().toISOString();
+    const loadAverage = os.loadavg();
+    say(`section ${id}`);
+    try {
+      const result = await run();
+      sections[id] = { ...result, measuredAt, loadAverage, seconds: (performance.now() - sectionStarted) / 1000, quick: flags.quick };
+      say(`section ${id} done in ${((performance.now() - sectionStarted) / 1000).toFixed(0)} s`);
+    } catch (error) {
+      failed += 1;
+      say(`section ${id} FAILED: ${(error as Error).stack ?? error}`);
+    }
+  };
   try {
-    const database = await benchDatabase(cleanup);
-    say(`database ${database.name}`);
-    info = { ...(await machine(database.db)), loadAverageAtStart: loadAtStart };
-    const needsStack = selected.some((id) => id !== 'export');
-    const stack = needsStack ? await startStack(cleanup, database) : undefined;
-    say(`ready after ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    // First, before PostgreSQL, Temporal and Correx's own processes are started: nothing else runs.
+    if (selected.includes('cli-startup')) await measure('cli-startup', async () => cliStartup({ runs: sizes.cliRuns }));
+    type StackSection = Exclude<SectionId, 'cli-startup'>;
+    const rest = selected.filter((id): id is StackSection => id !== 'cli-startup');
+    if (rest.length > 0) {
+      const database = await benchDatabase(cleanup);
+      say(`database ${database.name}`);
+      info = { ...(await machine(database.db)), loadAverageAtStart: loadAtStart };
+      const needsStack = rest.some((id) => id !== 'export');
+      const stack = needsStack ? await startStack(cleanup, database) : undefined;
+      say(`ready after ${((performance.now() - started) / 1000).toFixed(0)} s`);
 
-    // Ingestion last: the monitor may still be working through its backlog when the section ends.
-    const order: SectionId[] = ['trigger', 'approval', 'export', 'scale', 'ingestion'];
-    for (const id of order.filter((o) => selected.includes(o))) {
-      const sectionStarted = performance.now();
-      const measuredAt = new Date().toISOString();
-      const loadAverage = os.loadavg();
-      say(`section ${id}`);
-      try {
-        let result: Omit<SectionResult, 'measuredAt' | 'seconds' | 'quick'>;
-        switch (id) {
-          case 'trigger':
-            result = await triggerToEnforced(stack!, sizes.incidents);
-            break;
-          case 'approval':
-            result = await approvalToEnforced(stack!, sizes.approvalIncidents);
-            break;
-          case 'export':
-            result = await exportSection(database.db, database.url, { events: sizes.exportEvents, smallEvents: Math.round(sizes.exportEvents / 5), repeats: sizes.exportRounds });
-            break;
-          case 'ingestion':
-            result = await ingestion(stack!, cleanup, { seconds: sizes.ingestSeconds, concurrency: sizes.concurrency, warmupSeconds: sizes.ingestWarmupSeconds, waitSeconds: sizes.ingestWaitSeconds });
-            break;
-          case 'scale': {
-            const unloaded = sections.trigger && selected.includes('trigger') ? (sections.trigger.details?.distributions as { fromTrigger: { p99: number } } | undefined)?.fromTrigger.p99 : undefined;
-            result = await scale(stack!, { incidents: sizes.scaleIncidents, samples: sizes.scaleSamples, concurrency: sizes.scaleConcurrency, ...(unloaded !== undefined ? { unloadedP99: unloaded } : {}) });
-            break;
+      // Ingestion last: the monitor may still be working through its backlog when the section ends.
+      const order: StackSection[] = ['trigger', 'approval', 'export', 'scale', 'ingestion'];
+      for (const id of order.filter((o) => rest.includes(o))) {
+        await measure(id, async () => {
+          switch (id) {
+            case 'trigger':
+              return triggerToEnforced(stack!, sizes.incidents);
+            case 'approval':
+              return approvalToEnforced(stack!, sizes.approvalIncidents);
+            case 'export':
+              return exportSection(database.db, database.url, { events: sizes.exportEvents, smallEvents: Math.round(sizes.exportEvents / 5), repeats: sizes.exportRounds });
+            case 'ingestion':
+              return ingestion(stack!, cleanup, { seconds: sizes.ingestSeconds, concurrency: sizes.concurrency, warmupSeconds: sizes.ingestWarmupSeconds, waitSeconds: sizes.ingestWaitSeconds });
+            case 'scale': {
+              const unloaded = sections.trigger && selected.includes('trigger') ? (sections.trigger.details?.distributions as { fromTrigger: { p99: number } } | undefined)?.fromTrigger.p99 : undefined;
+              return scale(stack!, { incidents: sizes.scaleIncidents, samples: sizes.scaleSamples, concurrency: sizes.scaleConcurrency, ...(unloaded !== undefined ? { unloadedP99: unloaded } : {}) });
+            }
           }
-        }
-        sections[id] = { ...result, measuredAt, loadAverage, seconds: (performance.now() - sectionStarted) / 1000, quick: flags.quick };
-        say(`section ${id} done in ${((performance.now() - sectionStarted) / 1000).toFixed(0)} s`);
-      } catch (error) {
-        failed += 1;
-        say(`section ${id} FAILED: ${(error as Error).stack ?? error}`);
+        });
       }
     }
   } finally {
