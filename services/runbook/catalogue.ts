@@ -21,6 +21,7 @@ export interface RunbookInUse {
  */
 export class RunbookCatalogue {
   private cached: { signature: string; set: RunbookSet } | undefined;
+  private reloading: { signature: string; promise: Promise<RunbookSet> } | undefined;
   private readonly recorded = new Map<string, string>();
 
   constructor(
@@ -39,13 +40,28 @@ export class RunbookCatalogue {
     return parts.join('|');
   }
 
-  /** Every runbook file, freshly validated if anything changed. */
+  /**
+   * Every runbook file, freshly validated if anything changed. Requests that see the same change share
+   * one reload, so a burst of alerts after an edit parses each file once, not once per request.
+   */
   async current(): Promise<RunbookSet> {
     const signature = await this.signature();
-    if (!this.cached || this.cached.signature !== signature) {
-      this.cached = { signature, set: await loadRunbooks([this.dir]) };
+    if (this.cached?.signature === signature) return this.cached.set;
+    if (this.reloading?.signature !== signature) {
+      const reload = loadRunbooks([this.dir]).then(
+        (set) => {
+          if (this.reloading?.promise === reload) this.reloading = undefined;
+          this.cached = { signature, set };
+          return set;
+        },
+        (error: unknown) => {
+          if (this.reloading?.promise === reload) this.reloading = undefined;
+          throw error;
+        },
+      );
+      this.reloading = { signature, promise: reload };
     }
-    return this.cached.set;
+    return this.reloading.promise;
   }
 
   async find(systemId: string): Promise<RunbookInUse | undefined> {
