@@ -16,6 +16,7 @@ function toRecord(row: Selectable<ApiTokensTable>): TokenRecord {
     description: row.description,
     systemId: row.system_id,
     createdAt: row.created_at.toISOString(),
+    createdBy: row.created_by,
     expiresAt: row.expires_at?.toISOString() ?? null,
     revokedAt: row.revoked_at?.toISOString() ?? null,
     lastUsedAt: row.last_used_at?.toISOString() ?? null,
@@ -23,7 +24,8 @@ function toRecord(row: Selectable<ApiTokensTable>): TokenRecord {
 }
 
 /** Creates a token; its secret is returned here once and never stored. */
-export async function createToken(db: Kysely<Database>, request: TokenRequest, now = new Date()): Promise<{ secret: string; token: TokenRecord }> {
+export async function createToken(db: Kysely<Database>, request: TokenRequest, options: { createdBy?: string; now?: Date } = {}): Promise<{ secret: string; token: TokenRecord }> {
+  const now = options.now ?? new Date();
   const kind = request.integrationKeyFor ? 'integration-key' : 'token';
   const minted = mintToken(kind);
   const row = await db
@@ -36,6 +38,7 @@ export async function createToken(db: Kysely<Database>, request: TokenRequest, n
       roles: jsonb<string[]>(request.roles),
       description: request.description ?? null,
       system_id: request.integrationKeyFor ?? null,
+      created_by: options.createdBy ?? null,
       expires_at: request.expiresIn ? new Date(now.getTime() + parseDuration(request.expiresIn)!) : null,
     })
     .returningAll()

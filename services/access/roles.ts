@@ -4,6 +4,8 @@
  * `ingest` for alert senders.
  */
 export const roles = ['responder', 'approver', 'compliance', 'admin', 'ingest', 'gateway'] as const;
+/** Roles people hold (and the console admits); `ingest` and `gateway` are for machines. */
+export const personRoles = ['responder', 'approver', 'compliance', 'admin'] as const satisfies readonly (typeof roles)[number][];
 export type Role = (typeof roles)[number];
 
 /**

@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import { NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';
+import { InvalidInput } from '../errors.js';
+import { actorOf, NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';
 import { createToken, listTokens, revokeToken } from './repository.js';
+import { personRoles } from './roles.js';
 import { TokenRequest } from './schema.js';
 
 export function accessRoutes(app: CorrexApp, deps: RouteDependencies): void {
@@ -9,7 +11,20 @@ export function accessRoutes(app: CorrexApp, deps: RouteDependencies): void {
     config: { access: ['admin'] },
     schema: { tags, summary: 'Create an API token or integration key; the secret is in this response only', body: TokenRequest },
     handler: async (request, reply) => {
-      const created = await createToken(deps.db, request.body);
+      const { ownerOutsideRunbooks, ...tokenRequest } = request.body;
+      const actsAsPerson = tokenRequest.roles.some((role) => (personRoles as readonly string[]).includes(role));
+      if (actsAsPerson && !ownerOutsideRunbooks) {
+        const people = await deps.runbooks.peopleIds();
+        if (!people.has(tokenRequest.owner)) {
+          throw new InvalidInput([
+            {
+              path: 'body.owner',
+              message: `'${tokenRequest.owner}' is no person in the runbooks (${[...people].sort().slice(0, 8).join(', ')}${people.size > 8 ? ', …' : ''}): the timeline would record an actor nobody knows; set ownerOutsideRunbooks: true to mean it`,
+            },
+          ]);
+        }
+      }
+      const created = await createToken(deps.db, tokenRequest, { createdBy: actorOf(request) });
       request.log.info({ tokenId: created.token.id, owner: created.token.owner, by: request.principal?.owner }, 'token created');
       return reply.code(201).send(created);
     },

@@ -19,6 +19,11 @@ export const TokenRequest = z
       .optional(),
     /** An integration key (PagerDuty routing key) for one system, instead of a bearer token. */
     integrationKeyFor: SystemId.optional(),
+    /**
+     * A person's roles normally go to a person some runbook names, so the timeline's actor is someone
+     * the runbooks know; set this to mint one for anybody else (an auditor, a service account) on purpose.
+     */
+    ownerOutsideRunbooks: z.boolean().optional(),
   })
   .superRefine((request, ctx) => {
     if (request.integrationKeyFor && (request.roles.length !== 1 || request.roles[0] !== 'ingest')) {
@@ -36,6 +41,8 @@ export interface TokenRecord {
   description: string | null;
   systemId: string | null;
   createdAt: string;
+  /** The admin who created it; `direct:<user>` for one written straight into the database; null if unknown. */
+  createdBy: string | null;
   expiresAt: string | null;
   revokedAt: string | null;
   lastUsedAt: string | null;

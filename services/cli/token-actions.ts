@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { createToken, listTokens, revokeToken } from '../access/repository.js';
@@ -35,7 +36,7 @@ async function onDatabase<T>(options: TokenOptions, run: (db: Kysely<Database>) 
 function tokenRows(tokens: TokenRecord[]) {
   const now = Date.now();
   return table(
-    ['id', 'prefix', 'kind', 'owner', 'roles', 'created', 'expires', 'last used', 'revoked', 'description'],
+    ['id', 'prefix', 'kind', 'owner', 'roles', 'created', 'by', 'expires', 'last used', 'revoked', 'description'],
     tokens.map((t) => [
       t.id,
       t.prefix,
@@ -43,6 +44,7 @@ function tokenRows(tokens: TokenRecord[]) {
       t.owner,
       t.roles.join(','),
       `${age(t.createdAt, now)} ago`,
+      t.createdBy,
       t.expiresAt ? time(t.expiresAt) : 'never',
       t.lastUsedAt ? `${age(t.lastUsedAt, now)} ago` : 'never',
       t.revokedAt ? time(t.revokedAt) : null,
@@ -51,7 +53,7 @@ function tokenRows(tokens: TokenRecord[]) {
   );
 }
 
-export async function create(options: TokenOptions & { owner: string; role: string[]; description?: string; expiresIn?: string; integrationKeyFor?: string }): Promise<void> {
+export async function create(options: TokenOptions & { owner: string; role: string[]; description?: string; expiresIn?: string; integrationKeyFor?: string; ownerOutsideRunbooks?: boolean }): Promise<void> {
   const request = parseInput(
     TokenRequest,
     {
@@ -60,11 +62,12 @@ export async function create(options: TokenOptions & { owner: string; role: stri
       ...(options.description !== undefined ? { description: options.description } : {}),
       ...(options.expiresIn !== undefined ? { expiresIn: options.expiresIn } : {}),
       ...(options.integrationKeyFor !== undefined ? { integrationKeyFor: options.integrationKeyFor } : {}),
+      ...(options.ownerOutsideRunbooks ? { ownerOutsideRunbooks: true } : {}),
     },
-    { roles: '--role' },
+    { roles: '--role', ownerOutsideRunbooks: '--owner-outside-runbooks', owner: '--owner' },
   );
   const created = options.direct
-    ? await onDatabase(options, (db) => createToken(db, request))
+    ? await onDatabase(options, (db) => createToken(db, request, { createdBy: `direct:${userInfo().username}` }))
     : await (await ApiClient.connect(options)).post<{ secret: string; token: TokenRecord }>('/v1/tokens', request);
   if (options.json) return printJson(created);
   const t = created.token;

@@ -18,6 +18,7 @@ export function tokenCommand(program: Command): void {
       .option('--description <text>', 'what the token is for')
       .option('--expires-in <duration>', 'lifetime such as 12h, 30d or 1w (default: until revoked)')
       .option('--integration-key-for <systemId>', 'an integration key (PagerDuty routing key) for one system; roles must be ingest')
+      .option('--owner-outside-runbooks', 'the owner is no person the runbooks name (an auditor, a service account): mint it anyway')
       .addOption(directOption()),
   ).action(lazy(async () => (await actions()).create));
 

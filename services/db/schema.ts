@@ -223,6 +223,8 @@ export interface ApiTokensTable {
   /** Set for integration keys: the one system their events are about. */
   system_id: string | null;
   kind: ColumnType<'token' | 'integration-key', 'token' | 'integration-key' | undefined, never>;
+  /** The admin who created it (`direct:<user>` when written straight into the database); NULL before this was recorded. */
+  created_by: string | null;
 }
 
 export interface RunbookVersionsTable {

@@ -86,6 +86,12 @@ export class RunbookCatalogue {
     this.recorded.set(systemId, inUse.version);
   }
 
+  /** Every person id some runbook in the folder names: the people tokens may act as. */
+  async peopleIds(): Promise<Set<string>> {
+    const set = await this.current();
+    return new Set([...set.runbooks.values()].flatMap((loaded) => loaded.runbook.people.map((person) => person.id)));
+  }
+
   async systemIds(): Promise<string[]> {
     return [...(await this.current()).runbooks.keys()].sort();
   }

@@ -134,7 +134,7 @@ describe('HTTP API: authentication, roles, validation and fuzzing against the re
     const signal = await stack.api.call('POST', '/v1/signals', { token: tokenOf.ingest!, body: { systemId: 'frontier-assistant', source: 'native', labels: { probe: 'yes' } } });
     expect(signal.status).toBe(202);
     expect((await stack.api.call('GET', '/v1/policy/frontier-assistant', { token: tokenOf.gateway! })).status).toBe(200);
-    const created = await stack.api.call('POST', '/v1/tokens', { token: tokenOf.admin!, body: { owner: 'new-person', roles: ['responder'] } });
+    const created = await stack.api.call('POST', '/v1/tokens', { token: tokenOf.admin!, body: { owner: 'new-person', roles: ['responder'], ownerOutsideRunbooks: true } });
     expect(created.status).toBe(201);
     expect((created.body as { secret: string }).secret).toMatch(/^crx_/);
     const listed = await stack.api.call('GET', '/v1/tokens', { token: tokenOf.admin! });

@@ -133,6 +133,25 @@ describe('the edge refuses text PostgreSQL cannot store, naming the field, and l
     expect((await signal(Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`${'k'.repeat(125)}${String(i).padStart(3, '0')}`, 'v'.repeat(2048)])))).status).toBe(202);
   });
 
+  it('records who created a token, and refuses a person token for someone no runbook names unless asked', async () => {
+    const admin = await api.token('admin-person', ['admin']);
+    const typo = await api.call('POST', '/v1/tokens', { token: admin, body: { owner: 'sofia-marques', roles: ['approver'] } });
+    expect(typo.status).toBe(400);
+    expect(typo.body.errors).toEqual([{ path: 'body.owner', message: expect.stringMatching(/^'sofia-marques' is no person in the runbooks .*ownerOutsideRunbooks: true/) }]);
+
+    const person = await api.call('POST', '/v1/tokens', { token: admin, body: { owner: 'sofia-marquez', roles: ['approver'] } });
+    expect(person.status).toBe(201);
+    expect(person.body.token).toMatchObject({ owner: 'sofia-marquez', createdBy: 'admin-person' });
+    const auditor = await api.call('POST', '/v1/tokens', { token: admin, body: { owner: 'external-auditor', roles: ['compliance'], ownerOutsideRunbooks: true } });
+    expect(auditor.status).toBe(201);
+    expect(auditor.body.token).toMatchObject({ owner: 'external-auditor', createdBy: 'admin-person' });
+    // Machine tokens name a sender, not a person.
+    expect((await api.call('POST', '/v1/tokens', { token: admin, body: { owner: 'grafana', roles: ['ingest'] } })).status).toBe(201);
+
+    const listed = (await api.call('GET', '/v1/tokens', { token: admin })).body.items as { owner: string; createdBy: string | null }[];
+    expect(listed.find((t) => t.owner === 'external-auditor')?.createdBy).toBe('admin-person');
+  });
+
   it('a surrogate pair (a whole emoji) is stored and read back as sent', async () => {
     const accepted = await api.call('POST', '/v1/signals', { token: ingest, body: { systemId: 'frontier-assistant', source: 'native', summary: 'spike 🚨', labels: { probe: '🚨' } } });
     expect(accepted.status).toBe(202);
