@@ -49,7 +49,10 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', 'fs', 'path', 'crypto', 'http', 'https', 'net', 'pg', 'kysely', '@electric-sql/*', 'nodemailer', 'fastify'], message: 'Workflows must stay deterministic: do side effects in activities.' },
+            {
+              group: ['node:*', 'fs', 'path', 'crypto', 'http', 'https', 'net', 'pg', 'kysely', '@electric-sql/*', 'nodemailer', 'fastify'],
+              message: 'Workflows must stay deterministic: do side effects in activities.',
+            },
             { group: ['**/activities/*', '!**/activities/index.js'], importNames: ['*'], message: 'Import activity types only, through proxyActivities.' },
           ],
         },

@@ -24,7 +24,8 @@ export type DrillAction =
   | { action: 'completeTask'; reviewWorkflowId: string; actor: string; taskId: string }
   | { action: 'signOff'; reviewWorkflowId: string; actor: string };
 
-type DrillResult = { incidentId: string; workflowId: string } | IncidentSnapshot | CorrectionSnapshot | ReviewSnapshot | { correctionId: string; workflowId: string };
+type DrillResult =
+  { incidentId: string; workflowId: string } | IncidentSnapshot | CorrectionSnapshot | ReviewSnapshot | { correctionId: string; workflowId: string };
 
 export function createDrillActivities({ client }: DrillActivityDependencies) {
   return {
@@ -35,7 +36,13 @@ export function createDrillActivities({ client }: DrillActivityDependencies) {
       switch (a.action) {
         case 'trigger': {
           const outcome = await incidents.trigger(
-            { systemId: a.plan.systemId, title: a.plan.title, severity: a.plan.severity, dedupKey: `drill:${a.drillId}`, summary: `Drill ${a.drillId} started by ${a.startedBy}` },
+            {
+              systemId: a.plan.systemId,
+              title: a.plan.title,
+              severity: a.plan.severity,
+              dedupKey: `drill:${a.drillId}`,
+              summary: `Drill ${a.drillId} started by ${a.startedBy}`,
+            },
             a.startedBy,
             { runbookVersion: a.plan.runbookVersion, drill: true },
           );
@@ -54,7 +61,13 @@ export function createDrillActivities({ client }: DrillActivityDependencies) {
         case 'correction':
           return corrections.state(a.correctionWorkflowId);
         case 'lift':
-          return incidents.lift(a.workflowId, { correctionId: a.correctionId, actor: a.actor, at, rationale: 'drill: lifting after rehearsed restoration', restoration: a.restoration });
+          return incidents.lift(a.workflowId, {
+            correctionId: a.correctionId,
+            actor: a.actor,
+            at,
+            rationale: 'drill: lifting after rehearsed restoration',
+            restoration: a.restoration,
+          });
         case 'review':
           return reviews.state(a.reviewWorkflowId);
         case 'submitReview':

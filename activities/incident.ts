@@ -5,7 +5,14 @@ import { searchAttributesRegistered } from '../services/temporal/search-attribut
 import type { Database } from '../services/db/schema.js';
 import { acknowledgePages } from '../services/escalation/repository.js';
 import { planIncident, type IncidentPlan } from '../services/incident/plan.js';
-import { recordIncidentClassified, recordIncidentOpened, recordIncidentTransition, reopenIncidentRow, type IncidentTransition, type TransitionOrder } from '../services/incident/repository.js';
+import {
+  recordIncidentClassified,
+  recordIncidentOpened,
+  recordIncidentTransition,
+  reopenIncidentRow,
+  type IncidentTransition,
+  type TransitionOrder,
+} from '../services/incident/repository.js';
 import type { IncidentStart, IncidentState } from '../services/incident/schema.js';
 import { findRunbookVersion } from '../services/runbook/repository.js';
 import type { TimelineEventKind } from '../services/timeline/kinds.js';
@@ -39,14 +46,24 @@ export function createIncidentActivities({ db, client }: IncidentActivityDepende
     async prepareIncident(runbookVersion: string): Promise<IncidentPlan> {
       const runbook = await findRunbookVersion(db, runbookVersion);
       if (!runbook) throw new Error(`runbook version ${runbookVersion} is not recorded in the database`);
-      return { ...planIncident(runbook, runbookVersion), searchAttributes: await searchAttributesRegistered(client.connection as Connection, client.options.namespace) };
+      return {
+        ...planIncident(runbook, runbookVersion),
+        searchAttributes: await searchAttributesRegistered(client.connection as Connection, client.options.namespace),
+      };
     },
     /** Projects the opened incident into PostgreSQL; idempotent, so a retry or replay writes nothing twice. */
     async recordIncidentOpened(incident: IncidentStart & { workflowId: string }): Promise<void> {
       await recordIncidentOpened(db, incident);
     },
     /** Any other fact on the incident's timeline (an escalation exhausted, a missed ratification…). */
-    async recordIncidentEvent(event: { incidentId: string; kind: TimelineEventKind; actor: string; data: Record<string, unknown>; idempotencyKey: string; state?: IncidentState }): Promise<void> {
+    async recordIncidentEvent(event: {
+      incidentId: string;
+      kind: TimelineEventKind;
+      actor: string;
+      data: Record<string, unknown>;
+      idempotencyKey: string;
+      state?: IncidentState;
+    }): Promise<void> {
       const { state, ...entry } = event;
       await withIncidentLock(db, event.incidentId, async (trx) => {
         // A re-opened incident is live again: its row says so (unless a later transition got there first).
@@ -55,7 +72,15 @@ export function createIncidentActivities({ db, client }: IncidentActivityDepende
       });
     },
     /** Responders (re)classified the incident: the projection and the timeline, with the reason. */
-    async recordIncidentClassified(c: { incidentId: string; actor: string; at: string; from: string[]; to: string[]; reason: string; revision: number }): Promise<void> {
+    async recordIncidentClassified(c: {
+      incidentId: string;
+      actor: string;
+      at: string;
+      from: string[];
+      to: string[];
+      reason: string;
+      revision: number;
+    }): Promise<void> {
       await recordIncidentClassified(db, c);
     },
     async recordIncidentTransition(transition: IncidentTransition): Promise<void> {

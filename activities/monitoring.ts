@@ -18,7 +18,10 @@ export interface MonitoringActivityDependencies {
 export function createMonitoringActivities({ db, client }: MonitoringActivityDependencies) {
   return {
     /** Schedules match the runbook's evaluations (created, updated, removed). */
-    async syncEvaluationSchedules(plan: MonitorPlan, previous: string[]): Promise<{ scheduleIds: string[]; created: string[]; updated: string[]; deleted: string[] }> {
+    async syncEvaluationSchedules(
+      plan: MonitorPlan,
+      previous: string[],
+    ): Promise<{ scheduleIds: string[]; created: string[]; updated: string[]; deleted: string[] }> {
       return syncEvaluationSchedules(client, Context.current().info.taskQueue, plan, previous);
     },
     /** Runs one evaluation and hands its result to the monitor as an `evaluation` signal. */

@@ -25,7 +25,9 @@ export interface RegulatoryActivityDependencies {
 export function createRegulatoryActivities({ db, mailer }: RegulatoryActivityDependencies) {
   return {
     /** Drafts a regulator report in the regime's fields from the incident as it stands now. */
-    async draftRegulatoryReport(r: ReportIdentity & { runbookVersion: string; regime: Regime; clock: RegulatoryClock; recipients: string[]; awarenessAt: string; dueAt: string }): Promise<void> {
+    async draftRegulatoryReport(
+      r: ReportIdentity & { runbookVersion: string; regime: Regime; clock: RegulatoryClock; recipients: string[]; awarenessAt: string; dueAt: string },
+    ): Promise<void> {
       const incident = await findIncident(db, r.incidentId);
       const runbook = await findRunbookVersion(db, r.runbookVersion);
       if (!incident || !runbook) throw new Error(`incident ${r.incidentId} or runbook ${r.runbookVersion} is not recorded yet`);
@@ -44,7 +46,9 @@ export function createRegulatoryActivities({ db, mailer }: RegulatoryActivityDep
     async recordReportDue(r: ReportIdentity & { dueAt: string }): Promise<void> {
       await recordReportDue(db, r);
     },
-    async approveRegulatoryReport(r: ReportIdentity & { actor: string; at: string; edits: Record<string, string>; lateReason: string | undefined }): Promise<void> {
+    async approveRegulatoryReport(
+      r: ReportIdentity & { actor: string; at: string; edits: Record<string, string>; lateReason: string | undefined },
+    ): Promise<void> {
       await recordReportApproved(db, r);
     },
     async submitRegulatoryReport(r: ReportIdentity & { incident: IncidentRef; ref: ReportRef; recipients: string[]; late: boolean }): Promise<Submission> {

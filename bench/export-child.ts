@@ -10,7 +10,8 @@ import { generateSigningKey } from '../services/export/signing.js';
 import { csvExport, jsonExport, selectIncidents } from '../services/export/stream.js';
 
 const [url, incidentId, format] = process.argv.slice(2);
-if (!url || !incidentId || (format !== 'json' && format !== 'csv' && format !== 'none')) throw new Error('usage: export-child.ts <database-url> <incident-id> <json|csv|none>');
+if (!url || !incidentId || (format !== 'json' && format !== 'csv' && format !== 'none'))
+  throw new Error('usage: export-child.ts <database-url> <incident-id> <json|csv|none>');
 const handle = await openDatabase({ url });
 await handle.db.selectFrom('incidents').select('id').limit(1).execute(); // connect before timing
 if (format === 'none') {

@@ -18,7 +18,18 @@ async function bulkIncident(db: Kysely<Database>, events: number): Promise<strin
   const id = randomUUID();
   await db
     .insertInto('incidents')
-    .values({ id, workflow_id: `bench-bulk:${id}`, system_id: 'frontier-assistant', dedup_key: id, title: `bulk ${events}`, severity: 'SEV4', state: 'closed', classification: jsonb<string[]>([]), opened_by: 'bench', opened_at: new Date() })
+    .values({
+      id,
+      workflow_id: `bench-bulk:${id}`,
+      system_id: 'frontier-assistant',
+      dedup_key: id,
+      title: `bulk ${events}`,
+      severity: 'SEV4',
+      state: 'closed',
+      classification: jsonb<string[]>([]),
+      opened_by: 'bench',
+      opened_at: new Date(),
+    })
     .execute();
   let prevHash = GENESIS_HASH;
   for (let start = 1; start <= events; start += 2000) {
@@ -34,7 +45,17 @@ async function bulkIncident(db: Kysely<Database>, events: number): Promise<strin
         prevHash,
       };
       const hash = timelineEventHash(event);
-      rows.push({ incident_id: id, seq, kind: event.kind, actor: event.actor, occurred_at: event.occurredAt, data: jsonb(event.data), idempotency_key: `bench:${seq}`, prev_hash: prevHash, hash });
+      rows.push({
+        incident_id: id,
+        seq,
+        kind: event.kind,
+        actor: event.actor,
+        occurred_at: event.occurredAt,
+        data: jsonb(event.data),
+        idempotency_key: `bench:${seq}`,
+        prev_hash: prevHash,
+        hash,
+      });
       prevHash = hash;
     }
     await db.insertInto('timeline_events').values(rows).execute();
@@ -54,7 +75,10 @@ const HEAP_CAP_MB = 96;
 
 async function exportOnce(databaseUrl: string, incidentId: string, format: 'json' | 'csv' | 'none', heapCapMb?: number): Promise<ChildRun> {
   const node = [...(heapCapMb ? [`--max-old-space-size=${heapCapMb}`] : []), '--import', 'tsx'];
-  const { stdout } = await run(process.execPath, [...node, 'bench/export-child.ts', databaseUrl, incidentId, format], { cwd: projectRoot, maxBuffer: 1024 * 1024 });
+  const { stdout } = await run(process.execPath, [...node, 'bench/export-child.ts', databaseUrl, incidentId, format], {
+    cwd: projectRoot,
+    maxBuffer: 1024 * 1024,
+  });
   return JSON.parse(stdout) as ChildRun;
 }
 
@@ -72,7 +96,11 @@ function psql(databaseUrl: string, command: string): Promise<{ ms: number; bytes
   });
 }
 
-export async function exportSection(db: Kysely<Database>, databaseUrl: string, options: { events: number; smallEvents: number; repeats: number }): Promise<Omit<SectionResult, 'measuredAt' | 'seconds' | 'quick'>> {
+export async function exportSection(
+  db: Kysely<Database>,
+  databaseUrl: string,
+  options: { events: number; smallEvents: number; repeats: number },
+): Promise<Omit<SectionResult, 'measuredAt' | 'seconds' | 'quick'>> {
   say(`export: inserting ${options.events} + ${options.smallEvents} chained events`);
   const large = await bulkIncident(db, options.events);
   const small = await bulkIncident(db, options.smallEvents);
@@ -119,7 +147,12 @@ export async function exportSection(db: Kysely<Database>, databaseUrl: string, o
       target: `flat: < ${flatLimitMb} MB above the ${options.smallEvents}-event export`,
       met: cappedGrowthMb < flatLimitMb,
     },
-    { metric: `JSON export peak memory (RSS), ${options.events} events, no heap cap (baseline: ${options.smallEvents} events)`, unit: 'MB', value: peakJson, baseline: smallJson.maxRssKb / 1024 },
+    {
+      metric: `JSON export peak memory (RSS), ${options.events} events, no heap cap (baseline: ${options.smallEvents} events)`,
+      unit: 'MB',
+      value: peakJson,
+      baseline: smallJson.maxRssKb / 1024,
+    },
     { metric: `CSV export peak memory (RSS), ${options.events} events`, unit: 'MB', value: peakCsv },
   ];
   const bytes = (r: ChildRun) => `${(r.bytes / 1024 / 1024).toFixed(1)} MB`;

@@ -75,10 +75,15 @@ async function incidentCounts(stack: Stack, prefix: string): Promise<{ incidents
   return { incidents: Number(row.incidents), groups: Number(row.groups), linked: Number(linked.n) };
 }
 
-export async function ingestion(stack: Stack, cleanup: Cleanup, options: { seconds: number; concurrency: number; warmupSeconds: number; waitSeconds: number }): Promise<Omit<SectionResult, 'measuredAt' | 'seconds' | 'quick'>> {
+export async function ingestion(
+  stack: Stack,
+  cleanup: Cleanup,
+  options: { seconds: number; concurrency: number; warmupSeconds: number; waitSeconds: number },
+): Promise<Omit<SectionResult, 'measuredAt' | 'seconds' | 'quick'>> {
   const token = await stack.token('alertmanager', ['ingest']);
   const run = randomBytes(3).toString('hex');
-  const load = (url: string, stream: AlertStream, seconds: number) => closedLoop({ url, token, concurrency: options.concurrency, durationMs: seconds * 1000, nextBody: () => stream.next() });
+  const load = (url: string, stream: AlertStream, seconds: number) =>
+    closedLoop({ url, token, concurrency: options.concurrency, durationMs: seconds * 1000, nextBody: () => stream.next() });
 
   const [port] = await freePorts(1);
   const bareServer = await startScript(cleanup, 'bench/bare-server.ts', [String(port)], /bare server: serving/, 'bare server');
@@ -102,7 +107,8 @@ export async function ingestion(stack: Stack, cleanup: Cleanup, options: { secon
   let counts = await incidentCounts(stack, measured.prefix);
   let allOpenedAfter: number | undefined;
   while (performance.now() - loadEnded < options.waitSeconds * 1000) {
-    if (allOpenedAfter === undefined && counts.incidents >= measured.groups && counts.linked >= measured.groups) allOpenedAfter = (performance.now() - loadEnded) / 1000;
+    if (allOpenedAfter === undefined && counts.incidents >= measured.groups && counts.linked >= measured.groups)
+      allOpenedAfter = (performance.now() - loadEnded) / 1000;
     // Keep watching a little after they are all there: a duplicate would show up late.
     if (allOpenedAfter !== undefined && performance.now() - loadEnded > allOpenedAfter * 1000 + 5000) break;
     await sleep(500);
@@ -118,7 +124,13 @@ export async function ingestion(stack: Stack, cleanup: Cleanup, options: { secon
   // What the API alone costs: the same load once the monitor is idle, repeats only, so no incident is
   // opened and nothing else competes for the CPUs. The gap to the mixed figure is the incidents' share.
   say(`ingestion: Correx again, repeats only (no new group to open), ${options.seconds} s`);
-  const repeatsOnly: LoadResult = await closedLoop({ url: correxUrl, token, concurrency: options.concurrency, durationMs: options.seconds * 1000, nextBody: () => measured.repeat() });
+  const repeatsOnly: LoadResult = await closedLoop({
+    url: correxUrl,
+    token,
+    concurrency: options.concurrency,
+    durationMs: options.seconds * 1000,
+    nextBody: () => measured.repeat(),
+  });
 
   const duplicates = counts.incidents - counts.groups;
   const exact = counts.incidents === measured.groups && duplicates === 0;
@@ -138,13 +150,34 @@ export async function ingestion(stack: Stack, cleanup: Cleanup, options: { secon
       unit: 's',
       value: allOpenedAfter ?? waited,
     },
-    { metric: 'request latency under load, p50', unit: 'ms', value: correx.latencyMs.p50, baseline: bare.latencyMs.p50, ratio: correx.latencyMs.p50 / bare.latencyMs.p50, ratioStyle: 'times' },
-    { metric: 'request latency under load, p99', unit: 'ms', value: correx.latencyMs.p99, baseline: bare.latencyMs.p99, ratio: correx.latencyMs.p99 / bare.latencyMs.p99, ratioStyle: 'times' },
+    {
+      metric: 'request latency under load, p50',
+      unit: 'ms',
+      value: correx.latencyMs.p50,
+      baseline: bare.latencyMs.p50,
+      ratio: correx.latencyMs.p50 / bare.latencyMs.p50,
+      ratioStyle: 'times',
+    },
+    {
+      metric: 'request latency under load, p99',
+      unit: 'ms',
+      value: correx.latencyMs.p99,
+      baseline: bare.latencyMs.p99,
+      ratio: correx.latencyMs.p99 / bare.latencyMs.p99,
+      ratioStyle: 'times',
+    },
   ];
   return {
     id: 'ingestion',
     title: 'Alert ingestion (Alertmanager webhook)',
-    parameters: { seconds: options.seconds, warmupSeconds: options.warmupSeconds, waitSeconds: options.waitSeconds, concurrency: options.concurrency, duplicateShare: '90 %', alertsPerPayload: 1 },
+    parameters: {
+      seconds: options.seconds,
+      warmupSeconds: options.warmupSeconds,
+      waitSeconds: options.waitSeconds,
+      concurrency: options.concurrency,
+      duplicateShare: '90 %',
+      alertsPerPayload: 1,
+    },
     figures,
     notes: [
       `Correx: ${correx.requests} payloads answered in ${correx.seconds.toFixed(1)} s (${correx.accepted} × 202; statuses ${JSON.stringify(correx.statuses)}; ${correx.errors} connection errors); ${measured.groups} distinct groups, ${measured.sent - measured.groups} repeats.`,
@@ -157,6 +190,15 @@ export async function ingestion(stack: Stack, cleanup: Cleanup, options: { secon
       `Repeats only, after the monitor had caught up: ${repeatsOnly.requests} payloads in ${repeatsOnly.seconds.toFixed(1)} s (statuses ${JSON.stringify(repeatsOnly.statuses)}), p50 ${repeatsOnly.latencyMs.p50.toFixed(1)} ms, p99 ${repeatsOnly.latencyMs.p99.toFixed(1)} ms: what authenticating, validating and storing each alert costs when no incident is being opened.`,
       `Warm-up (not counted): ${warm.sent} payloads, ${warm.groups} groups, on both servers before measuring.`,
     ],
-    details: { correx, bare, repeatsOnly, groups: measured.groups, payloads: measured.sent, counts, allOpenedAfterSeconds: allOpenedAfter ?? null, waitedSeconds: waited },
+    details: {
+      correx,
+      bare,
+      repeatsOnly,
+      groups: measured.groups,
+      payloads: measured.sent,
+      counts,
+      allOpenedAfterSeconds: allOpenedAfter ?? null,
+      waitedSeconds: waited,
+    },
   };
 }

@@ -41,7 +41,12 @@ async function people(stack: Stack): Promise<People> {
 }
 
 async function openIncident(stack: Stack, token: string, key: string, severity: string): Promise<Timed<{ incidentId: string }>> {
-  return call<{ incidentId: string }>(stack, 'POST', '/v1/incidents', token, { systemId: SYSTEM, title: `Benchmark incident ${key}`, severity, dedupKey: `${run}-${key}` });
+  return call<{ incidentId: string }>(stack, 'POST', '/v1/incidents', token, {
+    systemId: SYSTEM,
+    title: `Benchmark incident ${key}`,
+    severity,
+    dedupKey: `${run}-${key}`,
+  });
 }
 
 interface BreakGlassSample {
@@ -90,7 +95,10 @@ async function approvalOnce(stack: Stack, p: People, key: string): Promise<Appro
     parameters: { requestsPerMinute: 10, per: 'user' },
     reason: 'Benchmark: slow the free tier',
   });
-  const decided = await call(stack, 'POST', `/v1/corrections/${proposed.body.correctionId}/decision`, p.approver, { decision: 'approve', rationale: 'Benchmark approval' });
+  const decided = await call(stack, 'POST', `/v1/corrections/${proposed.body.correctionId}/decision`, p.approver, {
+    decision: 'approve',
+    rationale: 'Benchmark approval',
+  });
   const received = await stack.endpoint.receipt(proposed.body.correctionId);
   return { fromDecision: received - decided.returnedAt, fromDecisionSent: received - decided.sentAt, decide: decided.returnedAt - decided.sentAt };
 }
@@ -104,14 +112,24 @@ interface BaselineSample {
 async function baselineOnce(stack: Stack, key: string): Promise<BaselineSample> {
   const id = `bare-${run}-${key}`;
   const sentAt = performance.now();
-  await stack.client.workflow.start('bareWorkflow', { taskQueue: BASELINE_TASK_QUEUE, workflowId: id, args: [`${stack.endpoint.origin}/baseline/${encodeURIComponent(id)}`] });
+  await stack.client.workflow.start('bareWorkflow', {
+    taskQueue: BASELINE_TASK_QUEUE,
+    workflowId: id,
+    args: [`${stack.endpoint.origin}/baseline/${encodeURIComponent(id)}`],
+  });
   const startedAt = performance.now();
   const received = await stack.endpoint.receipt(id);
   return { fromStart: received - startedAt, fromStartSent: received - sentAt };
 }
 
 /** Runs `n` Correx samples and `n` baseline samples alternately (after `warmup` unrecorded pairs), so both see the same machine. */
-async function interleaved<T>(n: number, warmup: number, label: string, correx: (key: string) => Promise<T>, baseline: (key: string) => Promise<BaselineSample>): Promise<{ correx: T[]; baseline: BaselineSample[] }> {
+async function interleaved<T>(
+  n: number,
+  warmup: number,
+  label: string,
+  correx: (key: string) => Promise<T>,
+  baseline: (key: string) => Promise<BaselineSample>,
+): Promise<{ correx: T[]; baseline: BaselineSample[] }> {
   const out = { correx: [] as T[], baseline: [] as BaselineSample[] };
   for (let i = -warmup; i < n; i++) {
     const key = `${label}-${i < 0 ? `warm${-i}` : i}`;
@@ -130,7 +148,13 @@ const round = (d: Distribution) => ({ n: d.n, p50: d.p50, p95: d.p95, p99: d.p99
 
 export async function triggerToEnforced(stack: Stack, n: number): Promise<Omit<SectionResult, 'measuredAt' | 'seconds' | 'quick'>> {
   const p = await people(stack);
-  const samples = await interleaved(n, 5, 'trigger', (key) => breakGlassOnce(stack, p, key), (key) => baselineOnce(stack, key));
+  const samples = await interleaved(
+    n,
+    5,
+    'trigger',
+    (key) => breakGlassOnce(stack, p, key),
+    (key) => baselineOnce(stack, key),
+  );
   const fromTrigger = distribution(samples.correx.map((s) => s.fromTrigger));
   const fromProposal = distribution(samples.correx.map((s) => s.fromProposal));
   const bare = distribution(samples.baseline.map((s) => s.fromStart));
@@ -152,13 +176,21 @@ export async function triggerToEnforced(stack: Stack, n: number): Promise<Omit<S
       `Baseline (bare workflow, one no-op activity): from start() returned p50 ${bare.p50.toFixed(1)} / p95 ${bare.p95.toFixed(1)} / p99 ${bare.p99.toFixed(1)} ms; from start() sent p50 ${bareSent.p50.toFixed(1)} / p99 ${bareSent.p99.toFixed(1)} ms.`,
       `Control endpoint: ${stack.endpoint.applyRequests} apply requests, ${stack.endpoint.rejected} refused signatures.`,
     ],
-    details: { distributions: { fromTrigger: round(fromTrigger), fromProposal: round(fromProposal), baseline: round(bare), baselineFromSent: round(bareSent) } },
+    details: {
+      distributions: { fromTrigger: round(fromTrigger), fromProposal: round(fromProposal), baseline: round(bare), baselineFromSent: round(bareSent) },
+    },
   };
 }
 
 export async function approvalToEnforced(stack: Stack, n: number): Promise<Omit<SectionResult, 'measuredAt' | 'seconds' | 'quick'>> {
   const p = await people(stack);
-  const samples = await interleaved(n, 5, 'approval', (key) => approvalOnce(stack, p, key), (key) => baselineOnce(stack, key));
+  const samples = await interleaved(
+    n,
+    5,
+    'approval',
+    (key) => approvalOnce(stack, p, key),
+    (key) => baselineOnce(stack, key),
+  );
   const fromDecision = distribution(samples.correx.map((s) => s.fromDecision));
   const fromDecisionSent = distribution(samples.correx.map((s) => s.fromDecisionSent));
   const bare = distribution(samples.baseline.map((s) => s.fromStart));
@@ -175,7 +207,9 @@ export async function approvalToEnforced(stack: Stack, n: number): Promise<Omit<
       `The approve call itself (POST /v1/corrections/:id/decision) takes p50 ${median(samples.correx.map((s) => s.decide)).toFixed(1)} ms; it answers once the vote is recorded, while the workflow already moves on to apply, so "from returned" can be the smaller part of the wait.`,
       `Baseline measured alternately in the same run: p50 ${bare.p50.toFixed(1)} / p95 ${bare.p95.toFixed(1)} / p99 ${bare.p99.toFixed(1)} ms.`,
     ],
-    details: { distributions: { fromDecision: round(fromDecision), fromDecisionSent: round(fromDecisionSent), baseline: round(bare), baselineFromSent: round(bareSent) } },
+    details: {
+      distributions: { fromDecision: round(fromDecision), fromDecisionSent: round(fromDecisionSent), baseline: round(bare), baselineFromSent: round(bareSent) },
+    },
   };
 }
 
@@ -207,12 +241,21 @@ async function settle(probe: () => Promise<number>, quietMs: number, capMs: numb
 
 const mb = (kb: number | undefined) => (kb === undefined ? Number.NaN : kb / 1024);
 
-export async function scale(stack: Stack, options: { incidents: number; samples: number; concurrency: number; unloadedP99?: number }): Promise<Omit<SectionResult, 'measuredAt' | 'seconds' | 'quick'>> {
+export async function scale(
+  stack: Stack,
+  options: { incidents: number; samples: number; concurrency: number; unloadedP99?: number },
+): Promise<Omit<SectionResult, 'measuredAt' | 'seconds' | 'quick'>> {
   const p = await people(stack);
   say('scale: starting a fresh correx worker');
   const worker = await stack.restartWorker();
   // A few incidents through the fresh worker first, so its idle figure includes warmed-up code.
-  await interleaved(0, 3, 'scale-warm', (key) => breakGlassOnce(stack, p, key), (key) => baselineOnce(stack, key));
+  await interleaved(
+    0,
+    3,
+    'scale-warm',
+    (key) => breakGlassOnce(stack, p, key),
+    (key) => baselineOnce(stack, key),
+  );
   await sleep(2000);
   const idle = await residentMemory(worker.pid);
 
@@ -225,7 +268,9 @@ export async function scale(stack: Stack, options: { incidents: number; samples:
   const openSeconds = (performance.now() - openStarted) / 1000;
   // Let the worker finish what opening them started (records, first pages), so only timers remain.
   const settledAfter = await settle(
-    async () => Number((await sql<{ n: string }>`select count(*) as n from pages`.execute(stack.db)).rows[0]!.n) + Number((await sql<{ n: string }>`select count(*) as n from timeline_events`.execute(stack.db)).rows[0]!.n),
+    async () =>
+      Number((await sql<{ n: string }>`select count(*) as n from pages`.execute(stack.db)).rows[0]!.n) +
+      Number((await sql<{ n: string }>`select count(*) as n from timeline_events`.execute(stack.db)).rows[0]!.n),
     3000,
     180_000,
   );
@@ -241,7 +286,13 @@ export async function scale(stack: Stack, options: { incidents: number; samples:
   }
 
   say(`scale: ${options.samples} break-glass incidents while they are open`);
-  const samples = await interleaved(options.samples, 0, 'scale', (key) => breakGlassOnce(stack, p, key), (key) => baselineOnce(stack, key));
+  const samples = await interleaved(
+    options.samples,
+    0,
+    'scale',
+    (key) => breakGlassOnce(stack, p, key),
+    (key) => baselineOnce(stack, key),
+  );
   const after = await residentMemory(worker.pid);
   const fromTrigger = distribution(samples.correx.map((s) => s.fromTrigger));
   const bare = distribution(samples.baseline.map((s) => s.fromStart));
@@ -264,6 +315,11 @@ export async function scale(stack: Stack, options: { incidents: number; samples:
       `Bare baseline alternately in the same window: p50 ${bare.p50.toFixed(1)} / p99 ${bare.p99.toFixed(1)} ms${options.unloadedP99 !== undefined ? `; Correx's p99 without the open incidents (trigger section): ${options.unloadedP99.toFixed(1)} ms` : ''}.`,
       `p99 of ${options.samples} samples is close to their maximum; read it as such.`,
     ],
-    details: { distributions: { fromTrigger: round(fromTrigger), baseline: round(bare) }, memoryKb: { idle, loaded, after }, openIncidents: open, runningWorkflows: running ?? null },
+    details: {
+      distributions: { fromTrigger: round(fromTrigger), baseline: round(bare) },
+      memoryKb: { idle, loaded, after },
+      openIncidents: open,
+      runningWorkflows: running ?? null,
+    },
   };
 }

@@ -18,7 +18,13 @@ export interface LoadResult {
  * Closed-loop load: `concurrency` keep-alive connections, each sending the next body as soon as the
  * previous one is answered, until `durationMs` has passed. Throughput counts 202 answers only.
  */
-export async function closedLoop(options: { url: string; token: string; concurrency: number; durationMs: number; nextBody: () => string }): Promise<LoadResult> {
+export async function closedLoop(options: {
+  url: string;
+  token: string;
+  concurrency: number;
+  durationMs: number;
+  nextBody: () => string;
+}): Promise<LoadResult> {
   const target = new URL(options.url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
   const statuses: Record<string, number> = {};

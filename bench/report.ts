@@ -69,7 +69,11 @@ const columns = Object.keys(headers) as (keyof Row)[];
 export function consoleTable(results: Results): string {
   const all = [headers, ...rows(results)];
   const widths = columns.map((c) => Math.max(...all.map((r) => r[c].length)));
-  const line = (r: Row) => columns.map((c, i) => r[c].padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (r: Row) =>
+    columns
+      .map((c, i) => r[c].padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...all.slice(1).map(line)].join('\n');
 }
 
@@ -80,7 +84,10 @@ export function targetLines(results: Results): string[] {
     const section = results.sections[id];
     for (const figure of section?.figures ?? []) {
       if (figure.met === undefined) continue;
-      const measured = figure.ratio !== undefined && figure.ratioStyle ? `${formatValue(figure.unit, figure.value)} = ${formatRatio(figure)} of baseline ${formatValue(figure.unit, figure.baseline)}` : `${formatValue(figure.unit, figure.value)}${figure.baseline !== undefined ? ` (against ${formatValue(figure.unit, figure.baseline)})` : ''}`;
+      const measured =
+        figure.ratio !== undefined && figure.ratioStyle
+          ? `${formatValue(figure.unit, figure.value)} = ${formatRatio(figure)} of baseline ${formatValue(figure.unit, figure.baseline)}`
+          : `${formatValue(figure.unit, figure.value)}${figure.baseline !== undefined ? ` (against ${formatValue(figure.unit, figure.baseline)})` : ''}`;
       out.push(`${figure.met ? 'MET   ' : 'MISSED'} ${section!.title}: ${figure.metric}: target ${figure.target}; measured ${measured}`);
     }
   }
@@ -107,7 +114,7 @@ function sectionMethod(section: SectionResult): string {
     case 'ingestion':
       return [
         `A closed-loop load generator in the benchmark process (${p.concurrency} keep-alive connections, each sending the next payload when the previous one is answered) posts Alertmanager webhook payloads (version 4, one firing alert each) for ${p.seconds} s, after ${p.warmupSeconds} s of warm-up. Every tenth payload is a new group (its own \`group\` label, fingerprint and \`startsAt\`); the other nine repeat a payload already sent, as Alertmanager does each \`repeat_interval\`. Throughput counts 202 answers per second. The runbook's jailbreak trigger is changed to open on one alert and group by \`group\`, so each distinct group must become exactly one incident: the count is read from PostgreSQL once the monitor has caught up (and watched 5 s longer), or after at most ${p.waitSeconds} s. The 202 means the signal is stored and in the monitor workflow's history; the monitor handles its queue in order, so how long it takes to open the last group's incident after the load stops is reported too. This section runs last, on the worker of the scale section (with its open incidents).`,
-        'Baseline: the same generator and payloads against a bare Fastify 5 route in a process of its own, which parses the JSON body and answers 202. Correx runs as `correx api` and `correx worker` processes with the per-token rate limits raised out of the way; every accepted alert is authenticated, validated, stored in PostgreSQL and signalled to the system\'s monitor workflow before the 202 (a repeat this API process has already handed over is stored once and not signalled again). Diagnostic, once the monitor has caught up: the same generator for the same time sending repeats only, so no incident is opened: what the API\'s own per-alert work allows.',
+        "Baseline: the same generator and payloads against a bare Fastify 5 route in a process of its own, which parses the JSON body and answers 202. Correx runs as `correx api` and `correx worker` processes with the per-token rate limits raised out of the way; every accepted alert is authenticated, validated, stored in PostgreSQL and signalled to the system's monitor workflow before the 202 (a repeat this API process has already handed over is stored once and not signalled again). Diagnostic, once the monitor has caught up: the same generator for the same time sending repeats only, so no incident is opened: what the API's own per-alert work allows.",
       ].join('\n\n');
     case 'export':
       return [

@@ -184,12 +184,29 @@ async function main(): Promise<number> {
             case 'approval':
               return approvalToEnforced(stack!, sizes.approvalIncidents);
             case 'export':
-              return exportSection(database.db, database.url, { events: sizes.exportEvents, smallEvents: Math.round(sizes.exportEvents / 5), repeats: sizes.exportRounds });
+              return exportSection(database.db, database.url, {
+                events: sizes.exportEvents,
+                smallEvents: Math.round(sizes.exportEvents / 5),
+                repeats: sizes.exportRounds,
+              });
             case 'ingestion':
-              return ingestion(stack!, cleanup, { seconds: sizes.ingestSeconds, concurrency: sizes.concurrency, warmupSeconds: sizes.ingestWarmupSeconds, waitSeconds: sizes.ingestWaitSeconds });
+              return ingestion(stack!, cleanup, {
+                seconds: sizes.ingestSeconds,
+                concurrency: sizes.concurrency,
+                warmupSeconds: sizes.ingestWarmupSeconds,
+                waitSeconds: sizes.ingestWaitSeconds,
+              });
             case 'scale': {
-              const unloaded = sections.trigger && selected.includes('trigger') ? (sections.trigger.details?.distributions as { fromTrigger: { p99: number } } | undefined)?.fromTrigger.p99 : undefined;
-              return scale(stack!, { incidents: sizes.scaleIncidents, samples: sizes.scaleSamples, concurrency: sizes.scaleConcurrency, ...(unloaded !== undefined ? { unloadedP99: unloaded } : {}) });
+              const unloaded =
+                sections.trigger && selected.includes('trigger')
+                  ? (sections.trigger.details?.distributions as { fromTrigger: { p99: number } } | undefined)?.fromTrigger.p99
+                  : undefined;
+              return scale(stack!, {
+                incidents: sizes.scaleIncidents,
+                samples: sizes.scaleSamples,
+                concurrency: sizes.scaleConcurrency,
+                ...(unloaded !== undefined ? { unloadedP99: unloaded } : {}),
+              });
             }
           }
         });

@@ -232,7 +232,11 @@ export async function startStack(cleanup: Cleanup, database: DatabaseHandle & { 
     env,
     token(owner, roles) {
       const key = `${owner}:${roles.join(',')}`;
-      if (!tokens.has(key)) tokens.set(key, createToken(database.db, { owner, roles }).then((t) => t.secret));
+      if (!tokens.has(key))
+        tokens.set(
+          key,
+          createToken(database.db, { owner, roles }).then((t) => t.secret),
+        );
       return tokens.get(key)!;
     },
     async restartWorker() {

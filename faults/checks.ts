@@ -68,14 +68,25 @@ export async function checkFinalStates({ db, incidents, api, complianceToken }: 
     const good = row?.state === 'resolved' && live?.live?.state === 'resolved' && corrections.length === 1 && corrections[0]!.state === 'lifted';
     if (good) resolved += 1;
     else {
-      const transitions = await db.selectFrom('timeline_events').select(['seq', 'kind', 'occurred_at']).where('incident_id', '=', d.incidentId).where('kind', 'like', 'incident.%').orderBy('seq').execute();
+      const transitions = await db
+        .selectFrom('timeline_events')
+        .select(['seq', 'kind', 'occurred_at'])
+        .where('incident_id', '=', d.incidentId)
+        .where('kind', 'like', 'incident.%')
+        .orderBy('seq')
+        .execute();
       problems.push(
         `${label}: recorded ${row?.state ?? 'missing'}, workflow ${live?.live?.state ?? 'unknown'}, ${plural(corrections.length, 'correction')} (${corrections.map((c) => c.state).join(', ') || 'none'}); ` +
           `timeline: ${transitions.map((t) => `${t.seq} ${t.kind.replace('incident.', '')} ${t.occurred_at.toISOString().slice(11, 23)}`).join(', ')}`,
       );
     }
   }
-  return { name: 'final state', ok: problems.length === 0 && resolved === incidents.length, summary: `${resolved}/${incidents.length} resolved with their correction lifted`, problems };
+  return {
+    name: 'final state',
+    ok: problems.length === 0 && resolved === incidents.length,
+    summary: `${resolved}/${incidents.length} resolved with their correction lifted`,
+    problems,
+  };
 }
 
 /** Each correction applied exactly once and lifted exactly once at the enforcer (fallback switches likewise). */
@@ -86,11 +97,17 @@ export async function checkEnforcement({ db, incidents, enforcer }: CheckInputs)
   const known = new Set(all.map((c) => c.id));
   // A correction never applied (a stray proposal still pending, rejected, expired) must have had no effect at all.
   for (const c of all.filter((x) => !x.applied_at)) {
-    for (const [key, times] of enforcer.applications) if (key.startsWith(`${c.id}:`) && times > 0) problems.push(`${key}: took effect for a correction Correx never applied`);
+    for (const [key, times] of enforcer.applications)
+      if (key.startsWith(`${c.id}:`) && times > 0) problems.push(`${key}: took effect for a correction Correx never applied`);
   }
   const corrections = all.filter((c) => c.applied_at);
   const events = ids.length
-    ? await db.selectFrom('timeline_events').select(['kind', 'data']).where('incident_id', 'in', ids).where((eb) => eb.or([eb('kind', '=', 'fallback.activated'), eb('kind', 'like', 'correction.fallback-activate-%_failed')])).execute()
+    ? await db
+        .selectFrom('timeline_events')
+        .select(['kind', 'data'])
+        .where('incident_id', 'in', ids)
+        .where((eb) => eb.or([eb('kind', '=', 'fallback.activated'), eb('kind', 'like', 'correction.fallback-activate-%_failed')]))
+        .execute()
     : [];
   const recorded = (kind: (k: string) => boolean, correctionId: string) => events.some((e) => kind(e.kind) && e.data.correctionId === correctionId);
   let onceEach = 0;
@@ -110,7 +127,9 @@ export async function checkEnforcement({ db, incidents, enforcer }: CheckInputs)
       if (times === 0 && !claimed && failed) abandoned += 1;
       else if (times !== 1 || !claimed) {
         good = false;
-        problems.push(`${activate}: took effect ${times} times; timeline ${claimed ? 'says' : 'does not say'} fallback.activated${failed ? ' (after a recorded failure)' : ''}`);
+        problems.push(
+          `${activate}: took effect ${times} times; timeline ${claimed ? 'says' : 'does not say'} fallback.activated${failed ? ' (after a recorded failure)' : ''}`,
+        );
       }
     }
     for (const key of keys) {
@@ -162,7 +181,12 @@ export async function checkNotices({ db, incidents, smtp }: CheckInputs): Promis
   const notifications = await db.selectFrom('notifications').selectAll().where('incident_id', 'in', ids).execute();
   const pages = await db.selectFrom('pages').selectAll().where('incident_id', 'in', ids).execute();
   // Notices go out for corrections put in force; one never applied has none.
-  const corrections = await db.selectFrom('corrections').select(['id', 'kind', 'incident_id']).where('incident_id', 'in', ids).where('applied_at', 'is not', null).execute();
+  const corrections = await db
+    .selectFrom('corrections')
+    .select(['id', 'kind', 'incident_id'])
+    .where('incident_id', 'in', ids)
+    .where('applied_at', 'is not', null)
+    .execute();
   const approved = new Set(incidents.flatMap((d) => d.reportIds));
 
   const expected = new Map<string, string>();
@@ -187,11 +211,15 @@ export async function checkNotices({ db, incidents, smtp }: CheckInputs): Promis
   for (const c of corrections) {
     const target = CONSUMER_OF_KIND[c.kind as keyof typeof CONSUMER_OF_KIND];
     if (!target) continue;
-    const mine = notifications.filter((n) => n.correction_id === c.id && n.audience !== 'regulator').map((n) => n.idempotency_key).sort();
+    const mine = notifications
+      .filter((n) => n.correction_id === c.id && n.audience !== 'regulator')
+      .map((n) => n.idempotency_key)
+      .sort();
     const want = [`${c.id}:${target.consumer}:notice-applied`, `${c.id}:${target.consumer}:notice-lifted`];
     if (mine.join() !== want.join()) problems.push(`correction ${c.id}: notices ${mine.join(', ') || 'none'}, expected ${want.join(', ')}`);
     if (target.method === 'email') {
-      for (const action of ['activate', 'deactivate']) expected.set(messageIdFor(`${c.id}:${target.consumer}:fallback-${action}`), `fallback request ${action} ${c.id}`);
+      for (const action of ['activate', 'deactivate'])
+        expected.set(messageIdFor(`${c.id}:${target.consumer}:fallback-${action}`), `fallback request ${action} ${c.id}`);
     }
   }
   if (approved.size !== reports) problems.push(`${approved.size} reports approved by the script, ${reports} found`);
@@ -206,7 +234,9 @@ export async function checkNotices({ db, incidents, smtp }: CheckInputs): Promis
   const unexpected = [...received.keys()].filter((id) => !expected.has(id));
   for (const id of unexpected) {
     const mail = smtp.received.find((m) => (m.messageId ?? '(none)') === id)!;
-    problems.push(`mail ${id} to ${mail.to.join(', ')} ("${mail.subject}") matches nothing Correx recorded: a second copy of a notice under another Message-ID?`);
+    problems.push(
+      `mail ${id} to ${mail.to.join(', ')} ("${mail.subject}") matches nothing Correx recorded: a second copy of a notice under another Message-ID?`,
+    );
   }
   const redelivered = [...received.entries()].filter(([id, n]) => expected.has(id) && n > 1).reduce((sum, [, n]) => sum + n - 1, 0);
   return {
@@ -268,14 +298,21 @@ export async function checkTimelines({ db, incidents, api, complianceToken, publ
     const transitions = kinds.map((k) => k.kind).filter((k) => LIFECYCLE.includes(k));
     const inOrder = transitions.every((k, i) => i === 0 || LIFECYCLE.indexOf(transitions[i - 1]!) < LIFECYCLE.indexOf(k));
     if (!result.ok) {
-      problems.push(`${d.incidentId}: ${result.broken ? `event ${result.broken.seq} (line ${result.broken.line}): ${result.broken.reason}` : result.problems.join('; ')}`);
+      problems.push(
+        `${d.incidentId}: ${result.broken ? `event ${result.broken.seq} (line ${result.broken.line}): ${result.broken.reason}` : result.problems.join('; ')}`,
+      );
     } else if (wrongCounts.length > 0) {
       problems.push(`${d.incidentId}: ${wrongCounts.map(([kind, n]) => `${kind} ×${n}`).join(', ')} (each expected once)`);
     } else if (!inOrder) {
       problems.push(`${d.incidentId}: the incident's transitions are out of order on its timeline: ${transitions.join(' → ')}`);
     } else verified += 1;
   }
-  return { name: 'timelines verify', ok: problems.length === 0 && verified === incidents.length, summary: `${verified}/${incidents.length} signed exports verify (${events} events), each step on the timeline once and in order`, problems };
+  return {
+    name: 'timelines verify',
+    ok: problems.length === 0 && verified === incidents.length,
+    summary: `${verified}/${incidents.length} signed exports verify (${events} events), each step on the timeline once and in order`,
+    problems,
+  };
 }
 
 /**
@@ -287,7 +324,12 @@ export async function checkDeadlines({ db, incidents }: CheckInputs): Promise<Ch
   const problems: string[] = [];
   const ids = incidents.filter((d) => d.incidentId).map((d) => d.incidentId!);
   if (ids.length === 0) return { name: 'no deadline missed', ok: false, summary: 'no incidents', problems: ['no incident was opened'] };
-  const missed = await db.selectFrom('timeline_events').select(['incident_id', 'data']).where('incident_id', 'in', ids).where('kind', '=', 'regulatory.deadline_missed').execute();
+  const missed = await db
+    .selectFrom('timeline_events')
+    .select(['incident_id', 'data'])
+    .where('incident_id', 'in', ids)
+    .where('kind', '=', 'regulatory.deadline_missed')
+    .execute();
   for (const m of missed) problems.push(`${m.incident_id}: regulatory.deadline_missed ${JSON.stringify(m.data)}`);
   const reports = await db.selectFrom('notifications').selectAll().where('incident_id', 'in', ids).where('audience', '=', 'regulator').execute();
   const now = Date.now();
@@ -312,7 +354,8 @@ export async function checkDeadlines({ db, incidents }: CheckInputs): Promise<Ch
   const classified = incidents.filter((d) => d.plan.classify && d.incidentId);
   for (const d of classified) {
     for (const regime of REGIMES_FOR_SERIOUS_HARM) {
-      if (!reports.some((r) => r.incident_id === d.incidentId && r.regime === regime && r.clock_id === 'initial')) problems.push(`${d.incidentId}: no ${regime} clock (initial report never drafted)`);
+      if (!reports.some((r) => r.incident_id === d.incidentId && r.regime === regime && r.clock_id === 'initial'))
+        problems.push(`${d.incidentId}: no ${regime} clock (initial report never drafted)`);
     }
   }
   const margin = Number.isFinite(minMarginMs) ? `${(minMarginMs / 3_600_000).toFixed(1)} h` : 'n/a';

@@ -216,7 +216,13 @@ export class Driver {
       const triggered = await this.act(
         steps,
         'trigger',
-        () => this.send('POST', '/v1/incidents', tokens.responder, { systemId: 'frontier-assistant', title: `Fault-injection incident ${plan.n}`, severity: plan.severity, dedupKey: plan.dedupKey }),
+        () =>
+          this.send('POST', '/v1/incidents', tokens.responder, {
+            systemId: 'frontier-assistant',
+            title: `Fault-injection incident ${plan.n}`,
+            severity: plan.severity,
+            dedupKey: plan.dedupKey,
+          }),
         (body) => body as { incidentId: string },
         async () => undefined,
       );
@@ -236,7 +242,11 @@ export class Driver {
         await this.act(
           steps,
           'classify',
-          () => this.send('POST', `/v1/incidents/${incidentId}/classify`, tokens.responder, { classes: CLASSES, reason: `${who}: users harmed by unsafe medical advice` }),
+          () =>
+            this.send('POST', `/v1/incidents/${incidentId}/classify`, tokens.responder, {
+              classes: CLASSES,
+              reason: `${who}: users harmed by unsafe medical advice`,
+            }),
           () => true,
           async () => (((await this.live(incidentId)).live.classification as string[] | undefined)?.includes('serious-harm-to-health') ? true : undefined),
           15_000,
@@ -251,7 +261,13 @@ export class Driver {
       const { correctionId } = await this.act(
         steps,
         'propose',
-        () => this.send('POST', `/v1/incidents/${incidentId}/corrections`, tokens.responder, { kind: plan.kind, scope, parameters, reason: `${who}: contain while investigating` }),
+        () =>
+          this.send('POST', `/v1/incidents/${incidentId}/corrections`, tokens.responder, {
+            kind: plan.kind,
+            scope,
+            parameters,
+            reason: `${who}: contain while investigating`,
+          }),
         (body) => body as { correctionId: string },
         findCorrection,
         20_000,
@@ -310,7 +326,8 @@ export class Driver {
       await this.act(
         steps,
         'lift',
-        () => this.send('POST', `/v1/corrections/${correctionId}/lift`, tokens.approver, { rationale: `${who}: fixed`, ...(restoration ? { restoration } : {}) }),
+        () =>
+          this.send('POST', `/v1/corrections/${correctionId}/lift`, tokens.approver, { rationale: `${who}: fixed`, ...(restoration ? { restoration } : {}) }),
         () => true,
         async () => {
           const s = await correctionState();

@@ -15,7 +15,9 @@ function serverBinaries(): string {
   const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(path.join(root, v, 'bin', 'initdb'))) : [];
   versions.sort((a, b) => Number(b) - Number(a));
   if (!versions[0]) {
-    throw new Error('no PostgreSQL server binaries in /usr/lib/postgresql/<version>/bin: run `bash scripts/setup.sh --postgres` (installs Debian\'s postgresql) or set CORREX_FAULTS_PG_BIN');
+    throw new Error(
+      "no PostgreSQL server binaries in /usr/lib/postgresql/<version>/bin: run `bash scripts/setup.sh --postgres` (installs Debian's postgresql) or set CORREX_FAULTS_PG_BIN",
+    );
   }
   return path.join(root, versions[0], 'bin');
 }

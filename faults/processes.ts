@@ -38,7 +38,8 @@ export class SupervisedCorrex {
   /** Starts a process and resolves once it says it is polling / serving. */
   async start(): Promise<void> {
     this.healthPort = this.fixedPort ?? (await freePorts(1))[0]!;
-    const extra: Record<string, string> = this.name === 'worker' ? { CORREX_WORKER_HEALTH_PORT: String(this.healthPort) } : { CORREX_HTTP_PORT: String(this.healthPort) };
+    const extra: Record<string, string> =
+      this.name === 'worker' ? { CORREX_WORKER_HEALTH_PORT: String(this.healthPort) } : { CORREX_HTTP_PORT: String(this.healthPort) };
     const child = startCorrex([this.name], { ...this.env, ...extra });
     this.current = child;
     this.all.push(child);

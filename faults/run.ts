@@ -20,7 +20,16 @@ import { freePorts } from '../test/support/cli.js';
 import { ControlEndpoint } from '../test/support/control-endpoint.js';
 import { routeFallbacksTo, shippedRunbook } from '../test/support/runbooks.js';
 import { MailSink } from '../test/support/smtp.js';
-import { checkDeadlines, checkEnforcement, checkFinalStates, checkNotices, checkRecovery, checkTimelines, type CheckInputs, type CheckResult } from './checks.js';
+import {
+  checkDeadlines,
+  checkEnforcement,
+  checkFinalStates,
+  checkNotices,
+  checkRecovery,
+  checkTimelines,
+  type CheckInputs,
+  type CheckResult,
+} from './checks.js';
 import { Driver, type DrivenIncident, type IncidentPlan } from './driver.js';
 import { PrivatePostgres } from './postgres.js';
 import { SupervisedCorrex } from './processes.js';
@@ -139,8 +148,13 @@ async function main(): Promise<number> {
   const database: DatabaseHandle = await openDatabase({ url: postgres.url });
   cleanups.push({ name: 'database connection', run: () => database.close() });
   await migrateUp(database.db);
-  const token = async (owner: string, role: 'responder' | 'approver' | 'compliance') => (await createToken(database.db, { owner, roles: [role], description: 'fault injection' })).secret;
-  const tokens = { responder: await token('jonas-berg', 'responder'), approver: await token('sofia-marquez', 'approver'), compliance: await token('hannah-vogel', 'compliance') };
+  const token = async (owner: string, role: 'responder' | 'approver' | 'compliance') =>
+    (await createToken(database.db, { owner, roles: [role], description: 'fault injection' })).secret;
+  const tokens = {
+    responder: await token('jonas-berg', 'responder'),
+    approver: await token('sofia-marquez', 'approver'),
+    compliance: await token('hannah-vogel', 'compliance'),
+  };
   log(`PostgreSQL ${postgres.url} (data ${postgres.dataDir}), migrated`);
 
   // --- the SMTP relay and the system's control endpoint, both able to fail --------------------------
@@ -164,7 +178,13 @@ async function main(): Promise<number> {
   const publicKeyPem = signingKey.publicKey.export({ type: 'spki', format: 'pem' }).toString();
 
   // --- Temporal dev server on a SQLite file, so a restart keeps every workflow ----------------------
-  const temporalOptions: DevServerOptions = { cli: resolveTemporalBinaries().cli, port: temporalPort!, uiPort: uiPort!, namespace: 'default', dbFile: path.join(dir, 'temporal.sqlite') };
+  const temporalOptions: DevServerOptions = {
+    cli: resolveTemporalBinaries().cli,
+    port: temporalPort!,
+    uiPort: uiPort!,
+    namespace: 'default',
+    dbFile: path.join(dir, 'temporal.sqlite'),
+  };
   let temporal: DevServer = await startDevServer(temporalOptions);
   cleanups.push({ name: 'Temporal dev server', run: () => temporal.stop() });
   const temporalAnswers = async () => (await connectTemporal({ address: temporal.address, namespace: 'default' }, { waitSeconds: 90 })).close();
@@ -217,13 +237,22 @@ async function main(): Promise<number> {
   const workflowsAnswer = async () => {
     const incidentId = records.find((r) => r.incidentId)?.incidentId;
     if (!incidentId) return true;
-    const response = await fetch(`${apiUrl}/v1/incidents/${incidentId}`, { headers: { authorization: `Bearer ${tokens.responder}` }, signal: AbortSignal.timeout(10_000) });
+    const response = await fetch(`${apiUrl}/v1/incidents/${incidentId}`, {
+      headers: { authorization: `Bearer ${tokens.responder}` },
+      signal: AbortSignal.timeout(10_000),
+    });
     const body = (await response.json()) as { live?: Record<string, unknown> };
     return response.ok && body.live !== undefined && !('unavailable' in body.live);
   };
   const inFlight = () => records.filter((r) => r.startedAt && !r.finishedAt).length;
-  const faults = planFaults(random, { smtp, enforcer, postgres, worker, api, restartTemporal, workflowsAnswer, inFlight }, { outageMs: opts.outageMs, postgresDownMs: opts.postgresDownMs });
-  log(`driving ${opts.incidents} incidents, one every ${seconds(spacing)}; ${faults.length} faults planned: ${faults.map((f) => `${f.name} at ${seconds(f.at)}`).join(', ')}`);
+  const faults = planFaults(
+    random,
+    { smtp, enforcer, postgres, worker, api, restartTemporal, workflowsAnswer, inFlight },
+    { outageMs: opts.outageMs, postgresDownMs: opts.postgresDownMs },
+  );
+  log(
+    `driving ${opts.incidents} incidents, one every ${seconds(spacing)}; ${faults.length} faults planned: ${faults.map((f) => `${f.name} at ${seconds(f.at)}`).join(', ')}`,
+  );
   const faultRun = runFaults(faults, t0, log);
   const driving = Promise.all(
     records.map(async (record, i) => {
@@ -257,10 +286,20 @@ async function main(): Promise<number> {
       if (mine.length === 0) return [];
       const db = database.db;
       const corrections = await db.selectFrom('corrections').select(['id', 'state']).where('id', 'in', mine).execute();
-      const notices = await db.selectFrom('notifications').select(['sent_at']).where('correction_id', 'in', mine).where('audience', '!=', 'regulator').execute();
+      const notices = await db
+        .selectFrom('notifications')
+        .select(['sent_at'])
+        .where('correction_id', 'in', mine)
+        .where('audience', '!=', 'regulator')
+        .execute();
       const pages = await db.selectFrom('pages').select(['sent_at']).where('incident_id', 'in', ids).execute();
       const fallbacks = await db.selectFrom('fallbacks').select(['state']).where('correction_id', 'in', mine).execute();
-      const deactivated = await db.selectFrom('timeline_events').select(['data']).where('incident_id', 'in', ids).where('kind', '=', 'fallback.deactivated').execute();
+      const deactivated = await db
+        .selectFrom('timeline_events')
+        .select(['data'])
+        .where('incident_id', 'in', ids)
+        .where('kind', '=', 'fallback.deactivated')
+        .execute();
       const switchedOff = new Set(deactivated.map((d) => d.data.correctionId));
       return [
         ...corrections.filter((c) => c.state !== 'lifted').map((c) => `correction ${c.id} ${c.state}`),
@@ -287,7 +326,16 @@ async function main(): Promise<number> {
   }
 
   // --- checks ---------------------------------------------------------------------------------------
-  const inputs: CheckInputs = { db: database.db, incidents: records, enforcer, smtp, api: apiUrl, complianceToken: tokens.compliance, publicKeyPem, tamperTimeline: opts.breaks.has('timeline') };
+  const inputs: CheckInputs = {
+    db: database.db,
+    incidents: records,
+    enforcer,
+    smtp,
+    api: apiUrl,
+    complianceToken: tokens.compliance,
+    publicKeyPem,
+    tamperTimeline: opts.breaks.has('timeline'),
+  };
   const checks: CheckResult[] = [checkRecovery(faultRecords)];
   for (const check of [checkFinalStates, checkEnforcement, checkNotices, checkTimelines, checkDeadlines]) {
     try {
@@ -312,7 +360,9 @@ async function main(): Promise<number> {
   const out = (line = '') => process.stdout.write(`${line}\n`);
   const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
   out();
-  out(`Fault injection: ${opts.incidents} incidents, seed ${opts.seed}, total runtime ${seconds(Date.now() - began)} (setup ${seconds(t0 - began)}, incidents and faults ${seconds(settleStarted - t0)}, settling ${seconds(Date.now() - settleStarted)})`);
+  out(
+    `Fault injection: ${opts.incidents} incidents, seed ${opts.seed}, total runtime ${seconds(Date.now() - began)} (setup ${seconds(t0 - began)}, incidents and faults ${seconds(settleStarted - t0)}, settling ${seconds(Date.now() - settleStarted)})`,
+  );
   out();
   out('Faults (offsets from the first trigger)');
   for (const f of faultRecords) {
@@ -323,14 +373,32 @@ async function main(): Promise<number> {
   out();
   const resolvedTimes = records.filter((r) => r.finishedAt && !r.error).map((r) => r.finishedAt! - r.startedAt);
   out('Incidents');
-  out(`  trigger → resolved: median ${seconds(median(resolvedTimes))}, max ${seconds(Math.max(0, ...resolvedTimes))} (${resolvedTimes.length} of ${records.length})`);
-  const statuses = [...driver.stats.byStatus.entries()].sort().map(([k, v]) => `${k}×${v}`).join(', ');
-  out(`  API: ${driver.stats.requests} requests (${statuses}); ${driver.stats.retries} retried; ${driver.stats.tookEffectDespiteFailure} actions had taken effect although their request failed`);
+  out(
+    `  trigger → resolved: median ${seconds(median(resolvedTimes))}, max ${seconds(Math.max(0, ...resolvedTimes))} (${resolvedTimes.length} of ${records.length})`,
+  );
+  const statuses = [...driver.stats.byStatus.entries()]
+    .sort()
+    .map(([k, v]) => `${k}×${v}`)
+    .join(', ');
+  out(
+    `  API: ${driver.stats.requests} requests (${statuses}); ${driver.stats.retries} retried; ${driver.stats.tookEffectDespiteFailure} actions had taken effect although their request failed`,
+  );
   const stepRetries = new Map<string, number>();
   for (const r of records) for (const s of r.steps) stepRetries.set(s.step, (stepRetries.get(s.step) ?? 0) + s.retries);
-  out(`  retries by step: ${[...stepRetries.entries()].filter(([, n]) => n > 0).map(([s, n]) => `${s} ${n}`).join(', ') || 'none'}`);
-  out(`  Correx recorded: ${[...failureKinds.entries()].map(([k, n]) => `${k} ×${n}`).join(', ') || 'no enforcement failures'}; ${failurePages.length} pages about them`);
-  out(`  processes: worker started ${worker.starts}× (${worker.unexpectedExits.length} exits on its own), api started ${api.starts}× (${api.unexpectedExits.length} exits on its own)`);
+  out(
+    `  retries by step: ${
+      [...stepRetries.entries()]
+        .filter(([, n]) => n > 0)
+        .map(([s, n]) => `${s} ${n}`)
+        .join(', ') || 'none'
+    }`,
+  );
+  out(
+    `  Correx recorded: ${[...failureKinds.entries()].map(([k, n]) => `${k} ×${n}`).join(', ') || 'no enforcement failures'}; ${failurePages.length} pages about them`,
+  );
+  out(
+    `  processes: worker started ${worker.starts}× (${worker.unexpectedExits.length} exits on its own), api started ${api.starts}× (${api.unexpectedExits.length} exits on its own)`,
+  );
   for (const [name, e] of [...worker.unexpectedExits.map((e) => ['worker', e] as const), ...api.unexpectedExits.map((e) => ['api', e] as const)]) {
     out(`    ${name} exited on its own at ${seconds(e.at - t0)} (code ${e.code}): ${e.reason}`);
   }
@@ -343,7 +411,11 @@ async function main(): Promise<number> {
   }
   const failed = checks.filter((c) => !c.ok);
   out();
-  out(failed.length === 0 ? `RESULT: PASS (${checks.length} checks)` : `RESULT: FAIL (${failed.length} of ${checks.length} checks failed: ${failed.map((c) => c.name).join(', ')})`);
+  out(
+    failed.length === 0
+      ? `RESULT: PASS (${checks.length} checks)`
+      : `RESULT: FAIL (${failed.length} of ${checks.length} checks failed: ${failed.map((c) => c.name).join(', ')})`,
+  );
 
   if (failed.length > 0 || opts.keepLogs) {
     const logs = await mkdtemp(path.join(os.tmpdir(), 'correx-faults-logs-'));
@@ -351,9 +423,22 @@ async function main(): Promise<number> {
     await writeFile(path.join(logs, 'api.log'), api.output());
     await writeFile(path.join(logs, 'incidents.json'), JSON.stringify(records, null, 2));
     await writeFile(path.join(logs, 'enforcer-requests.json'), JSON.stringify(enforcer.log, null, 2));
-    await writeFile(path.join(logs, 'mail.json'), JSON.stringify(smtp.received.map(({ raw: _raw, text: _text, html: _html, ...mail }) => mail), null, 2));
+    await writeFile(
+      path.join(logs, 'mail.json'),
+      JSON.stringify(
+        smtp.received.map(({ raw: _raw, text: _text, html: _html, ...mail }) => mail),
+        null,
+        2,
+      ),
+    );
     const timelines = ids.length
-      ? await database.db.selectFrom('timeline_events').select(['incident_id', 'seq', 'kind', 'actor', 'occurred_at', 'recorded_at', 'data']).where('incident_id', 'in', ids).orderBy('incident_id').orderBy('seq').execute()
+      ? await database.db
+          .selectFrom('timeline_events')
+          .select(['incident_id', 'seq', 'kind', 'actor', 'occurred_at', 'recorded_at', 'data'])
+          .where('incident_id', 'in', ids)
+          .orderBy('incident_id')
+          .orderBy('seq')
+          .execute()
       : [];
     const rows = ids.length ? await database.db.selectFrom('incidents').selectAll().where('id', 'in', ids).execute() : [];
     await writeFile(path.join(logs, 'database.json'), JSON.stringify({ incidents: rows, timelines }, null, 2));

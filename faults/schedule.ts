@@ -133,27 +133,28 @@ export function planFaults(random: () => number, t: FaultTargets, options: { out
     {
       name: 'Temporal dev server restart',
       at: jitter(85, 10),
-      run: (r) => exclusive(async () => {
-        await until(async () => t.inFlight() > 0, 15_000);
-        r.startedAt = Date.now();
-        const busy = t.inFlight();
-        const workerPid = t.worker.pid;
-        const apiPid = t.api.pid;
-        const { downMs } = await t.restartTemporal();
-        // Both processes must see Temporal again on their own (health reports it reachable).
-        const [workerBack, apiBack, answering] = await Promise.all([
-          until(async () => (await t.worker.healthz())?.temporal === true, 120_000),
-          until(async () => ((await t.api.healthz())?.temporal as { reachable?: boolean } | undefined)?.reachable === true, 120_000),
-          until(t.workflowsAnswer, 120_000),
-        ]);
-        r.endedAt = Date.now();
-        const same = (before: number | undefined, now: number | undefined) => (before === now ? 'same process' : `process replaced: ${before} → ${now}`);
-        const after = (ms: number | undefined) => (ms === undefined ? 'NOT within 120 s' : `${seconds(ms)} after`);
-        r.detail =
-          `${plural(busy, 'incident')} in flight; down ${seconds(downMs)}; worker reconnected ${after(workerBack)} (${same(workerPid, t.worker.pid)}), api ${after(apiBack)} (${same(apiPid, t.api.pid)}), ` +
-          `workflow queries through the API answered ${after(answering)}`;
-        if (workerBack === undefined || apiBack === undefined || answering === undefined) r.error = r.detail;
-      }),
+      run: (r) =>
+        exclusive(async () => {
+          await until(async () => t.inFlight() > 0, 15_000);
+          r.startedAt = Date.now();
+          const busy = t.inFlight();
+          const workerPid = t.worker.pid;
+          const apiPid = t.api.pid;
+          const { downMs } = await t.restartTemporal();
+          // Both processes must see Temporal again on their own (health reports it reachable).
+          const [workerBack, apiBack, answering] = await Promise.all([
+            until(async () => (await t.worker.healthz())?.temporal === true, 120_000),
+            until(async () => ((await t.api.healthz())?.temporal as { reachable?: boolean } | undefined)?.reachable === true, 120_000),
+            until(t.workflowsAnswer, 120_000),
+          ]);
+          r.endedAt = Date.now();
+          const same = (before: number | undefined, now: number | undefined) => (before === now ? 'same process' : `process replaced: ${before} → ${now}`);
+          const after = (ms: number | undefined) => (ms === undefined ? 'NOT within 120 s' : `${seconds(ms)} after`);
+          r.detail =
+            `${plural(busy, 'incident')} in flight; down ${seconds(downMs)}; worker reconnected ${after(workerBack)} (${same(workerPid, t.worker.pid)}), api ${after(apiBack)} (${same(apiPid, t.api.pid)}), ` +
+            `workflow queries through the API answered ${after(answering)}`;
+          if (workerBack === undefined || apiBack === undefined || answering === undefined) r.error = r.detail;
+        }),
     },
     {
       name: 'SMTP hangs',

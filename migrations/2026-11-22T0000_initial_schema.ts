@@ -2,7 +2,6 @@ import { sql, type Kysely } from 'kysely';
 
 // Frozen in time: typed against Kysely<any>, never against the current Database interface.
 
-
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('systems')

@@ -26,7 +26,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('reminded_at', 'timestamptz')
     .addColumn('escalated_at', 'timestamptz')
     .execute();
-  await db.schema.alterTable('incidents').addColumn('drill', 'boolean', (c) => c.notNull().defaultTo(false)).execute();
+  await db.schema
+    .alterTable('incidents')
+    .addColumn('drill', 'boolean', (c) => c.notNull().defaultTo(false))
+    .execute();
   // Metrics find an incident's signals (time to detect) by incident.
   await db.schema.createIndex('signals_incident').on('signals').column('incident_id').execute();
 }

@@ -57,7 +57,8 @@ function staleness(files) {
       return false;
     }
   });
-  if (changed.length) return `${changed.length} file${changed.length === 1 ? '' : 's'} changed since the last build (${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ', …' : ''})`;
+  if (changed.length)
+    return `${changed.length} file${changed.length === 1 ? '' : 's'} changed since the last build (${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ', …' : ''})`;
   return undefined;
 }
 

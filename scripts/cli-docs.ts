@@ -133,7 +133,10 @@ export function renderCliDocs(program: Command = buildProgram()): string {
   for (const sub of subs) lines.push(`| [${code(help.subcommandTerm(sub))}](#${anchor(commandPath(sub))}) | ${text(help.subcommandDescription(sub))} |`);
   lines.push('');
   for (const sub of subs) lines.push(...section(sub, 3));
-  return `${lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  return `${lines
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

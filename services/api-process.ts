@@ -16,7 +16,9 @@ const say = (line: string) => process.stdout.write(`correx api: ${line}\n`);
  */
 export async function runApiProcess(config: Config): Promise<void> {
   if (!config.signingKeyFile) {
-    throw new OperatorError('correx api needs CORREX_SIGNING_KEY_FILE: every API instance must sign exports with the same Ed25519 key (openssl genpkey -algorithm ed25519 -out signing-key.pem)');
+    throw new OperatorError(
+      'correx api needs CORREX_SIGNING_KEY_FILE: every API instance must sign exports with the same Ed25519 key (openssl genpkey -algorithm ed25519 -out signing-key.pem)',
+    );
   }
   const signingKey = await loadSigningKey({ file: config.signingKeyFile, dataDir: config.dataDir, createIfMissing: false });
   // TLS files are read (and checked) before anything is opened.
@@ -48,9 +50,15 @@ export async function runApiProcess(config: Config): Promise<void> {
       await http.listen({ host: config.http.host, port: config.http.port });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      throw new OperatorError(code === 'EADDRINUSE' ? `port ${config.http.port} is already in use; set CORREX_HTTP_PORT` : `cannot listen on ${config.http.host}:${config.http.port}: ${(error as Error).message}`);
+      throw new OperatorError(
+        code === 'EADDRINUSE'
+          ? `port ${config.http.port} is already in use; set CORREX_HTTP_PORT`
+          : `cannot listen on ${config.http.host}:${config.http.port}: ${(error as Error).message}`,
+      );
     }
-    say(`serving http://${config.http.host}:${config.http.port} (Temporal ${target.address} namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue}; database ${database.describe}; runbooks ${[...runbookSet.runbooks.keys()].join(', ') || 'none'})`);
+    say(
+      `serving http://${config.http.host}:${config.http.port} (Temporal ${target.address} namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue}; database ${database.describe}; runbooks ${[...runbookSet.runbooks.keys()].join(', ') || 'none'})`,
+    );
 
     const signal = await new Promise<string>((resolve) => {
       process.once('SIGINT', () => resolve('SIGINT'));

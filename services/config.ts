@@ -2,9 +2,7 @@ import { z } from 'zod';
 import { OperatorError, describeZodIssues } from './errors.js';
 
 const port = z.coerce.number().int().min(1, 'must be a port number (1-65535)').max(65535, 'must be a port number (1-65535)');
-const hostPort = z
-  .string()
-  .regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g. localhost:7233');
+const hostPort = z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'must be host:port, e.g. localhost:7233');
 
 const postgresUrl = z.string().refine((value) => {
   try {
@@ -96,8 +94,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   const problems: string[] = [];
-  if (Boolean(e.TEMPORAL_TLS_CERT_FILE) !== Boolean(e.TEMPORAL_TLS_KEY_FILE)) problems.push('TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE: give both (mTLS client certificate and its key) or neither');
-  if (e.TEMPORAL_TLS === 'false' && (e.TEMPORAL_API_KEY || e.TEMPORAL_TLS_CERT_FILE || e.TEMPORAL_TLS_CA_FILE)) problems.push('TEMPORAL_TLS: is false, but TLS files or an API key are set (they need TLS)');
+  if (Boolean(e.TEMPORAL_TLS_CERT_FILE) !== Boolean(e.TEMPORAL_TLS_KEY_FILE))
+    problems.push('TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE: give both (mTLS client certificate and its key) or neither');
+  if (e.TEMPORAL_TLS === 'false' && (e.TEMPORAL_API_KEY || e.TEMPORAL_TLS_CERT_FILE || e.TEMPORAL_TLS_CA_FILE))
+    problems.push('TEMPORAL_TLS: is false, but TLS files or an API key are set (they need TLS)');
   if (problems.length) throw new OperatorError(`invalid configuration: ${problems.join('; ')}`, problems);
   return {
     databaseUrl: e.DATABASE_URL,
@@ -125,7 +125,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       host: e.CORREX_HTTP_HOST,
       port: e.CORREX_HTTP_PORT,
       rateLimit: { perMinute: e.CORREX_RATE_LIMIT, ingestPerMinute: e.CORREX_INGEST_RATE_LIMIT },
-      ...(e.CORREX_TRUST_PROXY ? { trustProxy: e.CORREX_TRUST_PROXY === 'true' ? true : /^\d+$/.test(e.CORREX_TRUST_PROXY) ? Number(e.CORREX_TRUST_PROXY) : e.CORREX_TRUST_PROXY.split(',').map((a) => a.trim()) } : {}),
+      ...(e.CORREX_TRUST_PROXY
+        ? {
+            trustProxy:
+              e.CORREX_TRUST_PROXY === 'true'
+                ? true
+                : /^\d+$/.test(e.CORREX_TRUST_PROXY)
+                  ? Number(e.CORREX_TRUST_PROXY)
+                  : e.CORREX_TRUST_PROXY.split(',').map((a) => a.trim()),
+          }
+        : {}),
     },
     runbooksDir: e.CORREX_RUNBOOKS,
     signingKeyFile: e.CORREX_SIGNING_KEY_FILE,

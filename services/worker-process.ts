@@ -46,7 +46,9 @@ export async function runWorkerProcess(config: Config): Promise<void> {
     const health = Fastify({ logger: false });
     health.get('/healthz', async (_request, reply) => {
       const [temporalUp, databaseUp] = await Promise.all([temporalReachable(clientConnection), databaseReachable(database.db)]);
-      return reply.code(temporalUp && databaseUp ? 200 : 503).send({ status: temporalUp && databaseUp ? 'ok' : 'unavailable', worker: worker.getState(), temporal: temporalUp, database: databaseUp });
+      return reply
+        .code(temporalUp && databaseUp ? 200 : 503)
+        .send({ status: temporalUp && databaseUp ? 'ok' : 'unavailable', worker: worker.getState(), temporal: temporalUp, database: databaseUp });
     });
     health.get('/livez', async () => ({ status: 'alive', worker: worker.getState() }));
     health.get('/readyz', async (_request, reply) => {
@@ -56,7 +58,9 @@ export async function runWorkerProcess(config: Config): Promise<void> {
     try {
       await health.listen({ host: config.http.host, port: config.workerHealthPort });
     } catch (error) {
-      throw new OperatorError(`cannot serve health checks on ${config.http.host}:${config.workerHealthPort} (CORREX_WORKER_HEALTH_PORT): ${(error as Error).message}`);
+      throw new OperatorError(
+        `cannot serve health checks on ${config.http.host}:${config.workerHealthPort} (CORREX_WORKER_HEALTH_PORT): ${(error as Error).message}`,
+      );
     }
     cleanups.push(() => health.close());
 
@@ -66,7 +70,9 @@ export async function runWorkerProcess(config: Config): Promise<void> {
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
-    say(`polling ${target.address} namespace ${config.temporal.namespace} task queue ${config.temporal.taskQueue}; database ${database.describe}; health on :${config.workerHealthPort}`);
+    say(
+      `polling ${target.address} namespace ${config.temporal.namespace} task queue ${config.temporal.taskQueue}; database ${database.describe}; health on :${config.workerHealthPort}`,
+    );
     await worker.run();
     say('stopped');
   } finally {

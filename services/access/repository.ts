@@ -24,7 +24,11 @@ function toRecord(row: Selectable<ApiTokensTable>): TokenRecord {
 }
 
 /** Creates a token; its secret is returned here once and never stored. */
-export async function createToken(db: Kysely<Database>, request: TokenRequest, options: { createdBy?: string; now?: Date } = {}): Promise<{ secret: string; token: TokenRecord }> {
+export async function createToken(
+  db: Kysely<Database>,
+  request: TokenRequest,
+  options: { createdBy?: string; now?: Date } = {},
+): Promise<{ secret: string; token: TokenRecord }> {
   const now = options.now ?? new Date();
   const kind = request.integrationKeyFor ? 'integration-key' : 'token';
   const minted = mintToken(kind);
@@ -102,7 +106,11 @@ async function admit(db: Kysely<Database>, row: Selectable<ApiTokensTable> | und
 export type ConsoleSessionRow = Selectable<ConsoleSessionsTable>;
 
 /** Stores a new session, and sweeps expired ones as it does, so the table never grows without bound. */
-export async function recordConsoleSession(db: Kysely<Database>, s: { idHash: string; tokenId: string; csrf: string; expiresAt: Date }, now = new Date()): Promise<void> {
+export async function recordConsoleSession(
+  db: Kysely<Database>,
+  s: { idHash: string; tokenId: string; csrf: string; expiresAt: Date },
+  now = new Date(),
+): Promise<void> {
   await db.insertInto('console_sessions').values({ id_hash: s.idHash, token_id: s.tokenId, csrf: s.csrf, expires_at: s.expiresAt }).execute();
   await db.deleteFrom('console_sessions').where('expires_at', '<', now).execute();
 }

@@ -38,7 +38,16 @@ export function accessRoutes(app: CorrexApp, deps: RouteDependencies): void {
 
   app.delete('/v1/tokens/:token', {
     config: { access: ['admin'] },
-    schema: { tags, summary: 'Revoke a token by id or prefix; it stops working at once', params: z.strictObject({ token: z.union([z.uuid(), z.string().regex(/^(crx_[A-Za-z0-9_-]{8}|[0-9a-f]{8})$/)], 'must be a token id (UUID) or its prefix (crx_xxxxxxxx, or 8 hex characters for an integration key)') }) },
+    schema: {
+      tags,
+      summary: 'Revoke a token by id or prefix; it stops working at once',
+      params: z.strictObject({
+        token: z.union(
+          [z.uuid(), z.string().regex(/^(crx_[A-Za-z0-9_-]{8}|[0-9a-f]{8})$/)],
+          'must be a token id (UUID) or its prefix (crx_xxxxxxxx, or 8 hex characters for an integration key)',
+        ),
+      }),
+    },
     handler: async (request) => {
       const revoked = await revokeToken(deps.db, request.params.token);
       if (!revoked) throw new NotFound(`no token ${request.params.token}`);

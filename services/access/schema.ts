@@ -9,7 +9,10 @@ export const TokenOwner = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must 
 export const TokenRequest = z
   .strictObject({
     owner: TokenOwner,
-    roles: z.array(z.enum(roles)).min(1, 'give at least one role').transform((list) => [...new Set(list)]),
+    roles: z
+      .array(z.enum(roles))
+      .min(1, 'give at least one role')
+      .transform((list) => [...new Set(list)]),
     description: z.string().trim().max(200).optional(),
     /** How long the token lives (`90d`, `12h`); without it, until revoked. */
     expiresIn: z

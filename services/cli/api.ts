@@ -56,7 +56,11 @@ async function readProfile(name: string, explicit: boolean, env: NodeJS.ProcessE
     text = await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      if (explicit) throw new CliError(`no profile file ${file} (for profile '${name}'); create it as {"profiles": {"${name}": {"server": "…", "token": "…"}}}`, ExitCode.usage);
+      if (explicit)
+        throw new CliError(
+          `no profile file ${file} (for profile '${name}'); create it as {"profiles": {"${name}": {"server": "…", "token": "…"}}}`,
+          ExitCode.usage,
+        );
       return undefined;
     }
     throw new OperatorError(`cannot read the profile file ${file}: ${(error as Error).message}`);
@@ -207,7 +211,9 @@ export class ApiClient {
       } catch (error) {
         if (!(error instanceof TransientApiError) || attempt >= attempts) throw error;
         const waitMs = Math.min(error.retryAfterMs ?? 1_000 * 2 ** (attempt - 1), 10_000);
-        (options.onRetry ?? ((line: string) => process.stderr.write(`correx: ${line}\n`)))(`${error.message}; retrying in ${waitMs / 1000} s with the same Idempotency-Key`);
+        (options.onRetry ?? ((line: string) => process.stderr.write(`correx: ${line}\n`)))(
+          `${error.message}; retrying in ${waitMs / 1000} s with the same Idempotency-Key`,
+        );
         await new Promise((resolve) => setTimeout(resolve, waitMs));
       }
     }
@@ -254,7 +260,11 @@ export class ApiClient {
     if (response.status === 401) message += `; token from ${this.connection.tokenSource}`;
     if ([502, 503, 504].includes(response.status)) {
       const retryAfter = Number(response.headers.get('retry-after'));
-      throw new TransientApiError(message, exitCodeForStatus(response.status), Number.isFinite(retryAfter) && response.headers.has('retry-after') ? retryAfter * 1000 : undefined);
+      throw new TransientApiError(
+        message,
+        exitCodeForStatus(response.status),
+        Number.isFinite(retryAfter) && response.headers.has('retry-after') ? retryAfter * 1000 : undefined,
+      );
     }
     throw new CliError(message, exitCodeForStatus(response.status));
   }
@@ -273,7 +283,10 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, names
     const [first, ...rest] = issue.path.map(String);
     const name = first === undefined ? '' : (names[first] ?? `--${first.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
     // One value of a list option is named by its text (`--class 'nope'`), not its position.
-    const offending = issue.path.reduce<unknown>((at, key) => (at !== null && typeof at === 'object' ? (at as Record<PropertyKey, unknown>)[key] : undefined), value);
+    const offending = issue.path.reduce<unknown>(
+      (at, key) => (at !== null && typeof at === 'object' ? (at as Record<PropertyKey, unknown>)[key] : undefined),
+      value,
+    );
     const inList = typeof issue.path.at(-1) === 'number' && typeof offending === 'string';
     const detail = inList ? [...rest.slice(0, -1), `'${offending}'`].join('.') : rest.join('.');
     const where = [name, detail].filter(Boolean).join(' ');
@@ -293,7 +306,10 @@ export function keyValues(list: string[] | undefined, flag: string): [string, st
 
 /** Values of a variadic or repeated option, each also split at commas. */
 export function listValues(list: string[] | undefined): string[] {
-  return (list ?? []).flatMap((item) => item.split(',')).map((item) => item.trim()).filter(Boolean);
+  return (list ?? [])
+    .flatMap((item) => item.split(','))
+    .map((item) => item.trim())
+    .filter(Boolean);
 }
 
 export const Uuid = (what: string) => z.uuid(`must be ${what} id (UUID)`);

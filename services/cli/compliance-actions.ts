@@ -23,7 +23,10 @@ async function download(client: ApiClient, route: string, query: Query, output: 
   try {
     response = await fetch(`${server}${route}${search.size ? `?${search}` : ''}`, { headers: { authorization: `Bearer ${token}` } });
   } catch (error) {
-    throw new CliError(`cannot reach Correx at ${server}: ${connectionFailureReason(error instanceof Error && error.cause !== undefined ? error.cause : error)}`, ExitCode.failure);
+    throw new CliError(
+      `cannot reach Correx at ${server}: ${connectionFailureReason(error instanceof Error && error.cause !== undefined ? error.cause : error)}`,
+      ExitCode.failure,
+    );
   }
   if (!response.ok || !response.body) {
     const problem = (await response.json().catch(() => ({}))) as Parameters<typeof describeProblem>[0];
@@ -36,7 +39,9 @@ async function download(client: ApiClient, route: string, query: Query, output: 
   return bytes;
 }
 
-export async function timeline(options: ConnectionOptions & { incident?: string; system?: string; severity?: string; from?: string; to?: string; format: string; output?: string }): Promise<void> {
+export async function timeline(
+  options: ConnectionOptions & { incident?: string; system?: string; severity?: string; from?: string; to?: string; format: string; output?: string },
+): Promise<void> {
   const selection = parseInput(
     ExportSelection,
     { incidentId: options.incident, systemId: options.system, severity: options.severity, from: options.from, to: options.to, format: options.format },
@@ -56,10 +61,9 @@ export async function report(incidentId: string, options: ConnectionOptions & { 
 export async function mappings(incidentId: string, options: ConnectionOptions & { schema?: string }): Promise<void> {
   const id = idArgument(incidentId, 'an incident', '<incidentId>');
   const client = await ApiClient.connect(options);
-  const result = await client.get<{ items: { schema: string; reference: string; fields: Record<string, string | null>; missing: { field: string; why: string }[] }[] }>(
-    `/v1/incidents/${id}/regulator-mappings`,
-    { schema: options.schema },
-  );
+  const result = await client.get<{
+    items: { schema: string; reference: string; fields: Record<string, string | null>; missing: { field: string; why: string }[] }[];
+  }>(`/v1/incidents/${id}/regulator-mappings`, { schema: options.schema });
   if (options.json) return printJson(result);
   for (const mapping of result.items) {
     print(`${mapping.schema} (${mapping.reference})`);
@@ -71,7 +75,11 @@ export async function mappings(incidentId: string, options: ConnectionOptions & 
 
 export async function verify(file: string, options: { publicKey?: string; json?: boolean }): Promise<void> {
   parseInput(z.object({ file: z.string().min(1) }), { file }, { file: '<export-file>' });
-  const keyFile = options.publicKey ? await readFile(options.publicKey, 'utf8').catch((error: Error) => { throw new CliError(`cannot read --public-key ${options.publicKey}: ${error.message}`, ExitCode.usage); }) : undefined;
+  const keyFile = options.publicKey
+    ? await readFile(options.publicKey, 'utf8').catch((error: Error) => {
+        throw new CliError(`cannot read --public-key ${options.publicKey}: ${error.message}`, ExitCode.usage);
+      })
+    : undefined;
   const publicKeyPem = keyFile === undefined ? undefined : publicKeyFromFile(keyFile);
   if (keyFile !== undefined && publicKeyPem === undefined) {
     throw new CliError(`--public-key ${options.publicKey} holds neither a PEM public key nor the JSON of /.well-known/correx-signing-key`, ExitCode.usage);
@@ -87,9 +95,12 @@ export async function verify(file: string, options: { publicKey?: string; json?:
   const result = await verifyExport(createInterface({ input, crlfDelay: Infinity }), publicKeyPem ? { publicKeyPem } : {});
   if (options.json) printJson(result);
   else if (result.ok) {
-    print(`verified: ${result.incidents} incident${result.incidents === 1 ? '' : 's'}, ${result.events} events, signed by key ${result.keyId}${result.keyPinned ? '' : ' (the key inside the file; pin one with --public-key)'}`);
+    print(
+      `verified: ${result.incidents} incident${result.incidents === 1 ? '' : 's'}, ${result.events} events, signed by key ${result.keyId}${result.keyPinned ? '' : ' (the key inside the file; pin one with --public-key)'}`,
+    );
   } else {
-    if (result.broken) print(`FAILED: event ${result.broken.seq} of incident ${result.broken.incidentId} (line ${result.broken.line}): ${result.broken.reason}`);
+    if (result.broken)
+      print(`FAILED: event ${result.broken.seq} of incident ${result.broken.incidentId} (line ${result.broken.line}): ${result.broken.reason}`);
     for (const problem of result.problems) print(`FAILED: ${problem}`);
   }
   if (!result.ok) throw new ExitWith(ExitCode.failure);

@@ -66,7 +66,14 @@ function parameters(kind: string, pairs: [string, string][]): Record<string, unk
     } catch {
       // not JSON: text or a list
     }
-    const candidates = [...(isJson ? [json] : []), raw, raw.split(',').map((item) => item.trim()).filter(Boolean)];
+    const candidates = [
+      ...(isJson ? [json] : []),
+      raw,
+      raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean),
+    ];
     result[key] = candidates.find((candidate) => schema.safeParse(candidate).success) ?? (isJson ? json : raw);
   }
   return result;
@@ -117,7 +124,10 @@ function decidedState(snapshot: CorrectionSnapshot): string {
   return isRejected(voting) ? 'rejected' : isApproved(voting) ? 'approved' : 'proposed';
 }
 
-export async function propose(incident: string, options: ConnectionOptions & { kind: string; reason: string; scope?: string; scopeFile?: string; param?: string[]; breakGlass?: boolean }): Promise<void> {
+export async function propose(
+  incident: string,
+  options: ConnectionOptions & { kind: string; reason: string; scope?: string; scopeFile?: string; param?: string[]; breakGlass?: boolean },
+): Promise<void> {
   const incidentId = idArgument(incident, 'an incident', '<incidentId>');
   const body = parseInput(
     CorrectionProposalInput,
@@ -161,7 +171,9 @@ export async function lift(id: string, options: ConnectionOptions & { rationale:
   const body = parseInput(
     z.object({
       rationale: Rationale,
-      restoration: z.array(z.object({ criterion: z.string().min(1, 'name the criterion'), evidence: z.string().trim().min(1, 'give the evidence') })).optional(),
+      restoration: z
+        .array(z.object({ criterion: z.string().min(1, 'name the criterion'), evidence: z.string().trim().min(1, 'give the evidence') }))
+        .optional(),
     }),
     {
       rationale: options.rationale,
@@ -191,7 +203,12 @@ export async function show(id: string, options: ConnectionOptions): Promise<void
       ['reason', view.reason],
       ['break-glass', view.breakGlass],
       ['proposed', `${time(view.proposedAt)} by ${view.proposedBy}`],
-      ['authority', live.rule ? `${approvals({ votes: live.votes ?? [], rule: live.rule })} from ${live.rule.approverRoles.join(', ')}${live.escalated ? ` (escalated to ${live.rule.escalateTo.join(', ')})` : ''}` : undefined],
+      [
+        'authority',
+        live.rule
+          ? `${approvals({ votes: live.votes ?? [], rule: live.rule })} from ${live.rule.approverRoles.join(', ')}${live.escalated ? ` (escalated to ${live.rule.escalateTo.join(', ')})` : ''}`
+          : undefined,
+      ],
       ['approved', view.approvedAt && time(view.approvedAt)],
       ['rejected', view.rejectedAt && time(view.rejectedAt)],
       ['applied', view.appliedAt && time(view.appliedAt)],
@@ -202,6 +219,11 @@ export async function show(id: string, options: ConnectionOptions): Promise<void
   );
   if (live.votes?.length) {
     print();
-    print(table(['actor', 'role', 'decision', 'rationale'], live.votes.map((v) => [v.actor, v.role, v.decision, v.rationale])));
+    print(
+      table(
+        ['actor', 'role', 'decision', 'rationale'],
+        live.votes.map((v) => [v.actor, v.role, v.decision, v.rationale]),
+      ),
+    );
   }
 }

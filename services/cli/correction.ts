@@ -37,7 +37,11 @@ export function correctionCommand(program: Command): void {
       .description('lift a correction in force; the last one of a severe incident needs the restoration criteria met')
       .argument('<correctionId>', 'correction id')
       .requiredOption('--rationale <text>', 'why it can come off')
-      .option('--restoration <criterion=evidence>', "evidence that a runbook restoration criterion is met, repeatable (e.g. fix-deployed='deploy 4821')", collect),
+      .option(
+        '--restoration <criterion=evidence>',
+        "evidence that a runbook restoration criterion is met, repeatable (e.g. fix-deployed='deploy 4821')",
+        collect,
+      ),
   ).action(lazy(async () => (await actions()).lift));
 
   withApi(

@@ -21,7 +21,9 @@ export function withApi(command: Command): Command {
     .addOption(new Option('--json', "print the API's JSON response (for scripts)"))
     .addOption(new Option('--server <url>', 'Correx API URL (default: $CORREX_SERVER, the profile, else local mode)'))
     .addOption(new Option('--token <token>', 'API token (default: $CORREX_TOKEN, the profile, else local mode)'))
-    .addOption(new Option('--profile <name>', 'profile in the config file ($CORREX_CONFIG or ~/.config/correx/config.json; default: $CORREX_PROFILE, else default)'));
+    .addOption(
+      new Option('--profile <name>', 'profile in the config file ($CORREX_CONFIG or ~/.config/correx/config.json; default: $CORREX_PROFILE, else default)'),
+    );
 }
 
 /**
@@ -30,7 +32,8 @@ export function withApi(command: Command): Command {
  */
 export function commaSeparatedChoices(option: Option, choices: readonly string[]): Option {
   return option.choices(choices).argParser((value: string) => {
-    if (value.split(',').some((item) => item.trim() !== '' && !choices.includes(item.trim()))) throw new InvalidArgumentError(`Allowed choices are ${choices.join(', ')} (comma-separated).`);
+    if (value.split(',').some((item) => item.trim() !== '' && !choices.includes(item.trim())))
+      throw new InvalidArgumentError(`Allowed choices are ${choices.join(', ')} (comma-separated).`);
     return value;
   });
 }

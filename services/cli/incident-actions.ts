@@ -67,7 +67,10 @@ const ListOptions = z.object({
   cursor: z.string().min(1).optional(),
 });
 
-export async function trigger(systemId: string, options: ConnectionOptions & { title: string; severity: string; dedupKey?: string; summary?: string }): Promise<void> {
+export async function trigger(
+  systemId: string,
+  options: ConnectionOptions & { title: string; severity: string; dedupKey?: string; summary?: string },
+): Promise<void> {
   const body = parseInput(
     IncidentTrigger,
     { systemId, title: options.title, severity: options.severity, dedupKey: options.dedupKey, summary: options.summary },
@@ -79,7 +82,9 @@ export async function trigger(systemId: string, options: ConnectionOptions & { t
   print(`incident ${outcome.incidentId}: ${outcome.joined ? 'joined (an open incident with the same dedup key took this trigger)' : 'opened'}`);
 }
 
-export async function list(options: ConnectionOptions & { system?: string; state?: string; severity?: string; limit: string; cursor?: string; all?: boolean }): Promise<void> {
+export async function list(
+  options: ConnectionOptions & { system?: string; state?: string; severity?: string; limit: string; cursor?: string; all?: boolean },
+): Promise<void> {
   const filter = parseInput(ListOptions, {
     system: options.system,
     state: options.state === undefined ? undefined : listValues([options.state]),
@@ -107,7 +112,12 @@ export async function list(options: ConnectionOptions & { system?: string; state
   if (options.json) return printJson({ items, nextCursor });
   if (items.length === 0) return print('no incidents');
   const now = Date.now();
-  print(table(['id', 'severity', 'state', 'system', 'age', 'title'], items.map((i) => [i.id, i.severity, i.state, i.systemId, age(i.openedAt, now), truncate(i.title, 60)])));
+  print(
+    table(
+      ['id', 'severity', 'state', 'system', 'age', 'title'],
+      items.map((i) => [i.id, i.severity, i.state, i.systemId, age(i.openedAt, now), truncate(i.title, 60)]),
+    ),
+  );
   if (nextCursor) print(`more: correx incident list --cursor ${nextCursor} (with the same filters), or --all`);
 }
 
@@ -152,7 +162,12 @@ export async function show(id: string, options: ConnectionOptions): Promise<void
   }
   print();
   print('timeline');
-  print(table(['seq', 'time', 'actor', 'kind'], timeline.map((e) => [e.seq, time(e.occurredAt), e.actor, e.kind])));
+  print(
+    table(
+      ['seq', 'time', 'actor', 'kind'],
+      timeline.map((e) => [e.seq, time(e.occurredAt), e.actor, e.kind]),
+    ),
+  );
 }
 
 /** `ack` and `resolve`: the same call on the incident's acknowledge or resolve route. */

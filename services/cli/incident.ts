@@ -31,21 +31,14 @@ export function incidentCommand(program: Command): void {
       .option('--all', 'follow the cursor to the last page'),
   ).action(lazy(async () => (await actions()).list));
 
-  withApi(
-    incident
-      .command('show')
-      .description('an incident with its corrections and timeline')
-      .argument('<id>', 'incident id'),
-  ).action(lazy(async () => (await actions()).show));
+  withApi(incident.command('show').description('an incident with its corrections and timeline').argument('<id>', 'incident id')).action(
+    lazy(async () => (await actions()).show),
+  );
 
   const transition = (name: 'ack' | 'resolve', route: 'acknowledge' | 'resolve', description: string) =>
-    withApi(
-      incident
-        .command(name)
-        .description(description)
-        .argument('<id>', 'incident id')
-        .option('--reason <text>', 'why (recorded on the timeline)'),
-    ).action(lazy(async () => (await actions()).transition(route)));
+    withApi(incident.command(name).description(description).argument('<id>', 'incident id').option('--reason <text>', 'why (recorded on the timeline)')).action(
+      lazy(async () => (await actions()).transition(route)),
+    );
   transition('ack', 'acknowledge', 'acknowledge: stops paging; the first to acknowledge becomes incident commander');
   transition('resolve', 'resolve', 'resolve the incident');
 

@@ -41,7 +41,9 @@ export function buildProgram(): Command {
 
   program
     .command('worker')
-    .description('run a worker (any number of them): workflows and activities against TEMPORAL_ADDRESS (default localhost:7233) and DATABASE_URL; health on CORREX_WORKER_HEALTH_PORT; drains on SIGTERM')
+    .description(
+      'run a worker (any number of them): workflows and activities against TEMPORAL_ADDRESS (default localhost:7233) and DATABASE_URL; health on CORREX_WORKER_HEALTH_PORT; drains on SIGTERM',
+    )
     .action(async () => {
       const [{ runWorkerProcess }, { loadConfig }] = await Promise.all([import('../worker-process.js'), import('../config.js')]);
       await runWorkerProcess(loadConfig());
@@ -75,7 +77,13 @@ export function buildProgram(): Command {
       await withDatabase(async (db, _describe, { migrationStatus }) => {
         const status = await migrationStatus(db);
         if (options.json) {
-          console.log(JSON.stringify(status.map((m) => ({ name: m.name, appliedAt: m.executedAt?.toISOString() ?? null })), null, 2));
+          console.log(
+            JSON.stringify(
+              status.map((m) => ({ name: m.name, appliedAt: m.executedAt?.toISOString() ?? null })),
+              null,
+              2,
+            ),
+          );
           return;
         }
         for (const m of status) console.log(`${m.executedAt ? 'applied ' + m.executedAt.toISOString() : 'pending                 '}  ${m.name}`);
@@ -99,7 +107,11 @@ export function buildProgram(): Command {
 }
 
 async function withDatabase(run: (db: Kysely<Database>, describe: string, migrations: typeof migrate) => Promise<void>): Promise<void> {
-  const [{ loadConfig }, { openConfiguredDatabase }, migrations] = await Promise.all([import('../config.js'), import('../db/configured.js'), import('../db/migrate.js')]);
+  const [{ loadConfig }, { openConfiguredDatabase }, migrations] = await Promise.all([
+    import('../config.js'),
+    import('../db/configured.js'),
+    import('../db/migrate.js'),
+  ]);
   const database = await openConfiguredDatabase(loadConfig());
   try {
     await run(database.db, database.describe, migrations);

@@ -7,10 +7,7 @@ export function reportCommand(program: Command): void {
   const report = commandGroup(program, 'report', "list and approve an incident's regulator reports (through the Correx API)");
 
   withApi(
-    report
-      .command('list')
-      .description("an incident's regulator reports: regime, report, deadline, state")
-      .argument('<incidentId>', 'incident id'),
+    report.command('list').description("an incident's regulator reports: regime, report, deadline, state").argument('<incidentId>', 'incident id'),
   ).action(lazy(async () => (await actions()).list));
 
   withApi(

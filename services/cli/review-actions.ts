@@ -27,10 +27,22 @@ async function readInputFile<S extends z.ZodType>(file: string, schema: S, what:
 
 export async function show(id: string, options: ConnectionOptions): Promise<void> {
   const incidentId = idArgument(id, 'an incident', '<incidentId>');
-  const answer = await (await ApiClient.connect(options)).get<{ record: Record<string, unknown> | null; live: ReviewSnapshot & { unavailable?: string } }>(`/v1/incidents/${incidentId}/review`);
+  const answer = await (
+    await ApiClient.connect(options)
+  ).get<{ record: Record<string, unknown> | null; live: ReviewSnapshot & { unavailable?: string } }>(`/v1/incidents/${incidentId}/review`);
   if (options.json) return printJson(answer);
-  const record = answer.record as { summary: string; rootCause: string; attribution: { stage: string; actor: string; confidence: string }[]; submittedBy: string; signedOffBy: string | null } | null;
-  print(record ? `submitted by ${record.submittedBy}; ${record.signedOffBy ? `signed off by ${record.signedOffBy}` : 'not signed off'}` : 'no review record submitted yet');
+  const record = answer.record as {
+    summary: string;
+    rootCause: string;
+    attribution: { stage: string; actor: string; confidence: string }[];
+    submittedBy: string;
+    signedOffBy: string | null;
+  } | null;
+  print(
+    record
+      ? `submitted by ${record.submittedBy}; ${record.signedOffBy ? `signed off by ${record.signedOffBy}` : 'not signed off'}`
+      : 'no review record submitted yet',
+  );
   if (record) {
     print(`summary:    ${record.summary}`);
     print(`root cause: ${record.rootCause}`);
@@ -38,7 +50,12 @@ export async function show(id: string, options: ConnectionOptions): Promise<void
   }
   if (answer.live?.tasks?.length) {
     print();
-    print(table(['task', 'state', 'owner', 'due', 'title'], answer.live.tasks.map((t) => [t.taskId, t.state, t.owner ?? `(${t.ownerRole})`, relative(t.dueAt), truncate(t.title, 60)])));
+    print(
+      table(
+        ['task', 'state', 'owner', 'due', 'title'],
+        answer.live.tasks.map((t) => [t.taskId, t.state, t.owner ?? `(${t.ownerRole})`, relative(t.dueAt), truncate(t.title, 60)]),
+      ),
+    );
   }
 }
 
@@ -59,10 +76,20 @@ export async function signOff(id: string, options: ConnectionOptions): Promise<v
 
 export async function attributions(options: ConnectionOptions & { system?: string }): Promise<void> {
   const filter = parseInput(z.object({ system: SystemId.optional() }), { system: options.system });
-  const answer = await (await ApiClient.connect(options)).get<{ reviews: number; items: { stage: string; actor: string; attributions: number; incidents: number }[] }>('/v1/attributions', { systemId: filter.system });
+  const answer = await (
+    await ApiClient.connect(options)
+  ).get<{ reviews: number; items: { stage: string; actor: string; attributions: number; incidents: number }[] }>('/v1/attributions', {
+    systemId: filter.system,
+  });
   if (options.json) return printJson(answer);
   print(`${answer.reviews} reviewed incident(s)`);
-  if (answer.items.length) print(table(['stage', 'actor', 'attributions', 'incidents'], answer.items.map((i) => [i.stage, i.actor, i.attributions, i.incidents])));
+  if (answer.items.length)
+    print(
+      table(
+        ['stage', 'actor', 'attributions', 'incidents'],
+        answer.items.map((i) => [i.stage, i.actor, i.attributions, i.incidents]),
+      ),
+    );
 }
 
 const duration = (ms: number) => (ms < 10_000 ? `${ms} ms` : span(ms));
@@ -79,7 +106,8 @@ export async function drill(system: string, options: ConnectionOptions & { scena
     state = await api.get<DrillSnapshot>(`/v1/drills/${started.drillId}`);
     // Progress as it happens: each step once it has finished.
     const finished = state.steps.filter((s) => s.ms !== undefined && s.ms !== null);
-    for (const step of finished.slice(shown)) if (!options.json) print(`  ${duration(step.ms!).padStart(8)}  ${step.name}${step.by ? ` (${step.by})` : ''}${step.detail ? `: ${step.detail}` : ''}`);
+    for (const step of finished.slice(shown))
+      if (!options.json) print(`  ${duration(step.ms!).padStart(8)}  ${step.name}${step.by ? ` (${step.by})` : ''}${step.detail ? `: ${step.detail}` : ''}`);
     shown = finished.length;
     if (state.state !== 'running') break;
     await new Promise((resolve) => setTimeout(resolve, 500));

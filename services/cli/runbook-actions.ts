@@ -19,7 +19,9 @@ export async function validate(paths: string[]): Promise<void> {
   for (const warning of set.warnings) console.log(`warning ${formatProblem(warning)}`);
   const badFiles = new Set(set.problems.map((p) => p.file)).size;
   if (set.problems.length > 0) {
-    console.log(`${set.problems.length} problem${set.problems.length === 1 ? '' : 's'} in ${badFiles} of ${set.files.length} runbook file${set.files.length === 1 ? '' : 's'}`);
+    console.log(
+      `${set.problems.length} problem${set.problems.length === 1 ? '' : 's'} in ${badFiles} of ${set.files.length} runbook file${set.files.length === 1 ? '' : 's'}`,
+    );
     throw new ExitWith(1);
   }
   for (const loaded of set.runbooks.values()) console.log(`ok ${loaded.file} (${loaded.runbook.system.id}, ${loaded.version.slice(0, 19)})`);

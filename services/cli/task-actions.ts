@@ -27,14 +27,26 @@ const ListOptions = z.object({
 export async function list(options: ConnectionOptions & { incident?: string; state?: string; owner?: string; limit: string }): Promise<void> {
   const filter = parseInput(ListOptions, { incident: options.incident, state: options.state, owner: options.owner, limit: options.limit });
   const api = await ApiClient.connect(options);
-  const answer = await api.get<{ items: TaskView[] }>('/v1/tasks', { incidentId: filter.incident, state: filter.state, owner: filter.owner, limit: filter.limit });
+  const answer = await api.get<{ items: TaskView[] }>('/v1/tasks', {
+    incidentId: filter.incident,
+    state: filter.state,
+    owner: filter.owner,
+    limit: filter.limit,
+  });
   if (options.json) return printJson(answer);
   if (answer.items.length === 0) return print('no tasks');
   const now = Date.now();
   print(
     table(
       ['id', 'state', 'due', 'owner', 'incident', 'title'],
-      answer.items.map((t) => [t.id, t.state, relative(t.dueAt, now), t.owner ?? (t.ownerRole ? `(${t.ownerRole})` : null), t.incidentId, truncate(t.title, 60)]),
+      answer.items.map((t) => [
+        t.id,
+        t.state,
+        relative(t.dueAt, now),
+        t.owner ?? (t.ownerRole ? `(${t.ownerRole})` : null),
+        t.incidentId,
+        truncate(t.title, 60),
+      ]),
     ),
   );
 }

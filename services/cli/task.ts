@@ -18,11 +18,7 @@ export function taskCommand(program: Command): void {
   ).action(lazy(async () => (await actions()).list));
 
   withApi(
-    task
-      .command('done')
-      .description('mark a task done')
-      .argument('<taskId>', 'task id')
-      .option('--note <text>', 'what was done (recorded on the timeline)'),
+    task.command('done').description('mark a task done').argument('<taskId>', 'task id').option('--note <text>', 'what was done (recorded on the timeline)'),
   ).action(lazy(async () => (await actions()).done));
 
   withApi(

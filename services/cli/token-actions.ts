@@ -53,7 +53,16 @@ function tokenRows(tokens: TokenRecord[]) {
   );
 }
 
-export async function create(options: TokenOptions & { owner: string; role: string[]; description?: string; expiresIn?: string; integrationKeyFor?: string; ownerOutsideRunbooks?: boolean }): Promise<void> {
+export async function create(
+  options: TokenOptions & {
+    owner: string;
+    role: string[];
+    description?: string;
+    expiresIn?: string;
+    integrationKeyFor?: string;
+    ownerOutsideRunbooks?: boolean;
+  },
+): Promise<void> {
   const request = parseInput(
     TokenRequest,
     {
@@ -71,7 +80,9 @@ export async function create(options: TokenOptions & { owner: string; role: stri
     : await (await ApiClient.connect(options)).post<{ secret: string; token: TokenRecord }>('/v1/tokens', request);
   if (options.json) return printJson(created);
   const t = created.token;
-  print(`created ${t.kind === 'integration-key' ? `integration key for ${t.systemId}` : 'token'} ${t.id} (prefix ${t.prefix}) for ${t.owner}, roles ${t.roles.join(', ')}, expires ${t.expiresAt ? time(t.expiresAt) : 'never'}`);
+  print(
+    `created ${t.kind === 'integration-key' ? `integration key for ${t.systemId}` : 'token'} ${t.id} (prefix ${t.prefix}) for ${t.owner}, roles ${t.roles.join(', ')}, expires ${t.expiresAt ? time(t.expiresAt) : 'never'}`,
+  );
   print(created.secret);
   print('This secret is shown only once: store it now (Correx keeps only its hash).');
 }
@@ -79,14 +90,19 @@ export async function create(options: TokenOptions & { owner: string; role: stri
 export async function list(options: TokenOptions & { includeRevoked?: boolean }): Promise<void> {
   const items = options.direct
     ? await onDatabase(options, (db) => listTokens(db, { includeRevoked: options.includeRevoked === true }))
-    : (await (await ApiClient.connect(options)).get<{ items: TokenRecord[] }>('/v1/tokens', { includeRevoked: options.includeRevoked ? 'true' : undefined })).items;
+    : (await (await ApiClient.connect(options)).get<{ items: TokenRecord[] }>('/v1/tokens', { includeRevoked: options.includeRevoked ? 'true' : undefined }))
+        .items;
   if (options.json) return printJson({ items });
   if (items.length === 0) return print('no tokens');
   print(tokenRows(items));
 }
 
 export async function revoke(idOrPrefix: string, options: TokenOptions): Promise<void> {
-  const target = parseInput(z.object({ token: z.string().trim().min(4, 'must be a token id or prefix (at least 4 characters)').max(64) }), { token: idOrPrefix }, { token: '<token>' }).token;
+  const target = parseInput(
+    z.object({ token: z.string().trim().min(4, 'must be a token id or prefix (at least 4 characters)').max(64) }),
+    { token: idOrPrefix },
+    { token: '<token>' },
+  ).token;
   let revoked: TokenRecord;
   if (options.direct) {
     const found = await onDatabase(options, (db) => revokeToken(db, target));

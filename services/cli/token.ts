@@ -4,7 +4,8 @@ import { commandGroup, lazy, withApi } from './define.js';
 
 const actions = () => import('./token-actions.js');
 
-const directOption = () => new Option('--direct', 'work on the database itself (DATABASE_URL, else the embedded one) instead of the API: how the first admin token is made');
+const directOption = () =>
+  new Option('--direct', 'work on the database itself (DATABASE_URL, else the embedded one) instead of the API: how the first admin token is made');
 
 export function tokenCommand(program: Command): void {
   const token = commandGroup(program, 'token', 'API tokens and integration keys (through the API with an admin token, or --direct on the database)');

@@ -78,23 +78,38 @@ export async function pendingDecisions(
 
   if (canVote(principal)) {
     const rows = await correctionsAwaitingDecision(db, within);
-    const incidentRows = await incidentsById(db, rows.map((r) => r.incident_id));
+    const incidentRows = await incidentsById(
+      db,
+      rows.map((r) => r.incident_id),
+    );
     const checked = await Promise.all(
       rows.map(async (row) => {
         const live = await clients.corrections.state(correctionWorkflowId(row.incident_workflow_id, row.id)).catch(() => undefined);
         if (!live || (live.state !== 'proposed' && live.state !== 'awaiting-ratification')) return undefined;
         const incident = incidentRows.get(row.incident_id)!;
-        const admitted = admitVote({ rule: live.rule, escalated: live.escalated, proposedBy: live.proposedBy, votes: live.votes }, await people.people(incident), {
-          actor: principal.owner,
-          decision: 'approve',
-          rationale: 'checking eligibility',
-        });
+        const admitted = admitVote(
+          { rule: live.rule, escalated: live.escalated, proposedBy: live.proposedBy, votes: live.votes },
+          await people.people(incident),
+          {
+            actor: principal.owner,
+            decision: 'approve',
+            rationale: 'checking eligibility',
+          },
+        );
         if ('refused' in admitted) return undefined;
         return {
           kind: 'correction' as const,
           id: row.id,
           incident,
-          correction: { kind: row.kind, state: live.state, scope: row.scope, reason: row.reason, proposedBy: row.proposed_by, proposedAt: row.proposed_at, breakGlass: row.break_glass },
+          correction: {
+            kind: row.kind,
+            state: live.state,
+            scope: row.scope,
+            reason: row.reason,
+            proposedBy: row.proposed_by,
+            proposedAt: row.proposed_at,
+            breakGlass: row.break_glass,
+          },
           votesAs: admitted.role,
           rule: describeRule(live.rule),
           votes: live.votes,
@@ -106,7 +121,10 @@ export async function pendingDecisions(
 
   if (canApproveReports(principal)) {
     const reports = await reportsAwaitingApproval(db, within);
-    const incidentRows = await incidentsById(db, reports.map((r) => r.incident_id));
+    const incidentRows = await incidentsById(
+      db,
+      reports.map((r) => r.incident_id),
+    );
     for (const report of reports) {
       const incident = incidentRows.get(report.incident_id)!;
       const plan = await people.plan(incident);
@@ -127,8 +145,12 @@ export async function pendingDecisions(
   }
 
   const taskRows = await openTasksOf(db, principal.owner, within);
-  const taskIncidents = await incidentsById(db, taskRows.map((t) => t.incident_id));
-  for (const task of taskRows) pending.push({ kind: 'task', id: task.id, incident: taskIncidents.get(task.incident_id)!, title: task.title, dueAt: task.due_at });
+  const taskIncidents = await incidentsById(
+    db,
+    taskRows.map((t) => t.incident_id),
+  );
+  for (const task of taskRows)
+    pending.push({ kind: 'task', id: task.id, incident: taskIncidents.get(task.incident_id)!, title: task.title, dueAt: task.due_at });
 
   return pending;
 }

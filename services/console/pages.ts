@@ -41,8 +41,7 @@ export const stateBadge = (state: string) => `<span class="badge state">${e(stat
 
 export function layout(options: { title: string; viewer?: Viewer; section?: Section; main: string; live?: boolean }): string {
   const { viewer } = options;
-  const link = (section: Section, href: string, label: string) =>
-    `<a href="${href}"${options.section === section ? ' aria-current="page"' : ''}>${label}</a>`;
+  const link = (section: Section, href: string, label: string) => `<a href="${href}"${options.section === section ? ' aria-current="page"' : ''}>${label}</a>`;
   const nav = viewer
     ? `<nav aria-label="Console">${link('incidents', '/console', 'Incidents')}${link('decisions', '/console/decisions', `Decisions${viewer.pendingCount ? ` <span class="badge">${viewer.pendingCount}</span>` : ''}`)}${
         isCompliance(viewer.principal) ? link('compliance', '/console/compliance', 'Compliance') : ''
@@ -93,10 +92,16 @@ export interface IncidentListFilter {
   systemId: string;
 }
 
-const listStateLabel = (state: IncidentListFilter['state']) => (state === 'open' ? 'Open (not closed)' : state === 'all' ? 'All' : `${state[0]!.toUpperCase()}${state.slice(1)}`);
+const listStateLabel = (state: IncidentListFilter['state']) =>
+  state === 'open' ? 'Open (not closed)' : state === 'all' ? 'All' : `${state[0]!.toUpperCase()}${state.slice(1)}`;
 
 /** The list of incidents; its filters offer the runbooks' systems and severities. */
-export function incidentsMain(incidents: IncidentRow[], filter: IncidentListFilter, choices: { systems: string[]; severities: string[] }, names: Map<string, string>): string {
+export function incidentsMain(
+  incidents: IncidentRow[],
+  filter: IncidentListFilter,
+  choices: { systems: string[]; severities: string[] },
+  names: Map<string, string>,
+): string {
   const option = (value: string, label: string, selected: string) => `<option value="${e(value)}"${value === selected ? ' selected' : ''}>${e(label)}</option>`;
   const filters = `<form class="filters" method="get" action="/console" aria-label="Filter incidents">
 <label>State<select name="state">${incidentListStates.map((state) => option(state, listStateLabel(state), filter.state)).join('')}</select></label>
@@ -152,7 +157,12 @@ function scopeText(scope: Record<string, unknown>): string {
   return parts.length ? parts.join('; ') : 'everyone';
 }
 
-export function decisionCard(item: PendingDecision, viewer: Viewer, names: Map<string, string>, options: { showIncident: boolean; draft?: { id: string; rationale: string } | undefined }): string {
+export function decisionCard(
+  item: PendingDecision,
+  viewer: Viewer,
+  names: Map<string, string>,
+  options: { showIncident: boolean; draft?: { id: string; rationale: string } | undefined },
+): string {
   const from = options.showIncident ? '<input type="hidden" name="from" value="inbox">' : '';
   const incidentLine = options.showIncident
     ? `<p>${severityBadge(item.incident.severity)} <a href="/console/incidents/${e(item.incident.id)}">${e(item.incident.title)}</a> <span class="muted">${e(item.incident.system_id)}</span></p>`
@@ -196,7 +206,13 @@ function describeEvent(event: TimelineEventRow): string {
     .map((k) => `<p class="detail"><span class="muted">${e(k)}:</span> ${e(data[k])}</p>`)
     .join('');
   const facts = Object.entries(data)
-    .filter(([k, v]) => !['rationale', 'reason', 'note', 'summary', 'title', 'subject', 'detail', 'message'].includes(k) && v !== null && v !== undefined && typeof v !== 'object')
+    .filter(
+      ([k, v]) =>
+        !['rationale', 'reason', 'note', 'summary', 'title', 'subject', 'detail', 'message'].includes(k) &&
+        v !== null &&
+        v !== undefined &&
+        typeof v !== 'object',
+    )
     .slice(0, 6)
     .map(([k, v]) => `${e(k)}: ${e(v)}`)
     .join(' · ');
@@ -216,7 +232,9 @@ ${view.live?.joinedTriggers ? `<dt>Repeat triggers</dt><dd>${view.live.joinedTri
 ${view.live?.unavailable ? `<dt>Workflow</dt><dd class="muted">${e(view.live.unavailable)}</dd>` : ''}</dl></section>`;
 
   const waiting = `<section class="card" aria-labelledby="waiting-h" id="decisions"><h2 id="waiting-h">Waiting on you</h2>${
-    view.pending.length ? view.pending.map((p) => decisionCard(p, viewer, names, { showIncident: false, draft: view.flash?.draft })).join('') : '<p class="muted">Nothing here waits on you.</p>'
+    view.pending.length
+      ? view.pending.map((p) => decisionCard(p, viewer, names, { showIncident: false, draft: view.flash?.draft })).join('')
+      : '<p class="muted">Nothing here waits on you.</p>'
   }</section>`;
 
   const inForce = (c: CorrectionRow) => (c.applied_at && !c.lifted_at ? `active ${ago(c.applied_at, 'for')}` : c.lifted_at ? `lifted ${ago(c.lifted_at)}` : '');
@@ -224,7 +242,9 @@ ${view.live?.unavailable ? `<dt>Workflow</dt><dd class="muted">${e(view.live.una
     view.corrections.length
       ? `<table class="stack"><thead><tr><th scope="col">Correction</th><th scope="col">Scope</th><th scope="col">State</th><th scope="col">Proposed</th><th scope="col">In force</th></tr></thead><tbody>${view.corrections
           .map(
-            (c) => `<tr data-correction="${e(c.id)}"><td data-label="Correction"><strong>${e(c.kind.replace(/_/g, ' '))}</strong>${c.break_glass ? ' <span class="badge">break-glass</span>' : ''}<br><span class="muted">${e(c.reason)}</span></td>
+            (
+              c,
+            ) => `<tr data-correction="${e(c.id)}"><td data-label="Correction"><strong>${e(c.kind.replace(/_/g, ' '))}</strong>${c.break_glass ? ' <span class="badge">break-glass</span>' : ''}<br><span class="muted">${e(c.reason)}</span></td>
 <td data-label="Scope">${e(scopeText(c.scope))}</td><td data-label="State">${stateBadge(c.state)}</td>
 <td data-label="Proposed">${e(nameOf(names, c.proposed_by))}, ${ago(c.proposed_at)}</td><td data-label="In force">${inForce(c) || '<span class="muted">-</span>'}</td></tr>`,
           )
@@ -273,7 +293,10 @@ ${view.live?.unavailable ? `<dt>Workflow</dt><dd class="muted">${e(view.live.una
   const tasks = `<section class="card" aria-labelledby="tasks-h"><h2 id="tasks-h">After-action tasks</h2>${
     view.tasks.length
       ? `<table class="stack"><thead><tr><th scope="col">Task</th><th scope="col">Owner</th><th scope="col">Due</th><th scope="col">State</th></tr></thead><tbody>${view.tasks
-          .map((t) => `<tr><td data-label="Task">${e(t.title)}</td><td data-label="Owner">${e(nameOf(names, t.owner) || t.owner_role)}</td><td data-label="Due">${t.state === 'open' ? ago(t.due_at) : e(formatInstant(t.due_at))}</td><td data-label="State">${stateBadge(t.state)}</td></tr>`)
+          .map(
+            (t) =>
+              `<tr><td data-label="Task">${e(t.title)}</td><td data-label="Owner">${e(nameOf(names, t.owner) || t.owner_role)}</td><td data-label="Due">${t.state === 'open' ? ago(t.due_at) : e(formatInstant(t.due_at))}</td><td data-label="State">${stateBadge(t.state)}</td></tr>`,
+          )
           .join('')}</tbody></table>`
       : '<p class="muted">Tasks are created when the incident is resolved.</p>'
   }</section>`;
@@ -286,7 +309,8 @@ ${region(
   'timeline',
   `<p class="muted">${timelineCaption(view)}</p><ol class="timeline">${view.timeline
     .map(
-      (t) => `<li data-kind="${e(t.kind)}"><span class="what">${e(t.kind)}</span> · ${e(nameOf(names, t.actor))} · ${ago(t.occurred_at)} <span class="muted">#${t.seq}</span>${describeEvent(t)}</li>`,
+      (t) =>
+        `<li data-kind="${e(t.kind)}"><span class="what">${e(t.kind)}</span> · ${e(nameOf(names, t.actor))} · ${ago(t.occurred_at)} <span class="muted">#${t.seq}</span>${describeEvent(t)}</li>`,
     )
     .join('')}</ol>`,
 )}</section>`;
@@ -303,7 +327,8 @@ ${region(
 function timelineCaption(view: IncidentView): string {
   const shown = view.timeline.length;
   const cut = shown === view.timelineLimit ? ' Export the timeline for all of them.' : '';
-  if (view.kindFilter) return `${cut ? `The newest ${shown}` : shown} ${e(view.kindFilter)} event${shown === 1 ? '' : 's'}, of ${view.timelineTotal} in all.${cut}`;
+  if (view.kindFilter)
+    return `${cut ? `The newest ${shown}` : shown} ${e(view.kindFilter)} event${shown === 1 ? '' : 's'}, of ${view.timelineTotal} in all.${cut}`;
   return cut ? `The newest ${shown} of ${view.timelineTotal} events.${cut}` : `${view.timelineTotal} event${view.timelineTotal === 1 ? '' : 's'}.`;
 }
 
@@ -322,7 +347,9 @@ export function exportButtons(incidentId: string): string {
 // ---- inbox, compliance, outbox ----
 
 export function decisionsMain(pending: PendingDecision[], viewer: Viewer, names: Map<string, string>, flash?: { notice?: string; error?: string }): string {
-  const body = pending.length ? pending.map((p) => decisionCard(p, viewer, names, { showIncident: true })).join('') : '<p class="muted">Nothing waits on you. New proposals appear here as they arrive.</p>';
+  const body = pending.length
+    ? pending.map((p) => decisionCard(p, viewer, names, { showIncident: true })).join('')
+    : '<p class="muted">Nothing waits on you. New proposals appear here as they arrive.</p>';
   return `<h1>Waiting on you</h1><p class="live" id="live-status" aria-live="polite"></p>${flash?.notice ? `<p class="notice" role="status">${e(flash.notice)}</p>` : ''}${
     flash?.error ? `<p class="error" role="alert">${e(flash.error)}</p>` : ''
   }${region('inbox', `<section class="card" aria-label="Pending decisions">${body}</section>`)}`;
@@ -332,7 +359,10 @@ export function complianceMain(rows: { incident: IncidentRow; chain: ChainCheck 
   const table = rows.length
     ? `<table class="stack"><thead><tr><th scope="col">Incident</th><th scope="col">Opened</th><th scope="col">Chain</th><th scope="col">Exports</th></tr></thead><tbody>${rows
         .map(
-          ({ incident: i, chain }) => `<tr><td data-label="Incident">${severityBadge(i.severity)} <a href="/console/incidents/${e(i.id)}">${e(i.title)}</a> <span class="muted">${e(i.system_id)} · ${e(i.state)}</span></td>
+          ({
+            incident: i,
+            chain,
+          }) => `<tr><td data-label="Incident">${severityBadge(i.severity)} <a href="/console/incidents/${e(i.id)}">${e(i.title)}</a> <span class="muted">${e(i.system_id)} · ${e(i.state)}</span></td>
 <td data-label="Opened">${e(formatInstant(i.opened_at))}</td><td data-label="Chain">${chainStatus(chain)}</td><td data-label="Exports">${exportButtons(i.id)}</td></tr>`,
         )
         .join('')}</tbody></table>`
@@ -360,7 +390,9 @@ export function outboxMain(mails: OutboxMail[], folder: string): string {
   const body = mails.length
     ? mails
         .map(
-          (m) => `<article class="card"><h2>${e(m.subject)}${m.drill ? ' <span class="badge state">drill</span>' : ''}</h2><dl class="facts"><dt>To</dt><dd>${e(m.to)}</dd><dt>Written</dt><dd>${ago(m.at)}</dd><dt>File</dt><dd><code>${e(m.file)}</code></dd></dl>
+          (
+            m,
+          ) => `<article class="card"><h2>${e(m.subject)}${m.drill ? ' <span class="badge state">drill</span>' : ''}</h2><dl class="facts"><dt>To</dt><dd>${e(m.to)}</dd><dt>Written</dt><dd>${ago(m.at)}</dd><dt>File</dt><dd><code>${e(m.file)}</code></dd></dl>
 <details><summary>Message</summary><pre>${e(m.text)}</pre></details></article>`,
         )
         .join('')

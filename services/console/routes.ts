@@ -62,7 +62,8 @@ const SIGN_IN_COOKIE = 'correx_sign_in';
 const compliance: readonly Role[] = ['compliance', 'admin'];
 
 const securityHeaders = {
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'same-origin',
   'cache-control': 'no-store',
@@ -126,8 +127,12 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
       }
       if (!session) {
         if (cookie) reply.clearCookie(SESSION_COOKIE, { path: '/console' });
-        if (request.method === 'GET' && !request.headers['x-correx-live']) return reply.redirect(`/console/sign-in?next=${encodeURIComponent(request.url)}`, 303);
-        return reply.code(401).type('text/html; charset=utf-8').send(messagePage({ title: 'Signed out', message: 'Your session has ended. Sign in again.', back: '/console/sign-in' }));
+        if (request.method === 'GET' && !request.headers['x-correx-live'])
+          return reply.redirect(`/console/sign-in?next=${encodeURIComponent(request.url)}`, 303);
+        return reply
+          .code(401)
+          .type('text/html; charset=utf-8')
+          .send(messagePage({ title: 'Signed out', message: 'Your session has ended. Sign in again.', back: '/console/sign-in' }));
       }
       request.consoleSession = session;
       request.principal = session.principal;
@@ -136,7 +141,14 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
         return reply
           .code(403)
           .type('text/html; charset=utf-8')
-          .send(messagePage({ title: 'Not allowed', message: `This needs one of the roles ${access.session.join(', ')}; you have ${session.principal.roles.join(', ')}.`, viewer, back: '/console' }));
+          .send(
+            messagePage({
+              title: 'Not allowed',
+              message: `This needs one of the roles ${access.session.join(', ')}; you have ${session.principal.roles.join(', ')}.`,
+              viewer,
+              back: '/console',
+            }),
+          );
       }
     });
 
@@ -145,19 +157,34 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
       if (request.method !== 'POST') return;
       const origin = request.headers.origin;
       if (origin && origin !== 'null' && URL.parse(origin)?.host !== request.headers.host) {
-        return reply.code(403).type('text/html; charset=utf-8').send(messagePage({ title: 'Refused', message: 'This form was posted from another site.' }));
+        return reply
+          .code(403)
+          .type('text/html; charset=utf-8')
+          .send(messagePage({ title: 'Refused', message: 'This form was posted from another site.' }));
       }
       const given = (request.body as Record<string, unknown> | undefined)?._csrf;
       const expected = request.consoleSession?.csrf ?? request.cookies[SIGN_IN_COOKIE];
       if (!expected || !sameSecret(given, expected)) {
-        return reply.code(403).type('text/html; charset=utf-8').send(messagePage({ title: 'Refused', message: 'The form has expired or was not sent by this console. Reload the page and try again.', back: '/console' }));
+        return reply
+          .code(403)
+          .type('text/html; charset=utf-8')
+          .send(
+            messagePage({
+              title: 'Refused',
+              message: 'The form has expired or was not sent by this console. Reload the page and try again.',
+              back: '/console',
+            }),
+          );
       }
     });
 
     scope.setErrorHandler(async (error, request, reply) => {
       const viewer = request.consoleSession ? await viewerOf(request).catch(() => undefined) : undefined;
       const page = (status: number, title: string, message: string) =>
-        reply.code(status).type('text/html; charset=utf-8').send(messagePage({ title, message, ...(viewer ? { viewer } : {}), back: '/console' }));
+        reply
+          .code(status)
+          .type('text/html; charset=utf-8')
+          .send(messagePage({ title, message, ...(viewer ? { viewer } : {}), back: '/console' }));
       if (error instanceof NotFound) return page(404, 'Not found', error.message);
       if (error instanceof ActionRefused) return page(409, 'Refused', error.message);
       if (error instanceof InvalidInput) return page(400, 'Invalid request', error.errors.map((f) => `${f.path}: ${f.message}`).join('; '));
@@ -189,22 +216,34 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
       const session = request.consoleSession!;
       const { names } = await runbookNames();
       const pending = await allPending(request);
-      return { principal: session.principal, name: names.get(session.principal.owner) ?? session.principal.owner, csrf: session.csrf, outbox: Boolean(deps.console.outboxDir), pendingCount: pending.length };
+      return {
+        principal: session.principal,
+        name: names.get(session.principal.owner) ?? session.principal.owner,
+        csrf: session.csrf,
+        outbox: Boolean(deps.console.outboxDir),
+        pendingCount: pending.length,
+      };
     }
 
     /** A full page, or only its main content when the page's script asks for an update. */
     const render = async (request: FastifyRequest, reply: FastifyReply, page: { title: string; section?: Section; main: string; status?: number }) => {
       reply.code(page.status ?? 200).type('text/html; charset=utf-8');
       if (request.headers['x-correx-live']) return reply.send(page.main);
-      return reply.send(layout({ title: page.title, viewer: await viewerOf(request), ...(page.section ? { section: page.section } : {}), main: page.main, live: true }));
+      return reply.send(
+        layout({ title: page.title, viewer: await viewerOf(request), ...(page.section ? { section: page.section } : {}), main: page.main, live: true }),
+      );
     };
 
     const hidden = { hide: true } as const;
 
     // ---- assets and sign-in ----
     scope.get('/', { config: { access: 'public' }, schema: hidden }, async (_request, reply) => reply.redirect('/console', 302));
-    scope.get('/console/assets/console.css', { config: { access: 'public' }, schema: hidden }, async (_request, reply) => reply.type('text/css; charset=utf-8').send(stylesheet));
-    scope.get('/console/assets/console.js', { config: { access: 'public' }, schema: hidden }, async (_request, reply) => reply.type('text/javascript; charset=utf-8').send(script));
+    scope.get('/console/assets/console.css', { config: { access: 'public' }, schema: hidden }, async (_request, reply) =>
+      reply.type('text/css; charset=utf-8').send(stylesheet),
+    );
+    scope.get('/console/assets/console.js', { config: { access: 'public' }, schema: hidden }, async (_request, reply) =>
+      reply.type('text/javascript; charset=utf-8').send(script),
+    );
 
     const showSignIn = (request: FastifyRequest, reply: FastifyReply, next: string, error?: string, status = 200) => {
       const csrf = randomSecret();
@@ -227,11 +266,23 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
       const next = safeNext((request.body as Record<string, unknown> | undefined)?.next);
       if (!form.success) return showSignIn(request, reply, next, formError(form.error), 400);
       if (request.protocol !== 'https' && !loopback(request)) {
-        return showSignIn(request, reply, next, 'The console signs in over HTTPS only (or from this machine). Put Correx behind TLS and set CORREX_TRUST_PROXY.', 400);
+        return showSignIn(
+          request,
+          reply,
+          next,
+          'The console signs in over HTTPS only (or from this machine). Put Correx behind TLS and set CORREX_TRUST_PROXY.',
+          400,
+        );
       }
       const result = await authenticate(deps.db, form.data.token);
       if ('refused' in result) {
-        return showSignIn(request, reply, next, { unknown: 'That token is not known.', revoked: 'That token was revoked.', expired: 'That token has expired.' }[result.refused], 401);
+        return showSignIn(
+          request,
+          reply,
+          next,
+          { unknown: 'That token is not known.', revoked: 'That token was revoked.', expired: 'That token has expired.' }[result.refused],
+          401,
+        );
       }
       if (!result.principal.roles.some((role) => readers.includes(role))) {
         return showSignIn(request, reply, next, `That token is for machines (${result.principal.roles.join(', ')}); sign in with a personal token.`, 403);
@@ -252,7 +303,10 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
     const listFilter = (severities: string[]) =>
       z.object({
         state: z.enum(incidentListStates, 'is not a state').default('open'),
-        severity: z.string().refine((s) => s === '' || severities.includes(s), 'is not a severity of any runbook').default(''),
+        severity: z
+          .string()
+          .refine((s) => s === '' || severities.includes(s), 'is not a severity of any runbook')
+          .default(''),
         systemId: z.string().max(64).default(''),
       });
 
@@ -273,9 +327,15 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
       const incident = await incidentOr404(deps.db, id);
       const people = new RunbookPeople(deps.db);
       const names = new Map((await people.people(incident)).map((p) => [p.id, p.name]));
-      const live = await deps.incidents.state(incident.workflow_id).catch((error: unknown) => ({ unavailable: `live state unavailable: ${(error as Error).message.split('\n')[0]}` }));
+      const live = await deps.incidents
+        .state(incident.workflow_id)
+        .catch((error: unknown) => ({ unavailable: `live state unavailable: ${(error as Error).message.split('\n')[0]}` }));
       const snapshot = 'incidentId' in live ? live : undefined;
-      const kindFilter = z.string().max(100).default('').parse((request.query as Record<string, unknown>).kind ?? '');
+      const kindFilter = z
+        .string()
+        .max(100)
+        .default('')
+        .parse((request.query as Record<string, unknown>).kind ?? '');
       const [pending, corrections, notifications, fallbacks, tasks, timeline, clocks] = await Promise.all([
         pendingDecisions(deps.db, deps, request.principal!, { incidentId: incident.id, people }),
         listCorrections(deps.db, incident.id),
@@ -286,7 +346,9 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
         newestTimelineEvents(deps.db, incident.id, { kind: kindFilter, limit: TIMELINE_SHOWN }),
         Promise.all(
           (snapshot?.regulatoryClocks ?? []).map((c) =>
-            deps.regulatoryClocks.state(c.workflowId).catch((error: unknown) => ({ regimeId: c.regimeId, unavailable: `clock unavailable: ${(error as Error).message.split('\n')[0]}` })),
+            deps.regulatoryClocks
+              .state(c.workflowId)
+              .catch((error: unknown) => ({ regimeId: c.regimeId, unavailable: `clock unavailable: ${(error as Error).message.split('\n')[0]}` })),
           ),
         ),
       ]);
@@ -335,7 +397,11 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
     scope.get('/console/decisions', { config: { access: { session: readers } }, schema: hidden }, async (request, reply) => {
       const pending = await allPending(request);
       const { names } = await runbookNames();
-      return render(request, reply, { title: 'Decisions', section: 'decisions', main: decisionsMain(pending, await viewerOf(request), names, flashFromQuery(request)) });
+      return render(request, reply, {
+        title: 'Decisions',
+        section: 'decisions',
+        main: decisionsMain(pending, await viewerOf(request), names, flashFromQuery(request)),
+      });
     });
 
     /** After a decision: back to the page it was made on, or that page again with the refusal and what was typed. */
@@ -351,12 +417,19 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
       const incident = await incidentOr404(deps.db, correction.incident_id);
       const form = DecisionForm.safeParse(request.body);
       const refuse = async (status: number, error: string) => {
-        const view = await incidentView(request, incident.id, { error, draft: { id, rationale: String((request.body as Record<string, unknown>)?.rationale ?? '') } });
+        const view = await incidentView(request, incident.id, {
+          error,
+          draft: { id, rationale: String((request.body as Record<string, unknown>)?.rationale ?? '') },
+        });
         return render(request, reply, { title: incident.title, section: 'incidents', main: incidentMain(view, await viewerOf(request)), status });
       };
       if (!form.success) return refuse(400, formError(form.error));
       try {
-        await deps.corrections.decide(correctionWorkflowId(incident.workflow_id, id), { ...form.data, actor: request.principal!.owner, at: new Date().toISOString() });
+        await deps.corrections.decide(correctionWorkflowId(incident.workflow_id, id), {
+          ...form.data,
+          actor: request.principal!.owner,
+          at: new Date().toISOString(),
+        });
       } catch (error) {
         if (error instanceof ActionRefused) return refuse(409, error.message);
         throw error;
@@ -413,7 +486,10 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
     scope.get('/console/exports', { config: { access: { session: compliance } }, schema: hidden }, async (request, reply) => {
       // The selection form sends empty fields and bare dates; the export takes neither.
       const raw = Object.fromEntries(Object.entries(request.query as Record<string, string>).filter(([, v]) => v !== ''));
-      for (const [field, time] of [['from', 'T00:00:00Z'], ['to', 'T23:59:59.999Z']] as const) {
+      for (const [field, time] of [
+        ['from', 'T00:00:00Z'],
+        ['to', 'T23:59:59.999Z'],
+      ] as const) {
         if (raw[field] && /^\d{4}-\d{2}-\d{2}$/.test(raw[field])) raw[field] += time;
       }
       const selection = ExportSelection.safeParse(raw);
@@ -439,7 +515,10 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
 /** The newest hundred mails of the outbox (drills' mail included, marked). */
 async function readOutbox(folder: string): Promise<OutboxMail[]> {
   const files: { file: string; drill: boolean }[] = [];
-  for (const [dir, drill] of [[folder, false], [path.join(folder, 'drills'), true]] as const) {
+  for (const [dir, drill] of [
+    [folder, false],
+    [path.join(folder, 'drills'), true],
+  ] as const) {
     const names = await readdir(dir).catch(() => [] as string[]);
     for (const name of names) if (name.endsWith('.eml')) files.push({ file: path.join(dir, name), drill });
   }

@@ -12,7 +12,11 @@ export class CorrectionClient {
   }
 
   decide(correctionWorkflowId: string, decision: CorrectionDecision): Promise<CorrectionSnapshot> {
-    return this.onCorrection(correctionWorkflowId, (handle) => handle.executeUpdate(decideCorrectionUpdate, { args: [decision] }), 'is no longer pending a decision');
+    return this.onCorrection(
+      correctionWorkflowId,
+      (handle) => handle.executeUpdate(decideCorrectionUpdate, { args: [decision] }),
+      'is no longer pending a decision',
+    );
   }
 
   /** A correction whose workflow has finished (rejected, expired, lifted) refuses like a running one would. */

@@ -91,7 +91,10 @@ function webhookEnforcer(plan: Extract<EnforcementPlan, { adapter: 'webhook' }>,
     lift: (c) => call('lift', c),
     async verify(c, expected) {
       const url = `${plan.url.replace(/\/$/, '')}/${encodeURIComponent(c.id)}`;
-      const response = await fetch(url, { headers: { 'correx-signature': signWebhook(secret(), '', Math.floor(Date.now() / 1000)) }, signal: AbortSignal.timeout(timeoutMs) });
+      const response = await fetch(url, {
+        headers: { 'correx-signature': signWebhook(secret(), '', Math.floor(Date.now() / 1000)) },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
       if (!response.ok) throw new EnforcementFailure(`verify ${c.id}: ${url} answered ${response.status}`);
       const state = (await response.json()) as { applied?: unknown };
       return expected === 'applied' ? state.applied === true : state.applied === false;

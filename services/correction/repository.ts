@@ -123,7 +123,9 @@ export async function activeCorrections(db: Kysely<Database>, systemId: string):
     .where('corrections.system_id', '=', systemId)
     .where('corrections.applied_at', 'is not', null)
     .where('corrections.lifted_at', 'is', null)
-    .where(({ exists, selectFrom }) => exists(selectFrom('incidents').select('incidents.id').whereRef('incidents.id', '=', 'corrections.incident_id').where('incidents.drill', '=', false)))
+    .where(({ exists, selectFrom }) =>
+      exists(selectFrom('incidents').select('incidents.id').whereRef('incidents.id', '=', 'corrections.incident_id').where('incidents.drill', '=', false)),
+    )
     .orderBy('corrections.applied_at')
     .orderBy('corrections.id')
     .execute();
@@ -144,7 +146,9 @@ function toActive(row: CorrectionRow): ActiveCorrection {
 
 /** A strong ETag of a policy: changes whenever a correction is applied or lifted. */
 export function policyEtag(active: ActiveCorrection[]): string {
-  const digest = createHash('sha256').update(active.map((c) => `${c.id}@${c.appliedAt}`).join('\n')).digest('hex');
+  const digest = createHash('sha256')
+    .update(active.map((c) => `${c.id}@${c.appliedAt}`).join('\n'))
+    .digest('hex');
   return `"${digest.slice(0, 32)}"`;
 }
 
@@ -157,7 +161,10 @@ export async function listCorrections(db: Kysely<Database>, incidentId: string):
 }
 
 /** Corrections still waiting for votes (oldest first), with their incident's workflow id, optionally of one incident. */
-export async function correctionsAwaitingDecision(db: Kysely<Database>, filter: { incidentId?: string } = {}): Promise<(CorrectionRow & { incident_workflow_id: string })[]> {
+export async function correctionsAwaitingDecision(
+  db: Kysely<Database>,
+  filter: { incidentId?: string } = {},
+): Promise<(CorrectionRow & { incident_workflow_id: string })[]> {
   let query = db
     .selectFrom('corrections')
     .innerJoin('incidents', 'incidents.id', 'corrections.incident_id')

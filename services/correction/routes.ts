@@ -54,7 +54,8 @@ export function correctionRoutes(app: CorrexApp, deps: RouteDependencies): void 
     schema: {
       tags,
       summary: 'Propose a deployment correction (breakGlass: the commander applies at once)',
-      description: 'Send an Idempotency-Key to retry safely: the same key from the same token answers with the correction first proposed (201 again), never a second one.',
+      description:
+        'Send an Idempotency-Key to retry safely: the same key from the same token answers with the correction first proposed (201 again), never a second one.',
       params: IncidentParams,
       headers: IdempotencyKeyHeaders,
       body: CorrectionProposalInput,
@@ -104,7 +105,12 @@ export function correctionRoutes(app: CorrexApp, deps: RouteDependencies): void 
 
   app.post('/v1/corrections/:id/decision', {
     config: { access: ['approver', 'admin'] },
-    schema: { tags, summary: "Approve or reject a proposed correction (the runbook's decision authority decides whose vote counts)", params: CorrectionParams, body: DecisionBody },
+    schema: {
+      tags,
+      summary: "Approve or reject a proposed correction (the runbook's decision authority decides whose vote counts)",
+      params: CorrectionParams,
+      body: DecisionBody,
+    },
     handler: async (request) => {
       const { workflowId } = await correctionAndIncident(request.params.id);
       return deps.corrections.decide(workflowId, { ...request.body, actor: actorOf(request), at: new Date().toISOString() });
@@ -113,10 +119,20 @@ export function correctionRoutes(app: CorrexApp, deps: RouteDependencies): void 
 
   app.post('/v1/corrections/:id/lift', {
     config: { access: ['approver', 'admin'] },
-    schema: { tags, summary: 'Lift a correction in force (the last one of a severe incident needs the restoration criteria)', params: CorrectionParams, body: LiftBody },
+    schema: {
+      tags,
+      summary: 'Lift a correction in force (the last one of a severe incident needs the restoration criteria)',
+      params: CorrectionParams,
+      body: LiftBody,
+    },
     handler: async (request) => {
       const { incident } = await correctionAndIncident(request.params.id);
-      return deps.incidents.lift(incident.workflow_id, { correctionId: request.params.id, ...request.body, actor: actorOf(request), at: new Date().toISOString() });
+      return deps.incidents.lift(incident.workflow_id, {
+        correctionId: request.params.id,
+        ...request.body,
+        actor: actorOf(request),
+        at: new Date().toISOString(),
+      });
     },
   });
 
@@ -125,7 +141,11 @@ export function correctionRoutes(app: CorrexApp, deps: RouteDependencies): void 
   const gateways = [...readers, 'gateway'] as const;
   app.get('/v1/policy/:systemId', {
     config: { access: gateways },
-    schema: { tags: policyTags, summary: 'The corrections in force for a system (ETag; If-None-Match answers 304)', params: z.strictObject({ systemId: SystemId }) },
+    schema: {
+      tags: policyTags,
+      summary: 'The corrections in force for a system (ETag; If-None-Match answers 304)',
+      params: z.strictObject({ systemId: SystemId }),
+    },
     handler: async (request, reply) => {
       const { systemId } = request.params;
       const active = await activeCorrections(deps.db, systemId);

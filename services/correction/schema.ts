@@ -19,7 +19,10 @@ export const CorrectionScope = z.union(
         regions: ids.optional(),
         useCases: ids.optional(),
       })
-      .refine((s) => Object.values(s).some((v) => v !== undefined), 'must name at least one segment (users, orgs, tiers, regions, useCases) or be { all: true }'),
+      .refine(
+        (s) => Object.values(s).some((v) => v !== undefined),
+        'must name at least one segment (users, orgs, tiers, regions, useCases) or be { all: true }',
+      ),
   ],
   { error: 'must be { all: true } or name segments: users, orgs, tiers, regions, useCases' },
 );

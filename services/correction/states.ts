@@ -6,7 +6,18 @@
  * enforcer confirms); `applied` is the row's own: applied without break-glass and not yet verified,
  * while the workflow still reports `applying`.
  */
-export const correctionStates = ['proposed', 'approved', 'rejected', 'expired', 'applying', 'applied', 'awaiting-ratification', 'active', 'lifting', 'lifted'] as const;
+export const correctionStates = [
+  'proposed',
+  'approved',
+  'rejected',
+  'expired',
+  'applying',
+  'applied',
+  'awaiting-ratification',
+  'active',
+  'lifting',
+  'lifted',
+] as const;
 export type CorrectionState = (typeof correctionStates)[number];
 
 /** States in which a correction still needs a decision or is (about to be) in force: its incident cannot close over it. */

@@ -32,10 +32,16 @@ export interface SharedDatabaseOptions {
  * database serves one process only, so it is refused here, and the schema must be up to date.
  * While the server does not answer it waits with the same backoff as for Temporal, saying so.
  */
-export async function openSharedDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>, processName: string, options: SharedDatabaseOptions = {}): Promise<DatabaseHandle> {
+export async function openSharedDatabase(
+  config: Pick<Config, 'databaseUrl' | 'dataDir'>,
+  processName: string,
+  options: SharedDatabaseOptions = {},
+): Promise<DatabaseHandle> {
   const url = config.databaseUrl;
   if (!url) {
-    throw new OperatorError(`${processName} needs DATABASE_URL: the embedded database serves a single process (correx dev); API instances and workers share one PostgreSQL`);
+    throw new OperatorError(
+      `${processName} needs DATABASE_URL: the embedded database serves a single process (correx dev); API instances and workers share one PostgreSQL`,
+    );
   }
   const database = await withBackoff(() => openDatabase({ url }, options.say ? { onConnectionLost: options.say } : {}), {
     waitSeconds: options.waitSeconds ?? 0,

@@ -53,7 +53,9 @@ async function openPostgres(url: string, onConnectionLost: ConnectionLossReporte
   // pg discards the broken client (the statement in progress fails, so its activity or request is
   // retried) and the next query opens a new connection.
   pool.on('connect', (client) =>
-    client.on('error', (error) => onConnectionLost(`PostgreSQL at ${describe} ended a connection (${connectionFailureReason(error)}); it is discarded, the next query reconnects`)),
+    client.on('error', (error) =>
+      onConnectionLost(`PostgreSQL at ${describe} ended a connection (${connectionFailureReason(error)}); it is discarded, the next query reconnects`),
+    ),
   );
   // Reported by the client's own listener above; the pool's copy of an idle client's error is only
   // acknowledged here so that it is not an uncaught exception.
@@ -109,9 +111,7 @@ async function lockFolder(folder: string): Promise<() => Promise<void>> {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const owner = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
       if (owner && owner !== process.pid && isRunning(owner)) {
-        throw new OperatorError(
-          `the embedded database in ${folder} is in use by process ${owner}; stop it, or set DATABASE_URL to share a PostgreSQL server`,
-        );
+        throw new OperatorError(`the embedded database in ${folder} is in use by process ${owner}; stop it, or set DATABASE_URL to share a PostgreSQL server`);
       }
       await rm(lockPath, { force: true });
     }
@@ -155,7 +155,8 @@ const unavailableCodes = new Set([
   '08006', // connection_failure
 ]);
 /** What pg and pg-pool say, without a code, when a connection is lost or cannot be had in time. */
-const unavailableMessages = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly/i;
+const unavailableMessages =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly/i;
 
 /**
  * True when an error means the database does not answer (down, restarting, unreachable, the

@@ -18,7 +18,8 @@ export function drillRoutes(app: CorrexApp, deps: RouteDependencies & { temporal
     config: { access: ['responder', 'admin'] },
     schema: {
       tags,
-      summary: "Start a drill: one incident under the system's runbook, end to end, with the dry-run enforcer, mail to the outbox, no regulator clocks, kept out of metrics",
+      summary:
+        "Start a drill: one incident under the system's runbook, end to end, with the dry-run enforcer, mail to the outbox, no regulator clocks, kept out of metrics",
       body: DrillRequest,
     },
     handler: async (request, reply) => {
@@ -45,7 +46,11 @@ export function drillRoutes(app: CorrexApp, deps: RouteDependencies & { temporal
 
   app.get('/v1/drills/:id', {
     config: { access: readers },
-    schema: { tags, summary: "A drill's progress: each step, who took it and how long it took", params: z.strictObject({ id: z.uuid('must be a drill id (UUID)') }) },
+    schema: {
+      tags,
+      summary: "A drill's progress: each step, who took it and how long it took",
+      params: z.strictObject({ id: z.uuid('must be a drill id (UUID)') }),
+    },
     handler: async (request) => {
       try {
         return await deps.temporal.workflow.getHandle(drillWorkflowId(request.params.id)).query(drillStateQuery);

@@ -26,31 +26,39 @@ export interface PageRequest {
 export async function sendPage(db: Kysely<Database>, mailer: Mailer, page: PageRequest): Promise<void> {
   await withIncidentLock(db, page.incidentId, (trx) =>
     trx
-    .insertInto('pages')
-    .values({
-      incident_id: page.incidentId,
-      escalation_level: page.level,
-      attempt: page.attempt,
-      target: page.person.id,
-      channel: 'email',
-      idempotency_key: page.idempotencyKey,
-    })
-    .onConflict((oc) => oc.column('idempotency_key').doNothing())
-    .execute(),
+      .insertInto('pages')
+      .values({
+        incident_id: page.incidentId,
+        escalation_level: page.level,
+        attempt: page.attempt,
+        target: page.person.id,
+        channel: 'email',
+        idempotency_key: page.idempotencyKey,
+      })
+      .onConflict((oc) => oc.column('idempotency_key').doNothing())
+      .execute(),
   );
   const row = await db.selectFrom('pages').select(['sent_at']).where('idempotency_key', '=', page.idempotencyKey).executeTakeFirstOrThrow();
   if (!row.sent_at) {
-    await mailer.send({ to: page.person.email, subject: page.subject, text: page.text, ...(page.html ? { html: page.html } : {}), idempotencyKey: page.idempotencyKey });
+    await mailer.send({
+      to: page.person.email,
+      subject: page.subject,
+      text: page.text,
+      ...(page.html ? { html: page.html } : {}),
+      idempotencyKey: page.idempotencyKey,
+    });
     await db.updateTable('pages').set({ sent_at: new Date() }).where('idempotency_key', '=', page.idempotencyKey).execute();
   }
-  await withIncidentLock(db, page.incidentId, (trx) => appendTimelineEvent(trx, {
-    incidentId: page.incidentId,
-    kind: 'page.sent',
-    actor: 'system:escalation',
-    occurredAt: new Date(),
-    data: { person: page.person.id, level: page.level, attempt: page.attempt, reason: page.reason, channel: 'email' },
-    idempotencyKey: `page:${page.idempotencyKey}`,
-  }));
+  await withIncidentLock(db, page.incidentId, (trx) =>
+    appendTimelineEvent(trx, {
+      incidentId: page.incidentId,
+      kind: 'page.sent',
+      actor: 'system:escalation',
+      occurredAt: new Date(),
+      data: { person: page.person.id, level: page.level, attempt: page.attempt, reason: page.reason, channel: 'email' },
+      idempotencyKey: `page:${page.idempotencyKey}`,
+    }),
+  );
 }
 
 /** Marks every open page of an incident acknowledged by the person who acknowledged it. */

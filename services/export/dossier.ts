@@ -38,7 +38,10 @@ export async function readDossier(db: Kysely<Database>, incident: IncidentRow): 
   const runbook = incident.runbook_version ? await findRunbookVersion(db, incident.runbook_version) : undefined;
   const plan = runbook && incident.runbook_version ? planIncident(runbook, incident.runbook_version) : undefined;
   const corrections = await listCorrections(db, incident.id);
-  const votes = await listVotes(db, corrections.map((c) => c.id));
+  const votes = await listVotes(
+    db,
+    corrections.map((c) => c.id),
+  );
   const decisions = votes.map((v) => {
     const correction = corrections.find((c) => c.id === v.correction_id)!;
     return {

@@ -37,7 +37,9 @@ function reportedFields(d: IncidentDossier): Record<string, string> {
 }
 
 function finish(schema: string, reference: string, fields: Record<string, string | null>, mandatory: string[], why: Record<string, string>): RegulatorMapping {
-  const missing = mandatory.filter((f) => !fields[f]).map((field) => ({ field, why: why[field] ?? 'Correx holds no record of it; complete it before submitting' }));
+  const missing = mandatory
+    .filter((f) => !fields[f])
+    .map((field) => ({ field, why: why[field] ?? 'Correx holds no record of it; complete it before submitting' }));
   return { schema, reference, fields, mandatory, missing };
 }
 
@@ -49,9 +51,16 @@ export function regulatorMappings(d: IncidentDossier): RegulatorMapping[] {
   const summary = typeof opened?.data.summary === 'string' && opened.data.summary ? `${i.title}. ${opened.data.summary}` : i.title;
   const classes = i.classification;
   const remedial = d.corrections.length
-    ? d.corrections.map((c) => `${c.kind} ${JSON.stringify(c.scope)}: ${c.state}${c.applied_at ? `, in force from ${c.applied_at.toISOString()}` : ''}${c.lifted_at ? ` until ${c.lifted_at.toISOString()}` : ''} (${c.reason})`).join('; ')
+    ? d.corrections
+        .map(
+          (c) =>
+            `${c.kind} ${JSON.stringify(c.scope)}: ${c.state}${c.applied_at ? `, in force from ${c.applied_at.toISOString()}` : ''}${c.lifted_at ? ` until ${c.lifted_at.toISOString()}` : ''} (${c.reason})`,
+        )
+        .join('; ')
     : null;
-  const identity = system ? `${system.name} (${system.id}); model ${system.model.name} version ${system.model.version}${system.model.previousVersions?.length ? `; earlier versions ${system.model.previousVersions.join(', ')}` : ''}` : null;
+  const identity = system
+    ? `${system.name} (${system.id}); model ${system.model.name} version ${system.model.version}${system.model.previousVersions?.length ? `; earlier versions ${system.model.previousVersions.join(', ')}` : ''}`
+    : null;
   const chain = d.timeline.map((e) => `${e.occurred_at.toISOString()} ${e.kind} (${e.actor})`).join('\n');
   const evidence = `Correx timeline of ${d.timeline.length} events, SHA-256 chain head ${d.timeline.at(-1)?.hash ?? '-'}; verifiable export via GET /v1/exports?incidentId=${i.id}`;
   const regulatorReports = d.notifications.filter((n) => n.audience === 'regulator');
@@ -59,11 +68,13 @@ export function regulatorMappings(d: IncidentDossier): RegulatorMapping[] {
   const resolvedOrOpen = `${i.opened_at.toISOString()} - ${i.resolved_at?.toISOString() ?? 'ongoing'}`;
   const review = d.review;
   const attribution = review?.attribution.map((a) => `${a.stage} / ${a.actor} (${a.confidence} confidence)`).join('; ');
-  const rootCause = review ? `${review.root_cause}${attribution ? ` Attributed to: ${attribution}.` : ''}` : (reported['root-cause analysis'] ?? reported['root cause'] ?? reported["provider's root-cause analysis"] ?? null);
+  const rootCause = review
+    ? `${review.root_cause}${attribution ? ` Attributed to: ${attribution}.` : ''}`
+    : (reported['root-cause analysis'] ?? reported['root cause'] ?? reported["provider's root-cause analysis"] ?? null);
 
   const eu = finish(
     'eu-ai-act-art73-serious-incident',
-    "Commission template for serious incident reports under Art. 73 (draft, Sept 2025)",
+    'Commission template for serious incident reports under Art. 73 (draft, Sept 2025)',
     {
       authority: euReport?.recipient ?? reported.authority ?? null,
       'report type': i.resolved_at ? 'combined initial and final' : 'initial',
@@ -76,7 +87,17 @@ export function regulatorMappings(d: IncidentDossier): RegulatorMapping[] {
       'root-cause analysis': rootCause,
       'date of awareness': i.opened_at.toISOString(),
     },
-    ['authority', 'report type', 'incident class', 'AI system identity and versions', 'what happened', 'effects', 'users affected', 'remedial actions', 'root-cause analysis'],
+    [
+      'authority',
+      'report type',
+      'incident class',
+      'AI system identity and versions',
+      'what happened',
+      'effects',
+      'users affected',
+      'remedial actions',
+      'root-cause analysis',
+    ],
     {
       authority: 'no EU AI Act regime applies to this incident under its runbook and classes, so no market surveillance authority is on record',
       'incident class': UNCLASSIFIED,
@@ -101,7 +122,17 @@ export function regulatorMappings(d: IncidentDossier): RegulatorMapping[] {
       'root cause': rootCause,
       'near-miss patterns': reported['near-miss patterns'] ?? (review?.contributing_factors.length ? review.contributing_factors.join('; ') : null),
     },
-    ['start and end dates', 'harm and victims', 'chain of events', 'model involved', 'evidence of involvement', 'response', 'recommendations', 'root cause', 'near-miss patterns'],
+    [
+      'start and end dates',
+      'harm and victims',
+      'chain of events',
+      'model involved',
+      'evidence of involvement',
+      'response',
+      'recommendations',
+      'root cause',
+      'near-miss patterns',
+    ],
     {
       'harm and victims': UNCLASSIFIED,
       response: 'no correction has been proposed',
@@ -117,7 +148,9 @@ export function regulatorMappings(d: IncidentDossier): RegulatorMapping[] {
     {
       title: i.title,
       description: summary,
-      'how the AI system relates to the incident': system ? `${system.name} (${system.model.name} ${system.model.version}) ${opened?.data.cause ? 'triggered monitoring' : 'was reported by responders'}; severity ${i.severity}` : null,
+      'how the AI system relates to the incident': system
+        ? `${system.name} (${system.model.name} ${system.model.version}) ${opened?.data.cause ? 'triggered monitoring' : 'was reported by responders'}; severity ${i.severity}`
+        : null,
       submitter: system ? `${system.deployer.name} (${system.valueChainRole})` : null,
       'supporting materials': evidence,
       severity: `${i.severity}${d.runbook ? ` (${d.runbook.severities.find((s) => s.id === i.severity)?.name ?? ''})` : ''}`,
@@ -147,7 +180,9 @@ export function regulatorMappings(d: IncidentDossier): RegulatorMapping[] {
       'alleged deployer': system?.deployer.name ?? null,
       'alleged developer': system?.upstreamDeveloper.name ?? null,
       'alleged harmed or nearly harmed parties': reported['users affected'] ?? reported['harm and victims'] ?? null,
-      reports: regulatorReports.length ? regulatorReports.map((n) => `${n.subject}${n.sent_at ? ` (sent ${n.sent_at.toISOString()})` : ' (not sent)'}`).join('; ') : null,
+      reports: regulatorReports.length
+        ? regulatorReports.map((n) => `${n.subject}${n.sent_at ? ` (sent ${n.sent_at.toISOString()})` : ' (not sent)'}`).join('; ')
+        : null,
     },
     ['id', 'date', 'title', 'description', 'alleged deployer', 'alleged developer', 'alleged harmed or nearly harmed parties', 'reports'],
     {

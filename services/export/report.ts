@@ -62,25 +62,64 @@ export function printableReport(d: IncidentDossier, meta: { generatedAt: string;
 ${table(
   'Decision log',
   ['When', 'Who', 'Role', 'Decision', 'Correction', 'Rationale', 'Authority rule'],
-  d.decisions.map((x) => [when(x.at), `${x.name} (${x.actor})`, x.role, x.decision, `${x.kind} ${x.correctionId.slice(0, 8)}`, x.rationale, describeRule(x.rule)]),
+  d.decisions.map((x) => [
+    when(x.at),
+    `${x.name} (${x.actor})`,
+    x.role,
+    x.decision,
+    `${x.kind} ${x.correctionId.slice(0, 8)}`,
+    x.rationale,
+    describeRule(x.rule),
+  ]),
   'No approvals or rejections were recorded.',
 )}
 ${table(
   'Corrections',
   ['Kind', 'Scope', 'Proposed', 'State', 'In force from', 'In force until', 'Reason'],
-  d.corrections.map((c) => [c.kind + (c.break_glass ? ' (break-glass)' : ''), JSON.stringify(c.scope), `${when(c.proposed_at)} by ${c.proposed_by}`, c.state, when(c.applied_at), c.lifted_at ? when(c.lifted_at) : c.applied_at ? 'still in force' : '-', c.reason]),
+  d.corrections.map((c) => [
+    c.kind + (c.break_glass ? ' (break-glass)' : ''),
+    JSON.stringify(c.scope),
+    `${when(c.proposed_at)} by ${c.proposed_by}`,
+    c.state,
+    when(c.applied_at),
+    c.lifted_at ? when(c.lifted_at) : c.applied_at ? 'still in force' : '-',
+    c.reason,
+  ]),
   'No corrections were proposed.',
 )}
 ${table(
   'Regulator reports',
   ['Regime', 'Recipient', 'Due', 'Sent', 'State', 'On time', 'Approved by'],
-  regulator.map((n) => [n.regime, n.recipient, when(n.due_at), when(n.sent_at), n.state, n.sent_at ? (n.late ? `late: ${n.late_reason ?? ''}` : 'yes') : '-', n.approved_by ?? '-']),
+  regulator.map((n) => [
+    n.regime,
+    n.recipient,
+    when(n.due_at),
+    when(n.sent_at),
+    n.state,
+    n.sent_at ? (n.late ? `late: ${n.late_reason ?? ''}` : 'yes') : '-',
+    n.approved_by ?? '-',
+  ]),
   'No regulator regime applied.',
 )}
-${table('Notifications', ['Audience', 'Recipient', 'Subject', 'State', 'Sent'], other.map((n) => [n.audience, n.recipient, n.subject, n.state, when(n.sent_at)]), 'No notifications were sent.')}
+${table(
+  'Notifications',
+  ['Audience', 'Recipient', 'Subject', 'State', 'Sent'],
+  other.map((n) => [n.audience, n.recipient, n.subject, n.state, when(n.sent_at)]),
+  'No notifications were sent.',
+)}
 ${reviewSection(d)}
-${table('After-action tasks', ['Task', 'Owner', 'Due', 'State', 'Done'], d.tasks.map((t) => [t.title, t.owner ?? t.owner_role, when(t.due_at), t.state, when(t.completed_at)]), 'No follow-up tasks yet.')}
-${table('Timeline', ['#', 'When', 'Actor', 'Event', 'Hash'], d.timeline.map((e) => [e.seq, when(e.occurred_at), e.actor, e.kind, e.hash.slice(0, 16)]), 'No events.')}
+${table(
+  'After-action tasks',
+  ['Task', 'Owner', 'Due', 'State', 'Done'],
+  d.tasks.map((t) => [t.title, t.owner ?? t.owner_role, when(t.due_at), t.state, when(t.completed_at)]),
+  'No follow-up tasks yet.',
+)}
+${table(
+  'Timeline',
+  ['#', 'When', 'Actor', 'Event', 'Hash'],
+  d.timeline.map((e) => [e.seq, when(e.occurred_at), e.actor, e.kind, e.hash.slice(0, 16)]),
+  'No events.',
+)}
 </body></html>
 `;
 }

@@ -63,7 +63,11 @@ export function exportRoutes(app: CorrexApp, deps: ExportDependencies): void {
 
   app.get('/v1/incidents/:id/report', {
     config: { access },
-    schema: { tags, summary: 'The printable incident report (HTML for print): summary, decision log, corrections, reports against deadlines, follow-up', params: IncidentParams },
+    schema: {
+      tags,
+      summary: 'The printable incident report (HTML for print): summary, decision log, corrections, reports against deadlines, follow-up',
+      params: IncidentParams,
+    },
     handler: async (request, reply) => sendReport(reply, deps, await incidentOr404(deps.db, request.params.id), actorOf(request)),
   });
 
@@ -71,9 +75,12 @@ export function exportRoutes(app: CorrexApp, deps: ExportDependencies): void {
     config: { access },
     schema: {
       tags,
-      summary: 'The incident in the EU AI Act serious-incident, GPAI Code of Practice, OECD and AI Incident Database fields, with each missing mandatory field and why',
+      summary:
+        'The incident in the EU AI Act serious-incident, GPAI Code of Practice, OECD and AI Incident Database fields, with each missing mandatory field and why',
       params: IncidentParams,
-      querystring: z.strictObject({ schema: z.enum(['eu-ai-act-art73-serious-incident', 'gpai-code-of-practice-c9', 'oecd-common-reporting-framework', 'ai-incident-database']).optional() }),
+      querystring: z.strictObject({
+        schema: z.enum(['eu-ai-act-art73-serious-incident', 'gpai-code-of-practice-c9', 'oecd-common-reporting-framework', 'ai-incident-database']).optional(),
+      }),
     },
     handler: async (request) => {
       const incident = await incidentOr404(deps.db, request.params.id);

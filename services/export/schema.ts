@@ -15,7 +15,10 @@ export const ExportSelection = z
     to: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time with offset' }).optional(),
     format: z.enum(['json', 'csv']).default('json'),
   })
-  .refine((s) => s.incidentId || s.systemId || s.severity || s.from || s.to, { message: 'say which incidents: incidentId, or systemId / severity / from / to', path: ['incidentId'] });
+  .refine((s) => s.incidentId || s.systemId || s.severity || s.from || s.to, {
+    message: 'say which incidents: incidentId, or systemId / severity / from / to',
+    path: ['incidentId'],
+  });
 export type ExportSelection = z.infer<typeof ExportSelection>;
 
 export interface ManifestIncident {

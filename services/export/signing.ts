@@ -12,7 +12,8 @@ export interface SigningKey {
 }
 
 export function signingKeyFrom(privateKey: KeyObject): SigningKey {
-  if (privateKey.asymmetricKeyType !== 'ed25519') throw new OperatorError(`the signing key must be an Ed25519 key, not ${privateKey.asymmetricKeyType ?? 'unknown'}`);
+  if (privateKey.asymmetricKeyType !== 'ed25519')
+    throw new OperatorError(`the signing key must be an Ed25519 key, not ${privateKey.asymmetricKeyType ?? 'unknown'}`);
   const publicKey = createPublicKey(privateKey);
   const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
   return { keyId: keyIdOf(publicKeyPem), privateKey, publicKeyPem };
@@ -49,7 +50,9 @@ export async function loadSigningKey(options: { file: string | undefined; dataDi
   try {
     return signingKeyFrom(createPrivateKey(pem));
   } catch (error) {
-    throw error instanceof OperatorError ? error : new OperatorError(`the export signing key ${file} is not a PKCS#8 PEM private key: ${(error as Error).message}`);
+    throw error instanceof OperatorError
+      ? error
+      : new OperatorError(`the export signing key ${file} is not a PKCS#8 PEM private key: ${(error as Error).message}`);
   }
 }
 

@@ -16,7 +16,11 @@ export function selectIncidents(db: Kysely<Database>, s: ExportSelection): Promi
 }
 
 /** Each exported incident says who exported it, when, and in which export, before its events are read. */
-export async function recordExport(db: Kysely<Database>, incidents: IncidentRow[], e: { exportId: string; actor: string; format: string; selection: Record<string, string>; at: Date }): Promise<void> {
+export async function recordExport(
+  db: Kysely<Database>,
+  incidents: IncidentRow[],
+  e: { exportId: string; actor: string; format: string; selection: Record<string, string>; at: Date },
+): Promise<void> {
   for (const incident of incidents) {
     await appendTimelineEvent(db, {
       incidentId: incident.id,
@@ -41,7 +45,15 @@ async function* eventPages(db: Kysely<Database>, incidentId: string) {
 }
 
 function eventLine(e: { seq: number; kind: string; actor: string; occurred_at: Date; data: Record<string, unknown>; prev_hash: string; hash: string }) {
-  return canonicalJson({ seq: e.seq, kind: e.kind, actor: e.actor, occurredAt: e.occurred_at.toISOString(), data: e.data, prevHash: e.prev_hash, hash: e.hash });
+  return canonicalJson({
+    seq: e.seq,
+    kind: e.kind,
+    actor: e.actor,
+    occurredAt: e.occurred_at.toISOString(),
+    data: e.data,
+    prevHash: e.prev_hash,
+    hash: e.hash,
+  });
 }
 
 /**
@@ -50,7 +62,12 @@ function eventLine(e: { seq: number; kind: string; actor: string; occurred_at: D
  * `"incidents":[`; per incident a summary line ending in `"events":[`, one line per event, and `]}`;
  * then a trailer line with the signed manifest.
  */
-export async function* jsonExport(db: Kysely<Database>, incidents: IncidentRow[], meta: { exportId: string; exportedAt: string; exportedBy: string; selection: Record<string, string> }, key: SigningKey): AsyncGenerator<string> {
+export async function* jsonExport(
+  db: Kysely<Database>,
+  incidents: IncidentRow[],
+  meta: { exportId: string; exportedAt: string; exportedBy: string; selection: Record<string, string> },
+  key: SigningKey,
+): AsyncGenerator<string> {
   yield `${JSON.stringify({ format: EXPORT_FORMAT, exportId: meta.exportId, exportedAt: meta.exportedAt, exportedBy: meta.exportedBy, selection: meta.selection }).slice(0, -1)},"incidents":[\n`;
   const manifestIncidents: ManifestIncident[] = [];
   for (const [index, incident] of incidents.entries()) {

@@ -98,13 +98,22 @@ export async function verifyExport(lines: AsyncIterable<string>, options: { publ
         section = 'end';
         continue;
       }
-      const head = line.startsWith('{"incident":') && line.endsWith(',"events":[') ? (parseLine(`${line.slice(0, -',"events":['.length)}}`) as { incident?: { id?: string } } | undefined) : undefined;
+      const head =
+        line.startsWith('{"incident":') && line.endsWith(',"events":[')
+          ? (parseLine(`${line.slice(0, -',"events":['.length)}}`) as { incident?: { id?: string } } | undefined)
+          : undefined;
       if (!head?.incident?.id) {
         problems.push(`line ${lineNo}: expected an incident or the manifest`);
         break;
       }
       const summary = canonicalJson(head.incident);
-      current = { incidentId: head.incident.id, summaryHash: createHash('sha256').update(summary).digest('hex'), events: 0, lastSeq: 0, headHash: GENESIS_HASH };
+      current = {
+        incidentId: head.incident.id,
+        summaryHash: createHash('sha256').update(summary).digest('hex'),
+        events: 0,
+        lastSeq: 0,
+        headHash: GENESIS_HASH,
+      };
       seen.push(current);
       section = 'events';
       continue;
@@ -123,7 +132,15 @@ export async function verifyExport(lines: AsyncIterable<string>, options: { publ
         if (event.seq !== expectedSeq) breakAt(`its sequence number reads ${event.seq}`);
         else if (event.prevHash !== current.headHash) breakAt('it does not link to the previous event (prevHash differs)');
         else {
-          const recomputed = timelineEventHash({ incidentId: current.incidentId, seq: event.seq, kind: event.kind, actor: event.actor, occurredAt: event.occurredAt, data: event.data, prevHash: event.prevHash });
+          const recomputed = timelineEventHash({
+            incidentId: current.incidentId,
+            seq: event.seq,
+            kind: event.kind,
+            actor: event.actor,
+            occurredAt: event.occurredAt,
+            data: event.data,
+            prevHash: event.prevHash,
+          });
           if (recomputed !== event.hash) breakAt('its content does not match its hash');
         }
       }
@@ -148,14 +165,18 @@ export async function verifyExport(lines: AsyncIterable<string>, options: { publ
       if (!entry || entry.incidentId !== incident.incidentId) problems.push(`incident ${incident.incidentId} is not where the manifest lists it`);
       else {
         if (entry.summaryHash !== incident.summaryHash) problems.push(`the summary of incident ${incident.incidentId} was altered`);
-        if (entry.events !== incident.events || entry.lastSeq !== incident.lastSeq) problems.push(`incident ${incident.incidentId} has ${incident.events} events; the manifest says ${entry.events}`);
-        else if (!broken && entry.headHash !== incident.headHash) problems.push(`incident ${incident.incidentId}'s last event differs from the manifest's head`);
+        if (entry.events !== incident.events || entry.lastSeq !== incident.lastSeq)
+          problems.push(`incident ${incident.incidentId} has ${incident.events} events; the manifest says ${entry.events}`);
+        else if (!broken && entry.headHash !== incident.headHash)
+          problems.push(`incident ${incident.incidentId}'s last event differs from the manifest's head`);
       }
     }
     const publicKey = options.publicKeyPem ?? manifest.publicKey;
     keyPinned = options.publicKeyPem !== undefined;
-    if (keyPinned && manifest.publicKey && keyIdOf(manifest.publicKey) !== keyIdOf(options.publicKeyPem!)) problems.push(`the export was signed with key ${manifest.keyId}, not the key given`);
-    if (!publicKey || !trailer?.signature || !manifestSignatureValid(publicKey, manifest, trailer.signature)) problems.push('the manifest signature does not verify');
+    if (keyPinned && manifest.publicKey && keyIdOf(manifest.publicKey) !== keyIdOf(options.publicKeyPem!))
+      problems.push(`the export was signed with key ${manifest.keyId}, not the key given`);
+    if (!publicKey || !trailer?.signature || !manifestSignatureValid(publicKey, manifest, trailer.signature))
+      problems.push('the manifest signature does not verify');
   } else if (section === 'end') {
     problems.push('the export has no manifest');
   }

@@ -70,7 +70,12 @@ export async function idempotent<T>(
     .values({ token_id: principal.tokenId, key, operation, fingerprint })
     .onConflict((oc) => oc.columns(['token_id', 'key']).doNothing())
     .execute();
-  const recorded = await db.selectFrom('idempotency_keys').selectAll().where('token_id', '=', principal.tokenId).where('key', '=', key).executeTakeFirstOrThrow();
+  const recorded = await db
+    .selectFrom('idempotency_keys')
+    .selectAll()
+    .where('token_id', '=', principal.tokenId)
+    .where('key', '=', key)
+    .executeTakeFirstOrThrow();
   if (recorded.fingerprint !== fingerprint) {
     throw new IdempotencyKeyReused(
       `Idempotency-Key ${key} was first used with a different request (${recorded.operation === operation ? 'another path or body' : recorded.operation}); use a fresh key for a new action`,

@@ -2,7 +2,13 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import type { Client, Connection } from '@temporalio/client';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
-import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import {
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
 import { authenticate } from '../access/repository.js';
 import { allows, type Access } from '../access/roles.js';
@@ -66,7 +72,11 @@ function describeAccess(access: Access): string {
  */
 function illFormedText(value: unknown, at: (string | number)[]): FieldError | undefined {
   const problem = (text: string) =>
-    text.includes('\u0000') ? 'must not contain NUL characters' : text.isWellFormed() ? undefined : 'must be well-formed Unicode (it has a lone UTF-16 surrogate)';
+    text.includes('\u0000')
+      ? 'must not contain NUL characters'
+      : text.isWellFormed()
+        ? undefined
+        : 'must be well-formed Unicode (it has a lone UTF-16 surrogate)';
   if (typeof value === 'string') {
     const message = problem(value);
     return message ? { path: at.join('.'), message } : undefined;
@@ -86,19 +96,32 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
   const app = Fastify({
     logger: { level: deps.logLevel ?? 'warn' },
     bodyLimit: 1024 * 1024,
-    ...(deps.trustProxy === undefined ? {} : { trustProxy: typeof deps.trustProxy === 'number' ? (_address: string, hop: number) => hop < (deps.trustProxy as number) : deps.trustProxy }),
+    ...(deps.trustProxy === undefined
+      ? {}
+      : { trustProxy: typeof deps.trustProxy === 'number' ? (_address: string, hop: number) => hop < (deps.trustProxy as number) : deps.trustProxy }),
     // A malformed URL (`%ZZ`) or an over-long path segment never reaches a route: answer it as every other error.
     frameworkErrors: (error, _request, reply) => {
       const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
-      sendProblem(reply, { title: status === 414 ? 'URI too long' : 'Bad request', status, detail: error.code === 'FST_ERR_BAD_URL' ? 'the URL is not valid (a malformed %-escape?)' : 'a path segment is longer than any id Correx uses' });
+      sendProblem(reply, {
+        title: status === 414 ? 'URI too long' : 'Bad request',
+        status,
+        detail: error.code === 'FST_ERR_BAD_URL' ? 'the URL is not valid (a malformed %-escape?)' : 'a path segment is longer than any id Correx uses',
+      });
     },
     // Errors Node's HTTP parser meets before Fastify sees a request (headers or URL too large, bad framing).
     clientErrorHandler: (error, socket) => {
       if (!socket.writable) return socket.destroy(error);
       const code = (error as NodeJS.ErrnoException).code;
       const status = code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-      const body = JSON.stringify({ type: 'about:blank', title: status === 431 ? 'Request header fields too large' : 'Bad request', status, detail: status === 431 ? 'the URL and headers together exceed 16 KiB' : 'the request is not valid HTTP' });
-      socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      const body = JSON.stringify({
+        type: 'about:blank',
+        title: status === 431 ? 'Request header fields too large' : 'Bad request',
+        status,
+        detail: status === 431 ? 'the URL and headers together exceed 16 KiB' : 'the request is not valid HTTP',
+      });
+      socket.end(
+        `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
     },
   }).withTypeProvider<ZodTypeProvider>();
   // JSON bodies must be valid UTF-8: the default parser would store invalid bytes as U+FFFD, silently.
@@ -154,7 +177,11 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) {
       reply.header('www-authenticate', 'Bearer realm="correx"');
-      return sendProblem(reply, { title: 'Unauthenticated', status: 401, detail: 'send an API token as `Authorization: Bearer <token>` (create one with `correx token create`)' });
+      return sendProblem(reply, {
+        title: 'Unauthenticated',
+        status: 401,
+        detail: 'send an API token as `Authorization: Bearer <token>` (create one with `correx token create`)',
+      });
     }
     const result = await authenticate(deps.db, match[1]!);
     if ('refused' in result) {
@@ -173,7 +200,11 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
   });
 
   app.addHook('preValidation', async (request) => {
-    for (const [part, value] of [['body', request.body], ['query', request.query], ['params', request.params]] as const) {
+    for (const [part, value] of [
+      ['body', request.body],
+      ['query', request.query],
+      ['params', request.params],
+    ] as const) {
       const found = illFormedText(value, [part]);
       if (found) throw new InvalidInput([found]);
     }
@@ -185,14 +216,19 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
     hook: 'preHandler',
     timeWindow: 60_000,
     keyGenerator: (request) => request.principal?.tokenId ?? request.ip,
-    max: (request) => (request.principal?.roles.includes('ingest') || request.routeOptions.config.access === 'integration-key' ? limits.ingestPerMinute : limits.perMinute),
-    errorResponseBuilder: (_request, context) => ({ statusCode: 429, message: `rate limit of ${context.max} requests a minute reached; retry in ${context.after}` }),
+    max: (request) =>
+      request.principal?.roles.includes('ingest') || request.routeOptions.config.access === 'integration-key' ? limits.ingestPerMinute : limits.perMinute,
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      message: `rate limit of ${context.max} requests a minute reached; retry in ${context.after}`,
+    }),
   });
 
   const problemOrPagerDuty = (request: FastifyRequest, reply: FastifyReply, problem: Problem) => {
     if (request.routeOptions.config?.errorFormat === 'pagerduty') {
       if (problem.status === 400) return reply.code(400).send(pagerDutyInvalid(problem.errors ?? [{ path: '', message: problem.detail ?? problem.title }]));
-      if (problem.status === 429) return reply.code(429).send({ status: 'throttle event', message: 'Requests for this service are arriving too quickly. Please retry later.' });
+      if (problem.status === 429)
+        return reply.code(429).send({ status: 'throttle event', message: 'Requests for this service are arriving too quickly. Please retry later.' });
     }
     return sendProblem(reply, problem);
   };
@@ -204,10 +240,20 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
         path: [part, ...issue.instancePath.split('/').filter(Boolean)].join('.'),
         message: issue.message ?? 'is invalid',
       }));
-      return problemOrPagerDuty(request, reply, { title: 'Invalid request', status: 400, detail: errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors });
+      return problemOrPagerDuty(request, reply, {
+        title: 'Invalid request',
+        status: 400,
+        detail: errors.map((e) => `${e.path}: ${e.message}`).join('; '),
+        errors,
+      });
     }
     if (error instanceof InvalidInput) {
-      return problemOrPagerDuty(request, reply, { title: 'Invalid request', status: 400, detail: error.errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors: error.errors });
+      return problemOrPagerDuty(request, reply, {
+        title: 'Invalid request',
+        status: 400,
+        detail: error.errors.map((e) => `${e.path}: ${e.message}`).join('; '),
+        errors: error.errors,
+      });
     }
     if (error instanceof NotFound) return sendProblem(reply, { title: 'Not found', status: 404, detail: error.message });
     // Accepted by its workflow but not on record yet: the detail says what was accepted and whether retrying is safe.
@@ -222,7 +268,11 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
     }
     const status = (error as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) {
-      return problemOrPagerDuty(request, reply, { title: status === 429 ? 'Too many requests' : 'Bad request', status, detail: error instanceof Error ? error.message : String((error as { message?: unknown }).message ?? '') });
+      return problemOrPagerDuty(request, reply, {
+        title: status === 429 ? 'Too many requests' : 'Bad request',
+        status,
+        detail: error instanceof Error ? error.message : String((error as { message?: unknown }).message ?? ''),
+      });
     }
     // PostgreSQL down or restarting: the client cannot tell that from a bug unless it is told to retry.
     if (databaseUnavailable(error)) {
@@ -236,7 +286,9 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]!;
     // A path that exists under other methods (TRACE, or DELETE where only GET is) is 405 with what is allowed.
-    const allowed = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((method) => method !== request.method && app.findRoute({ method: method as 'GET', url: path }));
+    const allowed = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'].filter(
+      (method) => method !== request.method && app.findRoute({ method: method as 'GET', url: path }),
+    );
     if (allowed.length > 0) {
       reply.header('allow', allowed.join(', '));
       return sendProblem(reply, { title: 'Method not allowed', status: 405, detail: `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}` });
@@ -267,9 +319,13 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
     schema: { tags: ['service'], summary: 'Ready for traffic: not draining, and Temporal and the database answer (503 otherwise)' },
     handler: async (_request, reply) => {
       const accepting = deps.accepting?.() ?? true;
-      const [temporalUp, databaseUp] = accepting ? await Promise.all([temporalReachable(deps.temporal.connection), databaseReachable(deps.db)]) : [false, false];
+      const [temporalUp, databaseUp] = accepting
+        ? await Promise.all([temporalReachable(deps.temporal.connection), databaseReachable(deps.db)])
+        : [false, false];
       const ready = accepting && temporalUp && databaseUp;
-      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : accepting ? 'unavailable' : 'draining', temporal: temporalUp, database: databaseUp });
+      return reply
+        .code(ready ? 200 : 503)
+        .send({ status: ready ? 'ready' : accepting ? 'unavailable' : 'draining', temporal: temporalUp, database: databaseUp });
     },
   });
   app.get('/openapi.json', {
@@ -285,7 +341,18 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
     monitor: new MonitorClient({ db: deps.db, client: deps.temporal.client, taskQueue: deps.temporal.taskQueue, runbooks: deps.runbooks }),
     recordTimeoutMs: deps.recordTimeoutMs,
   };
-  for (const routes of [incidentRoutes, correctionRoutes, regulatoryRoutes, taskRoutes, reviewRoutes, monitoringRoutes, ingestRoutes, accessRoutes, metricsRoutes]) routes(app, routeDeps);
+  for (const routes of [
+    incidentRoutes,
+    correctionRoutes,
+    regulatoryRoutes,
+    taskRoutes,
+    reviewRoutes,
+    monitoringRoutes,
+    ingestRoutes,
+    accessRoutes,
+    metricsRoutes,
+  ])
+    routes(app, routeDeps);
   exportRoutes(app, { ...routeDeps, signingKey: deps.signingKey });
   drillRoutes(app, { ...routeDeps, temporal: deps.temporal.client, taskQueue: deps.temporal.taskQueue });
   await consoleRoutes(app, { ...routeDeps, signingKey: deps.signingKey, console: deps.console ?? {} });

@@ -1,7 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
-import { acknowledgeUpdate, classifyUpdate, closeUpdate, incidentStateQuery, liftCorrectionUpdate, proposeCorrectionUpdate, resolveUpdate, triggerArrivedSignal, type CorrectionLift, type CorrectionProposal } from '../../workflows/incident/messages.js';
+import {
+  acknowledgeUpdate,
+  classifyUpdate,
+  closeUpdate,
+  incidentStateQuery,
+  liftCorrectionUpdate,
+  proposeCorrectionUpdate,
+  resolveUpdate,
+  triggerArrivedSignal,
+  type CorrectionLift,
+  type CorrectionProposal,
+} from '../../workflows/incident/messages.js';
 import type { incidentWorkflow } from '../../workflows/index.js';
 import { CorrectionProposalInput } from '../correction/schema.js';
 import { InvalidInput } from '../errors.js';
@@ -71,7 +82,11 @@ export class IncidentClient {
     const parsed = CorrectionProposalInput.safeParse(correction);
     if (!parsed.success) throw InvalidInput.fromZod(parsed.error);
     const checked: CorrectionProposal = { actor, at, ...parsed.data, parameters: parsed.data.parameters as Record<string, unknown> };
-    return refusalsAsErrors(this.client.workflow.getHandle(workflowId).executeUpdate(proposeCorrectionUpdate, { args: [checked], ...(options.updateId ? { updateId: options.updateId } : {}) }));
+    return refusalsAsErrors(
+      this.client.workflow
+        .getHandle(workflowId)
+        .executeUpdate(proposeCorrectionUpdate, { args: [checked], ...(options.updateId ? { updateId: options.updateId } : {}) }),
+    );
   }
 
   /** Lifts a correction in force, through its incident (authority and, for the last one, restoration criteria). */

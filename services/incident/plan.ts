@@ -89,7 +89,8 @@ export function planIncident(runbook: Runbook, runbookVersion: string): Incident
     authority,
     enforcement: runbook.system.enforcement,
     consumers: runbook.system.consumers,
-    fallbackSecretEnv: runbook.system.fallbackSecretEnv ?? (runbook.system.enforcement.adapter === 'webhook' ? runbook.system.enforcement.secretEnv : undefined),
+    fallbackSecretEnv:
+      runbook.system.fallbackSecretEnv ?? (runbook.system.enforcement.adapter === 'webhook' ? runbook.system.enforcement.secretEnv : undefined),
     upstream: {
       notify: runbook.notifications.upstreamDeveloper.notify,
       name: runbook.system.upstreamDeveloper.name,

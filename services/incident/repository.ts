@@ -92,7 +92,10 @@ const rank = (state: string) => lifecycle.indexOf(state as IncidentState);
  * row from before they were recorded, another run after a reset, a caller outside a workflow) the
  * lifecycle order decides, and only an explicit re-opening moves back.
  */
-function supersedes(row: { state: string; state_run_id: string | null; state_ordinal: number | null }, change: { state: IncidentState; order?: TransitionOrder; reopen?: boolean }): boolean {
+function supersedes(
+  row: { state: string; state_run_id: string | null; state_ordinal: number | null },
+  change: { state: IncidentState; order?: TransitionOrder; reopen?: boolean },
+): boolean {
   const { order } = change;
   if (order && row.state_run_id === order.runId && row.state_ordinal !== null) return order.ordinal >= row.state_ordinal;
   if (change.reopen) return true;
@@ -140,7 +143,12 @@ export async function recordIncidentTransition(db: Kysely<Database>, t: Incident
       ...(stamp && reached && row[stamp] === null ? { [stamp]: at } : {}),
       ...(t.commander && row.commander === null ? { commander: t.commander } : {}),
     };
-    if (Object.keys(fill).length > 0) await trx.updateTable('incidents').set({ ...fill, updated_at: new Date() }).where('id', '=', t.incidentId).execute();
+    if (Object.keys(fill).length > 0)
+      await trx
+        .updateTable('incidents')
+        .set({ ...fill, updated_at: new Date() })
+        .where('id', '=', t.incidentId)
+        .execute();
     // The same idempotency key: a retry of a transition already recorded as such appends nothing.
     await appendTimelineEvent(trx, {
       incidentId: t.incidentId,
@@ -157,7 +165,12 @@ export async function recordIncidentTransition(db: Kysely<Database>, t: Incident
  * A re-opened incident is live again (`resolved_at` cleared), unless a later transition of its
  * workflow was recorded first. Runs inside the caller's incident lock; returns whether the row moved.
  */
-export async function reopenIncidentRow(trx: Transaction<Database>, incidentId: string, state: IncidentState, order: TransitionOrder | undefined): Promise<boolean> {
+export async function reopenIncidentRow(
+  trx: Transaction<Database>,
+  incidentId: string,
+  state: IncidentState,
+  order: TransitionOrder | undefined,
+): Promise<boolean> {
   const row = await trx.selectFrom('incidents').select(['state', 'state_run_id', 'state_ordinal']).where('id', '=', incidentId).executeTakeFirst();
   if (row && !supersedes(row, { state, ...(order ? { order } : {}), reopen: true })) return false;
   await trx
@@ -180,9 +193,16 @@ export async function findIncidents(db: Kysely<Database>, incidentIds: string[])
 }
 
 /** Responders (re)classified the incident: the row follows, and the timeline says who and why. */
-export async function recordIncidentClassified(db: Kysely<Database>, c: { incidentId: string; actor: string; at: string; from: string[]; to: string[]; reason: string; revision: number }): Promise<void> {
+export async function recordIncidentClassified(
+  db: Kysely<Database>,
+  c: { incidentId: string; actor: string; at: string; from: string[]; to: string[]; reason: string; revision: number },
+): Promise<void> {
   await withIncidentLock(db, c.incidentId, async (trx) => {
-    await trx.updateTable('incidents').set({ classification: jsonb(c.to), updated_at: new Date() }).where('id', '=', c.incidentId).execute();
+    await trx
+      .updateTable('incidents')
+      .set({ classification: jsonb(c.to), updated_at: new Date() })
+      .where('id', '=', c.incidentId)
+      .execute();
     await appendTimelineEvent(trx, {
       incidentId: c.incidentId,
       kind: 'incident.classified',
@@ -221,7 +241,10 @@ export async function listIncidents(db: Kysely<Database>, filter: IncidentFilter
 }
 
 /** Incidents an export selects, oldest first, with no limit (an export streams them all). */
-export async function incidentsForExport(db: Kysely<Database>, s: { incidentId?: string; systemId?: string; severity?: string; from?: string; to?: string }): Promise<IncidentRow[]> {
+export async function incidentsForExport(
+  db: Kysely<Database>,
+  s: { incidentId?: string; systemId?: string; severity?: string; from?: string; to?: string },
+): Promise<IncidentRow[]> {
   let query = db.selectFrom('incidents').selectAll();
   if (s.incidentId) query = query.where('id', '=', s.incidentId);
   if (s.systemId) query = query.where('system_id', '=', s.systemId);

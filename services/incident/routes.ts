@@ -12,24 +12,28 @@ import type { Kysely } from 'kysely';
 
 export const IncidentParams = z.strictObject({ id: z.uuid('must be an incident id (UUID)') });
 
-const Cursor = z
-  .string()
-  .transform((text, ctx) => {
-    try {
-      const decoded = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown;
-      const parsed = z.object({ openedAt: z.iso.datetime({ offset: true }), id: z.uuid() }).safeParse(decoded);
-      if (parsed.success) return parsed.data;
-    } catch {
-      // falls through to the issue below
-    }
-    ctx.addIssue({ code: 'custom', message: 'is not a cursor this API returned (use nextCursor from the previous page)' });
-    return z.NEVER;
-  });
+const Cursor = z.string().transform((text, ctx) => {
+  try {
+    const decoded = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown;
+    const parsed = z.object({ openedAt: z.iso.datetime({ offset: true }), id: z.uuid() }).safeParse(decoded);
+    if (parsed.success) return parsed.data;
+  } catch {
+    // falls through to the issue below
+  }
+  ctx.addIssue({ code: 'custom', message: 'is not a cursor this API returned (use nextCursor from the previous page)' });
+  return z.NEVER;
+});
 
 const ListQuery = z.strictObject({
   systemId: SystemId.optional(),
   state: z
-    .preprocess((value) => (typeof value === 'string' || Array.isArray(value) ? [value].flat().flatMap((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()) : [v])) : value), z.array(IncidentState))
+    .preprocess(
+      (value) =>
+        typeof value === 'string' || Array.isArray(value)
+          ? [value].flat().flatMap((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()) : [v]))
+          : value,
+      z.array(IncidentState),
+    )
     .optional()
     .describe('One state or several: repeated (state=triggered&state=acknowledged) or comma-separated (state=triggered,acknowledged)'),
   severity: Severity.optional(),
@@ -110,7 +114,8 @@ export function incidentRoutes(app: CorrexApp, deps: RouteDependencies): void {
       const rows = await listIncidents(deps.db, { ...filter, states: state, limit: limit + 1, after: cursor });
       const page = rows.slice(0, limit);
       const last = page.at(-1);
-      const nextCursor = rows.length > limit && last ? Buffer.from(JSON.stringify({ openedAt: last.opened_at.toISOString(), id: last.id })).toString('base64url') : null;
+      const nextCursor =
+        rows.length > limit && last ? Buffer.from(JSON.stringify({ openedAt: last.opened_at.toISOString(), id: last.id })).toString('base64url') : null;
       return { items: page.map(incidentView), nextCursor };
     },
   });
@@ -132,7 +137,15 @@ export function incidentRoutes(app: CorrexApp, deps: RouteDependencies): void {
       await incidentOr404(deps.db, request.params.id);
       const events = await listTimeline(deps.db, request.params.id, request.query);
       return {
-        items: events.map((e) => ({ seq: e.seq, kind: e.kind, actor: e.actor, occurredAt: e.occurred_at.toISOString(), data: e.data, prevHash: e.prev_hash, hash: e.hash })),
+        items: events.map((e) => ({
+          seq: e.seq,
+          kind: e.kind,
+          actor: e.actor,
+          occurredAt: e.occurred_at.toISOString(),
+          data: e.data,
+          prevHash: e.prev_hash,
+          hash: e.hash,
+        })),
         nextAfterSeq: events.length === request.query.limit ? events.at(-1)!.seq : null,
       };
     },

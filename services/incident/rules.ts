@@ -24,7 +24,8 @@ export function unresolved(state: IncidentState): boolean {
   return incidentStates.indexOf(state) < incidentStates.indexOf('resolved');
 }
 
-const notAPerson = (plan: IncidentStanding['plan'], actor: string) => (plan.people.some((p) => p.id === actor) ? undefined : `${actor} is not one of the runbook's people`);
+const notAPerson = (plan: IncidentStanding['plan'], actor: string) =>
+  plan.people.some((p) => p.id === actor) ? undefined : `${actor} is not one of the runbook's people`;
 
 export function acknowledgeProblem({ snapshot, plan }: IncidentStanding, action: IncidentAction): string | undefined {
   const stranger = notAPerson(plan, action.actor);
@@ -79,7 +80,8 @@ export function liftProblem(incident: IncidentStanding, lift: CorrectionLift): s
   const rule = findRule(plan.authority, correction.kind, correction.severity);
   const roles = rule ? [...new Set([...rule.approverRoles, ...rule.escalateTo])] : [];
   const person = plan.people.find((p) => p.id === lift.actor);
-  if (!person || !person.roles.some((r) => roles.includes(r))) return `${lift.actor} may not lift a ${correction.kind} correction: that needs one of ${roles.join(', ')}`;
+  if (!person || !person.roles.some((r) => roles.includes(r)))
+    return `${lift.actor} may not lift a ${correction.kind} correction: that needs one of ${roles.join(', ')}`;
   if (!lift.rationale.trim()) return 'a rationale is required';
   if (restorationRequired(incident, correction.id)) {
     const met = new Set((lift.restoration ?? []).filter((r) => r.evidence.trim()).map((r) => r.criterion));
@@ -104,7 +106,8 @@ export function closeProblem({ snapshot, plan, closing }: IncidentStanding, acti
   if (stranger) return stranger;
   if (snapshot.state === 'closed' || closing) return 'incident is already closed';
   const open = snapshot.corrections.filter((c) => openCorrectionStates.includes(c.state));
-  if (open.length > 0) return `${open.length} correction(s) still pending or in force (${open.map((c) => `${c.kind} ${c.id}: ${c.state}`).join(', ')}); lift or reject them first`;
+  if (open.length > 0)
+    return `${open.length} correction(s) still pending or in force (${open.map((c) => `${c.kind} ${c.id}: ${c.state}`).join(', ')}); lift or reject them first`;
   return undefined;
 }
 
@@ -125,7 +128,9 @@ export function clockDue(snapshot: Pick<IncidentSnapshot, 'classification' | 're
 
 /** Who owns a review task of this role: the commander if they hold it, else the first person who does. */
 export function reviewTaskOwner(snapshot: Pick<IncidentSnapshot, 'commander'>, plan: Pick<IncidentPlan, 'people'>, role: string): string | undefined {
-  return snapshot.commander && plan.people.find((p) => p.id === snapshot.commander)?.roles.includes(role) ? snapshot.commander : plan.people.find((p) => p.roles.includes(role))?.id;
+  return snapshot.commander && plan.people.find((p) => p.id === snapshot.commander)?.roles.includes(role)
+    ? snapshot.commander
+    : plan.people.find((p) => p.roles.includes(role))?.id;
 }
 
 /** The runbook's follow-up tasks, each owned by a holder of its role and due its time after the resolution. */

@@ -10,9 +10,7 @@ export type IncidentState = z.infer<typeof IncidentState>;
 export const openIncidentStates: readonly IncidentState[] = incidentStates.filter((state) => state !== 'closed');
 
 /** A system id as runbooks name it: lowercase letters, digits and dashes. */
-export const SystemId = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes (at most 63), e.g. assistant-prod');
+export const SystemId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and dashes (at most 63), e.g. assistant-prod');
 
 /** Severity names are defined by each runbook (SEV1 … SEV4 by convention). */
 export const Severity = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be a severity name such as SEV2');
@@ -99,4 +97,3 @@ export interface IncidentAction {
   at: string;
   reason?: string;
 }
-

@@ -15,7 +15,11 @@ export interface TriggerDependencies {
  * Opens an incident (or joins the open one) under its system's current runbook, whose version the
  * incident keeps for life. Rejects systems without a runbook and severities the runbook lacks.
  */
-export async function triggerIncident(deps: TriggerDependencies, trigger: IncidentTrigger, actor: string): Promise<TriggerOutcome & { runbookVersion: string }> {
+export async function triggerIncident(
+  deps: TriggerDependencies,
+  trigger: IncidentTrigger,
+  actor: string,
+): Promise<TriggerOutcome & { runbookVersion: string }> {
   const inUse = await deps.runbooks.find(trigger.systemId);
   if (!inUse) {
     const known = await deps.runbooks.systemIds();
@@ -23,7 +27,9 @@ export async function triggerIncident(deps: TriggerDependencies, trigger: Incide
   }
   const severities = inUse.runbook.severities.map((s) => s.id);
   if (!severities.includes(trigger.severity)) {
-    throw new InvalidInput([{ path: 'severity', message: `'${trigger.severity}' is not a severity of ${trigger.systemId}'s runbook (${severities.join(', ')})` }]);
+    throw new InvalidInput([
+      { path: 'severity', message: `'${trigger.severity}' is not a severity of ${trigger.systemId}'s runbook (${severities.join(', ')})` },
+    ]);
   }
   await deps.runbooks.record(deps.db, inUse);
   const outcome = await deps.incidents.trigger(trigger, actor, { runbookVersion: inUse.version });

@@ -47,7 +47,10 @@ export function alertmanagerSignals(webhook: AlertmanagerWebhook, boundSystem: s
     const labelled = alert.labels.system;
     const systemId = boundSystem ?? labelled;
     if (!systemId) {
-      errors.push({ path: `${at}.labels.system`, message: 'no system: give alerts a `system` label naming a runbook system, or send with an integration key bound to one' });
+      errors.push({
+        path: `${at}.labels.system`,
+        message: 'no system: give alerts a `system` label naming a runbook system, or send with an integration key bound to one',
+      });
       return;
     }
     if (boundSystem && labelled && labelled !== boundSystem) {
@@ -67,7 +70,12 @@ export function alertmanagerSignals(webhook: AlertmanagerWebhook, boundSystem: s
       idempotencyKey: `${alert.fingerprint}:${alert.startsAt}:${alert.status}`.slice(0, 255),
     });
     if (parsed.success) signals.push(parsed.data);
-    else errors.push(...InvalidInput.fromZod(parsed.error, [at]).errors.map((e) => (e.path === `${at}.at` ? { path: alert.status === 'resolved' ? `${at}.endsAt` : `${at}.startsAt`, message: e.message } : e)));
+    else
+      errors.push(
+        ...InvalidInput.fromZod(parsed.error, [at]).errors.map((e) =>
+          e.path === `${at}.at` ? { path: alert.status === 'resolved' ? `${at}.endsAt` : `${at}.startsAt`, message: e.message } : e,
+        ),
+      );
   });
   if (errors.length) throw new InvalidInput(errors);
   return signals;

@@ -29,7 +29,8 @@ export const PagerDutyEvent = z
   })
   .superRefine((event, ctx) => {
     if (event.event_action === 'trigger' && !event.payload) ctx.addIssue({ code: 'custom', path: ['payload'], message: 'is required for trigger events' });
-    if (event.event_action !== 'trigger' && !event.dedup_key) ctx.addIssue({ code: 'custom', path: ['dedup_key'], message: `is required for ${event.event_action} events` });
+    if (event.event_action !== 'trigger' && !event.dedup_key)
+      ctx.addIssue({ code: 'custom', path: ['dedup_key'], message: `is required for ${event.event_action} events` });
   });
 export type PagerDutyEvent = z.infer<typeof PagerDutyEvent>;
 
@@ -73,5 +74,9 @@ export function pagerDutySignal(event: PagerDutyEvent, systemId: string, dedupKe
 /** PagerDuty's own 400 body: `errors` as readable strings. */
 export function pagerDutyInvalid(errors: { path: string; message: string }[]) {
   const field = (path: string) => path.replace(/^body\.?/, '');
-  return { status: 'invalid event', message: 'Event object is invalid', errors: errors.map((e) => (field(e.path) ? `'${field(e.path)}' ${e.message}` : e.message)) };
+  return {
+    status: 'invalid event',
+    message: 'Event object is invalid',
+    errors: errors.map((e) => (field(e.path) ? `'${field(e.path)}' ${e.message}` : e.message)),
+  };
 }

@@ -10,9 +10,18 @@ import { durationNames, metricsSnapshot, type DurationName, type MetricsSnapshot
 export const durationBuckets = [1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400, 172800, 604800, 1209600, 2592000];
 
 const durationMetrics: Record<DurationName, { name: string; help: string }> = {
-  timeToDetect: { name: 'correx_incident_time_to_detect_seconds', help: 'Seconds from the first signal to the incident opening, per non-drill incident opened by signals' },
-  timeToAcknowledge: { name: 'correx_incident_time_to_acknowledge_seconds', help: 'Seconds from opening to acknowledgement, per acknowledged non-drill incident' },
-  timeToFirstCorrection: { name: 'correx_incident_time_to_first_correction_seconds', help: 'Seconds from opening to the first correction applied, per non-drill incident with one' },
+  timeToDetect: {
+    name: 'correx_incident_time_to_detect_seconds',
+    help: 'Seconds from the first signal to the incident opening, per non-drill incident opened by signals',
+  },
+  timeToAcknowledge: {
+    name: 'correx_incident_time_to_acknowledge_seconds',
+    help: 'Seconds from opening to acknowledgement, per acknowledged non-drill incident',
+  },
+  timeToFirstCorrection: {
+    name: 'correx_incident_time_to_first_correction_seconds',
+    help: 'Seconds from opening to the first correction applied, per non-drill incident with one',
+  },
   timeToResolve: { name: 'correx_incident_time_to_resolve_seconds', help: 'Seconds from opening to resolution, per resolved non-drill incident' },
   timeToClose: { name: 'correx_incident_time_to_close_seconds', help: 'Seconds from opening to closing, per closed non-drill incident' },
 };

@@ -227,7 +227,11 @@ function summarise(rows: RegulatorRow[]): RegulatorSummary {
 }
 
 /** Aggregates over a system's non-drill incidents opened in [from, to) (either bound optional). */
-export async function systemMetrics(db: Kysely<Database>, systemId: string, window: { from?: string | undefined; to?: string | undefined }): Promise<SystemMetrics> {
+export async function systemMetrics(
+  db: Kysely<Database>,
+  systemId: string,
+  window: { from?: string | undefined; to?: string | undefined },
+): Promise<SystemMetrics> {
   const where = sql.join(
     [
       sql`i.system_id = ${systemId}`,

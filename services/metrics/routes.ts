@@ -31,7 +31,8 @@ export function metricsRoutes(app: CorrexApp, deps: RouteDependencies): void {
     config: { access: readers },
     schema: {
       tags,
-      summary: "An incident's times to detect, acknowledge, first correction applied, resolve and close, and each regulator report against its deadline (drills too, flagged)",
+      summary:
+        "An incident's times to detect, acknowledge, first correction applied, resolve and close, and each regulator report against its deadline (drills too, flagged)",
       params: IncidentParams,
     },
     handler: async (request) => {
@@ -45,13 +46,15 @@ export function metricsRoutes(app: CorrexApp, deps: RouteDependencies): void {
     config: { access: readers },
     schema: {
       tags,
-      summary: "A system's non-drill incidents opened in [from, to): counts by severity and state, each duration's count, mean, p50, p90 and max, regulator reports sent, late and the smallest margin",
+      summary:
+        "A system's non-drill incidents opened in [from, to): counts by severity and state, each duration's count, mean, p50, p90 and max, regulator reports sent, late and the smallest margin",
       params: SystemParams,
       querystring: WindowQuery,
     },
     handler: async (request) => {
       const { systemId } = request.params;
-      if (!(await deps.runbooks.find(systemId)) && !(await systemHasIncidents(deps.db, systemId))) throw new NotFound(`no runbook defines system '${systemId}' and it has no incidents`);
+      if (!(await deps.runbooks.find(systemId)) && !(await systemHasIncidents(deps.db, systemId)))
+        throw new NotFound(`no runbook defines system '${systemId}' and it has no incidents`);
       return systemMetrics(deps.db, systemId, request.query);
     },
   });

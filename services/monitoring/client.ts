@@ -51,7 +51,9 @@ export class MonitorClient {
     if (!runbooks) throw new Error('MonitorClient.submit needs the runbook catalogue');
     const inUse = await runbooks.find(input.systemId);
     if (!inUse) {
-      throw new InvalidInput([{ path: 'systemId', message: `no runbook defines system '${input.systemId}' (known: ${(await runbooks.systemIds()).join(', ') || 'none'})` }]);
+      throw new InvalidInput([
+        { path: 'systemId', message: `no runbook defines system '${input.systemId}' (known: ${(await runbooks.systemIds()).join(', ') || 'none'})` },
+      ]);
     }
     await runbooks.record(this.deps.db, inUse);
     return this.deliver(input, inUse.version, now);

@@ -28,9 +28,12 @@ export async function syncEvaluationSchedules(
   const wanted = new Map(plan.evaluations.map((e) => [`${prefix(plan.systemId)}${e.id}`, e]));
   const outcome = { scheduleIds: [...wanted.keys()], created: [] as string[], updated: [] as string[], deleted: [] as string[] };
   for (const scheduleId of previous.filter((id) => !wanted.has(id))) {
-    await client.schedule.getHandle(scheduleId).delete().catch((error: unknown) => {
-      if (!(error instanceof ScheduleNotFoundError)) throw error;
-    });
+    await client.schedule
+      .getHandle(scheduleId)
+      .delete()
+      .catch((error: unknown) => {
+        if (!(error instanceof ScheduleNotFoundError)) throw error;
+      });
     outcome.deleted.push(scheduleId);
   }
   for (const [scheduleId, evaluation] of wanted) {

@@ -20,7 +20,9 @@ export function planMonitor(runbook: Runbook, runbookVersion: string): MonitorPl
       severity: t.severity,
       onResolved: t.onResolved,
     })),
-    heartbeat: runbook.monitoring.heartbeat ? { intervalMs: ms(runbook.monitoring.heartbeat.interval), severity: runbook.monitoring.heartbeat.severity } : undefined,
+    heartbeat: runbook.monitoring.heartbeat
+      ? { intervalMs: ms(runbook.monitoring.heartbeat.interval), severity: runbook.monitoring.heartbeat.severity }
+      : undefined,
     evaluations: runbook.monitoring.evaluations.map((e) => ({ id: e.id, description: e.description, url: e.url, everyMs: ms(e.every) })),
     flapWindowMs: ms(runbook.monitoring.flapWindow),
   };

@@ -38,8 +38,15 @@ export async function linkSignals(db: Kysely<Database>, signalIds: string[], inc
 }
 
 /** Marks a signal as held back by a silence, and says so on the timeline of the incident it would have touched. */
-export async function suppressSignal(db: Kysely<Database>, s: { signalId: string; silenceId: string; owner: string; reason: string; incidentId: string | undefined }): Promise<void> {
-  await db.updateTable('signals').set({ suppressed_by: s.silenceId, ...(s.incidentId ? { incident_id: s.incidentId } : {}) }).where('id', '=', s.signalId).execute();
+export async function suppressSignal(
+  db: Kysely<Database>,
+  s: { signalId: string; silenceId: string; owner: string; reason: string; incidentId: string | undefined },
+): Promise<void> {
+  await db
+    .updateTable('signals')
+    .set({ suppressed_by: s.silenceId, ...(s.incidentId ? { incident_id: s.incidentId } : {}) })
+    .where('id', '=', s.signalId)
+    .execute();
   if (s.incidentId) {
     await withIncidentLock(db, s.incidentId, (trx) =>
       appendTimelineEvent(trx, {
@@ -55,7 +62,11 @@ export async function suppressSignal(db: Kysely<Database>, s: { signalId: string
 }
 
 /** The newest firing PagerDuty signal of a system with this dedup key: what a later acknowledge or resolve refers to. */
-export async function latestFiringPagerDutySignal(db: Kysely<Database>, systemId: string, dedupKey: string): Promise<{ labels: Record<string, string> | null; severity: string | null } | undefined> {
+export async function latestFiringPagerDutySignal(
+  db: Kysely<Database>,
+  systemId: string,
+  dedupKey: string,
+): Promise<{ labels: Record<string, string> | null; severity: string | null } | undefined> {
   return db
     .selectFrom('signals')
     .select(['labels', 'severity'])

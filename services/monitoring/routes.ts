@@ -21,7 +21,11 @@ export function monitoringRoutes(app: CorrexApp, deps: RouteDependencies): void 
 
   app.post('/v1/signals', {
     config: { access: ['ingest', 'responder', 'admin'] },
-    schema: { tags, summary: "A signal in Correx's own format; the system's monitor decides whether it opens, joins, acknowledges or resolves an incident", body: SignalInput },
+    schema: {
+      tags,
+      summary: "A signal in Correx's own format; the system's monitor decides whether it opens, joins, acknowledges or resolves an incident",
+      body: SignalInput,
+    },
     handler: async (request, reply) => {
       if (request.principal?.systemId && request.principal.systemId !== request.body.systemId) {
         throw new InvalidInput([{ path: 'body.systemId', message: `this key sends for ${request.principal.systemId} only` }]);

@@ -26,14 +26,26 @@ export async function switchFallback(
   const { db } = deps;
   const activation = s.consumer.fallback.activation;
   const key = `${s.correctionId}:${s.consumer.id}:fallback-${s.action}`;
-  await recordFallbackSwitching(db, { incidentId: s.incident.incidentId, correctionId: s.correctionId, consumerId: s.consumer.id, method: activation.method, action: s.action });
+  await recordFallbackSwitching(db, {
+    incidentId: s.incident.incidentId,
+    correctionId: s.correctionId,
+    consumerId: s.consumer.id,
+    method: activation.method,
+    action: s.action,
+  });
 
   if (deps.drill) {
     // A drill rehearses the switch on the timeline; the consumer's real fallback is never touched.
   } else if (activation.method === 'webhook') {
     const secret = deps.secretEnv ? deps.secret(deps.secretEnv) : undefined;
     if (!secret) throw new EnforcementFailure(`no secret to sign the fallback webhook of ${s.consumer.id} (the system's enforcement secretEnv)`);
-    const body = JSON.stringify({ action: s.action, consumer: s.consumer.id, correctionId: s.correctionId, incidentId: s.incident.incidentId, systemId: s.incident.systemId });
+    const body = JSON.stringify({
+      action: s.action,
+      consumer: s.consumer.id,
+      correctionId: s.correctionId,
+      incidentId: s.incident.incidentId,
+      systemId: s.incident.systemId,
+    });
     const response = await fetch(activation.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'idempotency-key': key, 'correx-signature': signWebhook(secret, body, Math.floor(Date.now() / 1000)) },
@@ -48,7 +60,8 @@ export async function switchFallback(
       signal: AbortSignal.timeout(10_000),
     });
     const state = check.ok ? ((await check.json()) as { active?: unknown }) : {};
-    if (state.active !== (s.action === 'activate')) throw new EnforcementFailure(`fallback ${s.action} for ${s.consumer.id} not confirmed by ${activation.url}`);
+    if (state.active !== (s.action === 'activate'))
+      throw new EnforcementFailure(`fallback ${s.action} for ${s.consumer.id} not confirmed by ${activation.url}`);
   } else {
     const instructions = activation.method === 'manual' ? activation.instructions : s.consumer.fallback.description;
     const to = activation.method === 'email' ? activation.to : s.consumer.contact.email;

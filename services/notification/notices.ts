@@ -39,7 +39,13 @@ export async function sendNotice(db: Kysely<Database>, mailer: Mailer, notice: N
       kind: 'notice.sent',
       actor: 'system:notifications',
       occurredAt: new Date(),
-      data: { audience: notice.audience, recipient: notice.recipient.name, email: notice.recipient.email, subject: notice.message.subject, ...(notice.correctionId ? { correctionId: notice.correctionId } : {}) },
+      data: {
+        audience: notice.audience,
+        recipient: notice.recipient.name,
+        email: notice.recipient.email,
+        subject: notice.message.subject,
+        ...(notice.correctionId ? { correctionId: notice.correctionId } : {}),
+      },
       idempotencyKey: `notice:${notice.idempotencyKey}`,
     }),
   );

@@ -12,7 +12,15 @@ export type FallbackRow = Selectable<FallbacksTable>;
 /** A value-chain notice as drafted, once per idempotency key. */
 export async function recordNoticeDrafted(
   db: Kysely<Database>,
-  n: { incidentId: string; idempotencyKey: string; audience: NotificationAudience; recipient: string; subject: string; body: string; correctionId: string | undefined },
+  n: {
+    incidentId: string;
+    idempotencyKey: string;
+    audience: NotificationAudience;
+    recipient: string;
+    subject: string;
+    body: string;
+    correctionId: string | undefined;
+  },
 ): Promise<void> {
   await db
     .insertInto('notifications')
@@ -37,7 +45,11 @@ export async function noticeSent(db: Kysely<Database>, idempotencyKey: string): 
 }
 
 export async function recordNoticeSent(db: Kysely<Database>, idempotencyKey: string): Promise<void> {
-  await db.updateTable('notifications').set({ sent_at: new Date(), state: 'sent', updated_at: new Date() }).where('idempotency_key', '=', idempotencyKey).execute();
+  await db
+    .updateTable('notifications')
+    .set({ sent_at: new Date(), state: 'sent', updated_at: new Date() })
+    .where('idempotency_key', '=', idempotencyKey)
+    .execute();
 }
 
 /** Everything sent or to be sent about an incident (regulator reports included), oldest first. */
@@ -46,7 +58,10 @@ export async function listNotifications(db: Kysely<Database>, incidentId: string
 }
 
 /** A consumer's fallback is being switched on or off for a correction (one row per correction and consumer). */
-export async function recordFallbackSwitching(db: Kysely<Database>, f: { incidentId: string; correctionId: string; consumerId: string; method: string; action: 'activate' | 'deactivate' }): Promise<void> {
+export async function recordFallbackSwitching(
+  db: Kysely<Database>,
+  f: { incidentId: string; correctionId: string; consumerId: string; method: string; action: 'activate' | 'deactivate' },
+): Promise<void> {
   const state = f.action === 'activate' ? ('activating' as const) : ('deactivating' as const);
   await db
     .insertInto('fallbacks')
@@ -56,9 +71,17 @@ export async function recordFallbackSwitching(db: Kysely<Database>, f: { inciden
 }
 
 /** The switch is done: the fallback is active or inactive since now. */
-export async function recordFallbackSwitched(db: Kysely<Database>, f: { correctionId: string; consumerId: string; action: 'activate' | 'deactivate' }): Promise<void> {
+export async function recordFallbackSwitched(
+  db: Kysely<Database>,
+  f: { correctionId: string; consumerId: string; action: 'activate' | 'deactivate' },
+): Promise<void> {
   const done = f.action === 'activate' ? { state: 'active' as const, activated_at: new Date() } : { state: 'inactive' as const, deactivated_at: new Date() };
-  await db.updateTable('fallbacks').set({ ...done, updated_at: new Date() }).where('correction_id', '=', f.correctionId).where('consumer_id', '=', f.consumerId).execute();
+  await db
+    .updateTable('fallbacks')
+    .set({ ...done, updated_at: new Date() })
+    .where('correction_id', '=', f.correctionId)
+    .where('consumer_id', '=', f.consumerId)
+    .execute();
 }
 
 /** An incident's fallback switches, oldest first. */

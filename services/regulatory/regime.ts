@@ -18,7 +18,10 @@ export const RiskCategory = z.enum(riskCategories);
  */
 export const ClockStart = z
   .string()
-  .regex(/^(awareness|determination|classification|resolution|submitted:[a-z0-9-]+)$/, 'must be awareness, determination, classification, resolution or submitted:<clock id>');
+  .regex(
+    /^(awareness|determination|classification|resolution|submitted:[a-z0-9-]+)$/,
+    'must be awareness, determination, classification, resolution or submitted:<clock id>',
+  );
 
 export const RegulatoryClock = z.strictObject({
   id: z.string().regex(/^[a-z0-9-]+$/, 'must be lowercase letters, digits and dashes'),

@@ -23,7 +23,12 @@ export function draftReportFields(c: ReportContext): Record<string, string> {
   const { incident, system, corrections, regime, clock } = c;
   const classes = incident.classification.length ? incident.classification.join(', ') : 'not yet classified';
   const remedial = corrections.length
-    ? corrections.map((k) => `${k.kind} (${JSON.stringify(k.scope)}): ${k.state}${k.applied_at ? `, applied ${k.applied_at.toISOString()}` : ''}${k.lifted_at ? `, lifted ${k.lifted_at.toISOString()}` : ''} - ${k.reason}`).join('\n')
+    ? corrections
+        .map(
+          (k) =>
+            `${k.kind} (${JSON.stringify(k.scope)}): ${k.state}${k.applied_at ? `, applied ${k.applied_at.toISOString()}` : ''}${k.lifted_at ? `, lifted ${k.lifted_at.toISOString()}` : ''} - ${k.reason}`,
+        )
+        .join('\n')
     : 'none yet';
   const known: Record<string, string> = {
     authority: regime.recipient,

@@ -84,7 +84,13 @@ export async function recordReportApproved(
       kind: 'regulatory.report_approved',
       actor: r.actor,
       occurredAt: new Date(r.at),
-      data: { regime: r.regimeId, clock: r.clockId, occurrence: r.occurrence, editedFields: Object.keys(r.edits), ...(r.lateReason ? { lateReason: r.lateReason } : {}) },
+      data: {
+        regime: r.regimeId,
+        clock: r.clockId,
+        occurrence: r.occurrence,
+        editedFields: Object.keys(r.edits),
+        ...(r.lateReason ? { lateReason: r.lateReason } : {}),
+      },
       idempotencyKey: `${key}:approved`,
     });
   });
@@ -113,7 +119,16 @@ export async function submitReport(
     await mailer.send({ to: r.recipients.join(', '), subject: mail.subject, text: mail.text, html: mail.html, idempotencyKey: key });
     await db
       .updateTable('notifications')
-      .set({ sent_at: new Date(), state: r.late ? 'sent-late' : 'sent', late: r.late, subject: mail.subject, body: mail.text, message_id: messageIdFor(key), content_hash: contentHash, updated_at: new Date() })
+      .set({
+        sent_at: new Date(),
+        state: r.late ? 'sent-late' : 'sent',
+        late: r.late,
+        subject: mail.subject,
+        body: mail.text,
+        message_id: messageIdFor(key),
+        content_hash: contentHash,
+        updated_at: new Date(),
+      })
       .where('idempotency_key', '=', key)
       .where('sent_at', 'is', null)
       .execute();

@@ -49,7 +49,9 @@ export function regulatoryRoutes(app: CorrexApp, deps: RouteDependencies): void 
       const incident = await incidentOr404(deps.db, request.params.id);
       const live = await deps.incidents.state(incident.workflow_id).catch(() => undefined);
       const clocks = await Promise.all(
-        (live?.regulatoryClocks ?? []).map((c) => deps.regulatoryClocks.state(c.workflowId).catch((error: unknown) => ({ regimeId: c.regimeId, unavailable: (error as Error).message.split('\n')[0] }))),
+        (live?.regulatoryClocks ?? []).map((c) =>
+          deps.regulatoryClocks.state(c.workflowId).catch((error: unknown) => ({ regimeId: c.regimeId, unavailable: (error as Error).message.split('\n')[0] })),
+        ),
       );
       return { items: (await listReports(deps.db, incident.id)).map(notificationView), clocks };
     },
@@ -57,7 +59,12 @@ export function regulatoryRoutes(app: CorrexApp, deps: RouteDependencies): void 
 
   app.post('/v1/reports/:id/approve', {
     config: { access: ['compliance', 'admin'] },
-    schema: { tags, summary: "Approve a drafted regulator report, which sends it (the runbook's report approvers only)", params: ReportParams, body: ApprovalBody },
+    schema: {
+      tags,
+      summary: "Approve a drafted regulator report, which sends it (the runbook's report approvers only)",
+      params: ReportParams,
+      body: ApprovalBody,
+    },
     handler: async (request) => {
       const report = await findReport(deps.db, request.params.id);
       if (!report || !report.regime || !report.clock_id) throw new NotFound(`no regulator report ${request.params.id}`);

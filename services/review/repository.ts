@@ -5,7 +5,10 @@ import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js
 import type { ReviewRecord } from './schema.js';
 
 /** The review record as submitted (a later revision replaces it; the timeline keeps every one). */
-export async function recordReview(db: Kysely<Database>, r: { incidentId: string; actor: string; at: string; revision: number; review: ReviewRecord }): Promise<void> {
+export async function recordReview(
+  db: Kysely<Database>,
+  r: { incidentId: string; actor: string; at: string; revision: number; review: ReviewRecord },
+): Promise<void> {
   await withIncidentLock(db, r.incidentId, async (trx) => {
     const values = {
       summary: r.review.summary,
@@ -37,7 +40,11 @@ export async function recordReview(db: Kysely<Database>, r: { incidentId: string
 
 export async function recordReviewSignedOff(db: Kysely<Database>, s: { incidentId: string; actor: string; role: string; at: string }): Promise<void> {
   await withIncidentLock(db, s.incidentId, async (trx) => {
-    await trx.updateTable('after_action_reviews').set({ signed_off_by: s.actor, signed_off_at: s.at, updated_at: new Date() }).where('incident_id', '=', s.incidentId).execute();
+    await trx
+      .updateTable('after_action_reviews')
+      .set({ signed_off_by: s.actor, signed_off_at: s.at, updated_at: new Date() })
+      .where('incident_id', '=', s.incidentId)
+      .execute();
     await appendTimelineEvent(trx, {
       incidentId: s.incidentId,
       kind: 'review.signed_off',
@@ -55,7 +62,11 @@ export async function findReview(db: Kysely<Database>, incidentId: string) {
 
 /** Incidents whose review is not signed off yet, optionally just one. */
 export async function incidentsAwaitingSignOff(db: Kysely<Database>, filter: { incidentId?: string } = {}): Promise<IncidentRow[]> {
-  let query = db.selectFrom('after_action_reviews').innerJoin('incidents', 'incidents.id', 'after_action_reviews.incident_id').selectAll('incidents').where('after_action_reviews.signed_off_at', 'is', null);
+  let query = db
+    .selectFrom('after_action_reviews')
+    .innerJoin('incidents', 'incidents.id', 'after_action_reviews.incident_id')
+    .selectAll('incidents')
+    .where('after_action_reviews.signed_off_at', 'is', null);
   if (filter.incidentId) query = query.where('incidents.id', '=', filter.incidentId);
   return query.execute();
 }
@@ -82,9 +93,17 @@ export async function attributionTotals(db: Kysely<Database>, filter: { systemId
       totals.set(key, entry);
     }
   }
-  const items = [...totals.values()].map((t) => ({ stage: t.stage, actor: t.actor, attributions: t.attributions, incidents: t.incidents.size, confidence: t.confidence }));
+  const items = [...totals.values()].map((t) => ({
+    stage: t.stage,
+    actor: t.actor,
+    attributions: t.attributions,
+    incidents: t.incidents.size,
+    confidence: t.confidence,
+  }));
   items.sort((a, b) => b.attributions - a.attributions || a.stage.localeCompare(b.stage) || a.actor.localeCompare(b.actor));
   const sum = (pick: (i: (typeof items)[number]) => string) =>
-    Object.entries(items.reduce<Record<string, number>>((acc, i) => ({ ...acc, [pick(i)]: (acc[pick(i)] ?? 0) + i.attributions }), {})).map(([name, attributions]) => ({ name, attributions }));
+    Object.entries(items.reduce<Record<string, number>>((acc, i) => ({ ...acc, [pick(i)]: (acc[pick(i)] ?? 0) + i.attributions }), {})).map(
+      ([name, attributions]) => ({ name, attributions }),
+    );
   return { reviews: rows.length, items, byStage: sum((i) => i.stage), byActor: sum((i) => i.actor) };
 }

@@ -50,7 +50,8 @@ export function reviewRoutes(app: CorrexApp, deps: RouteDependencies): void {
   app.post('/v1/incidents/:id/review', {
     config: { access: ['responder', 'approver', 'admin'] },
     schema: { tags, summary: 'Submit (or revise) the review record; corrective actions become tracked tasks', params: IncidentParams, body: ReviewRecord },
-    handler: async (request) => deps.reviews.submitReview(await reviewOf(request.params.id), { actor: actorOf(request), at: new Date().toISOString(), review: request.body }),
+    handler: async (request) =>
+      deps.reviews.submitReview(await reviewOf(request.params.id), { actor: actorOf(request), at: new Date().toISOString(), review: request.body }),
   });
 
   app.post('/v1/incidents/:id/review/sign-off', {

@@ -2,7 +2,15 @@ import { z } from 'zod';
 import { taskStates } from './task-states.js';
 
 /** Where in the model's lifecycle the failure traces to. */
-export const lifecycleStages = ['data', 'pre-training', 'fine-tuning', 'alignment-safety-tuning', 'evaluation', 'deployment-configuration', 'use-or-misuse'] as const;
+export const lifecycleStages = [
+  'data',
+  'pre-training',
+  'fine-tuning',
+  'alignment-safety-tuning',
+  'evaluation',
+  'deployment-configuration',
+  'use-or-misuse',
+] as const;
 /** Which actor in the value chain it traces to. */
 export const valueChainActors = ['upstream-developer', 'deployer', 'user', 'third-party'] as const;
 
@@ -10,9 +18,7 @@ export const Attribution = z.strictObject({
   stage: z.enum(lifecycleStages, `must be one of ${lifecycleStages.join(', ')}`),
   actor: z.enum(valueChainActors, `must be one of ${valueChainActors.join(', ')}`),
   confidence: z.enum(['low', 'medium', 'high']),
-  evidence: z
-    .array(z.strictObject({ description: z.string().trim().min(1).max(2000), url: z.url().optional() }))
-    .min(1, 'give at least one piece of evidence'),
+  evidence: z.array(z.strictObject({ description: z.string().trim().min(1).max(2000), url: z.url().optional() })).min(1, 'give at least one piece of evidence'),
 });
 export type Attribution = z.infer<typeof Attribution>;
 
@@ -30,7 +36,9 @@ export type CorrectiveAction = z.infer<typeof CorrectiveAction>;
 export const ReviewRecord = z.strictObject({
   summary: Text(10_000),
   impact: Text(10_000),
-  highlights: z.array(z.strictObject({ seq: z.number().int().min(1).optional(), at: z.iso.datetime({ offset: true }).optional(), note: Text(2000) })).default([]),
+  highlights: z
+    .array(z.strictObject({ seq: z.number().int().min(1).optional(), at: z.iso.datetime({ offset: true }).optional(), note: Text(2000) }))
+    .default([]),
   rootCause: Text(10_000),
   contributingFactors: z.array(Text(2000)).default([]),
   attribution: z.array(Attribution).min(1, 'attribute the failure to at least one lifecycle stage and value-chain actor'),

@@ -63,8 +63,10 @@ export function crossCheck(runbook: Runbook): RunbookIssue[] {
     if (role.manager === undefined) return;
     const path = ['roles', i, 'manager'];
     if (!roles.has(role.manager)) checkRole(path, role.manager);
-    else if (role.manager === role.id) report(path, `role '${role.id}' is its own manager, so its overdue work would escalate back to it: name another role or leave manager out`);
-    else if (holders(role.manager).length === 0) report(path, `nobody in people holds role '${role.manager}', so overdue work of '${role.id}' would escalate to nobody`);
+    else if (role.manager === role.id)
+      report(path, `role '${role.id}' is its own manager, so its overdue work would escalate back to it: name another role or leave manager out`);
+    else if (holders(role.manager).length === 0)
+      report(path, `nobody in people holds role '${role.manager}', so overdue work of '${role.id}' would escalate to nobody`);
   });
   // A chain of managers must end at a role without one; a cycle is reported once, at its first role.
   const managerOf = new Map(runbook.roles.flatMap((r) => (r.manager !== undefined && r.manager !== r.id ? [[r.id, r.manager] as const] : [])));
@@ -75,7 +77,10 @@ export function crossCheck(runbook: Runbook): RunbookIssue[] {
     for (let next = managerOf.get(role.id); next !== undefined; next = managerOf.get(next)) {
       if (next === role.id) {
         chain.forEach((id) => inReportedCycle.add(id));
-        report(['roles', i, 'manager'], `managers form a cycle (${[...chain, role.id].join(' → ')}), so overdue work never reaches a role above them: end the chain at a role without a manager`);
+        report(
+          ['roles', i, 'manager'],
+          `managers form a cycle (${[...chain, role.id].join(' → ')}), so overdue work never reaches a role above them: end the chain at a role without a manager`,
+        );
         return;
       }
       if (chain.includes(next)) return;
@@ -89,16 +94,17 @@ export function crossCheck(runbook: Runbook): RunbookIssue[] {
     if (trigger.match.sources?.every((source) => source === 'pagerduty')) {
       trigger.match.signalSeverities?.forEach((severity, j) => {
         if (!pagerDutySeverities.includes(severity)) {
-          report(['triggers', i, 'match', 'signalSeverities', j], `PagerDuty never sends severity '${severity}', so this never matches: its events carry ${pagerDutySeverities.join(', ')}`);
+          report(
+            ['triggers', i, 'match', 'signalSeverities', j],
+            `PagerDuty never sends severity '${severity}', so this never matches: its events carry ${pagerDutySeverities.join(', ')}`,
+          );
         }
       });
     }
   });
   unique(runbook.monitoring.evaluations, ['monitoring', 'evaluations'], 'evaluation');
   if (runbook.monitoring.heartbeat) checkSeverity(['monitoring', 'heartbeat', 'severity'], runbook.monitoring.heartbeat.severity);
-  runbook.escalation.levels.forEach((level, i) =>
-    level.targets.forEach((target, j) => checkTarget(['escalation', 'levels', i, 'targets', j], target)),
-  );
+  runbook.escalation.levels.forEach((level, i) => level.targets.forEach((target, j) => checkTarget(['escalation', 'levels', i, 'targets', j], target)));
 
   const personById = new Map(runbook.people.map((p) => [p.id, p]));
   /** How many approvals distinct people holding distinct approver roles can give (bipartite matching). */
@@ -125,7 +131,8 @@ export function crossCheck(runbook: Runbook): RunbookIssue[] {
     if (changed.escalateTo) {
       rule.escalateTo.forEach((role, i) => {
         if (!roles.has(role)) checkRole([...path, 'escalateTo', i], role);
-        else if (holders(role).length === 0) report([...path, 'escalateTo', i], `nobody in people holds role '${role}', so an escalated decision would reach nobody`);
+        else if (holders(role).length === 0)
+          report([...path, 'escalateTo', i], `nobody in people holds role '${role}', so an escalated decision would reach nobody`);
       });
     }
     if (!changed.quorum && !changed.approverRoles) return;
@@ -148,7 +155,11 @@ export function crossCheck(runbook: Runbook): RunbookIssue[] {
       const path = [...base, 'severities', severity];
       checkSeverity(path, severity, true);
       const effective = { ...authority, ...Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)) } as DecisionRule;
-      checkRule(path, effective, { quorum: change.quorum !== undefined, approverRoles: change.approverRoles !== undefined, escalateTo: change.escalateTo !== undefined });
+      checkRule(path, effective, {
+        quorum: change.quorum !== undefined,
+        approverRoles: change.approverRoles !== undefined,
+        escalateTo: change.escalateTo !== undefined,
+      });
     }
   }
 
@@ -169,24 +180,30 @@ export function crossCheck(runbook: Runbook): RunbookIssue[] {
   }
 
   const consumers = new Set(runbook.system.consumers.map((c) => c.id));
-  const signingSecret = runbook.system.fallbackSecretEnv ?? (runbook.system.enforcement.adapter === 'webhook' ? runbook.system.enforcement.secretEnv : undefined);
+  const signingSecret =
+    runbook.system.fallbackSecretEnv ?? (runbook.system.enforcement.adapter === 'webhook' ? runbook.system.enforcement.secretEnv : undefined);
   runbook.system.consumers.forEach((consumer, i) => {
     if (consumer.fallback.activation.method === 'webhook' && !signingSecret) {
-      report(['system', 'consumers', i, 'fallback', 'activation'], 'a webhook fallback needs a signing secret: set system.fallbackSecretEnv (or use the webhook enforcement adapter)');
+      report(
+        ['system', 'consumers', i, 'fallback', 'activation'],
+        'a webhook fallback needs a signing secret: set system.fallbackSecretEnv (or use the webhook enforcement adapter)',
+      );
     }
   });
   const notifications = runbook.notifications;
   notifications.internal.targets.forEach((target, i) => checkTarget(['notifications', 'internal', 'targets', i], target));
   if (notifications.customers && notifications.customers.consumers !== 'all') {
     notifications.customers.consumers.forEach((id, i) => {
-      if (!consumers.has(id)) report(['notifications', 'customers', 'consumers', i], `consumer '${id}' is not defined in system.consumers (${list(consumers) || 'none'})`);
+      if (!consumers.has(id))
+        report(['notifications', 'customers', 'consumers', i], `consumer '${id}' is not defined in system.consumers (${list(consumers) || 'none'})`);
     });
   }
 
   const regimes = availableRegimes(notifications.customRegimes);
   notifications.customRegimes.forEach((regime, i) => {
     const builtIn = availableRegimes([]).has(regime.id);
-    if (builtIn) report(['notifications', 'customRegimes', i, 'id'], `'${regime.id}' is a built-in regime: change it with an override in notifications.regulators`);
+    if (builtIn)
+      report(['notifications', 'customRegimes', i, 'id'], `'${regime.id}' is a built-in regime: change it with an override in notifications.regulators`);
     const clockIds = new Set(regime.clocks.map((c) => c.id));
     regime.clocks.forEach((clock, j) => {
       const after = clock.start.startsWith('submitted:') ? clock.start.slice('submitted:'.length) : undefined;
@@ -210,18 +227,21 @@ export function crossCheck(runbook: Runbook): RunbookIssue[] {
     policy.override?.clocks?.forEach((clock, j) => {
       if (!clockIds.has(clock.id)) report([...path, 'override', 'clocks', j, 'id'], `regime '${regime.id}' has no clock '${clock.id}' (${list(clockIds)})`);
       const after = clock.start?.startsWith('submitted:') ? clock.start.slice('submitted:'.length) : undefined;
-      if (after !== undefined && !clockIds.has(after)) report([...path, 'override', 'clocks', j, 'start'], `regime '${regime.id}' has no clock '${after}' (${list(clockIds)})`);
+      if (after !== undefined && !clockIds.has(after))
+        report([...path, 'override', 'clocks', j, 'start'], `regime '${regime.id}' has no clock '${after}' (${list(clockIds)})`);
     });
     const effective = applyRegimeOverride(regime, policy.override);
     const system = runbook.system;
     const mismatch = regimeMismatch(effective, system);
-    if (mismatch) report([...path, 'regime'], `regime '${regime.id}' does not apply to this system: ${mismatch} (override the regime's fields if it applies all the same)`);
+    if (mismatch)
+      report([...path, 'regime'], `regime '${regime.id}' does not apply to this system: ${mismatch} (override the regime's fields if it applies all the same)`);
   });
 
   if (runbook.compliance) {
     runbook.compliance.reportApprovers.forEach((role, i) => {
       if (!roles.has(role)) checkRole(['compliance', 'reportApprovers', i], role);
-      else if (holders(role).length === 0) report(['compliance', 'reportApprovers', i], `nobody in people holds role '${role}', so no report could be approved`);
+      else if (holders(role).length === 0)
+        report(['compliance', 'reportApprovers', i], `nobody in people holds role '${role}', so no report could be approved`);
     });
   } else if (notifications.regulators.length > 0) {
     report(['notifications', 'regulators'], 'regulators are listed but compliance.reportApprovers is not: say who approves regulator reports');
@@ -263,12 +283,41 @@ export function environmentIssues(runbook: Runbook, env: NodeJS.ProcessEnv): Run
 /** Why a regime cannot apply to a system (its jurisdictions, sectors, value-chain role, risk category), or undefined. */
 export function regimeMismatch(regime: Regime, system: AiSystem): string | undefined {
   // A national code (NL, US-CA) sits inside its region (EU, US) for matching purposes.
-  const euMembers = ['AT', 'BE', 'BG', 'HR', 'CY', 'CZ', 'DK', 'EE', 'FI', 'FR', 'DE', 'GR', 'HU', 'IE', 'IT', 'LV', 'LT', 'LU', 'MT', 'NL', 'PL', 'PT', 'RO', 'SK', 'SI', 'ES', 'SE'];
+  const euMembers = [
+    'AT',
+    'BE',
+    'BG',
+    'HR',
+    'CY',
+    'CZ',
+    'DK',
+    'EE',
+    'FI',
+    'FR',
+    'DE',
+    'GR',
+    'HU',
+    'IE',
+    'IT',
+    'LV',
+    'LT',
+    'LU',
+    'MT',
+    'NL',
+    'PL',
+    'PT',
+    'RO',
+    'SK',
+    'SI',
+    'ES',
+    'SE',
+  ];
   const covers = (regimeJurisdiction: string, systemJurisdiction: string) =>
     regimeJurisdiction === systemJurisdiction ||
     systemJurisdiction.startsWith(`${regimeJurisdiction}-`) ||
     (regimeJurisdiction === 'EU' && euMembers.includes(systemJurisdiction)) ||
-    (regimeJurisdiction === 'EEA' && (systemJurisdiction === 'EU' || euMembers.includes(systemJurisdiction) || ['IS', 'LI', 'NO'].includes(systemJurisdiction)));
+    (regimeJurisdiction === 'EEA' &&
+      (systemJurisdiction === 'EU' || euMembers.includes(systemJurisdiction) || ['IS', 'LI', 'NO'].includes(systemJurisdiction)));
   if (!regime.jurisdictions.some((j) => system.jurisdictions.some((s) => covers(j, s)))) {
     return `it covers ${regime.jurisdictions.join(', ')}; the system operates in ${system.jurisdictions.join(', ')}`;
   }

@@ -69,7 +69,11 @@ function nodeAt(doc: Document, segments: (string | number)[], pointAtKey: boolea
   return found;
 }
 
-function aliasProblem(doc: Document, error: unknown, problemAt: (node: Node | undefined, segments: (string | number)[], message: string) => RunbookProblem): RunbookProblem {
+function aliasProblem(
+  doc: Document,
+  error: unknown,
+  problemAt: (node: Node | undefined, segments: (string | number)[], message: string) => RunbookProblem,
+): RunbookProblem {
   const reason = error instanceof Error ? error.message : String(error);
   const unresolved = /^Unresolved alias .*: (.+)$/.exec(reason)?.[1];
   let culprit: Alias | undefined;
@@ -82,11 +86,12 @@ function aliasProblem(doc: Document, error: unknown, problemAt: (node: Node | un
       return undefined;
     },
   });
-  const message = unresolved !== undefined
-    ? `YAML alias *${unresolved} names no anchor defined before it`
-    : /Excessive alias count/.test(reason)
-      ? 'YAML aliases expand too much (more than 100 uses): write the values out instead'
-      : `YAML error: ${reason}`;
+  const message =
+    unresolved !== undefined
+      ? `YAML alias *${unresolved} names no anchor defined before it`
+      : /Excessive alias count/.test(reason)
+        ? 'YAML aliases expand too much (more than 100 uses): write the values out instead'
+        : `YAML error: ${reason}`;
   return problemAt(culprit, [], message);
 }
 

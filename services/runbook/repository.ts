@@ -43,7 +43,10 @@ export async function findRunbookVersion(db: Kysely<Database>, version: string):
 }
 
 /** The runbook version a system was last pointed at, as recorded (for a system whose file is gone). */
-export async function findRecordedRunbook(db: Kysely<Database>, systemId: string): Promise<{ version: string; content: Runbook; sourceFile: string } | undefined> {
+export async function findRecordedRunbook(
+  db: Kysely<Database>,
+  systemId: string,
+): Promise<{ version: string; content: Runbook; sourceFile: string } | undefined> {
   const row = await db
     .selectFrom('systems')
     .innerJoin('runbook_versions', 'runbook_versions.version', 'systems.runbook_version')

@@ -85,7 +85,10 @@ export const AiSystem = z.strictObject({
   enforcement: EnforcementAdapter,
   consumers: z.array(DownstreamConsumer).default([]),
   /** Environment variable with the HMAC secret for consumers' fallback webhooks; defaults to the webhook enforcer's. */
-  fallbackSecretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name').optional(),
+  fallbackSecretEnv: z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name')
+    .optional(),
 });
 
 export const Severity = z.strictObject({
@@ -165,10 +168,9 @@ export const Escalation = z.strictObject({
   repeat: z.number().int().min(0).max(10).default(0),
 });
 
-const BreakGlass = z.union(
-  [z.strictObject({ allowed: z.literal(false) }), z.strictObject({ allowed: z.literal(true), ratificationWindow: DurationText })],
-  { error: 'must be { allowed: false } or { allowed: true, ratificationWindow: <duration> }' },
-);
+const BreakGlass = z.union([z.strictObject({ allowed: z.literal(false) }), z.strictObject({ allowed: z.literal(true), ratificationWindow: DurationText })], {
+  error: 'must be { allowed: false } or { allowed: true, ratificationWindow: <duration> }',
+});
 
 const authorityFields = {
   /** Roles whose holders may approve. */

@@ -47,7 +47,16 @@ export async function recordTasksCreated(db: Kysely<Database>, incidentId: strin
     for (const t of tasks) {
       await trx
         .insertInto('tasks')
-        .values({ incident_id: incidentId, title: t.title, owner_role: t.ownerRole, owner: t.owner ?? null, state: 'open', due_at: t.dueAt, origin: t.origin, idempotency_key: taskKey(incidentId, t.key) })
+        .values({
+          incident_id: incidentId,
+          title: t.title,
+          owner_role: t.ownerRole,
+          owner: t.owner ?? null,
+          state: 'open',
+          due_at: t.dueAt,
+          origin: t.origin,
+          idempotency_key: taskKey(incidentId, t.key),
+        })
         .onConflict((oc) => oc.column('idempotency_key').doNothing())
         .execute();
       const row = await trx.selectFrom('tasks').select('id').where('idempotency_key', '=', taskKey(incidentId, t.key)).executeTakeFirstOrThrow();
@@ -91,7 +100,11 @@ export async function recordTaskChange(db: Kysely<Database>, c: TaskChange): Pro
             : c.kind === 'reminded'
               ? { reminded_at: at }
               : { escalated_at: at };
-    await trx.updateTable('tasks').set({ ...set, updated_at: new Date() }).where('id', '=', c.taskId).execute();
+    await trx
+      .updateTable('tasks')
+      .set({ ...set, updated_at: new Date() })
+      .where('id', '=', c.taskId)
+      .execute();
     await appendTimelineEvent(trx, {
       incidentId: c.incidentId,
       kind: `task.${c.kind}`,

@@ -53,7 +53,12 @@ export function taskRoutes(app: CorrexApp, deps: RouteDependencies): void {
     schema: { tags, summary: 'Mark a task done', params: TaskParams, body: z.strictObject({ note: z.string().trim().min(1).max(2000).optional() }).nullish() },
     handler: async (request) => {
       const review = await reviewOf(request.params.id);
-      await deps.reviews.completeTask(review, { actor: actorOf(request), at: new Date().toISOString(), taskId: request.params.id, ...(request.body?.note ? { note: request.body.note } : {}) });
+      await deps.reviews.completeTask(review, {
+        actor: actorOf(request),
+        at: new Date().toISOString(),
+        taskId: request.params.id,
+        ...(request.body?.note ? { note: request.body.note } : {}),
+      });
       return answer(request.params.id);
     },
   });
@@ -70,7 +75,12 @@ export function taskRoutes(app: CorrexApp, deps: RouteDependencies): void {
 
   app.post('/v1/tasks/:id/not-doing', {
     config: { access: readers },
-    schema: { tags, summary: 'Mark a task as not being done, with the reason', params: TaskParams, body: z.strictObject({ reason: z.string().trim().min(1, 'say why').max(2000) }) },
+    schema: {
+      tags,
+      summary: 'Mark a task as not being done, with the reason',
+      params: TaskParams,
+      body: z.strictObject({ reason: z.string().trim().min(1, 'say why').max(2000) }),
+    },
     handler: async (request) => {
       const review = await reviewOf(request.params.id);
       await deps.reviews.dropTask(review, { actor: actorOf(request), at: new Date().toISOString(), taskId: request.params.id, reason: request.body.reason });

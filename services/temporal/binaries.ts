@@ -56,11 +56,11 @@ export function resolveTemporalBinaries(explicit: { cli?: string | undefined; te
   }
   const cli = executable(cliCandidate) ?? executable(setup.TEMPORAL_CLI_PATH) ?? onPath('temporal');
   if (!cli) {
-    throw new OperatorError('the Temporal CLI was not found: run `npm run setup` (installs it into .tools/), or put `temporal` on PATH, or set TEMPORAL_CLI_PATH');
+    throw new OperatorError(
+      'the Temporal CLI was not found: run `npm run setup` (installs it into .tools/), or put `temporal` on PATH, or set TEMPORAL_CLI_PATH',
+    );
   }
   const testServer =
-    executable(explicit.testServer ?? process.env.TEMPORAL_TEST_SERVER_PATH) ??
-    executable(setup.TEMPORAL_TEST_SERVER_PATH) ??
-    onPath('temporal-test-server');
+    executable(explicit.testServer ?? process.env.TEMPORAL_TEST_SERVER_PATH) ?? executable(setup.TEMPORAL_TEST_SERVER_PATH) ?? onPath('temporal-test-server');
   return { cli, testServer };
 }

@@ -17,7 +17,9 @@ function readPem(variable: string, file: string): Buffer {
   try {
     return readFileSync(file);
   } catch (error) {
-    throw new OperatorError(`${variable}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+    throw new OperatorError(
+      `${variable}: cannot read ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
+    );
   }
 }
 
@@ -28,7 +30,9 @@ export function temporalTarget(config: Config, address: string): TemporalTarget 
     ? {
         ...(t.tls.serverName ? { serverNameOverride: t.tls.serverName } : {}),
         ...(t.tls.caFile ? { serverRootCACertificate: readPem('TEMPORAL_TLS_CA_FILE', t.tls.caFile) } : {}),
-        ...(t.tls.certFile && t.tls.keyFile ? { clientCertPair: { crt: readPem('TEMPORAL_TLS_CERT_FILE', t.tls.certFile), key: readPem('TEMPORAL_TLS_KEY_FILE', t.tls.keyFile) } } : {}),
+        ...(t.tls.certFile && t.tls.keyFile
+          ? { clientCertPair: { crt: readPem('TEMPORAL_TLS_CERT_FILE', t.tls.certFile), key: readPem('TEMPORAL_TLS_KEY_FILE', t.tls.keyFile) } }
+          : {}),
       }
     : undefined;
   return { address, namespace: t.namespace, ...(tls ? { tls } : {}), ...(t.apiKey ? { apiKey: t.apiKey } : {}) };
@@ -60,7 +64,8 @@ export async function connectTemporal(target: TemporalTarget, options: { waitSec
       await connection.close();
       const code = (error as { code?: number }).code;
       if (code === 5) throw new OperatorError(`Temporal at ${describe(target)} has no namespace '${target.namespace}' (TEMPORAL_NAMESPACE)`);
-      if (code === 16 || code === 7) throw new OperatorError(`Temporal at ${describe(target)} refused the credentials: ${reason(error)} (TEMPORAL_API_KEY / TEMPORAL_TLS_CERT_FILE)`);
+      if (code === 16 || code === 7)
+        throw new OperatorError(`Temporal at ${describe(target)} refused the credentials: ${reason(error)} (TEMPORAL_API_KEY / TEMPORAL_TLS_CERT_FILE)`);
       throw error;
     }
     return connection;
@@ -81,7 +86,11 @@ export async function connectTemporal(target: TemporalTarget, options: { waitSec
 /** The worker's own (Rust core) connection; call after `connectTemporal` has proved the server is up. */
 export async function connectWorkerTransport(target: TemporalTarget): Promise<NativeConnection> {
   try {
-    return await NativeConnection.connect({ address: target.address, ...(target.tls ? { tls: target.tls } : {}), ...(target.apiKey ? { apiKey: target.apiKey } : {}) });
+    return await NativeConnection.connect({
+      address: target.address,
+      ...(target.tls ? { tls: target.tls } : {}),
+      ...(target.apiKey ? { apiKey: target.apiKey } : {}),
+    });
   } catch (error) {
     throw new OperatorError(`cannot reach Temporal at ${target.address}: ${reason(error)}`);
   }

@@ -30,10 +30,13 @@ export async function checkChain(incidentId: string, events: AsyncIterable<Omit<
   let expectedSeq = 1;
   let prevHash = GENESIS_HASH;
   for await (const event of events) {
-    if (event.seq !== expectedSeq) return { ok: false, events: expectedSeq - 1, brokenAt: expectedSeq, reason: `event ${expectedSeq} is missing (found ${event.seq})` };
-    if (event.prevHash !== prevHash) return { ok: false, events: expectedSeq - 1, brokenAt: event.seq, reason: `event ${event.seq} does not follow the hash of event ${event.seq - 1}` };
+    if (event.seq !== expectedSeq)
+      return { ok: false, events: expectedSeq - 1, brokenAt: expectedSeq, reason: `event ${expectedSeq} is missing (found ${event.seq})` };
+    if (event.prevHash !== prevHash)
+      return { ok: false, events: expectedSeq - 1, brokenAt: event.seq, reason: `event ${event.seq} does not follow the hash of event ${event.seq - 1}` };
     const { hash, ...content } = event;
-    if (timelineEventHash({ ...content, incidentId }) !== hash) return { ok: false, events: expectedSeq - 1, brokenAt: event.seq, reason: `event ${event.seq} was altered (its hash does not match its content)` };
+    if (timelineEventHash({ ...content, incidentId }) !== hash)
+      return { ok: false, events: expectedSeq - 1, brokenAt: event.seq, reason: `event ${event.seq} was altered (its hash does not match its content)` };
     prevHash = event.hash;
     expectedSeq++;
   }

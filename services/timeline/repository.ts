@@ -31,17 +31,9 @@ export async function withIncidentLock<T>(db: Kysely<Database>, incidentId: stri
  * Appends one event to an incident's hash-chained timeline, exactly once per idempotency key.
  * The incident row is locked for the append so concurrent writers get consecutive sequence numbers.
  */
-export async function appendTimelineEvent(
-  db: Kysely<Database> | Transaction<Database>,
-  entry: TimelineEntry,
-): Promise<TimelineEventRow> {
+export async function appendTimelineEvent(db: Kysely<Database> | Transaction<Database>, entry: TimelineEntry): Promise<TimelineEventRow> {
   const append = async (trx: Transaction<Database>): Promise<TimelineEventRow> => {
-    const incident = await trx
-      .selectFrom('incidents')
-      .select('id')
-      .where('id', '=', entry.incidentId)
-      .forUpdate()
-      .executeTakeFirst();
+    const incident = await trx.selectFrom('incidents').select('id').where('id', '=', entry.incidentId).forUpdate().executeTakeFirst();
     if (!incident) throw new Error(`cannot append to the timeline of unknown incident ${entry.incidentId}`);
 
     const existing = await trx
@@ -106,7 +98,11 @@ export async function newestTimelineEvents(db: Kysely<Database>, incidentId: str
 
 /** How many events an incident's timeline holds. */
 export async function countTimelineEvents(db: Kysely<Database>, incidentId: string): Promise<number> {
-  const row = await db.selectFrom('timeline_events').select((eb) => eb.fn.countAll().as('n')).where('incident_id', '=', incidentId).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('timeline_events')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('incident_id', '=', incidentId)
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -118,9 +114,10 @@ export async function timelineKinds(db: Kysely<Database>, incidentId: string): P
 /** An incident's stored chain, recomputed page by page (see checkChain). */
 export async function verifyStoredChain(db: Kysely<Database>, incidentId: string): Promise<ChainCheck> {
   async function* events() {
-    for (let afterSeq = 0; ; ) {
+    for (let afterSeq = 0; ;) {
       const page = await listTimeline(db, incidentId, { afterSeq, limit: 1000 });
-      for (const e of page) yield { seq: e.seq, kind: e.kind, actor: e.actor, occurredAt: e.occurred_at.toISOString(), data: e.data, prevHash: e.prev_hash, hash: e.hash };
+      for (const e of page)
+        yield { seq: e.seq, kind: e.kind, actor: e.actor, occurredAt: e.occurred_at.toISOString(), data: e.data, prevHash: e.prev_hash, hash: e.hash };
       if (page.length < 1000) return;
       afterSeq = page.at(-1)!.seq;
     }

@@ -58,7 +58,9 @@ describe('correx CLI against correx dev: a SEV2 from trigger to a lifted correct
     const people = { 'amara-okafor': 'responder', 'sofia-marquez': 'approver', 'daniel-cho': 'approver' };
     const [human, ...created] = await Promise.all([
       correx(['token', 'create', '--owner', 'li-wei', '--role', 'responder,approver', '--expires-in', '1d']),
-      ...Object.entries(people).map(async ([owner, role]) => json<Created>(await correx(['token', 'create', '--owner', owner, '--role', role, '--description', 'commands test', '--json']))),
+      ...Object.entries(people).map(async ([owner, role]) =>
+        json<Created>(await correx(['token', 'create', '--owner', owner, '--role', role, '--description', 'commands test', '--json'])),
+      ),
     ]);
     for (const [i, [owner, role]] of Object.entries(people).entries()) {
       expect(created[i]).toMatchObject({ secret: expect.stringMatching(/^crx_/), token: { owner, roles: [role] } });
@@ -104,30 +106,60 @@ describe('correx CLI against correx dev: a SEV2 from trigger to a lifted correct
   it('triggers, lists and acknowledges the incident, and proposes a rate limit', async () => {
     const amara = tokens['amara-okafor']!;
     const triggered = json<{ incidentId: string; joined: boolean }>(
-      await as(amara, ['incident', 'trigger', 'frontier-assistant', '--title', 'Jailbreak success rate above 2%', '--severity', 'SEV2', '--dedup-key', 'jailbreak-rate', '--json']),
+      await as(amara, [
+        'incident',
+        'trigger',
+        'frontier-assistant',
+        '--title',
+        'Jailbreak success rate above 2%',
+        '--severity',
+        'SEV2',
+        '--dedup-key',
+        'jailbreak-rate',
+        '--json',
+      ]),
     );
     expect(triggered.joined).toBe(false);
     incidentId = triggered.incidentId;
 
     const [list, again, ack] = await Promise.all([
       as(amara, ['incident', 'list', '--system', 'frontier-assistant', '--state', 'triggered,acknowledged']),
-      as(amara, ['incident', 'trigger', 'frontier-assistant', '--title', 'Jailbreak success rate above 2%', '--severity', 'SEV2', '--dedup-key', 'jailbreak-rate']),
+      as(amara, [
+        'incident',
+        'trigger',
+        'frontier-assistant',
+        '--title',
+        'Jailbreak success rate above 2%',
+        '--severity',
+        'SEV2',
+        '--dedup-key',
+        'jailbreak-rate',
+      ]),
       as(amara, ['incident', 'ack', incidentId, '--reason', 'on it']),
     ]);
     const table = ok(list).split('\n');
     expect(table[0]).toMatch(/^ID\s+SEVERITY\s+STATE\s+SYSTEM\s+AGE\s+TITLE$/);
-    expect(table.find((line) => line.startsWith(incidentId))).toMatch(new RegExp(`^${incidentId}\\s+SEV2\\s+(triggered|acknowledged)\\s+frontier-assistant\\s+\\d+s\\s+Jailbreak success rate above 2%$`));
+    expect(table.find((line) => line.startsWith(incidentId))).toMatch(
+      new RegExp(`^${incidentId}\\s+SEV2\\s+(triggered|acknowledged)\\s+frontier-assistant\\s+\\d+s\\s+Jailbreak success rate above 2%$`),
+    );
     expect(ok(again)).toBe(`incident ${incidentId}: joined (an open incident with the same dedup key took this trigger)\n`);
     expect(ok(ack)).toBe(`incident ${incidentId}: acknowledged (commander amara-okafor)\n`);
 
     const proposed = json<{ correctionId: string }>(
       await as(amara, [
-        'correction', 'propose', incidentId,
-        '--kind', 'rate_limit',
-        '--scope', '{"tiers":["free","trial"]}',
-        '--param', 'requestsPerMinute=10',
-        '--param', 'per=user',
-        '--reason', 'Slow automated jailbreak campaigns from unverified accounts',
+        'correction',
+        'propose',
+        incidentId,
+        '--kind',
+        'rate_limit',
+        '--scope',
+        '{"tiers":["free","trial"]}',
+        '--param',
+        'requestsPerMinute=10',
+        '--param',
+        'per=user',
+        '--reason',
+        'Slow automated jailbreak campaigns from unverified accounts',
         '--json',
       ]),
     );
@@ -153,7 +185,9 @@ describe('correx CLI against correx dev: a SEV2 from trigger to a lifted correct
     expect(responder.code).toBe(3);
     expect(oneLine(responder)).toBe('correx: this needs one of the roles approver, admin; the token of amara-okafor has responder (HTTP 403)');
     expect(outsider.code).toBe(5);
-    expect(oneLine(outsider)).toBe('correx: daniel-cho (head-of-safety) may not decide on rate_limit at SEV2: that needs one of safety-engineering-manager (HTTP 409)');
+    expect(oneLine(outsider)).toBe(
+      'correx: daniel-cho (head-of-safety) may not decide on rate_limit at SEV2: that needs one of safety-engineering-manager (HTTP 409)',
+    );
     expect(badFlag.code).toBe(2);
     expect(oneLine(badFlag)).toBe('correx: invalid input: --limit: must be a number');
     expect(badKind.code).toBe(2);
@@ -186,8 +220,10 @@ describe('correx CLI against correx dev: a SEV2 from trigger to a lifted correct
     );
     const lifted = await as(sofia, [
       ...lift,
-      '--restoration', 'fix-deployed=deploy 4821 of the jailbreak classifier',
-      '--restoration', 'evaluation-passed=red-team run 77: 0 of 400 probes succeeded',
+      '--restoration',
+      'fix-deployed=deploy 4821 of the jailbreak classifier',
+      '--restoration',
+      'evaluation-passed=red-team run 77: 0 of 400 probes succeeded',
     ]);
     expect(ok(lifted)).toMatch(new RegExp(`^correction ${correctionId}: (lifting|lifted) \\(incident ${incidentId} is \\w+\\)\\n$`));
     await waitForCorrection('lifted');
@@ -195,7 +231,9 @@ describe('correx CLI against correx dev: a SEV2 from trigger to a lifted correct
 
   it('resolves the incident, whose corrections and timeline show the whole story', async () => {
     const amara = tokens['amara-okafor']!;
-    expect(ok(await as(amara, ['incident', 'resolve', incidentId, '--reason', 'fixed and verified']))).toBe(`incident ${incidentId}: resolved (commander amara-okafor)\n`);
+    expect(ok(await as(amara, ['incident', 'resolve', incidentId, '--reason', 'fixed and verified']))).toBe(
+      `incident ${incidentId}: resolved (commander amara-okafor)\n`,
+    );
 
     const [human, machine, reports, tasks] = await Promise.all([
       as(amara, ['incident', 'show', incidentId]),
@@ -212,11 +250,25 @@ describe('correx CLI against correx dev: a SEV2 from trigger to a lifted correct
     expect(text).toMatch(/\s+sofia-marquez\s+correction\.approval_given$/m);
     expect(text).toMatch(/\s+sofia-marquez\s+incident\.restoration_recorded$/m);
 
-    const shown = JSON.parse(ok(machine)) as { id: string; state: string; commander: string; corrections: { id: string; state: string }[]; timeline: { seq: number; kind: string }[] };
+    const shown = JSON.parse(ok(machine)) as {
+      id: string;
+      state: string;
+      commander: string;
+      corrections: { id: string; state: string }[];
+      timeline: { seq: number; kind: string }[];
+    };
     expect(shown).toMatchObject({ id: incidentId, state: 'resolved', commander: 'amara-okafor', corrections: [{ id: correctionId, state: 'lifted' }] });
     expect(shown.timeline.map((e) => e.seq)).toEqual(shown.timeline.map((_, i) => i + 1));
     const kinds = shown.timeline.map((e) => e.kind);
-    for (const kind of ['incident.opened', 'incident.acknowledged', 'correction.proposed', 'correction.approved', 'correction.applied', 'correction.lifted', 'incident.resolved']) {
+    for (const kind of [
+      'incident.opened',
+      'incident.acknowledged',
+      'correction.proposed',
+      'correction.approved',
+      'correction.applied',
+      'correction.lifted',
+      'incident.resolved',
+    ]) {
       expect(kinds, kind).toContain(kind);
     }
     expect(ok(reports)).toMatch(/^no regulator reports/);
@@ -225,7 +277,9 @@ describe('correx CLI against correx dev: a SEV2 from trigger to a lifted correct
 
   it('follows up: lists the review tasks, submits the review with its attribution, completes the tasks and signs off, closing the incident', async () => {
     const amara = tokens['amara-okafor']!;
-    const tasks = json<{ items: { id: string; title: string; owner: string; state: string }[] }>(await as(amara, ['task', 'list', '--incident', incidentId, '--json'])).items;
+    const tasks = json<{ items: { id: string; title: string; owner: string; state: string }[] }>(
+      await as(amara, ['task', 'list', '--incident', incidentId, '--json']),
+    ).items;
     expect(tasks.map((t) => t.state)).toEqual(['open', 'open', 'open', 'open']);
     expect(ok(await as(amara, ['task', 'list', '--incident', incidentId]))).toMatch(/Write the after-action review/);
 
@@ -245,7 +299,9 @@ describe('correx CLI against correx dev: a SEV2 from trigger to a lifted correct
     expect(refused.code).toBe(5);
     expect(oneLine(refused)).toMatch(/4 tasks are still open/);
     for (const task of tasks) expect(ok(await as(amara, ['task', 'done', task.id, '--note', 'done in the CLI test']))).toMatch(/: done /);
-    expect(ok(await as(tokens['sofia-marquez']!, ['review', 'sign-off', incidentId]))).toMatch(/signed off by sofia-marquez \(safety-engineering-manager\); the incident closes/);
+    expect(ok(await as(tokens['sofia-marquez']!, ['review', 'sign-off', incidentId]))).toMatch(
+      /signed off by sofia-marquez \(safety-engineering-manager\); the incident closes/,
+    );
     const closed = json<{ state: string }>(await as(amara, ['incident', 'show', incidentId, '--json']));
     expect(['closed', 'resolved']).toContain(closed.state);
     expect(ok(await as(amara, ['review', 'attributions']))).toMatch(/alignment-safety-tuning\s+upstream-developer\s+1\s+1/);
@@ -273,7 +329,9 @@ describe('correx CLI against correx dev: a SEV2 from trigger to a lifted correct
     ]);
     expect(json<{ items: { id: string }[] }>(profiled).items.map((i) => i.id)).toContain(incidentId);
     expect(none.code).toBe(3);
-    expect(oneLine(none)).toMatch(/^correx: no API token for http:\/\/127\.0\.0\.1:9: pass --token, set CORREX_TOKEN, or add "token" to profile 'default' in .*config\.json$/);
+    expect(oneLine(none)).toMatch(
+      /^correx: no API token for http:\/\/127\.0\.0\.1:9: pass --token, set CORREX_TOKEN, or add "token" to profile 'default' in .*config\.json$/,
+    );
     expect(broken.code).toBe(1);
     const line = oneLine(broken);
     expect(line).toContain(`invalid profile file ${path.join(dataDir, 'broken.json')}: `);

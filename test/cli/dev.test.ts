@@ -36,7 +36,10 @@ describe('correx dev (all-in-one local mode, embedded database)', () => {
     token = (await readFile(path.join(dataDir, 'local-admin.token'), 'utf8')).trim();
     return running;
   }
-  const authed = (init: RequestInit = {}): RequestInit => ({ ...init, headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${token}` } });
+  const authed = (init: RequestInit = {}): RequestInit => ({
+    ...init,
+    headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${token}` },
+  });
 
   const trigger = { systemId: 'frontier-assistant', title: 'Jailbreak success rate above 2%', severity: 'SEV2', dedupKey: 'jailbreak-rate' };
   const post = (body: unknown) =>
@@ -77,13 +80,22 @@ describe('correx dev (all-in-one local mode, embedded database)', () => {
     const unknownSystem = await post({ systemId: 'no-such-system', title: 'x', severity: 'SEV2' });
     expect(unknownSystem.status).toBe(400);
     const unknownProblem = (await unknownSystem.json()) as { errors: { path: string; message: string }[] };
-    expect(unknownProblem.errors).toEqual([{ path: 'body.systemId', message: expect.stringMatching(/^no runbook defines system 'no-such-system' \(known: .*frontier-assistant/) }]);
+    expect(unknownProblem.errors).toEqual([
+      { path: 'body.systemId', message: expect.stringMatching(/^no runbook defines system 'no-such-system' \(known: .*frontier-assistant/) },
+    ]);
 
     const unknownSeverity = await post({ systemId: 'frontier-assistant', title: 'x', severity: 'SEV9' });
     expect(unknownSeverity.status).toBe(400);
     expect(((await unknownSeverity.json()) as { errors: { path: string }[] }).errors[0]!.path).toBe('body.severity');
 
-    const badSignal = await fetch(`${api}/v1/signals`, authed({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ systemId: 'frontier-assistant', source: 'carrier-pigeon' }) }));
+    const badSignal = await fetch(
+      `${api}/v1/signals`,
+      authed({
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ systemId: 'frontier-assistant', source: 'carrier-pigeon' }),
+      }),
+    );
     expect(badSignal.status).toBe(400);
     expect(((await badSignal.json()) as { errors: { path: string }[] }).errors.map((e) => e.path)).toEqual(['body.source']);
 

@@ -67,7 +67,9 @@ describe('correx fails with one clear line', () => {
   it('when the Temporal TLS settings are incomplete or name a missing file, before connecting', async () => {
     const half = await runCorrex(['worker'], { TEMPORAL_TLS_CERT_FILE: '/etc/hostname', DATABASE_URL: database.location });
     expect(half.code).toBe(1);
-    expect(oneLine(half.stderr)).toBe('correx: invalid configuration: TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE: give both (mTLS client certificate and its key) or neither');
+    expect(oneLine(half.stderr)).toBe(
+      'correx: invalid configuration: TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE: give both (mTLS client certificate and its key) or neither',
+    );
     const missing = await runCorrex(['worker'], { TEMPORAL_TLS_CA_FILE: '/nonexistent/ca.pem', DATABASE_URL: database.location });
     expect(missing.code).toBe(1);
     expect(oneLine(missing.stderr)).toBe('correx: TEMPORAL_TLS_CA_FILE: cannot read /nonexistent/ca.pem: no such file');
@@ -75,7 +77,11 @@ describe('correx fails with one clear line', () => {
 
   it('keeps retrying, with a line each time, while the Temporal cluster does not answer', async () => {
     const [port, health] = await freePorts(2);
-    const worker = startCorrex(['worker'], { TEMPORAL_ADDRESS: `127.0.0.1:${port}`, DATABASE_URL: database.location, CORREX_WORKER_HEALTH_PORT: String(health) });
+    const worker = startCorrex(['worker'], {
+      TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+      DATABASE_URL: database.location,
+      CORREX_WORKER_HEALTH_PORT: String(health),
+    });
     try {
       await worker.waitFor(new RegExp(`correx worker: Temporal at 127\\.0\\.0\\.1:${port} does not answer \\(.+\\); retrying in 0\\.5 s`), 30_000);
     } finally {
@@ -89,9 +95,16 @@ describe('correx fails with one clear line', () => {
     const target = new URL(migrated.location);
     const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) }, { listening: false });
     const [temporalPort, health] = await freePorts(2);
-    const worker = startCorrex(['worker'], { DATABASE_URL: proxy.url(migrated.location), TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, CORREX_WORKER_HEALTH_PORT: String(health) });
+    const worker = startCorrex(['worker'], {
+      DATABASE_URL: proxy.url(migrated.location),
+      TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+      CORREX_WORKER_HEALTH_PORT: String(health),
+    });
     try {
-      await worker.waitFor(new RegExp(`correx worker: PostgreSQL at 127\\.0\\.0\\.1:${proxy.port} does not answer \\(connection refused\\); retrying in 0\\.5 s`), 30_000);
+      await worker.waitFor(
+        new RegExp(`correx worker: PostgreSQL at 127\\.0\\.0\\.1:${proxy.port} does not answer \\(connection refused\\); retrying in 0\\.5 s`),
+        30_000,
+      );
       expect(worker.child.exitCode).toBeNull();
       await proxy.start();
       // Past the database: now it waits for Temporal, which is not there either.
@@ -115,7 +128,10 @@ describe('correx fails with one clear line', () => {
       CORREX_SIGNING_KEY_FILE: keyFile,
     });
     try {
-      await api.waitFor(new RegExp(`correx api: PostgreSQL at 127\\.0\\.0\\.1:${dbPort} does not answer \\(connection refused\\); retrying in 1\\.0 s`), 30_000);
+      await api.waitFor(
+        new RegExp(`correx api: PostgreSQL at 127\\.0\\.0\\.1:${dbPort} does not answer \\(connection refused\\); retrying in 1\\.0 s`),
+        30_000,
+      );
     } finally {
       await api.stop('SIGKILL');
     }
@@ -125,7 +141,10 @@ describe('correx fails with one clear line', () => {
     const [port] = await freePorts(1);
     const lines: string[] = [];
     const started = Date.now();
-    const error: unknown = await openSharedDatabase({ databaseUrl: `postgres://correx:secret@127.0.0.1:${port}/correx`, dataDir }, 'correx worker', { waitSeconds: 1, say: (line) => lines.push(line) }).catch((e: unknown) => e);
+    const error: unknown = await openSharedDatabase({ databaseUrl: `postgres://correx:secret@127.0.0.1:${port}/correx`, dataDir }, 'correx worker', {
+      waitSeconds: 1,
+      say: (line) => lines.push(line),
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OperatorError);
     expect((error as Error).message).toBe(`cannot connect to PostgreSQL at postgres://correx@127.0.0.1:${port}/correx: connection refused`);
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -137,7 +156,9 @@ describe('correx fails with one clear line', () => {
     const url = new URL(database.location);
     url.password = 'definitely-wrong';
     lines.length = 0;
-    await expect(openSharedDatabase({ databaseUrl: url.toString(), dataDir }, 'correx worker', { waitSeconds: 60, say: (line) => lines.push(line) })).rejects.toThrow(/password authentication failed/);
+    await expect(
+      openSharedDatabase({ databaseUrl: url.toString(), dataDir }, 'correx worker', { waitSeconds: 60, say: (line) => lines.push(line) }),
+    ).rejects.toThrow(/password authentication failed/);
     expect(lines).toEqual([]);
   });
 

@@ -45,7 +45,23 @@ describe('correx correction propose', () => {
   });
 
   const propose = (incidentId: string) =>
-    runCorrex(['correction', 'propose', incidentId, '--kind', 'rate_limit', '--param', 'requestsPerMinute=10', '--param', 'per=user', '--reason', 'jailbreaks', '--server', url, '--token', 'crx_test']);
+    runCorrex([
+      'correction',
+      'propose',
+      incidentId,
+      '--kind',
+      'rate_limit',
+      '--param',
+      'requestsPerMinute=10',
+      '--param',
+      'per=user',
+      '--reason',
+      'jailbreaks',
+      '--server',
+      url,
+      '--token',
+      'crx_test',
+    ]);
 
   it('sends a fresh Idempotency-Key per invocation and the same one on its retries', async () => {
     const incidentId = randomUUID();

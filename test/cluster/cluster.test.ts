@@ -32,7 +32,13 @@ describe('beyond one machine: a Temporal server process, two workers and two API
     database = await createPostgresTestDatabase();
     endpoint = await new ControlEndpoint(secret).start();
     const [temporalPort, uiPort, api1, api2, health1, health2] = await freePorts(6);
-    temporal = await startDevServer({ cli: resolveTemporalBinaries().cli, port: temporalPort!, uiPort: uiPort!, namespace: 'default', dbFile: path.join(dir, 'temporal.sqlite') });
+    temporal = await startDevServer({
+      cli: resolveTemporalBinaries().cli,
+      port: temporalPort!,
+      uiPort: uiPort!,
+      namespace: 'default',
+      dbFile: path.join(dir, 'temporal.sqlite'),
+    });
 
     const runbook = await shippedRunbook('frontier-assistant');
     runbook.system.enforcement = { adapter: 'webhook', url: endpoint.url, secretEnv: 'CORREX_TEST_WEBHOOK_SECRET' };
@@ -107,9 +113,18 @@ describe('beyond one machine: a Temporal server process, two workers and two API
     const drive = async (n: number) => {
       const api = apis[n % 2]!;
       const other = apis[(n + 1) % 2]!;
-      const { incidentId } = (await call(api, 'POST', '/v1/incidents', responder, { systemId: 'frontier-assistant', title: `Cluster incident ${n}`, severity: 'SEV3', dedupKey: `cluster-${n}` })) as { incidentId: string };
+      const { incidentId } = (await call(api, 'POST', '/v1/incidents', responder, {
+        systemId: 'frontier-assistant',
+        title: `Cluster incident ${n}`,
+        severity: 'SEV3',
+        dedupKey: `cluster-${n}`,
+      })) as { incidentId: string };
       // 202 means accepted; if the worker that took it was killed, another records it a little later.
-      await eventually(async () => ((await fetch(`${other}/v1/incidents/${incidentId}`, { headers: { authorization: `Bearer ${responder}` } })).status === 200 ? true : undefined), 120_000);
+      await eventually(
+        async () =>
+          (await fetch(`${other}/v1/incidents/${incidentId}`, { headers: { authorization: `Bearer ${responder}` } })).status === 200 ? true : undefined,
+        120_000,
+      );
       await call(other, 'POST', `/v1/incidents/${incidentId}/acknowledge`, responder, {});
       const { correctionId } = (await call(api, 'POST', `/v1/incidents/${incidentId}/corrections`, responder, {
         kind: 'rate_limit',
@@ -117,7 +132,11 @@ describe('beyond one machine: a Temporal server process, two workers and two API
         parameters: { requestsPerMinute: 10, per: 'user' },
         reason: `Cluster test ${n}`,
       })) as { correctionId: string };
-      await eventually(async () => ((await fetch(`${other}/v1/corrections/${correctionId}`, { headers: { authorization: `Bearer ${responder}` } })).status === 200 ? true : undefined), 120_000);
+      await eventually(
+        async () =>
+          (await fetch(`${other}/v1/corrections/${correctionId}`, { headers: { authorization: `Bearer ${responder}` } })).status === 200 ? true : undefined,
+        120_000,
+      );
       await call(other, 'POST', `/v1/corrections/${correctionId}/decision`, approver, { decision: 'approve', rationale: 'cluster test' });
       // Lifting is decided by the incident, which hears of the application by signal.
       await eventually(async () => {
@@ -146,7 +165,11 @@ describe('beyond one machine: a Temporal server process, two workers and two API
       const timeline = await listTimeline(database.db, incidentId);
       expect(timeline.map((e) => e.seq)).toEqual(timeline.map((_, i) => i + 1));
       const once = ['incident.opened', 'incident.acknowledged', 'correction.applied', 'correction.lifted', 'incident.resolved'];
-      for (const kind of once) expect(timeline.filter((e) => e.kind === kind), `${incidentId} ${kind}`).toHaveLength(1);
+      for (const kind of once)
+        expect(
+          timeline.filter((e) => e.kind === kind),
+          `${incidentId} ${kind}`,
+        ).toHaveLength(1);
     }
     expect(new Set(endpoint.applied).size).toBe(endpoint.applied.length);
   }, 600_000);

@@ -37,21 +37,45 @@ describe('compliance: verifiable exports, printable report and regulator mapping
 
     const opened = await stack.api.call('POST', '/v1/incidents', {
       token: responder,
-      body: { systemId: 'frontier-assistant', title: 'Assistant gives dosing advice that harms a user', severity: 'SEV2', summary: 'Reported by a clinician, reproduced on the live model' },
+      body: {
+        systemId: 'frontier-assistant',
+        title: 'Assistant gives dosing advice that harms a user',
+        severity: 'SEV2',
+        summary: 'Reported by a clinician, reproduced on the live model',
+      },
     });
     incidentId = opened.body.incidentId;
     await eventually(async () => ((await stack.api.call('GET', `/v1/incidents/${incidentId}`, { token: responder })).status === 200 ? true : undefined));
     const acknowledged = await stack.api.call('POST', `/v1/incidents/${incidentId}/acknowledge`, { token: responder });
     expect(acknowledged.status, JSON.stringify(acknowledged.body)).toBe(200);
-    expect((await stack.api.call('POST', `/v1/incidents/${incidentId}/classify`, { token: responder, body: { classes: ['serious-harm-to-health'], reason: 'A user was harmed' } })).status).toBe(200);
+    expect(
+      (
+        await stack.api.call('POST', `/v1/incidents/${incidentId}/classify`, {
+          token: responder,
+          body: { classes: ['serious-harm-to-health'], reason: 'A user was harmed' },
+        })
+      ).status,
+    ).toBe(200);
     const proposed = await stack.api.call('POST', `/v1/incidents/${incidentId}/corrections`, {
       token: responder,
-      body: { kind: 'rate_limit', scope: { tiers: ['free'] }, parameters: { requestsPerMinute: 10, per: 'user' }, reason: 'Slow the harmful prompts while the fix ships' },
+      body: {
+        kind: 'rate_limit',
+        scope: { tiers: ['free'] },
+        parameters: { requestsPerMinute: 10, per: 'user' },
+        reason: 'Slow the harmful prompts while the fix ships',
+      },
     });
     expect(proposed.status).toBe(201);
-    const decided = await stack.api.call('POST', `/v1/corrections/${proposed.body.correctionId}/decision`, { token: approver, body: { decision: 'approve', rationale: 'Contained, reversible, and the harm is ongoing' } });
+    const decided = await stack.api.call('POST', `/v1/corrections/${proposed.body.correctionId}/decision`, {
+      token: approver,
+      body: { decision: 'approve', rationale: 'Contained, reversible, and the harm is ongoing' },
+    });
     expect(decided.status).toBe(200);
-    await eventually(async () => ((await stack.api.call('GET', `/v1/corrections/${proposed.body.correctionId}`, { token: compliance })).body.state === 'active' ? true : undefined), 30_000);
+    await eventually(
+      async () =>
+        (await stack.api.call('GET', `/v1/corrections/${proposed.body.correctionId}`, { token: compliance })).body.state === 'active' ? true : undefined,
+      30_000,
+    );
 
     const response = await stack.api.call('GET', `/v1/exports?incidentId=${incidentId}`, { token: compliance });
     expect(response.status).toBe(200);
@@ -64,7 +88,9 @@ describe('compliance: verifiable exports, printable report and regulator mapping
     exported = await raw.text();
     const document = JSON.parse(exported) as { incidents: { events: { kind: string; actor: string }[] }[]; manifest: { keyId: string } };
     const kinds = document.incidents[0]!.events.map((e) => e.kind);
-    expect(kinds).toEqual(expect.arrayContaining(['incident.opened', 'incident.acknowledged', 'incident.classified', 'correction.approval_given', 'timeline.exported']));
+    expect(kinds).toEqual(
+      expect.arrayContaining(['incident.opened', 'incident.acknowledged', 'incident.classified', 'correction.approval_given', 'timeline.exported']),
+    );
     expect(document.incidents[0]!.events.filter((e) => e.kind === 'timeline.exported').map((e) => e.actor)).toEqual(['hannah-vogel', 'hannah-vogel']);
 
     const published = (await stack.api.call('GET', '/.well-known/correx-signing-key')).body as { keyId: string; publicKey: string };
@@ -92,12 +118,16 @@ describe('compliance: verifiable exports, printable report and regulator mapping
         const changed = [...lines];
         changed[index] = line.slice(0, at) + (line[at] === 'x' ? 'y' : 'x') + line.slice(at + 1);
         const result = await verifyText(changed.join('\n'), testSigningKey.publicKeyPem);
-        if (result.ok || result.broken?.seq !== seq) misnamed.push(`seq ${seq}, byte ${at} (${line[at]}): ${result.ok ? 'verified' : `named ${result.broken?.seq}`}`);
+        if (result.ok || result.broken?.seq !== seq)
+          misnamed.push(`seq ${seq}, byte ${at} (${line[at]}): ${result.ok ? 'verified' : `named ${result.broken?.seq}`}`);
       }
     }
     expect(misnamed).toEqual([]);
     // An event taken out is named too, and so is a manifest signed by another key.
-    const without = exported.split('\n').filter((_, index) => index !== eventLines[3]!.index).join('\n');
+    const without = exported
+      .split('\n')
+      .filter((_, index) => index !== eventLines[3]!.index)
+      .join('\n');
     expect((await verifyText(without)).broken?.seq).toBe(4);
     const tamperedManifest = exported.replace(/"exportedBy":"hannah-vogel"(?=.*"signature")/, '"exportedBy":"mallory"');
     expect((await verifyText(tamperedManifest)).problems).toContain('the manifest signature does not verify');
@@ -124,12 +154,16 @@ describe('compliance: verifiable exports, printable report and regulator mapping
       (error: { code: number; stdout: string; stderr: string }) => error,
     );
     expect(failed?.code).toBe(1);
-    const acknowledged = (JSON.parse(exported) as { incidents: { events: { seq: number; kind: string }[] }[] }).incidents[0]!.events.find((e) => e.kind === 'incident.acknowledged')!;
+    const acknowledged = (JSON.parse(exported) as { incidents: { events: { seq: number; kind: string }[] }[] }).incidents[0]!.events.find(
+      (e) => e.kind === 'incident.acknowledged',
+    )!;
     expect(failed?.stdout + failed!.stderr).toMatch(new RegExp(`event ${acknowledged.seq} of incident ${incidentId}`));
   }, 60_000);
 
   it('refuses changes to the timeline in PostgreSQL, and a forced change is caught by verifying a fresh export', async () => {
-    await expect(sql`update timeline_events set actor = 'mallory' where incident_id = ${incidentId} and seq = 2`.execute(stack.db)).rejects.toThrow(/append-only/);
+    await expect(sql`update timeline_events set actor = 'mallory' where incident_id = ${incidentId} and seq = 2`.execute(stack.db)).rejects.toThrow(
+      /append-only/,
+    );
     await expect(sql`delete from timeline_events where incident_id = ${incidentId} and seq = 2`.execute(stack.db)).rejects.toThrow(/append-only/);
 
     await stack.db.transaction().execute(async (trx) => {
@@ -150,7 +184,9 @@ describe('compliance: verifiable exports, printable report and regulator mapping
     expect(text.split('\r\n')[0]).toBe(CSV_COLUMNS.join(','));
     const rows = parseCsv(text, { columns: true }) as Record<string, string>[];
     const json = await (await fetch(`${stack.api.url}/v1/exports?incidentId=${incidentId}`, { headers: { authorization: `Bearer ${compliance}` } })).json();
-    const events = (json as { incidents: { events: { seq: number; kind: string; actor: string; occurredAt: string; data: unknown; prevHash: string; hash: string }[] }[] }).incidents[0]!.events;
+    const events = (
+      json as { incidents: { events: { seq: number; kind: string; actor: string; occurredAt: string; data: unknown; prevHash: string; hash: string }[] }[] }
+    ).incidents[0]!.events;
     // The JSON export was made after the CSV one: the CSV's events are its first ones.
     expect(rows.length).toBeGreaterThan(10);
     expect(events.length).toBeGreaterThan(rows.length);
@@ -198,8 +234,18 @@ describe('compliance: verifiable exports, printable report and regulator mapping
   it('maps the incident to the EU AI Act, GPAI Code, OECD and AIID fields, explaining each missing mandatory one', async () => {
     const response = await stack.api.call('GET', `/v1/incidents/${incidentId}/regulator-mappings`, { token: compliance });
     expect(response.status).toBe(200);
-    const items = response.body.items as { schema: string; fields: Record<string, string | null>; mandatory: string[]; missing: { field: string; why: string }[] }[];
-    expect(items.map((m) => m.schema)).toEqual(['eu-ai-act-art73-serious-incident', 'gpai-code-of-practice-c9', 'oecd-common-reporting-framework', 'ai-incident-database']);
+    const items = response.body.items as {
+      schema: string;
+      fields: Record<string, string | null>;
+      mandatory: string[];
+      missing: { field: string; why: string }[];
+    }[];
+    expect(items.map((m) => m.schema)).toEqual([
+      'eu-ai-act-art73-serious-incident',
+      'gpai-code-of-practice-c9',
+      'oecd-common-reporting-framework',
+      'ai-incident-database',
+    ]);
     for (const mapping of items) {
       for (const field of mapping.mandatory) {
         const missing = mapping.missing.find((m) => m.field === field);
@@ -221,15 +267,44 @@ describe('compliance: verifiable exports, printable report and regulator mapping
       const id = crypto.randomUUID();
       await stack.db
         .insertInto('incidents')
-        .values({ id, workflow_id: `bulk:${id}`, system_id: 'frontier-assistant', dedup_key: id, title: `bulk ${events}`, severity: 'SEV4', state: 'closed', classification: jsonb<string[]>([]), opened_by: 'test', opened_at: new Date() })
+        .values({
+          id,
+          workflow_id: `bulk:${id}`,
+          system_id: 'frontier-assistant',
+          dedup_key: id,
+          title: `bulk ${events}`,
+          severity: 'SEV4',
+          state: 'closed',
+          classification: jsonb<string[]>([]),
+          opened_by: 'test',
+          opened_at: new Date(),
+        })
         .execute();
       let prevHash = GENESIS_HASH;
       for (let start = 1; start <= events; start += 2000) {
         const rows = [];
         for (let seq = start; seq < Math.min(start + 2000, events + 1); seq++) {
-          const event = { incidentId: id, seq, kind: 'load.sample', actor: 'system:test', occurredAt: new Date(1_700_000_000_000 + seq * 1000).toISOString(), data: { n: seq, note: 'x'.repeat(200) }, prevHash };
+          const event = {
+            incidentId: id,
+            seq,
+            kind: 'load.sample',
+            actor: 'system:test',
+            occurredAt: new Date(1_700_000_000_000 + seq * 1000).toISOString(),
+            data: { n: seq, note: 'x'.repeat(200) },
+            prevHash,
+          };
           const hash = timelineEventHash(event);
-          rows.push({ incident_id: id, seq, kind: event.kind, actor: event.actor, occurred_at: event.occurredAt, data: jsonb(event.data), idempotency_key: `load:${seq}`, prev_hash: prevHash, hash });
+          rows.push({
+            incident_id: id,
+            seq,
+            kind: event.kind,
+            actor: event.actor,
+            occurred_at: event.occurredAt,
+            data: jsonb(event.data),
+            idempotency_key: `load:${seq}`,
+            prev_hash: prevHash,
+            hash,
+          });
           prevHash = hash;
         }
         await stack.db.insertInto('timeline_events').values(rows).execute();
@@ -237,7 +312,11 @@ describe('compliance: verifiable exports, printable report and regulator mapping
       return id;
     };
     const measure = async (id: string) => {
-      const { stdout } = await run(process.execPath, ['--max-old-space-size=96', '--import', 'tsx', 'test/support/export-child.ts', stack.database.location, id], { cwd: projectRoot, maxBuffer: 1024 * 1024 });
+      const { stdout } = await run(
+        process.execPath,
+        ['--max-old-space-size=96', '--import', 'tsx', 'test/support/export-child.ts', stack.database.location, id],
+        { cwd: projectRoot, maxBuffer: 1024 * 1024 },
+      );
       return JSON.parse(stdout) as { bytes: number; ms: number; maxRssKb: number };
     };
     const small = await measure(await makeIncident(20_000));
@@ -245,7 +324,9 @@ describe('compliance: verifiable exports, printable report and regulator mapping
     expect(large.bytes).toBeGreaterThan(4.5 * small.bytes);
     // Five times the events (about 30 MB more output than fits in any buffer here) in the same memory.
     const growthMb = (large.maxRssKb - small.maxRssKb) / 1024;
-    console.log(`export memory: 20k events ${Math.round(small.maxRssKb / 1024)} MB peak (${small.ms} ms), 100k events ${Math.round(large.maxRssKb / 1024)} MB peak (${large.ms} ms)`);
+    console.log(
+      `export memory: 20k events ${Math.round(small.maxRssKb / 1024)} MB peak (${small.ms} ms), 100k events ${Math.round(large.maxRssKb / 1024)} MB peak (${large.ms} ms)`,
+    );
     expect(growthMb).toBeLessThan(20);
   }, 300_000);
 });

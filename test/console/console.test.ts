@@ -87,13 +87,21 @@ describe('web console in Chromium, against the real HTTP service, Temporal and P
 
     const opened = await api.call('POST', '/v1/incidents', {
       token: token.commander,
-      body: { systemId: 'frontier-assistant', title: 'Assistant walks users through synthesising a nerve agent precursor', severity: 'SEV2', summary: 'Red team report, reproduced on production' },
+      body: {
+        systemId: 'frontier-assistant',
+        title: 'Assistant walks users through synthesising a nerve agent precursor',
+        severity: 'SEV2',
+        summary: 'Red team report, reproduced on production',
+      },
     });
     expect(opened.status, JSON.stringify(opened.body)).toBe(202);
     incidentId = opened.body.incidentId;
     const acknowledged = await api.call('POST', `/v1/incidents/${incidentId}/acknowledge`, { token: token.commander });
     expect(acknowledged.status, JSON.stringify(acknowledged.body)).toBe(200);
-    const classified = await api.call('POST', `/v1/incidents/${incidentId}/classify`, { token: token.commander, body: { classes: ['serious-harm-to-health'], reason: 'Could enable mass-casualty harm' } });
+    const classified = await api.call('POST', `/v1/incidents/${incidentId}/classify`, {
+      token: token.commander,
+      body: { classes: ['serious-harm-to-health'], reason: 'Could enable mass-casualty harm' },
+    });
     expect(classified.status, JSON.stringify(classified.body)).toBe(200);
   }, 120_000);
 
@@ -116,7 +124,8 @@ describe('web console in Chromium, against the real HTTP service, Temporal and P
     return { context, page };
   }
 
-  const timelineEvents = () => database.db.selectFrom('timeline_events').select(['seq', 'kind', 'actor']).where('incident_id', '=', incidentId).orderBy('seq').execute();
+  const timelineEvents = () =>
+    database.db.selectFrom('timeline_events').select(['seq', 'kind', 'actor']).where('incident_id', '=', incidentId).orderBy('seq').execute();
 
   it('signs in an approver, shows a shutdown proposal without a reload, takes the approval with its rationale, and shows it applied', async () => {
     const { context, page } = await signIn(token.headOfSafety!);
@@ -141,7 +150,10 @@ describe('web console in Chromium, against the real HTTP service, Temporal and P
       await expectText(card, 'Amara Okafor');
 
       // The other half of the quorum votes through the API; the console shows the vote.
-      const first = await api.call('POST', `/v1/corrections/${correctionId}/decision`, { token: token.cto, body: { decision: 'approve', rationale: 'Agreed: the harm is severe' } });
+      const first = await api.call('POST', `/v1/corrections/${correctionId}/decision`, {
+        token: token.cto,
+        body: { decision: 'approve', rationale: 'Agreed: the harm is severe' },
+      });
       expect(first.status, JSON.stringify(first.body)).toBe(200);
       await expectText(page.locator('article.decision', { hasText: 'shutdown' }), 'Priya Raman (cto): approve', { timeoutMs: 30_000 });
       expect(await page.evaluate('window.__stillTheSamePage')).toBe(true);
@@ -160,7 +172,12 @@ describe('web console in Chromium, against the real HTTP service, Temporal and P
 
       const approval = page.locator('li[data-kind="correction.approval_given"]', { hasText: 'Daniel Cho' });
       await expectText(approval, rationale);
-      const recorded = await database.db.selectFrom('approvals').selectAll().where('correction_id', '=', correctionId).where('actor', '=', 'daniel-cho').execute();
+      const recorded = await database.db
+        .selectFrom('approvals')
+        .selectAll()
+        .where('correction_id', '=', correctionId)
+        .where('actor', '=', 'daniel-cho')
+        .execute();
       expect(recorded).toMatchObject([{ decision: 'approve', rationale, role: 'head-of-safety' }]);
 
       // The timeline filters by kind.
@@ -179,7 +196,9 @@ describe('web console in Chromium, against the real HTTP service, Temporal and P
     });
     expect(proposed.status, JSON.stringify(proposed.body)).toBe(201);
     const correctionId = proposed.body.correctionId as string;
-    await eventually(async () => ((await database.db.selectFrom('corrections').select('state').where('id', '=', correctionId).executeTakeFirst())?.state === 'proposed' ? true : undefined));
+    await eventually(async () =>
+      (await database.db.selectFrom('corrections').select('state').where('id', '=', correctionId).executeTakeFirst())?.state === 'proposed' ? true : undefined,
+    );
 
     const { context, page } = await signIn(token.responder!);
     try {
@@ -199,7 +218,10 @@ describe('web console in Chromium, against the real HTTP service, Temporal and P
       // Without the session's CSRF secret, even an approver's browser is refused.
       const approver = await signIn(token.headOfSafety!);
       try {
-        const noCsrf = await approver.page.request.post(`${api.url}/console/corrections/${correctionId}/decision`, { form: { decision: 'approve', rationale: 'cross-site' }, maxRedirects: 0 });
+        const noCsrf = await approver.page.request.post(`${api.url}/console/corrections/${correctionId}/decision`, {
+          form: { decision: 'approve', rationale: 'cross-site' },
+          maxRedirects: 0,
+        });
         expect(noCsrf.status()).toBe(403);
         const crossSite = await approver.page.request.post(`${api.url}/console/corrections/${correctionId}/decision`, {
           form: { _csrf: await approver.page.locator('input[name="_csrf"]').first().inputValue(), decision: 'approve', rationale: 'cross-site' },
@@ -230,12 +252,15 @@ describe('web console in Chromium, against the real HTTP service, Temporal and P
     const { context, page } = await signIn(token.compliance!);
     const dir = await mkdtemp(path.join(os.tmpdir(), 'correx-console-export-'));
     try {
-      await page.locator("[data-chain]").waitFor({ state: "visible" });
-      expect(await page.locator("[data-chain]").innerText()).toMatch(/^Chain verified/);
+      await page.locator('[data-chain]').waitFor({ state: 'visible' });
+      expect(await page.locator('[data-chain]').innerText()).toMatch(/^Chain verified/);
       await page.getByRole('link', { name: 'Compliance' }).click();
       await page.locator('tr', { hasText: 'nerve agent' }).locator('[data-chain="verified"]').waitFor({ state: 'visible' });
 
-      const [download] = await Promise.all([page.waitForEvent('download'), page.locator('tr', { hasText: 'nerve agent' }).getByRole('link', { name: 'Export JSON (signed)' }).click()]);
+      const [download] = await Promise.all([
+        page.waitForEvent('download'),
+        page.locator('tr', { hasText: 'nerve agent' }).getByRole('link', { name: 'Export JSON (signed)' }).click(),
+      ]);
       const file = path.join(dir, download.suggestedFilename());
       expect(download.suggestedFilename()).toMatch(/^correx-export-.+\.json$/);
       await download.saveAs(file);
@@ -245,10 +270,18 @@ describe('web console in Chromium, against the real HTTP service, Temporal and P
       expect(verified.stdout).toMatch(/^verified: 1 incident, \d+ events, signed by key /);
 
       // The export is on the record, by the person who downloaded it.
-      const exported = await database.db.selectFrom('timeline_events').select(['actor', 'data']).where('incident_id', '=', incidentId).where('kind', '=', 'timeline.exported').execute();
+      const exported = await database.db
+        .selectFrom('timeline_events')
+        .select(['actor', 'data'])
+        .where('incident_id', '=', incidentId)
+        .where('kind', '=', 'timeline.exported')
+        .execute();
       expect(exported.map((e) => e.actor)).toContain('hannah-vogel');
 
-      const [csv] = await Promise.all([page.waitForEvent('download'), page.locator('tr', { hasText: 'nerve agent' }).getByRole('link', { name: 'Export CSV' }).click()]);
+      const [csv] = await Promise.all([
+        page.waitForEvent('download'),
+        page.locator('tr', { hasText: 'nerve agent' }).getByRole('link', { name: 'Export CSV' }).click(),
+      ]);
       expect(csv.suggestedFilename()).toMatch(/\.csv$/);
     } finally {
       await context.close();
@@ -260,7 +293,12 @@ describe('web console in Chromium, against the real HTTP service, Temporal and P
     // Something pending for the screenshot: another proposal waiting on the head of safety.
     const pending = await api.call('POST', `/v1/incidents/${incidentId}/corrections`, {
       token: token.responder,
-      body: { kind: 'capability_restriction', scope: { tiers: ['free', 'pro'] }, parameters: { disabledCapabilities: ['web-browsing'] }, reason: 'Browsing fetches the precursor recipes' },
+      body: {
+        kind: 'capability_restriction',
+        scope: { tiers: ['free', 'pro'] },
+        parameters: { disabledCapabilities: ['web-browsing'] },
+        reason: 'Browsing fetches the precursor recipes',
+      },
     });
     expect(pending.status, JSON.stringify(pending.body)).toBe(201);
     const problems: string[] = [];
@@ -351,7 +389,10 @@ describe('web console in Chromium, against the real HTTP service, Temporal and P
     try {
       await page.goto(`${api.url}/console`);
       await page.evaluate('window.__stillTheSamePage = true');
-      const opened = await api.call('POST', '/v1/incidents', { token: token.responder, body: { systemId: 'frontier-assistant', title: 'Refusal rate collapsed on the pro tier', severity: 'SEV3' } });
+      const opened = await api.call('POST', '/v1/incidents', {
+        token: token.responder,
+        body: { systemId: 'frontier-assistant', title: 'Refusal rate collapsed on the pro tier', severity: 'SEV3' },
+      });
       expect(opened.status).toBe(202);
       const row = page.locator('tr', { hasText: 'Refusal rate collapsed' });
       await row.waitFor({ timeout: 30_000 });
@@ -384,7 +425,9 @@ describe('web console in Chromium, against the real HTTP service, Temporal and P
       };
       const overHttps = await signInAs({ 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.9' });
       expect(overHttps.status).toBe(303);
-      expect(overHttps.headers.get('set-cookie')).toMatch(/correx_session=[^;]+;.*HttpOnly.*Secure.*SameSite=Strict|correx_session=[^;]+;.*Secure.*HttpOnly.*SameSite=Strict/);
+      expect(overHttps.headers.get('set-cookie')).toMatch(
+        /correx_session=[^;]+;.*HttpOnly.*Secure.*SameSite=Strict|correx_session=[^;]+;.*Secure.*HttpOnly.*SameSite=Strict/,
+      );
       const overHttp = await signInAs({ 'x-forwarded-proto': 'http', 'x-forwarded-for': '203.0.113.9' });
       expect(overHttp.status).toBe(400);
       expect(await overHttp.text()).toContain('signs in over HTTPS only');
@@ -395,7 +438,10 @@ describe('web console in Chromium, against the real HTTP service, Temporal and P
   });
 
   it('puts follow-up tasks and the review sign-off in the inbox of the people they wait on', async () => {
-    const opened = await api.call('POST', '/v1/incidents', { token: token.commander, body: { systemId: 'frontier-assistant', title: 'Toxic completions in the Dutch locale', severity: 'SEV3' } });
+    const opened = await api.call('POST', '/v1/incidents', {
+      token: token.commander,
+      body: { systemId: 'frontier-assistant', title: 'Toxic completions in the Dutch locale', severity: 'SEV3' },
+    });
     expect(opened.status, JSON.stringify(opened.body)).toBe(202);
     const id = opened.body.incidentId as string;
     expect((await api.call('POST', `/v1/incidents/${id}/acknowledge`, { token: token.commander })).status).toBe(200);
@@ -416,7 +462,10 @@ describe('web console in Chromium, against the real HTTP service, Temporal and P
       expect(new URL(commander.page.url()).pathname).toBe('/console/decisions');
       await expectCount(commander.page.locator('article.decision', { hasText: 'Write the after-action review' }), 0);
       const done = tasks.find((t) => t.title === 'Write the after-action review')!;
-      expect(await database.db.selectFrom('tasks').select(['state', 'reason']).where('id', '=', done.id).executeTakeFirst()).toEqual({ state: 'done', reason: 'Draft shared with the safety team' });
+      expect(await database.db.selectFrom('tasks').select(['state', 'reason']).where('id', '=', done.id).executeTakeFirst()).toEqual({
+        state: 'done',
+        reason: 'Draft shared with the safety team',
+      });
     } finally {
       await commander.context.close();
     }
@@ -444,7 +493,11 @@ describe('web console in Chromium, against the real HTTP service, Temporal and P
       await expectText(signOff, 'Toxic completions in the Dutch locale');
       await signOff.getByRole('button', { name: 'Sign off and close' }).click();
       await expectText(manager.page.locator('.notice'), 'The review is signed off');
-      await eventually(async () => ((await database.db.selectFrom('incidents').select('state').where('id', '=', id).executeTakeFirst())?.state === 'closed' ? true : undefined), 30_000);
+      await eventually(
+        async () =>
+          (await database.db.selectFrom('incidents').select('state').where('id', '=', id).executeTakeFirst())?.state === 'closed' ? true : undefined,
+        30_000,
+      );
       const signed = await database.db.selectFrom('after_action_reviews').select(['signed_off_by']).where('incident_id', '=', id).executeTakeFirst();
       expect(signed?.signed_off_by).toBe('sofia-marquez');
     } finally {
@@ -459,7 +512,12 @@ describe('web console in Chromium, against the real HTTP service, Temporal and P
     const context = await browser.newContext();
     try {
       const mailer = createMailer({ smtpUrl: undefined, outboxDir, from: 'correx@localhost' });
-      await mailer.send({ to: 'lexicon-legal@partner.example', subject: 'Access to frontier-assistant is shut down', text: 'Your fallback is being activated.', idempotencyKey: 'console-test-notice' });
+      await mailer.send({
+        to: 'lexicon-legal@partner.example',
+        subject: 'Access to frontier-assistant is shut down',
+        text: 'Your fallback is being activated.',
+        idempotencyKey: 'console-test-notice',
+      });
       const page = await context.newPage();
       await page.goto(`${local.url}/console`);
       expect(new URL(page.url()).pathname).toBe('/console');

@@ -53,7 +53,10 @@ describe('console incident list: every open state in the default list, filters f
     const safetyManager = await api.token('sofia-marquez', ['approver']);
 
     const open = async (state: IncidentState) => {
-      const opened = await api.call('POST', '/v1/incidents', { token: commander, body: { systemId: 'frontier-assistant', title: `Listed while ${state}`, severity: 'SEV2' } });
+      const opened = await api.call('POST', '/v1/incidents', {
+        token: commander,
+        body: { systemId: 'frontier-assistant', title: `Listed while ${state}`, severity: 'SEV2' },
+      });
       expect(opened.status, JSON.stringify(opened.body)).toBe(202);
       incidentIn[state] = opened.body.incidentId as string;
       return incidentIn[state];
@@ -82,7 +85,10 @@ describe('console incident list: every open state in the default list, filters f
     const mitigated = await open('mitigated');
     await act(mitigated, 'acknowledge');
     const correctionId = await proposeRateLimit(mitigated);
-    const approved = await api.call('POST', `/v1/corrections/${correctionId}/decision`, { token: safetyManager, body: { decision: 'approve', rationale: 'Proportionate while the filter is fixed' } });
+    const approved = await api.call('POST', `/v1/corrections/${correctionId}/decision`, {
+      token: safetyManager,
+      body: { decision: 'approve', rationale: 'Proportionate while the filter is fixed' },
+    });
     expect(approved.status, JSON.stringify(approved.body)).toBe(200);
     const resolved = await open('resolved');
     await act(resolved, 'acknowledge');
@@ -107,7 +113,10 @@ describe('console incident list: every open state in the default list, filters f
     await recordIncidentTransition(database.db, { incidentId: closed, state: 'closed', actor: 'jonas-berg', at: openedAt });
 
     for (const [state, id] of Object.entries(incidentIn)) {
-      await eventually(async () => ((await database.db.selectFrom('incidents').select('state').where('id', '=', id).executeTakeFirst())?.state === state ? true : undefined), 30_000);
+      await eventually(
+        async () => ((await database.db.selectFrom('incidents').select('state').where('id', '=', id).executeTakeFirst())?.state === state ? true : undefined),
+        30_000,
+      );
     }
 
     // Signed in as a browser is: the sign-in form's secret, then the session cookie.
@@ -155,7 +164,9 @@ describe('console incident list: every open state in the default list, filters f
   });
 
   it("documents the API list's state filter with the incident states, and takes them repeated or comma-separated", async () => {
-    const document = (await api.call('GET', '/openapi.json')).body as { paths: Record<string, Record<string, { parameters: { name: string; in: string; schema: unknown }[] }>> };
+    const document = (await api.call('GET', '/openapi.json')).body as {
+      paths: Record<string, Record<string, { parameters: { name: string; in: string; schema: unknown }[] }>>;
+    };
     const state = document.paths['/v1/incidents']!.get!.parameters.find((p) => p.in === 'query' && p.name === 'state');
     expect(state?.schema).toMatchObject({ type: 'array', items: { enum: ['triggered', 'acknowledged', 'mitigating', 'mitigated', 'resolved', 'closed'] } });
     const token = await api.token('amara-okafor', ['responder']);

@@ -65,7 +65,9 @@ describe('the shared pool when PostgreSQL ends its connections', () => {
     await expect(transaction).rejects.toThrow();
 
     expect(uncaught).toEqual([]);
-    expect(lost[0]).toMatch(/^PostgreSQL at postgres:\/\/\S+ ended a connection \(terminating connection due to administrator command\); it is discarded, the next query reconnects$/);
+    expect(lost[0]).toMatch(
+      /^PostgreSQL at postgres:\/\/\S+ ended a connection \(terminating connection due to administrator command\); it is discarded, the next query reconnects$/,
+    );
     const next = await sql<{ n: number }>`select 42 as n`.execute(handle.db);
     expect(next.rows).toEqual([{ n: 42 }]);
   });

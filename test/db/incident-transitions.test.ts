@@ -40,8 +40,13 @@ describe.each(testDatabaseBackends)('incident transitions recorded out of order 
 
   /** Runs the activity as the worker would for the workflow's `ordinal`-th activity of the run. */
   const inWorkflowOrder = (ordinal: number) =>
-    new MockActivityEnvironment({ activityId: String(ordinal), workflowExecution: { workflowId: `incident:frontier-assistant:${incidentId}`, runId }, scheduledTimestampMs: scheduled(ordinal) });
-  const transition = (ordinal: number, t: Omit<IncidentTransition, 'incidentId'>) => inWorkflowOrder(ordinal).run(activities.recordIncidentTransition, { incidentId, ...t });
+    new MockActivityEnvironment({
+      activityId: String(ordinal),
+      workflowExecution: { workflowId: `incident:frontier-assistant:${incidentId}`, runId },
+      scheduledTimestampMs: scheduled(ordinal),
+    });
+  const transition = (ordinal: number, t: Omit<IncidentTransition, 'incidentId'>) =>
+    inWorkflowOrder(ordinal).run(activities.recordIncidentTransition, { incidentId, ...t });
   const reopen = (ordinal: number, resolutions: number) =>
     inWorkflowOrder(ordinal).run(activities.recordIncidentEvent, {
       incidentId,
@@ -52,7 +57,8 @@ describe.each(testDatabaseBackends)('incident transitions recorded out of order 
       state: 'acknowledged' as const,
     });
   const row = () => database.db.selectFrom('incidents').selectAll().where('id', '=', incidentId).executeTakeFirstOrThrow();
-  const kinds = async () => (await listTimeline(database.db, incidentId)).map((e) => (e.kind === 'incident.transition_superseded' ? `superseded:${String(e.data.state)}` : e.kind));
+  const kinds = async () =>
+    (await listTimeline(database.db, incidentId)).map((e) => (e.kind === 'incident.transition_superseded' ? `superseded:${String(e.data.state)}` : e.kind));
 
   it('never moves the row back when an earlier transition is recorded after a later one', async () => {
     await openIncident();
@@ -93,7 +99,14 @@ describe.each(testDatabaseBackends)('incident transitions recorded out of order 
     const incident = await row();
     expect(incident.state).toBe('resolved');
     expect(incident.resolved_at?.toISOString()).toBe('2026-11-22T10:06:00.000Z');
-    expect(await kinds()).toEqual(['incident.opened', 'incident.acknowledged', 'incident.resolved', 'incident.reopened', 'incident.mitigating', 'incident.resolved']);
+    expect(await kinds()).toEqual([
+      'incident.opened',
+      'incident.acknowledged',
+      'incident.resolved',
+      'incident.reopened',
+      'incident.mitigating',
+      'incident.resolved',
+    ]);
   });
 
   it('keeps a re-opening recorded before the resolution it undoes', async () => {
@@ -106,7 +119,13 @@ describe.each(testDatabaseBackends)('incident transitions recorded out of order 
 
   it('without the workflow order (outside an activity), follows the lifecycle order', async () => {
     await openIncident();
-    await recordIncidentTransition(database.db, { incidentId, state: 'acknowledged', actor: 'jonas-berg', at: '2026-11-22T10:01:00.000Z', commander: 'jonas-berg' });
+    await recordIncidentTransition(database.db, {
+      incidentId,
+      state: 'acknowledged',
+      actor: 'jonas-berg',
+      at: '2026-11-22T10:01:00.000Z',
+      commander: 'jonas-berg',
+    });
     await recordIncidentTransition(database.db, { incidentId, state: 'resolved', actor: 'jonas-berg', at: '2026-11-22T10:05:00.000Z' });
     await recordIncidentTransition(database.db, { incidentId, state: 'mitigated', actor: 'system:enforcement', at: '2026-11-22T10:04:00.000Z' });
     const incident = await row();

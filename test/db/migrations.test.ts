@@ -4,7 +4,23 @@ import { migrateDown, migrateUp, migrationStatus } from '../../services/db/migra
 import { migrations } from '../../migrations/index.js';
 import { testDatabaseBackends, type TestDatabase } from '../support/database.js';
 
-const tables = ['after_action_reviews', 'api_tokens', 'approvals', 'console_sessions', 'corrections', 'fallbacks', 'idempotency_keys', 'incidents', 'notifications', 'pages', 'runbook_versions', 'signals', 'systems', 'tasks', 'timeline_events'];
+const tables = [
+  'after_action_reviews',
+  'api_tokens',
+  'approvals',
+  'console_sessions',
+  'corrections',
+  'fallbacks',
+  'idempotency_keys',
+  'incidents',
+  'notifications',
+  'pages',
+  'runbook_versions',
+  'signals',
+  'systems',
+  'tasks',
+  'timeline_events',
+];
 
 async function userTables(database: TestDatabase): Promise<string[]> {
   const result = await sql<{ table_name: string }>`
@@ -46,7 +62,10 @@ describe.each(testDatabaseBackends)('migrations on $backend', ({ create }) => {
     const row = await database.db.selectFrom('systems').selectAll().executeTakeFirstOrThrow();
     expect(row.created_at).toBeInstanceOf(Date);
     expect(row.definition).toEqual({ tiers: ['free', 'pro'] });
-    const count = await database.db.selectFrom('systems').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    const count = await database.db
+      .selectFrom('systems')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
     expect(count.n).toBe(1);
   });
 });

@@ -79,9 +79,14 @@ describe('HTTP API: authentication, roles, validation and fuzzing against the re
 
   beforeAll(async () => {
     for (const role of roles) tokenOf[role] = await stack.api.token(`${role}-person`, [role]);
-    const document = (await stack.api.call('GET', '/openapi.json')).body as { openapi: string; paths: Record<string, Record<string, Omit<Operation, 'method' | 'path'>>> };
+    const document = (await stack.api.call('GET', '/openapi.json')).body as {
+      openapi: string;
+      paths: Record<string, Record<string, Omit<Operation, 'method' | 'path'>>>;
+    };
     expect(document.openapi).toBe('3.1.0');
-    operations = Object.entries(document.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ ...op, method: method.toUpperCase(), path })));
+    operations = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, op]) => ({ ...op, method: method.toUpperCase(), path })),
+    );
   });
 
   it('documents every route in OpenAPI 3.1 with the roles it needs, matching the access table', () => {
@@ -104,8 +109,16 @@ describe('HTTP API: authentication, roles, validation and fuzzing against the re
       for (const role of roles) {
         const response = await stack.api.call(op.method, concrete(op.path), { token: tokenOf[role]!, ...(op.requestBody ? { body: {} } : {}) });
         const allowed = access.includes(role);
-        const verdict = response.status === 403 ? 'forbidden' : response.status === 401 ? 'unauthenticated' : response.status >= 500 ? `server error ${response.status}` : 'let through';
-        if (verdict !== (allowed ? 'let through' : 'forbidden')) outcomes.push(`${role} ${op.method} ${op.path}: ${verdict} (${JSON.stringify(response.body)})`);
+        const verdict =
+          response.status === 403
+            ? 'forbidden'
+            : response.status === 401
+              ? 'unauthenticated'
+              : response.status >= 500
+                ? `server error ${response.status}`
+                : 'let through';
+        if (verdict !== (allowed ? 'let through' : 'forbidden'))
+          outcomes.push(`${role} ${op.method} ${op.path}: ${verdict} (${JSON.stringify(response.body)})`);
         if (!allowed) {
           expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
           expect(response.body).toMatchObject({ status: 403, title: 'Forbidden', detail: expect.stringContaining(`${role}-person`) });
@@ -117,10 +130,15 @@ describe('HTTP API: authentication, roles, validation and fuzzing against the re
 
   it('does what each role is for, and records the authenticated person in the timeline', async () => {
     const responder = await stack.api.token('amara-okafor', ['responder']);
-    const triggered = await stack.api.call('POST', '/v1/incidents', { token: responder, body: { systemId: 'frontier-assistant', title: 'Role check', severity: 'SEV3' } });
+    const triggered = await stack.api.call('POST', '/v1/incidents', {
+      token: responder,
+      body: { systemId: 'frontier-assistant', title: 'Role check', severity: 'SEV3' },
+    });
     expect(triggered.status).toBe(202);
     const { incidentId } = triggered.body as { incidentId: string };
-    await eventually(async () => ((await stack.api.call('GET', `/v1/incidents/${incidentId}`, { token: tokenOf.compliance! })).status === 200 ? true : undefined));
+    await eventually(async () =>
+      (await stack.api.call('GET', `/v1/incidents/${incidentId}`, { token: tokenOf.compliance! })).status === 200 ? true : undefined,
+    );
     expect((await stack.api.call('POST', `/v1/incidents/${incidentId}/acknowledge`, { token: responder, body: { reason: 'looking' } })).status).toBe(200);
 
     const timeline = await listTimeline(stack.db, incidentId);
@@ -131,10 +149,16 @@ describe('HTTP API: authentication, roles, validation and fuzzing against the re
     expect(forCompliance.status).toBe(200);
     expect((forCompliance.body as { items: { kind: string }[] }).items.map((e) => e.kind)).toContain('incident.acknowledged');
 
-    const signal = await stack.api.call('POST', '/v1/signals', { token: tokenOf.ingest!, body: { systemId: 'frontier-assistant', source: 'native', labels: { probe: 'yes' } } });
+    const signal = await stack.api.call('POST', '/v1/signals', {
+      token: tokenOf.ingest!,
+      body: { systemId: 'frontier-assistant', source: 'native', labels: { probe: 'yes' } },
+    });
     expect(signal.status).toBe(202);
     expect((await stack.api.call('GET', '/v1/policy/frontier-assistant', { token: tokenOf.gateway! })).status).toBe(200);
-    const created = await stack.api.call('POST', '/v1/tokens', { token: tokenOf.admin!, body: { owner: 'new-person', roles: ['responder'], ownerOutsideRunbooks: true } });
+    const created = await stack.api.call('POST', '/v1/tokens', {
+      token: tokenOf.admin!,
+      body: { owner: 'new-person', roles: ['responder'], ownerOutsideRunbooks: true },
+    });
     expect(created.status).toBe(201);
     expect((created.body as { secret: string }).secret).toMatch(/^crx_/);
     const listed = await stack.api.call('GET', '/v1/tokens', { token: tokenOf.admin! });
@@ -147,7 +171,10 @@ describe('HTTP API: authentication, roles, validation and fuzzing against the re
     expect(missing.headers.get('www-authenticate')).toMatch(/^Bearer/);
     expect(missing.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect((await stack.api.call('GET', '/v1/incidents', { headers: { authorization: 'Basic dXNlcjpwYXNz' } })).status).toBe(401);
-    expect((await stack.api.call('GET', '/v1/incidents', { token: 'crx_not-a-real-token' })).body).toMatchObject({ status: 401, detail: 'the token is not known' });
+    expect((await stack.api.call('GET', '/v1/incidents', { token: 'crx_not-a-real-token' })).body).toMatchObject({
+      status: 401,
+      detail: 'the token is not known',
+    });
 
     const revoked = await createToken(stack.db, { owner: 'leaver', roles: ['responder'] });
     expect((await stack.api.call('GET', '/v1/incidents', { token: revoked.secret })).status).toBe(200);
@@ -158,7 +185,11 @@ describe('HTTP API: authentication, roles, validation and fuzzing against the re
 
     const expiring = await createToken(stack.db, { owner: 'contractor', roles: ['responder'], expiresIn: '1h' });
     expect((await stack.api.call('GET', '/v1/incidents', { token: expiring.secret })).status).toBe(200);
-    await stack.db.updateTable('api_tokens').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', expiring.token.id).execute();
+    await stack.db
+      .updateTable('api_tokens')
+      .set({ expires_at: new Date(Date.now() - 1000) })
+      .where('id', '=', expiring.token.id)
+      .execute();
     expect((await stack.api.call('GET', '/v1/incidents', { token: expiring.secret })).body).toMatchObject({ status: 401, detail: 'the token has expired' });
   });
 
@@ -185,11 +216,16 @@ describe('HTTP API: authentication, roles, validation and fuzzing against the re
       if (op.path === '/healthz' || op.path === '/readyz' || op.path === '/livez' || op.path.startsWith('/.well-known')) continue;
       const problems = [];
       if (op.requestBody) problems.push({ expect: 'body', path: concrete(op.path), body: { unexpectedField: true, reason: 42 } });
-      if (op.parameters?.some((p) => p.in === 'path')) problems.push({ expect: 'params', path: op.path.replace(/\{[^}]+\}/g, 'NOT%20VALID'), body: op.requestBody ? {} : undefined });
-      if (op.parameters?.some((p) => p.in === 'query')) problems.push({ expect: 'query', path: `${concrete(op.path)}?limit=lots&unknownFilter=1`, body: undefined });
+      if (op.parameters?.some((p) => p.in === 'path'))
+        problems.push({ expect: 'params', path: op.path.replace(/\{[^}]+\}/g, 'NOT%20VALID'), body: op.requestBody ? {} : undefined });
+      if (op.parameters?.some((p) => p.in === 'query'))
+        problems.push({ expect: 'query', path: `${concrete(op.path)}?limit=lots&unknownFilter=1`, body: undefined });
       for (const attempt of problems) {
         const token = op.path === '/v2/enqueue' ? undefined : tokenOf.admin!;
-        const response = await stack.api.call(op.method, attempt.path, { ...(token ? { token } : {}), ...(attempt.body !== undefined ? { body: attempt.body } : {}) });
+        const response = await stack.api.call(op.method, attempt.path, {
+          ...(token ? { token } : {}),
+          ...(attempt.body !== undefined ? { body: attempt.body } : {}),
+        });
         if (op.path === '/v2/enqueue') {
           // PagerDuty's own error shape, which its clients understand.
           expect(response.status).toBe(400);
@@ -197,7 +233,8 @@ describe('HTTP API: authentication, roles, validation and fuzzing against the re
           continue;
         }
         const paths = ((response.body as { errors?: { path: string }[] }).errors ?? []).map((e) => e.path);
-        if (response.status !== 400 || !paths.some((p) => p.startsWith(attempt.expect))) unnamed.push(`${op.method} ${attempt.path}: ${response.status} ${JSON.stringify(response.body)}`);
+        if (response.status !== 400 || !paths.some((p) => p.startsWith(attempt.expect)))
+          unnamed.push(`${op.method} ${attempt.path}: ${response.status} ${JSON.stringify(response.body)}`);
       }
     }
     expect(unnamed).toEqual([]);
@@ -205,7 +242,11 @@ describe('HTTP API: authentication, roles, validation and fuzzing against the re
 
   it('never answers 5xx to fuzzed input on any route (fast-check, schema-driven and arbitrary JSON)', async () => {
     const json = fc.jsonValue({ maxDepth: 3 });
-    const weirdText = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), fc.constantFrom('\u0000', '../../etc/passwd', '%', '%00', "' or 1=1 --", '9'.repeat(400), '-1', '1e309', 'null'));
+    const weirdText = fc.oneof(
+      fc.string(),
+      fc.string({ unit: 'grapheme' }),
+      fc.constantFrom('\u0000', '../../etc/passwd', '%', '%00', "' or 1=1 --", '9'.repeat(400), '-1', '1e309', 'null'),
+    );
     for (const op of operations) {
       if (op.path === '/healthz' || op.path === '/readyz' || op.path === '/livez' || op.path.startsWith('/.well-known')) continue;
       const properties = Object.keys(op.requestBody?.content['application/json']?.schema.properties ?? {});
@@ -219,7 +260,8 @@ describe('HTTP API: authentication, roles, validation and fuzzing against the re
         fc.asyncProperty(input, async ({ pathValue, body, query }) => {
           const path = op.path.replace(/\{[^}]+\}/g, () => encodeURIComponent(pathValue) || 'x');
           const search = new URLSearchParams(query).toString();
-          const routingKey = op.path === '/v2/enqueue' && body && typeof body === 'object' && !Array.isArray(body) ? { routing_key: 'f'.repeat(32), ...body } : body;
+          const routingKey =
+            op.path === '/v2/enqueue' && body && typeof body === 'object' && !Array.isArray(body) ? { routing_key: 'f'.repeat(32), ...body } : body;
           const response = await stack.api.call(op.method, `${path}${search ? `?${search}` : ''}`, {
             token: tokenOf.admin!,
             ...(op.method === 'GET' || op.method === 'DELETE' ? {} : { body: JSON.stringify(routingKey ?? null) }),

@@ -24,7 +24,14 @@ describe('databaseUnavailable', () => {
   });
 
   it('leaves other errors alone', () => {
-    for (const error of [withCode('23505', 'duplicate key value violates unique constraint'), withCode('42P01', 'relation "x" does not exist'), new Error('boom'), 'text', undefined, null]) {
+    for (const error of [
+      withCode('23505', 'duplicate key value violates unique constraint'),
+      withCode('42P01', 'relation "x" does not exist'),
+      new Error('boom'),
+      'text',
+      undefined,
+      null,
+    ]) {
       expect(databaseUnavailable(error), String(error)).toBe(false);
     }
   });

@@ -33,35 +33,68 @@ describe('the edge refuses text PostgreSQL cannot store, naming the field, and l
   const expectRefused = (response: { status: number; headers: Headers; body: unknown }, path: string) => {
     expect(response.status, JSON.stringify(response.body)).toBe(400);
     expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect((response.body as { errors: { path: string; message: string }[] }).errors).toEqual([{ path, message: expect.stringMatching(/well-formed Unicode/) }]);
+    expect((response.body as { errors: { path: string; message: string }[] }).errors).toEqual([
+      { path, message: expect.stringMatching(/well-formed Unicode/) },
+    ]);
   };
 
   it('a trigger whose title has a lone surrogate is refused at once, and its dedup key still opens an incident', async () => {
     const started = Date.now();
-    const refused = await api.call('POST', '/v1/incidents', { token: responder, body: { systemId: 'frontier-assistant', title: loneSurrogate, severity: 'SEV3', dedupKey: 'cut-emoji' } });
+    const refused = await api.call('POST', '/v1/incidents', {
+      token: responder,
+      body: { systemId: 'frontier-assistant', title: loneSurrogate, severity: 'SEV3', dedupKey: 'cut-emoji' },
+    });
     expectRefused(refused, 'body.title');
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(await database.db.selectFrom('incidents').select('id').execute()).toEqual([]);
 
     // Nothing was started for the key, so the corrected retry opens a new incident rather than joining a stuck one.
-    const retried = await api.call('POST', '/v1/incidents', { token: responder, body: { systemId: 'frontier-assistant', title: 'x 😀', severity: 'SEV3', dedupKey: 'cut-emoji' } });
+    const retried = await api.call('POST', '/v1/incidents', {
+      token: responder,
+      body: { systemId: 'frontier-assistant', title: 'x 😀', severity: 'SEV3', dedupKey: 'cut-emoji' },
+    });
     expect(retried.status).toBe(202);
     expect(retried.body).toMatchObject({ joined: false });
-    const row = await eventually(() => database.db.selectFrom('incidents').select(['title', 'state']).where('id', '=', (retried.body as { incidentId: string }).incidentId).executeTakeFirst());
+    const row = await eventually(() =>
+      database.db
+        .selectFrom('incidents')
+        .select(['title', 'state'])
+        .where('id', '=', (retried.body as { incidentId: string }).incidentId)
+        .executeTakeFirst(),
+    );
     expect(row).toEqual({ title: 'x 😀', state: 'triggered' });
   });
 
   it('a lone surrogate in a signal, an Alertmanager label, a PagerDuty event or a key answers 400, not 500', async () => {
-    expectRefused(await api.call('POST', '/v1/signals', { token: ingest, body: { systemId: 'frontier-assistant', source: 'native', summary: loneSurrogate } }), 'body.summary');
+    expectRefused(
+      await api.call('POST', '/v1/signals', { token: ingest, body: { systemId: 'frontier-assistant', source: 'native', summary: loneSurrogate } }),
+      'body.summary',
+    );
     expectRefused(
       await api.call('POST', '/v1/signals', { token: ingest, body: { systemId: 'frontier-assistant', source: 'native', labels: { [loneSurrogate]: 'v' } } }),
       'body.labels.x \\ud800',
     );
-    const alert = { status: 'firing', labels: { alertname: 'X', system: 'frontier-assistant', region: loneSurrogate }, annotations: {}, startsAt: '2026-11-23T01:00:00Z', fingerprint: 'f1' };
+    const alert = {
+      status: 'firing',
+      labels: { alertname: 'X', system: 'frontier-assistant', region: loneSurrogate },
+      annotations: {},
+      startsAt: '2026-11-23T01:00:00Z',
+      fingerprint: 'f1',
+    };
     expectRefused(
       await api.call('POST', '/v1/ingest/alertmanager', {
         token: ingest,
-        body: { version: '4', status: 'firing', receiver: 'correx', groupKey: 'g', groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: 'http://am', alerts: [alert] },
+        body: {
+          version: '4',
+          status: 'firing',
+          receiver: 'correx',
+          groupKey: 'g',
+          groupLabels: {},
+          commonLabels: {},
+          commonAnnotations: {},
+          externalURL: 'http://am',
+          alerts: [alert],
+        },
       }),
       'body.alerts.0.labels.region',
     );
@@ -78,7 +111,13 @@ describe('the edge refuses text PostgreSQL cannot store, naming the field, and l
     new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
       const url = new URL(api.url);
       const req = httpRequest(
-        { host: url.hostname, port: url.port, method, path, headers: { ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...(options.body ? { 'content-type': 'application/json' } : {}) } },
+        {
+          host: url.hostname,
+          port: url.port,
+          method,
+          path,
+          headers: { ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...(options.body ? { 'content-type': 'application/json' } : {}) },
+        },
         (res) => {
           let body = '';
           res.on('data', (chunk: Buffer) => (body += chunk.toString()));
@@ -107,7 +146,11 @@ describe('the edge refuses text PostgreSQL cannot store, naming the field, and l
   });
 
   it('refuses a JSON body that is not valid UTF-8 instead of storing U+FFFD', async () => {
-    const body = Buffer.concat([Buffer.from('{"systemId":"frontier-assistant","source":"native","summary":"bad '), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+    const body = Buffer.concat([
+      Buffer.from('{"systemId":"frontier-assistant","source":"native","summary":"bad '),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('"}'),
+    ]);
     const response = await raw('POST', '/v1/signals', { token: ingest, body });
     expect(response.status).toBe(400);
     expect(JSON.parse(response.body)).toMatchObject({ errors: [{ path: 'body', message: expect.stringMatching(/not valid UTF-8/) }] });
@@ -115,7 +158,8 @@ describe('the edge refuses text PostgreSQL cannot store, naming the field, and l
   });
 
   it('bounds signal labels in number, name and value length, naming the label', async () => {
-    const signal = (labels: Record<string, string>) => api.call('POST', '/v1/signals', { token: ingest, body: { systemId: 'frontier-assistant', source: 'native', labels } });
+    const signal = (labels: Record<string, string>) =>
+      api.call('POST', '/v1/signals', { token: ingest, body: { systemId: 'frontier-assistant', source: 'native', labels } });
     const many = await signal(Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`l${i}`, 'v'])));
     expect(many.status).toBe(400);
     expect(many.body.errors).toEqual([{ path: 'body.labels', message: 'at most 64 labels' }]);
@@ -125,24 +169,39 @@ describe('the edge refuses text PostgreSQL cannot store, naming the field, and l
     const longValue = await signal({ region: 'x'.repeat(2049) });
     expect(longValue.status).toBe(400);
     expect(longValue.body.errors).toEqual([{ path: 'body.labels.region', message: 'must be at most 2048 characters' }]);
-    const alert = { status: 'firing', labels: { alertname: 'X', system: 'frontier-assistant', query: 'q'.repeat(2049) }, startsAt: '2026-11-23T01:00:00Z', fingerprint: 'f2' };
-    const alertmanager = await api.call('POST', '/v1/ingest/alertmanager', { token: ingest, body: { version: '4', status: 'firing', receiver: 'correx', groupKey: 'g', alerts: [alert] } });
+    const alert = {
+      status: 'firing',
+      labels: { alertname: 'X', system: 'frontier-assistant', query: 'q'.repeat(2049) },
+      startsAt: '2026-11-23T01:00:00Z',
+      fingerprint: 'f2',
+    };
+    const alertmanager = await api.call('POST', '/v1/ingest/alertmanager', {
+      token: ingest,
+      body: { version: '4', status: 'firing', receiver: 'correx', groupKey: 'g', alerts: [alert] },
+    });
     expect(alertmanager.status).toBe(400);
     expect(alertmanager.body.errors).toEqual([{ path: 'body.alerts.0.labels.query', message: 'must be at most 2048 characters' }]);
     // At the limits, a signal is taken.
-    expect((await signal(Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`${'k'.repeat(125)}${String(i).padStart(3, '0')}`, 'v'.repeat(2048)])))).status).toBe(202);
+    expect(
+      (await signal(Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`${'k'.repeat(125)}${String(i).padStart(3, '0')}`, 'v'.repeat(2048)])))).status,
+    ).toBe(202);
   });
 
   it('records who created a token, and refuses a person token for someone no runbook names unless asked', async () => {
     const admin = await api.token('admin-person', ['admin']);
     const typo = await api.call('POST', '/v1/tokens', { token: admin, body: { owner: 'sofia-marques', roles: ['approver'] } });
     expect(typo.status).toBe(400);
-    expect(typo.body.errors).toEqual([{ path: 'body.owner', message: expect.stringMatching(/^'sofia-marques' is no person in the runbooks .*ownerOutsideRunbooks: true/) }]);
+    expect(typo.body.errors).toEqual([
+      { path: 'body.owner', message: expect.stringMatching(/^'sofia-marques' is no person in the runbooks .*ownerOutsideRunbooks: true/) },
+    ]);
 
     const person = await api.call('POST', '/v1/tokens', { token: admin, body: { owner: 'sofia-marquez', roles: ['approver'] } });
     expect(person.status).toBe(201);
     expect(person.body.token).toMatchObject({ owner: 'sofia-marquez', createdBy: 'admin-person' });
-    const auditor = await api.call('POST', '/v1/tokens', { token: admin, body: { owner: 'external-auditor', roles: ['compliance'], ownerOutsideRunbooks: true } });
+    const auditor = await api.call('POST', '/v1/tokens', {
+      token: admin,
+      body: { owner: 'external-auditor', roles: ['compliance'], ownerOutsideRunbooks: true },
+    });
     expect(auditor.status).toBe(201);
     expect(auditor.body.token).toMatchObject({ owner: 'external-auditor', createdBy: 'admin-person' });
     // Machine tokens name a sender, not a person.
@@ -153,7 +212,10 @@ describe('the edge refuses text PostgreSQL cannot store, naming the field, and l
   });
 
   it('a surrogate pair (a whole emoji) is stored and read back as sent', async () => {
-    const accepted = await api.call('POST', '/v1/signals', { token: ingest, body: { systemId: 'frontier-assistant', source: 'native', summary: 'spike 🚨', labels: { probe: '🚨' } } });
+    const accepted = await api.call('POST', '/v1/signals', {
+      token: ingest,
+      body: { systemId: 'frontier-assistant', source: 'native', summary: 'spike 🚨', labels: { probe: '🚨' } },
+    });
     expect(accepted.status).toBe(202);
     const stored = await eventually(() => database.db.selectFrom('signals').select(['summary', 'labels']).where('summary', '=', 'spike 🚨').executeTakeFirst());
     expect(stored).toEqual({ summary: 'spike 🚨', labels: expect.objectContaining({ probe: '🚨' }) });

@@ -3,7 +3,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/database.js';
 import { useIncidentStack } from '../support/stack.js';
 
-const proposal = { kind: 'rate_limit', scope: { tiers: ['free'] }, parameters: { requestsPerMinute: 10, per: 'user' }, reason: 'jailbreak traffic from the free tier' };
+const proposal = {
+  kind: 'rate_limit',
+  scope: { tiers: ['free'] },
+  parameters: { requestsPerMinute: 10, per: 'user' },
+  reason: 'jailbreak traffic from the free tier',
+};
 
 // Fault-suite finding 3: a client that retried a proposal after a lost answer created a second correction.
 describe('Idempotency-Key on POST /v1/incidents/:id/corrections', () => {
@@ -15,7 +20,10 @@ describe('Idempotency-Key on POST /v1/incidents/:id/corrections', () => {
   beforeAll(async () => {
     jonas = await stack.api.token('jonas-berg', ['responder']);
     amara = await stack.api.token('amara-okafor', ['responder']);
-    const triggered = await stack.api.call('POST', '/v1/incidents', { token: jonas, body: { systemId: 'frontier-assistant', title: 'Jailbreak rate above 2%', severity: 'SEV2', dedupKey: 'idempotency' } });
+    const triggered = await stack.api.call('POST', '/v1/incidents', {
+      token: jonas,
+      body: { systemId: 'frontier-assistant', title: 'Jailbreak rate above 2%', severity: 'SEV2', dedupKey: 'idempotency' },
+    });
     expect(triggered.status).toBe(202);
     incidentId = triggered.body.incidentId;
     await eventually(async () => ((await stack.api.call('GET', `/v1/incidents/${incidentId}`, { token: jonas })).status === 200 ? true : undefined));
@@ -77,7 +85,14 @@ describe('Idempotency-Key on POST /v1/incidents/:id/corrections', () => {
   it('refuses a malformed key and documents the header in OpenAPI', async () => {
     expect((await propose(jonas, 'has spaces in it')).status).toBe(400);
     const document = (await stack.api.call('GET', '/openapi.json')).body;
-    const parameters = document.paths['/v1/incidents/{id}/corrections'].post.parameters as { in: string; name: string; required?: boolean; description?: string }[];
-    expect(parameters).toContainEqual(expect.objectContaining({ in: 'header', name: 'idempotency-key', required: false, description: expect.stringContaining('same key') }));
+    const parameters = document.paths['/v1/incidents/{id}/corrections'].post.parameters as {
+      in: string;
+      name: string;
+      required?: boolean;
+      description?: string;
+    }[];
+    expect(parameters).toContainEqual(
+      expect.objectContaining({ in: 'header', name: 'idempotency-key', required: false, description: expect.stringContaining('same key') }),
+    );
   });
 });

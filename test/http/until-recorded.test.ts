@@ -10,7 +10,12 @@ import { createPostgresTestDatabase, eventually, type TestDatabase } from '../su
 import { startDevServerWorker, type RunningWorker } from '../support/temporal.js';
 
 const uuid = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
-const proposal = { kind: 'rate_limit', scope: { tiers: ['free'] }, parameters: { requestsPerMinute: 10, per: 'user' }, reason: 'jailbreak traffic from the free tier' };
+const proposal = {
+  kind: 'rate_limit',
+  scope: { tiers: ['free'] },
+  parameters: { requestsPerMinute: 10, per: 'user' },
+  reason: 'jailbreak traffic from the free tier',
+};
 
 /** The id a 503's detail names as accepted. */
 function acceptedId(detail: string, what: 'incident' | 'correction'): string {
@@ -60,7 +65,10 @@ describe('a write accepted by its workflow but not recorded in time', () => {
   });
 
   const trigger = (target: RunningApi, token: string, dedupKey?: string) =>
-    target.call('POST', '/v1/incidents', { token, body: { systemId: 'frontier-assistant', title: 'Jailbreak rate above 2%', severity: 'SEV2', ...(dedupKey ? { dedupKey } : {}) } });
+    target.call('POST', '/v1/incidents', {
+      token,
+      body: { systemId: 'frontier-assistant', title: 'Jailbreak rate above 2%', severity: 'SEV2', ...(dedupKey ? { dedupKey } : {}) },
+    });
 
   it('answers a trigger 503 problem+json with Retry-After, and sending it again joins the same incident', async () => {
     const jonas = await lagging.token('jonas-berg', ['responder']);
@@ -92,7 +100,9 @@ describe('a write accepted by its workflow but not recorded in time', () => {
     const response = await trigger(lagging, await lagging.token('jonas-berg', ['responder']));
     expect(response.status).toBe(503);
     const incidentId = acceptedId(response.body.detail, 'incident');
-    expect(response.body.detail).toContain(`read GET /v1/incidents/${incidentId} shortly (do not send the trigger again: without a dedupKey it would open another incident)`);
+    expect(response.body.detail).toContain(
+      `read GET /v1/incidents/${incidentId} shortly (do not send the trigger again: without a dedupKey it would open another incident)`,
+    );
   });
 
   it('answers a proposal 503, and the same Idempotency-Key proposes nothing more', async () => {
@@ -118,7 +128,8 @@ describe('a write accepted by its workflow but not recorded in time', () => {
 
     const lateJonas = await lagging.token('jonas-berg', ['responder']);
     const key = randomUUID();
-    const propose = (headers: Record<string, string>) => lagging.call('POST', `/v1/incidents/${incidentId}/corrections`, { token: lateJonas, body: proposal, headers });
+    const propose = (headers: Record<string, string>) =>
+      lagging.call('POST', `/v1/incidents/${incidentId}/corrections`, { token: lateJonas, body: proposal, headers });
 
     const first = await propose({ 'idempotency-key': key });
     expect(first.status).toBe(503);

@@ -73,7 +73,9 @@ async function waitFor<T>(what: string, sink: WebhookSink, am: RunningAlertmanag
     if (found !== undefined) return found;
     if (Date.now() > deadline) {
       const seen = sink.received.map((r) => `${r.body.status} ${r.body.groupKey} ${r.body.alerts.map((a) => a.status).join(',')}`).join('\n  ');
-      throw new Error(`no ${what} within ${timeoutMs} ms; received:\n  ${seen || '(nothing)'}\nAlertmanager log:\n${am.logs().split('\n').slice(-15).join('\n')}`);
+      throw new Error(
+        `no ${what} within ${timeoutMs} ms; received:\n  ${seen || '(nothing)'}\nAlertmanager log:\n${am.logs().split('\n').slice(-15).join('\n')}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 25));
   }

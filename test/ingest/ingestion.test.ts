@@ -37,7 +37,12 @@ describe('alert ingestion from the real Alertmanager and PagerDuty Events v2 cli
 
   it('opens one incident for a firing Alertmanager group, keeps it on repeats, and resolves it with the resolved notification', async () => {
     const { secret } = await createToken(stack.db, { owner: 'alertmanager', roles: ['ingest'] });
-    alertmanager = await startAlertmanager({ webhookUrl: `${stack.api.url}/v1/ingest/alertmanager`, bearerToken: secret, groupBy: ['alertname'], logLevel: 'debug' });
+    alertmanager = await startAlertmanager({
+      webhookUrl: `${stack.api.url}/v1/ingest/alertmanager`,
+      bearerToken: secret,
+      groupBy: ['alertname'],
+      logLevel: 'debug',
+    });
     const alert = {
       labels: { alertname: 'JailbreakRateHigh', system: 'frontier-assistant', severity: 'critical', region: 'eu' },
       annotations: { summary: 'jailbreak success rate above 2%' },
@@ -65,7 +70,12 @@ describe('alert ingestion from the real Alertmanager and PagerDuty Events v2 cli
       return row.state === 'resolved' ? row : undefined;
     }, 30_000);
     expect(resolved.resolved_at).toBeInstanceOf(Date);
-    const timeline = await stack.db.selectFrom('timeline_events').select(['kind', 'data']).where('incident_id', '=', incident!.id).where('kind', '=', 'incident.resolved').execute();
+    const timeline = await stack.db
+      .selectFrom('timeline_events')
+      .select(['kind', 'data'])
+      .where('incident_id', '=', incident!.id)
+      .where('kind', '=', 'incident.resolved')
+      .execute();
     expect(JSON.stringify(timeline[0]!.data)).toMatch(/resolved signal/);
     expect(await incidentsTitled('alertname=JailbreakRateHigh')).toHaveLength(1);
   }, 90_000);
@@ -86,7 +96,10 @@ describe('alert ingestion from the real Alertmanager and PagerDuty Events v2 cli
     const refused = await stack.api.call('POST', '/v1/ingest/alertmanager', { token: secret, body });
     expect(refused.status).toBe(400);
     expect((refused.body as { errors: { path: string }[] }).errors.map((e) => e.path)).toEqual(['body.alerts.1.labels.system']);
-    const unknownSystem = await stack.api.call('POST', '/v1/ingest/alertmanager', { token: secret, body: { ...body, alerts: [body.alerts[0], body.alerts[2]] } });
+    const unknownSystem = await stack.api.call('POST', '/v1/ingest/alertmanager', {
+      token: secret,
+      body: { ...body, alerts: [body.alerts[0], body.alerts[2]] },
+    });
     expect((unknownSystem.body as { errors: { path: string }[] }).errors.map((e) => e.path)).toEqual(['body.alerts.1.labels.system']);
     // Nothing of a refused payload is stored: the valid first alert waits for a payload that is whole.
     expect(await stack.db.selectFrom('signals').select('id').where('fingerprint', 'like', 'a1:%').execute()).toHaveLength(0);
@@ -103,14 +116,24 @@ describe('alert ingestion from the real Alertmanager and PagerDuty Events v2 cli
       event_action: action,
       ...(dedupKey ? { dedup_key: dedupKey } : {}),
       ...(action === 'trigger'
-        ? { payload: { summary: 'Unusual read volume on the weights bucket', source: 'weights-bucket-7', severity: 'critical', component: 'weights-store', custom_details: { reads: 1200 } } }
+        ? {
+            payload: {
+              summary: 'Unusual read volume on the weights bucket',
+              source: 'weights-bucket-7',
+              severity: 'critical',
+              component: 'weights-store',
+              custom_details: { reads: 1200 },
+            },
+          }
         : {}),
       ...extra,
     });
     const stateOf = async (fragment: string) => (await incidentsTitled(fragment))[0]?.state;
 
     it('triggers, acknowledges and resolves, answering as PagerDuty does', async () => {
-      const triggered = await stack.api.call('POST', '/v2/enqueue', { body: event('trigger', 'weights-1', { client: 'Grafana', links: [{ href: 'https://grafana.example/d/1' }] }) });
+      const triggered = await stack.api.call('POST', '/v2/enqueue', {
+        body: event('trigger', 'weights-1', { client: 'Grafana', links: [{ href: 'https://grafana.example/d/1' }] }),
+      });
       expect(triggered.status).toBe(202);
       expect(triggered.body).toEqual({ status: 'success', message: 'Event processed', dedup_key: 'weights-1' });
       await eventually(async () => ((await stateOf('dedup_key=weights-1')) === 'triggered' ? true : undefined));
@@ -147,18 +170,15 @@ describe('alert ingestion from the real Alertmanager and PagerDuty Events v2 cli
       const responses = await Promise.all(Array.from({ length: 500 }, () => stack.api.call('POST', '/v2/enqueue', { body: event('trigger', 'storm') })));
       expect(responses.map((r) => r.status).filter((s) => s !== 202)).toEqual([]);
       // Every one of them is stored and reaches the monitor, which links each to the one incident.
-      await eventually(
-        async () => {
-          const linked = await stack.db
-            .selectFrom('signals')
-            .select((eb) => eb.fn.countAll<string>().as('n'))
-            .where(sql<boolean>`labels @> '{"dedup_key":"storm"}'::jsonb`)
-            .where('incident_id', 'is not', null)
-            .executeTakeFirstOrThrow();
-          return Number(linked.n) === 500 ? true : undefined;
-        },
-        120_000,
-      );
+      await eventually(async () => {
+        const linked = await stack.db
+          .selectFrom('signals')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .where(sql<boolean>`labels @> '{"dedup_key":"storm"}'::jsonb`)
+          .where('incident_id', 'is not', null)
+          .executeTakeFirstOrThrow();
+        return Number(linked.n) === 500 ? true : undefined;
+      }, 120_000);
       expect(await incidentsTitled('dedup_key=storm')).toHaveLength(1);
     }, 180_000);
   });

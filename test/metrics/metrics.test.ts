@@ -35,7 +35,16 @@ describe('metrics: per incident, per system and for Prometheus, from PostgreSQL,
   let gateway: string;
   const firstSignalLead = 42.123;
 
-  const fixtureIncident = async (values: { system: string; severity: string; state: IncidentState; openedAt: Date; ack?: number; resolve?: number; close?: number; drill?: boolean }) => {
+  const fixtureIncident = async (values: {
+    system: string;
+    severity: string;
+    state: IncidentState;
+    openedAt: Date;
+    ack?: number;
+    resolve?: number;
+    close?: number;
+    drill?: boolean;
+  }) => {
     const id = randomUUID();
     const plus = (s: number | undefined) => (s === undefined ? null : new Date(values.openedAt.getTime() + s * 1000));
     await stack.db
@@ -63,7 +72,16 @@ describe('metrics: per incident, per system and for Prometheus, from PostgreSQL,
     const key = randomUUID();
     await stack.db
       .insertInto('signals')
-      .values({ system_id: system, source: 'native', dedup_key: key, status: 'firing', payload: jsonb({}), idempotency_key: key, incident_id: incident, received_at: receivedAt })
+      .values({
+        system_id: system,
+        source: 'native',
+        dedup_key: key,
+        status: 'firing',
+        payload: jsonb({}),
+        idempotency_key: key,
+        incident_id: incident,
+        received_at: receivedAt,
+      })
       .execute();
   };
   const report = async (incident: string, regime: string, dueAt: Date, sentAt: Date | null, late = false) => {
@@ -108,16 +126,31 @@ describe('metrics: per incident, per system and for Prometheus, from PostgreSQL,
     await signal(incidentId, 'frontier-assistant', new Date(row.opened_at.getTime() + 90_000));
 
     expect((await stack.api.call('POST', `/v1/incidents/${incidentId}/acknowledge`, { token: responder })).status).toBe(200);
-    const classified = await stack.api.call('POST', `/v1/incidents/${incidentId}/classify`, { token: responder, body: { classes: ['serious-harm-to-health'], reason: 'A user was harmed' } });
+    const classified = await stack.api.call('POST', `/v1/incidents/${incidentId}/classify`, {
+      token: responder,
+      body: { classes: ['serious-harm-to-health'], reason: 'A user was harmed' },
+    });
     expect(classified.status, JSON.stringify(classified.body)).toBe(200);
     const proposed = await stack.api.call('POST', `/v1/incidents/${incidentId}/corrections`, {
       token: responder,
-      body: { kind: 'rate_limit', scope: { tiers: ['free'] }, parameters: { requestsPerMinute: 10, per: 'user' }, reason: 'Slow the scraping while the fix ships' },
+      body: {
+        kind: 'rate_limit',
+        scope: { tiers: ['free'] },
+        parameters: { requestsPerMinute: 10, per: 'user' },
+        reason: 'Slow the scraping while the fix ships',
+      },
     });
     expect(proposed.status, JSON.stringify(proposed.body)).toBe(201);
-    const decided = await stack.api.call('POST', `/v1/corrections/${proposed.body.correctionId}/decision`, { token: approver, body: { decision: 'approve', rationale: 'Contained and reversible' } });
+    const decided = await stack.api.call('POST', `/v1/corrections/${proposed.body.correctionId}/decision`, {
+      token: approver,
+      body: { decision: 'approve', rationale: 'Contained and reversible' },
+    });
     expect(decided.status, JSON.stringify(decided.body)).toBe(200);
-    await eventually(async () => ((await stack.api.call('GET', `/v1/corrections/${proposed.body.correctionId}`, { token: reader })).body.state === 'active' ? true : undefined), 30_000);
+    await eventually(
+      async () =>
+        (await stack.api.call('GET', `/v1/corrections/${proposed.body.correctionId}`, { token: reader })).body.state === 'active' ? true : undefined,
+      30_000,
+    );
 
     // The first report its clock (not only its row) holds as drafted, so that it can be approved.
     const drafted = await eventually(async () => {
@@ -128,12 +161,20 @@ describe('metrics: per incident, per system and for Prometheus, from PostgreSQL,
       const clock = body.clocks.flatMap((r) => (r.clocks ?? []).map((c) => ({ ...c, regimeId: r.regimeId }))).find((c) => c.state === 'drafted');
       return clock ? body.items.find((r) => r.regime === clock.regimeId && r.clockId === clock.clockId) : undefined;
     }, 30_000);
-    const approved = await stack.api.call('POST', `/v1/reports/${drafted.id}/approve`, { token: reader, body: { edits: { 'root-cause analysis': 'Under investigation' } } });
+    const approved = await stack.api.call('POST', `/v1/reports/${drafted.id}/approve`, {
+      token: reader,
+      body: { edits: { 'root-cause analysis': 'Under investigation' } },
+    });
     expect(approved.status, JSON.stringify(approved.body)).toBe(200);
-    await eventually(async () => ((await stack.db.selectFrom('notifications').select('sent_at').where('id', '=', drafted.id).executeTakeFirst())?.sent_at ? true : undefined), 30_000);
+    await eventually(
+      async () => ((await stack.db.selectFrom('notifications').select('sent_at').where('id', '=', drafted.id).executeTakeFirst())?.sent_at ? true : undefined),
+      30_000,
+    );
 
     expect((await stack.api.call('POST', `/v1/incidents/${incidentId}/resolve`, { token: responder, body: { reason: 'Fix deployed' } })).status).toBe(200);
-    await eventually(async () => ((await stack.db.selectFrom('incidents').select('resolved_at').where('id', '=', incidentId).executeTakeFirst())?.resolved_at ? true : undefined));
+    await eventually(async () =>
+      (await stack.db.selectFrom('incidents').select('resolved_at').where('id', '=', incidentId).executeTakeFirst())?.resolved_at ? true : undefined,
+    );
 
     // The clocks that start at the first report's submission and at resolution draft theirs: wait for them.
     await eventually(async () => {
@@ -142,15 +183,48 @@ describe('metrics: per incident, per system and for Prometheus, from PostgreSQL,
     }, 30_000);
 
     // A drill of the same system and severity, with every timestamp, a signal and a late report: it must count nowhere.
-    drillId = await fixtureIncident({ system: 'frontier-assistant', severity: 'SEV2', state: 'resolved', openedAt: at('2026-06-01T10:00:00.000Z'), ack: 5, resolve: 50, close: 500, drill: true });
+    drillId = await fixtureIncident({
+      system: 'frontier-assistant',
+      severity: 'SEV2',
+      state: 'resolved',
+      openedAt: at('2026-06-01T10:00:00.000Z'),
+      ack: 5,
+      resolve: 50,
+      close: 500,
+      drill: true,
+    });
     await signal(drillId, 'frontier-assistant', at('2026-06-01T09:59:00.000Z'));
     await report(drillId, 'gdpr-art33', at('2026-06-01T11:00:00.000Z'), at('2026-06-01T12:00:00.000Z'), true);
 
     // A second system with known durations, opened in January, February and March.
-    const jan = await fixtureIncident({ system: 'metrics-fixture', severity: 'SEV1', state: 'closed', openedAt: at('2026-01-10T08:00:00.000Z'), ack: 60, resolve: 3600, close: 86400 });
-    const feb = await fixtureIncident({ system: 'metrics-fixture', severity: 'SEV2', state: 'resolved', openedAt: at('2026-02-10T08:00:00.000Z'), ack: 120, resolve: 7200 });
+    const jan = await fixtureIncident({
+      system: 'metrics-fixture',
+      severity: 'SEV1',
+      state: 'closed',
+      openedAt: at('2026-01-10T08:00:00.000Z'),
+      ack: 60,
+      resolve: 3600,
+      close: 86400,
+    });
+    const feb = await fixtureIncident({
+      system: 'metrics-fixture',
+      severity: 'SEV2',
+      state: 'resolved',
+      openedAt: at('2026-02-10T08:00:00.000Z'),
+      ack: 120,
+      resolve: 7200,
+    });
     await fixtureIncident({ system: 'metrics-fixture', severity: 'SEV2', state: 'acknowledged', openedAt: at('2026-03-10T08:00:00.000Z'), ack: 600 });
-    await fixtureIncident({ system: 'metrics-fixture', severity: 'SEV2', state: 'closed', openedAt: at('2026-03-11T08:00:00.000Z'), ack: 1, resolve: 2, close: 3, drill: true });
+    await fixtureIncident({
+      system: 'metrics-fixture',
+      severity: 'SEV2',
+      state: 'closed',
+      openedAt: at('2026-03-11T08:00:00.000Z'),
+      ack: 1,
+      resolve: 2,
+      close: 3,
+      drill: true,
+    });
     await signal(jan, 'metrics-fixture', at('2026-01-10T07:59:30.500Z'));
     await report(jan, 'eu-ai-act-art73', at('2026-01-12T08:00:00.000Z'), at('2026-01-12T07:00:00.000Z'));
     await report(jan, 'gdpr-art33', at('2026-01-13T08:00:00.000Z'), at('2026-01-13T08:30:00.000Z'), true);
@@ -162,21 +236,33 @@ describe('metrics: per incident, per system and for Prometheus, from PostgreSQL,
     const incident = await stack.db.selectFrom('incidents').selectAll().where('id', '=', incidentId).executeTakeFirstOrThrow();
     const corrections = await stack.db.selectFrom('corrections').select('applied_at').where('incident_id', '=', incidentId).execute();
     const firstApplied = new Date(Math.min(...corrections.filter((c) => c.applied_at).map((c) => c.applied_at!.getTime())));
-    const firstSignal = await stack.db.selectFrom('signals').select((eb) => eb.fn.min('received_at').as('at')).where('incident_id', '=', incidentId).executeTakeFirstOrThrow();
+    const firstSignal = await stack.db
+      .selectFrom('signals')
+      .select((eb) => eb.fn.min('received_at').as('at'))
+      .where('incident_id', '=', incidentId)
+      .executeTakeFirstOrThrow();
     const reports = await stack.db.selectFrom('notifications').selectAll().where('incident_id', '=', incidentId).where('audience', '=', 'regulator').execute();
     expect(reports.filter((r) => r.sent_at)).toHaveLength(1);
 
     const response = await stack.api.call('GET', `/v1/incidents/${incidentId}/metrics`, { token: reader });
     expect(response.status, JSON.stringify(response.body)).toBe(200);
     const metrics = response.body;
-    expect(metrics).toMatchObject({ incidentId, systemId: 'frontier-assistant', severity: 'SEV2', state: 'resolved', drill: false, openedAt: incident.opened_at.toISOString() });
+    expect(metrics).toMatchObject({
+      incidentId,
+      systemId: 'frontier-assistant',
+      severity: 'SEV2',
+      state: 'resolved',
+      drill: false,
+      openedAt: incident.opened_at.toISOString(),
+    });
     expect(metrics.timeToDetectSeconds).toBe(seconds(incident.opened_at, new Date(firstSignal.at as unknown as string | Date)));
     expect(metrics.timeToDetectSeconds).toBe(firstSignalLead);
     expect(metrics.timeToAcknowledgeSeconds).toBe(seconds(incident.acknowledged_at, incident.opened_at));
     expect(metrics.timeToFirstCorrectionSeconds).toBe(seconds(firstApplied, incident.opened_at));
     expect(metrics.timeToResolveSeconds).toBe(seconds(incident.resolved_at, incident.opened_at));
     expect(metrics.timeToCloseSeconds).toBeNull();
-    for (const value of [metrics.timeToAcknowledgeSeconds, metrics.timeToFirstCorrectionSeconds, metrics.timeToResolveSeconds]) expect(value).toBeGreaterThan(0);
+    for (const value of [metrics.timeToAcknowledgeSeconds, metrics.timeToFirstCorrectionSeconds, metrics.timeToResolveSeconds])
+      expect(value).toBeGreaterThan(0);
 
     const key = (r: { regime: string | null; clockId: string | null; occurrence: number | null }) => `${r.regime}:${r.clockId}:${r.occurrence}`;
     const expected = reports
@@ -200,9 +286,25 @@ describe('metrics: per incident, per system and for Prometheus, from PostgreSQL,
   it('shows a drill to whoever looks at it, flagged', async () => {
     const response = await stack.api.call('GET', `/v1/incidents/${drillId}/metrics`, { token: reader });
     expect(response.status).toBe(200);
-    expect(response.body).toMatchObject({ incidentId: drillId, drill: true, timeToDetectSeconds: 60, timeToAcknowledgeSeconds: 5, timeToResolveSeconds: 50, timeToCloseSeconds: 500, timeToFirstCorrectionSeconds: null });
+    expect(response.body).toMatchObject({
+      incidentId: drillId,
+      drill: true,
+      timeToDetectSeconds: 60,
+      timeToAcknowledgeSeconds: 5,
+      timeToResolveSeconds: 50,
+      timeToCloseSeconds: 500,
+      timeToFirstCorrectionSeconds: null,
+    });
     expect(response.body.regulatorSubmissions).toEqual([
-      { regime: 'gdpr-art33', clockId: 'initial', occurrence: 1, dueAt: '2026-06-01T11:00:00.000Z', sentAt: '2026-06-01T12:00:00.000Z', marginSeconds: -3600, late: true },
+      {
+        regime: 'gdpr-art33',
+        clockId: 'initial',
+        occurrence: 1,
+        dueAt: '2026-06-01T11:00:00.000Z',
+        sentAt: '2026-06-01T12:00:00.000Z',
+        marginSeconds: -3600,
+        late: true,
+      },
     ]);
   });
 
@@ -224,11 +326,25 @@ describe('metrics: per incident, per system and for Prometheus, from PostgreSQL,
       timeToFirstCorrectionSeconds: one(perIncident.timeToFirstCorrectionSeconds),
       timeToResolveSeconds: one(seconds(incident.resolved_at, incident.opened_at)),
       timeToCloseSeconds: none,
-      regulatorSubmissions: { count: 1, lateCount: 0, minMarginSeconds: sent[0].marginSeconds, unsent: perIncident.regulatorSubmissions.length - 1, overdue: 0 },
+      regulatorSubmissions: {
+        count: 1,
+        lateCount: 0,
+        minMarginSeconds: sent[0].marginSeconds,
+        unsent: perIncident.regulatorSubmissions.length - 1,
+        overdue: 0,
+      },
     });
     // A window around the drill alone holds nothing.
-    const aroundDrill = await stack.api.call('GET', '/v1/systems/frontier-assistant/metrics?from=2026-06-01T00:00:00Z&to=2026-06-02T00:00:00%2B00:00', { token: reader });
-    expect(aroundDrill.body).toMatchObject({ from: '2026-06-01T00:00:00.000Z', to: '2026-06-02T00:00:00.000Z', incidents: { total: 0, bySeverity: {}, byState: {} }, timeToAcknowledgeSeconds: none, regulatorSubmissions: { count: 0, lateCount: 0, minMarginSeconds: null } });
+    const aroundDrill = await stack.api.call('GET', '/v1/systems/frontier-assistant/metrics?from=2026-06-01T00:00:00Z&to=2026-06-02T00:00:00%2B00:00', {
+      token: reader,
+    });
+    expect(aroundDrill.body).toMatchObject({
+      from: '2026-06-01T00:00:00.000Z',
+      to: '2026-06-02T00:00:00.000Z',
+      incidents: { total: 0, bySeverity: {}, byState: {} },
+      timeToAcknowledgeSeconds: none,
+      regulatorSubmissions: { count: 0, lateCount: 0, minMarginSeconds: null },
+    });
   });
 
   it('computes count, mean, p50, p90 (interpolated) and max, and regulator margins, over a window', async () => {
@@ -265,7 +381,8 @@ describe('metrics: per incident, per system and for Prometheus, from PostgreSQL,
     expect(fromFebruary.timeToAcknowledgeSeconds).toEqual({ count: 2, mean: 360, p50: 360, p90: 552, max: 600 });
     expect(fromFebruary.regulatorSubmissions).toMatchObject({ count: 0, unsent: 2, overdue: 1 });
     // [from, to): an incident opened exactly at `to` is outside.
-    const january = (await stack.api.call('GET', '/v1/systems/metrics-fixture/metrics?from=2026-01-10T08:00:00Z&to=2026-02-10T08:00:00Z', { token: reader })).body;
+    const january = (await stack.api.call('GET', '/v1/systems/metrics-fixture/metrics?from=2026-01-10T08:00:00Z&to=2026-02-10T08:00:00Z', { token: reader }))
+      .body;
     expect(january.incidents).toMatchObject({ total: 1, bySeverity: { SEV1: 1 } });
   });
 
@@ -279,7 +396,9 @@ describe('metrics: per incident, per system and for Prometheus, from PostgreSQL,
     expect(badSystem.body.errors[0].path).toBe('params.systemId');
     const badTime = await stack.api.call('GET', '/v1/systems/frontier-assistant/metrics?from=yesterday', { token: reader });
     expect(badTime.body.errors[0].path).toBe('query.from');
-    const backwards = await stack.api.call('GET', '/v1/systems/frontier-assistant/metrics?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z', { token: reader });
+    const backwards = await stack.api.call('GET', '/v1/systems/frontier-assistant/metrics?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z', {
+      token: reader,
+    });
     expect(backwards.status).toBe(400);
     expect(backwards.body.errors[0]).toEqual({ path: 'query.to', message: 'must be after from' });
     expect((await stack.api.call('GET', `/v1/incidents/${incidentId}/metrics`)).status).toBe(401);
@@ -350,7 +469,11 @@ describe('metrics: per incident, per system and for Prometheus, from PostgreSQL,
     }
     // Nothing closed on frontier-assistant but the drill: no series for it.
     expect(histogram('correx_incident_time_to_close_seconds', { system: 'frontier-assistant' }).labelSets).toEqual([]);
-    expect(histogram('correx_incident_time_to_close_seconds', { system: 'metrics-fixture' })).toMatchObject({ labelSets: [{ system: 'metrics-fixture', severity: 'SEV1' }], count: 1, sum: 86400 });
+    expect(histogram('correx_incident_time_to_close_seconds', { system: 'metrics-fixture' })).toMatchObject({
+      labelSets: [{ system: 'metrics-fixture', severity: 'SEV1' }],
+      count: 1,
+      sum: 86400,
+    });
     const fixtureAck = histogram('correx_incident_time_to_acknowledge_seconds', { system: 'metrics-fixture', severity: 'SEV2' });
     expect(fixtureAck).toMatchObject({ count: 2, sum: 720, buckets: { '60': 0, '120': 1, '300': 1, '600': 2, '+Inf': 2 } });
 
@@ -366,7 +489,9 @@ describe('metrics: per incident, per system and for Prometheus, from PostgreSQL,
       ]),
     );
     expect(family('correx_regulator_submission_margin_seconds_min').type).toBe('GAUGE');
-    expect(series('correx_regulator_submission_margin_seconds_min', { system: 'frontier-assistant' }).map((m) => Number(m.value))).toEqual([sent.marginSeconds]);
+    expect(series('correx_regulator_submission_margin_seconds_min', { system: 'frontier-assistant' }).map((m) => Number(m.value))).toEqual([
+      sent.marginSeconds,
+    ]);
     expect(Number(series('correx_regulator_submission_margin_seconds_min', { system: 'metrics-fixture', regime: 'gdpr-art33' })[0]!.value)).toBe(-1800);
     expect(series('correx_regulator_reports_unsent', { system: 'metrics-fixture' }).map((m) => [m.labels, Number(m.value)])).toEqual(
       expect.arrayContaining([

@@ -38,14 +38,26 @@ describe('recording one history of every workflow type', () => {
     // A drill covers the incident, its escalation, a correction, the after-action review and the drill itself.
     const drill = await api.call('POST', '/v1/drills', { token: lead, body: { systemId: 'frontier-assistant' } });
     expect(drill.status).toBe(202);
-    await eventually(async () => ((await api.call('GET', `/v1/drills/${drill.body.drillId}`, { token: lead })).body.state === 'completed' ? true : undefined), 120_000);
+    await eventually(
+      async () => ((await api.call('GET', `/v1/drills/${drill.body.drillId}`, { token: lead })).body.state === 'completed' ? true : undefined),
+      120_000,
+    );
     // A classified incident starts regulator clocks.
-    const opened = await api.call('POST', '/v1/incidents', { token: lead, body: { systemId: 'frontier-assistant', title: 'Recorded incident', severity: 'SEV2' } });
+    const opened = await api.call('POST', '/v1/incidents', {
+      token: lead,
+      body: { systemId: 'frontier-assistant', title: 'Recorded incident', severity: 'SEV2' },
+    });
     await api.call('POST', `/v1/incidents/${opened.body.incidentId}/acknowledge`, { token: lead });
-    await api.call('POST', `/v1/incidents/${opened.body.incidentId}/classify`, { token: lead, body: { classes: ['serious-harm-to-health'], reason: 'recorded' } });
-    await eventually(async () => ((await api.call('GET', `/v1/incidents/${opened.body.incidentId}/reports`, { token: lead })).body.clocks.length > 0 ? true : undefined));
+    await api.call('POST', `/v1/incidents/${opened.body.incidentId}/classify`, {
+      token: lead,
+      body: { classes: ['serious-harm-to-health'], reason: 'recorded' },
+    });
+    await eventually(async () =>
+      (await api.call('GET', `/v1/incidents/${opened.body.incidentId}/reports`, { token: lead })).body.clocks.length > 0 ? true : undefined,
+    );
     // A monitor with signals.
-    for (const n of [1, 2]) await api.call('POST', '/v1/signals', { token: lead, body: { systemId: 'frontier-assistant', source: 'native', labels: { probe: String(n) } } });
+    for (const n of [1, 2])
+      await api.call('POST', '/v1/signals', { token: lead, body: { systemId: 'frontier-assistant', source: 'native', labels: { probe: String(n) } } });
     await new Promise((resolve) => setTimeout(resolve, 2000));
 
     const written: string[] = [];
@@ -54,12 +66,36 @@ describe('recording one history of every workflow type', () => {
       // The CLI's JSON is the form Temporal documents for replay (`historyFromJSON` reads it).
       const { stdout } = await run(
         resolveTemporalBinaries().cli,
-        ['workflow', 'show', '--workflow-id', execution.workflowId, '--run-id', execution.runId, '--namespace', await testNamespace(), '--address', inject('temporalAddress'), '--output', 'json'],
+        [
+          'workflow',
+          'show',
+          '--workflow-id',
+          execution.workflowId,
+          '--run-id',
+          execution.runId,
+          '--namespace',
+          await testNamespace(),
+          '--address',
+          inject('temporalAddress'),
+          '--output',
+          'json',
+        ],
         { maxBuffer: 64 * 1024 * 1024 },
       );
-      await writeFile(path.join(projectRoot, 'test/fixtures/histories', `${execution.type}.json`), `${JSON.stringify({ workflowId: execution.workflowId, history: JSON.parse(stdout) })}\n`);
+      await writeFile(
+        path.join(projectRoot, 'test/fixtures/histories', `${execution.type}.json`),
+        `${JSON.stringify({ workflowId: execution.workflowId, history: JSON.parse(stdout) })}\n`,
+      );
       written.push(execution.type);
     }
-    expect(written.sort()).toEqual(['afterActionReviewWorkflow', 'correctionWorkflow', 'drillWorkflow', 'escalationWorkflow', 'incidentWorkflow', 'monitorWorkflow', 'regulatoryClockWorkflow']);
+    expect(written.sort()).toEqual([
+      'afterActionReviewWorkflow',
+      'correctionWorkflow',
+      'drillWorkflow',
+      'escalationWorkflow',
+      'incidentWorkflow',
+      'monitorWorkflow',
+      'regulatoryClockWorkflow',
+    ]);
   }, 180_000);
 });

@@ -113,7 +113,7 @@ function binaries(): { alertmanager: string; amtool: string } {
   const alertmanager = onPath('prometheus-alertmanager', 'alertmanager');
   const amtool = onPath('amtool');
   if (!alertmanager || !amtool) {
-    throw new Error('prometheus-alertmanager / amtool not on PATH: run scripts/setup.sh --postgres (it installs Debian\'s prometheus-alertmanager)');
+    throw new Error("prometheus-alertmanager / amtool not on PATH: run scripts/setup.sh --postgres (it installs Debian's prometheus-alertmanager)");
   }
   return { alertmanager, amtool };
 }
@@ -269,7 +269,10 @@ async function launch(
     postAlerts: (alerts, postOptions) => post(alerts, postOptions?.via),
     resolveAlerts: (alerts, postOptions) => {
       const now = new Date().toISOString();
-      return post(alerts.map((alert) => ({ ...alert, endsAt: now })), postOptions?.via);
+      return post(
+        alerts.map((alert) => ({ ...alert, endsAt: now })),
+        postOptions?.via,
+      );
     },
     logs: () => log,
     async stop() {

@@ -34,7 +34,14 @@ export interface RunningApi {
 export async function startApi(
   db: Kysely<Database>,
   worker: RunningWorker,
-  options: { runbooksDir?: string; rateLimit?: HttpServiceDependencies['rateLimit']; signingKey?: SigningKey; console?: HttpServiceDependencies['console']; trustProxy?: HttpServiceDependencies['trustProxy']; recordTimeoutMs?: number } = {},
+  options: {
+    runbooksDir?: string;
+    rateLimit?: HttpServiceDependencies['rateLimit'];
+    signingKey?: SigningKey;
+    console?: HttpServiceDependencies['console'];
+    trustProxy?: HttpServiceDependencies['trustProxy'];
+    recordTimeoutMs?: number;
+  } = {},
 ): Promise<RunningApi> {
   const app = await buildHttpService({
     db,
@@ -55,7 +62,11 @@ export async function startApi(
     app,
     token(owner, roles) {
       const key = `${owner}:${[...roles].sort().join(',')}`;
-      if (!tokens.has(key)) tokens.set(key, createToken(db, { owner, roles }).then((t) => t.secret));
+      if (!tokens.has(key))
+        tokens.set(
+          key,
+          createToken(db, { owner, roles }).then((t) => t.secret),
+        );
       return tokens.get(key)!;
     },
     async call(method, path, callOptions = {}) {

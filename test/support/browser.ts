@@ -14,7 +14,13 @@ export async function expectText(locator: Locator, expected: string | RegExp, op
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);
   let last = '';
   for (;;) {
-    last = (await locator.count()) > 0 ? await locator.first().innerText().catch(() => '') : '(no such element)';
+    last =
+      (await locator.count()) > 0
+        ? await locator
+            .first()
+            .innerText()
+            .catch(() => '')
+        : '(no such element)';
     const ok = typeof expected === 'string' ? (options.exact ? last.trim() === expected : last.includes(expected)) : expected.test(last);
     if (ok) return;
     if (Date.now() > deadline) {

@@ -13,7 +13,14 @@ const incidents = await selectIncidents(handle.db, { incidentId: incidentId!, fo
 let bytes = 0;
 const started = Date.now();
 await pipeline(
-  Readable.from(jsonExport(handle.db, incidents, { exportId: 'memory-check', exportedAt: new Date().toISOString(), exportedBy: 'test', selection: { incidentId: incidentId! } }, generateSigningKey())),
+  Readable.from(
+    jsonExport(
+      handle.db,
+      incidents,
+      { exportId: 'memory-check', exportedAt: new Date().toISOString(), exportedBy: 'test', selection: { incidentId: incidentId! } },
+      generateSigningKey(),
+    ),
+  ),
   new Writable({
     write(chunk: Buffer | string, _encoding, done) {
       bytes += chunk.length;

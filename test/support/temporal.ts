@@ -69,7 +69,9 @@ async function runWorker(
     taskQueue,
     db,
     mailer: options.mailer ?? createMailer({ smtpUrl: undefined, outboxDir: path.join(os.tmpdir(), `correx-outbox-${taskQueue}`), from: 'correx@test.local' }),
-    drillMailer: options.drillMailer ?? createMailer({ smtpUrl: undefined, outboxDir: path.join(os.tmpdir(), `correx-drill-outbox-${taskQueue}`), from: 'correx@test.local' }),
+    drillMailer:
+      options.drillMailer ??
+      createMailer({ smtpUrl: undefined, outboxDir: path.join(os.tmpdir(), `correx-drill-outbox-${taskQueue}`), from: 'correx@test.local' }),
     secret: (name) => options.secrets?.[name],
     client: connections.client,
     workflowBundle: await workflowBundle(),
@@ -115,13 +117,22 @@ export async function startDevServerWorker(db: Kysely<Database>, options: Worker
  * A private time-skipping Temporal server (time skipping is global to a server, so never shared)
  * with a Correx worker on it.
  */
-export async function startTimeSkippingWorker(db: Kysely<Database>, options: WorkerOptions = {}): Promise<RunningWorker & { environment: TestWorkflowEnvironment }> {
+export async function startTimeSkippingWorker(
+  db: Kysely<Database>,
+  options: WorkerOptions = {},
+): Promise<RunningWorker & { environment: TestWorkflowEnvironment }> {
   installWorkerRuntime('warn');
   const environment = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: inject('temporalTestServerPath') } },
   });
   const running = await runWorker(
-    { client: environment.client, connection: environment.connection, native: environment.nativeConnection, closeConnections: () => environment.teardown(), namespace: 'default' },
+    {
+      client: environment.client,
+      connection: environment.connection,
+      native: environment.nativeConnection,
+      closeConnections: () => environment.teardown(),
+      namespace: 'default',
+    },
     db,
     options,
   );

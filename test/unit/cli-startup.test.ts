@@ -31,7 +31,9 @@ function staticGraph(entry: string): { modules: string[]; packages: Map<string, 
 describe('correx --help', () => {
   it('loads commander and the command definitions only: zod, the API client and the drivers wait for the command that needs them', () => {
     const { modules, packages } = staticGraph('services/cli/main.ts');
-    expect(Object.fromEntries(packages), 'a package imported statically by the command tree (name → first importer)').toEqual({ commander: 'services/cli/main.ts' });
+    expect(Object.fromEntries(packages), 'a package imported statically by the command tree (name → first importer)').toEqual({
+      commander: 'services/cli/main.ts',
+    });
     expect(modules.filter((m) => m.endsWith('-actions.ts'))).toEqual([]);
   });
 });

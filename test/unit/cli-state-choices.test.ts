@@ -24,6 +24,8 @@ describe("the CLI's --state options take the states of their vocabulary", () => 
   it('refuses a task state that does not exist, naming every one', async () => {
     const result = await runCorrex(['task', 'list', '--state', 'finished', ...nowhere]);
     expect(result.code).toBe(2);
-    expect(result.stderr.trim()).toBe(`correx: option '--state <state>' argument 'finished' is invalid. Allowed choices are ${taskStates.join(', ')}. (run with --help for usage)`);
+    expect(result.stderr.trim()).toBe(
+      `correx: option '--state <state>' argument 'finished' is invalid. Allowed choices are ${taskStates.join(', ')}. (run with --help for usage)`,
+    );
   });
 });

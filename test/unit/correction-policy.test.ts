@@ -20,15 +20,24 @@ describe('decide: every correction kind has its say', () => {
   });
 
   it('throttles only the rate-limited scope, at the strictest limit', () => {
-    const corrections = [active('rate_limit', { tiers: ['free'] }, { requestsPerMinute: 10, per: 'user' }), active('rate_limit', { orgs: ['acme'] }, { requestsPerMinute: 3, per: 'org' })];
+    const corrections = [
+      active('rate_limit', { tiers: ['free'] }, { requestsPerMinute: 10, per: 'user' }),
+      active('rate_limit', { orgs: ['acme'] }, { requestsPerMinute: 3, per: 'org' }),
+    ];
     expect(decide(corrections, { ...system, tier: 'free' })).toMatchObject({ decision: 'throttle', limit: { requestsPerMinute: 10, per: 'user' } });
-    expect(decide(corrections, { ...system, tier: 'free', orgId: 'acme' })).toMatchObject({ decision: 'throttle', limit: { requestsPerMinute: 3, per: 'org' } });
+    expect(decide(corrections, { ...system, tier: 'free', orgId: 'acme' })).toMatchObject({
+      decision: 'throttle',
+      limit: { requestsPerMinute: 3, per: 'org' },
+    });
     expect(decide(corrections, { ...system, tier: 'pro' }).decision).toBe('allow');
   });
 
   it('denies everything under a shutdown, even throttled traffic', () => {
     const corrections = [active('rate_limit', { all: true }, { requestsPerMinute: 10 }), active('shutdown', { all: true })];
-    expect(decide(corrections, { ...system, userId: 'u' })).toMatchObject({ decision: 'deny', corrections: [{ kind: 'shutdown', reason: 'because shutdown' }] });
+    expect(decide(corrections, { ...system, userId: 'u' })).toMatchObject({
+      decision: 'deny',
+      corrections: [{ kind: 'shutdown', reason: 'because shutdown' }],
+    });
   });
 
   it('blocklists deny the listed; allowlists deny everyone else', () => {

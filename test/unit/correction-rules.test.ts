@@ -65,12 +65,16 @@ describe('decisionProblem', () => {
     expect(decisionProblem(correction('awaiting-ratification', undecided), { ...decision, decision: 'reject' })).toBeUndefined();
   });
   it('refuses once the correction is no longer pending, naming where it is going', () => {
-    expect(decisionProblem(correction('proposed', rejected), { ...decision, actor: 'lena' })).toBe('correction c-1 is no longer pending a decision (it is rejected)');
+    expect(decisionProblem(correction('proposed', rejected), { ...decision, actor: 'lena' })).toBe(
+      'correction c-1 is no longer pending a decision (it is rejected)',
+    );
     expect(decisionProblem(correction('proposed', approved), decision)).toBe('correction c-1 is no longer pending a decision (it is approved)');
     expect(decisionProblem(correction('active', undecided), decision)).toBe('correction c-1 is no longer pending a decision (it is active)');
   });
   it('passes on the refusal of the vote itself (admitVote)', () => {
-    expect(decisionProblem(correction('proposed', undecided), { ...decision, actor: 'amara' })).toBe('amara proposed this correction and cannot decide on it (separation of duties)');
+    expect(decisionProblem(correction('proposed', undecided), { ...decision, actor: 'amara' })).toBe(
+      'amara proposed this correction and cannot decide on it (separation of duties)',
+    );
     expect(decisionProblem(correction('proposed', undecided), { ...decision, actor: 'mallory' })).toBe("mallory is not one of the runbook's people");
     expect(decisionProblem(correction('proposed', undecided), { ...decision, rationale: ' ' })).toBe('a rationale is required');
   });

@@ -85,11 +85,17 @@ describe('acknowledgeProblem', () => {
     expect(acknowledgeProblem(incident({ state: 'triggered', commander: undefined }), { actor: 'amara', at })).toBeUndefined();
   });
   it('refuses someone who is not one of the runbook people', () => {
-    expect(acknowledgeProblem(incident({ state: 'triggered', commander: undefined }), { actor: 'mallory', at })).toBe("mallory is not one of the runbook's people");
+    expect(acknowledgeProblem(incident({ state: 'triggered', commander: undefined }), { actor: 'mallory', at })).toBe(
+      "mallory is not one of the runbook's people",
+    );
   });
   it('refuses a second acknowledgement, naming the commander', () => {
-    expect(acknowledgeProblem(incident({ state: 'acknowledged', commander: 'jonas' }), { actor: 'amara', at })).toBe('incident is already acknowledged (commander: jonas)');
-    expect(acknowledgeProblem(incident({ state: 'resolved', commander: 'jonas' }), { actor: 'amara', at })).toBe('incident is already resolved (commander: jonas)');
+    expect(acknowledgeProblem(incident({ state: 'acknowledged', commander: 'jonas' }), { actor: 'amara', at })).toBe(
+      'incident is already acknowledged (commander: jonas)',
+    );
+    expect(acknowledgeProblem(incident({ state: 'resolved', commander: 'jonas' }), { actor: 'amara', at })).toBe(
+      'incident is already resolved (commander: jonas)',
+    );
   });
   it('refuses an incident acknowledged at its source, which has no commander', () => {
     expect(acknowledgeProblem(incident({ state: 'acknowledged', commander: undefined }), { actor: 'amara', at })).toBe('incident is already acknowledged');
@@ -127,20 +133,25 @@ describe('proposalProblem and proposalRule', () => {
   });
   it('refuses a kind the runbook gives no authority for at this severity', () => {
     expect(proposalRule(incident(), 'rollback')).toBeUndefined();
-    expect(proposalProblem(incident(), proposal({ kind: 'rollback', parameters: { targetVersion: 'v1' } }))).toBe('the runbook gives no decision authority for rollback at SEV2');
+    expect(proposalProblem(incident(), proposal({ kind: 'rollback', parameters: { targetVersion: 'v1' } }))).toBe(
+      'the runbook gives no decision authority for rollback at SEV2',
+    );
     expect(proposalProblem(incident({ severity: 'SEV4' }), proposal())).toBe('the runbook gives no decision authority for rate_limit at SEV4');
   });
   it('refuses break-glass where the rule does not allow it, even to the commander', () => {
     expect(proposalProblem(incident(), proposal({ actor: 'jonas', breakGlass: true }))).toBe('break-glass is not allowed for rate_limit at SEV2');
   });
   it('refuses break-glass to anyone but the commander', () => {
-    expect(proposalProblem(incident(), proposal({ kind: 'shutdown', parameters: {}, breakGlass: true }))).toBe('only the incident commander (jonas) may use break-glass');
+    expect(proposalProblem(incident(), proposal({ kind: 'shutdown', parameters: {}, breakGlass: true }))).toBe(
+      'only the incident commander (jonas) may use break-glass',
+    );
   });
 });
 
 describe('resolveProblem', () => {
   it('lets a person resolve from acknowledged until resolved', () => {
-    for (const state of ['acknowledged', 'mitigating', 'mitigated'] as const) expect(resolveProblem(incident({ state }), { actor: 'amara', at })).toBeUndefined();
+    for (const state of ['acknowledged', 'mitigating', 'mitigated'] as const)
+      expect(resolveProblem(incident({ state }), { actor: 'amara', at })).toBeUndefined();
   });
   it('refuses someone who is not one of the runbook people', () => {
     expect(resolveProblem(incident(), { actor: 'mallory', at })).toBe("mallory is not one of the runbook's people");
@@ -188,7 +199,9 @@ describe('liftProblem', () => {
     expect(liftProblem(last, lift({ restoration: criteria }))).toBeUndefined();
   });
   it('lets the last correction of a severity without restoration criteria come off without them', () => {
-    expect(liftProblem(incident({ severity: 'SEV3', corrections: [correction('a', 'active', { severity: 'SEV3' })] }), lift({ actor: 'jonas' }))).toBeUndefined();
+    expect(
+      liftProblem(incident({ severity: 'SEV3', corrections: [correction('a', 'active', { severity: 'SEV3' })] }), lift({ actor: 'jonas' })),
+    ).toBeUndefined();
   });
   it('refuses a correction the incident does not have', () => {
     expect(liftProblem(two, lift({ correctionId: 'zzz' }))).toBe('incident inc-1 has no correction zzz');
@@ -203,7 +216,9 @@ describe('liftProblem', () => {
     expect(liftProblem(two, lift({ actor: 'mallory' }))).toBe(`mallory ${refusal}`);
   });
   it('refuses everyone when the runbook has no rule for the correction any more', () => {
-    expect(liftProblem(incident({ corrections: [correction('a', 'active', { kind: 'rollback' })] }), lift())).toBe('sofia may not lift a rollback correction: that needs one of ');
+    expect(liftProblem(incident({ corrections: [correction('a', 'active', { kind: 'rollback' })] }), lift())).toBe(
+      'sofia may not lift a rollback correction: that needs one of ',
+    );
   });
   it('refuses a lift without a rationale', () => {
     expect(liftProblem(two, lift({ rationale: '  ' }))).toBe('a rationale is required');
@@ -213,7 +228,9 @@ describe('liftProblem', () => {
     expect(liftProblem(last, lift())).toBe(`${refusal}fix-deployed: A fix is deployed; evaluation-passed: The evaluation passes)`);
     expect(liftProblem(last, lift({ restoration: [criteria[0]!] }))).toBe(`${refusal}evaluation-passed: The evaluation passes)`);
     // A criterion with blank evidence is not met.
-    expect(liftProblem(last, lift({ restoration: [criteria[0]!, { criterion: 'evaluation-passed', evidence: ' ' }] }))).toBe(`${refusal}evaluation-passed: The evaluation passes)`);
+    expect(liftProblem(last, lift({ restoration: [criteria[0]!, { criterion: 'evaluation-passed', evidence: ' ' }] }))).toBe(
+      `${refusal}evaluation-passed: The evaluation passes)`,
+    );
   });
 });
 
@@ -291,7 +308,11 @@ describe('the after-action review', () => {
     managers: {},
   };
   it('gives each task to the commander when they hold its role, else to the first holder', () => {
-    const both = [person('amara', 'incident-commander'), person('jonas', 'incident-commander', 'safety-engineering-manager'), person('sofia', 'safety-engineering-manager')];
+    const both = [
+      person('amara', 'incident-commander'),
+      person('jonas', 'incident-commander', 'safety-engineering-manager'),
+      person('sofia', 'safety-engineering-manager'),
+    ];
     expect(reviewTaskOwner({ commander: 'jonas' }, { people: both }, 'safety-engineering-manager')).toBe('jonas');
     expect(reviewTaskOwner({ commander: 'amara' }, { people: both }, 'safety-engineering-manager')).toBe('jonas');
     expect(reviewTaskOwner({ commander: undefined }, { people: both }, 'incident-commander')).toBe('amara');
@@ -300,7 +321,14 @@ describe('the after-action review', () => {
   it('makes the runbook tasks due their time after the resolution', () => {
     expect(reviewTasks({ commander: 'jonas' }, { people, review }, at)).toEqual([
       { key: 'timeline', title: 'Write the timeline', ownerRole: 'incident-commander', owner: 'jonas', dueAt: '2026-11-23T10:00:00.000Z', origin: 'template' },
-      { key: 'eval', title: 'Add a regression evaluation', ownerRole: 'safety-engineering-manager', owner: 'sofia', dueAt: '2026-11-22T11:00:00.000Z', origin: 'template' },
+      {
+        key: 'eval',
+        title: 'Add a regression evaluation',
+        ownerRole: 'safety-engineering-manager',
+        owner: 'sofia',
+        dueAt: '2026-11-22T11:00:00.000Z',
+        origin: 'template',
+      },
       { key: 'orphan', title: 'Nobody holds this role', ownerRole: 'auditor', owner: undefined, dueAt: at, origin: 'template' },
     ]);
   });

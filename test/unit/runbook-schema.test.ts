@@ -106,7 +106,10 @@ describe('runbook loading', () => {
   });
 
   it('lists every schema problem in a file, not only the first', () => {
-    const broken = text.replace('ackTimeout: 5m', 'ackTimeout: soon').replace('repeat: 2', 'repeat: lots').replace('riskCategory: gpai-systemic-risk', 'riskCategory: huge');
+    const broken = text
+      .replace('ackTimeout: 5m', 'ackTimeout: soon')
+      .replace('repeat: 2', 'repeat: lots')
+      .replace('riskCategory: gpai-systemic-risk', 'riskCategory: huge');
     const result = parseRunbook(broken, file);
     expect(result.ok).toBe(false);
     if (result.ok) return;
@@ -118,10 +121,17 @@ describe('runbook JSON Schema', () => {
   it('is generated from the zod schema, and the shipped copy is up to date', () => {
     const shipped = JSON.parse(readFileSync(path.join(projectRoot, 'runbooks', 'runbook.schema.json'), 'utf8'));
     expect(shipped).toEqual(runbookJsonSchema());
-    expect(shipped.required).toEqual(expect.arrayContaining(['system', 'severities', 'roles', 'people', 'escalation', 'decisionAuthority', 'notifications', 'postIncident']));
-    expect([...shipped.properties.decisionAuthority.propertyNames.enum].sort()).toEqual(
-      ['capability_restriction', 'rate_limit', 'rollback', 'shutdown', 'use_case_restriction', 'user_restriction'],
+    expect(shipped.required).toEqual(
+      expect.arrayContaining(['system', 'severities', 'roles', 'people', 'escalation', 'decisionAuthority', 'notifications', 'postIncident']),
     );
+    expect([...shipped.properties.decisionAuthority.propertyNames.enum].sort()).toEqual([
+      'capability_restriction',
+      'rate_limit',
+      'rollback',
+      'shutdown',
+      'use_case_restriction',
+      'user_restriction',
+    ]);
   });
 
   it('is what `correx runbook schema` prints', () => {

@@ -25,7 +25,9 @@ describe('shipped runbooks', () => {
     if (!result.ok) throw new Error(result.problems.map(formatProblem).join('\n'));
     const { system, correctionPlaybook, notifications } = result.loaded.runbook;
     expect(system).toMatchObject({ valueChainRole: 'deployer', riskCategory: 'high-risk', enforcement: { adapter: 'webhook' } });
-    const rollbacks = Object.values(correctionPlaybook).flat().filter((c) => c.kind === 'rollback');
+    const rollbacks = Object.values(correctionPlaybook)
+      .flat()
+      .filter((c) => c.kind === 'rollback');
     expect(rollbacks.length).toBeGreaterThan(0);
     for (const rollback of rollbacks) if (rollback.kind === 'rollback') expect(system.model.previousVersions).toContain(rollback.parameters.targetVersion);
     expect(notifications.regulators.map((r) => r.regime)).toEqual(expect.arrayContaining(['eu-ai-act-art26', 'dora-art19', 'gdpr-art33']));
@@ -74,23 +76,95 @@ const roles = 'on-call, approver, deputy-approver, executive';
 const kinds = 'user_restriction, rate_limit, capability_restriction, use_case_restriction, rollback, shutdown';
 
 const broken: BrokenCase[] = [
-  { file: 'bad-duration.yaml', line: 55, column: 19, path: 'escalation.levels.0.ackTimeout', message: 'must be a positive duration such as 30s, 15m, 4h, 2d or 1h30m' },
-  { file: 'bad-system-id.yaml', line: 4, column: 7, path: 'system.id', message: 'must be lowercase letters, digits and dashes (at most 63), e.g. assistant-prod' },
-  { file: 'break-glass-without-ratification.yaml', line: 68, column: 17, path: 'decisionAuthority.shutdown.breakGlass', message: 'must be { allowed: false } or { allowed: true, ratificationWindow: <duration> }' },
+  {
+    file: 'bad-duration.yaml',
+    line: 55,
+    column: 19,
+    path: 'escalation.levels.0.ackTimeout',
+    message: 'must be a positive duration such as 30s, 15m, 4h, 2d or 1h30m',
+  },
+  {
+    file: 'bad-system-id.yaml',
+    line: 4,
+    column: 7,
+    path: 'system.id',
+    message: 'must be lowercase letters, digits and dashes (at most 63), e.g. assistant-prod',
+  },
+  {
+    file: 'break-glass-without-ratification.yaml',
+    line: 68,
+    column: 17,
+    path: 'decisionAuthority.shutdown.breakGlass',
+    message: 'must be { allowed: false } or { allowed: true, ratificationWindow: <duration> }',
+  },
   { file: 'duplicate-person-id.yaml', line: 44, column: 11, path: 'people.2.id', message: "duplicate person id 'ben' (first at people.1)" },
   { file: 'duplicate-severity-id.yaml', line: 33, column: 11, path: 'severities.2.id', message: "duplicate severity id 'SEV2' (first at severities.1)" },
   { file: 'duplicate-yaml-key.yaml', line: 6, column: 3, path: '', message: 'YAML syntax error: Map keys must be unique' },
-  { file: 'escalation-role-nobody-holds.yaml', line: 54, column: 25, path: 'escalation.levels.0.targets.0.role', message: "nobody in people holds role 'deputy-approver', so nobody would be reached" },
+  {
+    file: 'escalation-role-nobody-holds.yaml',
+    line: 54,
+    column: 25,
+    path: 'escalation.levels.0.targets.0.role',
+    message: "nobody in people holds role 'deputy-approver', so nobody would be reached",
+  },
   { file: 'invalid-email.yaml', line: 43, column: 40, path: 'people.1.email', message: 'must be an email address' },
   { file: 'invalid-enforcement-adapter.yaml', line: 20, column: 27, path: 'system.enforcement.adapter', message: 'adapter must be policy, webhook or dry-run' },
-  { file: 'invalid-fallback-activation.yaml', line: 28, column: 31, path: 'system.consumers.0.fallback.activation.method', message: 'method must be webhook, email or manual' },
-  { file: 'missing-consumer-fallback.yaml', line: 22, column: 7, path: 'system.consumers.0.fallback', message: 'every consumer needs a fallback: { description, activation }' },
-  { file: 'override-unknown-clock.yaml', line: 88, column: 34, path: 'notifications.regulators.0.override.clocks.0.id', message: "regime 'gdpr-art33' has no clock 'early-warning' (initial)" },
-  { file: 'playbook-kind-without-authority.yaml', line: 76, column: 13, path: 'correctionPlaybook.SEV1.1.kind', message: "no decisionAuthority for 'shutdown', so nobody could approve it" },
-  { file: 'quorum-exceeds-approvers.yaml', line: 61, column: 13, path: 'decisionAuthority.rollback.quorum', message: 'must be at most the number of approver roles (2)' },
-  { file: 'quorum-unmet-by-people.yaml', line: 66, column: 13, path: 'decisionAuthority.shutdown.quorum', message: 'quorum 2 cannot be met: at most 1 different people can approve with different approver roles' },
-  { file: 'quorum-wrong-type.yaml', line: 61, column: 13, path: 'decisionAuthority.rollback.quorum', message: 'Invalid input: expected number, received string' },
-  { file: 'rollback-target-not-previous-version.yaml', line: 74, column: 36, path: 'correctionPlaybook.SEV1.0.parameters.targetVersion', message: "'0.9' is not one of system.model.previousVersions (1.0)" },
+  {
+    file: 'invalid-fallback-activation.yaml',
+    line: 28,
+    column: 31,
+    path: 'system.consumers.0.fallback.activation.method',
+    message: 'method must be webhook, email or manual',
+  },
+  {
+    file: 'missing-consumer-fallback.yaml',
+    line: 22,
+    column: 7,
+    path: 'system.consumers.0.fallback',
+    message: 'every consumer needs a fallback: { description, activation }',
+  },
+  {
+    file: 'override-unknown-clock.yaml',
+    line: 88,
+    column: 34,
+    path: 'notifications.regulators.0.override.clocks.0.id',
+    message: "regime 'gdpr-art33' has no clock 'early-warning' (initial)",
+  },
+  {
+    file: 'playbook-kind-without-authority.yaml',
+    line: 76,
+    column: 13,
+    path: 'correctionPlaybook.SEV1.1.kind',
+    message: "no decisionAuthority for 'shutdown', so nobody could approve it",
+  },
+  {
+    file: 'quorum-exceeds-approvers.yaml',
+    line: 61,
+    column: 13,
+    path: 'decisionAuthority.rollback.quorum',
+    message: 'must be at most the number of approver roles (2)',
+  },
+  {
+    file: 'quorum-unmet-by-people.yaml',
+    line: 66,
+    column: 13,
+    path: 'decisionAuthority.shutdown.quorum',
+    message: 'quorum 2 cannot be met: at most 1 different people can approve with different approver roles',
+  },
+  {
+    file: 'quorum-wrong-type.yaml',
+    line: 61,
+    column: 13,
+    path: 'decisionAuthority.rollback.quorum',
+    message: 'Invalid input: expected number, received string',
+  },
+  {
+    file: 'rollback-target-not-previous-version.yaml',
+    line: 74,
+    column: 36,
+    path: 'correctionPlaybook.SEV1.0.parameters.targetVersion',
+    message: "'0.9' is not one of system.model.previousVersions (1.0)",
+  },
   {
     file: 'undefined-severity-in-playbook.yaml',
     line: 71,
@@ -98,21 +172,87 @@ const broken: BrokenCase[] = [
     path: 'correctionPlaybook.SEV0',
     message: "severity 'SEV0' is not defined in severities (SEV1, SEV2, SEV3)",
   },
-  { file: 'undefined-severity-in-trigger.yaml', line: 50, column: 15, path: 'triggers.0.severity', message: "severity 'SEV0' is not defined in severities (SEV1, SEV2, SEV3)" },
-  { file: 'unknown-consumer-in-notifications.yaml', line: 84, column: 17, path: 'notifications.customers.consumers.0', message: "consumer 'branch-network' is not defined in system.consumers (loan-portal)" },
+  {
+    file: 'undefined-severity-in-trigger.yaml',
+    line: 50,
+    column: 15,
+    path: 'triggers.0.severity',
+    message: "severity 'SEV0' is not defined in severities (SEV1, SEV2, SEV3)",
+  },
+  {
+    file: 'unknown-consumer-in-notifications.yaml',
+    line: 84,
+    column: 17,
+    path: 'notifications.customers.consumers.0',
+    message: "consumer 'branch-network' is not defined in system.consumers (loan-portal)",
+  },
   { file: 'unknown-correction-kind-in-authority.yaml', line: 64, column: 3, path: 'decisionAuthority.kill_switch', message: "unknown field 'kill_switch'" },
   { file: 'unknown-correction-kind.yaml', line: 76, column: 13, path: 'correctionPlaybook.SEV1.1.kind', message: `kind must be one of ${kinds}` },
   { file: 'unknown-field.yaml', line: 56, column: 3, path: 'escalation.repaet', message: "unknown field 'repaet'" },
-  { file: 'unknown-person-in-escalation.yaml', line: 54, column: 27, path: 'escalation.levels.0.targets.0.person', message: "person 'zoe' is not defined in people (ada, ben, cleo)" },
-  { file: 'unknown-regime.yaml', line: 86, column: 15, path: 'notifications.regulators.0.regime', message: "unknown regime 'eu-gdpr' (known: eu-ai-act-art73, eu-ai-act-art26," },
-  { file: 'unknown-role-in-decision-authority.yaml', line: 63, column: 18, path: 'decisionAuthority.rollback.escalateTo.0', message: `role 'chief-executive' is not defined in roles (${roles})` },
+  {
+    file: 'unknown-person-in-escalation.yaml',
+    line: 54,
+    column: 27,
+    path: 'escalation.levels.0.targets.0.person',
+    message: "person 'zoe' is not defined in people (ada, ben, cleo)",
+  },
+  {
+    file: 'unknown-regime.yaml',
+    line: 86,
+    column: 15,
+    path: 'notifications.regulators.0.regime',
+    message: "unknown regime 'eu-gdpr' (known: eu-ai-act-art73, eu-ai-act-art26,",
+  },
+  {
+    file: 'unknown-role-in-decision-authority.yaml',
+    line: 63,
+    column: 18,
+    path: 'decisionAuthority.rollback.escalateTo.0',
+    message: `role 'chief-executive' is not defined in roles (${roles})`,
+  },
   { file: 'unknown-role-in-person.yaml', line: 43, column: 76, path: 'people.1.roles.1', message: `role 'auditor' is not defined in roles (${roles})` },
-  { file: 'unknown-task-owner-role.yaml', line: 92, column: 70, path: 'postIncident.tasks.0.ownerRole', message: `role 'reviewer' is not defined in roles (${roles})` },
-  { file: 'escalate-to-role-nobody-holds.yaml', line: 63, column: 18, path: 'decisionAuthority.rollback.escalateTo.0', message: "nobody in people holds role 'deputy-approver', so an escalated decision would reach nobody" },
-  { file: 'regime-does-not-apply.yaml', line: 86, column: 15, path: 'notifications.regulators.0.regime', message: "regime 'eu-ai-act-art73' does not apply to this system: it binds providers; this runbook's organisation is the deployer" },
-  { file: 'override-clock-start-unknown.yaml', line: 88, column: 50, path: 'notifications.regulators.0.override.clocks.0.start', message: "regime 'gdpr-art33' has no clock 'early-warning' (initial)" },
-  { file: 'quorum-unmet-by-matching.yaml', line: 66, column: 13, path: 'decisionAuthority.shutdown.quorum', message: 'quorum 3 cannot be met: at most 2 different people can approve with different approver roles' },
-  { file: 'regulators-without-report-approvers.yaml', line: 86, column: 5, path: 'notifications.regulators', message: 'regulators are listed but compliance.reportApprovers is not: say who approves regulator reports' },
+  {
+    file: 'unknown-task-owner-role.yaml',
+    line: 92,
+    column: 70,
+    path: 'postIncident.tasks.0.ownerRole',
+    message: `role 'reviewer' is not defined in roles (${roles})`,
+  },
+  {
+    file: 'escalate-to-role-nobody-holds.yaml',
+    line: 63,
+    column: 18,
+    path: 'decisionAuthority.rollback.escalateTo.0',
+    message: "nobody in people holds role 'deputy-approver', so an escalated decision would reach nobody",
+  },
+  {
+    file: 'regime-does-not-apply.yaml',
+    line: 86,
+    column: 15,
+    path: 'notifications.regulators.0.regime',
+    message: "regime 'eu-ai-act-art73' does not apply to this system: it binds providers; this runbook's organisation is the deployer",
+  },
+  {
+    file: 'override-clock-start-unknown.yaml',
+    line: 88,
+    column: 50,
+    path: 'notifications.regulators.0.override.clocks.0.start',
+    message: "regime 'gdpr-art33' has no clock 'early-warning' (initial)",
+  },
+  {
+    file: 'quorum-unmet-by-matching.yaml',
+    line: 66,
+    column: 13,
+    path: 'decisionAuthority.shutdown.quorum',
+    message: 'quorum 3 cannot be met: at most 2 different people can approve with different approver roles',
+  },
+  {
+    file: 'regulators-without-report-approvers.yaml',
+    line: 86,
+    column: 5,
+    path: 'notifications.regulators',
+    message: 'regulators are listed but compliance.reportApprovers is not: say who approves regulator reports',
+  },
   { file: 'unresolved-yaml-alias.yaml', line: 42, column: 66, path: '', message: 'YAML alias *responders names no anchor defined before it' },
   { file: 'yaml-alias-bomb.yaml', line: 32, column: 10, path: '', message: 'YAML aliases expand too much (more than 100 uses)' },
   { file: 'yaml-syntax-error.yaml', line: 56, column: 3, path: '', message: 'YAML syntax error: Implicit map keys need to be followed by map values' },
@@ -130,7 +270,13 @@ const broken: BrokenCase[] = [
     path: 'roles.1.manager',
     message: 'managers form a cycle (approver → executive → approver), so overdue work never reaches a role above them',
   },
-  { file: 'manager-role-nobody-holds.yaml', line: 36, column: 59, path: 'roles.0.manager', message: "nobody in people holds role 'deputy-approver', so overdue work of 'on-call' would escalate to nobody" },
+  {
+    file: 'manager-role-nobody-holds.yaml',
+    line: 36,
+    column: 59,
+    path: 'roles.0.manager',
+    message: "nobody in people holds role 'deputy-approver', so overdue work of 'on-call' would escalate to nobody",
+  },
   {
     file: 'pagerduty-severity-never-sent.yaml',
     line: 49,
@@ -202,12 +348,14 @@ describe('runbook files Correx will not read', () => {
     await writeFile(over, padded(maxRunbookBytes + 1));
     await writeFile(under, padded(maxRunbookBytes));
     const refused = await loadRunbookFile(over);
-    expect(refused.ok ? [] : refused.problems.map((p) => p.message)).toEqual([expect.stringMatching(/^the file is 1\.0 MiB \(1048577 bytes\); a runbook may be at most 1 MiB/)]);
+    expect(refused.ok ? [] : refused.problems.map((p) => p.message)).toEqual([
+      expect.stringMatching(/^the file is 1\.0 MiB \(1048577 bytes\); a runbook may be at most 1 MiB/),
+    ]);
     const loaded = await loadRunbookFile(under);
     expect(loaded.ok ? [] : loaded.problems.map(formatProblem)).toEqual([]);
   });
 
-  it('a byte-order mark is reported together with the file\'s other problems', async () => {
+  it("a byte-order mark is reported together with the file's other problems", async () => {
     const minimal = readFileSync(path.join(root, 'test/fixtures/runbooks/minimal.yaml'), 'utf8');
     const file = path.join(dir, 'bom-and-typo.yaml');
     await writeFile(file, `\ufeff${minimal.replace('ackTimeout: 5m', 'ackTimeout: soon')}`);
@@ -233,10 +381,16 @@ describe('runbook files Correx will not read', () => {
 describe('secrets a runbook names but this environment lacks: warnings, not problems', () => {
   const minimalFile = 'test/fixtures/runbooks/minimal.yaml';
   const minimal = readFileSync(path.join(root, minimalFile), 'utf8');
-  const webhookEnforced = minimal.replace('enforcement: { adapter: dry-run }', 'enforcement: { adapter: webhook, url: https://bank.example/ai-control, secretEnv: LOAN_MODEL_WEBHOOK_SECRET }');
+  const webhookEnforced = minimal.replace(
+    'enforcement: { adapter: dry-run }',
+    'enforcement: { adapter: webhook, url: https://bank.example/ai-control, secretEnv: LOAN_MODEL_WEBHOOK_SECRET }',
+  );
   const webhookFallback = minimal
     .replace('  consumers:\n', '  fallbackSecretEnv: LOAN_PORTAL_FALLBACK_SECRET\n  consumers:\n')
-    .replace('activation: { method: manual, instructions: Switch the portal to the manual review queue }', 'activation: { method: webhook, url: https://portal.bank.example/fallback }');
+    .replace(
+      'activation: { method: manual, instructions: Switch the portal to the manual review queue }',
+      'activation: { method: webhook, url: https://portal.bank.example/fallback }',
+    );
 
   it('an unset enforcer secret is a located warning; the runbook still loads', () => {
     const result = parseRunbook(webhookEnforced, minimalFile, {});

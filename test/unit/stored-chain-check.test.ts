@@ -7,7 +7,14 @@ function chain(length: number) {
   const events = [];
   let prevHash = GENESIS_HASH;
   for (let seq = 1; seq <= length; seq++) {
-    const content = { seq, kind: 'note', actor: 'amara-okafor', occurredAt: new Date(Date.UTC(2026, 10, 23, 5, seq)).toISOString(), data: { n: seq }, prevHash };
+    const content = {
+      seq,
+      kind: 'note',
+      actor: 'amara-okafor',
+      occurredAt: new Date(Date.UTC(2026, 10, 23, 5, seq)).toISOString(),
+      data: { n: seq },
+      prevHash,
+    };
     const hash = timelineEventHash({ ...content, incidentId });
     events.push({ ...content, hash });
     prevHash = hash;

@@ -4,9 +4,7 @@ import { GENESIS_HASH, timelineEventHash } from '../../services/timeline/chain.j
 
 describe('canonical JSON', () => {
   it('sorts keys at every depth and drops undefined members', () => {
-    expect(canonicalJson({ b: 1, a: { d: [3, { z: true, y: null }], c: 'x' }, u: undefined })).toBe(
-      '{"a":{"c":"x","d":[3,{"y":null,"z":true}]},"b":1}',
-    );
+    expect(canonicalJson({ b: 1, a: { d: [3, { z: true, y: null }], c: 'x' }, u: undefined })).toBe('{"a":{"c":"x","d":[3,{"y":null,"z":true}]},"b":1}');
   });
 
   it('sorts by UTF-16 code units, as RFC 8785 does', () => {
@@ -35,7 +33,15 @@ describe('timeline event hash', () => {
   };
 
   it('is a SHA-256 hex digest that does not depend on key order', () => {
-    const reordered = { prevHash: event.prevHash, data: event.data, actor: event.actor, kind: event.kind, seq: 1, occurredAt: event.occurredAt, incidentId: event.incidentId };
+    const reordered = {
+      prevHash: event.prevHash,
+      data: event.data,
+      actor: event.actor,
+      kind: event.kind,
+      seq: 1,
+      occurredAt: event.occurredAt,
+      incidentId: event.incidentId,
+    };
     expect(timelineEventHash(event)).toMatch(/^[0-9a-f]{64}$/);
     expect(timelineEventHash(reordered)).toBe(timelineEventHash(event));
   });

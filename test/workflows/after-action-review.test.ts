@@ -22,7 +22,12 @@ describe('after-action review: tasks with owners and due dates, reminders, overd
     rootCause: 'The safety fine-tuning set lacked multi-turn injection examples in the medical domain.',
     contributingFactors: ['The classifier threshold had been relaxed for latency'],
     attribution: [
-      { stage: 'alignment-safety-tuning', actor: 'upstream-developer', confidence: 'high', evidence: [{ description: 'Red-team replay of the injection', url: 'https://evals.example/runs/981' }] },
+      {
+        stage: 'alignment-safety-tuning',
+        actor: 'upstream-developer',
+        confidence: 'high',
+        evidence: [{ description: 'Red-team replay of the injection', url: 'https://evals.example/runs/981' }],
+      },
       { stage: 'deployment-configuration', actor: 'deployer', confidence: 'medium', evidence: [{ description: 'Classifier threshold change on 2026-11-02' }] },
     ],
     correctiveActions: [{ title: 'Restore the classifier threshold', ownerRole: 'safety-engineering-manager', dueAt: '2026-12-31T00:00:00Z' }],
@@ -30,7 +35,11 @@ describe('after-action review: tasks with owners and due dates, reminders, overd
   };
 
   it('creates the runbook tasks at resolution, reminds, escalates an overdue one once to the manager role, and closes on sign-off', async () => {
-    const incident = await stack.clients.incidents.trigger({ systemId: 'frontier-assistant', title: 'Harmful dosing advice', severity: 'SEV3', dedupKey: 'review-1' }, 'amara-okafor', { runbookVersion: stack.runbookVersion() });
+    const incident = await stack.clients.incidents.trigger(
+      { systemId: 'frontier-assistant', title: 'Harmful dosing advice', severity: 'SEV3', dedupKey: 'review-1' },
+      'amara-okafor',
+      { runbookVersion: stack.runbookVersion() },
+    );
     await eventually(async () => stack.db.selectFrom('incidents').select('id').where('id', '=', incident.incidentId).executeTakeFirst());
     await stack.clients.incidents.acknowledge(incident.workflowId, { actor: 'jonas-berg', at: new Date().toISOString() });
     const resolvedAt = new Date().toISOString();
@@ -53,19 +62,37 @@ describe('after-action review: tasks with owners and due dates, reminders, overd
     const at = () => new Date().toISOString();
 
     // Sign-off waits for the review record and for every task.
-    await expect(stack.clients.reviews.signOff(reviewId, { actor: 'daniel-cho', at: at() })).rejects.toThrow('submit the review record (with its attribution) before signing it off');
+    await expect(stack.clients.reviews.signOff(reviewId, { actor: 'daniel-cho', at: at() })).rejects.toThrow(
+      'submit the review record (with its attribution) before signing it off',
+    );
     await stack.clients.reviews.submitReview(reviewId, { actor: 'jonas-berg', at: at(), review });
     await expect(stack.clients.reviews.signOff(reviewId, { actor: 'daniel-cho', at: at() })).rejects.toThrow(/5 tasks are still open/);
-    await expect(stack.clients.reviews.signOff(reviewId, { actor: 'amara-okafor', at: at() })).rejects.toThrow(/amara-okafor may not sign this review off: that needs one of /);
-    const action = await eventually(async () => stack.db.selectFrom('tasks').selectAll().where('incident_id', '=', incident.incidentId).where('origin', '=', 'corrective-action').executeTakeFirst());
+    await expect(stack.clients.reviews.signOff(reviewId, { actor: 'amara-okafor', at: at() })).rejects.toThrow(
+      /amara-okafor may not sign this review off: that needs one of /,
+    );
+    const action = await eventually(async () =>
+      stack.db.selectFrom('tasks').selectAll().where('incident_id', '=', incident.incidentId).where('origin', '=', 'corrective-action').executeTakeFirst(),
+    );
     expect(action).toMatchObject({ title: 'Restore the classifier threshold', owner: 'sofia-marquez', owner_role: 'safety-engineering-manager' });
 
-    await stack.clients.reviews.completeTask(reviewId, { actor: 'jonas-berg', at: at(), taskId: byTitle('Write the after-action review').id, note: 'Review written' });
+    await stack.clients.reviews.completeTask(reviewId, {
+      actor: 'jonas-berg',
+      at: at(),
+      taskId: byTitle('Write the after-action review').id,
+      note: 'Review written',
+    });
     await stack.clients.reviews.reassignTask(reviewId, { actor: 'sofia-marquez', at: at(), taskId: byTitle('Attribute the root cause').id, to: 'daniel-cho' });
     await stack.clients.reviews.completeTask(reviewId, { actor: 'daniel-cho', at: at(), taskId: byTitle('Attribute the root cause').id });
-    await stack.clients.reviews.dropTask(reviewId, { actor: 'daniel-cho', at: at(), taskId: byTitle('Propose runbook changes').id, reason: 'Covered by the corrective action' });
+    await stack.clients.reviews.dropTask(reviewId, {
+      actor: 'daniel-cho',
+      at: at(),
+      taskId: byTitle('Propose runbook changes').id,
+      reason: 'Covered by the corrective action',
+    });
     await stack.clients.reviews.completeTask(reviewId, { actor: 'sofia-marquez', at: at(), taskId: action.id });
-    await expect(stack.clients.reviews.completeTask(reviewId, { actor: 'jonas-berg', at: at(), taskId: action.id })).rejects.toThrow(`task ${action.id} is already done`);
+    await expect(stack.clients.reviews.completeTask(reviewId, { actor: 'jonas-berg', at: at(), taskId: action.id })).rejects.toThrow(
+      `task ${action.id} is already done`,
+    );
 
     // The evaluation task stays open: reminded a day before it is due, escalated once when overdue.
     const evalTask = byTitle('Add the failure');
@@ -82,7 +109,9 @@ describe('after-action review: tasks with owners and due dates, reminders, overd
     expect(toJonas()).toHaveLength(0);
     await stack.environment.sleep(1.5 * DAY);
     await eventually(async () => (toJonas().length === 1 ? true : undefined));
-    expect(toJonas()[0]!.subject).toBe(`[Correx SEV3] frontier-assistant: follow-up due ${due(14).slice(0, 10)}: Add the failure to the pre-deployment evaluation suite`);
+    expect(toJonas()[0]!.subject).toBe(
+      `[Correx SEV3] frontier-assistant: follow-up due ${due(14).slice(0, 10)}: Add the failure to the pre-deployment evaluation suite`,
+    );
     expect(toSofia()).toHaveLength(0);
     await stack.environment.sleep(1 * DAY);
     await eventually(async () => (toSofia().length === 1 ? true : undefined));
@@ -123,11 +152,19 @@ describe('after-action review: tasks with owners and due dates, reminders, overd
     // The attribution travels with the incident: in the verifiable export and in the printable report.
     const rows = await selectIncidents(stack.db, { incidentId: incident.incidentId, format: 'json' });
     let exported = '';
-    for await (const chunk of jsonExport(stack.db, rows, { exportId: 'aar', exportedAt: new Date().toISOString(), exportedBy: 'hannah-vogel', selection: {} }, generateSigningKey())) exported += chunk;
+    for await (const chunk of jsonExport(
+      stack.db,
+      rows,
+      { exportId: 'aar', exportedAt: new Date().toISOString(), exportedBy: 'hannah-vogel', selection: {} },
+      generateSigningKey(),
+    ))
+      exported += chunk;
     const events = (JSON.parse(exported) as { incidents: { events: { kind: string; data: { attribution?: unknown } }[] }[] }).incidents[0]!.events;
     expect(events.find((e) => e.kind === 'review.submitted')!.data.attribution).toEqual(review.attribution);
     const html = printableReport(await readDossier(stack.db, rows[0]!), { generatedAt: new Date().toISOString(), generatedBy: 'hannah-vogel' });
-    expect(html).toContain('<td>alignment-safety-tuning</td><td>upstream-developer</td><td>high</td><td>Red-team replay of the injection (https://evals.example/runs/981)</td>');
+    expect(html).toContain(
+      '<td>alignment-safety-tuning</td><td>upstream-developer</td><td>high</td><td>Red-team replay of the injection (https://evals.example/runs/981)</td>',
+    );
     expect(html).toContain('The safety fine-tuning set lacked multi-turn injection examples in the medical domain.');
 
     const totals = await attributionTotals(stack.db, { systemId: 'frontier-assistant' });

@@ -23,29 +23,46 @@ describe('drills: each shipped runbook end to end, touching no real enforcer, ma
     api: true,
   });
 
-  it.each(systems)('drills %s from trigger to a closed incident, timing every step', async (systemId) => {
-    const lead = await stack.api.token('drill-lead', ['responder']);
-    const started = await stack.api.call('POST', '/v1/drills', { token: lead, body: { systemId } });
-    expect(started.status, JSON.stringify(started.body)).toBe(202);
-    const drillId = started.body.drillId as string;
-    const drill = await eventually(async () => {
-      const state = await stack.api.call('GET', `/v1/drills/${drillId}`, { token: lead });
-      return state.status === 200 && state.body.state !== 'running' ? state.body : undefined;
-    }, 150_000);
-    expect(drill.failure).toBeUndefined();
-    expect(drill.state).toBe('completed');
-    const names = (drill.steps as { name: string; ms: number; by: string }[]).map((s) => s.name);
-    expect(names[0]).toBe('trigger');
-    expect(names).toEqual(expect.arrayContaining(['acknowledge', 'approve', 'applied (dry-run enforcer) and verified', 'lift with restoration criteria', 'resolve', 'submit review', 'sign off', 'closed']));
-    expect((drill.steps as { ms: number }[]).every((s) => typeof s.ms === 'number' && s.ms >= 0)).toBe(true);
+  it.each(systems)(
+    'drills %s from trigger to a closed incident, timing every step',
+    async (systemId) => {
+      const lead = await stack.api.token('drill-lead', ['responder']);
+      const started = await stack.api.call('POST', '/v1/drills', { token: lead, body: { systemId } });
+      expect(started.status, JSON.stringify(started.body)).toBe(202);
+      const drillId = started.body.drillId as string;
+      const drill = await eventually(async () => {
+        const state = await stack.api.call('GET', `/v1/drills/${drillId}`, { token: lead });
+        return state.status === 200 && state.body.state !== 'running' ? state.body : undefined;
+      }, 150_000);
+      expect(drill.failure).toBeUndefined();
+      expect(drill.state).toBe('completed');
+      const names = (drill.steps as { name: string; ms: number; by: string }[]).map((s) => s.name);
+      expect(names[0]).toBe('trigger');
+      expect(names).toEqual(
+        expect.arrayContaining([
+          'acknowledge',
+          'approve',
+          'applied (dry-run enforcer) and verified',
+          'lift with restoration criteria',
+          'resolve',
+          'submit review',
+          'sign off',
+          'closed',
+        ]),
+      );
+      expect((drill.steps as { ms: number }[]).every((s) => typeof s.ms === 'number' && s.ms >= 0)).toBe(true);
 
-    const incident = await stack.db.selectFrom('incidents').selectAll().where('id', '=', drill.incidentId).executeTakeFirstOrThrow();
-    expect(incident).toMatchObject({ drill: true, state: 'closed', system_id: systemId });
-    const corrections = await stack.db.selectFrom('corrections').selectAll().where('incident_id', '=', incident.id).execute();
-    expect(corrections.every((c) => c.lifted_at !== null)).toBe(true);
-    // No regulator clock ran for a drill.
-    expect(await stack.db.selectFrom('notifications').select('id').where('incident_id', '=', incident.id).where('audience', '=', 'regulator').execute()).toHaveLength(0);
-  }, 180_000);
+      const incident = await stack.db.selectFrom('incidents').selectAll().where('id', '=', drill.incidentId).executeTakeFirstOrThrow();
+      expect(incident).toMatchObject({ drill: true, state: 'closed', system_id: systemId });
+      const corrections = await stack.db.selectFrom('corrections').selectAll().where('incident_id', '=', incident.id).execute();
+      expect(corrections.every((c) => c.lifted_at !== null)).toBe(true);
+      // No regulator clock ran for a drill.
+      expect(
+        await stack.db.selectFrom('notifications').select('id').where('incident_id', '=', incident.id).where('audience', '=', 'regulator').execute(),
+      ).toHaveLength(0);
+    },
+    180_000,
+  );
 
   it('touched no real enforcer, fallback or mailbox: everything went to the drill outbox', async () => {
     expect(stack.endpoint.requests).toHaveLength(0);

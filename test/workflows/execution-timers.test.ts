@@ -18,11 +18,15 @@ describe('escalations, approval timeouts and break-glass windows (time-skipping 
   const now = () => new Date().toISOString();
   const kinds = async (incidentId: string) => (await listTimeline(stack.db, incidentId)).map((e) => e.kind);
   const open = (dedupKey: string, severity: string) =>
-    stack.clients.incidents.trigger({ systemId: 'frontier-assistant', title: `Incident ${dedupKey}`, severity, dedupKey }, 'amara-okafor', { runbookVersion: stack.runbookVersion() });
+    stack.clients.incidents.trigger({ systemId: 'frontier-assistant', title: `Incident ${dedupKey}`, severity, dedupKey }, 'amara-okafor', {
+      runbookVersion: stack.runbookVersion(),
+    });
 
   it('pages level after level by email until someone acknowledges, then stops', async () => {
     const incident = await open('escalation', 'SEV3');
-    await eventually(async () => (stack.mail.to('amara.okafor@meridian.example').length > 0 && stack.mail.to('jonas.berg@meridian.example').length > 0 ? true : undefined));
+    await eventually(async () =>
+      stack.mail.to('amara.okafor@meridian.example').length > 0 && stack.mail.to('jonas.berg@meridian.example').length > 0 ? true : undefined,
+    );
     expect(stack.mail.to('jonas.berg@meridian.example')).toHaveLength(1);
     expect(stack.mail.to('li.wei@meridian.example')).toHaveLength(0);
     expect(stack.mail.received[0]!.subject).toBe('[Correx SEV3] frontier-assistant: Incident escalation');
@@ -35,11 +39,20 @@ describe('escalations, approval timeouts and break-glass windows (time-skipping 
     await stack.environment.sleep(minutes(120));
     // The escalation ended with the acknowledgement (a finished workflow pages nobody), and the incident
     // has handled the two hours and has nothing in flight: no page is still on its way.
-    expect(await stack.client.workflow.getHandle(`${incident.workflowId}/escalation/${incident.incidentId}`).result()).toEqual({ acknowledgedBy: 'li-wei', pagesSent: 4 });
+    expect(await stack.client.workflow.getHandle(`${incident.workflowId}/escalation/${incident.incidentId}`).result()).toEqual({
+      acknowledgedBy: 'li-wei',
+      pagesSent: 4,
+    });
     await stack.settled(incident.workflowId, { worker: true });
     expect(stack.mail.received.length).toBe(sentBeforeAck);
 
-    const pages = await stack.db.selectFrom('pages').selectAll().where('incident_id', '=', incident.incidentId).orderBy('escalation_level').orderBy('target').execute();
+    const pages = await stack.db
+      .selectFrom('pages')
+      .selectAll()
+      .where('incident_id', '=', incident.incidentId)
+      .orderBy('escalation_level')
+      .orderBy('target')
+      .execute();
     expect(pages.map((p) => [p.escalation_level, p.target])).toEqual([
       [1, 'amara-okafor'],
       [1, 'jonas-berg'],
@@ -64,13 +77,15 @@ describe('escalations, approval timeouts and break-glass windows (time-skipping 
       reason: 'Throttle free tier',
     });
     // Before the timeout only the safety engineering manager may decide.
-    await expect(stack.clients.corrections.decide(proposal.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'early' })).rejects.toThrow(
-      /may not decide on rate_limit at SEV2: that needs one of safety-engineering-manager$/,
-    );
+    await expect(
+      stack.clients.corrections.decide(proposal.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'early' }),
+    ).rejects.toThrow(/may not decide on rate_limit at SEV2: that needs one of safety-engineering-manager$/);
 
     await stack.environment.sleep(minutes(31)); // rate_limit's approvalTimeout is 30m
     await eventually(async () => ((await kinds(incident.incidentId)).includes('correction.escalated') ? true : undefined));
-    await eventually(async () => (stack.mail.to('daniel.cho@meridian.example').some((m) => m.subject.includes('rate_limit correction needs you')) ? true : undefined));
+    await eventually(async () =>
+      stack.mail.to('daniel.cho@meridian.example').some((m) => m.subject.includes('rate_limit correction needs you')) ? true : undefined,
+    );
     expect((await stack.clients.corrections.state(proposal.workflowId)).escalated).toBe(true);
 
     await stack.clients.corrections.decide(proposal.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'Escalated to me; approve' });
@@ -88,9 +103,13 @@ describe('escalations, approval timeouts and break-glass windows (time-skipping 
     const runbook = await shippedRunbook('frontier-assistant');
     stack.routeToEndpoint(runbook, { enforcement: true });
     const webhookVersion = await recordRunbook(stack.db, runbook);
-    const incident = await stack.clients.incidents.trigger({ systemId: 'frontier-assistant', title: 'Enforcement outage', severity: 'SEV2', dedupKey: 'enforcement-outage' }, 'amara-okafor', {
-      runbookVersion: webhookVersion,
-    });
+    const incident = await stack.clients.incidents.trigger(
+      { systemId: 'frontier-assistant', title: 'Enforcement outage', severity: 'SEV2', dedupKey: 'enforcement-outage' },
+      'amara-okafor',
+      {
+        runbookVersion: webhookVersion,
+      },
+    );
     await stack.clients.incidents.acknowledge(incident.workflowId, { actor: 'jonas-berg', at: now() });
     stack.endpoint.failNextApplies(4); // every attempt of the first round
     const proposal = await stack.clients.incidents.propose(incident.workflowId, {
@@ -136,7 +155,11 @@ describe('escalations, approval timeouts and break-glass windows (time-skipping 
     const events = await kinds(incident.incidentId);
     expect(events).toEqual(expect.arrayContaining(['correction.applied', 'correction.ratification_missed', 'correction.lifted']));
     expect(events.indexOf('correction.ratification_missed')).toBeLessThan(events.indexOf('correction.lifted'));
-    const pages = await stack.db.selectFrom('pages').select(['target']).where('idempotency_key', 'like', `${proposal.correctionId}:ratification-missed:%`).execute();
+    const pages = await stack.db
+      .selectFrom('pages')
+      .select(['target'])
+      .where('idempotency_key', 'like', `${proposal.correctionId}:ratification-missed:%`)
+      .execute();
     expect(pages.map((p) => p.target)).toContain('jonas-berg');
     await eventually(async () => (stack.mail.to('jonas.berg@meridian.example').length > mailsToCommander ? true : undefined));
   });

@@ -29,7 +29,11 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
     return (await response.json()) as { decision: string; limit?: { requestsPerMinute: number } };
   };
   const openIncident = async (dedupKey: string, severity = 'SEV2') => {
-    const opened = await stack.clients.incidents.trigger({ systemId: 'frontier-assistant', title: `Jailbreaks (${dedupKey})`, severity, dedupKey }, 'amara-okafor', { runbookVersion: stack.runbookVersion() });
+    const opened = await stack.clients.incidents.trigger(
+      { systemId: 'frontier-assistant', title: `Jailbreaks (${dedupKey})`, severity, dedupKey },
+      'amara-okafor',
+      { runbookVersion: stack.runbookVersion() },
+    );
     return opened;
   };
   const correctionState = (workflowId: string, state: string) =>
@@ -58,7 +62,12 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
     expect(stack.endpoint.requests.filter((r) => r.correctionId === proposed.correctionId)).toHaveLength(0);
     expect((await decideAt({ tier: 'free' })).decision).toBe('allow');
 
-    const afterVote = await stack.clients.corrections.decide(proposed.workflowId, { actor: 'sofia-marquez', at: now(), decision: 'approve', rationale: 'Contained and reversible' });
+    const afterVote = await stack.clients.corrections.decide(proposed.workflowId, {
+      actor: 'sofia-marquez',
+      at: now(),
+      decision: 'approve',
+      rationale: 'Contained and reversible',
+    });
     expect(afterVote.votes).toEqual([expect.objectContaining({ actor: 'sofia-marquez', role: 'safety-engineering-manager', decision: 'approve' })]);
     await correctionState(proposed.workflowId, 'active');
 
@@ -72,14 +81,18 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
     const policy = await fetch(`${stack.api.url}/v1/policy/frontier-assistant`, { headers: { authorization: `Bearer ${gateway}` } });
     const etag = policy.headers.get('etag');
     expect(((await policy.json()) as { corrections: { id: string }[] }).corrections.map((c) => c.id)).toEqual([proposed.correctionId]);
-    expect((await fetch(`${stack.api.url}/v1/policy/frontier-assistant`, { headers: { 'if-none-match': etag!, authorization: `Bearer ${gateway}` } })).status).toBe(304);
+    expect(
+      (await fetch(`${stack.api.url}/v1/policy/frontier-assistant`, { headers: { 'if-none-match': etag!, authorization: `Bearer ${gateway}` } })).status,
+    ).toBe(304);
 
     const lift = { correctionId: proposed.correctionId, actor: 'sofia-marquez', at: now(), rationale: 'Campaign over; fix deployed' };
     await expect(stack.clients.incidents.lift(incident.workflowId, { ...lift, actor: 'amara-okafor' })).rejects.toThrow(
       'amara-okafor may not lift a rate_limit correction: that needs one of safety-engineering-manager, head-of-safety',
     );
     // The last correction of a SEV2 (restoration required by the runbook) needs the restoration criteria met.
-    await expect(stack.clients.incidents.lift(incident.workflowId, { ...lift, restoration: [{ criterion: 'fix-deployed', evidence: 'deploy 4821' }] })).rejects.toThrow(
+    await expect(
+      stack.clients.incidents.lift(incident.workflowId, { ...lift, restoration: [{ criterion: 'fix-deployed', evidence: 'deploy 4821' }] }),
+    ).rejects.toThrow(
       'lifting the last correction of a SEV2 incident restores service: record the restoration criteria as met first (missing: evaluation-passed: The red-team evaluation that found the issue passes on the fixed model)',
     );
     expect(stack.endpoint.applied).not.toContain(`${proposed.correctionId}:lift`);
@@ -93,12 +106,17 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
     await correctionState(proposed.workflowId, 'lifted');
     expect(stack.endpoint.applied).toContain(`${proposed.correctionId}:lift`);
     expect((await decideAt({ tier: 'free', userId: 'u1' })).decision).toBe('allow');
-    expect((await fetch(`${stack.api.url}/v1/policy/frontier-assistant`, { headers: { 'if-none-match': etag!, authorization: `Bearer ${gateway}` } })).status).toBe(200);
+    expect(
+      (await fetch(`${stack.api.url}/v1/policy/frontier-assistant`, { headers: { 'if-none-match': etag!, authorization: `Bearer ${gateway}` } })).status,
+    ).toBe(200);
 
     const timeline = await listTimeline(stack.db, incident.incidentId);
     expect(timeline.map((e) => e.seq)).toEqual(timeline.map((_, i) => i + 1));
     const kinds = timeline.map((e) => e.kind);
-    expect(timeline.find((e) => e.kind === 'incident.restoration_recorded')).toMatchObject({ actor: 'sofia-marquez', data: { correctionId: proposed.correctionId } });
+    expect(timeline.find((e) => e.kind === 'incident.restoration_recorded')).toMatchObject({
+      actor: 'sofia-marquez',
+      data: { correctionId: proposed.correctionId },
+    });
     for (const kind of [
       'incident.opened',
       'page.sent',
@@ -124,18 +142,44 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
     const incident = await openIncident('refusals');
     await stack.clients.incidents.acknowledge(incident.workflowId, { actor: 'jonas-berg', at: now() });
     await expect(
-      stack.clients.incidents.propose(incident.workflowId, { actor: 'amara-okafor', at: now(), kind: 'shutdown', scope: { all: true }, parameters: {}, reason: 'x', breakGlass: true }),
+      stack.clients.incidents.propose(incident.workflowId, {
+        actor: 'amara-okafor',
+        at: now(),
+        kind: 'shutdown',
+        scope: { all: true },
+        parameters: {},
+        reason: 'x',
+        breakGlass: true,
+      }),
     ).rejects.toThrow('only the incident commander (jonas-berg) may use break-glass');
     await expect(
-      stack.clients.incidents.propose(incident.workflowId, { actor: 'jonas-berg', at: now(), kind: 'rate_limit', scope: { all: true }, parameters: { requestsPerMinute: 1 }, reason: 'x', breakGlass: true }),
+      stack.clients.incidents.propose(incident.workflowId, {
+        actor: 'jonas-berg',
+        at: now(),
+        kind: 'rate_limit',
+        scope: { all: true },
+        parameters: { requestsPerMinute: 1 },
+        reason: 'x',
+        breakGlass: true,
+      }),
     ).rejects.toThrow('break-glass is not allowed for rate_limit at SEV2');
 
     await expect(
-      stack.clients.incidents.propose(incident.workflowId, { actor: 'jonas-berg', at: now(), kind: 'rate_limit', scope: { tiers: [] }, parameters: { requestsPerMinute: -5 }, reason: 'x' }),
+      stack.clients.incidents.propose(incident.workflowId, {
+        actor: 'jonas-berg',
+        at: now(),
+        kind: 'rate_limit',
+        scope: { tiers: [] },
+        parameters: { requestsPerMinute: -5 },
+        reason: 'x',
+      }),
     ).rejects.toSatisfy(
       (error) =>
         error instanceof InvalidInput &&
-        error.errors.map((e) => e.path).sort().join(',') === 'parameters.requestsPerMinute,scope.tiers',
+        error.errors
+          .map((e) => e.path)
+          .sort()
+          .join(',') === 'parameters.requestsPerMinute,scope.tiers',
     );
 
     const rateLimit = await stack.clients.incidents.propose(incident.workflowId, {
@@ -154,30 +198,50 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
       parameters: { mode: 'blocklist' },
       reason: 'Block the account',
     });
-    await stack.clients.corrections.decide(restriction.workflowId, { actor: 'sofia-marquez', at: now(), decision: 'reject', rationale: 'Account already suspended upstream' });
+    await stack.clients.corrections.decide(restriction.workflowId, {
+      actor: 'sofia-marquez',
+      at: now(),
+      decision: 'reject',
+      rationale: 'Account already suspended upstream',
+    });
     await correctionState(restriction.workflowId, 'rejected');
 
-    const countVotes = async () => Number((await stack.db.selectFrom('approvals').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const countVotes = async () =>
+      Number(
+        (
+          await stack.db
+            .selectFrom('approvals')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     const timelineLength = async () => (await listTimeline(stack.db, incident.incidentId)).length;
     const votesBefore = await countVotes();
     const eventsBefore = await timelineLength();
 
-    await expect(stack.clients.corrections.decide(rateLimit.workflowId, { actor: 'sofia-marquez', at: now(), decision: 'approve', rationale: 'ok' })).rejects.toThrow(
-      'sofia-marquez proposed this correction and cannot decide on it (separation of duties)',
-    );
-    await expect(stack.clients.corrections.decide(rateLimit.workflowId, { actor: 'amara-okafor', at: now(), decision: 'approve', rationale: 'ok' })).rejects.toThrow(
-      'amara-okafor (on-call-engineer) may not decide on rate_limit at SEV2: that needs one of safety-engineering-manager',
-    );
-    await expect(stack.clients.corrections.decide(restriction.workflowId, { actor: 'li-wei', at: now(), decision: 'approve', rationale: 'ok' })).rejects.toThrow(
-      `correction ${restriction.correctionId} is no longer pending a decision (it is rejected)`,
-    );
+    await expect(
+      stack.clients.corrections.decide(rateLimit.workflowId, { actor: 'sofia-marquez', at: now(), decision: 'approve', rationale: 'ok' }),
+    ).rejects.toThrow('sofia-marquez proposed this correction and cannot decide on it (separation of duties)');
+    await expect(
+      stack.clients.corrections.decide(rateLimit.workflowId, { actor: 'amara-okafor', at: now(), decision: 'approve', rationale: 'ok' }),
+    ).rejects.toThrow('amara-okafor (on-call-engineer) may not decide on rate_limit at SEV2: that needs one of safety-engineering-manager');
+    await expect(
+      stack.clients.corrections.decide(restriction.workflowId, { actor: 'li-wei', at: now(), decision: 'approve', rationale: 'ok' }),
+    ).rejects.toThrow(`correction ${restriction.correctionId} is no longer pending a decision (it is rejected)`);
 
-    const shutdown = await stack.clients.incidents.propose(incident.workflowId, { actor: 'jonas-berg', at: now(), kind: 'shutdown', scope: { all: true }, parameters: {}, reason: 'Stop serving' });
+    const shutdown = await stack.clients.incidents.propose(incident.workflowId, {
+      actor: 'jonas-berg',
+      at: now(),
+      kind: 'shutdown',
+      scope: { all: true },
+      parameters: {},
+      reason: 'Stop serving',
+    });
     await stack.clients.corrections.decide(shutdown.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'Harm is spreading' });
     const votesAfterFirst = await countVotes();
-    await expect(stack.clients.corrections.decide(shutdown.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'again' })).rejects.toThrow(
-      'daniel-cho has already voted on this correction',
-    );
+    await expect(
+      stack.clients.corrections.decide(shutdown.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'again' }),
+    ).rejects.toThrow('daniel-cho has already voted on this correction');
     expect(await countVotes()).toBe(votesAfterFirst);
     expect(votesAfterFirst).toBe(votesBefore + 1);
     expect((await stack.clients.corrections.state(rateLimit.workflowId)).votes).toEqual([]);
@@ -219,11 +283,18 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
   it('does not apply a quorum-2 shutdown after one approval, and applies it once after the second', async () => {
     const incident = await openIncident('shutdown-quorum');
     await stack.clients.incidents.acknowledge(incident.workflowId, { actor: 'jonas-berg', at: now() });
-    const shutdown = await stack.clients.incidents.propose(incident.workflowId, { actor: 'jonas-berg', at: now(), kind: 'shutdown', scope: { all: true }, parameters: {}, reason: 'Weights exfiltration suspected' });
+    const shutdown = await stack.clients.incidents.propose(incident.workflowId, {
+      actor: 'jonas-berg',
+      at: now(),
+      kind: 'shutdown',
+      scope: { all: true },
+      parameters: {},
+      reason: 'Weights exfiltration suspected',
+    });
     await stack.clients.corrections.decide(shutdown.workflowId, { actor: 'daniel-cho', at: now(), decision: 'approve', rationale: 'Yes' });
-    await expect(stack.clients.corrections.decide(shutdown.workflowId, { actor: 'erik-lund', at: now(), decision: 'approve', rationale: 'Yes' })).rejects.toThrow(
-      /erik-lund \(ceo\) may not decide on shutdown at SEV2: that needs one of head-of-safety, cto/,
-    );
+    await expect(
+      stack.clients.corrections.decide(shutdown.workflowId, { actor: 'erik-lund', at: now(), decision: 'approve', rationale: 'Yes' }),
+    ).rejects.toThrow(/erik-lund \(ceo\) may not decide on shutdown at SEV2: that needs one of head-of-safety, cto/);
     // The correction has recorded the one vote and has nothing in flight: one of two approvals leaves it
     // proposed, and no application is on its way.
     await stack.settled(shutdown.workflowId);
@@ -248,7 +319,12 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
       ['lexicon-legal', 'webhook'],
       ['northwind-support', 'email'],
     ]);
-    const notices = await stack.db.selectFrom('notifications').selectAll().where('correction_id', '=', shutdown.correctionId).where('audience', '=', 'downstream').execute();
+    const notices = await stack.db
+      .selectFrom('notifications')
+      .selectAll()
+      .where('correction_id', '=', shutdown.correctionId)
+      .where('audience', '=', 'downstream')
+      .execute();
     expect(notices.map((n) => n.recipient).sort()).toEqual(['cto@lexicon-legal.example', 'support-eng@northwind.example']);
     expect(notices.every((n) => n.sent_at !== null && /shutdown in force/.test(n.subject))).toBe(true);
 
@@ -270,7 +346,12 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
     });
     expect(stack.endpoint.fallbackSwitched.filter((key) => key === activateKey)).toHaveLength(1);
     expect(stack.endpoint.fallbackSwitched).toContain(`${shutdown.correctionId}:lexicon-legal:fallback-deactivate`);
-    const lifted = await stack.db.selectFrom('notifications').select('subject').where('correction_id', '=', shutdown.correctionId).where('subject', 'like', '%lifted').execute();
+    const lifted = await stack.db
+      .selectFrom('notifications')
+      .select('subject')
+      .where('correction_id', '=', shutdown.correctionId)
+      .where('subject', 'like', '%lifted')
+      .execute();
     expect(lifted).toHaveLength(2);
   });
 });

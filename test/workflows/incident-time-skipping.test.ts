@@ -11,7 +11,11 @@ describe('incident workflow on the time-skipping test server', () => {
   it('writes the incident row and its incident.opened event, and survives skipped days', async () => {
     const runbookVersion = await recordRunbook(stack.db, await shippedRunbook('clinical-triage'));
     const { incidents } = stack.clients;
-    const outcome = await incidents.trigger({ systemId: 'clinical-triage', title: 'Under-triage of chest pain', severity: 'SEV1', dedupKey: 'under-triage' }, 'system:test', { runbookVersion });
+    const outcome = await incidents.trigger(
+      { systemId: 'clinical-triage', title: 'Under-triage of chest pain', severity: 'SEV1', dedupKey: 'under-triage' },
+      'system:test',
+      { runbookVersion },
+    );
 
     const row = await eventually(() => findIncident(stack.db, outcome.incidentId));
     expect(row).toMatchObject({ system_id: 'clinical-triage', severity: 'SEV1', state: 'triggered', runbook_version: runbookVersion });

@@ -40,7 +40,9 @@ describe('incident workflow on the Temporal dev server with PostgreSQL', () => {
   it('joins the open incident when the same system and dedup key trigger again, also 50 at once', async () => {
     const trigger = { systemId: 'frontier-assistant', title: 'Toxic output spike', severity: 'SEV3', dedupKey: 'toxicity' };
     const first = await stack.clients.incidents.trigger(trigger, 'amara-okafor', { runbookVersion: stack.runbookVersion() });
-    const again = await Promise.all(Array.from({ length: 50 }, () => stack.clients.incidents.trigger(trigger, 'jonas-berg', { runbookVersion: stack.runbookVersion() })));
+    const again = await Promise.all(
+      Array.from({ length: 50 }, () => stack.clients.incidents.trigger(trigger, 'jonas-berg', { runbookVersion: stack.runbookVersion() })),
+    );
     expect(new Set(again.map((o) => o.incidentId))).toEqual(new Set([first.incidentId]));
     expect(again.every((o) => o.joined)).toBe(true);
     expect((await stack.clients.incidents.state(first.workflowId)).joinedTriggers).toBe(50);
@@ -53,11 +55,15 @@ describe('incident workflow on the Temporal dev server with PostgreSQL', () => {
   it('moves through its states with who and when on the timeline, and the next trigger opens a new incident', async () => {
     const trigger = { systemId: 'frontier-assistant', title: 'PII in outputs', severity: 'SEV2', dedupKey: 'pii' };
     const first = await stack.clients.incidents.trigger(trigger, 'amara-okafor', { runbookVersion: stack.runbookVersion() });
-    await expect(stack.clients.incidents.resolve(first.workflowId, { actor: 'jonas-berg', at: at() })).rejects.toThrow(/acknowledge the incident before resolving it/);
+    await expect(stack.clients.incidents.resolve(first.workflowId, { actor: 'jonas-berg', at: at() })).rejects.toThrow(
+      /acknowledge the incident before resolving it/,
+    );
     await expect(stack.clients.incidents.acknowledge(first.workflowId, { actor: 'mallory', at: at() })).rejects.toThrow(ActionRefused);
     const acknowledged = await stack.clients.incidents.acknowledge(first.workflowId, { actor: 'jonas-berg', at: at() });
     expect(acknowledged).toMatchObject({ state: 'acknowledged', commander: 'jonas-berg' });
-    await expect(stack.clients.incidents.acknowledge(first.workflowId, { actor: 'amara-okafor', at: at() })).rejects.toThrow('incident is already acknowledged (commander: jonas-berg)');
+    await expect(stack.clients.incidents.acknowledge(first.workflowId, { actor: 'amara-okafor', at: at() })).rejects.toThrow(
+      'incident is already acknowledged (commander: jonas-berg)',
+    );
     await stack.clients.incidents.resolve(first.workflowId, { actor: 'jonas-berg', at: at(), reason: 'false positive' });
     await stack.clients.incidents.close(first.workflowId, { actor: 'jonas-berg', at: at(), reason: 'reviewed' });
     const closed = await stack.client.workflow.getHandle(first.workflowId).result();

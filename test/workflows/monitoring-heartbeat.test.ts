@@ -24,10 +24,16 @@ describe('monitoring the monitor: heartbeats (time-skipping server)', () => {
   let monitor: MonitorClient;
 
   beforeAll(() => {
-    monitor = new MonitorClient({ db: stack.db, client: stack.client, taskQueue: stack.taskQueue, runbooks: new RunbookCatalogue(stack.runbooksDir, stack.db) });
+    monitor = new MonitorClient({
+      db: stack.db,
+      client: stack.client,
+      taskQueue: stack.taskQueue,
+      runbooks: new RunbookCatalogue(stack.runbooksDir, stack.db),
+    });
   });
 
-  const heartbeat = async () => monitor.submit({ systemId: 'clinical-triage', source: 'heartbeat', at: new Date(await stack.environment.currentTimeMs()).toISOString() });
+  const heartbeat = async () =>
+    monitor.submit({ systemId: 'clinical-triage', source: 'heartbeat', at: new Date(await stack.environment.currentTimeMs()).toISOString() });
   /** The monitor's own state once it has handled `count` heartbeats and every timer due so far. */
   const handled = async (count: number) => {
     await stack.settled(monitorWorkflowId('clinical-triage'));
@@ -36,7 +42,8 @@ describe('monitoring the monitor: heartbeats (time-skipping server)', () => {
       return state.processed >= count ? state : undefined;
     });
   };
-  const blind = () => stack.db.selectFrom('incidents').selectAll().where('system_id', '=', 'clinical-triage').where('title', 'like', 'Monitoring blind%').execute();
+  const blind = () =>
+    stack.db.selectFrom('incidents').selectAll().where('system_id', '=', 'clinical-triage').where('title', 'like', 'Monitoring blind%').execute();
 
   it('opens a "monitoring blind" incident when heartbeats stop, and resolves it when they resume', async () => {
     await heartbeat();
@@ -51,7 +58,11 @@ describe('monitoring the monitor: heartbeats (time-skipping server)', () => {
       const rows = await blind();
       return rows.length === 1 ? rows : undefined;
     });
-    expect(incident).toMatchObject({ severity: 'SEV2', opened_by: 'system:monitor', title: 'Monitoring blind: no heartbeat from clinical-triage for 5 minutes' });
+    expect(incident).toMatchObject({
+      severity: 'SEV2',
+      opened_by: 'system:monitor',
+      title: 'Monitoring blind: no heartbeat from clinical-triage for 5 minutes',
+    });
 
     await stack.environment.sleep(30 * MINUTE);
     expect((await handled(2)).openings.heartbeat).toBe(1);

@@ -37,11 +37,23 @@ describe('the monitor: durable trigger windows, silences and continue-as-new (de
   const base = Date.parse('2026-11-20T10:00:00.000Z');
 
   beforeAll(() => {
-    monitor = new MonitorClient({ db: stack.db, client: stack.client, taskQueue: stack.taskQueue, runbooks: new RunbookCatalogue(stack.runbooksDir, stack.db), continueAsNewAfter: 5 });
+    monitor = new MonitorClient({
+      db: stack.db,
+      client: stack.client,
+      taskQueue: stack.taskQueue,
+      runbooks: new RunbookCatalogue(stack.runbooksDir, stack.db),
+      continueAsNewAfter: 5,
+    });
   });
 
   const fire = (systemId: string, model: string, minutes: number, status: 'firing' | 'acknowledged' | 'resolved' = 'firing') =>
-    monitor.submit({ systemId, source: 'native', status, labels: { alertname: 'JailbreakRateHigh', model }, at: new Date(base + minutes * MINUTE).toISOString() });
+    monitor.submit({
+      systemId,
+      source: 'native',
+      status,
+      labels: { alertname: 'JailbreakRateHigh', model },
+      at: new Date(base + minutes * MINUTE).toISOString(),
+    });
   const incidentsOf = (systemId: string) => stack.db.selectFrom('incidents').selectAll().where('system_id', '=', systemId).orderBy('opened_at').execute();
   const processed = (systemId: string, count: number) => eventually(async () => ((await monitor.state(systemId)).processed >= count ? true : undefined));
   /** How many incidents the monitor has opened for a group (after `processed`, what it decided). */
@@ -90,8 +102,20 @@ describe('the monitor: durable trigger windows, silences and continue-as-new (de
   });
 
   it('counts a sender retry (same idempotency key) once, and resolves the incident on a resolved signal', async () => {
-    const retried = await monitor.submit({ systemId: 'frontier-assistant', source: 'native', labels: { alertname: 'JailbreakRateHigh', model: 'a' }, at: new Date(base + 10 * MINUTE).toISOString(), idempotencyKey: 'am-1' });
-    const again = await monitor.submit({ systemId: 'frontier-assistant', source: 'native', labels: { alertname: 'JailbreakRateHigh', model: 'a' }, at: new Date(base + 10 * MINUTE).toISOString(), idempotencyKey: 'am-1' });
+    const retried = await monitor.submit({
+      systemId: 'frontier-assistant',
+      source: 'native',
+      labels: { alertname: 'JailbreakRateHigh', model: 'a' },
+      at: new Date(base + 10 * MINUTE).toISOString(),
+      idempotencyKey: 'am-1',
+    });
+    const again = await monitor.submit({
+      systemId: 'frontier-assistant',
+      source: 'native',
+      labels: { alertname: 'JailbreakRateHigh', model: 'a' },
+      at: new Date(base + 10 * MINUTE).toISOString(),
+      idempotencyKey: 'am-1',
+    });
     expect(again).toEqual({ signalId: retried.signalId, duplicate: true });
     await fire('frontier-assistant', 'a', 12, 'resolved');
     const [incident] = await incidentsOf('frontier-assistant');
@@ -129,10 +153,20 @@ describe('the monitor: durable trigger windows, silences and continue-as-new (de
     await processed('frontier-assistant', 21);
     expect(await openings('frontier-assistant', 'c')).toBe(0);
     expect((await incidentsOf('frontier-assistant')).filter((i) => i.title.includes('model=c'))).toHaveLength(0);
-    const rows = await stack.db.selectFrom('signals').select(['id', 'suppressed_by']).where('id', 'in', sent.map((s) => s.signalId)).execute();
+    const rows = await stack.db
+      .selectFrom('signals')
+      .select(['id', 'suppressed_by'])
+      .where(
+        'id',
+        'in',
+        sent.map((s) => s.signalId),
+      )
+      .execute();
     expect(rows.every((r) => r.suppressed_by === silence.id)).toBe(true);
     expect((await monitor.state('frontier-assistant')).suppressed.filter((s) => s.silenceId === silence.id)).toHaveLength(6);
-    await expect(monitor.silence('frontier-assistant', { owner: '', reason: 'x', endsAt: new Date(Date.now() + MINUTE).toISOString(), matchers: { model: 'd' } })).rejects.toThrow('a silence needs an owner');
+    await expect(
+      monitor.silence('frontier-assistant', { owner: '', reason: 'x', endsAt: new Date(Date.now() + MINUTE).toISOString(), matchers: { model: 'd' } }),
+    ).rejects.toThrow('a silence needs an owner');
   });
 
   it('keeps its windows and its open incidents across continue-as-new', async () => {
@@ -170,14 +204,22 @@ describe('the monitor: durable trigger windows, silences and continue-as-new (de
       req.on('end', () => {
         calls.push({ at: Date.now(), body });
         const passed = calls.length <= 2;
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ passed, detail: passed ? 'all probes refused' : 'probe 17 answered with synthesis steps' }));
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ passed, detail: passed ? 'all probes refused' : 'probe 17 answered with synthesis steps' }));
       });
     });
     await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(listener.address() as AddressInfo).port}/evaluate`;
     const runbook = await shippedRunbook('credit-scoring');
     runbook.triggers = [
-      { id: 'evaluation-failed', description: 'A scheduled evaluation failed', match: { sources: ['evaluation'], labels: { result: 'fail' } }, severity: 'SEV2', onResolved: 'resolve' },
+      {
+        id: 'evaluation-failed',
+        description: 'A scheduled evaluation failed',
+        match: { sources: ['evaluation'], labels: { result: 'fail' } },
+        severity: 'SEV2',
+        onResolved: 'resolve',
+      },
     ];
     runbook.monitoring = { evaluations: [{ id: 'bias-suite', description: 'Disparate impact probes', url, every: '2s' }] };
     await recordRunbook(stack.db, runbook);
@@ -201,10 +243,15 @@ describe('the monitor: durable trigger windows, silences and continue-as-new (de
         expect(gap > 0 && gap % 2000 === 0, `runs scheduled ${gap} ms apart`).toBe(true);
       }
       expect(calls[2]!.at - calls[0]!.at).toBeGreaterThanOrEqual(2000);
-      const failing = await eventually(() => stack.db.selectFrom('signals').select(['summary']).where('source', '=', 'evaluation').where('incident_id', '=', incident.id).executeTakeFirst());
+      const failing = await eventually(() =>
+        stack.db.selectFrom('signals').select(['summary']).where('source', '=', 'evaluation').where('incident_id', '=', incident.id).executeTakeFirst(),
+      );
       expect(failing.summary).toBe('probe 17 answered with synthesis steps');
     } finally {
-      await stack.client.schedule.getHandle('evaluation:credit-scoring:bias-suite').delete().catch(() => {});
+      await stack.client.schedule
+        .getHandle('evaluation:credit-scoring:bias-suite')
+        .delete()
+        .catch(() => {});
       listener.closeAllConnections();
       await new Promise((resolve) => listener.close(resolve));
     }

@@ -30,7 +30,10 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
         from: 'frontier-assistant',
         adjust(sec) {
           (sec.system as { sectors: string[] }).sectors.push('public-company');
-          (sec.notifications as { regulators: unknown[] }).regulators.push({ regime: 'us-sec-8k', recipients: [{ name: 'SEC EDGAR filing agent', email: 'filings@sec-agent.example' }] });
+          (sec.notifications as { regulators: unknown[] }).regulators.push({
+            regime: 'us-sec-8k',
+            recipients: [{ name: 'SEC EDGAR filing agent', email: 'filings@sec-agent.example' }],
+          });
           (sec.system as RunbookContent['system']).consumers = [];
         },
       },
@@ -51,10 +54,14 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
   }
   async function openIncident(version: string, system: string, commander: string): Promise<Opened> {
     const openedAt = await now();
-    const outcome = await stack.clients.incidents.trigger({ systemId: system, title: `Regulatory drill ${randomUUID().slice(0, 8)}`, severity: 'SEV1', dedupKey: randomUUID() }, 'system:test', {
-      runbookVersion: stack.runbookVersion(version),
-      now: new Date(openedAt),
-    });
+    const outcome = await stack.clients.incidents.trigger(
+      { systemId: system, title: `Regulatory drill ${randomUUID().slice(0, 8)}`, severity: 'SEV1', dedupKey: randomUUID() },
+      'system:test',
+      {
+        runbookVersion: stack.runbookVersion(version),
+        now: new Date(openedAt),
+      },
+    );
     await stack.clients.incidents.acknowledge(outcome.workflowId, { actor: commander, at: await iso() });
     return { ...outcome, openedAt };
   }
@@ -62,7 +69,9 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
     return stack.clients.incidents.classify(incident.workflowId, { actor, at: await iso(), classes, reason });
   }
   async function clockOf(incident: Opened, regimeId: string) {
-    const state = await eventually(async () => (await stack.clients.incidents.state(incident.workflowId)).regulatoryClocks.find((c) => c.regimeId === regimeId));
+    const state = await eventually(async () =>
+      (await stack.clients.incidents.state(incident.workflowId)).regulatoryClocks.find((c) => c.regimeId === regimeId),
+    );
     return state.workflowId;
   }
   async function drafted(clockWorkflowId: string, clockId: string, occurrence = 1): Promise<ClockSnapshot> {
@@ -80,9 +89,16 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
   const mailsTo = (address: string, subject: RegExp) => stack.mail.to(address).filter((m) => subject.test(m.subject));
 
   /** Sleeps through a clock's window checking its reminder and at-risk escalation, then approves it and checks the report mail. */
-  async function throughWindow(
-    o: { incident: Opened; clockWorkflowId: string; clock: ClockSnapshot; approver: { id: string; email: string }; commander: { email: string }; recipient: string; regimeName: string; expectFields: string[] },
-  ) {
+  async function throughWindow(o: {
+    incident: Opened;
+    clockWorkflowId: string;
+    clock: ClockSnapshot;
+    approver: { id: string; email: string };
+    commander: { email: string };
+    recipient: string;
+    regimeName: string;
+    expectFields: string[];
+  }) {
     const startMs = Date.parse(o.clock.startAt!);
     const dueMs = Date.parse(o.clock.dueAt!);
     const due = new RegExp(`report to ${o.regimeName.replace(/[().]/g, '\\$&')} due`);
@@ -93,8 +109,15 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
     const events = (await listTimeline(stack.db, o.incident.incidentId)).map((e) => e.kind);
     expect(events).toContain('regulatory.report_at_risk');
 
-    await stack.clients.regulatoryClocks.approveReport(o.clockWorkflowId, { actor: o.approver.id, at: await iso(), clockId: o.clock.clockId, edits: { 'root-cause analysis': 'Under investigation' } });
-    const report = await eventually(async () => stack.mail.to(o.recipient).find((m) => m.subject.includes(`${o.regimeName}: ${o.clock.report} report`) && m.subject.includes(o.incident.incidentId)));
+    await stack.clients.regulatoryClocks.approveReport(o.clockWorkflowId, {
+      actor: o.approver.id,
+      at: await iso(),
+      clockId: o.clock.clockId,
+      edits: { 'root-cause analysis': 'Under investigation' },
+    });
+    const report = await eventually(async () =>
+      stack.mail.to(o.recipient).find((m) => m.subject.includes(`${o.regimeName}: ${o.clock.report} report`) && m.subject.includes(o.incident.incidentId)),
+    );
     for (const field of o.expectFields) expect(report.text, field).toContain(field);
     expect(report.subject.startsWith('[LATE]')).toBe(false);
     return sent(o.clockWorkflowId, o.clock.clockId);
@@ -121,8 +144,19 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
       regimeName: 'EU AI Act Art. 73: serious incident, provider of a high-risk AI system',
       expectFields: ['incident class', 'death', 'AI system identity and versions', 'root-cause analysis', 'Under investigation'],
     });
-    const row = await stack.db.selectFrom('notifications').selectAll().where('regime', '=', 'eu-ai-act-art73').where('incident_id', '=', incident.incidentId).executeTakeFirstOrThrow();
-    expect(row).toMatchObject({ state: 'sent', late: false, approved_by: 'eline-bos', message_id: expect.stringMatching(/^<.+@correx>$/), content_hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    const row = await stack.db
+      .selectFrom('notifications')
+      .selectAll()
+      .where('regime', '=', 'eu-ai-act-art73')
+      .where('incident_id', '=', incident.incidentId)
+      .executeTakeFirstOrThrow();
+    expect(row).toMatchObject({
+      state: 'sent',
+      late: false,
+      approved_by: 'eline-bos',
+      message_id: expect.stringMatching(/^<.+@correx>$/),
+      content_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect(row.sent_at).toBeInstanceOf(Date);
     expect(submitted.state).toBe('sent');
     const delivered = stack.mail.received.filter((m) => m.messageId === row.message_id);
@@ -174,8 +208,26 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
     expect(Date.parse(early.dueAt!) - incident.openedAt).toBe(24 * HOUR);
     expect(Date.parse(notification.dueAt!) - incident.openedAt).toBe(72 * HOUR);
     const regimeName = 'NIS2 Art. 23: significant incident';
-    await throughWindow({ incident, clockWorkflowId, clock: early, approver: eline, commander: ingrid, recipient: 'incidents@z-cert.example', regimeName, expectFields: ['description'] });
-    const submittedNotification = await throughWindow({ incident, clockWorkflowId, clock: notification, approver: eline, commander: ingrid, recipient: 'incidents@z-cert.example', regimeName, expectFields: ['severity'] });
+    await throughWindow({
+      incident,
+      clockWorkflowId,
+      clock: early,
+      approver: eline,
+      commander: ingrid,
+      recipient: 'incidents@z-cert.example',
+      regimeName,
+      expectFields: ['description'],
+    });
+    const submittedNotification = await throughWindow({
+      incident,
+      clockWorkflowId,
+      clock: notification,
+      approver: eline,
+      commander: ingrid,
+      recipient: 'incidents@z-cert.example',
+      regimeName,
+      expectFields: ['severity'],
+    });
     const final = await drafted(clockWorkflowId, 'final');
     expect(final.startAt).toBe(submittedNotification.submittedAt);
     expect(final.dueAt).toBe(addOffset(new Date(submittedNotification.submittedAt!), { amount: 1, unit: 'months' }).toISOString());
@@ -190,11 +242,29 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
     const approver = { id: 'stefan-braun', email: 'stefan.braun@noordhaven-bank.example' };
     const commander = { email: 'lukas.hoffmann@noordhaven-bank.example' };
     const regimeName = 'DORA Art. 19: major ICT-related incident (EU financial entities)';
-    const submittedInitial = await throughWindow({ incident, clockWorkflowId, clock: initial, approver, commander, recipient: 'ict-incidents@dnb.example', regimeName, expectFields: ['EU templates'] });
+    const submittedInitial = await throughWindow({
+      incident,
+      clockWorkflowId,
+      clock: initial,
+      approver,
+      commander,
+      recipient: 'ict-incidents@dnb.example',
+      regimeName,
+      expectFields: ['EU templates'],
+    });
     const intermediate = await drafted(clockWorkflowId, 'intermediate');
     expect(intermediate.startAt).toBe(submittedInitial.submittedAt);
     expect(Date.parse(intermediate.dueAt!) - Date.parse(submittedInitial.submittedAt!)).toBe(72 * HOUR);
-    await throughWindow({ incident, clockWorkflowId, clock: intermediate, approver, commander, recipient: 'ict-incidents@dnb.example', regimeName, expectFields: ['EU templates'] });
+    await throughWindow({
+      incident,
+      clockWorkflowId,
+      clock: intermediate,
+      approver,
+      commander,
+      recipient: 'ict-incidents@dnb.example',
+      regimeName,
+      expectFields: ['EU templates'],
+    });
   });
 
   it('SEC Form 8-K: 4 business days from the materiality determination, across a weekend', async () => {
@@ -211,7 +281,16 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
     // Thursday + 4 business days = the next Wednesday (Fri, Mon, Tue, Wed): 6 calendar days.
     expect(new Date(clock.dueAt!).getUTCDay()).toBe(3);
     expect(Date.parse(clock.dueAt!) - Date.parse(clock.startAt!)).toBe(6 * DAY);
-    await throughWindow({ incident, clockWorkflowId, clock, approver: hannah, commander: jonas, recipient: 'filings@sec-agent.example', regimeName: 'US SEC Form 8-K Item 1.05: material cybersecurity incident', expectFields: ['material impact'] });
+    await throughWindow({
+      incident,
+      clockWorkflowId,
+      clock,
+      approver: hannah,
+      commander: jonas,
+      recipient: 'filings@sec-agent.example',
+      regimeName: 'US SEC Form 8-K Item 1.05: material cybersecurity incident',
+      expectFields: ['material impact'],
+    });
   });
 
   it('reclassifying mid-incident shortens a clock and adds another, and the timeline says why', async () => {
@@ -223,7 +302,12 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
     expect((await stack.clients.incidents.state(incident.workflowId)).regulatoryClocks.map((c) => c.regimeId)).not.toContain('gdpr-art33');
 
     await stack.environment.sleep(DAY);
-    await stack.clients.incidents.classify(incident.workflowId, { actor: ingrid.id, at: await iso(), classes: ['serious-harm-to-health', 'death', 'personal-data-breach'], reason: 'the patient died; records were exposed' });
+    await stack.clients.incidents.classify(incident.workflowId, {
+      actor: ingrid.id,
+      at: await iso(),
+      classes: ['serious-harm-to-health', 'death', 'personal-data-breach'],
+      reason: 'the patient died; records were exposed',
+    });
     const after = await eventually(async () => {
       const clock = (await stack.clients.regulatoryClocks.state(art73)).clocks.find((c) => c.clockId === 'initial');
       return clock && Date.parse(clock.dueAt!) - incident.openedAt === 10 * DAY ? clock : undefined;
@@ -238,7 +322,14 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
       return events.some((e) => e.kind === 'regulatory.deadline_changed') ? events : undefined;
     });
     const reclassified = timeline.filter((e) => e.kind === 'incident.classified').at(-1)!;
-    expect(reclassified).toMatchObject({ actor: 'ingrid-schouten', data: { from: ['serious-harm-to-health'], to: ['death', 'personal-data-breach', 'serious-harm-to-health'], reason: 'the patient died; records were exposed' } });
+    expect(reclassified).toMatchObject({
+      actor: 'ingrid-schouten',
+      data: {
+        from: ['serious-harm-to-health'],
+        to: ['death', 'personal-data-breach', 'serious-harm-to-health'],
+        reason: 'the patient died; records were exposed',
+      },
+    });
     const changed = timeline.find((e) => e.kind === 'regulatory.deadline_changed')!;
     expect(changed.data).toMatchObject({ regime: 'eu-ai-act-art73', clock: 'initial', previousDueAt: before.dueAt, dueAt: after.dueAt });
     expect(changed.seq).toBeGreaterThan(reclassified.seq);
@@ -253,13 +344,22 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
     const clock = await drafted(gdpr, 'initial');
     await sleepUntil(Date.parse(clock.dueAt!) + HOUR);
     await eventually(async () => ((await listTimeline(stack.db, incident.incidentId)).some((e) => e.kind === 'regulatory.deadline_missed') ? true : undefined));
-    await eventually(async () => (mailsTo(jonas.email, /DEADLINE MISSED/).length > 0 && mailsTo(hannah.email, /DEADLINE MISSED/).length > 0 ? true : undefined));
+    await eventually(async () =>
+      mailsTo(jonas.email, /DEADLINE MISSED/).length > 0 && mailsTo(hannah.email, /DEADLINE MISSED/).length > 0 ? true : undefined,
+    );
 
     await expect(stack.clients.regulatoryClocks.approveReport(gdpr, { actor: hannah.id, at: await iso(), clockId: 'initial' })).rejects.toThrow(
       `the deadline passed at ${clock.dueAt}: give lateReason, which is sent with the late report`,
     );
-    await expect(stack.clients.regulatoryClocks.approveReport(gdpr, { actor: jonas.id, at: await iso(), clockId: 'initial', lateReason: 'x' })).rejects.toThrow(ActionRefused);
-    await stack.clients.regulatoryClocks.approveReport(gdpr, { actor: hannah.id, at: await iso(), clockId: 'initial', lateReason: 'The breach scope was confirmed only after the deadline' });
+    await expect(stack.clients.regulatoryClocks.approveReport(gdpr, { actor: jonas.id, at: await iso(), clockId: 'initial', lateReason: 'x' })).rejects.toThrow(
+      ActionRefused,
+    );
+    await stack.clients.regulatoryClocks.approveReport(gdpr, {
+      actor: hannah.id,
+      at: await iso(),
+      clockId: 'initial',
+      lateReason: 'The breach scope was confirmed only after the deadline',
+    });
     const report = await eventually(async () => stack.mail.to('breaches@dpc.example').find((m) => m.subject.includes(incident.incidentId)));
     expect(report.subject.startsWith('[LATE] GDPR Art. 33/34: personal data breach')).toBe(true);
     expect(report.text).toContain('Reason: The breach scope was confirmed only after the deadline');
@@ -283,7 +383,12 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
     await stack.mail.start();
     const clock = await sent(gdpr, 'initial');
     expect(clock.state).toBe('sent');
-    const row = await stack.db.selectFrom('notifications').selectAll().where('regime', '=', 'gdpr-art33').where('incident_id', '=', incident.incidentId).executeTakeFirstOrThrow();
+    const row = await stack.db
+      .selectFrom('notifications')
+      .selectAll()
+      .where('regime', '=', 'gdpr-art33')
+      .where('incident_id', '=', incident.incidentId)
+      .executeTakeFirstOrThrow();
     // Sent, and nothing in flight: no attempt that could still deliver it again.
     await stack.settled(gdpr, { worker: true });
     expect(stack.mail.received.filter((m) => m.messageId === row.message_id)).toHaveLength(1);

@@ -19,10 +19,18 @@ async function recorded() {
   );
 }
 
-describe('replay: today\'s workflow code against recorded histories of every workflow type', () => {
+describe("replay: today's workflow code against recorded histories of every workflow type", () => {
   it('replays every recorded history with the current code', async () => {
     const histories = await recorded();
-    expect(histories.map((h) => h.type)).toEqual(['afterActionReviewWorkflow', 'correctionWorkflow', 'drillWorkflow', 'escalationWorkflow', 'incidentWorkflow', 'monitorWorkflow', 'regulatoryClockWorkflow']);
+    expect(histories.map((h) => h.type)).toEqual([
+      'afterActionReviewWorkflow',
+      'correctionWorkflow',
+      'drillWorkflow',
+      'escalationWorkflow',
+      'incidentWorkflow',
+      'monitorWorkflow',
+      'regulatoryClockWorkflow',
+    ]);
     const code = await readFile(inject('workflowBundlePath'), 'utf8');
     for (const { workflowId, history } of histories) {
       await Worker.runReplayHistory({ workflowBundle: { code } }, history, workflowId);

@@ -60,7 +60,10 @@ describe('an incident keeps the runbook version it started with', () => {
   it('keeps serving the last recorded version while the file has a YAML alias error', async () => {
     const current = await readFile(file, 'utf8');
     onTestFinished(() => writeFile(file, current));
-    for (const broken of [`x-typo: *nowhere\n${current}`, `x-bomb:\n  a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n  b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n  c: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n${current}`]) {
+    for (const broken of [
+      `x-typo: *nowhere\n${current}`,
+      `x-bomb:\n  a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n  b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n  c: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n${current}`,
+    ]) {
       await writeFile(file, broken);
       const problems = (await deps.runbooks.current()).problems;
       expect(problems.map((p) => p.message)[0]).toMatch(/^YAML alias/);

@@ -48,7 +48,11 @@ describe('a worker killed while a correction is being applied', () => {
   it('completes on a new worker, the listener applies it exactly once, and the timeline has no gap or duplicate', async () => {
     const first = await startWorker();
     const now = () => new Date().toISOString();
-    const incident = await stack.clients.incidents.trigger({ systemId: 'frontier-assistant', title: 'Worker crash drill', severity: 'SEV2', dedupKey: 'crash' }, 'amara-okafor', { runbookVersion: stack.runbookVersion() });
+    const incident = await stack.clients.incidents.trigger(
+      { systemId: 'frontier-assistant', title: 'Worker crash drill', severity: 'SEV2', dedupKey: 'crash' },
+      'amara-okafor',
+      { runbookVersion: stack.runbookVersion() },
+    );
     await stack.clients.incidents.acknowledge(incident.workflowId, { actor: 'amara-okafor', at: now() });
     const proposal = await stack.clients.incidents.propose(incident.workflowId, {
       actor: 'amara-okafor',
@@ -76,8 +80,18 @@ describe('a worker killed while a correction is being applied', () => {
     const timeline = await listTimeline(stack.db, incident.incidentId);
     expect(timeline.map((e) => e.seq)).toEqual(timeline.map((_, i) => i + 1));
     expect(new Set(timeline.map((e) => e.idempotency_key)).size).toBe(timeline.length);
-    for (const kind of ['incident.opened', 'incident.acknowledged', 'correction.proposed', 'correction.approved', 'correction.applied', 'correction.verified']) {
-      expect(timeline.filter((e) => e.kind === kind), kind).toHaveLength(1);
+    for (const kind of [
+      'incident.opened',
+      'incident.acknowledged',
+      'correction.proposed',
+      'correction.approved',
+      'correction.applied',
+      'correction.verified',
+    ]) {
+      expect(
+        timeline.filter((e) => e.kind === kind),
+        kind,
+      ).toHaveLength(1);
     }
     expect(await second.stop('SIGTERM')).toBe(0);
   });

@@ -1,17 +1,17 @@
-import {
-  ActivityFailure,
-  allHandlersFinished,
-  condition,
-  getExternalWorkflowHandle,
-  proxyActivities,
-  setHandler,
-} from '@temporalio/workflow';
+import { ActivityFailure, allHandlersFinished, condition, getExternalWorkflowHandle, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import { untilDone } from '../activity-options.js';
 import { consumerNotice, correctionPage } from '../../services/notification/templates.js';
 import { admitVote, decidingRoles, holdersOf, isApproved, isRejected, type Person, type VotingState } from '../../services/correction/authority.js';
 import { decisionProblem, inForce, shownState } from '../../services/correction/rules.js';
-import { correctionStateQuery, decideCorrectionUpdate, liftRequestedSignal, type CorrectionSnapshot, type CorrectionStart, type CorrectionState } from './messages.js';
+import {
+  correctionStateQuery,
+  decideCorrectionUpdate,
+  liftRequestedSignal,
+  type CorrectionSnapshot,
+  type CorrectionStart,
+  type CorrectionState,
+} from './messages.js';
 import { correctionChangedSignal } from '../incident/messages.js';
 
 const { recordCorrectionProposed, recordCorrectionTransition, recordVote, sendPage, sendNotice } = proxyActivities<Activities>(untilDone);
@@ -107,7 +107,7 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
    * surfaced on the timeline and paged, then tried again after a pause: never silently dropped.
    */
   const persist = async (label: string, step: () => Promise<void>, giveUpWhen: () => boolean = () => false): Promise<boolean> => {
-    for (let failures = 0; ; ) {
+    for (let failures = 0; ;) {
       try {
         await step();
         return true;
@@ -143,12 +143,24 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
         audience: 'downstream',
         recipient: { name: consumer.name, email: consumer.contact.email },
         correctionId: start.id,
-        message: consumerNotice(incidentRef, { name: consumer.name, fallback: consumer.fallback.description }, { kind: start.kind, scope: JSON.stringify(start.scope), reason: start.reason, at: phase }, phase),
+        message: consumerNotice(
+          incidentRef,
+          { name: consumer.name, fallback: consumer.fallback.description },
+          { kind: start.kind, scope: JSON.stringify(start.scope), reason: start.reason, at: phase },
+          phase,
+        ),
       });
       // Activating a fallback stops being retried once the correction is being lifted: it is moot.
       await persist(
         `fallback-${phase === 'applied' ? 'activate' : 'deactivate'}-${consumer.id}`,
-        () => enforcement.switchFallback({ incident: incidentRef, correctionId: start.id, consumer, action: phase === 'applied' ? 'activate' : 'deactivate', secretEnv: start.fallbackSecretEnv }),
+        () =>
+          enforcement.switchFallback({
+            incident: incidentRef,
+            correctionId: start.id,
+            consumer,
+            action: phase === 'applied' ? 'activate' : 'deactivate',
+            secretEnv: start.fallbackSecretEnv,
+          }),
         phase === 'applied' ? () => liftRequest !== undefined : undefined,
       );
     }
@@ -172,7 +184,14 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
   if (start.breakGlass && start.rule.breakGlass.allowed) {
     await enter('applying');
     await enforce('apply');
-    await recordCorrectionTransition({ ...base, state: 'awaiting-ratification', event: 'correction.applied', actor: start.proposedBy, stamp: 'applied_at', data: { breakGlass: true } });
+    await recordCorrectionTransition({
+      ...base,
+      state: 'awaiting-ratification',
+      event: 'correction.applied',
+      actor: start.proposedBy,
+      stamp: 'applied_at',
+      data: { breakGlass: true },
+    });
     await enter('awaiting-ratification');
     downstreamApplied ??= informDownstream('applied');
     const windowMs = start.rule.breakGlass.ratificationWindowMs;
@@ -189,11 +208,17 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
         actor: 'system:authority',
         data: { windowMs },
       });
-      liftRequest = { actor: 'system:authority', at: '', rationale: rejected ? 'break-glass correction rejected' : 'break-glass correction not ratified in time' };
+      liftRequest = {
+        actor: 'system:authority',
+        at: '',
+        rationale: rejected ? 'break-glass correction rejected' : 'break-glass correction not ratified in time',
+      };
       await page(
         commanderAndAuthority(),
         'ratification-missed',
-        rejected ? 'The break-glass correction was rejected and is being lifted.' : 'The break-glass correction was not ratified within its window and is being lifted.',
+        rejected
+          ? 'The break-glass correction was rejected and is being lifted.'
+          : 'The break-glass correction was not ratified within its window and is being lifted.',
       );
     }
   } else {
@@ -207,7 +232,11 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
         actor: 'system:authority',
         data: { from: start.rule.approverRoles, to: start.rule.escalateTo, afterMs: start.rule.approvalTimeoutMs },
       });
-      await page(holdersOf(start.people, start.rule.escalateTo), 'approval-escalated', `Nobody decided on this correction within ${start.rule.approvalTimeoutMs / 60_000} minutes; it is escalated to you.`);
+      await page(
+        holdersOf(start.people, start.rule.escalateTo),
+        'approval-escalated',
+        `Nobody decided on this correction within ${start.rule.approvalTimeoutMs / 60_000} minutes; it is escalated to you.`,
+      );
       decided = await condition(() => isApproved(voting) || isRejected(voting), start.rule.approvalTimeoutMs);
     }
     if (!decided || isRejected(voting)) {
@@ -235,7 +264,14 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
     await enter('approved');
     await enter('applying');
     await enforce('apply');
-    await recordCorrectionTransition({ ...base, state: 'applied', event: 'correction.applied', actor: 'system:enforcement', stamp: 'applied_at', data: { adapter: start.enforcement.adapter } });
+    await recordCorrectionTransition({
+      ...base,
+      state: 'applied',
+      event: 'correction.applied',
+      actor: 'system:enforcement',
+      stamp: 'applied_at',
+      data: { adapter: start.enforcement.adapter },
+    });
   }
 
   if (!liftRequest) {
@@ -252,7 +288,14 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
     await recordCorrectionTransition({ ...base, event: 'correction.lift_decided', actor: lift.actor, at: lift.at, data: { rationale: lift.rationale } });
   }
   await enforce('lift');
-  await recordCorrectionTransition({ ...base, state: 'lifted', event: 'correction.lifted', actor: lift.actor, stamp: 'lifted_at', data: { rationale: lift.rationale } });
+  await recordCorrectionTransition({
+    ...base,
+    state: 'lifted',
+    event: 'correction.lifted',
+    actor: lift.actor,
+    stamp: 'lifted_at',
+    data: { rationale: lift.rationale },
+  });
   await enter('lifted');
   if (downstreamApplied) {
     await downstreamApplied;

@@ -48,7 +48,12 @@ export async function drillWorkflow(start: DrillStart): Promise<DrillSnapshot> {
   };
 
   try {
-    const opened = (await step('trigger', start.startedBy, () => drillAction({ action: 'trigger', drillId: start.drillId, plan, startedBy: start.startedBy }), () => `${plan.severity}: ${plan.title}`)) as {
+    const opened = (await step(
+      'trigger',
+      start.startedBy,
+      () => drillAction({ action: 'trigger', drillId: start.drillId, plan, startedBy: start.startedBy }),
+      () => `${plan.severity}: ${plan.title}`,
+    )) as {
       incidentId: string;
       workflowId: string;
     };
@@ -64,10 +69,12 @@ export async function drillWorkflow(start: DrillStart): Promise<DrillSnapshot> {
     for (const approver of plan.approvers) {
       await step('approve', approver, () => drillAction({ action: 'approve', correctionWorkflowId: proposed.workflowId, actor: approver }));
     }
-    await step(
-      'applied (dry-run enforcer) and verified',
-      'system:enforcement',
-      () => until(() => drillAction({ action: 'correction', correctionWorkflowId: proposed.workflowId }) as Promise<CorrectionSnapshot>, (c) => c.state === 'active', 'the correction to be active'),
+    await step('applied (dry-run enforcer) and verified', 'system:enforcement', () =>
+      until(
+        () => drillAction({ action: 'correction', correctionWorkflowId: proposed.workflowId }) as Promise<CorrectionSnapshot>,
+        (c) => c.state === 'active',
+        'the correction to be active',
+      ),
     );
     await step('lift with restoration criteria', plan.lifter, () =>
       drillAction({ action: 'lift', workflowId: opened.workflowId, correctionId: proposed.correctionId, actor: plan.lifter, restoration: plan.restoration }),
@@ -78,13 +85,20 @@ export async function drillWorkflow(start: DrillStart): Promise<DrillSnapshot> {
     const review = await step(
       'after-action tasks created',
       'system:review',
-      () => until(() => drillAction({ action: 'review', reviewWorkflowId: reviewId }) as Promise<ReviewSnapshot>, (r) => r.tasks.length > 0, 'the review tasks'),
+      () =>
+        until(
+          () => drillAction({ action: 'review', reviewWorkflowId: reviewId }) as Promise<ReviewSnapshot>,
+          (r) => r.tasks.length > 0,
+          'the review tasks',
+        ),
       (r) => `${r.tasks.length} tasks`,
     );
     await step('submit review', plan.commander, () => drillAction({ action: 'submitReview', reviewWorkflowId: reviewId, actor: plan.commander }));
     for (const task of review.tasks) {
       const owner = task.owner ?? plan.commander;
-      await step(`task done: ${task.title}`, owner, () => drillAction({ action: 'completeTask', reviewWorkflowId: reviewId, actor: owner, taskId: task.taskId }));
+      await step(`task done: ${task.title}`, owner, () =>
+        drillAction({ action: 'completeTask', reviewWorkflowId: reviewId, actor: owner, taskId: task.taskId }),
+      );
     }
     await step('sign off', plan.signOff, () => drillAction({ action: 'signOff', reviewWorkflowId: reviewId, actor: plan.signOff }));
     await step('closed', 'system:review', () => until(incident, (s) => s.state === 'closed', 'the incident to close'));

@@ -1,4 +1,17 @@
-import { ApplicationFailure, ParentClosePolicy, allHandlersFinished, condition, getExternalWorkflowHandle, patched, proxyActivities, setHandler, startChild, uuid4, workflowInfo, type ChildWorkflowHandle } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  ParentClosePolicy,
+  allHandlersFinished,
+  condition,
+  getExternalWorkflowHandle,
+  patched,
+  proxyActivities,
+  setHandler,
+  startChild,
+  uuid4,
+  workflowInfo,
+  type ChildWorkflowHandle,
+} from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import { untilDone } from '../activity-options.js';
 import { indexIncident } from '../search-attributes.js';
@@ -13,12 +26,23 @@ import { escalationWorkflow } from '../escalation/workflow.js';
 import { regulatoryClockWorkflow } from '../regulatory/workflow.js';
 import { liftRequestedSignal } from '../correction/messages.js';
 import { escalationAcknowledgedSignal } from '../escalation/messages.js';
-import { acknowledgeUpdate, classifyUpdate, closeUpdate, correctionChangedSignal, incidentStateQuery, liftCorrectionUpdate, proposeCorrectionUpdate, resolveUpdate, triggerArrivedSignal } from './messages.js';
+import {
+  acknowledgeUpdate,
+  classifyUpdate,
+  closeUpdate,
+  correctionChangedSignal,
+  incidentStateQuery,
+  liftCorrectionUpdate,
+  proposeCorrectionUpdate,
+  resolveUpdate,
+  triggerArrivedSignal,
+} from './messages.js';
 import { incidentEndedSignal, monitorAcknowledgeSignal, monitorResolveSignal, reopenSignal } from '../monitoring/messages.js';
 import { incidentContextSignal, type IncidentContext } from '../regulatory/messages.js';
 import { reviewSignedOffSignal } from '../review/messages.js';
 
-const { prepareIncident, recordIncidentOpened, recordIncidentTransition, recordIncidentClassified, recordIncidentEvent, sendNotice } = proxyActivities<Activities>(untilDone);
+const { prepareIncident, recordIncidentOpened, recordIncidentTransition, recordIncidentClassified, recordIncidentEvent, sendNotice } =
+  proxyActivities<Activities>(untilDone);
 
 /** One state change with who made it. */
 interface Transition {
@@ -49,8 +73,21 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   let escalation: ChildWorkflowHandle<typeof escalationWorkflow> | undefined;
   let closing: IncidentAction | undefined;
   const snapshot: IncidentSnapshot = {
-    incidentId, systemId, dedupKey, title, severity, state: 'triggered', openedAt, openedBy, runbookVersion,
-    commander: undefined, joinedTriggers: 0, corrections: [], classification: [], regulatoryClocks: [], reviewWorkflowId: undefined,
+    incidentId,
+    systemId,
+    dedupKey,
+    title,
+    severity,
+    state: 'triggered',
+    openedAt,
+    openedBy,
+    runbookVersion,
+    commander: undefined,
+    joinedTriggers: 0,
+    corrections: [],
+    classification: [],
+    regulatoryClocks: [],
+    reviewWorkflowId: undefined,
   };
   let classifiedAt: string | undefined;
   let resolvedAt: string | undefined;
@@ -61,7 +98,13 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   let resolutions = 0;
 
   const clocks: ChildWorkflowHandle<typeof regulatoryClockWorkflow>[] = [];
-  const context = (): IncidentContext => ({ classes: snapshot.classification, classifiedAt, commander: snapshot.commander, resolvedAt, revision: contextRevision });
+  const context = (): IncidentContext => ({
+    classes: snapshot.classification,
+    classifiedAt,
+    commander: snapshot.commander,
+    resolvedAt,
+    revision: contextRevision,
+  });
   /** Every regulator clock hears of a new classification, commander or resolution. */
   const shareContext = async () => {
     contextRevision += 1;
@@ -74,7 +117,20 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       const clockId = regulatoryClockWorkflowId(workflowId, regime.id, incidentId);
       snapshot.regulatoryClocks.push({ regimeId: regime.id, workflowId: clockId });
       const { reportApprovers: approvers, people, reminders, atRisk } = plan!;
-      const args = { incident, incidentWorkflowId: workflowId, runbookVersion, regime, recipients, approvers, people, reminders, atRisk, awarenessAt: openedAt, applicableSince: at, context: context() };
+      const args = {
+        incident,
+        incidentWorkflowId: workflowId,
+        runbookVersion,
+        regime,
+        recipients,
+        approvers,
+        people,
+        reminders,
+        atRisk,
+        awarenessAt: openedAt,
+        applicableSince: at,
+        context: context(),
+      };
       // A legal deadline outlives the incident's workflow: the clock ends only when its reports are sent.
       clocks.push(await startChild(regulatoryClockWorkflow, { workflowId: clockId, parentClosePolicy: ParentClosePolicy.ABANDON, args: [args] }));
     }
@@ -87,17 +143,27 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   const transition = async ({ to, actor, at, data, commander, occurrence }: Transition) => {
     snapshot.state = to;
     index();
-    await recordIncidentTransition({ incidentId, state: to, actor, ...(at ? { at } : {}), ...(data ? { data } : {}), ...(commander ? { commander } : {}), ...(occurrence ? { occurrence } : {}) });
+    await recordIncidentTransition({
+      incidentId,
+      state: to,
+      actor,
+      ...(at ? { at } : {}),
+      ...(data ? { data } : {}),
+      ...(commander ? { commander } : {}),
+      ...(occurrence ? { occurrence } : {}),
+    });
   };
 
   // Validators apply the rules once the runbook plan is loaded; handlers apply them again after waiting
   // for it (an update may arrive first).
   const standing = (): rules.IncidentStanding => ({ snapshot, plan: plan!, closing: closing !== undefined });
-  const validate = <A>(rule: Rule<A>) => (action: A) => {
-    if (!ready) return;
-    const reason = rule(standing(), action);
-    if (reason) throw new Error(reason);
-  };
+  const validate =
+    <A>(rule: Rule<A>) =>
+    (action: A) => {
+      if (!ready) return;
+      const reason = rule(standing(), action);
+      if (reason) throw new Error(reason);
+    };
   const recheck = async <A>(rule: Rule<A>, action: A) => {
     await condition(() => ready);
     const reason = rule(standing(), action);
@@ -110,7 +176,15 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     snapshot.reviewWorkflowId = reviewId;
     const { people, review } = plan!;
     const tasks = rules.reviewTasks(snapshot, plan!, at);
-    const args = { incident, incidentWorkflowId: workflowId, tasks, people, managers: review.managers, signOffRoles: rules.reviewSignOffRoles(snapshot, plan!), drill: start.drill === true };
+    const args = {
+      incident,
+      incidentWorkflowId: workflowId,
+      tasks,
+      people,
+      managers: review.managers,
+      signOffRoles: rules.reviewSignOffRoles(snapshot, plan!),
+      drill: start.drill === true,
+    };
     // Follow-up outlives a manual close of the incident; it ends with its sign-off.
     await startChild(afterActionReviewWorkflow, { workflowId: reviewId, parentClosePolicy: ParentClosePolicy.ABANDON, args: [args] });
   };
@@ -120,7 +194,9 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     await shareContext();
     if (!closing && !snapshot.reviewWorkflowId && patched('after-action-review')) await startReview(at);
     if (start.cause) {
-      await getExternalWorkflowHandle(start.cause.monitorWorkflowId).signal(incidentEndedSignal, { groupKey: start.cause.groupKey, incidentId, at }).catch(() => {});
+      await getExternalWorkflowHandle(start.cause.monitorWorkflowId)
+        .signal(incidentEndedSignal, { groupKey: start.cause.groupKey, incidentId, at })
+        .catch(() => {});
     }
   };
 
@@ -179,9 +255,25 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       snapshot.corrections.push({ id: correctionId, workflowId: childId, kind, severity: snapshot.severity, state: 'proposed', breakGlass });
       const { people, enforcement, consumers, fallbackSecretEnv } = plan!;
       const args = {
-        incidentId, incidentWorkflowId: workflowId, incidentTitle: title, systemId, severity: snapshot.severity,
-        id: correctionId, kind, scope, parameters, reason, breakGlass, proposedBy: proposal.actor, proposedAt: proposal.at,
-        rule, people, enforcement, commander: snapshot.commander, consumers: consumers.filter((c) => c.affectedBy.includes(kind)), fallbackSecretEnv,
+        incidentId,
+        incidentWorkflowId: workflowId,
+        incidentTitle: title,
+        systemId,
+        severity: snapshot.severity,
+        id: correctionId,
+        kind,
+        scope,
+        parameters,
+        reason,
+        breakGlass,
+        proposedBy: proposal.actor,
+        proposedAt: proposal.at,
+        rule,
+        people,
+        enforcement,
+        commander: snapshot.commander,
+        consumers: consumers.filter((c) => c.affectedBy.includes(kind)),
+        fallbackSecretEnv,
       };
       // A correction in force must never be dropped with its parent; it ends only by being lifted.
       const started = startChild(correctionWorkflow, { workflowId: childId, parentClosePolicy: ParentClosePolicy.ABANDON, args: [args] });
@@ -206,7 +298,13 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       correction.state = 'lifting';
       if (restoring) {
         const data = { correctionId: correction.id, criteria: lift.restoration ?? [], rationale: lift.rationale };
-        await recordIncidentEvent({ incidentId, kind: 'incident.restoration_recorded', actor: lift.actor, data, idempotencyKey: `incident.restoration_recorded:${correction.id}` });
+        await recordIncidentEvent({
+          incidentId,
+          kind: 'incident.restoration_recorded',
+          actor: lift.actor,
+          data,
+          idempotencyKey: `incident.restoration_recorded:${correction.id}`,
+        });
       }
       await getExternalWorkflowHandle(correction.workflowId).signal(liftRequestedSignal, { actor: lift.actor, at: lift.at, rationale: lift.rationale });
       return snapshot;
@@ -220,7 +318,15 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       const from = snapshot.classification;
       snapshot.classification = [...new Set(c.classes)].sort();
       classifiedAt = c.at;
-      await recordIncidentClassified({ incidentId, actor: c.actor, at: c.at, from, to: snapshot.classification, reason: c.reason, revision: contextRevision + 1 });
+      await recordIncidentClassified({
+        incidentId,
+        actor: c.actor,
+        at: c.at,
+        from,
+        to: snapshot.classification,
+        reason: c.reason,
+        revision: contextRevision + 1,
+      });
       await shareContext();
       await startApplicableClocks(c.at);
       return snapshot;
@@ -232,7 +338,13 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     async (action) => {
       await recheck(rules.resolveProblem, action);
       resolutions += 1;
-      await transition({ to: 'resolved', actor: action.actor, at: action.at, data: action.reason ? { reason: action.reason } : undefined, occurrence: resolutions });
+      await transition({
+        to: 'resolved',
+        actor: action.actor,
+        at: action.at,
+        data: action.reason ? { reason: action.reason } : undefined,
+        occurrence: resolutions,
+      });
       await afterResolved(action.at);
       return snapshot;
     },
@@ -255,12 +367,22 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   await recordIncidentOpened({ ...start, workflowId });
   if (plan.upstream.notify) {
     const { name, email } = plan.upstream;
-    await sendNotice({ incidentId, idempotencyKey: `${incidentId}:upstream-notice`, audience: 'upstream', recipient: { name, email }, message: upstreamNotice(incident, name, start.summary) });
+    await sendNotice({
+      incidentId,
+      idempotencyKey: `${incidentId}:upstream-notice`,
+      audience: 'upstream',
+      recipient: { name, email },
+      message: upstreamNotice(incident, name, start.summary),
+    });
   }
   if (plan.escalation.levels.some((level) => level.people.length > 0)) {
     const { levels, repeat } = plan.escalation;
     const args = { incidentId, systemId, title, severity, levels, repeat };
-    escalation = await startChild(escalationWorkflow, { workflowId: `${workflowId}/escalation/${incidentId}`, parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL, args: [args] });
+    escalation = await startChild(escalationWorkflow, {
+      workflowId: `${workflowId}/escalation/${incidentId}`,
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      args: [args],
+    });
   }
   // Only now may people act: an acknowledgement must find the escalation it stops.
   ready = true;
@@ -289,7 +411,14 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       snapshot.state = rules.reopenedState(snapshot);
       index();
       const data = { reason: request.reason, at: request.at, state: snapshot.state };
-      await recordIncidentEvent({ incidentId, kind: 'incident.reopened', actor: 'system:monitor', data, idempotencyKey: `incident.reopened:${resolutions}`, state: snapshot.state });
+      await recordIncidentEvent({
+        incidentId,
+        kind: 'incident.reopened',
+        actor: 'system:monitor',
+        data,
+        idempotencyKey: `incident.reopened:${resolutions}`,
+        state: snapshot.state,
+      });
       await shareContext();
       continue;
     }

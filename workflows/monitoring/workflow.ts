@@ -18,7 +18,17 @@ import type { ReceivedSignal } from '../../services/monitoring/signal.js';
 import { untilDone } from '../activity-options.js';
 import { incidentWorkflow } from '../incident/workflow.js';
 import { triggerArrivedSignal } from '../incident/messages.js';
-import { incidentEndedSignal, monitorAcknowledgeSignal, monitorResolveSignal, monitorStateQuery, reopenSignal, signalReceivedSignal, silenceUpdate, type MonitorStart, type MonitorState } from './messages.js';
+import {
+  incidentEndedSignal,
+  monitorAcknowledgeSignal,
+  monitorResolveSignal,
+  monitorStateQuery,
+  reopenSignal,
+  signalReceivedSignal,
+  silenceUpdate,
+  type MonitorStart,
+  type MonitorState,
+} from './messages.js';
 import { workflowNow } from '../time.js';
 
 const { prepareMonitor, linkSignals, suppressSignal, syncEvaluationSchedules } = proxyActivities<Activities>(untilDone);
@@ -66,7 +76,14 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
   setHandler(
     silenceUpdate,
     (request) => {
-      const silence: Silence = { id: uuid4(), matchers: request.matchers, trigger: request.trigger, owner: request.owner, reason: request.reason, endsAt: request.endsAt };
+      const silence: Silence = {
+        id: uuid4(),
+        matchers: request.matchers,
+        trigger: request.trigger,
+        owner: request.owner,
+        reason: request.reason,
+        endsAt: request.endsAt,
+      };
       state.silences = [...state.silences.filter((s) => Date.parse(s.endsAt) > workflowNow()), silence];
       return silence;
     },
@@ -75,7 +92,8 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
         if (!request.owner.trim()) throw new Error('a silence needs an owner');
         if (!request.reason.trim()) throw new Error('a silence needs a reason');
         if (!(Date.parse(request.endsAt) > workflowNow())) throw new Error('endsAt must be in the future');
-        if (Object.keys(request.matchers).length === 0 && !request.trigger) throw new Error('a silence needs label matchers or a trigger, so it cannot silence everything by accident');
+        if (Object.keys(request.matchers).length === 0 && !request.trigger)
+          throw new Error('a silence needs label matchers or a trigger, so it cannot silence everything by accident');
       },
     },
   );
@@ -113,8 +131,7 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
       // Awaited by the next flush; marked handled meanwhile so a failed start surfaces there, not as an unhandled rejection.
       started.catch(() => {});
       pendingOpens.push(started);
-    }
-    else await started;
+    } else await started;
   };
   // Joins are the bulk of an alert storm: their notices and links go out together once the queue is
   // drained, not one round trip each. Anything else that tells an incident something flushes them first,
@@ -125,7 +142,11 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
     if (pendingJoins.length === 0) return;
     const batch = pendingJoins.splice(0);
     await Promise.all(
-      batch.map((j) => getExternalWorkflowHandle(j.workflowId).signal(triggerArrivedSignal, { incidentId: j.signalId, at: j.at, by: 'system:monitor' }).catch(() => {})),
+      batch.map((j) =>
+        getExternalWorkflowHandle(j.workflowId)
+          .signal(triggerArrivedSignal, { incidentId: j.signalId, at: j.at, by: 'system:monitor' })
+          .catch(() => {}),
+      ),
     );
     const byIncident = new Map<string, string[]>();
     for (const j of batch) byIncident.set(j.incidentId, [...(byIncident.get(j.incidentId) ?? []), j.signalId]);
@@ -137,7 +158,9 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
     if (!incident) return;
     delete state.open[key];
     state.ended[key] = { ...incident, at };
-    await getExternalWorkflowHandle(incident.workflowId).signal(monitorResolveSignal, { reason, at }).catch(() => {});
+    await getExternalWorkflowHandle(incident.workflowId)
+      .signal(monitorResolveSignal, { reason, at })
+      .catch(() => {});
   };
 
   const handle = async (signal: ReceivedSignal) => {
@@ -163,14 +186,22 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
       if (silence) {
         state.suppressed.push({ signalId: signal.signalId, silenceId: silence.id, at: signal.at });
         if (state.suppressed.length > 200) state.suppressed.splice(0, state.suppressed.length - 200);
-        await suppressSignal({ signalId: signal.signalId, silenceId: silence.id, owner: silence.owner, reason: silence.reason, incidentId: state.open[key]?.incidentId });
+        await suppressSignal({
+          signalId: signal.signalId,
+          silenceId: silence.id,
+          owner: silence.owner,
+          reason: silence.reason,
+          incidentId: state.open[key]?.incidentId,
+        });
         continue;
       }
       if (signal.status === 'acknowledged') {
         await flushJoins();
         const incident = state.open[key];
         if (incident) {
-          await getExternalWorkflowHandle(incident.workflowId).signal(monitorAcknowledgeSignal, { reason: `acknowledged at the source (signal ${signal.signalId})`, at: signal.at }).catch(() => {});
+          await getExternalWorkflowHandle(incident.workflowId)
+            .signal(monitorAcknowledgeSignal, { reason: `acknowledged at the source (signal ${signal.signalId})`, at: signal.at })
+            .catch(() => {});
           await linkSignals([signal.signalId], incident.incidentId);
         }
         continue;
@@ -184,7 +215,9 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
         if (patched('batched-joins')) {
           pendingJoins.push({ workflowId: incident.workflowId, incidentId: incident.incidentId, signalId: signal.signalId, at: signal.at });
         } else {
-          await getExternalWorkflowHandle(incident.workflowId).signal(triggerArrivedSignal, { incidentId: signal.signalId, at: signal.at, by: 'system:monitor' }).catch(() => {});
+          await getExternalWorkflowHandle(incident.workflowId)
+            .signal(triggerArrivedSignal, { incidentId: signal.signalId, at: signal.at, by: 'system:monitor' })
+            .catch(() => {});
           await linkSignals([signal.signalId], incident.incidentId);
         }
         continue;
@@ -198,7 +231,9 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
         // Flapping: the same problem again soon after it was resolved is the same incident.
         delete state.ended[key];
         state.open[key] = { workflowId: ended.workflowId, incidentId: ended.incidentId, triggerId: ended.triggerId, reopenedAt: signal.at };
-        await getExternalWorkflowHandle(ended.workflowId).signal(reopenSignal, { reason: `re-fired within the flap window (signal ${signal.signalId})`, at: signal.at }).catch(() => {});
+        await getExternalWorkflowHandle(ended.workflowId)
+          .signal(reopenSignal, { reason: `re-fired within the flap window (signal ${signal.signalId})`, at: signal.at })
+          .catch(() => {});
         await linkSignals([signal.signalId], ended.incidentId);
         continue;
       }

@@ -5,7 +5,15 @@ import type { Person } from '../../services/correction/authority.js';
 import { reportAtRisk, reportDeadlineMissed, reportReminder, type ReportRef } from '../../services/notification/templates.js';
 import { addOffset, parseClockOffset } from '../../services/regulatory/calendar.js';
 import type { RegulatoryClock } from '../../services/regulatory/regime.js';
-import { approveReportUpdate, incidentContextSignal, regulatoryClockQuery, type ClockSnapshot, type IncidentContext, type RegulatoryClockSnapshot, type RegulatoryClockStart } from './messages.js';
+import {
+  approveReportUpdate,
+  incidentContextSignal,
+  regulatoryClockQuery,
+  type ClockSnapshot,
+  type IncidentContext,
+  type RegulatoryClockSnapshot,
+  type RegulatoryClockStart,
+} from './messages.js';
 import { workflowNow } from '../time.js';
 
 // A report must not be dropped: sending it is retried until the mail server is back.
@@ -28,7 +36,16 @@ export async function regulatoryClockWorkflow(start: RegulatoryClockStart): Prom
     regimeId: regime.id,
     regimeName: regime.name,
     withdrawn: false,
-    clocks: regime.clocks.map((clock) => ({ clockId: clock.id, report: clock.report, occurrence: 1, startAt: undefined, dueAt: undefined, state: 'waiting', submittedAt: undefined, late: false })),
+    clocks: regime.clocks.map((clock) => ({
+      clockId: clock.id,
+      report: clock.report,
+      occurrence: 1,
+      startAt: undefined,
+      dueAt: undefined,
+      state: 'waiting',
+      submittedAt: undefined,
+      late: false,
+    })),
   };
   const stateOf = (clockId: string) => snapshot.clocks.find((c) => c.clockId === clockId)!;
   const identity = (c: ClockSnapshot) => ({ incidentId: incident.incidentId, regimeId: regime.id, clockId: c.clockId, occurrence: c.occurrence });
@@ -43,7 +60,10 @@ export async function regulatoryClockWorkflow(start: RegulatoryClockStart): Prom
   /** The deadline of an occurrence: the shortest that applies to the current classes, and the `latest` bound. */
   const dueFor = (clock: RegulatoryClock, startAt: string, occurrence: number): number | undefined => {
     const startDate = new Date(startAt);
-    const offsets = occurrence > 1 && clock.repeatEvery ? [clock.repeatEvery] : [clock.deadline, ...(clock.sooner ?? []).filter((s) => intersects(s.classes, context.classes)).map((s) => s.deadline)];
+    const offsets =
+      occurrence > 1 && clock.repeatEvery
+        ? [clock.repeatEvery]
+        : [clock.deadline, ...(clock.sooner ?? []).filter((s) => intersects(s.classes, context.classes)).map((s) => s.deadline)];
     const candidates = offsets.map((text) => addOffset(startDate, parseClockOffset(text)!).getTime());
     if (clock.latest && occurrence === 1) {
       const latestStart = moment(clock.latest.start);
@@ -58,7 +78,15 @@ export async function regulatoryClockWorkflow(start: RegulatoryClockStart): Prom
   };
   const page = async (to: Person[], reason: string, key: string, build: (name: string) => { subject: string; text: string; html: string }) => {
     for (const person of to) {
-      await activities.sendPage({ incidentId: incident.incidentId, idempotencyKey: `${key}:${person.id}`, person, level: 0, attempt: 1, reason, ...build(person.name) });
+      await activities.sendPage({
+        incidentId: incident.incidentId,
+        idempotencyKey: `${key}:${person.id}`,
+        person,
+        level: 0,
+        attempt: 1,
+        reason,
+        ...build(person.name),
+      });
     }
   };
 
@@ -71,18 +99,29 @@ export async function regulatoryClockWorkflow(start: RegulatoryClockStart): Prom
     async (approval) => {
       const clock = stateOf(approval.clockId);
       approvals.set(approval.clockId, { edits: approval.edits ?? {}, lateReason: approval.lateReason, actor: approval.actor, at: approval.at });
-      await activities.approveRegulatoryReport({ ...identity(clock), actor: approval.actor, at: approval.at, edits: approval.edits ?? {}, lateReason: approval.lateReason });
+      await activities.approveRegulatoryReport({
+        ...identity(clock),
+        actor: approval.actor,
+        at: approval.at,
+        edits: approval.edits ?? {},
+        lateReason: approval.lateReason,
+      });
       clock.state = 'approved';
       return snapshot;
     },
     {
       validator: (approval) => {
         if (!start.approvers.some((p) => p.id === approval.actor)) {
-          throw new Error(`${approval.actor} may not approve regulator reports: that needs one of the runbook's report approvers (${start.approvers.map((p) => p.id).join(', ')})`);
+          throw new Error(
+            `${approval.actor} may not approve regulator reports: that needs one of the runbook's report approvers (${start.approvers.map((p) => p.id).join(', ')})`,
+          );
         }
         const clock = snapshot.clocks.find((c) => c.clockId === approval.clockId);
         if (!clock) throw new Error(`regime ${regime.id} has no clock '${approval.clockId}' (${snapshot.clocks.map((c) => c.clockId).join(', ')})`);
-        if (clock.state !== 'drafted' || approvals.has(approval.clockId)) throw new Error(`the ${clock.report} report (${clock.clockId}) is ${clock.state === 'drafted' ? 'already approved' : clock.state}, not awaiting approval`);
+        if (clock.state !== 'drafted' || approvals.has(approval.clockId))
+          throw new Error(
+            `the ${clock.report} report (${clock.clockId}) is ${clock.state === 'drafted' ? 'already approved' : clock.state}, not awaiting approval`,
+          );
         if (clock.dueAt && workflowNow() > Date.parse(clock.dueAt) && !approval.lateReason?.trim()) {
           throw new Error(`the deadline passed at ${clock.dueAt}: give lateReason, which is sent with the late report`);
         }
@@ -94,7 +133,12 @@ export async function regulatoryClockWorkflow(start: RegulatoryClockStart): Prom
     const state = stateOf(clock.id);
     for (;;) {
       const startAt = () => (state.occurrence > 1 ? state.startAt : moment(clock.start));
-      await condition(() => withdrawn || (startAt() !== undefined && applies(clock)) || (context.resolvedAt !== undefined && !clock.start.startsWith('resolution') && startAt() === undefined));
+      await condition(
+        () =>
+          withdrawn ||
+          (startAt() !== undefined && applies(clock)) ||
+          (context.resolvedAt !== undefined && !clock.start.startsWith('resolution') && startAt() === undefined),
+      );
       if (withdrawn || startAt() === undefined || !applies(clock)) {
         if (state.state === 'waiting') state.state = 'withdrawn';
         return;
@@ -143,7 +187,15 @@ export async function regulatoryClockWorkflow(start: RegulatoryClockStart): Prom
             incidentId: incident.incidentId,
             kind: 'regulatory.deadline_changed',
             actor: 'system:regulatory',
-            data: { regime: regime.id, clock: clock.id, occurrence: state.occurrence, dueAt: state.dueAt, previousDueAt: new Date(dueBefore).toISOString(), classes: context.classes, revision: context.revision },
+            data: {
+              regime: regime.id,
+              clock: clock.id,
+              occurrence: state.occurrence,
+              dueAt: state.dueAt,
+              previousDueAt: new Date(dueBefore).toISOString(),
+              classes: context.classes,
+              revision: context.revision,
+            },
             idempotencyKey: `${key}:due:${context.revision}`,
           });
           continue;
@@ -199,7 +251,11 @@ export async function regulatoryClockWorkflow(start: RegulatoryClockStart): Prom
   };
 
   const watchWithdrawal = async () => {
-    await condition(() => !intersects(regime.triggerClasses, context.classes) || snapshot.clocks.every((c) => c.state === 'sent' || c.state === 'sent-late' || c.state === 'withdrawn'));
+    await condition(
+      () =>
+        !intersects(regime.triggerClasses, context.classes) ||
+        snapshot.clocks.every((c) => c.state === 'sent' || c.state === 'sent-late' || c.state === 'withdrawn'),
+    );
     if (intersects(regime.triggerClasses, context.classes)) return;
     withdrawn = true;
     snapshot.withdrawn = true;

@@ -2,7 +2,20 @@ import { allHandlersFinished, condition, getExternalWorkflowHandle, proxyActivit
 import type { Activities } from '../../activities/index.js';
 import { taskOverdue, taskReminder } from '../../services/notification/templates.js';
 import { untilDone } from '../activity-options.js';
-import { completeTaskUpdate, dropTaskUpdate, reassignTaskUpdate, reviewSignedOffSignal, reviewStateQuery, signOffReviewUpdate, submitReviewUpdate, type ReviewSnapshot, type ReviewStart, type ReviewTaskPlan, type ReviewTaskSnapshot, type TaskAction } from './messages.js';
+import {
+  completeTaskUpdate,
+  dropTaskUpdate,
+  reassignTaskUpdate,
+  reviewSignedOffSignal,
+  reviewStateQuery,
+  signOffReviewUpdate,
+  submitReviewUpdate,
+  type ReviewSnapshot,
+  type ReviewStart,
+  type ReviewTaskPlan,
+  type ReviewTaskSnapshot,
+  type TaskAction,
+} from './messages.js';
 import { workflowNow } from '../time.js';
 
 const { recordTasksCreated, recordTaskChange, recordReview, recordReviewSignedOff, sendNotice } = proxyActivities<Activities>(untilDone);
@@ -58,7 +71,16 @@ export async function afterActionReviewWorkflow(start: ReviewStart): Promise<Rev
         drill: start.drill,
       });
     }
-    await recordTaskChange({ incidentId: incident.incidentId, taskId: task.taskId, key: task.key, kind: 'reminded', actor: 'system:review', at: new Date(workflowNow()).toISOString(), occurrence: 1, data: { owner: task.owner ?? null } });
+    await recordTaskChange({
+      incidentId: incident.incidentId,
+      taskId: task.taskId,
+      key: task.key,
+      kind: 'reminded',
+      actor: 'system:review',
+      at: new Date(workflowNow()).toISOString(),
+      occurrence: 1,
+      data: { owner: task.owner ?? null },
+    });
     if (await until(due)) return;
     const managerRole = start.managers[task.ownerRole];
     const managers = managerRole ? start.people.filter((p) => p.roles.includes(managerRole)) : [];
@@ -81,7 +103,11 @@ export async function afterActionReviewWorkflow(start: ReviewStart): Promise<Rev
       actor: 'system:review',
       at: new Date(workflowNow()).toISOString(),
       occurrence: 1,
-      data: { managerRole: managerRole ?? null, managers: managers.map((m) => m.id), ...(managers.length ? {} : { problem: `role ${task.ownerRole} has no manager with holders in the runbook` }) },
+      data: {
+        managerRole: managerRole ?? null,
+        managers: managers.map((m) => m.id),
+        ...(managers.length ? {} : { problem: `role ${task.ownerRole} has no manager with holders in the runbook` }),
+      },
     });
   };
 
@@ -98,7 +124,16 @@ export async function afterActionReviewWorkflow(start: ReviewStart): Promise<Rev
   };
   const change = async (action: TaskAction, kind: 'completed' | 'reassigned' | 'dropped', data: Record<string, unknown>) => {
     const task = snapshot.tasks.find((t) => t.taskId === action.taskId)!;
-    await recordTaskChange({ incidentId: incident.incidentId, taskId: task.taskId, key: task.key, kind, actor: action.actor, at: action.at, occurrence: nextOccurrence(task.key, kind), data });
+    await recordTaskChange({
+      incidentId: incident.incidentId,
+      taskId: task.taskId,
+      key: task.key,
+      kind,
+      actor: action.actor,
+      at: action.at,
+      occurrence: nextOccurrence(task.key, kind),
+      data,
+    });
     return task;
   };
 
@@ -160,7 +195,8 @@ export async function afterActionReviewWorkflow(start: ReviewStart): Promise<Rev
         if (!person(actor)) throw new Error(`${actor} is not a person of this incident's runbook`);
         for (const [index, a] of review.correctiveActions.entries()) {
           if (a.owner && !person(a.owner)) throw new Error(`correctiveActions.${index}.owner: ${a.owner} is not a person of this incident's runbook`);
-          if (!start.people.some((p) => p.roles.includes(a.ownerRole))) throw new Error(`correctiveActions.${index}.ownerRole: nobody in the runbook holds the role ${a.ownerRole}`);
+          if (!start.people.some((p) => p.roles.includes(a.ownerRole)))
+            throw new Error(`correctiveActions.${index}.ownerRole: nobody in the runbook holds the role ${a.ownerRole}`);
         }
       },
     },
@@ -169,7 +205,8 @@ export async function afterActionReviewWorkflow(start: ReviewStart): Promise<Rev
   const signOffProblem = (actor: string) => {
     if (snapshot.signedOff) return `the review was already signed off by ${snapshot.signedOff.actor}`;
     const p = person(actor);
-    if (!p || !p.roles.some((r) => start.signOffRoles.includes(r))) return `${actor} may not sign this review off: that needs one of ${start.signOffRoles.join(', ')}`;
+    if (!p || !p.roles.some((r) => start.signOffRoles.includes(r)))
+      return `${actor} may not sign this review off: that needs one of ${start.signOffRoles.join(', ')}`;
     if (!snapshot.review) return 'submit the review record (with its attribution) before signing it off';
     const open = snapshot.tasks.filter((t) => t.state === 'open');
     if (!tasksReady || open.length) return `${open.length} task${open.length === 1 ? ' is' : 's are'} still open: ${open.map((t) => t.title).join('; ')}`;
