@@ -19,7 +19,7 @@ export function accessRoutes(app: CorrexApp, deps: RouteDependencies): void {
           throw new InvalidInput([
             {
               path: 'body.owner',
-              message: `'${tokenRequest.owner}' is no person in the runbooks (${[...people].sort().slice(0, 8).join(', ')}${people.size > 8 ? ', …' : ''}): the timeline would record an actor nobody knows; set ownerOutsideRunbooks: true to mean it`,
+              message: `'${tokenRequest.owner}' is no person in the runbooks (${[...people].sort().slice(0, 8).join(', ')}${people.size > 8 ? ', …' : ''}): the timeline would record an actor nobody knows; to mint it anyway, send ownerOutsideRunbooks: true (correx token create --owner-outside-runbooks)`,
             },
           ]);
         }
