@@ -4,7 +4,7 @@ import { canonicalJson } from '../canonical-json.js';
 import type { Database, IncidentRow } from '../db/schema.js';
 import { incidentsForExport } from '../incident/repository.js';
 import { incidentView } from '../incident/routes.js';
-import { appendTimelineEvent, listTimeline } from '../timeline/repository.js';
+import { appendTimelineEvent, listTimeline, timelineEventView } from '../timeline/repository.js';
 import { CSV_COLUMNS, EXPORT_FORMAT, type ExportManifest, type ExportSelection, type ManifestIncident } from './schema.js';
 import { signManifest, type SigningKey } from './signing.js';
 
@@ -44,16 +44,8 @@ async function* eventPages(db: Kysely<Database>, incidentId: string) {
   }
 }
 
-function eventLine(e: { seq: number; kind: string; actor: string; occurred_at: Date; data: Record<string, unknown>; prev_hash: string; hash: string }) {
-  return canonicalJson({
-    seq: e.seq,
-    kind: e.kind,
-    actor: e.actor,
-    occurredAt: e.occurred_at.toISOString(),
-    data: e.data,
-    prevHash: e.prev_hash,
-    hash: e.hash,
-  });
+function eventLine(e: Parameters<typeof timelineEventView>[0]) {
+  return canonicalJson(timelineEventView(e));
 }
 
 /**

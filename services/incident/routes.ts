@@ -3,7 +3,7 @@ import { readers } from '../access/roles.js';
 import { InvalidInput } from '../errors.js';
 import { actorOf, NotFound, untilRecorded, type CorrexApp, type RouteDependencies } from '../http/app.js';
 import { IncidentClass } from '../regulatory/regime.js';
-import { listTimeline } from '../timeline/repository.js';
+import { listTimeline, timelineEventView } from '../timeline/repository.js';
 import { findIncident, listIncidents } from './repository.js';
 import { IncidentState, IncidentTrigger, Severity, SystemId } from './schema.js';
 import { triggerIncident } from './trigger.js';
@@ -137,15 +137,7 @@ export function incidentRoutes(app: CorrexApp, deps: RouteDependencies): void {
       await incidentOr404(deps.db, request.params.id);
       const events = await listTimeline(deps.db, request.params.id, request.query);
       return {
-        items: events.map((e) => ({
-          seq: e.seq,
-          kind: e.kind,
-          actor: e.actor,
-          occurredAt: e.occurred_at.toISOString(),
-          data: e.data,
-          prevHash: e.prev_hash,
-          hash: e.hash,
-        })),
+        items: events.map(timelineEventView),
         nextAfterSeq: events.length === request.query.limit ? events.at(-1)!.seq : null,
       };
     },

@@ -82,6 +82,11 @@ export async function appendTimelineEvent(db: Kysely<Database> | Transaction<Dat
   return db.isTransaction ? append(db as Transaction<Database>) : db.transaction().execute(append);
 }
 
+/** An event as the API and exports show it: the fields its hash covers, in their public names. */
+export function timelineEventView(e: Pick<TimelineEventRow, 'seq' | 'kind' | 'actor' | 'occurred_at' | 'data' | 'prev_hash' | 'hash'>) {
+  return { seq: e.seq, kind: e.kind, actor: e.actor, occurredAt: e.occurred_at.toISOString(), data: e.data, prevHash: e.prev_hash, hash: e.hash };
+}
+
 export async function listTimeline(db: Kysely<Database>, incidentId: string, page: { afterSeq?: number; limit?: number } = {}): Promise<TimelineEventRow[]> {
   let query = db.selectFrom('timeline_events').selectAll().where('incident_id', '=', incidentId);
   if (page.afterSeq !== undefined) query = query.where('seq', '>', page.afterSeq);
