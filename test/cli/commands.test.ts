@@ -77,8 +77,9 @@ describe('correx CLI against correx dev: a SEV2 from trigger to a lifted correct
     expect(ok(await correx(['token', 'revoke', prefix!]))).toMatch(new RegExp(`^token ${prefix} of li-wei \\([0-9a-f-]{36}\\): revoked \\S+Z\\n$`));
     const [list, refused] = await Promise.all([correx(['token', 'list', '--include-revoked']), as(secret!, ['incident', 'list'])]);
     const rows = ok(list).split('\n');
-    expect(rows[0]).toMatch(/^ID\s+PREFIX\s+KIND\s+OWNER\s+ROLES\s+CREATED\s+EXPIRES\s+LAST USED\s+REVOKED\s+DESCRIPTION$/);
-    expect(rows.find((row) => row.includes(prefix!))).toMatch(/\stoken\s+li-wei\s+responder,approver\s+\d+s ago\s+\S+Z\s+never\s+\S+Z/);
+    expect(rows[0]).toMatch(/^ID\s+PREFIX\s+KIND\s+OWNER\s+ROLES\s+CREATED\s+BY\s+EXPIRES\s+LAST USED\s+REVOKED\s+DESCRIPTION$/);
+    // Created through the API with the local administrator's token, so by local-admin.
+    expect(rows.find((row) => row.includes(prefix!))).toMatch(/\stoken\s+li-wei\s+responder,approver\s+\d+s ago\s+local-admin\s+\S+Z\s+never\s+\S+Z/);
     expect(rows.find((row) => row.includes('amara-okafor'))).toMatch(/\stoken\s+amara-okafor\s+responder\s.*\s-\s+commands test$/);
     expect(ok(list)).not.toContain(secret);
     expect(refused.code).toBe(3);
@@ -345,6 +346,8 @@ describe('correx CLI against correx dev: a SEV2 from trigger to a lifted correct
     expect(created.token).toMatchObject({ owner: 'ops-admin', roles: ['admin'] });
     const listed = ok(await correx(['token', 'list', '--direct']));
     expect(listed).toMatch(/ops-admin\s+admin/);
+    // Written straight into the database: its creator is the operating-system user who ran it.
+    expect(listed).toMatch(/ops-admin\s+admin\s+\d+s ago\s+direct:\S+/);
     expect(listed).toMatch(/amara-okafor\s+responder/);
   });
 });
