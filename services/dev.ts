@@ -1,9 +1,11 @@
+import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client } from '@temporalio/client';
 import type { Config } from './config.js';
 import { openConfiguredDatabase } from './db/configured.js';
 import { migrateUp } from './db/migrate.js';
 import { ensureLocalAdminToken } from './access/local-admin.js';
+import { randomSecret } from './console/session.js';
 import { OperatorError } from './errors.js';
 import { loadSigningKey } from './export/signing.js';
 import { createMailer } from './notification/mailer.js';
@@ -84,6 +86,8 @@ export async function runDev(config: Config): Promise<void> {
     for (const warning of runbookSet.warnings) say(`  runbook warning: ${formatProblem(warning)}`);
 
     const localAdmin = await ensureLocalAdminToken(database.db, config.dataDir);
+    // A new key each start, so a link is good only while this process runs; the file is for finding it again.
+    const signInKey = randomSecret();
     const http = await buildHttpService({
       db: database.db,
       databaseBackend: database.backend,
@@ -93,7 +97,7 @@ export async function runDev(config: Config): Promise<void> {
       signingKey: await loadSigningKey({ file: config.signingKeyFile, dataDir: config.dataDir, createIfMissing: true }),
       logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel,
       console: {
-        localAdminToken: () => localAdmin.secret,
+        localSignIn: { key: signInKey, adminToken: () => localAdmin.secret },
         ...(config.smtpUrl ? {} : { outboxDir: path.resolve(config.dataDir, 'outbox') }),
       },
     });
@@ -110,8 +114,13 @@ export async function runDev(config: Config): Promise<void> {
     }
 
     const apiUrl = `http://${config.http.host}:${config.http.port}`;
+    const signInUrl = `${apiUrl}/console/local-sign-in?key=${signInKey}`;
+    const signInFile = path.resolve(config.dataDir, 'console-sign-in.url');
+    await writeFile(signInFile, `${signInUrl}\n`, { mode: 0o600 });
+    await chmod(signInFile, 0o600);
     say(`ready`);
-    say(`  console      ${apiUrl}/console  (signed in as the local administrator from this machine)`);
+    say(`  console      ${signInUrl}`);
+    say(`               (signs this browser in as the local administrator; also in ${signInFile})`);
     say(`  API          ${apiUrl}  (health: ${apiUrl}/healthz)`);
     if (devServer) say(`  Temporal UI  ${devServer.uiUrl}`);
     say(`  API token    ${localAdmin.file} (local administrator; the correx CLI here uses it)`);

@@ -69,7 +69,7 @@ ${options.error ? `<p class="error" role="alert">${e(options.error)}</p>` : ''}
 <input id="token" name="token" type="password" autocomplete="current-password" required aria-describedby="token-help" spellcheck="false"></p>
 <p id="token-help" class="muted">A token from <code>correx token create --owner &lt;you&gt; --role …</code>. The console keeps a session cookie; the token is not stored in the browser.</p>
 <div class="actions"><button type="submit">Sign in</button></div></form>
-${options.localAdmin ? '<p class="muted">Local mode: open the console from this machine to be signed in as the local administrator.</p>' : ''}</section>`,
+${options.localAdmin ? '<p class="muted">Local mode: to sign in as the local administrator, open the sign-in link <code>correx dev</code> printed (it is also in its data folder, <code>console-sign-in.url</code>).</p>' : ''}</section>`,
   });
 }
 

@@ -43,8 +43,12 @@ import {
 import { closeSession, findSession, openSession, randomSecret, sameSecret, type ConsoleSession } from './session.js';
 
 export interface ConsoleOptions {
-  /** Local mode: a browser on this machine is signed in as the local administrator with this token. */
-  localAdminToken?: () => string | undefined;
+  /**
+   * Local mode: the sign-in link `correx dev` prints (`/console/local-sign-in?key=…`) signs a browser in
+   * as the local administrator. The key proves the person can read this machine's console output or
+   * data folder; a peer address would not (behind a reverse proxy on the same host, every visitor is local).
+   */
+  localSignIn?: { key: string; adminToken: () => string | undefined };
   /** Local mode without SMTP: the folder of mails Correx would have sent (shown on the Outbox page). */
   outboxDir?: string;
 }
@@ -119,12 +123,7 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
       const access = request.routeOptions.config.access;
       if (!access || typeof access !== 'object' || !('session' in access)) return;
       const cookie = request.cookies[SESSION_COOKIE];
-      let session = cookie ? await findSession(deps.db, cookie) : undefined;
-      if (!session && request.method === 'GET' && loopback(request)) {
-        const localToken = deps.console.localAdminToken?.();
-        const local = localToken ? await authenticate(deps.db, localToken) : undefined;
-        if (local && 'principal' in local) session = await startSession(request, reply, local.principal);
-      }
+      const session = cookie ? await findSession(deps.db, cookie) : undefined;
       if (!session) {
         if (cookie) reply.clearCookie(SESSION_COOKIE, { path: '/console' });
         if (request.method === 'GET' && !request.headers['x-correx-live'])
@@ -251,7 +250,7 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
       return reply
         .code(status)
         .type('text/html; charset=utf-8')
-        .send(signInPage({ csrf, next, ...(error ? { error } : {}), localAdmin: Boolean(deps.console.localAdminToken?.()) }));
+        .send(signInPage({ csrf, next, ...(error ? { error } : {}), localAdmin: Boolean(deps.console.localSignIn) }));
     };
 
     scope.get('/console/sign-in', { config: { access: 'public' }, schema: hidden }, async (request, reply) => {
@@ -291,6 +290,31 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
       reply.clearCookie(SIGN_IN_COOKIE, { path: '/console/sign-in' });
       return reply.redirect(next, 303);
     });
+
+    scope.get(
+      '/console/local-sign-in',
+      { config: { access: 'public', rateLimit: { max: 20, timeWindow: 60_000 } }, schema: hidden },
+      async (request, reply) => {
+        const query = request.query as Record<string, unknown>;
+        const next = safeNext(query.next);
+        const local = deps.console.localSignIn;
+        const adminToken = local && sameSecret(query.key, local.key) ? local.adminToken() : undefined;
+        const admin = adminToken ? await authenticate(deps.db, adminToken) : undefined;
+        if (!admin || !('principal' in admin)) {
+          return showSignIn(
+            request,
+            reply,
+            next,
+            local
+              ? 'That sign-in link is not valid: use the one `correx dev` printed when it last started (also in its data folder, console-sign-in.url).'
+              : 'Sign-in links exist in local mode (correx dev) only; sign in with your token.',
+            403,
+          );
+        }
+        await startSession(request, reply, admin.principal);
+        return reply.redirect(next, 303);
+      },
+    );
 
     scope.post('/console/sign-out', { config: { access: { session: readers } }, schema: hidden }, async (request, reply) => {
       const cookie = request.cookies[SESSION_COOKIE];

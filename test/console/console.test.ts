@@ -505,10 +505,11 @@ describe('web console in Chromium, against the real HTTP service, Temporal and P
     }
   }, 120_000);
 
-  it('in local mode signs in a browser on this machine as the local administrator and shows the outbox', async () => {
+  it('in local mode signs in as the local administrator only with the printed link, never by address, and shows the outbox', async () => {
     const outboxDir = await mkdtemp(path.join(os.tmpdir(), 'correx-console-outbox-'));
     const admin = await createToken(database.db, { owner: 'local-admin', roles: ['admin'] });
-    const local = await startApi(database.db, worker, { console: { localAdminToken: () => admin.secret, outboxDir } });
+    const key = 'k'.repeat(43);
+    const local = await startApi(database.db, worker, { console: { localSignIn: { key, adminToken: () => admin.secret }, outboxDir } });
     const context = await browser.newContext();
     try {
       const mailer = createMailer({ smtpUrl: undefined, outboxDir, from: 'correx@localhost' });
@@ -519,8 +520,18 @@ describe('web console in Chromium, against the real HTTP service, Temporal and P
         idempotencyKey: 'console-test-notice',
       });
       const page = await context.newPage();
+      // From this very machine, but without the key: asked to sign in like anyone else (a reverse proxy
+      // on this host would make every visitor look local).
       await page.goto(`${local.url}/console`);
-      expect(new URL(page.url()).pathname).toBe('/console');
+      expect(new URL(page.url()).pathname).toBe('/console/sign-in');
+      await expectText(page.locator('main'), 'open the sign-in link correx dev printed');
+      const wrong = await page.goto(`${local.url}/console/local-sign-in?key=${'x'.repeat(43)}`);
+      expect(wrong?.status()).toBe(403);
+      await expectText(page.locator('main'), 'That sign-in link is not valid');
+      expect((await context.cookies()).some((c) => c.name === 'correx_session')).toBe(false);
+
+      await page.goto(`${local.url}/console/local-sign-in?key=${key}&next=${encodeURIComponent('/console/decisions')}`);
+      expect(new URL(page.url()).pathname).toBe('/console/decisions');
       await expectText(page.locator('header .who'), 'local-admin');
       await page.getByRole('link', { name: 'Outbox' }).click();
       await expectText(page.locator('main'), 'Access to frontier-assistant is shut down');
