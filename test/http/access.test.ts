@@ -245,6 +245,8 @@ describe('HTTP API: authentication, roles, validation and fuzzing against the re
     const weirdText = fc.oneof(
       fc.string(),
       fc.string({ unit: 'grapheme' }),
+      // Any UTF-16 code unit, lone surrogates included: what a client that cuts a string mid-emoji sends.
+      fc.string({ unit: 'binary' }),
       fc.constantFrom('\u0000', '../../etc/passwd', '%', '%00', "' or 1=1 --", '9'.repeat(400), '-1', '1e309', 'null'),
     );
     for (const op of operations) {
@@ -258,7 +260,8 @@ describe('HTTP API: authentication, roles, validation and fuzzing against the re
       });
       await fc.assert(
         fc.asyncProperty(input, async ({ pathValue, body, query }) => {
-          const path = op.path.replace(/\{[^}]+\}/g, () => encodeURIComponent(pathValue) || 'x');
+          // A URL carries UTF-8, which has no lone surrogates: encodeURIComponent would throw on one.
+          const path = op.path.replace(/\{[^}]+\}/g, () => encodeURIComponent(pathValue.toWellFormed()) || 'x');
           const search = new URLSearchParams(query).toString();
           const routingKey =
             op.path === '/v2/enqueue' && body && typeof body === 'object' && !Array.isArray(body) ? { routing_key: 'f'.repeat(32), ...body } : body;
@@ -271,5 +274,46 @@ describe('HTTP API: authentication, roles, validation and fuzzing against the re
         { numRuns: 100, seed: 20261123 },
       );
     }
+  }, 240_000);
+
+  it('answers well-shaped triggers with any text 202 or 400, and no workflow is left retrying a failed activity', async () => {
+    const anyText = fc.string({ unit: 'binary', minLength: 1, maxLength: 40 });
+    const trigger = fc.record({ title: anyText, summary: fc.option(anyText, { nil: undefined }), dedupKey: fc.option(anyText, { nil: undefined }) });
+    const statuses = new Set<number>();
+    const opened = new Set<string>();
+    await fc.assert(
+      fc.asyncProperty(trigger, async ({ title, summary, dedupKey }) => {
+        const response = await stack.api.call('POST', '/v1/incidents', {
+          token: tokenOf.admin!,
+          body: { systemId: 'frontier-assistant', severity: 'SEV4', title, ...(summary ? { summary } : {}), ...(dedupKey ? { dedupKey } : {}) },
+        });
+        statuses.add(response.status);
+        if (response.status === 202) opened.add((response.body as { incidentId: string }).incidentId);
+        else if (response.status !== 400) throw new Error(`${response.status} ${JSON.stringify(response.body)}`);
+      }),
+      { numRuns: 60, seed: 20261202 },
+    );
+    expect([...statuses].sort()).toEqual([202, 400]);
+
+    // Every incident the API accepted is recorded (its first activity did not fail) ...
+    await eventually(async () => {
+      const recorded = await stack.db
+        .selectFrom('incidents')
+        .select('id')
+        .where('id', 'in', [...opened])
+        .execute();
+      return recorded.length === opened.size ? true : undefined;
+    });
+    // ... and no workflow on the server is retrying an activity that failed.
+    const failing: string[] = [];
+    for await (const execution of stack.client.workflow.list({ query: 'ExecutionStatus = "Running"' })) {
+      const description = await stack.client.workflow.getHandle(execution.workflowId, execution.runId).describe();
+      for (const activity of description.raw.pendingActivities ?? []) {
+        if ((activity.attempt ?? 1) > 1 || activity.lastFailure) {
+          failing.push(`${execution.workflowId}: ${activity.activityType?.name} attempt ${activity.attempt}: ${activity.lastFailure?.message ?? ''}`);
+        }
+      }
+    }
+    expect(failing).toEqual([]);
   }, 240_000);
 });
