@@ -20,7 +20,7 @@ const optionalString = z
   .optional()
   .transform((v) => (v ? v : undefined));
 
-/** Every environment variable Correx reads, with its default. README's configuration table mirrors this. */
+/** Every environment variable Correx reads, with its default. docs/deploy.md's table of environment variables mirrors this. */
 export const environmentSchema = z.object({
   DATABASE_URL: optionalString.pipe(postgresUrl.optional()),
   CORREX_DATA_DIR: z.string().min(1).default('.correx'),
