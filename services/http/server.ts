@@ -2,14 +2,9 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import type { Client, Connection } from '@temporalio/client';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
-import {
-  hasZodFastifySchemaValidationErrors,
-  jsonSchemaTransform,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
+import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
+import type { OpenAPIV3_1 } from 'openapi-types';
 import { authenticate } from '../access/repository.js';
 import { allows, type Access } from '../access/roles.js';
 import { accessRoutes } from '../access/routes.js';
@@ -34,6 +29,7 @@ import { taskRoutes } from '../task/routes.js';
 import { workflowClients } from '../temporal/clients.js';
 import { temporalReachable } from '../temporal/connect.js';
 import { NotFound, NotRecordedYet, type CorrexApp, type RouteDependencies } from './app.js';
+import { ApiContract, contractSerializer } from './contract.js';
 import { sendProblem, type Problem } from './problem.js';
 
 export interface HttpServiceDependencies {
@@ -54,6 +50,8 @@ export interface HttpServiceDependencies {
   trustProxy?: boolean | number | string[];
   /** How long a write waits for its workflow to record the row it answers with, before answering 503 (10 s by default). */
   recordTimeoutMs?: number;
+  /** A success body that does not match its documented schema answers 500 (tests), instead of being logged and sent. */
+  strictResponses?: boolean;
 }
 
 const validationParts: Record<string, string> = { body: 'body', querystring: 'query', params: 'params', headers: 'headers' };
@@ -141,7 +139,8 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
     void parseJson(request, text, done);
   });
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  app.setSerializerCompiler(contractSerializer({ strict: deps.strictResponses ?? false, log: () => app.log }));
+  const contract = new ApiContract();
 
   app.addHook('onRoute', (route) => {
     const access = route.config?.access;
@@ -152,6 +151,7 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
       // OpenAPI 3.1 lets a bearer scheme list the role names an operation requires.
       security: access === 'public' || access === 'integration-key' || 'session' in access ? [] : [{ bearer: [...access] }],
     };
+    contract.add(route);
   });
 
   await app.register(fastifySwagger, {
@@ -166,6 +166,7 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,
+    transformObject: (document) => contract.complete(('openapiObject' in document ? document.openapiObject : {}) as OpenAPIV3_1.Document),
   });
 
   // Authentication runs first, so an unauthenticated or forbidden request learns nothing about its input.

@@ -3,9 +3,9 @@ import { readers } from '../access/roles.js';
 import { InvalidInput } from '../errors.js';
 import { actorOf, NotFound, untilRecorded, type CorrexApp, type RouteDependencies } from '../http/app.js';
 import { IncidentClass } from '../regulatory/regime.js';
-import { listTimeline, timelineEventView } from '../timeline/repository.js';
+import { listTimeline, TimelineEventView, timelineEventView } from '../timeline/repository.js';
 import { findIncident, listIncidents } from './repository.js';
-import { IncidentState, IncidentTrigger, Severity, SystemId } from './schema.js';
+import { IncidentSnapshot, IncidentState, IncidentTrigger, IncidentView, Severity, SystemId } from './schema.js';
 import { triggerIncident } from './trigger.js';
 import type { IncidentRow, Database } from '../db/schema.js';
 import type { Kysely } from 'kysely';
@@ -53,7 +53,33 @@ const TimelineQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(500),
 });
 
-export function incidentView(row: IncidentRow) {
+const TriggerOutcome = z.strictObject({
+  incidentId: z.uuid(),
+  workflowId: z.string(),
+  joined: z.boolean().describe('True when an open incident with the same system and dedup key took this trigger'),
+});
+const IncidentPage = z.strictObject({
+  items: z.array(IncidentView),
+  nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last'),
+});
+const IncidentWithLive = IncidentView.extend({
+  live: z.union([
+    IncidentSnapshot,
+    z.strictObject({ unavailable: z.string().describe('Why the workflow could not be asked (the recorded fields above still hold)') }),
+  ]),
+});
+const TimelinePage = z.strictObject({
+  items: z.array(TimelineEventView),
+  nextAfterSeq: z.number().int().nullable().describe('Pass as `afterSeq` for the next page; null on the last'),
+});
+const incidentLinks = (id: string) => ({
+  incident: { operationId: 'getIncident', parameters: { id } },
+  timeline: { operationId: 'getIncidentTimeline', parameters: { id } },
+  acknowledge: { operationId: 'acknowledgeIncident', parameters: { id } },
+  proposeCorrection: { operationId: 'proposeCorrection', parameters: { id } },
+});
+
+export function incidentView(row: IncidentRow): IncidentView {
   return {
     id: row.id,
     systemId: row.system_id,
@@ -83,8 +109,14 @@ export function incidentRoutes(app: CorrexApp, deps: RouteDependencies): void {
   const tags = ['incidents'];
 
   app.post('/v1/incidents', {
-    config: { access: ['responder', 'admin'] },
-    schema: { tags, summary: 'Trigger an incident (or join the open one with the same dedup key)', body: IncidentTrigger },
+    config: { access: ['responder', 'admin'], links: { 202: incidentLinks('$response.body#/incidentId') } },
+    schema: {
+      tags,
+      operationId: 'triggerIncident',
+      summary: 'Trigger an incident (or join the open one with the same dedup key)',
+      body: IncidentTrigger,
+      response: { 202: TriggerOutcome },
+    },
     handler: async (request, reply) => {
       try {
         const outcome = await triggerIncident(deps, request.body, actorOf(request));
@@ -108,7 +140,13 @@ export function incidentRoutes(app: CorrexApp, deps: RouteDependencies): void {
 
   app.get('/v1/incidents', {
     config: { access: readers },
-    schema: { tags, summary: 'List incidents, newest first, with filters and cursor pagination', querystring: ListQuery },
+    schema: {
+      tags,
+      operationId: 'listIncidents',
+      summary: 'List incidents, newest first, with filters and cursor pagination',
+      querystring: ListQuery,
+      response: { 200: IncidentPage },
+    },
     handler: async (request) => {
       const { cursor, state, limit, ...filter } = request.query;
       const rows = await listIncidents(deps.db, { ...filter, states: state, limit: limit + 1, after: cursor });
@@ -122,17 +160,32 @@ export function incidentRoutes(app: CorrexApp, deps: RouteDependencies): void {
 
   app.get('/v1/incidents/:id', {
     config: { access: readers },
-    schema: { tags, summary: 'An incident with its live state from its workflow', params: IncidentParams },
+    schema: {
+      tags,
+      operationId: 'getIncident',
+      summary: 'An incident with its live state from its workflow',
+      params: IncidentParams,
+      response: { 200: IncidentWithLive },
+    },
     handler: async (request) => {
       const incident = await incidentOr404(deps.db, request.params.id);
-      const live = await deps.incidents.state(incident.workflow_id).catch((error: unknown) => ({ unavailable: (error as Error).message.split('\n')[0] }));
+      const live = await deps.incidents
+        .state(incident.workflow_id)
+        .catch((error: unknown) => ({ unavailable: (error as Error).message.split('\n')[0] ?? 'no answer' }));
       return { ...incidentView(incident), live };
     },
   });
 
   app.get('/v1/incidents/:id/timeline', {
     config: { access: readers },
-    schema: { tags, summary: 'The hash-chained timeline, oldest first; page with afterSeq', params: IncidentParams, querystring: TimelineQuery },
+    schema: {
+      tags,
+      operationId: 'getIncidentTimeline',
+      summary: 'The hash-chained timeline, oldest first; page with afterSeq',
+      params: IncidentParams,
+      querystring: TimelineQuery,
+      response: { 200: TimelinePage },
+    },
     handler: async (request) => {
       await incidentOr404(deps.db, request.params.id);
       const events = await listTimeline(deps.db, request.params.id, request.query);
@@ -145,8 +198,15 @@ export function incidentRoutes(app: CorrexApp, deps: RouteDependencies): void {
 
   const action = (name: 'acknowledge' | 'resolve', summary: string) =>
     app.post(`/v1/incidents/:id/${name}`, {
-      config: { access: ['responder', 'admin'] },
-      schema: { tags, summary, params: IncidentParams, body: ActionBody.nullish() },
+      config: { access: ['responder', 'admin'], alsoAnswers: [409], links: { 200: incidentLinks('$request.path.id') } },
+      schema: {
+        tags,
+        operationId: `${name}Incident`,
+        summary,
+        params: IncidentParams,
+        body: ActionBody.nullish(),
+        response: { 200: IncidentSnapshot },
+      },
       handler: async (request) => {
         const incident = await incidentOr404(deps.db, request.params.id);
         const act = { actor: actorOf(request), at: new Date().toISOString(), ...(request.body?.reason ? { reason: request.body.reason } : {}) };
@@ -157,8 +217,15 @@ export function incidentRoutes(app: CorrexApp, deps: RouteDependencies): void {
   action('resolve', 'Resolve the incident');
 
   app.post('/v1/incidents/:id/classify', {
-    config: { access: ['responder', 'compliance', 'admin'] },
-    schema: { tags, summary: 'Set or revise the incident classes, which re-plans its regulator clocks', params: IncidentParams, body: ClassifyBody },
+    config: { access: ['responder', 'compliance', 'admin'], alsoAnswers: [409], links: { 200: incidentLinks('$request.path.id') } },
+    schema: {
+      tags,
+      operationId: 'classifyIncident',
+      summary: 'Set or revise the incident classes, which re-plans its regulator clocks',
+      params: IncidentParams,
+      body: ClassifyBody,
+      response: { 200: IncidentSnapshot },
+    },
     handler: async (request) => {
       const incident = await incidentOr404(deps.db, request.params.id);
       return deps.incidents.classify(incident.workflow_id, { actor: actorOf(request), at: new Date().toISOString(), ...request.body });

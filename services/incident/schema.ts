@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import type { CorrectionKind } from '../correction/schema.js';
-import type { CorrectionState } from '../correction/states.js';
+import { correctionKinds } from '../correction/kinds.js';
+import { correctionStates } from '../correction/states.js';
+import { Instant } from '../instant.js';
 import { incidentStates } from './states.js';
 
 export { incidentStates };
@@ -53,28 +54,54 @@ export interface IncidentCause {
   monitorWorkflowId: string;
 }
 
-export interface IncidentSnapshot {
-  incidentId: string;
-  systemId: string;
-  dedupKey: string;
-  title: string;
-  severity: string;
-  state: IncidentState;
-  openedAt: string;
-  openedBy: string;
-  /** The runbook version this incident runs under, fixed at its start. */
-  runbookVersion: string;
-  /** The first person to acknowledge leads the incident (and may use break-glass). */
-  commander: string | undefined;
-  /** Each trigger after the first that joined this incident. */
-  joinedTriggers: number;
-  corrections: { id: string; workflowId: string; kind: CorrectionKind; severity: string; state: CorrectionState; breakGlass: boolean }[];
-  /** Incident classes (death, critical-infrastructure…), which decide the regulator regimes that apply. */
-  classification: string[];
-  regulatoryClocks: { regimeId: string; workflowId: string }[];
-  /** The after-action review, once the incident has been resolved. */
-  reviewWorkflowId: string | undefined;
-}
+/** The incident workflow's live state (its query), as the API and the CLI show it. */
+export const IncidentSnapshot = z.strictObject({
+  incidentId: z.uuid(),
+  systemId: z.string(),
+  dedupKey: z.string(),
+  title: z.string(),
+  severity: z.string(),
+  state: IncidentState,
+  openedAt: Instant,
+  openedBy: z.string(),
+  runbookVersion: z.string().describe('The runbook version this incident runs under, fixed at its start'),
+  commander: z.string().optional().describe('The first person to acknowledge leads the incident (and may use break-glass)'),
+  joinedTriggers: z.number().int().describe('Each trigger after the first that joined this incident'),
+  corrections: z.array(
+    z.strictObject({
+      id: z.uuid(),
+      workflowId: z.string(),
+      kind: z.enum(correctionKinds),
+      severity: z.string(),
+      state: z.enum(correctionStates),
+      breakGlass: z.boolean(),
+    }),
+  ),
+  classification: z.array(z.string()).describe('Incident classes (death, critical-infrastructure…), which decide the regulator regimes that apply'),
+  regulatoryClocks: z.array(z.strictObject({ regimeId: z.string(), workflowId: z.string() })),
+  reviewWorkflowId: z.string().optional().describe('The after-action review, once the incident has been resolved'),
+});
+export type IncidentSnapshot = z.infer<typeof IncidentSnapshot>;
+
+/** An incident as recorded (`GET /v1/incidents`). */
+export const IncidentView = z.strictObject({
+  id: z.uuid(),
+  systemId: z.string(),
+  title: z.string(),
+  severity: z.string(),
+  state: IncidentState,
+  dedupKey: z.string(),
+  commander: z.string().nullable(),
+  classification: z.array(z.string()),
+  runbookVersion: z.string().nullable(),
+  openedBy: z.string(),
+  openedAt: Instant,
+  acknowledgedAt: Instant.nullable(),
+  mitigatedAt: Instant.nullable(),
+  resolvedAt: Instant.nullable(),
+  closedAt: Instant.nullable(),
+});
+export type IncidentView = z.infer<typeof IncidentView>;
 
 /** Sent with every trigger (signal-with-start); `incidentId` is the id that trigger would have opened. */
 export interface TriggerArrival {

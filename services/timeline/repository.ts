@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { Instant } from '../instant.js';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, TimelineEventRow } from '../db/schema.js';
 import { jsonb } from '../db/jsonb.js';
@@ -83,6 +85,17 @@ export async function appendTimelineEvent(db: Kysely<Database> | Transaction<Dat
 }
 
 /** An event as the API and exports show it: the fields its hash covers, in their public names. */
+/** One event of an incident's hash-chained timeline, as the API and the exports show it. */
+export const TimelineEventView = z.strictObject({
+  seq: z.number().int(),
+  kind: z.string().describe('An event kind (see docs/incidents.md), e.g. `incident.triggered`, `correction.applied`'),
+  actor: z.string(),
+  occurredAt: Instant,
+  data: z.unknown(),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+
 export function timelineEventView(e: Pick<TimelineEventRow, 'seq' | 'kind' | 'actor' | 'occurred_at' | 'data' | 'prev_hash' | 'hash'>) {
   return { seq: e.seq, kind: e.kind, actor: e.actor, occurredAt: e.occurred_at.toISOString(), data: e.data, prevHash: e.prev_hash, hash: e.hash };
 }

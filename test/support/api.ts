@@ -49,6 +49,8 @@ export async function startApi(
     temporal: { client: worker.client, connection: worker.connection, address: 'test', taskQueue: worker.taskQueue },
     runbooks: new RunbookCatalogue(options.runbooksDir ?? 'runbooks', db),
     signingKey: options.signingKey ?? testSigningKey,
+    // A success body that strays from its documented schema fails the test that caused it.
+    strictResponses: true,
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
     ...(options.console ? { console: options.console } : {}),
     ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),

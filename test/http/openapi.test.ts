@@ -1,0 +1,98 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { OpenAPIV3_1 } from 'openapi-types';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { apiDocument } from '../../services/http/document.js';
+import { projectRoot } from '../../services/project-root.js';
+
+type Operation = OpenAPIV3_1.OperationObject & { method: string; path: string };
+
+/**
+ * The published contract: each operation names every status it can answer with the body it answers
+ * with, and links a client from what it creates to what it can do next. What is documented is checked
+ * against what is answered by the strict serializer in every API test (test/support/api.ts) and by
+ * schemathesis in CI (scripts/schemathesis.sh).
+ */
+describe('the OpenAPI contract', () => {
+  let document: OpenAPIV3_1.Document;
+  let operations: Operation[];
+
+  beforeAll(async () => {
+    document = await apiDocument();
+    operations = Object.entries(document.paths ?? {}).flatMap(([route, item]) =>
+      Object.entries(item ?? {}).map(([method, op]) => ({ ...(op as OpenAPIV3_1.OperationObject), method, path: route })),
+    );
+  });
+
+  it('is written to docs/openapi.json as the routes declare it (npm run docs:openapi)', async () => {
+    const written = JSON.parse(await readFile(path.join(projectRoot, 'docs', 'openapi.json'), 'utf8')) as unknown;
+    expect(written, 'docs/openapi.json is out of date: run npm run docs:openapi').toEqual(JSON.parse(JSON.stringify(document)));
+  });
+
+  it('names every operation, uniquely', () => {
+    const unnamed = operations.filter((op) => !op.operationId).map((op) => `${op.method.toUpperCase()} ${op.path}`);
+    expect(unnamed).toEqual([]);
+    const ids = operations.map((op) => op.operationId);
+    expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
+  });
+
+  it('documents a success response with its body for every operation', () => {
+    const missing = operations
+      .filter((op) => {
+        const successes = Object.entries(op.responses ?? {}).filter(([status]) => status.startsWith('2'));
+        return successes.length === 0 || successes.some(([, response]) => !('content' in response) || !response.content);
+      })
+      .map((op) => `${op.method.toUpperCase()} ${op.path}`);
+    expect(missing).toEqual([]);
+  });
+
+  it('documents the errors each kind of route can answer, as problem+json', () => {
+    const gaps: string[] = [];
+    for (const op of operations) {
+      const statuses = Object.keys(op.responses ?? {});
+      const name = `${op.method.toUpperCase()} ${op.path}`;
+      const bearer = (op.security ?? []).length > 0;
+      const expected = [
+        ...(bearer ? ['401', '403'] : []),
+        ...(op.path.includes('{') ? ['404'] : []),
+        ...(op.method === 'post' ? ['400', '413', '415'] : []),
+        ...(op.parameters?.length || op.requestBody ? ['400'] : []),
+      ];
+      for (const status of expected) if (!statuses.includes(status)) gaps.push(`${name} ${status}`);
+      for (const [status, response] of Object.entries(op.responses ?? {})) {
+        if (!/^[45]/.test(status) || op.path === '/v2/enqueue') continue;
+        const content = (response as OpenAPIV3_1.ResponseObject).content ?? {};
+        if (!content['application/problem+json']) gaps.push(`${name} ${status} is not problem+json`);
+      }
+    }
+    expect(gaps).toEqual([]);
+    expect(document.components?.schemas?.Problem).toMatchObject({ type: 'object', required: ['type', 'title', 'status'] });
+  });
+
+  it('links each created resource to the operations that act on it, with parameters those operations take', () => {
+    const byId = new Map(operations.map((op) => [op.operationId, op]));
+    const broken: string[] = [];
+    let links = 0;
+    for (const op of operations) {
+      for (const [status, response] of Object.entries(op.responses ?? {})) {
+        for (const [name, link] of Object.entries((response as OpenAPIV3_1.ResponseObject).links ?? {})) {
+          links++;
+          const target = byId.get((link as OpenAPIV3_1.LinkObject).operationId);
+          if (!target) {
+            broken.push(`${op.operationId} ${status} ${name}: no operation ${(link as OpenAPIV3_1.LinkObject).operationId}`);
+            continue;
+          }
+          const taken = new Set((target.parameters ?? []).map((p) => (p as OpenAPIV3_1.ParameterObject).name));
+          for (const parameter of Object.keys((link as OpenAPIV3_1.LinkObject).parameters ?? {}))
+            if (!taken.has(parameter)) broken.push(`${op.operationId} ${status} ${name}: ${target.operationId} takes no ${parameter}`);
+        }
+      }
+    }
+    expect(broken).toEqual([]);
+    const linked = (operationId: string) =>
+      Object.values(byId.get(operationId)?.responses ?? {}).some((r) => Object.keys((r as OpenAPIV3_1.ResponseObject).links ?? {}).length > 0);
+    // The chains a client follows: trigger → propose → decide → lift, token → revoke, drill → read.
+    for (const operationId of ['triggerIncident', 'proposeCorrection', 'createToken', 'startDrill']) expect(linked(operationId), operationId).toBe(true);
+    expect(links).toBeGreaterThan(8);
+  });
+});
