@@ -3,6 +3,8 @@ import { ResponseSerializationError } from 'fastify-type-provider-zod';
 import type { OpenAPIV3_1 } from 'openapi-types';
 import { z } from 'zod';
 import type { Access } from '../access/roles.js';
+// PagerDuty Events API v2 answers its own shapes, which PagerDuty's clients parse.
+import { PagerDutyError } from '../ingest/pagerduty.js';
 
 /**
  * The API's contract beyond what zod states per route: which error statuses each operation can answer
@@ -43,8 +45,6 @@ export const ProblemBody = z.object({
     .describe('Each failing field of a 400'),
 });
 
-/** PagerDuty Events API v2 answers its own shapes, which PagerDuty's clients parse. */
-const PagerDutyError = z.object({ status: z.string(), message: z.string(), errors: z.array(z.string()).optional() });
 
 const errorTitles: Record<number, string> = {
   400: 'The request is invalid: `errors` names each failing field',
@@ -64,6 +64,8 @@ interface RouteContract {
   errorFormat: 'problem' | 'pagerduty';
   hasInput: boolean;
   hasBody: boolean;
+  /** The body schema accepts no body at all (an action whose reason is optional). */
+  bodyOptional: boolean;
   hasPathParameters: boolean;
   rateLimited: boolean;
   alsoAnswers: readonly DeclaredErrorStatus[];
@@ -85,6 +87,7 @@ export class ApiContract {
         errorFormat: config.errorFormat ?? 'problem',
         hasInput: Boolean(schema.body || schema.querystring || schema.params || schema.headers),
         hasBody: method === 'POST' || method === 'PUT' || method === 'PATCH',
+        bodyOptional: schema.body instanceof z.ZodType && schema.body.safeParse(undefined).success,
         hasPathParameters: route.url.includes(':'),
         rateLimited: config.rateLimit !== false,
         alsoAnswers: config.alsoAnswers ?? [],
@@ -108,6 +111,8 @@ export class ApiContract {
       for (const [method, operation] of Object.entries(item ?? {}) as [string, OpenAPIV3_1.OperationObject][]) {
         const route = this.routes.get(`${method} ${path}`);
         if (!route || typeof operation !== 'object' || !operation.responses) continue;
+        // The swagger plugin marks every body required; these routes act the same without one.
+        if (route.bodyOptional && operation.requestBody && 'content' in operation.requestBody) operation.requestBody.required = false;
         for (const status of errorStatuses(route)) {
           if (operation.responses[status]) continue;
           const pagerDuty = route.errorFormat === 'pagerduty' && (status === 400 || status === 429);

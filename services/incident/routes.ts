@@ -57,6 +57,7 @@ const TriggerOutcome = z.strictObject({
   incidentId: z.uuid(),
   workflowId: z.string(),
   joined: z.boolean().describe('True when an open incident with the same system and dedup key took this trigger'),
+  runbookVersion: z.string().describe("The runbook version the incident runs under (the open one's, when joined)"),
 });
 const IncidentPage = z.strictObject({
   items: z.array(IncidentView),

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { OpenAPIV3_1 } from 'openapi-types';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { apiDocument } from '../../services/http/document.js';
+import { apiDocument, apiTypes } from '../../services/http/document.js';
 import { projectRoot } from '../../services/project-root.js';
 
 type Operation = OpenAPIV3_1.OperationObject & { method: string; path: string };
@@ -24,9 +24,11 @@ describe('the OpenAPI contract', () => {
     );
   });
 
-  it('is written to docs/openapi.json as the routes declare it (npm run docs:openapi)', async () => {
+  it('is written to docs/openapi.json as the routes declare it, with its generated client types (npm run docs:openapi)', async () => {
     const written = JSON.parse(await readFile(path.join(projectRoot, 'docs', 'openapi.json'), 'utf8')) as unknown;
     expect(written, 'docs/openapi.json is out of date: run npm run docs:openapi').toEqual(JSON.parse(JSON.stringify(document)));
+    const types = await readFile(path.join(projectRoot, 'test', 'support', 'openapi.d.ts'), 'utf8');
+    expect(types === (await apiTypes(document)), 'test/support/openapi.d.ts is out of date: run npm run docs:openapi').toBe(true);
   });
 
   it('names every operation, uniquely', () => {
