@@ -30,6 +30,7 @@ import { workflowClients } from '../temporal/clients.js';
 import { temporalReachable } from '../temporal/connect.js';
 import { NotFound, NotRecordedYet, type CorrexApp, type RouteDependencies } from './app.js';
 import { ApiContract, contractSerializer } from './contract.js';
+import { HealthReport, Liveness, Readiness } from './health.js';
 import { sendProblem, type Problem } from './problem.js';
 
 export interface HttpServiceDependencies {
@@ -299,11 +300,16 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
 
   app.get('/healthz', {
     config: { access: 'public', rateLimit: false },
-    schema: { tags: ['service'], summary: 'Temporal and database reachability (503 when either is down)' },
+    schema: {
+      tags: ['service'],
+      operationId: 'getHealth',
+      summary: 'Temporal and database reachability (503 when either is down)',
+      response: { 200: HealthReport, 503: HealthReport.describe('Temporal or the database does not answer: `reachable` says which') },
+    },
     handler: async (_request, reply) => {
       const [temporalUp, databaseUp] = await Promise.all([temporalReachable(deps.temporal.connection), databaseReachable(deps.db)]);
       const body = {
-        status: temporalUp && databaseUp ? 'ok' : 'unavailable',
+        status: temporalUp && databaseUp ? ('ok' as const) : ('unavailable' as const),
         temporal: { reachable: temporalUp, address: deps.temporal.address },
         database: { reachable: databaseUp, backend: deps.databaseBackend },
       };
@@ -312,12 +318,22 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
   });
   app.get('/livez', {
     config: { access: 'public', rateLimit: false },
-    schema: { tags: ['service'], summary: 'The process answers (liveness: never restart it for a dependency that is down)' },
-    handler: async () => ({ status: 'alive' }),
+    schema: {
+      tags: ['service'],
+      operationId: 'getLiveness',
+      summary: 'The process answers (liveness: never restart it for a dependency that is down)',
+      response: { 200: Liveness },
+    },
+    handler: async () => ({ status: 'alive' as const }),
   });
   app.get('/readyz', {
     config: { access: 'public', rateLimit: false },
-    schema: { tags: ['service'], summary: 'Ready for traffic: not draining, and Temporal and the database answer (503 otherwise)' },
+    schema: {
+      tags: ['service'],
+      operationId: 'getReadiness',
+      summary: 'Ready for traffic: not draining, and Temporal and the database answer (503 otherwise)',
+      response: { 200: Readiness, 503: Readiness.describe('Draining, or Temporal or the database does not answer') },
+    },
     handler: async (_request, reply) => {
       const accepting = deps.accepting?.() ?? true;
       const [temporalUp, databaseUp] = accepting

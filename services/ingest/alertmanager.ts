@@ -32,6 +32,13 @@ export const AlertmanagerWebhook = z.object({
 });
 export type AlertmanagerWebhook = z.infer<typeof AlertmanagerWebhook>;
 
+/** What the webhook answers once every alert is stored and handed to its system's monitor. */
+export const AlertmanagerAccepted = z.strictObject({
+  accepted: z.number().int().describe('Alerts taken, each as a signal'),
+  duplicates: z.number().int().describe('Of those, repeats of an alert already stored (Alertmanager re-sends every repeat_interval), counted once'),
+  truncatedAlerts: z.number().int().describe('Alerts Alertmanager left out of this payload (its max_alerts), as it reported them'),
+});
+
 const ZERO_TIME = /^0001-01-01T/;
 
 /**

@@ -4,8 +4,8 @@ import { InvalidInput } from '../errors.js';
 import type { CorrexApp, RouteDependencies } from '../http/app.js';
 import { latestFiringPagerDutySignal } from '../monitoring/repository.js';
 import type { SignalInput } from '../monitoring/signal.js';
-import { AlertmanagerWebhook, alertmanagerSignals } from './alertmanager.js';
-import { PagerDutyEvent, pagerDutyInvalid, pagerDutySignal, type EarlierTrigger } from './pagerduty.js';
+import { AlertmanagerAccepted, AlertmanagerWebhook, alertmanagerSignals } from './alertmanager.js';
+import { PagerDutyAccepted, PagerDutyEvent, pagerDutySignal, type EarlierTrigger } from './pagerduty.js';
 
 /** Signals from other tools: validated, stored and handed to their system's monitor before 202 is sent. */
 export function ingestRoutes(app: CorrexApp, deps: RouteDependencies): void {
@@ -23,8 +23,10 @@ export function ingestRoutes(app: CorrexApp, deps: RouteDependencies): void {
     config: { access: ['ingest', 'admin'] },
     schema: {
       tags,
+      operationId: 'ingestAlertmanager',
       summary: "Alertmanager's webhook (version 4): point a webhook_configs receiver here with a bearer token",
       body: AlertmanagerWebhook,
+      response: { 202: AlertmanagerAccepted },
     },
     handler: async (request, reply) => {
       let signals: SignalInput[];
@@ -45,14 +47,18 @@ export function ingestRoutes(app: CorrexApp, deps: RouteDependencies): void {
     bodyLimit: 512 * 1024,
     schema: {
       tags,
+      operationId: 'enqueuePagerDutyEvent',
       summary: 'PagerDuty Events API v2: trigger, acknowledge, resolve. The routing key is a Correx integration key, which selects the system.',
+      description: "Answers in PagerDuty's own format, not problem+json: 202 as below, 400 and 429 as PagerDutyError.",
       body: PagerDutyEvent,
+      response: { 202: PagerDutyAccepted },
     },
     handler: async (request, reply) => {
       const event = request.body;
       const auth = await authenticate(deps.db, event.routing_key);
+      // Answered as PagerDuty does (the route's errorFormat), like every other invalid event.
       if (!('principal' in auth) || !auth.principal.systemId || !auth.principal.roles.includes('ingest')) {
-        return reply.code(400).send(pagerDutyInvalid([{ path: '', message: 'Invalid routing key' }]));
+        throw new InvalidInput([{ path: '', message: 'Invalid routing key' }]);
       }
       const systemId = auth.principal.systemId;
       const dedupKey = event.dedup_key ?? randomUUID();
@@ -63,14 +69,7 @@ export function ingestRoutes(app: CorrexApp, deps: RouteDependencies): void {
         if (!row) return reply.code(202).send({ status: 'success', message: 'Event processed', dedup_key: dedupKey });
         earlier = { labels: row.labels ?? {}, severity: row.severity ?? undefined };
       }
-      let signal: SignalInput;
-      try {
-        signal = pagerDutySignal(event, systemId, dedupKey, earlier, new Date());
-      } catch (error) {
-        if (error instanceof InvalidInput) return reply.code(400).send(pagerDutyInvalid(error.errors));
-        throw error;
-      }
-      await deps.monitor.deliverChecked(signal);
+      await deps.monitor.deliverChecked(pagerDutySignal(event, systemId, dedupKey, earlier, new Date()));
       return reply.code(202).send({ status: 'success', message: 'Event processed', dedup_key: dedupKey });
     },
   });

@@ -1,10 +1,10 @@
-import { PagerDutyEvent } from '../ingest/pagerduty.js';
+import { PagerDutySeverity } from '../ingest/pagerduty.js';
 import type { Regime } from '../regulatory/regime.js';
 import { applyRegimeOverride, availableRegimes } from '../regulatory/resolve.js';
 import type { AiSystem, DecisionRule, Runbook, Target } from './schema.js';
 
 /** The severities a PagerDuty Events API v2 event can carry, as ingestion accepts them. */
-const pagerDutySeverities: readonly string[] = PagerDutyEvent.shape.payload.unwrap().shape.severity.options;
+const pagerDutySeverities: readonly string[] = PagerDutySeverity.options;
 
 export interface RunbookIssue {
   path: (string | number)[];
