@@ -30,6 +30,8 @@ export async function runApiProcess(config: Config): Promise<void> {
     cleanups.push(() => connection.close());
     const client = new Client({ connection, namespace: config.temporal.namespace });
     const runbooks = new RunbookCatalogue(config.runbooksDir, database.db);
+    cleanups.push(async () => runbooks.close());
+    // Loaded before serving, so that no request waits for a parse; later edits reload in the background.
     const runbookSet = await runbooks.current();
     for (const problem of runbookSet.problems) say(`runbook problem: ${formatProblem(problem)}`);
     for (const warning of runbookSet.warnings) say(`runbook warning: ${formatProblem(warning)}`);

@@ -80,6 +80,8 @@ export async function runDev(config: Config): Promise<void> {
     });
 
     const runbooks = new RunbookCatalogue(config.runbooksDir, database.db);
+    cleanups.push(async () => runbooks.close());
+    // Loaded before serving, so that no request waits for a parse; later edits reload in the background.
     const runbookSet = await runbooks.current();
     say(`runbooks in ${config.runbooksDir}: ${[...runbookSet.runbooks.keys()].join(', ') || 'none'}`);
     for (const problem of runbookSet.problems) say(`  runbook problem: ${formatProblem(problem)}`);

@@ -1,4 +1,6 @@
+import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { loadRunbooks, runbookFiles, type LoadedRunbook, type RunbookSet } from './load.js';
@@ -13,55 +15,228 @@ export interface RunbookInUse {
   fromLastRecorded: boolean;
 }
 
+export interface CatalogueTiming {
+  /** How often the folder is looked at besides its change events, which some file systems (NFS, some container mounts) never send. */
+  pollMs?: number;
+  /** How long a change event waits for more before the folder is reloaded: editors and deploy tools write in several steps. */
+  settleMs?: number;
+}
+
+interface Reload {
+  set: RunbookSet;
+  /** Why the folder could not be loaded at all (what served before goes on serving). */
+  error?: unknown;
+}
+
+/** Longest a reload may take before its thread is ended: a hung read (a stalled network mount) must not stop every later reload. */
+const reloadTimeoutMs = 60_000;
+
 /**
- * The runbooks in a folder, re-read whenever a file changes, so an edit applies to the next incident
- * without a restart (running incidents keep the version they started with). When a runbook file is
- * broken, the version last recorded in the database keeps serving, so alerts are never refused for a
- * typo.
+ * A thread that loads runbook folders (see load-thread.ts), started on the first reload and kept: parsing
+ * a large runbook takes the better part of a second, which on the process's own thread would stall every
+ * request.
+ */
+class LoaderThread {
+  private thread: Worker | undefined;
+  private readonly waiting = new Map<number, { thread: Worker; resolve(set: RunbookSet): void; reject(error: Error): void }>();
+  private nextId = 0;
+
+  load(dir: string): Promise<RunbookSet> {
+    const thread = (this.thread ??= this.start());
+    const id = this.nextId++;
+    let timeout: NodeJS.Timeout | undefined;
+    return new Promise<RunbookSet>((resolve, reject) => {
+      this.waiting.set(id, { thread, resolve, reject });
+      timeout = setTimeout(() => {
+        reject(new Error(`loading the runbooks took longer than ${reloadTimeoutMs / 1000} s`));
+        this.end();
+      }, reloadTimeoutMs).unref();
+      thread.postMessage({ id, paths: [dir] });
+    }).finally(() => {
+      clearTimeout(timeout);
+      this.waiting.delete(id);
+    });
+  }
+
+  private start(): Worker {
+    const fromSource = import.meta.url.endsWith('.ts');
+    const entry = new URL(`./load-thread.${fromSource ? 'ts' : 'js'}`, import.meta.url);
+    // Run from the TypeScript sources (tests, `node --import tsx`), a new thread has no TypeScript loader
+    // until tsx registers one in it.
+    const viaTsx = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => tsx.register()).then(() => import(${JSON.stringify(entry.href)}))`;
+    const thread = fromSource ? new Worker(viaTsx, { eval: true }) : new Worker(entry);
+    // It never keeps a process from exiting.
+    thread.unref();
+    thread.on('message', (answer: { id: number; set?: RunbookSet; error?: string }) => {
+      const waiting = this.waiting.get(answer.id);
+      this.waiting.delete(answer.id);
+      if (answer.set) waiting?.resolve(answer.set);
+      else waiting?.reject(new Error(answer.error ?? 'the runbook loading thread answered nothing'));
+    });
+    const failed = (error: Error) => {
+      if (this.thread === thread) this.thread = undefined;
+      for (const waiting of this.waiting.values()) if (waiting.thread === thread) waiting.reject(error);
+    };
+    thread.on('error', failed);
+    thread.on('exit', (code) => failed(new Error(`the runbook loading thread stopped (exit code ${code})`)));
+    return thread;
+  }
+
+  end(): void {
+    void this.thread?.terminate();
+    this.thread = undefined;
+  }
+}
+
+function unloadable(dir: string, error: unknown): RunbookSet {
+  const reason = error instanceof Error ? error.message : String(error);
+  return {
+    runbooks: new Map(),
+    problems: [{ file: dir, line: 1, column: 1, path: '', message: `cannot load the runbooks: ${reason}` }],
+    warnings: [],
+    files: [],
+  };
+}
+
+/**
+ * The runbooks in a folder, reloaded in the background whenever a file changes, so an edit applies to
+ * the next incident without a restart (running incidents keep the version they started with), and no
+ * request ever waits for a parse: requests are answered from the set loaded last. When a runbook file
+ * is broken, the version last recorded in the database keeps serving, so alerts are never refused for
+ * a typo.
  */
 export class RunbookCatalogue {
-  private cached: { signature: string; set: RunbookSet } | undefined;
-  private reloading: { signature: string; promise: Promise<RunbookSet> } | undefined;
+  private serving: { signature: string; set: RunbookSet } | undefined;
+  private firstLoad: Promise<RunbookSet> | undefined;
+  private running: Promise<Reload> | undefined;
+  private queued: { force: boolean; promise: Promise<Reload> } | undefined;
+  private watcher: FSWatcher | undefined;
+  private poller: NodeJS.Timeout | undefined;
+  private settling: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly loader = new LoaderThread();
+  private readonly pollMs: number;
+  private readonly settleMs: number;
   private readonly recorded = new Map<string, string>();
 
   constructor(
     private readonly dir: string,
     private readonly db?: Kysely<Database>,
-  ) {}
+    timing: CatalogueTiming = {},
+  ) {
+    this.pollMs = timing.pollMs ?? 2_000;
+    this.settleMs = timing.settleMs ?? 100;
+  }
 
+  /** What the files look like from outside: a reload is due when this changes. */
   private async signature(): Promise<string> {
-    const files = await runbookFiles([this.dir]);
-    const parts = await Promise.all(
-      files.map(async (file) => {
-        const info = await stat(file).catch(() => undefined);
-        return `${file}:${info?.mtimeMs ?? 0}:${info?.size ?? 0}`;
-      }),
-    );
-    return parts.join('|');
+    try {
+      const files = await runbookFiles([this.dir]);
+      const parts = await Promise.all(
+        files.map(async (file) => {
+          const info = await stat(file).catch(() => undefined);
+          return `${file}:${info?.ino ?? 0}:${info?.size ?? 0}:${info?.mtimeMs ?? 0}:${info?.ctimeMs ?? 0}`;
+        }),
+      );
+      return parts.join('|');
+    } catch (error) {
+      return `unreadable: ${(error as Error).message}`;
+    }
+  }
+
+  private async reload(force: boolean): Promise<Reload> {
+    // Taken before the files are read: a change made while they are read shows as a new signature.
+    const signature = await this.signature();
+    if (!force && this.serving?.signature === signature) return { set: this.serving.set };
+    let reload: Reload;
+    try {
+      // Before the first load nothing is served, so nothing can be stalled: no thread is needed for it
+      // (and none is started in a process whose runbooks never change).
+      reload = { set: this.serving ? await this.loader.load(this.dir) : await loadRunbooks([this.dir]) };
+    } catch (error) {
+      // The same state is not retried on every poll; the next change (or refresh) tries again.
+      reload = { set: this.serving?.set ?? unloadable(this.dir, error), error };
+    }
+    this.serving = { signature, set: reload.set };
+    this.watch();
+    return reload;
+  }
+
+  /** One reload at a time, and at most one waiting: it starts after every change that asked for it. */
+  private schedule(force: boolean): Promise<Reload> {
+    if (this.queued) {
+      this.queued.force ||= force;
+      return this.queued.promise;
+    }
+    const queued = { force } as { force: boolean; promise: Promise<Reload> };
+    // `reload` answers every failure, but a reload that threw anyway must not stall every later one.
+    queued.promise = (this.running ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => {
+        if (this.queued === queued) this.queued = undefined;
+        const run = this.reload(queued.force);
+        this.running = run;
+        return run;
+      });
+    this.queued = queued;
+    return queued.promise;
+  }
+
+  private check(): void {
+    if (!this.closed) void this.schedule(false);
+  }
+
+  private watch(): void {
+    if (this.closed) return;
+    this.poller ??= setInterval(() => {
+      // A folder that was missing, or whose watch failed, is watched again once it is back.
+      if (!this.watcher) this.watch();
+      this.check();
+    }, this.pollMs).unref();
+    if (this.watcher) return;
+    try {
+      this.watcher = watch(this.dir, { persistent: false }, () => {
+        clearTimeout(this.settling);
+        this.settling = setTimeout(() => this.check(), this.settleMs).unref();
+      });
+      this.watcher.on('error', () => {
+        this.watcher?.close();
+        this.watcher = undefined;
+      });
+    } catch {
+      // No folder (yet), or one that cannot be watched: the poll notices changes.
+    }
   }
 
   /**
-   * Every runbook file, freshly validated if anything changed. Requests that see the same change share
-   * one reload, so a burst of alerts after an edit parses each file once, not once per request.
+   * Every runbook file as last loaded. The first call loads the folder and starts watching it; a process
+   * awaits that before it serves. Whatever a file holds, the first load answers: a broken file is a
+   * problem of the set, and its system serves its last recorded version.
    */
   async current(): Promise<RunbookSet> {
-    const signature = await this.signature();
-    if (this.cached?.signature === signature) return this.cached.set;
-    if (this.reloading?.signature !== signature) {
-      const reload = loadRunbooks([this.dir]).then(
-        (set) => {
-          if (this.reloading?.promise === reload) this.reloading = undefined;
-          this.cached = { signature, set };
-          return set;
-        },
-        (error: unknown) => {
-          if (this.reloading?.promise === reload) this.reloading = undefined;
-          throw error;
-        },
-      );
-      this.reloading = { signature, promise: reload };
-    }
-    return this.reloading.promise;
+    if (this.serving) return this.serving.set;
+    this.firstLoad ??= this.schedule(true).then((reload) => reload.set);
+    return this.firstLoad;
+  }
+
+  /**
+   * Reloads the folder now, whether or not a change was noticed, and resolves with the set once it
+   * serves: for a caller that has just written a runbook and must see it next (tests, tools).
+   */
+  async refresh(): Promise<RunbookSet> {
+    const reload = await this.schedule(true);
+    if (reload.error !== undefined) throw reload.error;
+    return reload.set;
+  }
+
+  /** Stops watching the folder (and a reload under way); what was loaded last goes on serving. */
+  close(): void {
+    this.closed = true;
+    this.loader.end();
+    clearInterval(this.poller);
+    clearTimeout(this.settling);
+    this.watcher?.close();
+    this.watcher = undefined;
   }
 
   async find(systemId: string): Promise<RunbookInUse | undefined> {

@@ -35,7 +35,7 @@ export type RunbookParse = { ok: true; loaded: LoadedRunbook; warnings: RunbookP
 
 /**
  * Largest runbook file read: the biggest shipped one is a few dozen KiB. The cap bounds the parse that
- * the catalogue runs on the request path after a file changes.
+ * the catalogue's reload runs after a file changes (about a second at the cap).
  */
 export const maxRunbookBytes = 1024 * 1024;
 

@@ -25,6 +25,8 @@ export interface ApiResponse<T = unknown> {
 export interface RunningApi {
   url: string;
   app: CorrexApp;
+  /** The API's runbooks: `refresh()` after writing a runbook file makes the next request see it. */
+  runbooks: RunbookCatalogue;
   /** A bearer token for a person with roles (created once per owner and role set). */
   token(owner: string, roles: Role[]): Promise<string>;
   call<T = AnyBody>(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<ApiResponse<T>>;
@@ -43,11 +45,14 @@ export async function startApi(
     recordTimeoutMs?: number;
   } = {},
 ): Promise<RunningApi> {
+  // As `correx api` does: loaded before serving, reloaded in the background when a file changes.
+  const runbooks = new RunbookCatalogue(options.runbooksDir ?? 'runbooks', db);
+  await runbooks.current();
   const app = await buildHttpService({
     db,
     databaseBackend: 'postgres',
     temporal: { client: worker.client, connection: worker.connection, address: 'test', taskQueue: worker.taskQueue },
-    runbooks: new RunbookCatalogue(options.runbooksDir ?? 'runbooks', db),
+    runbooks,
     signingKey: options.signingKey ?? testSigningKey,
     // A success body that strays from its documented schema fails the test that caused it.
     strictResponses: true,
@@ -62,6 +67,7 @@ export async function startApi(
   return {
     url,
     app,
+    runbooks,
     token(owner, roles) {
       const key = `${owner}:${[...roles].sort().join(',')}`;
       if (!tokens.has(key))
@@ -89,6 +95,9 @@ export async function startApi(
       }
       return { status: response.status, headers: response.headers, body: body as AnyBody };
     },
-    close: () => app.close(),
+    async close() {
+      runbooks.close();
+      await app.close();
+    },
   };
 }

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { InvalidInput } from '../../services/errors.js';
 import { findIncident } from '../../services/incident/repository.js';
 import { triggerIncident, type TriggerDependencies } from '../../services/incident/trigger.js';
@@ -18,6 +18,12 @@ describe('an incident keeps the runbook version it started with', () => {
     file = path.join(stack.runbooksDir, 'frontier-assistant.yaml');
     deps = { db: stack.db, incidents: stack.clients.incidents, runbooks: new RunbookCatalogue(stack.runbooksDir, stack.db) };
   });
+  afterAll(() => deps.runbooks.close());
+  /** Writes the runbook file and waits until the catalogue serves what it now holds, as a later request would. */
+  const edit = async (text: string) => {
+    await writeFile(file, text);
+    await deps.runbooks.refresh();
+  };
 
   const trigger = (dedupKey: string) => ({ systemId: 'frontier-assistant', title: `incident ${dedupKey}`, severity: 'SEV2', dedupKey });
 
@@ -30,7 +36,7 @@ describe('an incident keeps the runbook version it started with', () => {
     const original = await readFile(file, 'utf8');
     const edited = original.replace('    approvalTimeout: 15m\n    escalateTo: [ceo]', '    approvalTimeout: 5m\n    escalateTo: [ceo]');
     expect(edited).not.toBe(original);
-    await writeFile(file, edited);
+    await edit(edited);
 
     const second = await triggerIncident(deps, trigger('second'), 'amara-okafor');
     expect(second.runbookVersion).not.toBe(first.runbookVersion);
@@ -50,21 +56,21 @@ describe('an incident keeps the runbook version it started with', () => {
 
   it('keeps serving the last recorded version while the file is broken', async () => {
     const current = await readFile(file, 'utf8');
-    await writeFile(file, current.replace('severities:', 'severities: [unclosed'));
+    await edit(current.replace('severities:', 'severities: [unclosed'));
     const third = await triggerIncident(deps, trigger('third'), 'amara-okafor');
     const recorded = await stack.db.selectFrom('systems').select('runbook_version').where('id', '=', 'frontier-assistant').executeTakeFirstOrThrow();
     expect(third.runbookVersion).toBe(recorded.runbook_version);
-    await writeFile(file, current);
+    await edit(current);
   });
 
   it('keeps serving the last recorded version while the file has a YAML alias error', async () => {
     const current = await readFile(file, 'utf8');
-    onTestFinished(() => writeFile(file, current));
+    onTestFinished(() => edit(current));
     for (const broken of [
       `x-typo: *nowhere\n${current}`,
       `x-bomb:\n  a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n  b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n  c: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n${current}`,
     ]) {
-      await writeFile(file, broken);
+      await edit(broken);
       const problems = (await deps.runbooks.current()).problems;
       expect(problems.map((p) => p.message)[0]).toMatch(/^YAML alias/);
       const incident = await triggerIncident(deps, trigger(`alias-${problems[0]!.line}`), 'amara-okafor');
