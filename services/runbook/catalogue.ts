@@ -25,7 +25,7 @@ export interface CatalogueTiming {
 interface Reload {
   set: RunbookSet;
   /** Why the folder could not be loaded at all (what served before goes on serving). */
-  error?: unknown;
+  error?: Error;
 }
 
 /** Longest a reload may take before its thread is ended: a hung read (a stalled network mount) must not stop every later reload. */
@@ -145,6 +145,7 @@ export class RunbookCatalogue {
   }
 
   private async reload(force: boolean): Promise<Reload> {
+    if (this.closed && this.serving) return { set: this.serving.set };
     // Taken before the files are read: a change made while they are read shows as a new signature.
     const signature = await this.signature();
     if (!force && this.serving?.signature === signature) return { set: this.serving.set };
@@ -155,7 +156,7 @@ export class RunbookCatalogue {
       reload = { set: this.serving ? await this.loader.load(this.dir) : await loadRunbooks([this.dir]) };
     } catch (error) {
       // The same state is not retried on every poll; the next change (or refresh) tries again.
-      reload = { set: this.serving?.set ?? unloadable(this.dir, error), error };
+      reload = { set: this.serving?.set ?? unloadable(this.dir, error), error: error instanceof Error ? error : new Error(String(error)) };
     }
     this.serving = { signature, set: reload.set };
     this.watch();

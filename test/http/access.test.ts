@@ -7,6 +7,7 @@ import { listTimeline } from '../../services/timeline/repository.js';
 import { startApi } from '../support/api.js';
 import { eventually } from '../support/database.js';
 import { useIncidentStack } from '../support/stack.js';
+import { failingActivities } from '../support/workflows.js';
 
 const readers: Role[] = ['responder', 'approver', 'compliance', 'admin'];
 
@@ -305,15 +306,6 @@ describe('HTTP API: authentication, roles, validation and fuzzing against the re
       return recorded.length === opened.size ? true : undefined;
     });
     // ... and no workflow on the server is retrying an activity that failed.
-    const failing: string[] = [];
-    for await (const execution of stack.client.workflow.list({ query: 'ExecutionStatus = "Running"' })) {
-      const description = await stack.client.workflow.getHandle(execution.workflowId, execution.runId).describe();
-      for (const activity of description.raw.pendingActivities ?? []) {
-        if ((activity.attempt ?? 1) > 1 || activity.lastFailure) {
-          failing.push(`${execution.workflowId}: ${activity.activityType?.name} attempt ${activity.attempt}: ${activity.lastFailure?.message ?? ''}`);
-        }
-      }
-    }
-    expect(failing).toEqual([]);
+    expect(await failingActivities(stack.client)).toEqual([]);
   }, 240_000);
 });
