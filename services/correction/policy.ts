@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { CorrectionKind, CorrectionScope } from './schema.js';
+import { Instant } from '../instant.js';
+import { CorrectionKind, CorrectionScope, correctionOf } from './schema.js';
 
 /** A correction in force on a system: what `GET /v1/policy/{systemId}` lists and `POST /v1/decide` applies. */
 export interface ActiveCorrection {
@@ -11,6 +12,16 @@ export interface ActiveCorrection {
   reason: string;
   appliedAt: string;
 }
+
+/** A correction in force as `GET /v1/policy/{systemId}` lists it: its kind with that kind's parameters. */
+export const PolicyCorrection = correctionOf({
+  id: z.uuid(),
+  incidentId: z.uuid(),
+  scope: CorrectionScope,
+  reason: z.string(),
+  appliedAt: Instant.describe('When it took effect'),
+});
+export type PolicyCorrection = z.infer<typeof PolicyCorrection>;
 
 /** What a gateway asks before forwarding one request to the model. */
 export const DecisionRequest = z.strictObject({
@@ -24,15 +35,21 @@ export const DecisionRequest = z.strictObject({
 });
 export type DecisionRequest = z.infer<typeof DecisionRequest>;
 
-export interface Decision {
-  decision: 'allow' | 'deny' | 'throttle';
-  /** With throttle: the strictest limit among the rate limits that apply. */
-  limit?: { requestsPerMinute: number; per: 'user' | 'org' };
-  /** Conditions on an allowed or throttled request: an output filter profile, the model version to serve. */
-  obligations?: { filterProfile?: string; modelVersion?: string };
-  /** The corrections that shaped the answer, with their reasons. */
-  corrections: { id: string; kind: CorrectionKind; reason: string }[];
-}
+export const Decision = z.strictObject({
+  decision: z.enum(['allow', 'deny', 'throttle']),
+  limit: z
+    .strictObject({ requestsPerMinute: z.number().int().positive(), per: z.enum(['user', 'org']) })
+    .optional()
+    .describe('With throttle: the strictest limit among the rate limits that apply'),
+  obligations: z
+    .strictObject({ filterProfile: z.string().optional(), modelVersion: z.string().optional() })
+    .optional()
+    .describe('Conditions on an allowed or throttled request: an output filter profile, the model version to serve'),
+  corrections: z
+    .array(z.strictObject({ id: z.uuid(), kind: CorrectionKind, reason: z.string() }))
+    .describe('The corrections that shaped the answer, with their reasons'),
+});
+export type Decision = z.infer<typeof Decision>;
 
 /** Whether a request falls in a correction's scope: all traffic, or any listed segment it belongs to. */
 export function inScope(scope: CorrectionScope, request: DecisionRequest): boolean {

@@ -5,21 +5,44 @@ import { idempotent, IdempotencyKeyHeaders } from '../http/idempotency.js';
 import { correctionWorkflowId } from '../identity.js';
 import { IncidentParams, incidentOr404 } from '../incident/routes.js';
 import type { CorrectionRow } from '../db/schema.js';
-import { DecisionRequest, decide } from './policy.js';
+import { Decision, DecisionRequest, PolicyCorrection, decide } from './policy.js';
 import { activeCorrections, findCorrection, listCorrections, policyEtag } from './repository.js';
-import { CorrectionProposalInput } from './schema.js';
-import { SystemId } from '../incident/schema.js';
+import { CorrectionProposalInput, CorrectionSnapshot, CorrectionView, CorrectionWithLive, Prose } from './schema.js';
+import { IncidentSnapshot, SystemId } from '../incident/schema.js';
 
 const CorrectionParams = z.strictObject({ id: z.uuid('must be a correction id (UUID)') });
-const Rationale = z.string().trim().min(1, 'give the rationale').max(2000);
+const Rationale = Prose(2000, 'give the rationale');
 const DecisionBody = z.strictObject({ decision: z.enum(['approve', 'reject']), rationale: Rationale });
 const LiftBody = z.strictObject({
   rationale: Rationale,
-  /** Evidence per restoration criterion; needed to lift the last correction of a severe incident. */
-  restoration: z.array(z.strictObject({ criterion: z.string().min(1), evidence: z.string().trim().min(1, 'give the evidence') })).optional(),
+  restoration: z
+    .array(z.strictObject({ criterion: z.string().min(1), evidence: Prose(undefined, 'give the evidence') }))
+    .optional()
+    .describe('Evidence per restoration criterion of the runbook; needed to lift the last correction of a severe incident'),
 });
 
-function correctionView(row: CorrectionRow) {
+const Proposed = z
+  .strictObject({
+    correctionId: z.uuid(),
+    workflowId: z.string().describe("The correction's workflow"),
+  })
+  .describe('Proposed, and on record: decide on it or read it at once');
+const CorrectionList = z.strictObject({ items: z.array(CorrectionView).describe('Oldest proposal first') });
+const PolicyBody = z.strictObject({ systemId: z.string(), corrections: z.array(PolicyCorrection).describe('Oldest applied first') });
+const PolicyHeaders = z.looseObject({
+  'if-none-match': z.string().optional().describe('The ETag of the policy the gateway holds: answered 304 without a body while it is current'),
+});
+/** The policy's ETag, on the 200 and the 304 alike. */
+const etagHeader = { etag: { type: 'string', description: 'Changes whenever a correction of the system is applied or lifted' } };
+
+const correctionLinks = (id: string) => ({
+  correction: { operationId: 'getCorrection', parameters: { id } },
+  decide: { operationId: 'decideCorrection', parameters: { id } },
+  lift: { operationId: 'liftCorrection', parameters: { id } },
+});
+
+/** A correction as recorded. Its row holds what the proposal's schema accepted, so kind and parameters agree. */
+function correctionView(row: CorrectionRow): CorrectionView {
   return {
     id: row.id,
     incidentId: row.incident_id,
@@ -37,7 +60,7 @@ function correctionView(row: CorrectionRow) {
     appliedAt: row.applied_at?.toISOString() ?? null,
     verifiedAt: row.verified_at?.toISOString() ?? null,
     liftedAt: row.lifted_at?.toISOString() ?? null,
-  };
+  } as CorrectionView;
 }
 
 export function correctionRoutes(app: CorrexApp, deps: RouteDependencies): void {
@@ -50,15 +73,28 @@ export function correctionRoutes(app: CorrexApp, deps: RouteDependencies): void 
   };
 
   app.post('/v1/incidents/:id/corrections', {
-    config: { access: ['responder', 'admin'] },
+    config: {
+      access: ['responder', 'admin'],
+      // 409: the incident refuses (closed, or no authority rule for the kind at its severity); 422: the
+      // Idempotency-Key was used with another request; 503: accepted but not on record in time.
+      alsoAnswers: [409, 422, 503],
+      links: {
+        201: {
+          ...correctionLinks('$response.body#/correctionId'),
+          corrections: { operationId: 'listCorrections', parameters: { id: '$request.path.id' } },
+        },
+      },
+    },
     schema: {
       tags,
+      operationId: 'proposeCorrection',
       summary: 'Propose a deployment correction (breakGlass: the commander applies at once)',
       description:
         'Send an Idempotency-Key to retry safely: the same key from the same token answers with the correction first proposed (201 again), never a second one.',
       params: IncidentParams,
       headers: IdempotencyKeyHeaders,
       body: CorrectionProposalInput,
+      response: { 201: Proposed },
     },
     handler: async (request, reply) => {
       const incident = await incidentOr404(deps.db, request.params.id);
@@ -85,8 +121,14 @@ export function correctionRoutes(app: CorrexApp, deps: RouteDependencies): void 
   });
 
   app.get('/v1/incidents/:id/corrections', {
-    config: { access: readers },
-    schema: { tags, summary: "An incident's corrections", params: IncidentParams },
+    config: { access: readers, links: { 200: correctionLinks('$response.body#/items/0/id') } },
+    schema: {
+      tags,
+      operationId: 'listCorrections',
+      summary: "An incident's corrections",
+      params: IncidentParams,
+      response: { 200: CorrectionList },
+    },
     handler: async (request) => {
       await incidentOr404(deps.db, request.params.id);
       return { items: (await listCorrections(deps.db, request.params.id)).map(correctionView) };
@@ -94,22 +136,51 @@ export function correctionRoutes(app: CorrexApp, deps: RouteDependencies): void 
   });
 
   app.get('/v1/corrections/:id', {
-    config: { access: readers },
-    schema: { tags, summary: 'A correction with its live approval state (votes, authority rule)', params: CorrectionParams },
+    config: {
+      access: readers,
+      links: {
+        200: {
+          decide: { operationId: 'decideCorrection', parameters: { id: '$request.path.id' } },
+          lift: { operationId: 'liftCorrection', parameters: { id: '$request.path.id' } },
+          incident: { operationId: 'getIncident', parameters: { id: '$response.body#/incidentId' } },
+        },
+      },
+    },
+    schema: {
+      tags,
+      operationId: 'getCorrection',
+      summary: 'A correction with its live approval state (votes, authority rule)',
+      params: CorrectionParams,
+      response: { 200: CorrectionWithLive },
+    },
     handler: async (request) => {
       const { correction, workflowId } = await correctionAndIncident(request.params.id);
-      const live = await deps.corrections.state(workflowId).catch((error: unknown) => ({ unavailable: (error as Error).message.split('\n')[0] }));
-      return { ...correctionView(correction), live };
+      const live = await deps.corrections
+        .state(workflowId)
+        .catch((error: unknown) => ({ unavailable: (error as Error).message.split('\n')[0] ?? 'no answer' }));
+      return { ...correctionView(correction), live } as CorrectionWithLive;
     },
   });
 
   app.post('/v1/corrections/:id/decision', {
-    config: { access: ['approver', 'admin'] },
+    config: {
+      access: ['approver', 'admin'],
+      // 409: the vote is refused (separation of duties, no authority, already voted, no longer pending).
+      alsoAnswers: [409],
+      links: {
+        200: {
+          correction: { operationId: 'getCorrection', parameters: { id: '$request.path.id' } },
+          lift: { operationId: 'liftCorrection', parameters: { id: '$request.path.id' } },
+        },
+      },
+    },
     schema: {
       tags,
+      operationId: 'decideCorrection',
       summary: "Approve or reject a proposed correction (the runbook's decision authority decides whose vote counts)",
       params: CorrectionParams,
       body: DecisionBody,
+      response: { 200: CorrectionSnapshot.describe("The correction's approval state after this vote") },
     },
     handler: async (request) => {
       const { workflowId } = await correctionAndIncident(request.params.id);
@@ -118,12 +189,24 @@ export function correctionRoutes(app: CorrexApp, deps: RouteDependencies): void 
   });
 
   app.post('/v1/corrections/:id/lift', {
-    config: { access: ['approver', 'admin'] },
+    config: {
+      access: ['approver', 'admin'],
+      // 409: refused (not in force, no authority to lift, restoration criteria missing).
+      alsoAnswers: [409],
+      links: {
+        200: {
+          correction: { operationId: 'getCorrection', parameters: { id: '$request.path.id' } },
+          incident: { operationId: 'getIncident', parameters: { id: '$response.body#/incidentId' } },
+        },
+      },
+    },
     schema: {
       tags,
+      operationId: 'liftCorrection',
       summary: 'Lift a correction in force (the last one of a severe incident needs the restoration criteria)',
       params: CorrectionParams,
       body: LiftBody,
+      response: { 200: IncidentSnapshot.describe("The correction's incident, which lifts it (its workflow then takes it off)") },
     },
     handler: async (request) => {
       const { incident } = await correctionAndIncident(request.params.id);
@@ -143,22 +226,35 @@ export function correctionRoutes(app: CorrexApp, deps: RouteDependencies): void 
     config: { access: gateways },
     schema: {
       tags: policyTags,
+      operationId: 'getPolicy',
       summary: 'The corrections in force for a system (ETag; If-None-Match answers 304)',
       params: z.strictObject({ systemId: SystemId }),
+      headers: PolicyHeaders,
+      response: {
+        200: PolicyBody.describe('The policy: every correction of the system applied and not lifted').meta({ headers: etagHeader }),
+        304: z.undefined().describe('Not modified: the If-None-Match ETag is still current').meta({ headers: etagHeader }),
+      },
     },
     handler: async (request, reply) => {
       const { systemId } = request.params;
       const active = await activeCorrections(deps.db, systemId);
       const etag = policyEtag(active);
       reply.header('etag', etag).header('cache-control', 'no-cache');
-      if (request.headers['if-none-match'] === etag) return reply.code(304).send();
-      return { systemId, corrections: active };
+      if (request.headers['if-none-match'] === etag) return reply.code(304).send(undefined);
+      // The rows hold what the proposals' schema accepted, so each kind's parameters are that kind's.
+      return { systemId, corrections: active as PolicyCorrection[] };
     },
   });
 
   app.post('/v1/decide', {
     config: { access: gateways },
-    schema: { tags: policyTags, summary: 'Allow, deny or throttle one request under the corrections in force', body: DecisionRequest },
+    schema: {
+      tags: policyTags,
+      operationId: 'decideRequest',
+      summary: 'Allow, deny or throttle one request under the corrections in force',
+      body: DecisionRequest,
+      response: { 200: Decision },
+    },
     handler: async (request) => decide(await activeCorrections(deps.db, request.body.systemId), request.body),
   });
 }

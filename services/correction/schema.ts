@@ -1,11 +1,29 @@
 import { z } from 'zod';
+import { fallbackStates } from '../notification/kinds.js';
+import { Instant } from '../instant.js';
+import type { AuthorityRule, Vote } from './authority.js';
 import { correctionKinds } from './kinds.js';
+import { correctionStates } from './states.js';
 
 export { correctionKinds };
 export const CorrectionKind = z.enum(correctionKinds, { error: `must be one of ${correctionKinds.join(', ')}` });
 export type CorrectionKind = z.infer<typeof CorrectionKind>;
 
 const ids = z.array(z.string().min(1)).min(1);
+
+/**
+ * Text a person writes (a reason, a rationale, evidence): at most `max` characters as sent, then
+ * trimmed, and not empty once trimmed. Written so that the document says exactly this: a length in
+ * characters (code points, as JSON Schema counts them, where zod's own bound counts UTF-16 units) and
+ * a pattern for "not only spaces", which a bare minLength would let through.
+ */
+export function Prose(max: number | undefined, empty = 'must not be empty') {
+  const text = max === undefined ? z.string() : z.string().refine((s) => [...s].length <= max, `must be at most ${max} characters`);
+  return text
+    .trim()
+    .min(1, empty)
+    .meta({ pattern: '\\S', ...(max === undefined ? {} : { maxLength: max }) });
+}
 
 /** Which traffic a correction applies to: everything, or the union of the listed segments. */
 export const CorrectionScope = z.union(
@@ -22,7 +40,9 @@ export const CorrectionScope = z.union(
       .refine(
         (s) => Object.values(s).some((v) => v !== undefined),
         'must name at least one segment (users, orgs, tiers, regions, useCases) or be { all: true }',
-      ),
+      )
+      // What the refinement says, for the document (a JSON body has no undefined members).
+      .meta({ minProperties: 1 }),
   ],
   { error: 'must be { all: true } or name segments: users, orgs, tiers, regions, useCases' },
 );
@@ -40,7 +60,8 @@ export const correctionParameters = {
       filterProfile: z.string().min(1).optional(),
       disabledCapabilities: z.array(z.string().min(1)).min(1).optional(),
     })
-    .refine((p) => p.filterProfile !== undefined || p.disabledCapabilities !== undefined, 'must set filterProfile or disabledCapabilities'),
+    .refine((p) => p.filterProfile !== undefined || p.disabledCapabilities !== undefined, 'must set filterProfile or disabledCapabilities')
+    .meta({ minProperties: 1 }),
   use_case_restriction: z.strictObject({ prohibitedUseCases: z.array(z.string().min(1)).min(1) }),
   rollback: z.strictObject({ targetVersion: z.string().min(1) }),
   shutdown: z.strictObject({}),
@@ -89,6 +110,94 @@ export interface ProposedCorrection {
 /** What a person proposes: a toolkit kind with valid parameters, a scope and a reason. */
 export const CorrectionProposalInput = correctionOf({
   scope: CorrectionScope,
-  reason: z.string().trim().min(1, 'must not be empty').max(2000),
+  reason: Prose(2000),
   breakGlass: z.boolean().optional(),
 });
+
+// What the API answers about corrections. Each is checked against what is sent (services/http/contract.ts).
+
+const CorrectionState = z.enum(correctionStates);
+
+/** One person's vote on a correction, as its workflow counted it. */
+export const VoteView = z.strictObject({
+  actor: z.string(),
+  role: z.string().describe('The approver role this vote counts for'),
+  decision: z.enum(['approve', 'reject']),
+  rationale: z.string(),
+  at: Instant,
+});
+
+/** Who may decide on one kind of correction at one severity: the runbook's decision authority, resolved. */
+export const AuthorityRuleView = z.strictObject({
+  kind: CorrectionKind,
+  severity: z.string(),
+  approverRoles: z.array(z.string()),
+  quorum: z.number().int().describe('Approvals needed, each from a different person holding a different approver role'),
+  approvalTimeoutMs: z.number().int(),
+  escalateTo: z.array(z.string()).describe('After the timeout, any one holder of these roles may decide alone'),
+  breakGlass: z.discriminatedUnion('allowed', [
+    z.strictObject({ allowed: z.literal(false) }),
+    z.strictObject({ allowed: z.literal(true), ratificationWindowMs: z.number().int() }),
+  ]),
+});
+
+// The decision-authority module is pure and zod-free (workflows run it): these keep its types and the views above one shape.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const _voteMatches: Same<z.infer<typeof VoteView>, Vote> = true;
+const _ruleMatches: Same<z.infer<typeof AuthorityRuleView>, AuthorityRule> = true;
+
+/** Where one downstream consumer of a correction stands: the last notice it was sent, and its fallback. */
+export const DownstreamStatus = z.strictObject({
+  consumerId: z.string(),
+  name: z.string(),
+  notice: z.enum(['none', 'in-force', 'lifted']).describe('The last notice sent to the consumer'),
+  fallback: z.enum(fallbackStates),
+  lastError: z.string().optional().describe('While failing: why the last attempt failed'),
+  nextAttemptAt: Instant.nullable().optional().describe('While failing: when it is tried again; null once given up (the incident closed)'),
+});
+export type DownstreamStatus = z.infer<typeof DownstreamStatus>;
+
+/** A correction workflow's live state (its query, and the answer to a vote). */
+export const CorrectionSnapshot = z.strictObject({
+  id: z.uuid(),
+  kind: CorrectionKind,
+  state: CorrectionState.describe('In the answer to a vote that decided it: where it is going (`approved`, `rejected`), not where it was'),
+  breakGlass: z.boolean(),
+  proposedBy: z.string(),
+  rule: AuthorityRuleView,
+  escalated: z.boolean().describe('The approval timed out: the escalation authority may now decide alone'),
+  votes: z.array(VoteView),
+  failures: z.number().int().describe('Enforcement attempts that failed (each surfaced on the timeline and paged)'),
+  downstream: z.array(DownstreamStatus).optional().describe('Each downstream consumer it reaches (runs started before 2026-12-02 do not say)'),
+});
+export type CorrectionSnapshot = z.infer<typeof CorrectionSnapshot>;
+
+/** A correction as recorded: its kind with that kind's parameters, and when each step happened (null until it has). */
+const recordedCorrection = {
+  id: z.uuid(),
+  incidentId: z.uuid(),
+  systemId: z.string(),
+  scope: CorrectionScope,
+  reason: z.string(),
+  state: CorrectionState,
+  breakGlass: z.boolean(),
+  proposedBy: z.string(),
+  proposedAt: Instant,
+  approvedAt: Instant.nullable(),
+  rejectedAt: Instant.nullable(),
+  appliedAt: Instant.nullable(),
+  verifiedAt: Instant.nullable(),
+  liftedAt: Instant.nullable(),
+};
+export const CorrectionView = correctionOf(recordedCorrection);
+export type CorrectionView = z.infer<typeof CorrectionView>;
+
+/** A correction as recorded, with its workflow's live state, or why the workflow could not be asked. */
+export const CorrectionWithLive = correctionOf({
+  ...recordedCorrection,
+  live: z.union([
+    CorrectionSnapshot,
+    z.strictObject({ unavailable: z.string().describe('Why the workflow could not be asked (the recorded fields above still hold)') }),
+  ]),
+});
+export type CorrectionWithLive = z.infer<typeof CorrectionWithLive>;

@@ -1,21 +1,57 @@
 import { z } from 'zod';
 import { readers } from '../access/roles.js';
+import { Prose } from '../correction/schema.js';
 import type { NotificationRow } from '../db/schema.js';
 import { actorOf, NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';
 import { regulatoryClockWorkflowId } from '../identity.js';
 import { IncidentParams, incidentOr404 } from '../incident/routes.js';
+import { Instant } from '../instant.js';
+import { notificationAudiences, notificationStates } from '../notification/kinds.js';
 import { listNotifications } from '../notification/repository.js';
 import { findReport, listReports } from './repository.js';
+import { RegulatoryClockSnapshot } from './schema.js';
 
 const ReportParams = z.strictObject({ id: z.uuid('must be a report id (UUID)') });
 const ApprovalBody = z.strictObject({
-  /** Fields compliance changed or completed before sending. */
-  edits: z.record(z.string().min(1), z.string()).optional(),
-  /** Required when the deadline has passed: it goes out with the late report. */
-  lateReason: z.string().trim().min(1).max(2000).optional(),
+  edits: z.record(z.string().min(1), z.string()).optional().describe("Fields compliance changed or completed before sending (the report's `fields`)"),
+  lateReason: Prose(2000).optional().describe('Required when the deadline has passed: it goes out with the late report'),
 });
 
-export function notificationView(row: NotificationRow) {
+/** Something Correx sent or will send about an incident: a page, a notice, a regulator report. */
+export const NotificationView = z.strictObject({
+  id: z.uuid(),
+  incidentId: z.uuid(),
+  audience: z.enum(notificationAudiences),
+  regime: z.string().nullable().describe("A regulator report's regime"),
+  clockId: z.string().nullable().describe("A regulator report's clock within its regime"),
+  occurrence: z.number().int().nullable().describe('Which report of a repeating clock: 1, 2…'),
+  correctionId: z.uuid().nullable().describe('The correction a notice is about'),
+  recipient: z.string(),
+  subject: z.string(),
+  state: z.enum(notificationStates),
+  fields: z.record(z.string(), z.string()).describe("A report's fields, drafted from the incident and completed by compliance"),
+  dueAt: Instant.nullable(),
+  sentAt: Instant.nullable(),
+  late: z.boolean(),
+  lateReason: z.string().nullable(),
+  approvedBy: z.string().nullable(),
+  approvedAt: Instant.nullable(),
+  messageId: z.string().nullable().describe('The Message-ID it was sent with'),
+  contentHash: z.string().nullable().describe('SHA-256 of what was sent, as the timeline records it'),
+});
+export type NotificationView = z.infer<typeof NotificationView>;
+
+const ClockUnavailable = z.strictObject({
+  regimeId: z.string(),
+  unavailable: z.string().describe("Why the regime's clock workflow could not be asked"),
+});
+const ReportList = z.strictObject({
+  items: z.array(NotificationView).describe('The regulator reports drafted so far, each with its id to approve it by'),
+  clocks: z.array(z.union([RegulatoryClockSnapshot, ClockUnavailable])).describe("Each applicable regime's clocks, live from its workflow"),
+});
+const NotificationList = z.strictObject({ items: z.array(NotificationView) });
+
+export function notificationView(row: NotificationRow): NotificationView {
   return {
     id: row.id,
     incidentId: row.incident_id,
@@ -43,14 +79,25 @@ export function regulatoryRoutes(app: CorrexApp, deps: RouteDependencies): void 
   const tags = ['regulator reports'];
 
   app.get('/v1/incidents/:id/reports', {
-    config: { access: readers },
-    schema: { tags, summary: "An incident's regulator reports and the live state of each regime's clocks", params: IncidentParams },
+    config: {
+      access: readers,
+      links: { 200: { approve: { operationId: 'approveReport', parameters: { id: '$response.body#/items/0/id' } } } },
+    },
+    schema: {
+      tags,
+      operationId: 'listReports',
+      summary: "An incident's regulator reports and the live state of each regime's clocks",
+      params: IncidentParams,
+      response: { 200: ReportList },
+    },
     handler: async (request) => {
       const incident = await incidentOr404(deps.db, request.params.id);
       const live = await deps.incidents.state(incident.workflow_id).catch(() => undefined);
       const clocks = await Promise.all(
         (live?.regulatoryClocks ?? []).map((c) =>
-          deps.regulatoryClocks.state(c.workflowId).catch((error: unknown) => ({ regimeId: c.regimeId, unavailable: (error as Error).message.split('\n')[0] })),
+          deps.regulatoryClocks
+            .state(c.workflowId)
+            .catch((error: unknown) => ({ regimeId: c.regimeId, unavailable: (error as Error).message.split('\n')[0] ?? 'no answer' })),
         ),
       );
       return { items: (await listReports(deps.db, incident.id)).map(notificationView), clocks };
@@ -58,12 +105,18 @@ export function regulatoryRoutes(app: CorrexApp, deps: RouteDependencies): void 
   });
 
   app.post('/v1/reports/:id/approve', {
-    config: { access: ['compliance', 'admin'] },
+    config: {
+      access: ['compliance', 'admin'],
+      // 409: refused (not one of the runbook's report approvers, not drafted, late without a lateReason).
+      alsoAnswers: [409],
+    },
     schema: {
       tags,
+      operationId: 'approveReport',
       summary: "Approve a drafted regulator report, which sends it (the runbook's report approvers only)",
       params: ReportParams,
       body: ApprovalBody,
+      response: { 200: RegulatoryClockSnapshot.describe("The report's regime clocks after the approval") },
     },
     handler: async (request) => {
       const report = await findReport(deps.db, request.params.id);
@@ -80,7 +133,13 @@ export function regulatoryRoutes(app: CorrexApp, deps: RouteDependencies): void 
 
   app.get('/v1/incidents/:id/notifications', {
     config: { access: readers },
-    schema: { tags: ['notifications'], summary: 'Everything Correx sent or will send about an incident: pages, notices, reports', params: IncidentParams },
+    schema: {
+      tags: ['notifications'],
+      operationId: 'listNotifications',
+      summary: 'Everything Correx sent or will send about an incident: pages, notices, reports',
+      params: IncidentParams,
+      response: { 200: NotificationList },
+    },
     handler: async (request) => {
       await incidentOr404(deps.db, request.params.id);
       const rows = await listNotifications(deps.db, request.params.id);

@@ -1,10 +1,11 @@
 // The correction workflow's messages, shared by the workflow and its client. Updates are for human decisions
 // that need an answer (validated, and refused with a reason); signals for facts; queries for live state.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AuthorityRule, Person, Vote } from '../../services/correction/authority.js';
-import type { CorrectionKind, ProposedCorrection } from '../../services/correction/schema.js';
+import type { AuthorityRule, Person } from '../../services/correction/authority.js';
+import type { CorrectionSnapshot, DownstreamStatus, ProposedCorrection } from '../../services/correction/schema.js';
 import type { CorrectionState } from '../../services/correction/states.js';
 import type { DownstreamConsumerPlan, EnforcementPlan } from '../../services/incident/plan.js';
+import type { CustomerNoticeContext } from '../../services/notification/templates.js';
 
 export type { CorrectionState };
 export { openCorrectionStates } from '../../services/correction/states.js';
@@ -19,20 +20,15 @@ export interface CorrectionStart extends ProposedCorrection {
   /** Downstream consumers this kind of correction interrupts: notified, and their fallbacks switched. */
   consumers: DownstreamConsumerPlan[];
   fallbackSecretEnv: string | undefined;
+  /** What customer notices say beyond the correction (absent in runs started before customer notices had their own text). */
+  customers?: Omit<CustomerNoticeContext, 'fallbackSwitch'> & { message: string | undefined };
 }
 
-export interface CorrectionSnapshot {
-  id: string;
-  kind: CorrectionKind;
-  state: CorrectionState;
-  breakGlass: boolean;
-  proposedBy: string;
-  rule: AuthorityRule;
-  escalated: boolean;
-  votes: Vote[];
-  /** Enforcement attempts that failed (each surfaced on the timeline and paged). */
-  failures: number;
-}
+/** The incident closed: a correction stops paging about downstream failures (they stay on record). */
+export const incidentClosedSignal = defineSignal<[{ at: string }]>('incidentClosed');
+
+/** The workflow's live state; its shape is the API's (services/correction/schema.ts), which checks what it sends. */
+export type { CorrectionSnapshot, DownstreamStatus };
 
 export interface CorrectionDecision {
   actor: string;

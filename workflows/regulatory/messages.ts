@@ -4,6 +4,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Person } from '../../services/correction/authority.js';
 import type { ReportState } from '../../services/notification/kinds.js';
 import type { Regime } from '../../services/regulatory/regime.js';
+import type { ClockSnapshot, RegulatoryClockSnapshot } from '../../services/regulatory/schema.js';
 
 /** What a regulator clock needs to know of its incident; the incident sends it again whenever it changes. */
 export interface IncidentContext {
@@ -34,23 +35,8 @@ export interface RegulatoryClockStart {
 
 export type { ReportState };
 
-export interface ClockSnapshot {
-  clockId: string;
-  report: string;
-  occurrence: number;
-  startAt: string | undefined;
-  dueAt: string | undefined;
-  state: ReportState;
-  submittedAt: string | undefined;
-  late: boolean;
-}
-
-export interface RegulatoryClockSnapshot {
-  regimeId: string;
-  regimeName: string;
-  withdrawn: boolean;
-  clocks: ClockSnapshot[];
-}
+/** The clock's live state; its shape is the API's (services/regulatory/schema.ts), which checks what it sends. */
+export type { ClockSnapshot, RegulatoryClockSnapshot };
 
 export interface ReportApproval {
   actor: string;

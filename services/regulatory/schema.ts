@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { Instant } from '../instant.js';
+import { reportStates } from '../notification/kinds.js';
+import { RegulatoryClock } from './regime.js';
+
+// A regulator clock workflow's live state, as its query and the approval of a report answer it. The
+// workflow's messages take their types from here (type-only, so the workflow bundle stays free of zod),
+// and the API checks what it sends against the same schemas.
+
+/** One deadline of a regime: its report, when its clock started and when the report is due. */
+export const ClockSnapshot = z.strictObject({
+  clockId: z.string(),
+  report: RegulatoryClock.shape.report.describe('Which report this clock asks for'),
+  occurrence: z.number().int().min(1).describe('1, then 2, 3… for a report that repeats'),
+  startAt: Instant.optional().describe('When the clock started; absent while it waits for its start moment'),
+  dueAt: Instant.optional().describe('The deadline; absent until the clock has started'),
+  state: z.enum(reportStates),
+  submittedAt: Instant.optional(),
+  late: z.boolean(),
+});
+export type ClockSnapshot = z.infer<typeof ClockSnapshot>;
+
+export const RegulatoryClockSnapshot = z.strictObject({
+  regimeId: z.string(),
+  regimeName: z.string(),
+  withdrawn: z.boolean().describe('The regime stopped applying (the incident was reclassified): its reports not yet approved are withdrawn'),
+  clocks: z.array(ClockSnapshot),
+});
+export type RegulatoryClockSnapshot = z.infer<typeof RegulatoryClockSnapshot>;
