@@ -3,13 +3,22 @@ import { InvalidInput } from '../errors.js';
 import { actorOf, NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';
 import { createToken, listTokens, revokeToken } from './repository.js';
 import { personRoles } from './roles.js';
-import { TokenRequest } from './schema.js';
+import { CreatedToken, TokenRecord, TokenRequest } from './schema.js';
 
 export function accessRoutes(app: CorrexApp, deps: RouteDependencies): void {
   const tags = ['tokens'];
   app.post('/v1/tokens', {
-    config: { access: ['admin'] },
-    schema: { tags, summary: 'Create an API token or integration key; the secret is in this response only', body: TokenRequest },
+    config: {
+      access: ['admin'],
+      links: { 201: { revoke: { operationId: 'revokeToken', parameters: { token: '$response.body#/token/id' } } } },
+    },
+    schema: {
+      tags,
+      operationId: 'createToken',
+      summary: 'Create an API token or integration key; the secret is in this response only',
+      body: TokenRequest,
+      response: { 201: CreatedToken.describe('The token, with its secret: shown this once') },
+    },
     handler: async (request, reply) => {
       const { ownerOutsideRunbooks, ...tokenRequest } = request.body;
       const actsAsPerson = tokenRequest.roles.some((role) => (personRoles as readonly string[]).includes(role));
@@ -32,7 +41,13 @@ export function accessRoutes(app: CorrexApp, deps: RouteDependencies): void {
 
   app.get('/v1/tokens', {
     config: { access: ['admin'] },
-    schema: { tags, summary: 'Tokens (prefixes only, never secrets)', querystring: z.strictObject({ includeRevoked: z.enum(['true', 'false']).optional() }) },
+    schema: {
+      tags,
+      operationId: 'listTokens',
+      summary: 'Tokens (prefixes only, never secrets), oldest first',
+      querystring: z.strictObject({ includeRevoked: z.enum(['true', 'false']).optional() }),
+      response: { 200: z.strictObject({ items: z.array(TokenRecord) }).describe('Tokens, oldest first; revoked ones only with includeRevoked=true') },
+    },
     handler: async (request) => ({ items: await listTokens(deps.db, { includeRevoked: request.query.includeRevoked === 'true' }) }),
   });
 
@@ -40,13 +55,15 @@ export function accessRoutes(app: CorrexApp, deps: RouteDependencies): void {
     config: { access: ['admin'] },
     schema: {
       tags,
-      summary: 'Revoke a token by id or prefix; it stops working at once',
+      operationId: 'revokeToken',
+      summary: 'Revoke a token by id or prefix; it stops working at once (revoking twice keeps the first time)',
       params: z.strictObject({
         token: z.union(
           [z.uuid(), z.string().regex(/^(crx_[A-Za-z0-9_-]{8}|[0-9a-f]{8})$/)],
           'must be a token id (UUID) or its prefix (crx_xxxxxxxx, or 8 hex characters for an integration key)',
         ),
       }),
+      response: { 200: TokenRecord.describe('The token, revoked') },
     },
     handler: async (request) => {
       const revoked = await revokeToken(deps.db, request.params.token);

@@ -2,21 +2,9 @@ import { findRule } from '../correction/authority.js';
 import type { CorrectionKind } from '../correction/schema.js';
 import { planIncident } from '../incident/plan.js';
 import type { Runbook } from '../runbook/schema.js';
-import type { DrillScenario } from './schema.js';
+import type { DrillPlan, DrillScenario } from './schema.js';
 
-/** Who does what in a drill: the runbook's own people, each in a role the runbook gives them. */
-export interface DrillPlan {
-  systemId: string;
-  runbookVersion: string;
-  title: string;
-  severity: string;
-  commander: string;
-  correction: { kind: CorrectionKind; scope: Record<string, unknown>; parameters: Record<string, unknown>; reason: string };
-  approvers: string[];
-  lifter: string;
-  restoration: { criterion: string; evidence: string }[];
-  signOff: string;
-}
+export type { DrillPlan };
 
 export class DrillCannotRun extends Error {
   override readonly name = 'DrillCannotRun';

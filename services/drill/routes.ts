@@ -7,7 +7,7 @@ import { readers } from '../access/roles.js';
 import { InvalidInput } from '../errors.js';
 import { actorOf, NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';
 import { DrillCannotRun, planDrill } from './plan.js';
-import { DrillRequest } from './schema.js';
+import { DrillPlan, DrillRequest, DrillSnapshot } from './schema.js';
 
 export const drillWorkflowId = (drillId: string) => `drill:${drillId}`;
 
@@ -15,12 +15,16 @@ export function drillRoutes(app: CorrexApp, deps: RouteDependencies & { temporal
   const tags = ['drills'];
 
   app.post('/v1/drills', {
-    config: { access: ['responder', 'admin'] },
+    config: { access: ['responder', 'admin'], links: { 202: { drill: { operationId: 'getDrill', parameters: { id: '$response.body#/drillId' } } } } },
     schema: {
       tags,
+      operationId: 'startDrill',
       summary:
         "Start a drill: one incident under the system's runbook, end to end, with the dry-run enforcer, mail to the outbox, no regulator clocks, kept out of metrics",
       body: DrillRequest,
+      response: {
+        202: z.strictObject({ drillId: z.uuid(), plan: DrillPlan }).describe('Started: the drill runs on its own, as planned; follow it with getDrill'),
+      },
     },
     handler: async (request, reply) => {
       const { systemId, scenario } = request.body;
@@ -48,8 +52,10 @@ export function drillRoutes(app: CorrexApp, deps: RouteDependencies & { temporal
     config: { access: readers },
     schema: {
       tags,
+      operationId: 'getDrill',
       summary: "A drill's progress: each step, who took it and how long it took",
       params: z.strictObject({ id: z.uuid('must be a drill id (UUID)') }),
+      response: { 200: DrillSnapshot.describe("The drill's steps so far") },
     },
     handler: async (request) => {
       try {

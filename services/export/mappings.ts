@@ -1,13 +1,5 @@
 import type { IncidentDossier } from './dossier.js';
-
-/** One incident in an external reporting schema: every field, and for each mandatory one left empty, why. */
-export interface RegulatorMapping {
-  schema: string;
-  reference: string;
-  fields: Record<string, string | null>;
-  mandatory: string[];
-  missing: { field: string; why: string }[];
-}
+import type { RegulatorMapping, RegulatorMappingSchema } from './schema.js';
 
 const harmTypes: Record<string, string> = {
   death: 'physical harm (death)',
@@ -36,7 +28,13 @@ function reportedFields(d: IncidentDossier): Record<string, string> {
   return out;
 }
 
-function finish(schema: string, reference: string, fields: Record<string, string | null>, mandatory: string[], why: Record<string, string>): RegulatorMapping {
+function finish(
+  schema: RegulatorMappingSchema,
+  reference: string,
+  fields: Record<string, string | null>,
+  mandatory: string[],
+  why: Record<string, string>,
+): RegulatorMapping {
   const missing = mandatory
     .filter((f) => !fields[f])
     .map((field) => ({ field, why: why[field] ?? 'Correx holds no record of it; complete it before submitting' }));

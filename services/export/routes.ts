@@ -8,11 +8,26 @@ import { InvalidInput } from '../errors.js';
 import { readDossier } from './dossier.js';
 import { regulatorMappings } from './mappings.js';
 import { printableReport } from './report.js';
-import { ExportSelection } from './schema.js';
+import { IncidentView } from '../incident/schema.js';
+import { TimelineEventView } from '../timeline/repository.js';
+import { CSV_COLUMNS, ExportManifest, ExportSelection, RegulatorMapping, regulatorMappingSchemas, SigningKeyView } from './schema.js';
 import type { SigningKey } from './signing.js';
 import { csvExport, jsonExport, newExportId, recordExport, selectIncidents } from './stream.js';
+import { Instant } from '../instant.js';
 
 type ExportDependencies = RouteDependencies & { signingKey: SigningKey };
+
+/** The JSON export, streamed as one document (its line layout is in services/export/stream.ts). */
+const TimelineExport = z.strictObject({
+  format: ExportManifest.shape.format,
+  exportId: z.uuid(),
+  exportedAt: Instant,
+  exportedBy: z.string(),
+  selection: z.record(z.string(), z.string()),
+  incidents: z.array(z.strictObject({ incident: IncidentView, events: z.array(TimelineEventView) })),
+  manifest: ExportManifest,
+  signature: z.string().describe('Ed25519 over the canonical JSON of the manifest, base64'),
+});
 
 /** Streams an export as a download, after recording it on each exported incident's timeline (the API and the console). */
 export async function sendExport(reply: FastifyReply, deps: ExportDependencies, query: ExportSelection, actor: string) {
@@ -47,16 +62,31 @@ export function exportRoutes(app: CorrexApp, deps: ExportDependencies): void {
 
   app.get('/.well-known/correx-signing-key', {
     config: { access: 'public' },
-    schema: { tags, summary: 'The Ed25519 public key export manifests are signed with' },
-    handler: async () => ({ keyId: deps.signingKey.keyId, algorithm: 'Ed25519', publicKey: deps.signingKey.publicKeyPem }),
+    schema: {
+      tags,
+      operationId: 'getSigningKey',
+      summary: 'The Ed25519 public key export manifests are signed with',
+      response: { 200: SigningKeyView.describe('The public key') },
+    },
+    handler: async () => ({ keyId: deps.signingKey.keyId, algorithm: 'Ed25519' as const, publicKey: deps.signingKey.publicKeyPem }),
   });
 
   app.get('/v1/exports', {
     config: { access },
     schema: {
       tags,
+      operationId: 'exportTimelines',
       summary: 'Export timelines: JSON (events, hash chain, signed manifest; verify with `correx audit verify`) or CSV (RFC 4180), streamed',
       querystring: ExportSelection,
+      response: {
+        200: {
+          description: 'A download (Content-Disposition: attachment), as `format` asks: JSON or CSV',
+          content: {
+            'application/json': { schema: TimelineExport },
+            'text/csv': { schema: z.string().describe(`RFC 4180 with a header line: ${CSV_COLUMNS.join(', ')}`) },
+          },
+        },
+      },
     },
     handler: async (request, reply) => sendExport(reply, deps, request.query, actorOf(request)),
   });
@@ -65,8 +95,10 @@ export function exportRoutes(app: CorrexApp, deps: ExportDependencies): void {
     config: { access },
     schema: {
       tags,
+      operationId: 'getIncidentReport',
       summary: 'The printable incident report (HTML for print): summary, decision log, corrections, reports against deadlines, follow-up',
       params: IncidentParams,
+      response: { 200: { description: 'A self-contained HTML page, for print', content: { 'text/html': { schema: z.string() } } } },
     },
     handler: async (request, reply) => sendReport(reply, deps, await incidentOr404(deps.db, request.params.id), actorOf(request)),
   });
@@ -75,12 +107,16 @@ export function exportRoutes(app: CorrexApp, deps: ExportDependencies): void {
     config: { access },
     schema: {
       tags,
+      operationId: 'getRegulatorMappings',
       summary:
         'The incident in the EU AI Act serious-incident, GPAI Code of Practice, OECD and AI Incident Database fields, with each missing mandatory field and why',
       params: IncidentParams,
-      querystring: z.strictObject({
-        schema: z.enum(['eu-ai-act-art73-serious-incident', 'gpai-code-of-practice-c9', 'oecd-common-reporting-framework', 'ai-incident-database']).optional(),
-      }),
+      querystring: z.strictObject({ schema: z.enum(regulatorMappingSchemas).optional() }),
+      response: {
+        200: z
+          .strictObject({ incidentId: z.uuid(), items: z.array(RegulatorMapping) })
+          .describe('The incident in each schema asked for (all four without `schema`)'),
+      },
     },
     handler: async (request) => {
       const incident = await incidentOr404(deps.db, request.params.id);

@@ -304,7 +304,10 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
       tags: ['service'],
       operationId: 'getHealth',
       summary: 'Temporal and database reachability (503 when either is down)',
-      response: { 200: HealthReport, 503: HealthReport.describe('Temporal or the database does not answer: `reachable` says which') },
+      response: {
+        200: HealthReport.describe('Temporal and the database answer'),
+        503: HealthReport.describe('Temporal or the database does not answer: `reachable` says which'),
+      },
     },
     handler: async (_request, reply) => {
       const [temporalUp, databaseUp] = await Promise.all([temporalReachable(deps.temporal.connection), databaseReachable(deps.db)]);
@@ -322,7 +325,7 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
       tags: ['service'],
       operationId: 'getLiveness',
       summary: 'The process answers (liveness: never restart it for a dependency that is down)',
-      response: { 200: Liveness },
+      response: { 200: Liveness.describe('The process answers') },
     },
     handler: async () => ({ status: 'alive' as const }),
   });
@@ -332,7 +335,7 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
       tags: ['service'],
       operationId: 'getReadiness',
       summary: 'Ready for traffic: not draining, and Temporal and the database answer (503 otherwise)',
-      response: { 200: Readiness, 503: Readiness.describe('Draining, or Temporal or the database does not answer') },
+      response: { 200: Readiness.describe('Ready for traffic'), 503: Readiness.describe('Draining, or Temporal or the database does not answer') },
     },
     handler: async (_request, reply) => {
       const accepting = deps.accepting?.() ?? true;

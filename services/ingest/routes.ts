@@ -26,7 +26,7 @@ export function ingestRoutes(app: CorrexApp, deps: RouteDependencies): void {
       operationId: 'ingestAlertmanager',
       summary: "Alertmanager's webhook (version 4): point a webhook_configs receiver here with a bearer token",
       body: AlertmanagerWebhook,
-      response: { 202: AlertmanagerAccepted },
+      response: { 202: AlertmanagerAccepted.describe("Every alert stored and handed to its system's monitor") },
     },
     handler: async (request, reply) => {
       let signals: SignalInput[];
@@ -51,7 +51,7 @@ export function ingestRoutes(app: CorrexApp, deps: RouteDependencies): void {
       summary: 'PagerDuty Events API v2: trigger, acknowledge, resolve. The routing key is a Correx integration key, which selects the system.',
       description: "Answers in PagerDuty's own format, not problem+json: 202 as below, 400 and 429 as PagerDutyError.",
       body: PagerDutyEvent,
-      response: { 202: PagerDutyAccepted },
+      response: { 202: PagerDutyAccepted.describe('Event processed (as PagerDuty answers)') },
     },
     handler: async (request, reply) => {
       const event = request.body;

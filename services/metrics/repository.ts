@@ -1,5 +1,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../db/schema.js';
+import type { IncidentState } from '../incident/schema.js';
+import type { DurationSummary, IncidentMetrics, RegulatorSummary, SystemMetrics } from './schema.js';
 
 /**
  * Incident metrics, computed from PostgreSQL at every request: no process keeps a counter, so every
@@ -67,38 +69,11 @@ function withDurations(where: RawBuilder<unknown>) {
     )`;
 }
 
-export interface RegulatorSubmission {
-  regime: string | null;
-  clockId: string | null;
-  occurrence: number | null;
-  dueAt: string | null;
-  sentAt: string | null;
-  /** Due minus sent: positive when sent early, negative when late; null while unsent. */
-  marginSeconds: number | null;
-  /** Sent late (as recorded when it was sent), or unsent with its deadline passed. */
-  late: boolean;
-}
-
-export interface IncidentMetrics {
-  incidentId: string;
-  systemId: string;
-  severity: string;
-  state: string;
-  drill: boolean;
-  openedAt: string;
-  timeToDetectSeconds: number | null;
-  timeToAcknowledgeSeconds: number | null;
-  timeToFirstCorrectionSeconds: number | null;
-  timeToResolveSeconds: number | null;
-  timeToCloseSeconds: number | null;
-  regulatorSubmissions: RegulatorSubmission[];
-}
-
 interface DurationRow extends Record<DurationColumn, number | null> {
   id: string;
   system_id: string;
   severity: string;
-  state: string;
+  state: IncidentState;
   drill: boolean;
   opened_at: Date;
 }
@@ -147,46 +122,6 @@ export async function incidentMetrics(db: Kysely<Database>, incidentId: string):
       late: s.late,
     })),
   };
-}
-
-export interface DurationSummary {
-  /** Incidents that have reached this point. */
-  count: number;
-  mean: number | null;
-  /** Percentiles with linear interpolation between the nearest values (PostgreSQL percentile_cont). */
-  p50: number | null;
-  p90: number | null;
-  max: number | null;
-}
-
-export interface RegulatorSummary {
-  /** Reports sent. */
-  count: number;
-  /** Of those, sent after their deadline. */
-  lateCount: number;
-  /** The smallest due-minus-sent margin of a sent report (negative: the latest one). */
-  minMarginSeconds: number | null;
-  /** Reports drafted and not sent yet, and of those the ones whose deadline has passed. */
-  unsent: number;
-  overdue: number;
-}
-
-export interface SystemMetrics {
-  systemId: string;
-  from: string | null;
-  to: string | null;
-  incidents: {
-    total: number;
-    bySeverity: Record<string, number>;
-    byState: Record<string, number>;
-    bySeverityAndState: { severity: string; state: string; count: number }[];
-  };
-  timeToDetectSeconds: DurationSummary;
-  timeToAcknowledgeSeconds: DurationSummary;
-  timeToFirstCorrectionSeconds: DurationSummary;
-  timeToResolveSeconds: DurationSummary;
-  timeToCloseSeconds: DurationSummary;
-  regulatorSubmissions: RegulatorSummary & { byRegime: (RegulatorSummary & { regime: string | null })[] };
 }
 
 interface RegulatorRow {
@@ -253,7 +188,7 @@ export async function systemMetrics(
   });
   const [aggregates, counts, regulator] = await Promise.all([
     sql<Record<string, number | null>>`${withDurations(where)} select ${sql.join(stats)} from durations`.execute(db),
-    sql<{ severity: string; state: string; count: number }>`${withDurations(where)}
+    sql<{ severity: string; state: IncidentState; count: number }>`${withDurations(where)}
       select severity, state, count(*)::int as count from durations group by severity, state order by severity, state`.execute(db),
     regulatorRows(db, where),
   ]);

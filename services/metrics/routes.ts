@@ -1,3 +1,4 @@
+import { Registry } from 'prom-client';
 import { z } from 'zod';
 import { readers, type Role } from '../access/roles.js';
 import { NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';
@@ -6,6 +7,7 @@ import { IncidentParams } from '../incident/routes.js';
 import { SystemId } from '../incident/schema.js';
 import { metricsRegistry } from './prometheus.js';
 import { incidentMetrics, systemMetrics } from './repository.js';
+import { IncidentMetrics, SystemMetrics } from './schema.js';
 
 const SystemParams = z.strictObject({ systemId: SystemId });
 const Time = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time with offset' });
@@ -31,9 +33,11 @@ export function metricsRoutes(app: CorrexApp, deps: RouteDependencies): void {
     config: { access: readers },
     schema: {
       tags,
+      operationId: 'getIncidentMetrics',
       summary:
         "An incident's times to detect, acknowledge, first correction applied, resolve and close, and each regulator report against its deadline (drills too, flagged)",
       params: IncidentParams,
+      response: { 200: IncidentMetrics.describe("The incident's durations and its reports against their deadlines") },
     },
     handler: async (request) => {
       const metrics = await incidentMetrics(deps.db, request.params.id);
@@ -46,10 +50,12 @@ export function metricsRoutes(app: CorrexApp, deps: RouteDependencies): void {
     config: { access: readers },
     schema: {
       tags,
+      operationId: 'getSystemMetrics',
       summary:
         "A system's non-drill incidents opened in [from, to): counts by severity and state, each duration's count, mean, p50, p90 and max, regulator reports sent, late and the smallest margin",
       params: SystemParams,
       querystring: WindowQuery,
+      response: { 200: SystemMetrics.describe('Counts, duration statistics and regulator reports over the window') },
     },
     handler: async (request) => {
       const { systemId } = request.params;
@@ -61,7 +67,17 @@ export function metricsRoutes(app: CorrexApp, deps: RouteDependencies): void {
 
   app.get('/metrics', {
     config: { access: scrapers },
-    schema: { tags, summary: 'Prometheus metrics (text exposition format 0.0.4), read from PostgreSQL at each scrape; drills excluded' },
+    schema: {
+      tags,
+      operationId: 'getPrometheusMetrics',
+      summary: 'Prometheus metrics (text exposition format 0.0.4), read from PostgreSQL at each scrape; drills excluded',
+      response: {
+        200: {
+          description: 'The metrics in the Prometheus text exposition format (docs/metrics.md names each)',
+          content: { [Registry.PROMETHEUS_CONTENT_TYPE]: { schema: z.string() } },
+        },
+      },
+    },
     handler: async (_request, reply) => {
       const registry = metricsRegistry(deps.db);
       const text = await registry.metrics();

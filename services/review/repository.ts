@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database, IncidentRow } from '../db/schema.js';
 import { jsonb } from '../db/jsonb.js';
 import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js';
-import type { ReviewRecord } from './schema.js';
+import type { Attribution, ReviewRecord } from './schema.js';
 
 /** The review record as submitted (a later revision replaces it; the timeline keeps every one). */
 export async function recordReview(
@@ -82,9 +82,10 @@ export async function attributionTotals(db: Kysely<Database>, filter: { systemId
   if (filter.from) query = query.where('i.opened_at', '>=', new Date(filter.from));
   if (filter.to) query = query.where('i.opened_at', '<', new Date(filter.to));
   const rows = await query.execute();
-  const totals = new Map<string, { stage: string; actor: string; attributions: number; incidents: Set<string>; confidence: Record<string, number> }>();
+  const totals = new Map<string, Pick<Attribution, 'stage' | 'actor'> & { attributions: number; incidents: Set<string>; confidence: Record<string, number> }>();
   for (const row of rows) {
-    for (const a of row.attribution) {
+    // Written only from a ReviewRecord (recordReview), so within the vocabulary the column type does not state.
+    for (const a of row.attribution as Attribution[]) {
       const key = `${a.stage}|${a.actor}`;
       const entry = totals.get(key) ?? { stage: a.stage, actor: a.actor, attributions: 0, incidents: new Set<string>(), confidence: {} };
       entry.attributions += 1;

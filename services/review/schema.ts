@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Instant } from '../instant.js';
 import { taskStates } from './task-states.js';
 
 /** Where in the model's lifecycle the failure traces to. */
@@ -50,3 +51,47 @@ export type ReviewRecord = z.infer<typeof ReviewRecord>;
 
 export { taskStates };
 export type TaskState = (typeof taskStates)[number];
+
+/** The review record as stored, without its corrective actions (those became tasks). */
+export const ReviewRecordView = z.strictObject({
+  summary: z.string(),
+  impact: z.string(),
+  highlights: z.array(z.strictObject({ seq: z.number().int().optional(), at: Instant.optional(), note: z.string() })),
+  rootCause: z.string(),
+  contributingFactors: z.array(z.string()),
+  attribution: z.array(Attribution),
+  runbookChanges: z.array(z.string()),
+  submittedBy: z.string(),
+  submittedAt: Instant,
+  signedOffBy: z.string().nullable(),
+  signedOffAt: Instant.nullable(),
+});
+export type ReviewRecordView = z.infer<typeof ReviewRecordView>;
+
+/** A follow-up task as the review workflow tracks it. */
+export const ReviewTaskSnapshot = z.strictObject({
+  key: z.string().describe('The task within its incident: the runbook template id, or `action-<n>` for a corrective action'),
+  title: z.string(),
+  ownerRole: z.string(),
+  owner: z.string().optional(),
+  dueAt: Instant,
+  origin: z.enum(['template', 'corrective-action']),
+  taskId: z.uuid().describe('What to act on: POST /v1/tasks/{id}/done, /reassign, /not-doing'),
+  state: z.enum(taskStates),
+  reminded: z.boolean(),
+  escalated: z.boolean(),
+});
+export type ReviewTaskSnapshot = z.infer<typeof ReviewTaskSnapshot>;
+
+/** The review workflow's live state (its query, and the answer to a submission or sign-off). */
+export const ReviewSnapshot = z.strictObject({
+  incidentId: z.uuid(),
+  tasks: z.array(ReviewTaskSnapshot),
+  review: z
+    .strictObject({ submittedBy: z.string(), at: Instant, revision: z.number().int().min(1) })
+    .optional()
+    .describe('The latest submission; absent until the record is first submitted'),
+  signedOff: z.strictObject({ actor: z.string(), role: z.string(), at: Instant }).optional().describe('Absent until signed off, which closes the incident'),
+  signOffRoles: z.array(z.string()).describe("Roles whose holders may sign off: the decision authority at the incident's severity"),
+});
+export type ReviewSnapshot = z.infer<typeof ReviewSnapshot>;

@@ -3,7 +3,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Person } from '../../services/correction/authority.js';
 import type { ReviewTask } from '../../services/task/repository.js';
-import type { ReviewRecord } from '../../services/review/schema.js';
+import type { ReviewRecord, ReviewSnapshot, ReviewTaskSnapshot } from '../../services/review/schema.js';
 
 /** A follow-up task as the review creates it. */
 export type ReviewTaskPlan = ReviewTask;
@@ -21,20 +21,7 @@ export interface ReviewStart {
   drill: boolean;
 }
 
-export interface ReviewTaskSnapshot extends ReviewTaskPlan {
-  taskId: string;
-  state: 'open' | 'done' | 'not-doing';
-  reminded: boolean;
-  escalated: boolean;
-}
-
-export interface ReviewSnapshot {
-  incidentId: string;
-  tasks: ReviewTaskSnapshot[];
-  review: { submittedBy: string; at: string; revision: number } | undefined;
-  signedOff: { actor: string; role: string; at: string } | undefined;
-  signOffRoles: string[];
-}
+export type { ReviewSnapshot, ReviewTaskSnapshot };
 
 export interface TaskAction {
   actor: string;
