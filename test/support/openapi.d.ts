@@ -11,24 +11,7 @@ export interface paths {
          * Temporal and database reachability (503 when either is down)
          * @description No token needed.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        get: operations["getHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -48,24 +31,7 @@ export interface paths {
          * The process answers (liveness: never restart it for a dependency that is down)
          * @description No token needed.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        get: operations["getLiveness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -85,24 +51,7 @@ export interface paths {
          * Ready for traffic: not draining, and Temporal and the database answer (503 otherwise)
          * @description No token needed.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        get: operations["getReadiness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -246,80 +195,7 @@ export interface paths {
          * An incident's corrections
          * @description Bearer token with one of the roles: responder, approver, compliance, admin.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Nothing by that id */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["listCorrections"];
         put?: never;
         /**
          * Propose a deployment correction (breakGlass: the commander applies at once)
@@ -327,219 +203,7 @@ export interface paths {
          *
          *     Bearer token with one of the roles: responder, admin.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description A fresh value (a UUID) per action, sent again unchanged on each retry of it. The same key from the same token answers with the result of the first request, without acting again; the same key with a different request answers 422. Keys are kept for 24 hours. */
-                    "idempotency-key"?: string;
-                };
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        kind: "user_restriction";
-                        parameters: {
-                            /** @enum {string} */
-                            mode: "blocklist" | "allowlist";
-                        };
-                        scope: {
-                            /** @enum {boolean} */
-                            all: true;
-                        } | {
-                            users?: string[];
-                            orgs?: string[];
-                            tiers?: string[];
-                            regions?: string[];
-                            useCases?: string[];
-                        };
-                        reason: string;
-                        breakGlass?: boolean;
-                    } | {
-                        /** @enum {string} */
-                        kind: "rate_limit";
-                        parameters: {
-                            requestsPerMinute: number;
-                            /**
-                             * @default user
-                             * @enum {string}
-                             */
-                            per?: "user" | "org";
-                        };
-                        scope: {
-                            /** @enum {boolean} */
-                            all: true;
-                        } | {
-                            users?: string[];
-                            orgs?: string[];
-                            tiers?: string[];
-                            regions?: string[];
-                            useCases?: string[];
-                        };
-                        reason: string;
-                        breakGlass?: boolean;
-                    } | {
-                        /** @enum {string} */
-                        kind: "capability_restriction";
-                        parameters: {
-                            filterProfile?: string;
-                            disabledCapabilities?: string[];
-                        };
-                        scope: {
-                            /** @enum {boolean} */
-                            all: true;
-                        } | {
-                            users?: string[];
-                            orgs?: string[];
-                            tiers?: string[];
-                            regions?: string[];
-                            useCases?: string[];
-                        };
-                        reason: string;
-                        breakGlass?: boolean;
-                    } | {
-                        /** @enum {string} */
-                        kind: "use_case_restriction";
-                        parameters: {
-                            prohibitedUseCases: string[];
-                        };
-                        scope: {
-                            /** @enum {boolean} */
-                            all: true;
-                        } | {
-                            users?: string[];
-                            orgs?: string[];
-                            tiers?: string[];
-                            regions?: string[];
-                            useCases?: string[];
-                        };
-                        reason: string;
-                        breakGlass?: boolean;
-                    } | {
-                        /** @enum {string} */
-                        kind: "rollback";
-                        parameters: {
-                            targetVersion: string;
-                        };
-                        scope: {
-                            /** @enum {boolean} */
-                            all: true;
-                        } | {
-                            users?: string[];
-                            orgs?: string[];
-                            tiers?: string[];
-                            regions?: string[];
-                            useCases?: string[];
-                        };
-                        reason: string;
-                        breakGlass?: boolean;
-                    } | {
-                        /** @enum {string} */
-                        kind: "shutdown";
-                        /** @default {} */
-                        parameters?: Record<string, never>;
-                        scope: {
-                            /** @enum {boolean} */
-                            all: true;
-                        } | {
-                            users?: string[];
-                            orgs?: string[];
-                            tiers?: string[];
-                            regions?: string[];
-                            useCases?: string[];
-                        };
-                        reason: string;
-                        breakGlass?: boolean;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Nothing by that id */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is larger than 1 MiB */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is not application/json */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["proposeCorrection"];
         delete?: never;
         options?: never;
         head?: never;
@@ -557,80 +221,7 @@ export interface paths {
          * A correction with its live approval state (votes, authority rule)
          * @description Bearer token with one of the roles: responder, approver, compliance, admin.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Nothing by that id */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getCorrection"];
         put?: never;
         post?: never;
         delete?: never;
@@ -652,106 +243,7 @@ export interface paths {
          * Approve or reject a proposed correction (the runbook's decision authority decides whose vote counts)
          * @description Bearer token with one of the roles: approver, admin.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        decision: "approve" | "reject";
-                        rationale: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Nothing by that id */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is larger than 1 MiB */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is not application/json */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["decideCorrection"];
         delete?: never;
         options?: never;
         head?: never;
@@ -771,108 +263,7 @@ export interface paths {
          * Lift a correction in force (the last one of a severe incident needs the restoration criteria)
          * @description Bearer token with one of the roles: approver, admin.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        rationale: string;
-                        restoration?: {
-                            criterion: string;
-                            evidence: string;
-                        }[];
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Nothing by that id */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is larger than 1 MiB */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is not application/json */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["liftCorrection"];
         delete?: never;
         options?: never;
         head?: never;
@@ -890,80 +281,7 @@ export interface paths {
          * The corrections in force for a system (ETag; If-None-Match answers 304)
          * @description Bearer token with one of the roles: responder, approver, compliance, admin, gateway.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    systemId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Nothing by that id */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getPolicy"];
         put?: never;
         post?: never;
         delete?: never;
@@ -985,99 +303,7 @@ export interface paths {
          * Allow, deny or throttle one request under the corrections in force
          * @description Bearer token with one of the roles: responder, approver, compliance, admin, gateway.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        systemId: string;
-                        userId?: string;
-                        orgId?: string;
-                        tier?: string;
-                        region?: string;
-                        useCase?: string;
-                        capability?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is larger than 1 MiB */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is not application/json */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["decideRequest"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1095,80 +321,7 @@ export interface paths {
          * An incident's regulator reports and the live state of each regime's clocks
          * @description Bearer token with one of the roles: responder, approver, compliance, admin.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Nothing by that id */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["listReports"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1190,107 +343,7 @@ export interface paths {
          * Approve a drafted regulator report, which sends it (the runbook's report approvers only)
          * @description Bearer token with one of the roles: compliance, admin.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        edits?: {
-                            [key: string]: string;
-                        };
-                        lateReason?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Nothing by that id */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is larger than 1 MiB */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is not application/json */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["approveReport"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1308,80 +361,7 @@ export interface paths {
          * Everything Correx sent or will send about an incident: pages, notices, reports
          * @description Bearer token with one of the roles: responder, approver, compliance, admin.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Nothing by that id */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["listNotifications"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1401,74 +381,7 @@ export interface paths {
          * Follow-up tasks, soonest due first
          * @description Bearer token with one of the roles: responder, approver, compliance, admin.
          */
-        get: {
-            parameters: {
-                query?: {
-                    incidentId?: string;
-                    state?: "open" | "done" | "not-doing";
-                    owner?: string;
-                    limit?: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["listTasks"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1490,104 +403,7 @@ export interface paths {
          * Mark a task done
          * @description Bearer token with one of the roles: responder, approver, compliance, admin.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: {
-                content: {
-                    "application/json": {
-                        note?: string;
-                    } | null;
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Nothing by that id */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is larger than 1 MiB */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is not application/json */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["markTaskDone"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1607,104 +423,7 @@ export interface paths {
          * Give a task to another person of the runbook
          * @description Bearer token with one of the roles: responder, approver, compliance, admin.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        to: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Nothing by that id */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is larger than 1 MiB */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is not application/json */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["reassignTask"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1724,104 +443,7 @@ export interface paths {
          * Mark a task as not being done, with the reason
          * @description Bearer token with one of the roles: responder, approver, compliance, admin.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        reason: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Nothing by that id */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is larger than 1 MiB */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is not application/json */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["markTaskNotDoing"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1837,219 +459,17 @@ export interface paths {
         };
         /**
          * The after-action review: its record (with attribution), tasks and sign-off
-         * @description Bearer token with one of the roles: responder, approver, compliance, admin.
+         * @description Before the incident is first resolved it has no review: 409.
+         *
+         *     Bearer token with one of the roles: responder, approver, compliance, admin.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Nothing by that id */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getReview"];
         put?: never;
         /**
          * Submit (or revise) the review record; corrective actions become tracked tasks
          * @description Bearer token with one of the roles: responder, approver, admin.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        summary: string;
-                        impact: string;
-                        /** @default [] */
-                        highlights?: {
-                            seq?: number;
-                            /** Format: date-time */
-                            at?: string;
-                            note: string;
-                        }[];
-                        rootCause: string;
-                        /** @default [] */
-                        contributingFactors?: string[];
-                        attribution: {
-                            /** @enum {string} */
-                            stage: "data" | "pre-training" | "fine-tuning" | "alignment-safety-tuning" | "evaluation" | "deployment-configuration" | "use-or-misuse";
-                            /** @enum {string} */
-                            actor: "upstream-developer" | "deployer" | "user" | "third-party";
-                            /** @enum {string} */
-                            confidence: "low" | "medium" | "high";
-                            evidence: {
-                                description: string;
-                                /** Format: uri */
-                                url?: string;
-                            }[];
-                        }[];
-                        /** @default [] */
-                        correctiveActions?: {
-                            title: string;
-                            ownerRole: string;
-                            owner?: string;
-                            /** Format: date-time */
-                            dueAt: string;
-                        }[];
-                        /** @default [] */
-                        runbookChanges?: string[];
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Nothing by that id */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is larger than 1 MiB */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is not application/json */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["submitReview"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2069,98 +489,7 @@ export interface paths {
          * Sign the review off (the decision authority at the incident's severity), which closes the incident
          * @description Bearer token with one of the roles: approver, admin.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Nothing by that id */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is larger than 1 MiB */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is not application/json */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["signOffReview"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2178,73 +507,7 @@ export interface paths {
          * Attributions across reviewed incidents (drills left out), by lifecycle stage and value-chain actor
          * @description Bearer token with one of the roles: responder, approver, compliance, admin.
          */
-        get: {
-            parameters: {
-                query?: {
-                    systemId?: string;
-                    from?: string;
-                    to?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["listAttributions"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2266,109 +529,7 @@ export interface paths {
          * A signal in Correx's own format; the system's monitor decides whether it opens, joins, acknowledges or resolves an incident
          * @description Bearer token with one of the roles: ingest, responder, admin.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        systemId: string;
-                        /** @enum {string} */
-                        source: "alertmanager" | "pagerduty" | "native" | "report" | "evaluation" | "heartbeat";
-                        /**
-                         * @default firing
-                         * @enum {string}
-                         */
-                        status?: "firing" | "acknowledged" | "resolved";
-                        /** @default {} */
-                        labels?: {
-                            [key: string]: string;
-                        };
-                        severity?: string;
-                        summary?: string;
-                        /** Format: date-time */
-                        at?: string;
-                        idempotencyKey?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is larger than 1 MiB */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is not application/json */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["sendSignal"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2388,111 +549,7 @@ export interface paths {
          * Silence matching signals until endsAt: recorded, never paged
          * @description Bearer token with one of the roles: responder, admin.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    systemId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        reason: string;
-                        /** Format: date-time */
-                        endsAt: string;
-                        /** @default {} */
-                        matchers?: {
-                            [key: string]: string;
-                        };
-                        trigger?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Nothing by that id */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is larger than 1 MiB */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is not application/json */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["createSilence"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2508,82 +565,11 @@ export interface paths {
         };
         /**
          * The system monitor's live state: open groups, windows, silences
-         * @description Bearer token with one of the roles: responder, approver, compliance, admin.
+         * @description A system whose monitor has had no signal or silence yet has no state to show: 404.
+         *
+         *     Bearer token with one of the roles: responder, approver, compliance, admin.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    systemId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Nothing by that id */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getMonitor"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2605,128 +591,7 @@ export interface paths {
          * Alertmanager's webhook (version 4): point a webhook_configs receiver here with a bearer token
          * @description Bearer token with one of the roles: ingest, admin.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        version: "4";
-                        groupKey: string;
-                        /** @default 0 */
-                        truncatedAlerts?: number;
-                        /** @enum {string} */
-                        status: "firing" | "resolved";
-                        receiver: string;
-                        /** @default {} */
-                        groupLabels?: {
-                            [key: string]: string;
-                        };
-                        /** @default {} */
-                        commonLabels?: {
-                            [key: string]: string;
-                        };
-                        /** @default {} */
-                        commonAnnotations?: {
-                            [key: string]: string;
-                        };
-                        externalURL?: string;
-                        alerts: {
-                            /** @enum {string} */
-                            status: "firing" | "resolved";
-                            labels: {
-                                [key: string]: string;
-                            };
-                            /** @default {} */
-                            annotations?: {
-                                [key: string]: string;
-                            };
-                            startsAt: string;
-                            endsAt?: string;
-                            generatorURL?: string;
-                            fingerprint: string;
-                        }[];
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is larger than 1 MiB */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is not application/json */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["ingestAlertmanager"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2744,159 +609,11 @@ export interface paths {
         put?: never;
         /**
          * PagerDuty Events API v2: trigger, acknowledge, resolve. The routing key is a Correx integration key, which selects the system.
-         * @description Authenticated by the integration key in the body (routing_key).
+         * @description Answers in PagerDuty's own format, not problem+json: 202 as below, 400 and 429 as PagerDutyError.
+         *
+         *     Authenticated by the integration key in the body (routing_key).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        routing_key: string;
-                        dedup_key?: string;
-                        payload: {
-                            summary: string;
-                            source: string;
-                            /** @enum {string} */
-                            severity: "critical" | "error" | "warning" | "info";
-                            /** Format: date-time */
-                            timestamp?: string;
-                            component?: string;
-                            group?: string;
-                            class?: string;
-                            custom_details?: unknown;
-                        };
-                        images?: {
-                            src: string;
-                            href?: string;
-                            alt?: string;
-                        }[];
-                        links?: {
-                            href: string;
-                            text?: string;
-                        }[];
-                        client?: string;
-                        client_url?: string;
-                        /** @enum {string} */
-                        event_action: "trigger";
-                    } | {
-                        routing_key: string;
-                        dedup_key: string;
-                        payload?: {
-                            summary: string;
-                            source: string;
-                            /** @enum {string} */
-                            severity: "critical" | "error" | "warning" | "info";
-                            /** Format: date-time */
-                            timestamp?: string;
-                            component?: string;
-                            group?: string;
-                            class?: string;
-                            custom_details?: unknown;
-                        };
-                        images?: {
-                            src: string;
-                            href?: string;
-                            alt?: string;
-                        }[];
-                        links?: {
-                            href: string;
-                            text?: string;
-                        }[];
-                        client?: string;
-                        client_url?: string;
-                        /** @enum {string} */
-                        event_action: "acknowledge";
-                    } | {
-                        routing_key: string;
-                        dedup_key: string;
-                        payload?: {
-                            summary: string;
-                            source: string;
-                            /** @enum {string} */
-                            severity: "critical" | "error" | "warning" | "info";
-                            /** Format: date-time */
-                            timestamp?: string;
-                            component?: string;
-                            group?: string;
-                            class?: string;
-                            custom_details?: unknown;
-                        };
-                        images?: {
-                            src: string;
-                            href?: string;
-                            alt?: string;
-                        }[];
-                        links?: {
-                            href: string;
-                            text?: string;
-                        }[];
-                        client?: string;
-                        client_url?: string;
-                        /** @enum {string} */
-                        event_action: "resolve";
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["PagerDutyError"];
-                    };
-                };
-                /** @description The body is larger than 1 MiB */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is not application/json */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["PagerDutyError"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["enqueuePagerDutyEvent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2911,171 +628,16 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Tokens (prefixes only, never secrets)
+         * Tokens (prefixes only, never secrets), oldest first
          * @description Bearer token with one of the roles: admin.
          */
-        get: {
-            parameters: {
-                query?: {
-                    includeRevoked?: "true" | "false";
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["listTokens"];
         put?: never;
         /**
          * Create an API token or integration key; the secret is in this response only
          * @description Bearer token with one of the roles: admin.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        owner: string;
-                        roles: ("responder" | "approver" | "compliance" | "admin" | "ingest" | "gateway")[];
-                        description?: string;
-                        expiresIn?: string;
-                        integrationKeyFor?: string;
-                        ownerOutsideRunbooks?: boolean;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is larger than 1 MiB */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is not application/json */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["createToken"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3093,83 +655,10 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Revoke a token by id or prefix; it stops working at once
+         * Revoke a token by id or prefix; it stops working at once (revoking twice keeps the first time)
          * @description Bearer token with one of the roles: admin.
          */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    token: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Nothing by that id */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        delete: operations["revokeToken"];
         options?: never;
         head?: never;
         patch?: never;
@@ -3186,80 +675,7 @@ export interface paths {
          * An incident's times to detect, acknowledge, first correction applied, resolve and close, and each regulator report against its deadline (drills too, flagged)
          * @description Bearer token with one of the roles: responder, approver, compliance, admin.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Nothing by that id */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getIncidentMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3279,83 +695,7 @@ export interface paths {
          * A system's non-drill incidents opened in [from, to): counts by severity and state, each duration's count, mean, p50, p90 and max, regulator reports sent, late and the smallest margin
          * @description Bearer token with one of the roles: responder, approver, compliance, admin.
          */
-        get: {
-            parameters: {
-                query?: {
-                    from?: string;
-                    to?: string;
-                };
-                header?: never;
-                path: {
-                    systemId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Nothing by that id */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getSystemMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3375,60 +715,7 @@ export interface paths {
          * Prometheus metrics (text exposition format 0.0.4), read from PostgreSQL at each scrape; drills excluded
          * @description Bearer token with one of the roles: responder, approver, compliance, admin, gateway.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getPrometheusMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3448,42 +735,7 @@ export interface paths {
          * The Ed25519 public key export manifests are signed with
          * @description No token needed.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getSigningKey"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3503,76 +755,7 @@ export interface paths {
          * Export timelines: JSON (events, hash chain, signed manifest; verify with `correx audit verify`) or CSV (RFC 4180), streamed
          * @description Bearer token with one of the roles: compliance, admin.
          */
-        get: {
-            parameters: {
-                query?: {
-                    incidentId?: string;
-                    systemId?: string;
-                    severity?: string;
-                    from?: string;
-                    to?: string;
-                    format?: "json" | "csv";
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["exportTimelines"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3592,80 +775,7 @@ export interface paths {
          * The printable incident report (HTML for print): summary, decision log, corrections, reports against deadlines, follow-up
          * @description Bearer token with one of the roles: compliance, admin.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Nothing by that id */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getIncidentReport"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3685,82 +795,7 @@ export interface paths {
          * The incident in the EU AI Act serious-incident, GPAI Code of Practice, OECD and AI Incident Database fields, with each missing mandatory field and why
          * @description Bearer token with one of the roles: compliance, admin.
          */
-        get: {
-            parameters: {
-                query?: {
-                    schema?: "eu-ai-act-art73-serious-incident" | "gpai-code-of-practice-c9" | "oecd-common-reporting-framework" | "ai-incident-database";
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Nothing by that id */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getRegulatorMappings"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3782,117 +817,7 @@ export interface paths {
          * Start a drill: one incident under the system's runbook, end to end, with the dry-run enforcer, mail to the outbox, no regulator clocks, kept out of metrics
          * @description Bearer token with one of the roles: responder, admin.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        systemId: string;
-                        /** @default {} */
-                        scenario?: {
-                            title?: string;
-                            severity?: string;
-                            correction?: {
-                                /** @enum {string} */
-                                kind: "user_restriction" | "rate_limit" | "capability_restriction" | "use_case_restriction" | "rollback" | "shutdown";
-                                scope: {
-                                    /** @enum {boolean} */
-                                    all: true;
-                                } | {
-                                    users?: string[];
-                                    orgs?: string[];
-                                    tiers?: string[];
-                                    regions?: string[];
-                                    useCases?: string[];
-                                };
-                                /** @default {} */
-                                parameters?: {
-                                    [key: string]: unknown;
-                                };
-                                reason: string;
-                            };
-                        };
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is larger than 1 MiB */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The body is not application/json */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        post: operations["startDrill"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3910,80 +835,7 @@ export interface paths {
          * A drill's progress: each step, who took it and how long it took
          * @description Bearer token with one of the roles: responder, approver, compliance, admin.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                /** @description The request is invalid: `errors` names each failing field */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description No token, or one that is unknown, revoked or expired */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The token's roles do not allow this */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Nothing by that id */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description Rate limit reached: retry after the Retry-After header */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-                /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/problem+json": components["schemas"]["Problem"];
-                    };
-                };
-            };
-        };
+        get: operations["getDrill"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4026,6 +878,125 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    getHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Temporal and the database answer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok" | "unavailable";
+                        temporal: {
+                            reachable: boolean;
+                            address: string;
+                        };
+                        database: {
+                            reachable: boolean;
+                            /** @enum {string} */
+                            backend: "postgres" | "pglite";
+                        };
+                    };
+                };
+            };
+            /** @description Temporal or the database does not answer: `reachable` says which */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ok" | "unavailable";
+                        temporal: {
+                            reachable: boolean;
+                            address: string;
+                        };
+                        database: {
+                            reachable: boolean;
+                            /** @enum {string} */
+                            backend: "postgres" | "pglite";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    getLiveness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The process answers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "alive";
+                    };
+                };
+            };
+        };
+    };
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ready for traffic */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ready" | "unavailable" | "draining";
+                        /** @description Temporal answers (false while draining: it is not asked then) */
+                        temporal: boolean;
+                        /** @description The database answers (false while draining: it is not asked then) */
+                        database: boolean;
+                    };
+                };
+            };
+            /** @description Draining, or Temporal or the database does not answer */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "ready" | "unavailable" | "draining";
+                        /** @description Temporal answers (false while draining: it is not asked then) */
+                        temporal: boolean;
+                        /** @description The database answers (false while draining: it is not asked then) */
+                        database: boolean;
+                    };
+                };
+            };
+        };
+    };
     listIncidents: {
         parameters: {
             query?: {
@@ -4865,6 +1836,5326 @@ export interface operations {
             };
             /** @description The body is not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listCorrections: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Oldest proposal first */
+                        items: ({
+                            /** @enum {string} */
+                            kind: "user_restriction";
+                            parameters: {
+                                /** @enum {string} */
+                                mode: "blocklist" | "allowlist";
+                            };
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            incidentId: string;
+                            systemId: string;
+                            scope: {
+                                /** @enum {boolean} */
+                                all: true;
+                            } | {
+                                users?: string[];
+                                orgs?: string[];
+                                tiers?: string[];
+                                regions?: string[];
+                                useCases?: string[];
+                            };
+                            reason: string;
+                            /** @enum {string} */
+                            state: "proposed" | "approved" | "rejected" | "expired" | "applying" | "applied" | "awaiting-ratification" | "active" | "lifting" | "lifted";
+                            breakGlass: boolean;
+                            proposedBy: string;
+                            /** Format: date-time */
+                            proposedAt: string;
+                            approvedAt: string | null;
+                            rejectedAt: string | null;
+                            appliedAt: string | null;
+                            verifiedAt: string | null;
+                            liftedAt: string | null;
+                        } | {
+                            /** @enum {string} */
+                            kind: "rate_limit";
+                            parameters: {
+                                requestsPerMinute: number;
+                                /**
+                                 * @default user
+                                 * @enum {string}
+                                 */
+                                per: "user" | "org";
+                            };
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            incidentId: string;
+                            systemId: string;
+                            scope: {
+                                /** @enum {boolean} */
+                                all: true;
+                            } | {
+                                users?: string[];
+                                orgs?: string[];
+                                tiers?: string[];
+                                regions?: string[];
+                                useCases?: string[];
+                            };
+                            reason: string;
+                            /** @enum {string} */
+                            state: "proposed" | "approved" | "rejected" | "expired" | "applying" | "applied" | "awaiting-ratification" | "active" | "lifting" | "lifted";
+                            breakGlass: boolean;
+                            proposedBy: string;
+                            /** Format: date-time */
+                            proposedAt: string;
+                            approvedAt: string | null;
+                            rejectedAt: string | null;
+                            appliedAt: string | null;
+                            verifiedAt: string | null;
+                            liftedAt: string | null;
+                        } | {
+                            /** @enum {string} */
+                            kind: "capability_restriction";
+                            parameters: {
+                                filterProfile?: string;
+                                disabledCapabilities?: string[];
+                            };
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            incidentId: string;
+                            systemId: string;
+                            scope: {
+                                /** @enum {boolean} */
+                                all: true;
+                            } | {
+                                users?: string[];
+                                orgs?: string[];
+                                tiers?: string[];
+                                regions?: string[];
+                                useCases?: string[];
+                            };
+                            reason: string;
+                            /** @enum {string} */
+                            state: "proposed" | "approved" | "rejected" | "expired" | "applying" | "applied" | "awaiting-ratification" | "active" | "lifting" | "lifted";
+                            breakGlass: boolean;
+                            proposedBy: string;
+                            /** Format: date-time */
+                            proposedAt: string;
+                            approvedAt: string | null;
+                            rejectedAt: string | null;
+                            appliedAt: string | null;
+                            verifiedAt: string | null;
+                            liftedAt: string | null;
+                        } | {
+                            /** @enum {string} */
+                            kind: "use_case_restriction";
+                            parameters: {
+                                prohibitedUseCases: string[];
+                            };
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            incidentId: string;
+                            systemId: string;
+                            scope: {
+                                /** @enum {boolean} */
+                                all: true;
+                            } | {
+                                users?: string[];
+                                orgs?: string[];
+                                tiers?: string[];
+                                regions?: string[];
+                                useCases?: string[];
+                            };
+                            reason: string;
+                            /** @enum {string} */
+                            state: "proposed" | "approved" | "rejected" | "expired" | "applying" | "applied" | "awaiting-ratification" | "active" | "lifting" | "lifted";
+                            breakGlass: boolean;
+                            proposedBy: string;
+                            /** Format: date-time */
+                            proposedAt: string;
+                            approvedAt: string | null;
+                            rejectedAt: string | null;
+                            appliedAt: string | null;
+                            verifiedAt: string | null;
+                            liftedAt: string | null;
+                        } | {
+                            /** @enum {string} */
+                            kind: "rollback";
+                            parameters: {
+                                targetVersion: string;
+                            };
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            incidentId: string;
+                            systemId: string;
+                            scope: {
+                                /** @enum {boolean} */
+                                all: true;
+                            } | {
+                                users?: string[];
+                                orgs?: string[];
+                                tiers?: string[];
+                                regions?: string[];
+                                useCases?: string[];
+                            };
+                            reason: string;
+                            /** @enum {string} */
+                            state: "proposed" | "approved" | "rejected" | "expired" | "applying" | "applied" | "awaiting-ratification" | "active" | "lifting" | "lifted";
+                            breakGlass: boolean;
+                            proposedBy: string;
+                            /** Format: date-time */
+                            proposedAt: string;
+                            approvedAt: string | null;
+                            rejectedAt: string | null;
+                            appliedAt: string | null;
+                            verifiedAt: string | null;
+                            liftedAt: string | null;
+                        } | {
+                            /** @enum {string} */
+                            kind: "shutdown";
+                            /** @default {} */
+                            parameters: Record<string, never>;
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            incidentId: string;
+                            systemId: string;
+                            scope: {
+                                /** @enum {boolean} */
+                                all: true;
+                            } | {
+                                users?: string[];
+                                orgs?: string[];
+                                tiers?: string[];
+                                regions?: string[];
+                                useCases?: string[];
+                            };
+                            reason: string;
+                            /** @enum {string} */
+                            state: "proposed" | "approved" | "rejected" | "expired" | "applying" | "applied" | "awaiting-ratification" | "active" | "lifting" | "lifted";
+                            breakGlass: boolean;
+                            proposedBy: string;
+                            /** Format: date-time */
+                            proposedAt: string;
+                            approvedAt: string | null;
+                            rejectedAt: string | null;
+                            appliedAt: string | null;
+                            verifiedAt: string | null;
+                            liftedAt: string | null;
+                        })[];
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    proposeCorrection: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A fresh value (a UUID) per action, sent again unchanged on each retry of it. The same key from the same token answers with the result of the first request, without acting again; the same key with a different request answers 422. Keys are kept for 24 hours. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    kind: "user_restriction";
+                    parameters: {
+                        /** @enum {string} */
+                        mode: "blocklist" | "allowlist";
+                    };
+                    scope: {
+                        /** @enum {boolean} */
+                        all: true;
+                    } | {
+                        users?: string[];
+                        orgs?: string[];
+                        tiers?: string[];
+                        regions?: string[];
+                        useCases?: string[];
+                    };
+                    reason: string;
+                    breakGlass?: boolean;
+                } | {
+                    /** @enum {string} */
+                    kind: "rate_limit";
+                    parameters: {
+                        requestsPerMinute: number;
+                        /**
+                         * @default user
+                         * @enum {string}
+                         */
+                        per?: "user" | "org";
+                    };
+                    scope: {
+                        /** @enum {boolean} */
+                        all: true;
+                    } | {
+                        users?: string[];
+                        orgs?: string[];
+                        tiers?: string[];
+                        regions?: string[];
+                        useCases?: string[];
+                    };
+                    reason: string;
+                    breakGlass?: boolean;
+                } | {
+                    /** @enum {string} */
+                    kind: "capability_restriction";
+                    parameters: {
+                        filterProfile?: string;
+                        disabledCapabilities?: string[];
+                    };
+                    scope: {
+                        /** @enum {boolean} */
+                        all: true;
+                    } | {
+                        users?: string[];
+                        orgs?: string[];
+                        tiers?: string[];
+                        regions?: string[];
+                        useCases?: string[];
+                    };
+                    reason: string;
+                    breakGlass?: boolean;
+                } | {
+                    /** @enum {string} */
+                    kind: "use_case_restriction";
+                    parameters: {
+                        prohibitedUseCases: string[];
+                    };
+                    scope: {
+                        /** @enum {boolean} */
+                        all: true;
+                    } | {
+                        users?: string[];
+                        orgs?: string[];
+                        tiers?: string[];
+                        regions?: string[];
+                        useCases?: string[];
+                    };
+                    reason: string;
+                    breakGlass?: boolean;
+                } | {
+                    /** @enum {string} */
+                    kind: "rollback";
+                    parameters: {
+                        targetVersion: string;
+                    };
+                    scope: {
+                        /** @enum {boolean} */
+                        all: true;
+                    } | {
+                        users?: string[];
+                        orgs?: string[];
+                        tiers?: string[];
+                        regions?: string[];
+                        useCases?: string[];
+                    };
+                    reason: string;
+                    breakGlass?: boolean;
+                } | {
+                    /** @enum {string} */
+                    kind: "shutdown";
+                    /** @default {} */
+                    parameters?: Record<string, never>;
+                    scope: {
+                        /** @enum {boolean} */
+                        all: true;
+                    } | {
+                        users?: string[];
+                        orgs?: string[];
+                        tiers?: string[];
+                        regions?: string[];
+                        useCases?: string[];
+                    };
+                    reason: string;
+                    breakGlass?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Proposed, and on record: decide on it or read it at once */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        correctionId: string;
+                        /** @description The correction's workflow */
+                        workflowId: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused in the current state: `detail` says why */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used before with a different request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCorrection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        kind: "user_restriction";
+                        parameters: {
+                            /** @enum {string} */
+                            mode: "blocklist" | "allowlist";
+                        };
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        incidentId: string;
+                        systemId: string;
+                        scope: {
+                            /** @enum {boolean} */
+                            all: true;
+                        } | {
+                            users?: string[];
+                            orgs?: string[];
+                            tiers?: string[];
+                            regions?: string[];
+                            useCases?: string[];
+                        };
+                        reason: string;
+                        /** @enum {string} */
+                        state: "proposed" | "approved" | "rejected" | "expired" | "applying" | "applied" | "awaiting-ratification" | "active" | "lifting" | "lifted";
+                        breakGlass: boolean;
+                        proposedBy: string;
+                        /** Format: date-time */
+                        proposedAt: string;
+                        approvedAt: string | null;
+                        rejectedAt: string | null;
+                        appliedAt: string | null;
+                        verifiedAt: string | null;
+                        liftedAt: string | null;
+                        live: {
+                            /** Format: uuid */
+                            id: string;
+                            /** @enum {string} */
+                            kind: "user_restriction" | "rate_limit" | "capability_restriction" | "use_case_restriction" | "rollback" | "shutdown";
+                            /**
+                             * @description In the answer to a vote that decided it: where it is going (`approved`, `rejected`), not where it was
+                             * @enum {string}
+                             */
+                            state: "proposed" | "approved" | "rejected" | "expired" | "applying" | "applied" | "awaiting-ratification" | "active" | "lifting" | "lifted";
+                            breakGlass: boolean;
+                            proposedBy: string;
+                            rule: {
+                                /** @enum {string} */
+                                kind: "user_restriction" | "rate_limit" | "capability_restriction" | "use_case_restriction" | "rollback" | "shutdown";
+                                severity: string;
+                                approverRoles: string[];
+                                /** @description Approvals needed, each from a different person holding a different approver role */
+                                quorum: number;
+                                approvalTimeoutMs: number;
+                                /** @description After the timeout, any one holder of these roles may decide alone */
+                                escalateTo: string[];
+                                breakGlass: {
+                                    /** @enum {boolean} */
+                                    allowed: false;
+                                } | {
+                                    /** @enum {boolean} */
+                                    allowed: true;
+                                    ratificationWindowMs: number;
+                                };
+                            };
+                            /** @description The approval timed out: the escalation authority may now decide alone */
+                            escalated: boolean;
+                            votes: {
+                                actor: string;
+                                /** @description The approver role this vote counts for */
+                                role: string;
+                                /** @enum {string} */
+                                decision: "approve" | "reject";
+                                rationale: string;
+                                /** Format: date-time */
+                                at: string;
+                            }[];
+                            /** @description Enforcement attempts that failed (each surfaced on the timeline and paged) */
+                            failures: number;
+                            /** @description Each downstream consumer it reaches (runs started before 2026-12-02 do not say) */
+                            downstream?: {
+                                consumerId: string;
+                                name: string;
+                                /**
+                                 * @description The last notice sent to the consumer
+                                 * @enum {string}
+                                 */
+                                notice: "none" | "in-force" | "lifted";
+                                /** @enum {string} */
+                                fallback: "activating" | "active" | "deactivating" | "inactive" | "failing";
+                                /** @description While failing: why the last attempt failed */
+                                lastError?: string;
+                                /** @description While failing: when it is tried again; null once given up (the incident closed) */
+                                nextAttemptAt?: string | null;
+                            }[];
+                        } | {
+                            /** @description Why the workflow could not be asked (the recorded fields above still hold) */
+                            unavailable: string;
+                        };
+                    } | {
+                        /** @enum {string} */
+                        kind: "rate_limit";
+                        parameters: {
+                            requestsPerMinute: number;
+                            /**
+                             * @default user
+                             * @enum {string}
+                             */
+                            per: "user" | "org";
+                        };
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        incidentId: string;
+                        systemId: string;
+                        scope: {
+                            /** @enum {boolean} */
+                            all: true;
+                        } | {
+                            users?: string[];
+                            orgs?: string[];
+                            tiers?: string[];
+                            regions?: string[];
+                            useCases?: string[];
+                        };
+                        reason: string;
+                        /** @enum {string} */
+                        state: "proposed" | "approved" | "rejected" | "expired" | "applying" | "applied" | "awaiting-ratification" | "active" | "lifting" | "lifted";
+                        breakGlass: boolean;
+                        proposedBy: string;
+                        /** Format: date-time */
+                        proposedAt: string;
+                        approvedAt: string | null;
+                        rejectedAt: string | null;
+                        appliedAt: string | null;
+                        verifiedAt: string | null;
+                        liftedAt: string | null;
+                        live: {
+                            /** Format: uuid */
+                            id: string;
+                            /** @enum {string} */
+                            kind: "user_restriction" | "rate_limit" | "capability_restriction" | "use_case_restriction" | "rollback" | "shutdown";
+                            /**
+                             * @description In the answer to a vote that decided it: where it is going (`approved`, `rejected`), not where it was
+                             * @enum {string}
+                             */
+                            state: "proposed" | "approved" | "rejected" | "expired" | "applying" | "applied" | "awaiting-ratification" | "active" | "lifting" | "lifted";
+                            breakGlass: boolean;
+                            proposedBy: string;
+                            rule: {
+                                /** @enum {string} */
+                                kind: "user_restriction" | "rate_limit" | "capability_restriction" | "use_case_restriction" | "rollback" | "shutdown";
+                                severity: string;
+                                approverRoles: string[];
+                                /** @description Approvals needed, each from a different person holding a different approver role */
+                                quorum: number;
+                                approvalTimeoutMs: number;
+                                /** @description After the timeout, any one holder of these roles may decide alone */
+                                escalateTo: string[];
+                                breakGlass: {
+                                    /** @enum {boolean} */
+                                    allowed: false;
+                                } | {
+                                    /** @enum {boolean} */
+                                    allowed: true;
+                                    ratificationWindowMs: number;
+                                };
+                            };
+                            /** @description The approval timed out: the escalation authority may now decide alone */
+                            escalated: boolean;
+                            votes: {
+                                actor: string;
+                                /** @description The approver role this vote counts for */
+                                role: string;
+                                /** @enum {string} */
+                                decision: "approve" | "reject";
+                                rationale: string;
+                                /** Format: date-time */
+                                at: string;
+                            }[];
+                            /** @description Enforcement attempts that failed (each surfaced on the timeline and paged) */
+                            failures: number;
+                            /** @description Each downstream consumer it reaches (runs started before 2026-12-02 do not say) */
+                            downstream?: {
+                                consumerId: string;
+                                name: string;
+                                /**
+                                 * @description The last notice sent to the consumer
+                                 * @enum {string}
+                                 */
+                                notice: "none" | "in-force" | "lifted";
+                                /** @enum {string} */
+                                fallback: "activating" | "active" | "deactivating" | "inactive" | "failing";
+                                /** @description While failing: why the last attempt failed */
+                                lastError?: string;
+                                /** @description While failing: when it is tried again; null once given up (the incident closed) */
+                                nextAttemptAt?: string | null;
+                            }[];
+                        } | {
+                            /** @description Why the workflow could not be asked (the recorded fields above still hold) */
+                            unavailable: string;
+                        };
+                    } | {
+                        /** @enum {string} */
+                        kind: "capability_restriction";
+                        parameters: {
+                            filterProfile?: string;
+                            disabledCapabilities?: string[];
+                        };
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        incidentId: string;
+                        systemId: string;
+                        scope: {
+                            /** @enum {boolean} */
+                            all: true;
+                        } | {
+                            users?: string[];
+                            orgs?: string[];
+                            tiers?: string[];
+                            regions?: string[];
+                            useCases?: string[];
+                        };
+                        reason: string;
+                        /** @enum {string} */
+                        state: "proposed" | "approved" | "rejected" | "expired" | "applying" | "applied" | "awaiting-ratification" | "active" | "lifting" | "lifted";
+                        breakGlass: boolean;
+                        proposedBy: string;
+                        /** Format: date-time */
+                        proposedAt: string;
+                        approvedAt: string | null;
+                        rejectedAt: string | null;
+                        appliedAt: string | null;
+                        verifiedAt: string | null;
+                        liftedAt: string | null;
+                        live: {
+                            /** Format: uuid */
+                            id: string;
+                            /** @enum {string} */
+                            kind: "user_restriction" | "rate_limit" | "capability_restriction" | "use_case_restriction" | "rollback" | "shutdown";
+                            /**
+                             * @description In the answer to a vote that decided it: where it is going (`approved`, `rejected`), not where it was
+                             * @enum {string}
+                             */
+                            state: "proposed" | "approved" | "rejected" | "expired" | "applying" | "applied" | "awaiting-ratification" | "active" | "lifting" | "lifted";
+                            breakGlass: boolean;
+                            proposedBy: string;
+                            rule: {
+                                /** @enum {string} */
+                                kind: "user_restriction" | "rate_limit" | "capability_restriction" | "use_case_restriction" | "rollback" | "shutdown";
+                                severity: string;
+                                approverRoles: string[];
+                                /** @description Approvals needed, each from a different person holding a different approver role */
+                                quorum: number;
+                                approvalTimeoutMs: number;
+                                /** @description After the timeout, any one holder of these roles may decide alone */
+                                escalateTo: string[];
+                                breakGlass: {
+                                    /** @enum {boolean} */
+                                    allowed: false;
+                                } | {
+                                    /** @enum {boolean} */
+                                    allowed: true;
+                                    ratificationWindowMs: number;
+                                };
+                            };
+                            /** @description The approval timed out: the escalation authority may now decide alone */
+                            escalated: boolean;
+                            votes: {
+                                actor: string;
+                                /** @description The approver role this vote counts for */
+                                role: string;
+                                /** @enum {string} */
+                                decision: "approve" | "reject";
+                                rationale: string;
+                                /** Format: date-time */
+                                at: string;
+                            }[];
+                            /** @description Enforcement attempts that failed (each surfaced on the timeline and paged) */
+                            failures: number;
+                            /** @description Each downstream consumer it reaches (runs started before 2026-12-02 do not say) */
+                            downstream?: {
+                                consumerId: string;
+                                name: string;
+                                /**
+                                 * @description The last notice sent to the consumer
+                                 * @enum {string}
+                                 */
+                                notice: "none" | "in-force" | "lifted";
+                                /** @enum {string} */
+                                fallback: "activating" | "active" | "deactivating" | "inactive" | "failing";
+                                /** @description While failing: why the last attempt failed */
+                                lastError?: string;
+                                /** @description While failing: when it is tried again; null once given up (the incident closed) */
+                                nextAttemptAt?: string | null;
+                            }[];
+                        } | {
+                            /** @description Why the workflow could not be asked (the recorded fields above still hold) */
+                            unavailable: string;
+                        };
+                    } | {
+                        /** @enum {string} */
+                        kind: "use_case_restriction";
+                        parameters: {
+                            prohibitedUseCases: string[];
+                        };
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        incidentId: string;
+                        systemId: string;
+                        scope: {
+                            /** @enum {boolean} */
+                            all: true;
+                        } | {
+                            users?: string[];
+                            orgs?: string[];
+                            tiers?: string[];
+                            regions?: string[];
+                            useCases?: string[];
+                        };
+                        reason: string;
+                        /** @enum {string} */
+                        state: "proposed" | "approved" | "rejected" | "expired" | "applying" | "applied" | "awaiting-ratification" | "active" | "lifting" | "lifted";
+                        breakGlass: boolean;
+                        proposedBy: string;
+                        /** Format: date-time */
+                        proposedAt: string;
+                        approvedAt: string | null;
+                        rejectedAt: string | null;
+                        appliedAt: string | null;
+                        verifiedAt: string | null;
+                        liftedAt: string | null;
+                        live: {
+                            /** Format: uuid */
+                            id: string;
+                            /** @enum {string} */
+                            kind: "user_restriction" | "rate_limit" | "capability_restriction" | "use_case_restriction" | "rollback" | "shutdown";
+                            /**
+                             * @description In the answer to a vote that decided it: where it is going (`approved`, `rejected`), not where it was
+                             * @enum {string}
+                             */
+                            state: "proposed" | "approved" | "rejected" | "expired" | "applying" | "applied" | "awaiting-ratification" | "active" | "lifting" | "lifted";
+                            breakGlass: boolean;
+                            proposedBy: string;
+                            rule: {
+                                /** @enum {string} */
+                                kind: "user_restriction" | "rate_limit" | "capability_restriction" | "use_case_restriction" | "rollback" | "shutdown";
+                                severity: string;
+                                approverRoles: string[];
+                                /** @description Approvals needed, each from a different person holding a different approver role */
+                                quorum: number;
+                                approvalTimeoutMs: number;
+                                /** @description After the timeout, any one holder of these roles may decide alone */
+                                escalateTo: string[];
+                                breakGlass: {
+                                    /** @enum {boolean} */
+                                    allowed: false;
+                                } | {
+                                    /** @enum {boolean} */
+                                    allowed: true;
+                                    ratificationWindowMs: number;
+                                };
+                            };
+                            /** @description The approval timed out: the escalation authority may now decide alone */
+                            escalated: boolean;
+                            votes: {
+                                actor: string;
+                                /** @description The approver role this vote counts for */
+                                role: string;
+                                /** @enum {string} */
+                                decision: "approve" | "reject";
+                                rationale: string;
+                                /** Format: date-time */
+                                at: string;
+                            }[];
+                            /** @description Enforcement attempts that failed (each surfaced on the timeline and paged) */
+                            failures: number;
+                            /** @description Each downstream consumer it reaches (runs started before 2026-12-02 do not say) */
+                            downstream?: {
+                                consumerId: string;
+                                name: string;
+                                /**
+                                 * @description The last notice sent to the consumer
+                                 * @enum {string}
+                                 */
+                                notice: "none" | "in-force" | "lifted";
+                                /** @enum {string} */
+                                fallback: "activating" | "active" | "deactivating" | "inactive" | "failing";
+                                /** @description While failing: why the last attempt failed */
+                                lastError?: string;
+                                /** @description While failing: when it is tried again; null once given up (the incident closed) */
+                                nextAttemptAt?: string | null;
+                            }[];
+                        } | {
+                            /** @description Why the workflow could not be asked (the recorded fields above still hold) */
+                            unavailable: string;
+                        };
+                    } | {
+                        /** @enum {string} */
+                        kind: "rollback";
+                        parameters: {
+                            targetVersion: string;
+                        };
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        incidentId: string;
+                        systemId: string;
+                        scope: {
+                            /** @enum {boolean} */
+                            all: true;
+                        } | {
+                            users?: string[];
+                            orgs?: string[];
+                            tiers?: string[];
+                            regions?: string[];
+                            useCases?: string[];
+                        };
+                        reason: string;
+                        /** @enum {string} */
+                        state: "proposed" | "approved" | "rejected" | "expired" | "applying" | "applied" | "awaiting-ratification" | "active" | "lifting" | "lifted";
+                        breakGlass: boolean;
+                        proposedBy: string;
+                        /** Format: date-time */
+                        proposedAt: string;
+                        approvedAt: string | null;
+                        rejectedAt: string | null;
+                        appliedAt: string | null;
+                        verifiedAt: string | null;
+                        liftedAt: string | null;
+                        live: {
+                            /** Format: uuid */
+                            id: string;
+                            /** @enum {string} */
+                            kind: "user_restriction" | "rate_limit" | "capability_restriction" | "use_case_restriction" | "rollback" | "shutdown";
+                            /**
+                             * @description In the answer to a vote that decided it: where it is going (`approved`, `rejected`), not where it was
+                             * @enum {string}
+                             */
+                            state: "proposed" | "approved" | "rejected" | "expired" | "applying" | "applied" | "awaiting-ratification" | "active" | "lifting" | "lifted";
+                            breakGlass: boolean;
+                            proposedBy: string;
+                            rule: {
+                                /** @enum {string} */
+                                kind: "user_restriction" | "rate_limit" | "capability_restriction" | "use_case_restriction" | "rollback" | "shutdown";
+                                severity: string;
+                                approverRoles: string[];
+                                /** @description Approvals needed, each from a different person holding a different approver role */
+                                quorum: number;
+                                approvalTimeoutMs: number;
+                                /** @description After the timeout, any one holder of these roles may decide alone */
+                                escalateTo: string[];
+                                breakGlass: {
+                                    /** @enum {boolean} */
+                                    allowed: false;
+                                } | {
+                                    /** @enum {boolean} */
+                                    allowed: true;
+                                    ratificationWindowMs: number;
+                                };
+                            };
+                            /** @description The approval timed out: the escalation authority may now decide alone */
+                            escalated: boolean;
+                            votes: {
+                                actor: string;
+                                /** @description The approver role this vote counts for */
+                                role: string;
+                                /** @enum {string} */
+                                decision: "approve" | "reject";
+                                rationale: string;
+                                /** Format: date-time */
+                                at: string;
+                            }[];
+                            /** @description Enforcement attempts that failed (each surfaced on the timeline and paged) */
+                            failures: number;
+                            /** @description Each downstream consumer it reaches (runs started before 2026-12-02 do not say) */
+                            downstream?: {
+                                consumerId: string;
+                                name: string;
+                                /**
+                                 * @description The last notice sent to the consumer
+                                 * @enum {string}
+                                 */
+                                notice: "none" | "in-force" | "lifted";
+                                /** @enum {string} */
+                                fallback: "activating" | "active" | "deactivating" | "inactive" | "failing";
+                                /** @description While failing: why the last attempt failed */
+                                lastError?: string;
+                                /** @description While failing: when it is tried again; null once given up (the incident closed) */
+                                nextAttemptAt?: string | null;
+                            }[];
+                        } | {
+                            /** @description Why the workflow could not be asked (the recorded fields above still hold) */
+                            unavailable: string;
+                        };
+                    } | {
+                        /** @enum {string} */
+                        kind: "shutdown";
+                        /** @default {} */
+                        parameters: Record<string, never>;
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        incidentId: string;
+                        systemId: string;
+                        scope: {
+                            /** @enum {boolean} */
+                            all: true;
+                        } | {
+                            users?: string[];
+                            orgs?: string[];
+                            tiers?: string[];
+                            regions?: string[];
+                            useCases?: string[];
+                        };
+                        reason: string;
+                        /** @enum {string} */
+                        state: "proposed" | "approved" | "rejected" | "expired" | "applying" | "applied" | "awaiting-ratification" | "active" | "lifting" | "lifted";
+                        breakGlass: boolean;
+                        proposedBy: string;
+                        /** Format: date-time */
+                        proposedAt: string;
+                        approvedAt: string | null;
+                        rejectedAt: string | null;
+                        appliedAt: string | null;
+                        verifiedAt: string | null;
+                        liftedAt: string | null;
+                        live: {
+                            /** Format: uuid */
+                            id: string;
+                            /** @enum {string} */
+                            kind: "user_restriction" | "rate_limit" | "capability_restriction" | "use_case_restriction" | "rollback" | "shutdown";
+                            /**
+                             * @description In the answer to a vote that decided it: where it is going (`approved`, `rejected`), not where it was
+                             * @enum {string}
+                             */
+                            state: "proposed" | "approved" | "rejected" | "expired" | "applying" | "applied" | "awaiting-ratification" | "active" | "lifting" | "lifted";
+                            breakGlass: boolean;
+                            proposedBy: string;
+                            rule: {
+                                /** @enum {string} */
+                                kind: "user_restriction" | "rate_limit" | "capability_restriction" | "use_case_restriction" | "rollback" | "shutdown";
+                                severity: string;
+                                approverRoles: string[];
+                                /** @description Approvals needed, each from a different person holding a different approver role */
+                                quorum: number;
+                                approvalTimeoutMs: number;
+                                /** @description After the timeout, any one holder of these roles may decide alone */
+                                escalateTo: string[];
+                                breakGlass: {
+                                    /** @enum {boolean} */
+                                    allowed: false;
+                                } | {
+                                    /** @enum {boolean} */
+                                    allowed: true;
+                                    ratificationWindowMs: number;
+                                };
+                            };
+                            /** @description The approval timed out: the escalation authority may now decide alone */
+                            escalated: boolean;
+                            votes: {
+                                actor: string;
+                                /** @description The approver role this vote counts for */
+                                role: string;
+                                /** @enum {string} */
+                                decision: "approve" | "reject";
+                                rationale: string;
+                                /** Format: date-time */
+                                at: string;
+                            }[];
+                            /** @description Enforcement attempts that failed (each surfaced on the timeline and paged) */
+                            failures: number;
+                            /** @description Each downstream consumer it reaches (runs started before 2026-12-02 do not say) */
+                            downstream?: {
+                                consumerId: string;
+                                name: string;
+                                /**
+                                 * @description The last notice sent to the consumer
+                                 * @enum {string}
+                                 */
+                                notice: "none" | "in-force" | "lifted";
+                                /** @enum {string} */
+                                fallback: "activating" | "active" | "deactivating" | "inactive" | "failing";
+                                /** @description While failing: why the last attempt failed */
+                                lastError?: string;
+                                /** @description While failing: when it is tried again; null once given up (the incident closed) */
+                                nextAttemptAt?: string | null;
+                            }[];
+                        } | {
+                            /** @description Why the workflow could not be asked (the recorded fields above still hold) */
+                            unavailable: string;
+                        };
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    decideCorrection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    decision: "approve" | "reject";
+                    rationale: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The correction's approval state after this vote */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** @enum {string} */
+                        kind: "user_restriction" | "rate_limit" | "capability_restriction" | "use_case_restriction" | "rollback" | "shutdown";
+                        /**
+                         * @description In the answer to a vote that decided it: where it is going (`approved`, `rejected`), not where it was
+                         * @enum {string}
+                         */
+                        state: "proposed" | "approved" | "rejected" | "expired" | "applying" | "applied" | "awaiting-ratification" | "active" | "lifting" | "lifted";
+                        breakGlass: boolean;
+                        proposedBy: string;
+                        rule: {
+                            /** @enum {string} */
+                            kind: "user_restriction" | "rate_limit" | "capability_restriction" | "use_case_restriction" | "rollback" | "shutdown";
+                            severity: string;
+                            approverRoles: string[];
+                            /** @description Approvals needed, each from a different person holding a different approver role */
+                            quorum: number;
+                            approvalTimeoutMs: number;
+                            /** @description After the timeout, any one holder of these roles may decide alone */
+                            escalateTo: string[];
+                            breakGlass: {
+                                /** @enum {boolean} */
+                                allowed: false;
+                            } | {
+                                /** @enum {boolean} */
+                                allowed: true;
+                                ratificationWindowMs: number;
+                            };
+                        };
+                        /** @description The approval timed out: the escalation authority may now decide alone */
+                        escalated: boolean;
+                        votes: {
+                            actor: string;
+                            /** @description The approver role this vote counts for */
+                            role: string;
+                            /** @enum {string} */
+                            decision: "approve" | "reject";
+                            rationale: string;
+                            /** Format: date-time */
+                            at: string;
+                        }[];
+                        /** @description Enforcement attempts that failed (each surfaced on the timeline and paged) */
+                        failures: number;
+                        /** @description Each downstream consumer it reaches (runs started before 2026-12-02 do not say) */
+                        downstream?: {
+                            consumerId: string;
+                            name: string;
+                            /**
+                             * @description The last notice sent to the consumer
+                             * @enum {string}
+                             */
+                            notice: "none" | "in-force" | "lifted";
+                            /** @enum {string} */
+                            fallback: "activating" | "active" | "deactivating" | "inactive" | "failing";
+                            /** @description While failing: why the last attempt failed */
+                            lastError?: string;
+                            /** @description While failing: when it is tried again; null once given up (the incident closed) */
+                            nextAttemptAt?: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused in the current state: `detail` says why */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    liftCorrection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    rationale: string;
+                    /** @description Evidence per restoration criterion of the runbook; needed to lift the last correction of a severe incident */
+                    restoration?: {
+                        criterion: string;
+                        evidence: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description The correction's incident, which lifts it (its workflow then takes it off) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        incidentId: string;
+                        systemId: string;
+                        dedupKey: string;
+                        title: string;
+                        severity: string;
+                        /** @enum {string} */
+                        state: "triggered" | "acknowledged" | "mitigating" | "mitigated" | "resolved" | "closed";
+                        /** Format: date-time */
+                        openedAt: string;
+                        openedBy: string;
+                        /** @description The runbook version this incident runs under, fixed at its start */
+                        runbookVersion: string;
+                        /** @description The first person to acknowledge leads the incident (and may use break-glass) */
+                        commander?: string;
+                        /** @description Each trigger after the first that joined this incident */
+                        joinedTriggers: number;
+                        corrections: {
+                            /** Format: uuid */
+                            id: string;
+                            workflowId: string;
+                            /** @enum {string} */
+                            kind: "user_restriction" | "rate_limit" | "capability_restriction" | "use_case_restriction" | "rollback" | "shutdown";
+                            severity: string;
+                            /** @enum {string} */
+                            state: "proposed" | "approved" | "rejected" | "expired" | "applying" | "applied" | "awaiting-ratification" | "active" | "lifting" | "lifted";
+                            breakGlass: boolean;
+                        }[];
+                        /** @description Incident classes (death, critical-infrastructure…), which decide the regulator regimes that apply */
+                        classification: string[];
+                        regulatoryClocks: {
+                            regimeId: string;
+                            workflowId: string;
+                        }[];
+                        /** @description The after-action review, once the incident has been resolved */
+                        reviewWorkflowId?: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused in the current state: `detail` says why */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPolicy: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag of the policy the gateway holds: answered 304 without a body while it is current */
+                "if-none-match"?: string;
+            };
+            path: {
+                systemId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy: every correction of the system applied and not lifted */
+            200: {
+                headers: {
+                    /** @description Changes whenever a correction of the system is applied or lifted */
+                    etag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        systemId: string;
+                        /** @description Oldest applied first */
+                        corrections: ({
+                            /** @enum {string} */
+                            kind: "user_restriction";
+                            parameters: {
+                                /** @enum {string} */
+                                mode: "blocklist" | "allowlist";
+                            };
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            incidentId: string;
+                            scope: {
+                                /** @enum {boolean} */
+                                all: true;
+                            } | {
+                                users?: string[];
+                                orgs?: string[];
+                                tiers?: string[];
+                                regions?: string[];
+                                useCases?: string[];
+                            };
+                            reason: string;
+                            /**
+                             * Format: date-time
+                             * @description When it took effect
+                             */
+                            appliedAt: string;
+                        } | {
+                            /** @enum {string} */
+                            kind: "rate_limit";
+                            parameters: {
+                                requestsPerMinute: number;
+                                /**
+                                 * @default user
+                                 * @enum {string}
+                                 */
+                                per: "user" | "org";
+                            };
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            incidentId: string;
+                            scope: {
+                                /** @enum {boolean} */
+                                all: true;
+                            } | {
+                                users?: string[];
+                                orgs?: string[];
+                                tiers?: string[];
+                                regions?: string[];
+                                useCases?: string[];
+                            };
+                            reason: string;
+                            /**
+                             * Format: date-time
+                             * @description When it took effect
+                             */
+                            appliedAt: string;
+                        } | {
+                            /** @enum {string} */
+                            kind: "capability_restriction";
+                            parameters: {
+                                filterProfile?: string;
+                                disabledCapabilities?: string[];
+                            };
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            incidentId: string;
+                            scope: {
+                                /** @enum {boolean} */
+                                all: true;
+                            } | {
+                                users?: string[];
+                                orgs?: string[];
+                                tiers?: string[];
+                                regions?: string[];
+                                useCases?: string[];
+                            };
+                            reason: string;
+                            /**
+                             * Format: date-time
+                             * @description When it took effect
+                             */
+                            appliedAt: string;
+                        } | {
+                            /** @enum {string} */
+                            kind: "use_case_restriction";
+                            parameters: {
+                                prohibitedUseCases: string[];
+                            };
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            incidentId: string;
+                            scope: {
+                                /** @enum {boolean} */
+                                all: true;
+                            } | {
+                                users?: string[];
+                                orgs?: string[];
+                                tiers?: string[];
+                                regions?: string[];
+                                useCases?: string[];
+                            };
+                            reason: string;
+                            /**
+                             * Format: date-time
+                             * @description When it took effect
+                             */
+                            appliedAt: string;
+                        } | {
+                            /** @enum {string} */
+                            kind: "rollback";
+                            parameters: {
+                                targetVersion: string;
+                            };
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            incidentId: string;
+                            scope: {
+                                /** @enum {boolean} */
+                                all: true;
+                            } | {
+                                users?: string[];
+                                orgs?: string[];
+                                tiers?: string[];
+                                regions?: string[];
+                                useCases?: string[];
+                            };
+                            reason: string;
+                            /**
+                             * Format: date-time
+                             * @description When it took effect
+                             */
+                            appliedAt: string;
+                        } | {
+                            /** @enum {string} */
+                            kind: "shutdown";
+                            /** @default {} */
+                            parameters: Record<string, never>;
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            incidentId: string;
+                            scope: {
+                                /** @enum {boolean} */
+                                all: true;
+                            } | {
+                                users?: string[];
+                                orgs?: string[];
+                                tiers?: string[];
+                                regions?: string[];
+                                useCases?: string[];
+                            };
+                            reason: string;
+                            /**
+                             * Format: date-time
+                             * @description When it took effect
+                             */
+                            appliedAt: string;
+                        })[];
+                    };
+                };
+            };
+            /** @description Not modified: the If-None-Match ETag is still current */
+            304: {
+                headers: {
+                    /** @description Changes whenever a correction of the system is applied or lifted */
+                    etag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    decideRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    systemId: string;
+                    userId?: string;
+                    orgId?: string;
+                    tier?: string;
+                    region?: string;
+                    useCase?: string;
+                    capability?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        decision: "allow" | "deny" | "throttle";
+                        /** @description With throttle: the strictest limit among the rate limits that apply */
+                        limit?: {
+                            requestsPerMinute: number;
+                            /** @enum {string} */
+                            per: "user" | "org";
+                        };
+                        /** @description Conditions on an allowed or throttled request: an output filter profile, the model version to serve */
+                        obligations?: {
+                            filterProfile?: string;
+                            modelVersion?: string;
+                        };
+                        /** @description The corrections that shaped the answer, with their reasons */
+                        corrections: {
+                            /** Format: uuid */
+                            id: string;
+                            /** @enum {string} */
+                            kind: "user_restriction" | "rate_limit" | "capability_restriction" | "use_case_restriction" | "rollback" | "shutdown";
+                            reason: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listReports: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The regulator reports drafted so far, each with its id to approve it by */
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            incidentId: string;
+                            /** @enum {string} */
+                            audience: "regulator" | "upstream" | "downstream" | "internal" | "task-owner" | "task-manager";
+                            /** @description A regulator report's regime */
+                            regime: string | null;
+                            /** @description A regulator report's clock within its regime */
+                            clockId: string | null;
+                            /** @description Which report of a repeating clock: 1, 2… */
+                            occurrence: number | null;
+                            /** @description The correction a notice is about */
+                            correctionId: string | null;
+                            recipient: string;
+                            subject: string;
+                            /** @enum {string} */
+                            state: "drafted" | "approved" | "sent" | "sent-late";
+                            /** @description A report's fields, drafted from the incident and completed by compliance */
+                            fields: {
+                                [key: string]: string;
+                            };
+                            dueAt: string | null;
+                            sentAt: string | null;
+                            late: boolean;
+                            lateReason: string | null;
+                            approvedBy: string | null;
+                            approvedAt: string | null;
+                            /** @description The Message-ID it was sent with */
+                            messageId: string | null;
+                            /** @description SHA-256 of what was sent, as the timeline records it */
+                            contentHash: string | null;
+                        }[];
+                        /** @description Each applicable regime's clocks, live from its workflow */
+                        clocks: ({
+                            regimeId: string;
+                            regimeName: string;
+                            /** @description The regime stopped applying (the incident was reclassified): its reports not yet approved are withdrawn */
+                            withdrawn: boolean;
+                            clocks: {
+                                clockId: string;
+                                /**
+                                 * @description Which report this clock asks for
+                                 * @enum {string}
+                                 */
+                                report: "initial" | "intermediate" | "final" | "notification";
+                                /** @description 1, then 2, 3… for a report that repeats */
+                                occurrence: number;
+                                /**
+                                 * Format: date-time
+                                 * @description When the clock started; absent while it waits for its start moment
+                                 */
+                                startAt?: string;
+                                /**
+                                 * Format: date-time
+                                 * @description The deadline; absent until the clock has started
+                                 */
+                                dueAt?: string;
+                                /** @enum {string} */
+                                state: "waiting" | "drafted" | "approved" | "sent" | "sent-late" | "withdrawn";
+                                /** Format: date-time */
+                                submittedAt?: string;
+                                late: boolean;
+                            }[];
+                        } | {
+                            regimeId: string;
+                            /** @description Why the regime's clock workflow could not be asked */
+                            unavailable: string;
+                        })[];
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    approveReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Fields compliance changed or completed before sending (the report's `fields`) */
+                    edits?: {
+                        [key: string]: string;
+                    };
+                    /** @description Required when the deadline has passed: it goes out with the late report */
+                    lateReason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The report's regime clocks after the approval */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        regimeId: string;
+                        regimeName: string;
+                        /** @description The regime stopped applying (the incident was reclassified): its reports not yet approved are withdrawn */
+                        withdrawn: boolean;
+                        clocks: {
+                            clockId: string;
+                            /**
+                             * @description Which report this clock asks for
+                             * @enum {string}
+                             */
+                            report: "initial" | "intermediate" | "final" | "notification";
+                            /** @description 1, then 2, 3… for a report that repeats */
+                            occurrence: number;
+                            /**
+                             * Format: date-time
+                             * @description When the clock started; absent while it waits for its start moment
+                             */
+                            startAt?: string;
+                            /**
+                             * Format: date-time
+                             * @description The deadline; absent until the clock has started
+                             */
+                            dueAt?: string;
+                            /** @enum {string} */
+                            state: "waiting" | "drafted" | "approved" | "sent" | "sent-late" | "withdrawn";
+                            /** Format: date-time */
+                            submittedAt?: string;
+                            late: boolean;
+                        }[];
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused in the current state: `detail` says why */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listNotifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            incidentId: string;
+                            /** @enum {string} */
+                            audience: "regulator" | "upstream" | "downstream" | "internal" | "task-owner" | "task-manager";
+                            /** @description A regulator report's regime */
+                            regime: string | null;
+                            /** @description A regulator report's clock within its regime */
+                            clockId: string | null;
+                            /** @description Which report of a repeating clock: 1, 2… */
+                            occurrence: number | null;
+                            /** @description The correction a notice is about */
+                            correctionId: string | null;
+                            recipient: string;
+                            subject: string;
+                            /** @enum {string} */
+                            state: "drafted" | "approved" | "sent" | "sent-late";
+                            /** @description A report's fields, drafted from the incident and completed by compliance */
+                            fields: {
+                                [key: string]: string;
+                            };
+                            dueAt: string | null;
+                            sentAt: string | null;
+                            late: boolean;
+                            lateReason: string | null;
+                            approvedBy: string | null;
+                            approvedAt: string | null;
+                            /** @description The Message-ID it was sent with */
+                            messageId: string | null;
+                            /** @description SHA-256 of what was sent, as the timeline records it */
+                            contentHash: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listTasks: {
+        parameters: {
+            query?: {
+                incidentId?: string;
+                state?: "open" | "done" | "not-doing";
+                owner?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Soonest due first */
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            incidentId: string;
+                            title: string;
+                            /**
+                             * @description `template`: from the runbook's post-incident tasks; `corrective-action`: added by the review
+                             * @enum {string}
+                             */
+                            origin: "template" | "corrective-action";
+                            ownerRole: string;
+                            /** @description Who owns it; null while only its role does */
+                            owner: string | null;
+                            /** @enum {string} */
+                            state: "open" | "done" | "not-doing";
+                            dueAt: string | null;
+                            completedAt: string | null;
+                            remindedAt: string | null;
+                            /** @description When it was overdue and escalated to the owner's manager */
+                            escalatedAt: string | null;
+                            /** @description The note it was done with, or the reason it is not being done */
+                            note: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    markTaskDone: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    note?: string;
+                } | null;
+            };
+        };
+        responses: {
+            /** @description The task as it now stands */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        incidentId: string;
+                        title: string;
+                        /**
+                         * @description `template`: from the runbook's post-incident tasks; `corrective-action`: added by the review
+                         * @enum {string}
+                         */
+                        origin: "template" | "corrective-action";
+                        ownerRole: string;
+                        /** @description Who owns it; null while only its role does */
+                        owner: string | null;
+                        /** @enum {string} */
+                        state: "open" | "done" | "not-doing";
+                        dueAt: string | null;
+                        completedAt: string | null;
+                        remindedAt: string | null;
+                        /** @description When it was overdue and escalated to the owner's manager */
+                        escalatedAt: string | null;
+                        /** @description The note it was done with, or the reason it is not being done */
+                        note: string | null;
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused in the current state: `detail` says why */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    reassignTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description A person's id in the runbook */
+                    to: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The task as it now stands */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        incidentId: string;
+                        title: string;
+                        /**
+                         * @description `template`: from the runbook's post-incident tasks; `corrective-action`: added by the review
+                         * @enum {string}
+                         */
+                        origin: "template" | "corrective-action";
+                        ownerRole: string;
+                        /** @description Who owns it; null while only its role does */
+                        owner: string | null;
+                        /** @enum {string} */
+                        state: "open" | "done" | "not-doing";
+                        dueAt: string | null;
+                        completedAt: string | null;
+                        remindedAt: string | null;
+                        /** @description When it was overdue and escalated to the owner's manager */
+                        escalatedAt: string | null;
+                        /** @description The note it was done with, or the reason it is not being done */
+                        note: string | null;
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused in the current state: `detail` says why */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    markTaskNotDoing: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The task as it now stands */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        incidentId: string;
+                        title: string;
+                        /**
+                         * @description `template`: from the runbook's post-incident tasks; `corrective-action`: added by the review
+                         * @enum {string}
+                         */
+                        origin: "template" | "corrective-action";
+                        ownerRole: string;
+                        /** @description Who owns it; null while only its role does */
+                        owner: string | null;
+                        /** @enum {string} */
+                        state: "open" | "done" | "not-doing";
+                        dueAt: string | null;
+                        completedAt: string | null;
+                        remindedAt: string | null;
+                        /** @description When it was overdue and escalated to the owner's manager */
+                        escalatedAt: string | null;
+                        /** @description The note it was done with, or the reason it is not being done */
+                        note: string | null;
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused in the current state: `detail` says why */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The record (null until submitted) and the live review: tasks, submission, sign-off */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Null until the review record is first submitted */
+                        record: {
+                            summary: string;
+                            impact: string;
+                            highlights: {
+                                seq?: number;
+                                /** Format: date-time */
+                                at?: string;
+                                note: string;
+                            }[];
+                            rootCause: string;
+                            contributingFactors: string[];
+                            attribution: {
+                                /** @enum {string} */
+                                stage: "data" | "pre-training" | "fine-tuning" | "alignment-safety-tuning" | "evaluation" | "deployment-configuration" | "use-or-misuse";
+                                /** @enum {string} */
+                                actor: "upstream-developer" | "deployer" | "user" | "third-party";
+                                /** @enum {string} */
+                                confidence: "low" | "medium" | "high";
+                                evidence: {
+                                    description: string;
+                                    /** Format: uri */
+                                    url?: string;
+                                }[];
+                            }[];
+                            runbookChanges: string[];
+                            submittedBy: string;
+                            /** Format: date-time */
+                            submittedAt: string;
+                            signedOffBy: string | null;
+                            signedOffAt: string | null;
+                        } | null;
+                        live: {
+                            /** Format: uuid */
+                            incidentId: string;
+                            tasks: {
+                                /** @description The task within its incident: the runbook template id, or `action-<n>` for a corrective action */
+                                key: string;
+                                title: string;
+                                ownerRole: string;
+                                owner?: string;
+                                /** Format: date-time */
+                                dueAt: string;
+                                /** @enum {string} */
+                                origin: "template" | "corrective-action";
+                                /**
+                                 * Format: uuid
+                                 * @description What to act on: POST /v1/tasks/{id}/done, /reassign, /not-doing
+                                 */
+                                taskId: string;
+                                /** @enum {string} */
+                                state: "open" | "done" | "not-doing";
+                                reminded: boolean;
+                                escalated: boolean;
+                            }[];
+                            /** @description The latest submission; absent until the record is first submitted */
+                            review?: {
+                                submittedBy: string;
+                                /** Format: date-time */
+                                at: string;
+                                revision: number;
+                            };
+                            /** @description Absent until signed off, which closes the incident */
+                            signedOff?: {
+                                actor: string;
+                                role: string;
+                                /** Format: date-time */
+                                at: string;
+                            };
+                            /** @description Roles whose holders may sign off: the decision authority at the incident's severity */
+                            signOffRoles: string[];
+                        } | {
+                            /** @description Why the review workflow could not be asked (the record above still holds) */
+                            unavailable: string;
+                        };
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused in the current state: `detail` says why */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    submitReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    summary: string;
+                    impact: string;
+                    /** @default [] */
+                    highlights?: {
+                        seq?: number;
+                        /** Format: date-time */
+                        at?: string;
+                        note: string;
+                    }[];
+                    rootCause: string;
+                    /** @default [] */
+                    contributingFactors?: string[];
+                    attribution: {
+                        /** @enum {string} */
+                        stage: "data" | "pre-training" | "fine-tuning" | "alignment-safety-tuning" | "evaluation" | "deployment-configuration" | "use-or-misuse";
+                        /** @enum {string} */
+                        actor: "upstream-developer" | "deployer" | "user" | "third-party";
+                        /** @enum {string} */
+                        confidence: "low" | "medium" | "high";
+                        evidence: {
+                            description: string;
+                            /** Format: uri */
+                            url?: string;
+                        }[];
+                    }[];
+                    /** @default [] */
+                    correctiveActions?: {
+                        title: string;
+                        ownerRole: string;
+                        owner?: string;
+                        /** Format: date-time */
+                        dueAt: string;
+                    }[];
+                    /** @default [] */
+                    runbookChanges?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description The review after this submission: its revision, and its tasks with the corrective actions among them */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        incidentId: string;
+                        tasks: {
+                            /** @description The task within its incident: the runbook template id, or `action-<n>` for a corrective action */
+                            key: string;
+                            title: string;
+                            ownerRole: string;
+                            owner?: string;
+                            /** Format: date-time */
+                            dueAt: string;
+                            /** @enum {string} */
+                            origin: "template" | "corrective-action";
+                            /**
+                             * Format: uuid
+                             * @description What to act on: POST /v1/tasks/{id}/done, /reassign, /not-doing
+                             */
+                            taskId: string;
+                            /** @enum {string} */
+                            state: "open" | "done" | "not-doing";
+                            reminded: boolean;
+                            escalated: boolean;
+                        }[];
+                        /** @description The latest submission; absent until the record is first submitted */
+                        review?: {
+                            submittedBy: string;
+                            /** Format: date-time */
+                            at: string;
+                            revision: number;
+                        };
+                        /** @description Absent until signed off, which closes the incident */
+                        signedOff?: {
+                            actor: string;
+                            role: string;
+                            /** Format: date-time */
+                            at: string;
+                        };
+                        /** @description Roles whose holders may sign off: the decision authority at the incident's severity */
+                        signOffRoles: string[];
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused in the current state: `detail` says why */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    signOffReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The review, signed off: the incident closes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        incidentId: string;
+                        tasks: {
+                            /** @description The task within its incident: the runbook template id, or `action-<n>` for a corrective action */
+                            key: string;
+                            title: string;
+                            ownerRole: string;
+                            owner?: string;
+                            /** Format: date-time */
+                            dueAt: string;
+                            /** @enum {string} */
+                            origin: "template" | "corrective-action";
+                            /**
+                             * Format: uuid
+                             * @description What to act on: POST /v1/tasks/{id}/done, /reassign, /not-doing
+                             */
+                            taskId: string;
+                            /** @enum {string} */
+                            state: "open" | "done" | "not-doing";
+                            reminded: boolean;
+                            escalated: boolean;
+                        }[];
+                        /** @description The latest submission; absent until the record is first submitted */
+                        review?: {
+                            submittedBy: string;
+                            /** Format: date-time */
+                            at: string;
+                            revision: number;
+                        };
+                        /** @description Absent until signed off, which closes the incident */
+                        signedOff?: {
+                            actor: string;
+                            role: string;
+                            /** Format: date-time */
+                            at: string;
+                        };
+                        /** @description Roles whose holders may sign off: the decision authority at the incident's severity */
+                        signOffRoles: string[];
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused in the current state: `detail` says why */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listAttributions: {
+        parameters: {
+            query?: {
+                systemId?: string;
+                from?: string;
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Attributions counted by stage and actor, most first, with totals by each */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Reviews in scope (submitted, drills left out) */
+                        reviews: number;
+                        items: {
+                            /** @enum {string} */
+                            stage: "data" | "pre-training" | "fine-tuning" | "alignment-safety-tuning" | "evaluation" | "deployment-configuration" | "use-or-misuse";
+                            /** @enum {string} */
+                            actor: "upstream-developer" | "deployer" | "user" | "third-party";
+                            attributions: number;
+                            incidents: number;
+                            /** @description Attributions by confidence; a level none was given is absent */
+                            confidence: {
+                                [key: string]: number;
+                            };
+                        }[];
+                        byStage: {
+                            name: string;
+                            attributions: number;
+                        }[];
+                        byActor: {
+                            name: string;
+                            attributions: number;
+                        }[];
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    sendSignal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    systemId: string;
+                    /** @enum {string} */
+                    source: "alertmanager" | "pagerduty" | "native" | "report" | "evaluation" | "heartbeat";
+                    /**
+                     * @default firing
+                     * @enum {string}
+                     */
+                    status?: "firing" | "acknowledged" | "resolved";
+                    /** @default {} */
+                    labels?: {
+                        [key: string]: string;
+                    };
+                    severity?: string;
+                    summary?: string;
+                    /** Format: date-time */
+                    at?: string;
+                    idempotencyKey?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Stored and handed to the system's monitor */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        signalId: string;
+                        /** @description True when a signal with the same idempotency key was stored before: it counts once */
+                        duplicate: boolean;
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createSilence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                systemId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    reason: string;
+                    /** Format: date-time */
+                    endsAt: string;
+                    /**
+                     * @description Labels a signal must carry, all of them, to be held back
+                     * @default {}
+                     */
+                    matchers?: {
+                        [key: string]: string;
+                    };
+                    /** @description Only signals matching this trigger (its id in the runbook) are held back */
+                    trigger?: string;
+                } | {
+                    matchers: unknown;
+                } | unknown;
+            };
+        };
+        responses: {
+            /** @description The silence, in force until endsAt */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** @description Labels a signal must carry, all of them, to be held back */
+                        matchers: {
+                            [key: string]: string;
+                        };
+                        /** @description Only signals matching this trigger are held back */
+                        trigger?: string;
+                        owner: string;
+                        reason: string;
+                        /** Format: date-time */
+                        endsAt: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused in the current state: `detail` says why */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMonitor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                systemId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The monitor's live state */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        systemId: string;
+                        /** @description Absent until the first signal */
+                        runbookVersion?: string;
+                        plan?: {
+                            runbookVersion: string;
+                            systemId: string;
+                            triggers: {
+                                id: string;
+                                sources?: string[];
+                                labels?: {
+                                    [key: string]: string;
+                                };
+                                signalSeverities?: string[];
+                                count: number;
+                                windowMs: number;
+                                groupBy: string[];
+                                severity: string;
+                                /** @enum {string} */
+                                onResolved: "resolve" | "record";
+                                description: string;
+                            }[];
+                            heartbeat?: {
+                                intervalMs: number;
+                                severity: string;
+                            };
+                            evaluations: {
+                                id: string;
+                                description: string;
+                                url: string;
+                                everyMs: number;
+                            }[];
+                            flapWindowMs: number;
+                        };
+                        /** @description Recent matching signals per trigger group (trigger id and groupBy labels), inside the trigger's window */
+                        windows: {
+                            [key: string]: {
+                                /** Format: uuid */
+                                signalId: string;
+                                /** Format: date-time */
+                                at: string;
+                            }[];
+                        };
+                        /** @description The open incident of each group */
+                        open: {
+                            [key: string]: {
+                                workflowId: string;
+                                /** Format: uuid */
+                                incidentId: string;
+                                triggerId: string;
+                                /**
+                                 * Format: date-time
+                                 * @description Set when re-opened for flapping
+                                 */
+                                reopenedAt?: string;
+                            };
+                        };
+                        /** @description Groups whose incident was resolved lately, for flap suppression */
+                        ended: {
+                            [key: string]: {
+                                workflowId: string;
+                                /** Format: uuid */
+                                incidentId: string;
+                                triggerId: string;
+                                /**
+                                 * Format: date-time
+                                 * @description Set when re-opened for flapping
+                                 */
+                                reopenedAt?: string;
+                                /** Format: date-time */
+                                at: string;
+                            };
+                        };
+                        /** @description How many incidents each group has opened */
+                        openings: {
+                            [key: string]: number;
+                        };
+                        silences: {
+                            /** Format: uuid */
+                            id: string;
+                            /** @description Labels a signal must carry, all of them, to be held back */
+                            matchers: {
+                                [key: string]: string;
+                            };
+                            /** @description Only signals matching this trigger are held back */
+                            trigger?: string;
+                            owner: string;
+                            reason: string;
+                            /** Format: date-time */
+                            endsAt: string;
+                        }[];
+                        /** @description Signals a silence held back */
+                        suppressed: {
+                            /** Format: uuid */
+                            signalId: string;
+                            /** Format: uuid */
+                            silenceId: string;
+                            /** Format: date-time */
+                            at: string;
+                        }[];
+                        /** @description Signals handled since the monitor first started (a repeat of one counts once) */
+                        processed: number;
+                        /** @description The Temporal Schedules running the runbook's evaluations */
+                        schedules: string[];
+                        /** Format: date-time */
+                        lastHeartbeatAt?: string;
+                        runbookHistory: {
+                            version: string;
+                            /** Format: date-time */
+                            at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    ingestAlertmanager: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    version: "4";
+                    groupKey: string;
+                    /** @default 0 */
+                    truncatedAlerts?: number;
+                    /** @enum {string} */
+                    status: "firing" | "resolved";
+                    receiver: string;
+                    /** @default {} */
+                    groupLabels?: {
+                        [key: string]: string;
+                    };
+                    /** @default {} */
+                    commonLabels?: {
+                        [key: string]: string;
+                    };
+                    /** @default {} */
+                    commonAnnotations?: {
+                        [key: string]: string;
+                    };
+                    externalURL?: string;
+                    alerts: {
+                        /** @enum {string} */
+                        status: "firing" | "resolved";
+                        labels: {
+                            [key: string]: string;
+                        };
+                        /** @default {} */
+                        annotations?: {
+                            [key: string]: string;
+                        };
+                        startsAt: string;
+                        endsAt?: string;
+                        generatorURL?: string;
+                        fingerprint: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description Every alert stored and handed to its system's monitor */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Alerts taken, each as a signal */
+                        accepted: number;
+                        /** @description Of those, repeats of an alert already stored (Alertmanager re-sends every repeat_interval), counted once */
+                        duplicates: number;
+                        /** @description Alerts Alertmanager left out of this payload (its max_alerts), as it reported them */
+                        truncatedAlerts: number;
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    enqueuePagerDutyEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    routing_key: string;
+                    dedup_key?: string;
+                    payload: {
+                        summary: string;
+                        source: string;
+                        /** @enum {string} */
+                        severity: "critical" | "error" | "warning" | "info";
+                        /** Format: date-time */
+                        timestamp?: string;
+                        component?: string;
+                        group?: string;
+                        class?: string;
+                        custom_details?: unknown;
+                    };
+                    images?: {
+                        src: string;
+                        href?: string;
+                        alt?: string;
+                    }[];
+                    links?: {
+                        href: string;
+                        text?: string;
+                    }[];
+                    client?: string;
+                    client_url?: string;
+                    /** @enum {string} */
+                    event_action: "trigger";
+                } | {
+                    routing_key: string;
+                    dedup_key: string;
+                    payload?: {
+                        summary: string;
+                        source: string;
+                        /** @enum {string} */
+                        severity: "critical" | "error" | "warning" | "info";
+                        /** Format: date-time */
+                        timestamp?: string;
+                        component?: string;
+                        group?: string;
+                        class?: string;
+                        custom_details?: unknown;
+                    };
+                    images?: {
+                        src: string;
+                        href?: string;
+                        alt?: string;
+                    }[];
+                    links?: {
+                        href: string;
+                        text?: string;
+                    }[];
+                    client?: string;
+                    client_url?: string;
+                    /** @enum {string} */
+                    event_action: "acknowledge";
+                } | {
+                    routing_key: string;
+                    dedup_key: string;
+                    payload?: {
+                        summary: string;
+                        source: string;
+                        /** @enum {string} */
+                        severity: "critical" | "error" | "warning" | "info";
+                        /** Format: date-time */
+                        timestamp?: string;
+                        component?: string;
+                        group?: string;
+                        class?: string;
+                        custom_details?: unknown;
+                    };
+                    images?: {
+                        src: string;
+                        href?: string;
+                        alt?: string;
+                    }[];
+                    links?: {
+                        href: string;
+                        text?: string;
+                    }[];
+                    client?: string;
+                    client_url?: string;
+                    /** @enum {string} */
+                    event_action: "resolve";
+                };
+            };
+        };
+        responses: {
+            /** @description Event processed (as PagerDuty answers) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "success";
+                        /** @enum {string} */
+                        message: "Event processed";
+                        /** @description The alert the event belongs to: the one sent, or for a trigger without one, the key made for it */
+                        dedup_key: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PagerDutyError"];
+                };
+            };
+            /** @description The body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PagerDutyError"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listTokens: {
+        parameters: {
+            query?: {
+                includeRevoked?: "true" | "false";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Tokens, oldest first; revoked ones only with includeRevoked=true */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            /** @description The first characters of the secret (crx_AbCdEfGh; an integration key its first 8), which identify it */
+                            prefix: string;
+                            /** @enum {string} */
+                            kind: "token" | "integration-key";
+                            owner: string;
+                            roles: string[];
+                            description: string | null;
+                            /** @description The one system an integration key sends for; null for a bearer token */
+                            systemId: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** @description The admin who created it; `direct:<user>` for one written straight into the database; null if unknown */
+                            createdBy: string | null;
+                            expiresAt: string | null;
+                            revokedAt: string | null;
+                            /** @description Recorded at most once a minute */
+                            lastUsedAt: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    owner: string;
+                    roles: ("responder" | "approver" | "compliance" | "admin" | "ingest" | "gateway")[];
+                    description?: string;
+                    /** @description A positive duration such as 12h, 30d, 1w or 1h30m, at most 3650d; without it, the token lives until revoked */
+                    expiresIn?: string;
+                    integrationKeyFor?: string;
+                    ownerOutsideRunbooks?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description The token, with its secret: shown this once */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The token (crx_…) or integration key; only a hash of it is kept, so it cannot be shown again */
+                        secret: string;
+                        token: {
+                            /** Format: uuid */
+                            id: string;
+                            /** @description The first characters of the secret (crx_AbCdEfGh; an integration key its first 8), which identify it */
+                            prefix: string;
+                            /** @enum {string} */
+                            kind: "token" | "integration-key";
+                            owner: string;
+                            roles: string[];
+                            description: string | null;
+                            /** @description The one system an integration key sends for; null for a bearer token */
+                            systemId: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** @description The admin who created it; `direct:<user>` for one written straight into the database; null if unknown */
+                            createdBy: string | null;
+                            expiresAt: string | null;
+                            revokedAt: string | null;
+                            /** @description Recorded at most once a minute */
+                            lastUsedAt: string | null;
+                        };
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revokeToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The token, revoked */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** @description The first characters of the secret (crx_AbCdEfGh; an integration key its first 8), which identify it */
+                        prefix: string;
+                        /** @enum {string} */
+                        kind: "token" | "integration-key";
+                        owner: string;
+                        roles: string[];
+                        description: string | null;
+                        /** @description The one system an integration key sends for; null for a bearer token */
+                        systemId: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** @description The admin who created it; `direct:<user>` for one written straight into the database; null if unknown */
+                        createdBy: string | null;
+                        expiresAt: string | null;
+                        revokedAt: string | null;
+                        /** @description Recorded at most once a minute */
+                        lastUsedAt: string | null;
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getIncidentMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The incident's durations and its reports against their deadlines */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        incidentId: string;
+                        systemId: string;
+                        severity: string;
+                        /** @enum {string} */
+                        state: "triggered" | "acknowledged" | "mitigating" | "mitigated" | "resolved" | "closed";
+                        drill: boolean;
+                        /** Format: date-time */
+                        openedAt: string;
+                        timeToDetectSeconds: number | null;
+                        timeToAcknowledgeSeconds: number | null;
+                        timeToFirstCorrectionSeconds: number | null;
+                        timeToResolveSeconds: number | null;
+                        timeToCloseSeconds: number | null;
+                        regulatorSubmissions: {
+                            regime: string | null;
+                            clockId: string | null;
+                            occurrence: number | null;
+                            dueAt: string | null;
+                            sentAt: string | null;
+                            /** @description Due minus sent: positive when sent early, negative when late; null while unsent */
+                            marginSeconds: number | null;
+                            /** @description Sent late (as recorded when it was sent), or unsent with its deadline passed */
+                            late: boolean;
+                        }[];
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getSystemMetrics: {
+        parameters: {
+            query?: {
+                from?: string;
+                to?: string;
+            };
+            header?: never;
+            path: {
+                systemId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Counts, duration statistics and regulator reports over the window */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        systemId: string;
+                        from: string | null;
+                        to: string | null;
+                        incidents: {
+                            total: number;
+                            bySeverity: {
+                                [key: string]: number;
+                            };
+                            byState: {
+                                [key: string]: number;
+                            };
+                            bySeverityAndState: {
+                                severity: string;
+                                /** @enum {string} */
+                                state: "triggered" | "acknowledged" | "mitigating" | "mitigated" | "resolved" | "closed";
+                                count: number;
+                            }[];
+                        };
+                        timeToDetectSeconds: {
+                            /** @description Incidents that have reached this point */
+                            count: number;
+                            mean: number | null;
+                            /** @description Percentiles with linear interpolation between the nearest values (PostgreSQL percentile_cont) */
+                            p50: number | null;
+                            p90: number | null;
+                            max: number | null;
+                        };
+                        timeToAcknowledgeSeconds: {
+                            /** @description Incidents that have reached this point */
+                            count: number;
+                            mean: number | null;
+                            /** @description Percentiles with linear interpolation between the nearest values (PostgreSQL percentile_cont) */
+                            p50: number | null;
+                            p90: number | null;
+                            max: number | null;
+                        };
+                        timeToFirstCorrectionSeconds: {
+                            /** @description Incidents that have reached this point */
+                            count: number;
+                            mean: number | null;
+                            /** @description Percentiles with linear interpolation between the nearest values (PostgreSQL percentile_cont) */
+                            p50: number | null;
+                            p90: number | null;
+                            max: number | null;
+                        };
+                        timeToResolveSeconds: {
+                            /** @description Incidents that have reached this point */
+                            count: number;
+                            mean: number | null;
+                            /** @description Percentiles with linear interpolation between the nearest values (PostgreSQL percentile_cont) */
+                            p50: number | null;
+                            p90: number | null;
+                            max: number | null;
+                        };
+                        timeToCloseSeconds: {
+                            /** @description Incidents that have reached this point */
+                            count: number;
+                            mean: number | null;
+                            /** @description Percentiles with linear interpolation between the nearest values (PostgreSQL percentile_cont) */
+                            p50: number | null;
+                            p90: number | null;
+                            max: number | null;
+                        };
+                        regulatorSubmissions: {
+                            /** @description Reports sent */
+                            count: number;
+                            /** @description Of those, sent after their deadline */
+                            lateCount: number;
+                            /** @description The smallest due-minus-sent margin of a sent report (negative: the latest one) */
+                            minMarginSeconds: number | null;
+                            /** @description Reports drafted and not sent yet */
+                            unsent: number;
+                            /** @description Of those, the ones whose deadline has passed */
+                            overdue: number;
+                            byRegime: {
+                                /** @description Reports sent */
+                                count: number;
+                                /** @description Of those, sent after their deadline */
+                                lateCount: number;
+                                /** @description The smallest due-minus-sent margin of a sent report (negative: the latest one) */
+                                minMarginSeconds: number | null;
+                                /** @description Reports drafted and not sent yet */
+                                unsent: number;
+                                /** @description Of those, the ones whose deadline has passed */
+                                overdue: number;
+                                regime: string | null;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPrometheusMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metrics in the Prometheus text exposition format (docs/metrics.md names each) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain; version=0.0.4; charset=utf-8": string;
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getSigningKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The public key */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        keyId: string;
+                        /** @enum {string} */
+                        algorithm: "Ed25519";
+                        /** @description PEM (SPKI); `correx audit verify --public-key <file>` checks an export against it */
+                        publicKey: string;
+                    };
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    exportTimelines: {
+        parameters: {
+            query?: {
+                incidentId?: string;
+                systemId?: string;
+                severity?: string;
+                from?: string;
+                to?: string;
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A download (Content-Disposition: attachment), as `format` asks: JSON or CSV */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        format: "correx.timeline-export/1";
+                        /** Format: uuid */
+                        exportId: string;
+                        /** Format: date-time */
+                        exportedAt: string;
+                        exportedBy: string;
+                        selection: {
+                            [key: string]: string;
+                        };
+                        incidents: {
+                            incident: {
+                                /** Format: uuid */
+                                id: string;
+                                systemId: string;
+                                title: string;
+                                severity: string;
+                                /** @enum {string} */
+                                state: "triggered" | "acknowledged" | "mitigating" | "mitigated" | "resolved" | "closed";
+                                dedupKey: string;
+                                commander: string | null;
+                                classification: string[];
+                                runbookVersion: string | null;
+                                openedBy: string;
+                                /** Format: date-time */
+                                openedAt: string;
+                                acknowledgedAt: string | null;
+                                mitigatedAt: string | null;
+                                resolvedAt: string | null;
+                                closedAt: string | null;
+                            };
+                            events: {
+                                seq: number;
+                                /** @description An event kind (see docs/incidents.md), e.g. `incident.triggered`, `correction.applied` */
+                                kind: string;
+                                actor: string;
+                                /** Format: date-time */
+                                occurredAt: string;
+                                data: unknown;
+                                prevHash: string;
+                                hash: string;
+                            }[];
+                        }[];
+                        manifest: {
+                            /** @enum {string} */
+                            format: "correx.timeline-export/1";
+                            /** Format: uuid */
+                            exportId: string;
+                            /** Format: date-time */
+                            exportedAt: string;
+                            exportedBy: string;
+                            selection: {
+                                [key: string]: string;
+                            };
+                            incidents: {
+                                /** Format: uuid */
+                                incidentId: string;
+                                /** @description SHA-256 of the canonical JSON of the incident summary line */
+                                summaryHash: string;
+                                events: number;
+                                lastSeq: number;
+                                /** @description The hash of its last event: the head of its chain */
+                                headHash: string;
+                            }[];
+                            /** @enum {string} */
+                            algorithm: "Ed25519";
+                            keyId: string;
+                            /** @description PEM (SPKI) */
+                            publicKey: string;
+                        };
+                        /** @description Ed25519 over the canonical JSON of the manifest, base64 */
+                        signature: string;
+                    };
+                    "text/csv": string;
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getIncidentReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A self-contained HTML page, for print */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getRegulatorMappings: {
+        parameters: {
+            query?: {
+                schema?: "eu-ai-act-art73-serious-incident" | "gpai-code-of-practice-c9" | "oecd-common-reporting-framework" | "ai-incident-database";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The incident in each schema asked for (all four without `schema`) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        incidentId: string;
+                        items: {
+                            /** @enum {string} */
+                            schema: "eu-ai-act-art73-serious-incident" | "gpai-code-of-practice-c9" | "oecd-common-reporting-framework" | "ai-incident-database";
+                            /** @description The text that defines the schema */
+                            reference: string;
+                            /** @description Each field of the schema, null where Correx holds nothing for it */
+                            fields: {
+                                [key: string]: string | null;
+                            };
+                            mandatory: string[];
+                            /** @description Each mandatory field left empty, and what would fill it */
+                            missing: {
+                                field: string;
+                                why: string;
+                            }[];
+                        }[];
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    startDrill: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    systemId: string;
+                    /** @default {} */
+                    scenario?: {
+                        title?: string;
+                        severity?: string;
+                        correction?: {
+                            /** @enum {string} */
+                            kind: "user_restriction" | "rate_limit" | "capability_restriction" | "use_case_restriction" | "rollback" | "shutdown";
+                            scope: {
+                                /** @enum {boolean} */
+                                all: true;
+                            } | {
+                                users?: string[];
+                                orgs?: string[];
+                                tiers?: string[];
+                                regions?: string[];
+                                useCases?: string[];
+                            };
+                            /** @default {} */
+                            parameters?: {
+                                [key: string]: unknown;
+                            };
+                            reason: string;
+                        };
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Started: the drill runs on its own, as planned; follow it with getDrill */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        drillId: string;
+                        plan: {
+                            systemId: string;
+                            runbookVersion: string;
+                            title: string;
+                            severity: string;
+                            /** @description Triggers and acknowledges, proposes the correction, submits the review */
+                            commander: string;
+                            correction: {
+                                /** @enum {string} */
+                                kind: "user_restriction" | "rate_limit" | "capability_restriction" | "use_case_restriction" | "rollback" | "shutdown";
+                                /** @description As a correction proposal takes it: `{ all: true }` or segments */
+                                scope: {
+                                    [key: string]: unknown;
+                                };
+                                parameters: {
+                                    [key: string]: unknown;
+                                };
+                                reason: string;
+                            };
+                            /** @description Enough people with different roles to meet the authority rule's quorum */
+                            approvers: string[];
+                            lifter: string;
+                            restoration: {
+                                criterion: string;
+                                evidence: string;
+                            }[];
+                            /** @description Signs the review off */
+                            signOff: string;
+                        };
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDrill: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The drill's steps so far */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        drillId: string;
+                        systemId: string;
+                        /** @enum {string} */
+                        state: "running" | "completed" | "failed";
+                        /**
+                         * Format: uuid
+                         * @description The drill's incident, once triggered
+                         */
+                        incidentId?: string;
+                        steps: {
+                            name: string;
+                            /** @description The runbook person (or `system:<component>`) who took the step */
+                            by?: string;
+                            /** Format: date-time */
+                            startedAt: string;
+                            /** @description How long it took; absent while it runs */
+                            ms?: number;
+                            detail?: string;
+                        }[];
+                        /** @description The step that failed and why */
+                        failure?: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
