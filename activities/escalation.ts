@@ -9,12 +9,14 @@ export interface EscalationActivityDependencies {
   mailer: Mailer;
   /** Where a drill's mail goes: an outbox, never a real mailbox. */
   drillMailer: Mailer;
+  /** The origin people reach the console at (CORREX_PUBLIC_URL), for the links in pages and notices. */
+  publicUrl: () => string;
 }
 
-export function createEscalationActivities({ db, mailer, drillMailer }: EscalationActivityDependencies) {
+export function createEscalationActivities({ db, mailer, drillMailer, publicUrl }: EscalationActivityDependencies) {
   return {
     async sendPage(page: PageRequest): Promise<void> {
-      await sendPage(db, (await isDrill(db, page.incidentId)) ? drillMailer : mailer, page);
+      await sendPage(db, (await isDrill(db, page.incidentId)) ? drillMailer : mailer, page, publicUrl());
     },
   };
 }

@@ -10,6 +10,7 @@ import * as consoleSessions from './2026-11-23T0400_console_sessions.js';
 import * as incidentStateOrder from './2026-11-23T0500_incident_state_order.js';
 import * as idempotencyKeys from './2026-11-23T0600_idempotency_keys.js';
 import * as tokenCreator from './2026-12-02T0000_token_creator.js';
+import * as fallbackFailures from './2026-12-02T0100_fallback_failures.js';
 
 /**
  * Every migration, by name; names sort in the order they run. Listed here rather than read from the
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-23T0500_incident_state_order': incidentStateOrder,
   '2026-11-23T0600_idempotency_keys': idempotencyKeys,
   '2026-12-02T0000_token_creator': tokenCreator,
+  '2026-12-02T0100_fallback_failures': fallbackFailures,
 };

@@ -42,6 +42,8 @@ export const environmentSchema = z.object({
   CORREX_WORKER_HEALTH_PORT: port.default(8081),
   CORREX_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   CORREX_HTTP_PORT: port.default(8080),
+  /** Where people reach the console (links in pages and notices); http://localhost:<CORREX_HTTP_PORT> when unset. */
+  CORREX_PUBLIC_URL: optionalString.pipe(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. https://correx.example.com' }).optional()),
   CORREX_RUNBOOKS: z.string().min(1).default('runbooks'),
   CORREX_SIGNING_KEY_FILE: optionalString,
   /** Behind a load balancer: trust its X-Forwarded-For (true, a hop count, or addresses/CIDRs, comma-separated). */
@@ -78,6 +80,8 @@ export interface Config {
   workerHealthPort: number;
   http: { host: string; port: number; rateLimit: { perMinute: number; ingestPerMinute: number }; trustProxy?: boolean | number | string[] };
   runbooksDir: string;
+  /** The origin people reach the console at, without a trailing slash: the links in pages and notices. */
+  publicUrl: string;
   /** Ed25519 private key (PKCS#8 PEM) for export manifests; unset in local mode: one kept in the data folder. */
   signingKeyFile: string | undefined;
   smtpUrl: string | undefined;
@@ -137,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : {}),
     },
     runbooksDir: e.CORREX_RUNBOOKS,
+    publicUrl: (e.CORREX_PUBLIC_URL ?? `http://localhost:${e.CORREX_HTTP_PORT}`).replace(/\/+$/, ''),
     signingKeyFile: e.CORREX_SIGNING_KEY_FILE,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.CORREX_MAIL_FROM,

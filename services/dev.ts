@@ -71,6 +71,7 @@ export async function runDev(config: Config): Promise<void> {
       mailer,
       drillMailer: createMailer({ smtpUrl: undefined, outboxDir: path.resolve(config.dataDir, 'outbox', 'drills'), from: config.mailFrom }),
       secret: (name) => process.env[name],
+      publicUrl: () => config.publicUrl,
       client,
     });
     const workerDone = worker.run();

@@ -39,6 +39,7 @@ export async function runWorkerProcess(config: Config): Promise<void> {
       mailer: createMailer({ smtpUrl: config.smtpUrl, outboxDir: path.resolve(config.dataDir, 'outbox'), from: config.mailFrom }),
       drillMailer: createMailer({ smtpUrl: undefined, outboxDir: path.resolve(config.dataDir, 'outbox', 'drills'), from: config.mailFrom }),
       secret: (name) => process.env[name],
+      publicUrl: () => config.publicUrl,
       client,
       shutdownGraceTime: '30s',
     });

@@ -34,6 +34,7 @@ section.card { background: var(--paper); border: 1px solid var(--line); border-r
 .badge { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: .8rem; font-weight: 600; border: 1px solid currentColor; white-space: nowrap; }
 .sev-SEV1 { color: var(--sev1); } .sev-SEV2 { color: var(--sev2); } .sev-SEV3 { color: var(--sev3); } .sev-SEV4 { color: var(--sev4); }
 .state { background: var(--wash); color: var(--ink); border-color: var(--line); }
+.state.failing { color: var(--bad); border-color: currentColor; }
 .ok { color: var(--ok); } .bad { color: var(--bad); }
 dl.facts { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 4px 12px; margin: 0; }
 dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; overflow-wrap: anywhere; }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Principal } from '../access/roles.js';
 import type { CorrectionRow, IncidentRow, NotificationRow, TimelineEventRow } from '../db/schema.js';
+import type { FallbackRow } from '../notification/repository.js';
 import { incidentStates } from '../incident/schema.js';
 import { escapeHtml as e, formatInstant } from '../html.js';
 import type { TaskRow } from '../task/repository.js';
@@ -135,7 +136,10 @@ export interface IncidentView {
   notifications: NotificationRow[];
   /** The runbook's consumers of the system, to name who was notified and whose fallback runs. */
   consumers: { id: string; name: string; email: string | undefined }[];
-  fallbacks: { consumer_id: string; method: string; state: string; activated_at: Date | null; deactivated_at: Date | null; correction_id: string }[];
+  fallbacks: Pick<
+    FallbackRow,
+    'consumer_id' | 'method' | 'state' | 'action' | 'last_error' | 'next_attempt_at' | 'activated_at' | 'deactivated_at' | 'correction_id'
+  >[];
   tasks: TaskRow[];
   /** The newest events (of the kind filtered on), newest first. */
   timeline: TimelineEventRow[];
@@ -274,8 +278,19 @@ ${view.live?.unavailable ? `<dt>Workflow</dt><dd class="muted">${e(view.live.una
       const notice = notices.filter((n) => n.recipient === consumer.email);
       const fallbacks = view.fallbacks.filter((f) => f.consumer_id === consumer.id);
       if (notice.length === 0 && fallbacks.length === 0) return '';
-      return `<tr><td data-label="Consumer">${e(consumer.name)}</td><td data-label="Notice">${notice.map((n) => `${e(n.state)}${n.sent_at ? ` ${ago(n.sent_at)}` : ''}`).join('<br>') || '<span class="muted">-</span>'}</td>
-<td data-label="Fallback">${fallbacks.map((f) => `${e(f.method)}: ${stateBadge(f.state)}${f.activated_at ? ` ${ago(f.activated_at)}` : ''}`).join('<br>') || '<span class="muted">-</span>'}</td></tr>`;
+      // Which notice it was (in force, lifted), not only that a mail went out.
+      const noticeLabel = (key: string | null, subject: string) =>
+        key?.endsWith(':notice-applied') ? 'in force' : key?.endsWith(':notice-lifted') ? 'lifted' : subject;
+      const fallbackCell = (f: IncidentView['fallbacks'][number]) => {
+        if (f.state !== 'failing') {
+          const since = f.state === 'inactive' ? f.deactivated_at : f.activated_at;
+          return `${e(f.method)}: ${stateBadge(f.state)}${since ? ` ${ago(since)}` : ''}`;
+        }
+        const next = f.next_attempt_at ? `next attempt ${ago(f.next_attempt_at)}` : 'given up at close';
+        return `${e(f.method)}: <span class="badge state failing">failing to ${f.action === 'deactivate' ? 'switch off' : 'switch on'}</span><br><span class="muted">${e(f.last_error ?? '')} · ${next}</span>`;
+      };
+      return `<tr><td data-label="Consumer">${e(consumer.name)}</td><td data-label="Notice">${notice.map((n) => `${e(noticeLabel(n.idempotency_key, n.subject))}: ${e(n.state)}${n.sent_at ? ` ${ago(n.sent_at)}` : ''}`).join('<br>') || '<span class="muted">-</span>'}</td>
+<td data-label="Fallback">${fallbacks.map(fallbackCell).join('<br>') || '<span class="muted">-</span>'}</td></tr>`;
     })
     .join('');
   const consumerEmails = new Set(view.consumers.map((c) => c.email));

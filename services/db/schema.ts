@@ -150,6 +150,11 @@ export interface FallbacksTable {
   consumer_id: string;
   method: string;
   state: FallbackState;
+  /** The way it is being switched: `activate` or `deactivate` (null on rows from before failures were kept). */
+  action: ColumnType<'activate' | 'deactivate' | null, 'activate' | 'deactivate' | null | undefined, 'activate' | 'deactivate' | null>;
+  failed_attempts: ColumnType<number, number | undefined, number>;
+  last_error: ColumnType<string | null, string | null | undefined, string | null>;
+  next_attempt_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   activated_at: Timestamp | null;
   deactivated_at: Timestamp | null;
   created_at: CreatedAt;

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { Mailer } from '../notification/mailer.js';
+import { withCallToAction, type CallToAction } from '../notification/templates.js';
 import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js';
 
 export interface PageRequest {
@@ -16,6 +17,8 @@ export interface PageRequest {
   html?: string;
   /** Why: `escalation`, `approval-escalated`, `ratification-missed`, `enforcement-failed`… */
   reason: string;
+  /** What the person is to do, with the console link and the CLI command (added to the mail when it is sent). */
+  action?: CallToAction;
 }
 
 /**
@@ -23,7 +26,7 @@ export interface PageRequest {
  * is written first, the mail sent, then the row marked sent. A crash between the last two resends the
  * same mail with the same Message-ID, which mail clients collapse.
  */
-export async function sendPage(db: Kysely<Database>, mailer: Mailer, page: PageRequest): Promise<void> {
+export async function sendPage(db: Kysely<Database>, mailer: Mailer, page: PageRequest, publicUrl: string): Promise<void> {
   await withIncidentLock(db, page.incidentId, (trx) =>
     trx
       .insertInto('pages')
@@ -40,13 +43,10 @@ export async function sendPage(db: Kysely<Database>, mailer: Mailer, page: PageR
   );
   const row = await db.selectFrom('pages').select(['sent_at']).where('idempotency_key', '=', page.idempotencyKey).executeTakeFirstOrThrow();
   if (!row.sent_at) {
-    await mailer.send({
-      to: page.person.email,
-      subject: page.subject,
-      text: page.text,
-      ...(page.html ? { html: page.html } : {}),
-      idempotencyKey: page.idempotencyKey,
-    });
+    const message = page.action
+      ? withCallToAction({ subject: page.subject, text: page.text, html: page.html ?? '<body style="font-family:sans-serif"></body>' }, page.action, publicUrl)
+      : { subject: page.subject, text: page.text, ...(page.html ? { html: page.html } : {}) };
+    await mailer.send({ to: page.person.email, ...message, idempotencyKey: page.idempotencyKey });
     await db.updateTable('pages').set({ sent_at: new Date() }).where('idempotency_key', '=', page.idempotencyKey).execute();
   }
   await withIncidentLock(db, page.incidentId, (trx) =>

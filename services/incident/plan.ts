@@ -3,7 +3,8 @@ import type { CorrectionKind } from '../correction/schema.js';
 import { parseDuration } from '../duration.js';
 import type { Regime } from '../regulatory/regime.js';
 import { effectiveRegimes } from '../runbook/effective.js';
-import type { Runbook } from '../runbook/schema.js';
+import type { Runbook, Target } from '../runbook/schema.js';
+import type { InternalEvent } from '../notification/kinds.js';
 
 export type EnforcementPlan = Runbook['system']['enforcement'];
 export type DownstreamConsumerPlan = Runbook['system']['consumers'][number];
@@ -28,7 +29,12 @@ export interface IncidentPlan {
   escalation: { levels: { people: Person[]; ackTimeoutMs: number }[]; repeat: number };
   authority: AuthorityRule[];
   enforcement: EnforcementPlan;
+  /** Who hears of the incident's milestones, and which (the runbook's `notifications.internal`). */
+  internal: { people: Person[]; events: InternalEvent[] };
+  /** The consumers the runbook's notification policy tells of corrections (all of them by default). */
   consumers: DownstreamConsumerPlan[];
+  /** What customer notices say beyond the correction itself: whom to contact, and the runbook's message per kind. */
+  customers: { contact: { name: string; email: string }; messages: Partial<Record<CorrectionKind, string>> };
   /** Signs consumers' fallback webhooks. */
   fallbackSecretEnv: string | undefined;
   upstream: { notify: boolean; name: string; email: string };
@@ -50,16 +56,19 @@ export interface IncidentPlan {
 
 const ms = (text: string) => parseDuration(text) ?? 0;
 
+/** The people a list of targets (roles or people) names, each once, in the runbook's order. */
+function holdersOfTargets(people: Person[], targets: Target[]): Person[] {
+  const ids = new Set<string>();
+  for (const target of targets) {
+    if ('person' in target) ids.add(target.person);
+    else for (const p of people) if (p.roles.includes(target.role)) ids.add(p.id);
+  }
+  return people.filter((p) => ids.has(p.id));
+}
+
 export function planIncident(runbook: Runbook, runbookVersion: string): IncidentPlan {
   const people: Person[] = runbook.people.map((p) => ({ id: p.id, name: p.name, email: p.email, roles: p.roles }));
-  const levels = runbook.escalation.levels.map((level) => {
-    const ids = new Set<string>();
-    for (const target of level.targets) {
-      if ('person' in target) ids.add(target.person);
-      else for (const p of people) if (p.roles.includes(target.role)) ids.add(p.id);
-    }
-    return { people: people.filter((p) => ids.has(p.id)), ackTimeoutMs: ms(level.ackTimeout) };
-  });
+  const levels = runbook.escalation.levels.map((level) => ({ people: holdersOfTargets(people, level.targets), ackTimeoutMs: ms(level.ackTimeout) }));
 
   const authority: AuthorityRule[] = [];
   for (const [kind, base] of Object.entries(runbook.decisionAuthority) as [CorrectionKind, NonNullable<Runbook['decisionAuthority'][CorrectionKind]>][]) {
@@ -88,7 +97,17 @@ export function planIncident(runbook: Runbook, runbookVersion: string): Incident
     escalation: { levels, repeat: runbook.escalation.repeat },
     authority,
     enforcement: runbook.system.enforcement,
-    consumers: runbook.system.consumers,
+    internal: { people: holdersOfTargets(people, runbook.notifications.internal.targets), events: runbook.notifications.internal.events },
+    consumers: runbook.system.consumers.filter((consumer) => {
+      const notified = runbook.notifications.customers?.consumers ?? 'all';
+      return notified === 'all' || notified.includes(consumer.id);
+    }),
+    customers: {
+      contact: (({ name, email }) => ({ name: name ?? runbook.system.deployer.name, email }))(
+        runbook.notifications.customers?.contact ?? runbook.system.deployer.contact,
+      ),
+      messages: runbook.notifications.customers?.messages ?? {},
+    },
     fallbackSecretEnv:
       runbook.system.fallbackSecretEnv ?? (runbook.system.enforcement.adapter === 'webhook' ? runbook.system.enforcement.secretEnv : undefined),
     upstream: {

@@ -38,7 +38,12 @@ export async function switchFallback(
     // A drill rehearses the switch on the timeline; the consumer's real fallback is never touched.
   } else if (activation.method === 'webhook') {
     const secret = deps.secretEnv ? deps.secret(deps.secretEnv) : undefined;
-    if (!secret) throw new EnforcementFailure(`no secret to sign the fallback webhook of ${s.consumer.id} (the system's enforcement secretEnv)`);
+    if (!secret)
+      throw new EnforcementFailure(
+        deps.secretEnv
+          ? `no secret to sign the fallback webhook of ${s.consumer.id}: ${deps.secretEnv} (system.fallbackSecretEnv, or the enforcer's secretEnv when unset) is not set where the worker runs`
+          : `no secret to sign the fallback webhook of ${s.consumer.id}: set system.fallbackSecretEnv in the runbook`,
+      );
     const body = JSON.stringify({
       action: s.action,
       consumer: s.consumer.id,

@@ -4,7 +4,7 @@ import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js
 import type { NotificationAudience } from './kinds.js';
 import type { Mailer } from './mailer.js';
 import { noticeSent, recordNoticeDrafted, recordNoticeSent } from './repository.js';
-import type { Message } from './templates.js';
+import { withCallToAction, type CallToAction, type Message } from './templates.js';
 
 export interface Notice {
   incidentId: string;
@@ -16,21 +16,24 @@ export interface Notice {
   correctionId?: string;
   /** From a drill: goes to the outbox, never to a real mailbox. */
   drill?: boolean;
+  /** For people inside the organisation: what to do, the console link and the CLI command. */
+  action?: CallToAction;
 }
 
 /** Sends a value-chain notice once, keeps it as a notification, and records it on the timeline. */
-export async function sendNotice(db: Kysely<Database>, mailer: Mailer, notice: Notice): Promise<void> {
+export async function sendNotice(db: Kysely<Database>, mailer: Mailer, notice: Notice, publicUrl: string): Promise<void> {
+  const message = notice.action ? withCallToAction(notice.message, notice.action, publicUrl) : notice.message;
   await recordNoticeDrafted(db, {
     incidentId: notice.incidentId,
     idempotencyKey: notice.idempotencyKey,
     audience: notice.audience,
     recipient: notice.recipient.email,
-    subject: notice.message.subject,
-    body: notice.message.text,
+    subject: message.subject,
+    body: message.text,
     correctionId: notice.correctionId,
   });
   if (!(await noticeSent(db, notice.idempotencyKey))) {
-    await mailer.send({ to: notice.recipient.email, ...notice.message, idempotencyKey: notice.idempotencyKey });
+    await mailer.send({ to: notice.recipient.email, ...message, idempotencyKey: notice.idempotencyKey });
     await recordNoticeSent(db, notice.idempotencyKey);
   }
   await withIncidentLock(db, notice.incidentId, (trx) =>

@@ -1,6 +1,6 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Database, FallbacksTable, NotificationRow } from '../db/schema.js';
-import type { NotificationAudience } from './kinds.js';
+import type { FallbackState, NotificationAudience } from './kinds.js';
 
 export type FallbackRow = Selectable<FallbacksTable>;
 
@@ -65,8 +65,16 @@ export async function recordFallbackSwitching(
   const state = f.action === 'activate' ? ('activating' as const) : ('deactivating' as const);
   await db
     .insertInto('fallbacks')
-    .values({ incident_id: f.incidentId, correction_id: f.correctionId, consumer_id: f.consumerId, method: f.method, state })
-    .onConflict((oc) => oc.columns(['correction_id', 'consumer_id']).doUpdateSet({ state, updated_at: new Date() }))
+    .values({ incident_id: f.incidentId, correction_id: f.correctionId, consumer_id: f.consumerId, method: f.method, state, action: f.action })
+    .onConflict((oc) =>
+      // A failing switch keeps showing as failing while it is retried; a new direction starts afresh.
+      oc.columns(['correction_id', 'consumer_id']).doUpdateSet((eb) => ({
+        state: sql<FallbackState>`case when ${eb.ref('fallbacks.state')} = 'failing' and ${eb.ref('fallbacks.action')} = ${f.action} then 'failing' else ${state} end`,
+        failed_attempts: sql<number>`case when ${eb.ref('fallbacks.action')} = ${f.action} then ${eb.ref('fallbacks.failed_attempts')} else 0 end`,
+        action: f.action,
+        updated_at: new Date(),
+      })),
+    )
     .execute();
 }
 
@@ -78,7 +86,27 @@ export async function recordFallbackSwitched(
   const done = f.action === 'activate' ? { state: 'active' as const, activated_at: new Date() } : { state: 'inactive' as const, deactivated_at: new Date() };
   await db
     .updateTable('fallbacks')
-    .set({ ...done, updated_at: new Date() })
+    .set({ ...done, last_error: null, next_attempt_at: null, updated_at: new Date() })
+    .where('correction_id', '=', f.correctionId)
+    .where('consumer_id', '=', f.consumerId)
+    .execute();
+}
+
+/** Every attempt of a switch failed this round: shown as failing, with the error and the next attempt. */
+export async function recordFallbackFailing(
+  db: Kysely<Database>,
+  f: { correctionId: string; consumerId: string; action: 'activate' | 'deactivate'; attempt: number; error: string; nextAttemptAt: string | null },
+): Promise<void> {
+  await db
+    .updateTable('fallbacks')
+    .set({
+      state: 'failing',
+      action: f.action,
+      failed_attempts: f.attempt,
+      last_error: f.error,
+      next_attempt_at: f.nextAttemptAt ? new Date(f.nextAttemptAt) : null,
+      updated_at: new Date(),
+    })
     .where('correction_id', '=', f.correctionId)
     .where('consumer_id', '=', f.consumerId)
     .execute();

@@ -1,5 +1,7 @@
 // Every message Correx sends, in one place. Pure string building (workflows call these), each with a
 // plain-text and an HTML body.
+import type { correctionKinds } from '../correction/kinds.js';
+import { capitalised, correctionInWords, kindInWords, momentInWords, parametersInWords, scopeInWords } from '../correction/wording.js';
 
 export interface Message {
   subject: string;
@@ -21,6 +23,35 @@ function message(subject: string, paragraphs: string[], fields: [string, string]
     '</body></html>',
   ].join('\n');
   return { subject, text: `${text}\n`, html };
+}
+
+/** What a message asks its reader to do, where in the console, and the CLI command that does the same. */
+export interface CallToAction {
+  /** In words: `Approve or reject the shutdown`. */
+  what: string;
+  /** The console page, from the root: `/console/incidents/<id>#decisions`. */
+  path: string;
+  /** The same in a terminal: `correx correction approve <id> --rationale "…"`. */
+  command?: string;
+}
+
+/**
+ * The message with what to do, a link to the console page where it is done, and the CLI command. The
+ * link's origin is the deployment's public URL, which only the sender knows (workflows build the rest).
+ */
+export function withCallToAction(m: Message, action: CallToAction, publicUrl: string): Message {
+  const url = `${publicUrl.replace(/\/+$/, '')}${action.path}`;
+  const lines = [`What to do: ${action.what}`, `Open: ${url}`, ...(action.command ? [`Or in a terminal: ${action.command}`] : [])];
+  const html = [
+    `<p><strong>${escape(action.what)}</strong></p>`,
+    `<p><a href="${escape(url)}" style="display:inline-block;padding:8px 14px;background:#1d4ed8;color:#fff;border-radius:6px;text-decoration:none">Open in Correx</a></p>`,
+    ...(action.command ? [`<p>Or in a terminal: <code>${escape(action.command)}</code></p>`] : []),
+  ].join('\n');
+  return {
+    subject: m.subject,
+    text: `${lines.join('\n')}\n\n${m.text}`,
+    html: m.html.replace('<body style="font-family:sans-serif">', `<body style="font-family:sans-serif">\n${html}`),
+  };
 }
 
 export interface IncidentRef {
@@ -51,11 +82,61 @@ export function correctionPage(i: IncidentRef, to: string, correction: { id: str
   );
 }
 
+/** A correction waiting on its reader's decision: what it does, in words, and until when. */
+export function decisionRequest(
+  i: IncidentRef,
+  to: string,
+  correction: {
+    id: string;
+    kind: (typeof correctionKinds)[number];
+    scope: Record<string, unknown>;
+    parameters: Record<string, unknown>;
+    reason: string;
+    proposedBy: string;
+  },
+  decision: { quorum: number; approverRoles: string[]; decideBy: string; breakGlass: boolean },
+): Message {
+  const what = correctionInWords(correction.kind, correction.scope, correction.parameters, i.systemId);
+  return message(
+    `${tag(i)}: ${decision.breakGlass ? 'ratify' : 'decide on'} ${kindInWords[correction.kind].split(':')[0]} (${i.title})`,
+    [
+      `${to},`,
+      decision.breakGlass
+        ? `${correction.proposedBy} applied this correction at once (break-glass). It stays in force only if it is ratified by ${momentInWords(decision.decideBy)}: ${what}.`
+        : `${correction.proposedBy} proposes this correction, and it needs your decision: ${what}.`,
+      `It needs ${decision.quorum} approval${decision.quorum === 1 ? '' : 's'} from different roles among ${decision.approverRoles.join(', ')}. Without a decision by ${momentInWords(decision.decideBy)} it ${decision.breakGlass ? 'is lifted' : 'is escalated'}.`,
+    ],
+    [
+      ['Correction', `${capitalised(kindInWords[correction.kind])} (${correction.id})`],
+      ['For', scopeInWords(correction.scope)],
+      ...parametersInWords(correction.kind, correction.parameters),
+      ['Why (proposer)', correction.reason],
+      ['Incident', `${i.incidentId}: ${i.title}`],
+    ],
+  );
+}
+
 export interface ReportRef {
   regimeName: string;
   clockId: string;
   report: string;
   dueAt: string;
+}
+
+export function reportDrafted(i: IncidentRef, to: string, r: ReportRef): Message {
+  return message(
+    `${tag(i)}: ${r.report} report to ${r.regimeName} due ${momentInWords(r.dueAt)}`,
+    [
+      `${to}, a regulator clock is running on incident ${i.incidentId} (${i.title}).`,
+      `The ${r.report} report to ${r.regimeName} is drafted from the incident's record and waits for your review and approval; approving it sends it.`,
+    ],
+    [
+      ['Due', momentInWords(r.dueAt)],
+      ['Regime', r.regimeName],
+      ['Report', `${r.report} (${r.clockId})`],
+      ['Incident', `${i.incidentId}: ${i.title}`],
+    ],
+  );
 }
 
 export function reportReminder(i: IncidentRef, to: string, r: ReportRef, fraction: number): Message {
@@ -121,26 +202,66 @@ export interface ConsumerRef {
   fallback: string;
 }
 
-export function consumerNotice(
+/** What a customer notice says about the correction: never the internal rationale, which is not written for customers. */
+export interface CustomerFacingCorrection {
+  kind: (typeof correctionKinds)[number];
+  scope: Record<string, unknown>;
+  parameters: Record<string, unknown>;
+  /** When it came into force, or was lifted (ISO 8601). */
+  at: string;
+  /** The runbook's customer message for the kind, or the proposer's own. */
+  message: string | undefined;
+}
+
+/** Whom customers ask, and how their fallback is switched. */
+export interface CustomerNoticeContext {
+  systemName: string;
+  contact: { name: string; email: string };
+  /** `automatic`: Correx switches it (webhook); otherwise the consumer's named contact is asked to. */
+  fallbackSwitch: 'automatic' | 'requested';
+}
+
+/** The default customer message when the runbook has none for the kind. */
+const defaultCustomerMessage =
+  'We have put this restriction in place while we investigate unexpected behaviour of the model. We will write again as soon as it is lifted.';
+
+/** A downstream customer hears that a correction affecting it is in force, and later that it is lifted. */
+export function customerNotice(
   i: IncidentRef,
   consumer: ConsumerRef,
-  correction: { kind: string; scope: string; reason: string; at: string },
+  correction: CustomerFacingCorrection,
+  context: CustomerNoticeContext,
   phase: 'applied' | 'lifted',
 ): Message {
-  const restricted = phase === 'applied';
+  const what = correctionInWords(correction.kind, correction.scope, correction.parameters, context.systemName);
+  const when = momentInWords(correction.at);
+  const inForce = phase === 'applied';
+  const fallback = inForce
+    ? context.fallbackSwitch === 'automatic'
+      ? `Your fallback (${consumer.fallback}) is being switched on automatically.`
+      : `Please switch on your fallback now: ${consumer.fallback}. Your operations contact has been sent the instructions.`
+    : context.fallbackSwitch === 'automatic'
+      ? `Your fallback (${consumer.fallback}) is being switched off automatically.`
+      : `You can switch off your fallback (${consumer.fallback}); your operations contact has been sent the instructions.`;
   return message(
-    `${i.systemId}: ${correction.kind.replace(/_/g, ' ')} ${restricted ? 'in force' : 'lifted'}`,
+    inForce ? `${context.systemName}: service restricted since ${when}` : `${context.systemName}: restriction lifted, normal service since ${when}`,
     [
       `To ${consumer.name}:`,
-      restricted
-        ? `Access to ${i.systemId} is restricted (${correction.kind.replace(/_/g, ' ')}) from ${correction.at}. Your fallback (${consumer.fallback}) is being activated.`
-        : `The ${correction.kind.replace(/_/g, ' ')} on ${i.systemId} was lifted at ${correction.at}. Your fallback is being deactivated; normal service resumes.`,
-      'Reply to this message or contact the deployer if you are affected in ways not described here.',
+      inForce
+        ? `Since ${when}, ${what}.`
+        : `Since ${when}, the restriction on ${context.systemName} (${kindInWords[correction.kind].split(':')[0]} for ${scopeInWords(correction.scope)}) is lifted and normal service has resumed.`,
+      ...(inForce ? [correction.message ?? defaultCustomerMessage] : []),
+      fallback,
+      `Questions: ${context.contact.name}, ${context.contact.email}. Please quote the reference below.`,
     ],
     [
-      ['What is restricted', `${correction.kind} (${correction.scope})`],
-      ['Why', correction.reason],
-      ['Incident', i.incidentId],
+      [inForce ? 'Restricted' : 'Lifted', capitalised(kindInWords[correction.kind])],
+      ['For', scopeInWords(correction.scope)],
+      ...parametersInWords(correction.kind, correction.parameters),
+      [inForce ? 'Since' : 'Lifted at', when],
+      ['Your fallback', consumer.fallback],
+      ['Contact', `${context.contact.name} <${context.contact.email}>`],
+      ['Reference', i.incidentId],
     ],
   );
 }
@@ -153,6 +274,15 @@ export function fallbackRequest(i: IncidentRef, consumer: ConsumerRef & { instru
       `${action === 'activate' ? 'Activate' : 'Deactivate'} your fallback: ${consumer.instructions}`,
     ],
     [['Incident', i.incidentId]],
+  );
+}
+
+/** A milestone of an incident, for the runbook's internal list: what happened, when, by whom. */
+export function internalUpdate(i: IncidentRef, to: string, event: { headline: string; at: string; by: string; details?: [string, string][] }): Message {
+  return message(
+    `${tag(i)}: ${event.headline} (${i.title})`,
+    [`${to}, for your information: ${event.headline}.`],
+    [['When', momentInWords(event.at)], ['By', event.by], ...(event.details ?? []), ['Incident', `${i.incidentId}: ${i.title}`]],
   );
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { internalEvents } from '../notification/kinds.js';
 import { CorrectionKind, CorrectionScope, correctionKinds, correctionOf } from '../correction/schema.js';
 import { DurationText } from '../duration.js';
 import { SystemId } from '../incident/schema.js';
@@ -214,9 +215,22 @@ export const RegulatorPolicy = z.strictObject({
 });
 
 export const NotificationPolicy = z.strictObject({
-  internal: z.strictObject({ targets: z.array(Target).min(1) }),
-  /** Downstream consumers to notify, by id, or all of them. */
-  customers: z.strictObject({ consumers: z.union([z.literal('all'), z.array(Id).min(1)]) }).optional(),
+  /** Who inside the organisation hears of the incident's milestones (`events`, all of them by default). */
+  internal: z.strictObject({ targets: z.array(Target).min(1), events: z.array(z.enum(internalEvents)).default([...internalEvents]) }),
+  /** Downstream consumers to notify, by id, or all of them (all when left out). */
+  customers: z
+    .strictObject({
+      consumers: z.union([z.literal('all'), z.array(Id).min(1)]).default('all'),
+      /** Whom customers ask about a correction; the deployer's contact when left out. */
+      contact: Contact.optional(),
+      /**
+       * What customers are told about a correction of each kind, in the deployer's voice. The notice
+       * adds what is restricted, since when, their fallback and whom to contact; the internal
+       * rationale is never sent to customers.
+       */
+      messages: z.partialRecord(CorrectionKind, z.string().trim().min(1).max(2000)).default({}),
+    })
+    .optional(),
   upstreamDeveloper: z.strictObject({ notify: z.boolean() }).default({ notify: false }),
   regulators: z.array(RegulatorPolicy).default([]),
   /** Regimes the built-in catalogue lacks, usable in `regulators` like built-in ones. */

@@ -37,6 +37,8 @@ export const timelineEventKinds = [
   'notice.sent',
   'fallback.activated',
   'fallback.deactivated',
+  'fallback.failed',
+  'fallback.abandoned',
   'regulatory.report_drafted',
   'regulatory.report_approved',
   'regulatory.report_submitted',

@@ -181,6 +181,8 @@ class Stack implements IncidentStack {
     const { mail, drillOutbox } = this.parts;
     return {
       taskQueue: this.taskQueue,
+      // Links in mail lead to this stack's console once its API listens.
+      publicUrl: () => this.parts.api?.url ?? 'http://correx.test',
       secrets: { ...(this.options.controlEndpoint ? { [webhookSecretEnv]: this.options.controlEndpoint.secret } : {}), ...this.options.secrets },
       ...(mail ? { mailer: createMailer({ smtpUrl: mail.url, outboxDir: '/nonexistent', from: 'correx@test.local' }) } : {}),
       ...(drillOutbox ? { drillMailer: createMailer({ smtpUrl: undefined, outboxDir: drillOutbox, from: 'correx@test.local' }) } : {}),

@@ -31,6 +31,8 @@ export interface WorkerOptions {
   mailer?: Mailer;
   /** Where drills' mail goes (an outbox by default). */
   drillMailer?: Mailer;
+  /** The console origin in pages' and notices' links (the stack's API when it has one). */
+  publicUrl?: () => string;
   /** Secrets by environment variable name (webhook HMAC keys). */
   secrets?: Record<string, string>;
   /** Poll this task queue (a restarted worker takes over its predecessor's); a fresh one by default. */
@@ -73,6 +75,7 @@ async function runWorker(
       options.drillMailer ??
       createMailer({ smtpUrl: undefined, outboxDir: path.join(os.tmpdir(), `correx-drill-outbox-${taskQueue}`), from: 'correx@test.local' }),
     secret: (name) => options.secrets?.[name],
+    publicUrl: options.publicUrl ?? (() => 'http://correx.test'),
     client: connections.client,
     workflowBundle: await workflowBundle(),
   });

@@ -246,8 +246,13 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
     expect(votesAfterFirst).toBe(votesBefore + 1);
     expect((await stack.clients.corrections.state(rateLimit.workflowId)).votes).toEqual([]);
     const events = await listTimeline(stack.db, incident.incidentId);
-    // Only the shutdown's proposal and its one approval were added; the refused attempts left no trace.
-    expect(events.slice(eventsBefore).map((e) => e.kind)).toEqual(['correction.proposed', 'correction.approval_given']);
+    // Only the shutdown's proposal, the pages asking its authority to decide, and its one approval were added;
+    // the refused attempts left no trace.
+    const added = events.slice(eventsBefore);
+    expect(added.filter((e) => e.kind !== 'page.sent').map((e) => e.kind)).toEqual(['correction.proposed', 'correction.approval_given']);
+    expect(added.filter((e) => e.kind === 'page.sent').map((e) => (e.data as { reason: string }).reason)).toEqual(
+      added.filter((e) => e.kind === 'page.sent').map(() => 'decision-requested'),
+    );
   });
 
   it('refuses to lift the last correction of a SEV1 without the restoration criteria, with a clear message, and lifts it with them', async () => {
@@ -326,7 +331,13 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
       .where('audience', '=', 'downstream')
       .execute();
     expect(notices.map((n) => n.recipient).sort()).toEqual(['cto@lexicon-legal.example', 'support-eng@northwind.example']);
-    expect(notices.every((n) => n.sent_at !== null && /shutdown in force/.test(n.subject))).toBe(true);
+    expect(notices.every((n) => n.sent_at !== null && /^Meridian Assistant API: service restricted since \d+ \w+ 20\d\d, \d\d:\d\d UTC$/.test(n.subject))).toBe(
+      true,
+    );
+    // Customers read what is restricted, in words, and never the internal rationale.
+    expect(
+      notices.every((n) => n.body.includes('is shut down for everyone: the model is not served') && !n.body.includes('Weights exfiltration suspected')),
+    ).toBe(true);
 
     await stack.clients.incidents.lift(incident.workflowId, {
       correctionId: shutdown.correctionId,
@@ -350,7 +361,7 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
       .selectFrom('notifications')
       .select('subject')
       .where('correction_id', '=', shutdown.correctionId)
-      .where('subject', 'like', '%lifted')
+      .where('subject', 'like', '%restriction lifted, normal service since%')
       .execute();
     expect(lifted).toHaveLength(2);
   });

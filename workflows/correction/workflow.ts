@@ -1,20 +1,26 @@
-import { ActivityFailure, allHandlersFinished, condition, getExternalWorkflowHandle, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ActivityFailure, allHandlersFinished, condition, getExternalWorkflowHandle, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import { untilDone } from '../activity-options.js';
-import { consumerNotice, correctionPage } from '../../services/notification/templates.js';
+import type { DownstreamConsumerPlan } from '../../services/incident/plan.js';
+import { correctionPage, customerNotice, decisionRequest, type CallToAction } from '../../services/notification/templates.js';
 import { admitVote, decidingRoles, holdersOf, isApproved, isRejected, type Person, type VotingState } from '../../services/correction/authority.js';
 import { decisionProblem, inForce, shownState } from '../../services/correction/rules.js';
 import {
   correctionStateQuery,
   decideCorrectionUpdate,
+  incidentClosedSignal,
   liftRequestedSignal,
   type CorrectionSnapshot,
+  type DownstreamStatus,
   type CorrectionStart,
   type CorrectionState,
 } from './messages.js';
 import { correctionChangedSignal } from '../incident/messages.js';
 
-const { recordCorrectionProposed, recordCorrectionTransition, recordVote, sendPage, sendNotice } = proxyActivities<Activities>(untilDone);
+const { recordCorrectionProposed, recordCorrectionTransition, recordVote, recordFallbackFailing, sendPage, sendNotice } =
+  proxyActivities<Activities>(untilDone);
+/** A downstream switch that keeps failing pages the commander this many times, not on every retry for hours. */
+const FALLBACK_FAILURE_PAGES = 3;
 // Enforcement gives up after a few quick attempts so a failure is surfaced (timeline and page) soon;
 // the workflow then keeps trying at a slower pace. Retries are safe: every call carries the idempotency key.
 const enforcement = proxyActivities<Activities>({
@@ -24,6 +30,10 @@ const enforcement = proxyActivities<Activities>({
 
 /** One proposed correction: approval gate (or break-glass) → apply → verify → active → lift. */
 export async function correctionWorkflow(start: CorrectionStart): Promise<CorrectionSnapshot> {
+  // Each downstream consumer on its own branch, with customer-facing notices; runs from before keep the old sequence.
+  const independentDownstream = patched('downstream-independent');
+  // The decision authority is paged the moment a correction waits on it, not when its approval times out.
+  const pageAuthorityAtOnce = patched('page-authority-at-proposal');
   const voting: VotingState = { rule: start.rule, escalated: false, proposedBy: start.proposedBy, votes: [] };
   const snapshot: CorrectionSnapshot = {
     id: start.id,
@@ -60,6 +70,7 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
       });
   };
 
+  const incidentPage: CallToAction = { what: 'See the incident and its corrections', path: `/console/incidents/${start.incidentId}#corrections` };
   const page = async (people: Person[], reason: string, text: string, occurrence = '') => {
     for (const person of people) {
       await sendPage({
@@ -70,8 +81,42 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
         attempt: 1,
         reason,
         ...correctionPage(incidentRef, person.name, { id: start.id, kind: start.kind, reason: start.reason }, text),
+        ...(pageAuthorityAtOnce ? { action: incidentPage } : {}),
       });
     }
+  };
+  /** Pages everyone whose vote would count, but the proposer: what they decide, by when, and where. */
+  const askForDecision = async (decideBy: string) => {
+    const deciders = holdersOf(start.people, decidingRoles(voting)).filter((p) => p.id !== start.proposedBy);
+    const verb = start.breakGlass ? 'Ratify or reject' : 'Approve or reject';
+    await Promise.all(
+      deciders.map((person) =>
+        sendPage({
+          incidentId: start.incidentId,
+          idempotencyKey: `${start.id}:decision-requested${voting.escalated ? ':escalated' : ''}:${person.id}`,
+          person,
+          level: 0,
+          attempt: 1,
+          reason: 'decision-requested',
+          ...decisionRequest(
+            incidentRef,
+            person.name,
+            { ...target, proposedBy: start.proposedBy },
+            {
+              quorum: start.rule.quorum,
+              approverRoles: start.rule.approverRoles,
+              decideBy,
+              breakGlass: start.breakGlass,
+            },
+          ),
+          action: {
+            what: `${verb} the ${start.kind.replace(/_/g, ' ')} (${start.id})`,
+            path: `/console/incidents/${start.incidentId}#decisions`,
+            command: `correx correction approve ${start.id} --rationale "…"   (or: correx correction reject ${start.id} --rationale "…")`,
+          },
+        }),
+      ),
+    );
   };
   const commanderAndAuthority = () => {
     const authority = holdersOf(start.people, decidingRoles(voting));
@@ -143,12 +188,7 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
         audience: 'downstream',
         recipient: { name: consumer.name, email: consumer.contact.email },
         correctionId: start.id,
-        message: consumerNotice(
-          incidentRef,
-          { name: consumer.name, fallback: consumer.fallback.description },
-          { kind: start.kind, scope: JSON.stringify(start.scope), reason: start.reason, at: phase },
-          phase,
-        ),
+        message: noticeFor(consumer, phase, new Date().toISOString()),
       });
       // Activating a fallback stops being retried once the correction is being lifted: it is moot.
       await persist(
@@ -165,6 +205,94 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
       );
     }
   };
+
+  /** Set when the lift is in force at the enforcer: the moment customers are told of. */
+  let liftedAt: string | undefined;
+  let incidentClosed = false;
+  setHandler(incidentClosedSignal, () => {
+    incidentClosed = true;
+  });
+  if (independentDownstream) snapshot.downstream = start.consumers.map((c) => ({ consumerId: c.id, name: c.name, notice: 'none', fallback: 'inactive' }));
+
+  const noticeFor = (consumer: DownstreamConsumerPlan, phase: 'applied' | 'lifted', at: string) =>
+    customerNotice(
+      incidentRef,
+      { name: consumer.name, fallback: consumer.fallback.description },
+      { kind: start.kind, scope: start.scope, parameters: start.parameters, at, message: start.customers?.message },
+      {
+        systemName: start.customers?.systemName ?? start.systemId,
+        contact: start.customers?.contact ?? { name: consumer.contact.name ?? consumer.name, email: consumer.contact.email },
+        fallbackSwitch: consumer.fallback.activation.method === 'webhook' ? 'automatic' : 'requested',
+      },
+      phase,
+    );
+  const notify = (consumer: DownstreamConsumerPlan, phase: 'applied' | 'lifted', at: string) =>
+    sendNotice({
+      incidentId: start.incidentId,
+      idempotencyKey: `${start.id}:${consumer.id}:notice-${phase}`,
+      audience: 'downstream',
+      recipient: { name: consumer.name, email: consumer.contact.email },
+      correctionId: start.id,
+      message: noticeFor(consumer, phase, at),
+    });
+  /**
+   * Switches one consumer's fallback until it is confirmed, or `giveUpWhen` makes it moot. A round
+   * that fails shows the consumer as failing (with the error and the next attempt) and, the first few
+   * times and only while the incident is open, pages the commander.
+   */
+  const switchFallback = async (consumer: DownstreamConsumerPlan, status: DownstreamStatus, action: 'activate' | 'deactivate', giveUpWhen: () => boolean) => {
+    status.fallback = action === 'activate' ? 'activating' : 'deactivating';
+    for (let failures = 0; ;) {
+      try {
+        await enforcement.switchFallback({ incident: incidentRef, correctionId: start.id, consumer, action, secretEnv: start.fallbackSecretEnv });
+        status.fallback = action === 'activate' ? 'active' : 'inactive';
+        delete status.lastError;
+        delete status.nextAttemptAt;
+        return;
+      } catch (error) {
+        if (!(error instanceof ActivityFailure)) throw error;
+        failures += 1;
+        snapshot.failures += 1;
+        const reason = error.cause?.message ?? error.message;
+        const pauseMs = Math.min(failures, 15) * 60_000;
+        Object.assign(status, { fallback: 'failing', lastError: reason, nextAttemptAt: new Date(Date.now() + pauseMs).toISOString() });
+        const failure = { incidentId: start.incidentId, correctionId: start.id, consumerId: consumer.id, action, attempt: failures, error: reason };
+        await recordFallbackFailing({ ...failure, nextAttemptAt: status.nextAttemptAt ?? null });
+        if (failures <= FALLBACK_FAILURE_PAGES && !incidentClosed) {
+          const commander = start.people.filter((p) => p.id === start.commander);
+          await page(
+            commander.length > 0 ? commander : commanderAndAuthority(),
+            `fallback-${action}-${consumer.id}-failed`,
+            `Switching ${action === 'activate' ? 'on' : 'off'} the fallback of ${consumer.name} failed: ${reason}. Correx tries again at ${status.nextAttemptAt}` +
+              (failures === FALLBACK_FAILURE_PAGES ? ' and keeps trying without paging you again.' : '.'),
+            String(failures),
+          );
+        }
+        if (await condition(giveUpWhen, pauseMs)) {
+          if (action === 'deactivate') {
+            status.nextAttemptAt = null;
+            await recordFallbackFailing({ ...failure, nextAttemptAt: null });
+          }
+          return;
+        }
+      }
+    }
+  };
+  /** One consumer, on its own: told the correction is in force, its fallback on; told of the lift, its fallback off. */
+  const serveConsumer = async (consumer: DownstreamConsumerPlan, status: DownstreamStatus) => {
+    await notify(consumer, 'applied', new Date().toISOString());
+    status.notice = 'in-force';
+    // Activating is moot once the correction is being lifted.
+    await switchFallback(consumer, status, 'activate', () => liftRequest !== undefined);
+    await condition(() => liftedAt !== undefined);
+    await notify(consumer, 'lifted', liftedAt!);
+    status.notice = 'lifted';
+    // Switched off even when switching on was never confirmed: a request that timed out may have taken effect.
+    await switchFallback(consumer, status, 'deactivate', () => incidentClosed);
+  };
+  /** Told of the lift, and each fallback switched off or shown failing: the incident may close. */
+  const downstreamSettled = () => (snapshot.downstream ?? []).every((d) => d.notice === 'lifted' && (d.fallback === 'inactive' || d.fallback === 'failing'));
+  const serveDownstream = () => Promise.all(start.consumers.map((consumer, i) => serveConsumer(consumer, snapshot.downstream![i]!))).then(() => {});
 
   await recordCorrectionProposed({
     id: start.id,
@@ -193,8 +321,9 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
       data: { breakGlass: true },
     });
     await enter('awaiting-ratification');
-    downstreamApplied ??= informDownstream('applied');
+    downstreamApplied ??= independentDownstream ? serveDownstream() : informDownstream('applied');
     const windowMs = start.rule.breakGlass.ratificationWindowMs;
+    if (pageAuthorityAtOnce) await askForDecision(new Date(Date.now() + windowMs).toISOString());
     const ratified = await condition(() => isApproved(voting) || isRejected(voting) || liftRequest !== undefined, windowMs);
     if (ratified && isApproved(voting)) {
       await recordCorrectionTransition({ ...base, state: 'active', event: 'correction.ratified', actor: 'system:authority', stamp: 'approved_at' });
@@ -222,6 +351,7 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
       );
     }
   } else {
+    if (pageAuthorityAtOnce) await askForDecision(new Date(Date.now() + start.rule.approvalTimeoutMs).toISOString());
     let decided = await condition(() => isApproved(voting) || isRejected(voting), start.rule.approvalTimeoutMs);
     if (!decided) {
       voting.escalated = true;
@@ -278,7 +408,7 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
     await recordCorrectionTransition({ ...base, state: 'active', event: 'correction.verified', actor: 'system:enforcement', stamp: 'verified_at' });
     if (snapshot.state !== 'active') await enter('active');
     // Notices and fallbacks run beside the correction's life, so a slow consumer never holds up a lift.
-    downstreamApplied ??= informDownstream('applied');
+    downstreamApplied ??= independentDownstream ? serveDownstream() : informDownstream('applied');
     await condition(() => liftRequest !== undefined);
   }
 
@@ -296,11 +426,21 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
     stamp: 'lifted_at',
     data: { rationale: lift.rationale },
   });
-  await enter('lifted');
-  if (downstreamApplied) {
-    await downstreamApplied;
-    await informDownstream('lifted');
+  if (!independentDownstream) {
+    await enter('lifted');
+    if (downstreamApplied) {
+      await downstreamApplied;
+      await informDownstream('lifted');
+    }
+    await condition(allHandlersFinished);
+    return snapshot;
   }
+  // Customers hear of the lift before the incident may close: until then the incident sees it lifting.
+  snapshot.state = 'lifted';
+  liftedAt = new Date().toISOString();
+  if (downstreamApplied) await condition(downstreamSettled);
+  await enter('lifted');
+  await downstreamApplied;
   await condition(allHandlersFinished);
   return snapshot;
 }

@@ -19,12 +19,15 @@ import { correctionWorkflowId, regulatoryClockWorkflowId, reviewWorkflowId } fro
 import type { IncidentPlan } from '../../services/incident/plan.js';
 import * as rules from '../../services/incident/rules.js';
 import type { IncidentAction, IncidentSnapshot, IncidentStart, IncidentState } from '../../services/incident/schema.js';
+import type { InternalEvent } from '../../services/notification/kinds.js';
+import { internalUpdate, type CallToAction } from '../../services/notification/templates.js';
 import { upstreamNotice } from '../../services/notification/templates.js';
+import { correctionInWords } from '../../services/correction/wording.js';
 import { afterActionReviewWorkflow } from '../review/workflow.js';
 import { correctionWorkflow } from '../correction/workflow.js';
 import { escalationWorkflow } from '../escalation/workflow.js';
 import { regulatoryClockWorkflow } from '../regulatory/workflow.js';
-import { liftRequestedSignal } from '../correction/messages.js';
+import { incidentClosedSignal, liftRequestedSignal } from '../correction/messages.js';
 import { escalationAcknowledgedSignal } from '../escalation/messages.js';
 import {
   acknowledgeUpdate,
@@ -64,6 +67,8 @@ type Rule<A> = (incident: rules.IncidentStanding, action: A) => string | undefin
  * Who may do what, in which state, is decided by services/incident/rules.ts.
  */
 export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSnapshot> {
+  // The runbook's internal list hears of the incident's milestones; runs from before never told it.
+  const tellsInternalList = patched('internal-notices');
   const workflowId = workflowInfo().workflowId;
   const { incidentId, systemId, dedupKey, title, severity, openedAt, openedBy, runbookVersion } = start;
   const incident = { incidentId, systemId, title, severity };
@@ -96,6 +101,8 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   let reopening: { reason: string; at: string } | undefined;
   let sourceAcknowledgement: { reason: string; at: string } | undefined;
   let resolutions = 0;
+  /** What each correction does, for the internal list's notices. */
+  const proposals = new Map<string, { scope: Record<string, unknown>; parameters: Record<string, unknown>; actor: string }>();
 
   const clocks: ChildWorkflowHandle<typeof regulatoryClockWorkflow>[] = [];
   const context = (): IncidentContext => ({
@@ -152,6 +159,24 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       ...(commander ? { commander } : {}),
       ...(occurrence ? { occurrence } : {}),
     });
+  };
+
+  /** One notice per person of the internal list, recorded per recipient; each milestone once (`key`). */
+  const tellInternal = async (event: InternalEvent, key: string, update: { headline: string; at: string; by: string; details?: [string, string][] }) => {
+    if (!tellsInternalList || !plan?.internal?.events.includes(event)) return;
+    const action: CallToAction = { what: 'Follow the incident', path: `/console/incidents/${incidentId}`, command: `correx incident show ${incidentId}` };
+    await Promise.all(
+      plan.internal.people.map((person) =>
+        sendNotice({
+          incidentId,
+          idempotencyKey: `${incidentId}:internal:${key}:${person.id}`,
+          audience: 'internal',
+          recipient: { name: person.name, email: person.email },
+          message: internalUpdate(incident, person.name, update),
+          action,
+        }),
+      ),
+    );
   };
 
   // Validators apply the rules once the runbook plan is loaded; handlers apply them again after waiting
@@ -219,9 +244,19 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   setHandler(triggerArrivedSignal, (arrival) => {
     if (arrival.incidentId !== incidentId) snapshot.joinedTriggers += 1;
   });
-  setHandler(correctionChangedSignal, ({ correctionId, state }) => {
+  setHandler(correctionChangedSignal, async ({ correctionId, state }) => {
     const correction = snapshot.corrections.find((c) => c.id === correctionId);
-    if (correction) correction.state = state;
+    if (!correction) return;
+    correction.state = state;
+    if (state !== 'active' && state !== 'lifted') return;
+    const proposal = proposals.get(correctionId);
+    const what = proposal ? correctionInWords(correction.kind, proposal.scope, proposal.parameters, systemId) : correction.kind;
+    await tellInternal(state === 'active' ? 'correction-in-force' : 'correction-lifted', `${correctionId}:${state}`, {
+      headline: state === 'active' ? `${correction.kind.replace(/_/g, ' ')} in force` : `${correction.kind.replace(/_/g, ' ')} lifted`,
+      at: new Date().toISOString(),
+      by: state === 'active' ? (proposal?.actor ?? 'the decision authority') : 'the decision authority',
+      details: [['Correction', `${what} (${correctionId})`]],
+    });
   });
   setHandler(
     acknowledgeUpdate,
@@ -253,6 +288,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       const { kind, scope, parameters, reason } = proposal;
       const breakGlass = proposal.breakGlass === true;
       snapshot.corrections.push({ id: correctionId, workflowId: childId, kind, severity: snapshot.severity, state: 'proposed', breakGlass });
+      proposals.set(correctionId, { scope, parameters, actor: proposal.actor });
       const { people, enforcement, consumers, fallbackSecretEnv } = plan!;
       const args = {
         incidentId,
@@ -274,6 +310,8 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
         commander: snapshot.commander,
         consumers: consumers.filter((c) => c.affectedBy.includes(kind)),
         fallbackSecretEnv,
+        // Plans prepared before customer notices had their own text have no `customers`.
+        ...(plan!.customers ? { customers: { systemName: plan!.systemName, contact: plan!.customers.contact, message: plan!.customers.messages[kind] } } : {}),
       };
       // A correction in force must never be dropped with its parent; it ends only by being lifted.
       const started = startChild(correctionWorkflow, { workflowId: childId, parentClosePolicy: ParentClosePolicy.ABANDON, args: [args] });
@@ -346,6 +384,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
         occurrence: resolutions,
       });
       await afterResolved(action.at);
+      await tellInternal('resolved', `resolved:${resolutions}`, { headline: 'incident resolved', at: action.at, by: action.actor });
       return snapshot;
     },
     { validator: validate(rules.resolveProblem) },
@@ -365,6 +404,12 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   if (start.drill) plan = { ...plan, enforcement: { adapter: 'dry-run' }, regimes: [] };
   index();
   await recordIncidentOpened({ ...start, workflowId });
+  await tellInternal('opened', 'opened', {
+    headline: `incident opened at ${severity}`,
+    at: openedAt,
+    by: openedBy,
+    details: start.summary ? [['Summary', start.summary]] : [],
+  });
   if (plan.upstream.notify) {
     const { name, email } = plan.upstream;
     await sendNotice({
@@ -427,11 +472,34 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       const { at, reason } = monitorResolution!;
       await transition({ to: 'resolved', actor: 'system:monitor', at, data: { reason }, occurrence: resolutions });
       await afterResolved(at);
+      await tellInternal('resolved', `resolved:${resolutions}`, {
+        headline: 'incident resolved by its monitor',
+        at,
+        by: 'system:monitor',
+        details: [['Why', reason]],
+      });
       continue;
     }
     await transition({ to: 'mitigated', actor: 'system:enforcement' });
   }
   await transition({ to: 'closed', actor: closing.actor, at: closing.at, data: closing.reason ? { reason: closing.reason } : undefined });
+  await tellInternal('closed', 'closed', {
+    headline: 'incident closed',
+    at: closing.at,
+    by: closing.actor,
+    details: closing.reason ? [['Why', closing.reason]] : [],
+  });
+  // Corrections still retrying a consumer's fallback stop paging: the incident is over, the failure stays on record.
+  if (patched('close-tells-corrections')) {
+    const at = closing.at;
+    await Promise.all(
+      snapshot.corrections.map((c) =>
+        getExternalWorkflowHandle(c.workflowId)
+          .signal(incidentClosedSignal, { at })
+          .catch(() => {}),
+      ),
+    );
+  }
   // Closed without being resolved: for the clocks and the monitor, the incident ended here.
   if (!resolvedAt) await afterResolved(closing.at);
   await condition(allHandlersFinished);

@@ -1,8 +1,8 @@
-import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
+import { condition, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import { untilDone } from '../activity-options.js';
 import type { Person } from '../../services/correction/authority.js';
-import { reportAtRisk, reportDeadlineMissed, reportReminder, type ReportRef } from '../../services/notification/templates.js';
+import { reportAtRisk, reportDeadlineMissed, reportDrafted, reportReminder, type CallToAction, type ReportRef } from '../../services/notification/templates.js';
 import { addOffset, parseClockOffset } from '../../services/regulatory/calendar.js';
 import type { RegulatoryClock } from '../../services/regulatory/regime.js';
 import {
@@ -47,6 +47,7 @@ export async function regulatoryClockWorkflow(start: RegulatoryClockStart): Prom
       late: false,
     })),
   };
+  const draftedPages: Promise<void>[] = [];
   const stateOf = (clockId: string) => snapshot.clocks.find((c) => c.clockId === clockId)!;
   const identity = (c: ClockSnapshot) => ({ incidentId: incident.incidentId, regimeId: regime.id, clockId: c.clockId, occurrence: c.occurrence });
 
@@ -76,7 +77,13 @@ export async function regulatoryClockWorkflow(start: RegulatoryClockStart): Prom
     const commander = start.people.filter((p) => p.id === context.commander);
     return [...people, ...commander.filter((c) => !people.some((p) => p.id === c.id))];
   };
-  const page = async (to: Person[], reason: string, key: string, build: (name: string) => { subject: string; text: string; html: string }) => {
+  const page = async (
+    to: Person[],
+    reason: string,
+    key: string,
+    build: (name: string) => { subject: string; text: string; html: string },
+    action?: CallToAction,
+  ) => {
     for (const person of to) {
       await activities.sendPage({
         incidentId: incident.incidentId,
@@ -86,6 +93,7 @@ export async function regulatoryClockWorkflow(start: RegulatoryClockStart): Prom
         attempt: 1,
         reason,
         ...build(person.name),
+        ...(action ? { action } : {}),
       });
     }
   };
@@ -158,6 +166,17 @@ export async function regulatoryClockWorkflow(start: RegulatoryClockStart): Prom
       state.state = 'drafted';
       const ref = (): ReportRef => ({ regimeName: regime.name, clockId: clock.id, report: clock.report, dueAt: state.dueAt! });
       const key = `${incident.incidentId}:${regime.id}:${clock.id}:${state.occurrence}`;
+      // Compliance hears of each report the moment its clock runs, not at the first reminder (half the window later).
+      // Beside the clock, not before it: a mail relay that is down must not hold up the report itself.
+      if (patched('report-drafted-page')) {
+        draftedPages.push(
+          page(start.approvers, 'report-drafted', `${key}:drafted`, (name) => reportDrafted(incident, name, ref()), {
+            what: `Review, complete and approve the ${clock.report} report to ${regime.name} before ${state.dueAt}`,
+            path: `/console/incidents/${incident.incidentId}#decisions`,
+            command: `correx report list ${incident.incidentId}   (then: correx report approve <report id>)`,
+          }),
+        );
+      }
 
       const fired = new Set<string>();
       const scheduledAt = workflowNow();
@@ -269,5 +288,6 @@ export async function regulatoryClockWorkflow(start: RegulatoryClockStart): Prom
   };
 
   await Promise.all([...regime.clocks.map((clock) => runClock(clock)), watchWithdrawal()]);
+  await Promise.all(draftedPages);
   return snapshot;
 }
