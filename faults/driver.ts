@@ -2,9 +2,12 @@
  * Scripted incidents driven through the HTTP API the way a careful client (the CLI, a chat bot)
  * would under faults: every request that fails for a transient reason (connection refused, 5xx,
  * 429, timeout) is retried, and before a retry the client looks whether the first attempt took
- * effect after all (the API has no idempotency key for actions), so one person's action is not
- * taken twice.
+ * effect after all, so one person's action is not taken twice. A proposal, which a second send
+ * would repeat, carries an Idempotency-Key, so its retries are safe. An incident is given up only
+ * when the whole run has stopped moving (`Progress`), not after a fixed time.
  */
+import { randomUUID } from 'node:crypto';
+import type { Progress } from './progress.js';
 
 export interface Tokens {
   responder: string;
@@ -73,20 +76,33 @@ export class Driver {
   constructor(
     private readonly api: string,
     private readonly tokens: Tokens,
-    /** How long one action may keep failing before the incident is given up. */
-    private readonly patienceMs = 8 * 60_000,
+    /** Marked at each step an incident finishes; an action keeps being retried until the run stalls. */
+    private readonly progress: Progress,
   ) {}
+
+  /** A step of an incident's script is done: that is what moves the run forward. */
+  private stepDone(steps: DrivenIncident['steps'], step: string, began: number, retries: number): void {
+    steps.push({ step, at: began, ms: Date.now() - began, retries });
+    this.progress.mark();
+  }
 
   private count(key: string): void {
     this.stats.byStatus.set(key, (this.stats.byStatus.get(key) ?? 0) + 1);
   }
 
-  private async send(method: string, route: string, token: string, body?: unknown, timeoutMs = 120_000): Promise<Reply> {
+  private async send(
+    method: string,
+    route: string,
+    token: string,
+    body?: unknown,
+    options: { timeoutMs?: number; headers?: Record<string, string> } = {},
+  ): Promise<Reply> {
+    const { timeoutMs = 120_000, headers = {} } = options;
     this.stats.requests += 1;
     try {
       const response = await fetch(`${this.api}${route}`, {
         method,
-        headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
         signal: AbortSignal.timeout(timeoutMs),
       });
@@ -108,7 +124,7 @@ export class Driver {
 
   /** A read that tolerates faults: undefined unless it answered 200. */
   private async read(route: string, token = this.tokens.responder): Promise<Json | undefined> {
-    const reply = await this.send('GET', route, token, undefined, 20_000);
+    const reply = await this.send('GET', route, token, undefined, { timeoutMs: 20_000 });
     return reply.status === 200 ? reply.body : undefined;
   }
 
@@ -124,8 +140,9 @@ export class Driver {
    * 409 (refused: perhaps because an earlier attempt did it), `probe` says whether it took effect:
    * a value if it did, undefined if it did not, and it throws while it cannot tell (its reads fail
    * too), in which case the action is not sent again until it can. `settleMs`: after a transient
-   * failure, keep looking at least this long before sending again (for actions a second send would
-   * repeat, such as proposing a correction, whose first send may still be on its way).
+   * failure, keep looking at least this long before sending again (for an action a second send would
+   * repeat and that takes no idempotency key, whose first send may still be on its way). Gives up
+   * when the run stalls.
    */
   private async act<T>(
     steps: DrivenIncident['steps'],
@@ -139,15 +156,15 @@ export class Driver {
     let retries = 0;
     let lastError = '';
     const done = (value: T) => {
-      steps.push({ step, at: began, ms: Date.now() - began, retries });
+      this.stepDone(steps, step, began, retries);
       return value;
     };
-    for (let delay = 500; Date.now() - began < this.patienceMs; delay = Math.min(delay * 2, 5_000)) {
+    for (let delay = 500; !this.progress.stalled; delay = Math.min(delay * 2, 5_000)) {
       const reply = await send();
       if (reply.status >= 200 && reply.status < 300) return done(accept(reply.body));
       lastError = `${reply.status} ${JSON.stringify(reply.body).slice(0, 300)}`;
       if (reply.status === 409) {
-        const effect = await this.look(probe, 0, began);
+        const effect = await this.look(probe, 0);
         if (effect !== undefined) {
           if (retries > 0) this.stats.tookEffectDespiteFailure += 1;
           return done(effect);
@@ -157,21 +174,21 @@ export class Driver {
       if (reply.status >= 400 && reply.status < 500 && reply.status !== 404 && reply.status !== 429) throw new Refused(`${step}: ${lastError}`);
       retries += 1;
       this.stats.retries += 1;
-      const effect = await this.look(probe, settleMs, began);
+      const effect = await this.look(probe, settleMs);
       if (effect !== undefined) {
         this.stats.tookEffectDespiteFailure += 1;
         return done(effect);
       }
       await sleep(delay);
     }
-    throw new Error(`${step}: still failing after ${Math.round(this.patienceMs / 1000)} s: ${lastError}`);
+    throw new Error(`${step}: still failing when ${this.progress.describe()}: ${lastError}`);
   }
 
   /**
    * Asks `probe` until it can tell, and for at least `settleMs`: the effect, or undefined when the
    * action did not take effect.
    */
-  private async look<T>(probe: () => Promise<T | undefined>, settleMs: number, began: number): Promise<T | undefined> {
+  private async look<T>(probe: () => Promise<T | undefined>, settleMs: number): Promise<T | undefined> {
     const settleUntil = Date.now() + settleMs;
     for (;;) {
       try {
@@ -179,22 +196,22 @@ export class Driver {
         if (effect !== undefined || Date.now() >= settleUntil) return effect;
       } catch (error) {
         if (!(error instanceof Unknown)) throw error;
-        if (Date.now() - began > this.patienceMs) throw new Error(`cannot tell whether it took effect: ${error.message}`);
+        if (this.progress.stalled) throw new Error(`cannot tell whether it took effect when ${this.progress.describe()}: ${error.message}`);
       }
       await sleep(1_000);
     }
   }
 
-  /** Polls until `probe` gives a value. */
-  private async until<T>(steps: DrivenIncident['steps'], step: string, probe: () => Promise<T | undefined>, timeoutMs = this.patienceMs): Promise<T> {
+  /** Polls until `probe` gives a value, or the run stalls. */
+  private async until<T>(steps: DrivenIncident['steps'], step: string, probe: () => Promise<T | undefined>): Promise<T> {
     const began = Date.now();
     for (;;) {
       const value = await probe().catch(() => undefined);
       if (value !== undefined) {
-        steps.push({ step, at: began, ms: Date.now() - began, retries: 0 });
+        this.stepDone(steps, step, began, 0);
         return value;
       }
-      if (Date.now() - began > timeoutMs) throw new Error(`${step}: not reached within ${Math.round(timeoutMs / 1000)} s`);
+      if (this.progress.stalled) throw new Error(`${step}: not reached when ${this.progress.describe()}`);
       await sleep(500);
     }
   }
@@ -258,19 +275,22 @@ export class Driver {
         const corrections = ((await this.live(incidentId)).live.corrections as { id: string }[] | undefined) ?? [];
         return corrections[0] ? { correctionId: corrections[0].id } : undefined;
       };
+      // One key for every send of this proposal: a retry whose first send is still on its way, or
+      // whose answer was lost, gets the first correction back instead of proposing a second.
+      const proposalKey = randomUUID();
       const { correctionId } = await this.act(
         steps,
         'propose',
         () =>
-          this.send('POST', `/v1/incidents/${incidentId}/corrections`, tokens.responder, {
-            kind: plan.kind,
-            scope,
-            parameters,
-            reason: `${who}: contain while investigating`,
-          }),
+          this.send(
+            'POST',
+            `/v1/incidents/${incidentId}/corrections`,
+            tokens.responder,
+            { kind: plan.kind, scope, parameters, reason: `${who}: contain while investigating` },
+            { headers: { 'idempotency-key': proposalKey } },
+          ),
         (body) => body as { correctionId: string },
         findCorrection,
-        20_000,
       );
       record.correctionId = correctionId;
 

@@ -1,4 +1,5 @@
 import { freePorts, startCorrex, type LongRunningCorrex } from '../test/support/cli.js';
+import type { Progress } from './progress.js';
 
 export interface ProcessEvent {
   at: number;
@@ -28,6 +29,8 @@ export class SupervisedCorrex {
   constructor(
     readonly name: 'worker' | 'api',
     private readonly env: Record<string, string>,
+    /** A starting process that prints a line (say, that it waits for PostgreSQL) moves the run forward. */
+    private readonly progress: Progress,
     private readonly fixedPort?: number,
   ) {}
 
@@ -35,7 +38,11 @@ export class SupervisedCorrex {
     return this.name === 'worker' ? /correx worker: polling/ : /correx api: serving/;
   }
 
-  /** Starts a process and resolves once it says it is polling / serving. */
+  /**
+   * Starts a process and resolves once it says it is polling / serving. A start may legitimately take
+   * minutes (Correx waits up to 300 s each for Temporal and PostgreSQL, with a line per retry), so it
+   * is given up only when the process exits, or says nothing new for the run's stall time.
+   */
   async start(): Promise<void> {
     this.healthPort = this.fixedPort ?? (await freePorts(1))[0]!;
     const extra: Record<string, string> =
@@ -56,7 +63,16 @@ export class SupervisedCorrex {
       this.events.push({ at: Date.now(), what: `${this.name} exited on its own (code ${code}, signal ${signal}); restarting` });
       this.restarting = this.restartAfterCrash();
     });
-    await child.waitFor(this.ready, 180_000);
+    for (let said = child.output().length; ;) {
+      try {
+        await child.waitFor(this.ready, this.progress.stallMs);
+        break;
+      } catch (error) {
+        if (child.child.exitCode !== null || child.child.signalCode !== null || child.output().length === said) throw error;
+        said = child.output().length;
+        this.progress.mark();
+      }
+    }
     this.readyPid = child.child.pid;
     this.events.push({ at: Date.now(), what: `${this.name} #${this.starts} ${this.name === 'worker' ? 'polling' : 'serving'} (pid ${child.child.pid})` });
   }
@@ -91,9 +107,9 @@ export class SupervisedCorrex {
     try {
       await this.start();
     } catch {
-      // It could not start (say, PostgreSQL is down): the supervisor keeps restarting it; wait for that.
-      while (this.readyPid === undefined && Date.now() - began < 300_000) await new Promise((resolve) => setTimeout(resolve, 500));
-      if (this.readyPid === undefined) throw new Error(`no ${this.name} could start within 300 s after the kill`);
+      // It exited while starting: the supervisor keeps restarting it; wait for that while the run moves.
+      while (this.readyPid === undefined && !this.progress.stalled) await new Promise((resolve) => setTimeout(resolve, 500));
+      if (this.readyPid === undefined) throw new Error(`no ${this.name} could start after the kill, and ${this.progress.describe()}`);
     }
     return { pid, readyAfterMs: Date.now() - began };
   }

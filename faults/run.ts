@@ -33,6 +33,7 @@ import {
 import { Driver, type DrivenIncident, type IncidentPlan } from './driver.js';
 import { PrivatePostgres } from './postgres.js';
 import { SupervisedCorrex } from './processes.js';
+import { Progress } from './progress.js';
 import { planFaults, prng, runFaults, type FaultRecord } from './schedule.js';
 
 const BREAKABLE = ['enforcer', 'notices', 'timeline', 'wait'] as const;
@@ -45,7 +46,9 @@ const USAGE = `usage: npm run test:faults -- [options]
   --window S         seconds over which incidents are started (default 130; faults run over ~150 s)
   --outage S         seconds each SMTP / webhook failure and hang lasts (default 15)
   --pg-down S        seconds PostgreSQL stays stopped (default 20)
-  --timeout M        minutes before the run gives up waiting and checks what it has (default 15)
+  --stall S          seconds without progress (no incident finishing a step, nothing settling)
+                     after which the run stops waiting and checks what it has (default 180)
+  --timeout M        minutes after which the run stops waiting even while it progresses (default 15)
   --break CHECK      make one check fail on purpose, to see the suite exit 1 (repeatable):
                        enforcer  the webhook listener applies the first correction twice
                        notices   the SMTP relay records one notice a second time under another Message-ID
@@ -70,6 +73,7 @@ function options() {
       window: { type: 'string', default: '130' },
       outage: { type: 'string', default: '15' },
       'pg-down': { type: 'string', default: '20' },
+      stall: { type: 'string', default: '180' },
       timeout: { type: 'string', default: '15' },
       break: { type: 'string', multiple: true, default: [] },
       'keep-logs': { type: 'boolean', default: false },
@@ -94,6 +98,7 @@ function options() {
     windowMs: number('window', values.window, 0) * 1000,
     outageMs: number('outage', values.outage, 1) * 1000,
     postgresDownMs: number('pg-down', values['pg-down'], 1) * 1000,
+    stallMs: number('stall', values.stall, 1) * 1000,
     timeoutMs: number('timeout', values.timeout, 1) * 60_000,
     breaks: new Set(breaks as Breakable[]),
     keepLogs: values['keep-logs'],
@@ -135,6 +140,7 @@ function median(values: number[]): number {
 async function main(): Promise<number> {
   const opts = options();
   const random = prng(opts.seed);
+  const progress = new Progress(opts.stallMs);
   log(`${opts.incidents} incidents, seed ${opts.seed}${opts.breaks.size ? `, BREAKING ON PURPOSE: ${[...opts.breaks].join(', ')}` : ''}`);
 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'correx-faults-'));
@@ -213,8 +219,8 @@ async function main(): Promise<number> {
     CORREX_RATE_LIMIT: '1000000',
     LOG_LEVEL: 'warn',
   };
-  const worker = new SupervisedCorrex('worker', env);
-  const api = new SupervisedCorrex('api', env, apiPort);
+  const worker = new SupervisedCorrex('worker', env, progress);
+  const api = new SupervisedCorrex('api', env, progress, apiPort);
   cleanups.push({ name: 'correx worker', run: () => worker.stop() });
   cleanups.push({ name: 'correx api', run: () => api.stop() });
   await Promise.all([worker.start(), api.start()]);
@@ -230,7 +236,7 @@ async function main(): Promise<number> {
     dedupKey: `faults-${opts.seed}-${n}`,
   }));
   const records: DrivenIncident[] = plans.map((plan) => ({ plan, reportIds: [], steps: [], startedAt: 0 }));
-  const driver = new Driver(apiUrl, tokens);
+  const driver = new Driver(apiUrl, tokens, progress);
   const spacing = opts.incidents > 1 ? opts.windowMs / (opts.incidents - 1) : 0;
   const t0 = Date.now();
   const deadline = began + opts.timeoutMs;
@@ -247,7 +253,7 @@ async function main(): Promise<number> {
   const inFlight = () => records.filter((r) => r.startedAt && !r.finishedAt).length;
   const faults = planFaults(
     random,
-    { smtp, enforcer, postgres, worker, api, restartTemporal, workflowsAnswer, inFlight },
+    { smtp, enforcer, postgres, worker, api, restartTemporal, workflowsAnswer, inFlight, progress },
     { outageMs: opts.outageMs, postgresDownMs: opts.postgresDownMs },
   );
   log(
@@ -262,19 +268,23 @@ async function main(): Promise<number> {
       log(`incident ${record.plan.n} ${record.error ? `STOPPED: ${record.error}` : `resolved in ${seconds(record.finishedAt! - record.startedAt)}`}`);
     }),
   );
-  const progress = setInterval(() => {
+  const progressLine = setInterval(() => {
     const done = records.filter((r) => r.finishedAt).length;
     const started = records.filter((r) => r.startedAt).length;
-    log(`progress: ${done}/${opts.incidents} finished, ${started - done} in flight; API requests ${driver.stats.requests}, retried ${driver.stats.retries}`);
+    const idle = progress.idleMs > 20_000 ? `; no step finished for ${seconds(progress.idleMs)}` : '';
+    log(
+      `progress: ${done}/${opts.incidents} finished, ${started - done} in flight; API requests ${driver.stats.requests}, retried ${driver.stats.retries}${idle}`,
+    );
   }, 20_000);
   const faultRecords: FaultRecord[] = await faultRun;
   const timedOut = async <T>(work: Promise<T>) => Promise.race([work.then(() => false), sleep(Math.max(0, deadline - Date.now())).then(() => true)]);
   let gaveUp = false;
   if (!opts.breaks.has('wait')) {
+    // The driver gives each incident up once the run stalls; the --timeout is the last resort.
     gaveUp = await timedOut(driving);
-    if (gaveUp) log('timeout: checking what there is');
+    if (gaveUp) log('--timeout reached: checking what there is');
   } else log('--break wait: checking without waiting for the incidents');
-  clearInterval(progress);
+  clearInterval(progressLine);
 
   // --- settle: everything the incidents set in motion is done ----------------------------------------
   const settleStarted = Date.now();
@@ -311,10 +321,16 @@ async function main(): Promise<number> {
       ];
     };
     let lastSaid = Date.now();
+    let previous = '';
+    progress.mark();
     for (;;) {
       const pending = await waitingFor().catch((error: unknown) => [`the database: ${(error as Error).message}`]);
-      if (pending.length === 0 || Date.now() >= deadline) {
-        log(`settled after ${seconds(Date.now() - settleStarted)}${pending.length ? ` (TIMEOUT, still waiting for: ${pending.join('; ')})` : ''}`);
+      // Something settling (a correction lifted, a notice sent) is progress; waiting ends when nothing has for the stall time.
+      if (pending.join('; ') !== previous) progress.mark();
+      previous = pending.join('; ');
+      if (pending.length === 0 || progress.stalled || Date.now() >= deadline) {
+        const why = progress.stalled ? progress.describe() : 'the --timeout was reached';
+        log(`settled after ${seconds(Date.now() - settleStarted)}${pending.length ? ` (GAVE UP: ${why}; still waiting for: ${pending.join('; ')})` : ''}`);
         break;
       }
       if (Date.now() - lastSaid > 30_000) {

@@ -1,5 +1,6 @@
 import type { PrivatePostgres } from './postgres.js';
 import type { SupervisedCorrex } from './processes.js';
+import type { Progress } from './progress.js';
 import type { ControlEndpoint } from '../test/support/control-endpoint.js';
 import type { MailSink } from '../test/support/smtp.js';
 
@@ -38,6 +39,8 @@ export interface FaultTargets {
   workflowsAnswer: () => Promise<boolean>;
   /** How many incidents are between their trigger and their resolution right now. */
   inFlight: () => number;
+  /** Whether the run still moves: a recovery is waited for until it does not. */
+  progress: Progress;
 }
 
 export interface Fault {
@@ -48,14 +51,21 @@ export interface Fault {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until(probe: () => Promise<boolean>, timeoutMs: number): Promise<number | undefined> {
+/** Milliseconds until `probe` holds, or undefined once `over()` says to stop waiting. */
+async function until(probe: () => Promise<boolean>, over: () => boolean): Promise<number | undefined> {
   const began = Date.now();
-  while (Date.now() - began < timeoutMs) {
+  while (!over()) {
     if (await probe().catch(() => false)) return Date.now() - began;
     await sleep(250);
   }
   return undefined;
 }
+
+/** For waits that only choose a good moment (a fault mid-incident), not ones a check depends on. */
+const within = (ms: number) => {
+  const end = Date.now() + ms;
+  return () => Date.now() >= end;
+};
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -118,7 +128,7 @@ export function planFaults(random: () => number, t: FaultTargets, options: { out
       at: jitter(45, 10),
       run: async (r) => {
         // Mid-incident: wait (a little) for incidents whose activities are writing.
-        await until(async () => t.inFlight() > 0, 15_000);
+        await until(async () => t.inFlight() > 0, within(15_000));
         r.startedAt = Date.now();
         const busy = t.inFlight();
         await t.postgres.stop();
@@ -135,21 +145,24 @@ export function planFaults(random: () => number, t: FaultTargets, options: { out
       at: jitter(85, 10),
       run: (r) =>
         exclusive(async () => {
-          await until(async () => t.inFlight() > 0, 15_000);
+          await until(async () => t.inFlight() > 0, within(15_000));
           r.startedAt = Date.now();
           const busy = t.inFlight();
           const workerPid = t.worker.pid;
           const apiPid = t.api.pid;
           const { downMs } = await t.restartTemporal();
-          // Both processes must see Temporal again on their own (health reports it reachable).
+          // Both processes must see Temporal again on their own (health reports it reachable), however
+          // long that takes on this machine, as long as the run still moves.
+          t.progress.mark();
+          const stalled = () => t.progress.stalled;
           const [workerBack, apiBack, answering] = await Promise.all([
-            until(async () => (await t.worker.healthz())?.temporal === true, 120_000),
-            until(async () => ((await t.api.healthz())?.temporal as { reachable?: boolean } | undefined)?.reachable === true, 120_000),
-            until(t.workflowsAnswer, 120_000),
+            until(async () => (await t.worker.healthz())?.temporal === true, stalled),
+            until(async () => ((await t.api.healthz())?.temporal as { reachable?: boolean } | undefined)?.reachable === true, stalled),
+            until(t.workflowsAnswer, stalled),
           ]);
           r.endedAt = Date.now();
           const same = (before: number | undefined, now: number | undefined) => (before === now ? 'same process' : `process replaced: ${before} → ${now}`);
-          const after = (ms: number | undefined) => (ms === undefined ? 'NOT within 120 s' : `${seconds(ms)} after`);
+          const after = (ms: number | undefined) => (ms === undefined ? `NOT before ${t.progress.describe()}` : `${seconds(ms)} after`);
           r.detail =
             `${plural(busy, 'incident')} in flight; down ${seconds(downMs)}; worker reconnected ${after(workerBack)} (${same(workerPid, t.worker.pid)}), api ${after(apiBack)} (${same(apiPid, t.api.pid)}), ` +
             `workflow queries through the API answered ${after(answering)}`;
