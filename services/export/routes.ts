@@ -18,7 +18,7 @@ import { Instant } from '../instant.js';
 type ExportDependencies = RouteDependencies & { signingKey: SigningKey };
 
 /** The JSON export, streamed as one document (its line layout is in services/export/stream.ts). */
-const TimelineExport = z.strictObject({
+export const TimelineExport = z.strictObject({
   format: ExportManifest.shape.format,
   exportId: z.uuid(),
   exportedAt: Instant,

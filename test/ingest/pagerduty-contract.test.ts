@@ -1,26 +1,8 @@
-import { createServer } from 'node:net';
-import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { Kysely, PostgresDialect } from 'kysely';
 import type { OpenAPIV3_1 } from 'openapi-types';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../services/db/schema.js';
-import { generateSigningKey } from '../../services/export/signing.js';
 import type { CorrexApp } from '../../services/http/app.js';
-import { buildHttpService } from '../../services/http/server.js';
 import { PagerDutyError } from '../../services/ingest/pagerduty.js';
-import { projectRoot } from '../../services/project-root.js';
-import { RunbookCatalogue } from '../../services/runbook/catalogue.js';
-
-/** A port nothing listens on: a database there refuses every connection. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { apiWithDatabaseDown } from '../support/database-down.js';
 
 /**
  * PagerDuty Events v2 over the real HTTP service whose database is down. The handler's first step
@@ -29,31 +11,18 @@ async function closedPort(): Promise<number> {
  */
 describe('PagerDuty Events v2: what each event action requires is in the schema, answered as PagerDuty does', () => {
   let app: CorrexApp;
-  let db: Kysely<Database>;
+  let close: () => Promise<void>;
   let document: OpenAPIV3_1.Document;
   const routingKey = 'f'.repeat(32);
   const post = (body: unknown) => app.inject({ method: 'POST', url: '/v2/enqueue', payload: body as object });
 
   beforeAll(async () => {
-    db = new Kysely<Database>({
-      dialect: new PostgresDialect({ pool: new pg.Pool({ host: '127.0.0.1', port: await closedPort(), connectionTimeoutMillis: 2000 }) }),
-    });
-    const connection = Connection.lazy();
-    app = await buildHttpService({
-      db,
-      databaseBackend: 'postgres',
-      temporal: { client: new Client({ connection }), connection, address: 'unused', taskQueue: 'unused' },
-      runbooks: new RunbookCatalogue(path.join(projectRoot, 'runbooks')),
-      signingKey: generateSigningKey(),
-      // One event a minute per sender: the second valid event is throttled.
-      rateLimit: { perMinute: 1, ingestPerMinute: 1 },
-      strictResponses: true,
-    });
+    // One event a minute per sender: the second valid event is throttled.
+    ({ app, close } = await apiWithDatabaseDown({ rateLimit: { perMinute: 1, ingestPerMinute: 1 } }));
     document = app.swagger() as OpenAPIV3_1.Document;
   });
   afterAll(async () => {
-    await app?.close();
-    await db?.destroy();
+    await close?.();
   });
 
   it('refuses an acknowledge or resolve without a dedup key by its schema, with a PagerDuty invalid-event body', async () => {
