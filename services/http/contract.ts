@@ -45,7 +45,6 @@ export const ProblemBody = z.object({
     .describe('Each failing field of a 400'),
 });
 
-
 const errorTitles: Record<number, string> = {
   400: 'The request is invalid: `errors` names each failing field',
   401: 'No token, or one that is unknown, revoked or expired',
@@ -111,6 +110,7 @@ export class ApiContract {
       for (const [method, operation] of Object.entries(item ?? {}) as [string, OpenAPIV3_1.OperationObject][]) {
         const route = this.routes.get(`${method} ${path}`);
         if (!route || typeof operation !== 'object' || !operation.responses) continue;
+        forEachRequestSchema(operation, refuseNul);
         // The swagger plugin marks every body required; these routes act the same without one.
         if (route.bodyOptional && operation.requestBody && 'content' in operation.requestBody) operation.requestBody.required = false;
         for (const status of errorStatuses(route)) {
@@ -137,6 +137,33 @@ export class ApiContract {
     }
     return document;
   }
+}
+
+/**
+ * Every request string is refused with NUL in it (PostgreSQL text cannot hold one: see `illFormedText`
+ * in server.ts), a rule of the whole API rather than of a field. Said in each free string's schema, so
+ * a client (or a fuzzer) knows it before it sends one; strings with a pattern, format or enum already
+ * exclude it.
+ */
+function refuseNul(schema: Record<string, unknown>): void {
+  const isString = schema.type === 'string' || (Array.isArray(schema.type) && schema.type.includes('string'));
+  if (isString && schema.pattern === undefined && schema.format === undefined && schema.enum === undefined && schema.const === undefined)
+    schema.pattern = '^[^\\u0000]*$';
+}
+
+function forEachRequestSchema(operation: OpenAPIV3_1.OperationObject, visit: (schema: Record<string, unknown>) => void): void {
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (node === null || typeof node !== 'object') return;
+    const schema = node as Record<string, unknown>;
+    visit(schema);
+    for (const key of ['items', 'additionalProperties', 'not', 'contains', 'propertyNames']) walk(schema[key]);
+    for (const key of ['anyOf', 'oneOf', 'allOf', 'prefixItems']) walk(schema[key]);
+    if (schema.properties && typeof schema.properties === 'object') Object.values(schema.properties).forEach(walk);
+  };
+  for (const parameter of operation.parameters ?? []) walk((parameter as OpenAPIV3_1.ParameterObject).schema);
+  const body = operation.requestBody as OpenAPIV3_1.RequestBodyObject | undefined;
+  for (const media of Object.values(body?.content ?? {})) walk(media.schema);
 }
 
 function errorStatuses(route: RouteContract): number[] {

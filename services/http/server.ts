@@ -236,6 +236,8 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
   };
 
   app.setErrorHandler((error, request, reply) => {
+    // A method with a body (QUERY) that no route takes fails its body checks before the not-found handler runs.
+    if (request.routeOptions.url === undefined) return unrouted(request, reply);
     if (hasZodFastifySchemaValidationErrors(error)) {
       const part = validationParts[error.validationContext ?? 'body'] ?? 'body';
       const errors: FieldError[] = error.validation.map((issue) => ({
@@ -285,7 +287,9 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
     request.log.error({ err: error }, 'request failed');
     return sendProblem(reply, { title: 'Internal error', status: 500, detail: 'the error was logged on the server' });
   });
-  app.setNotFoundHandler((request, reply) => {
+  app.setNotFoundHandler((request, reply) => unrouted(request, reply));
+  /** No route for this method and path: 405 with what is allowed where the path exists, 404 otherwise. */
+  function unrouted(request: FastifyRequest, reply: FastifyReply) {
     const path = request.url.split('?')[0]!;
     // A path that exists under other methods (TRACE, or DELETE where only GET is) is 405 with what is allowed.
     const allowed = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'].filter(
@@ -296,7 +300,7 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
       return sendProblem(reply, { title: 'Method not allowed', status: 405, detail: `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}` });
     }
     return sendProblem(reply, { title: 'Not found', status: 404, detail: `no route ${request.method} ${path}` });
-  });
+  }
 
   app.get('/healthz', {
     config: { access: 'public', rateLimit: false },

@@ -73,6 +73,16 @@ describe('the OpenAPI contract', () => {
     expect(document.components?.schemas?.Problem).toMatchObject({ type: 'object', required: ['type', 'title', 'status'] });
   });
 
+  it('says in each free request string that NUL is refused, as the edge refuses it for every field', () => {
+    const trigger = operations.find((op) => op.operationId === 'triggerIncident')!;
+    const body = (trigger.requestBody as OpenAPIV3_1.RequestBodyObject).content['application/json']!.schema as OpenAPIV3_1.SchemaObject;
+    const title = body.properties!.title as OpenAPIV3_1.SchemaObject;
+    expect(title.pattern).toBe('^[^\\u0000]*$');
+    expect(new RegExp(title.pattern!).test('x\u0000y')).toBe(false);
+    // A string with its own pattern keeps it: the pattern already excludes NUL.
+    expect((body.properties!.systemId as OpenAPIV3_1.SchemaObject).pattern).toBe('^[a-z0-9][a-z0-9-]{0,62}$');
+  });
+
   it('links each created resource to the operations that act on it, with parameters those operations take', () => {
     const byId = new Map(operations.map((op) => [op.operationId, op]));
     const broken: string[] = [];
