@@ -1,4 +1,4 @@
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import { MonitorClient } from '../services/monitoring/client.js';
@@ -6,6 +6,7 @@ import { callEvaluation, syncEvaluationSchedules, type EvaluationResult, type Ev
 import type { Database } from '../services/db/schema.js';
 import type { MonitorPlan } from '../services/monitoring/matching.js';
 import { planMonitor } from '../services/monitoring/plan.js';
+import { findIncident } from '../services/incident/repository.js';
 import { linkSignals, suppressSignal } from '../services/monitoring/repository.js';
 import { findRunbookVersion } from '../services/runbook/repository.js';
 
@@ -47,7 +48,17 @@ export function createMonitoringActivities({ db, client }: MonitoringActivityDep
       if (!runbook) throw new Error(`runbook version ${runbookVersion} is not recorded in the database`);
       return planMonitor(runbook, runbookVersion);
     },
+    /**
+     * Links signals to the incident they opened or joined. The monitor calls it right after starting the
+     * incident, whose first activity records the row the link refers to: wait for that row here (for most
+     * of the timeout) rather than fail on the foreign key and be retried, which reads as a defect.
+     */
     async linkSignals(signalIds: string[], incidentId: string): Promise<void> {
+      for (let waited = 0; !(await findIncident(db, incidentId)); waited += 100) {
+        if (waited >= 20_000)
+          throw ApplicationFailure.retryable(`incident ${incidentId} is not recorded yet; its signals are linked once it is`, 'IncidentNotRecorded');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
       await linkSignals(db, signalIds, incidentId);
     },
     async suppressSignal(s: { signalId: string; silenceId: string; owner: string; reason: string; incidentId: string | undefined }): Promise<void> {

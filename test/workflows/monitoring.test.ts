@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { monitorWorkflowId } from '../../services/identity.js';
 import { MonitorClient } from '../../services/monitoring/client.js';
 import { RunbookCatalogue } from '../../services/runbook/catalogue.js';
 import { listTimeline } from '../../services/timeline/repository.js';
@@ -83,6 +84,15 @@ describe('the monitor: durable trigger windows, silences and continue-as-new (de
       return rows.length === 5 ? rows : undefined;
     });
     expect(linked.map((s) => s.id).sort()).toEqual([...signalIds].sort());
+    // Linking waits for the incident's row instead of failing on its foreign key first: no attempt of any
+    // of the monitor's activities failed, in any of its runs.
+    const failed: string[] = [];
+    for await (const run of stack.client.workflow.list({ query: `WorkflowId = "${monitorWorkflowId('frontier-assistant')}"` })) {
+      const history = await stack.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+      for (const event of history.events ?? [])
+        if (event.activityTaskFailedEventAttributes) failed.push(event.activityTaskFailedEventAttributes.failure?.message ?? '');
+    }
+    expect(failed).toEqual([]);
   });
 
   it('opens nothing for 5 signals spread over 30 minutes', async () => {
