@@ -25,7 +25,9 @@ export class CorrectionClient {
     try {
       return await refusalsAsErrors(call(handle));
     } catch (error) {
-      if (error instanceof ActionRefused || !/already completed/i.test((error as Error).message)) throw error;
+      // The workflow had finished, or finished while the update waited (its last pages going out): either
+      // way the correction is decided, and the person is told what became of it.
+      if (!/already completed|aborted by closing workflow/i.test((error as Error).message)) throw error;
       const finished = await handle.query(correctionStateQuery);
       throw new ActionRefused(`correction ${finished.id} ${refusal} (it is ${finished.state})`);
     }

@@ -85,6 +85,8 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
       });
     }
   };
+  /** Sent beside the decision, never in its way: a vote is acted on even while the mail relay is down. */
+  let decisionPages: Promise<unknown> = Promise.resolve();
   /** Pages everyone whose vote would count, but the proposer: what they decide, by when, and where. */
   const askForDecision = async (decideBy: string) => {
     const deciders = holdersOf(start.people, decidingRoles(voting)).filter((p) => p.id !== start.proposedBy);
@@ -255,9 +257,11 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
         snapshot.failures += 1;
         const reason = error.cause?.message ?? error.message;
         const pauseMs = Math.min(failures, 15) * 60_000;
-        Object.assign(status, { fallback: 'failing', lastError: reason, nextAttemptAt: new Date(Date.now() + pauseMs).toISOString() });
+        const nextAttemptAt = new Date(Date.now() + pauseMs).toISOString();
         const failure = { incidentId: start.incidentId, correctionId: start.id, consumerId: consumer.id, action, attempt: failures, error: reason };
-        await recordFallbackFailing({ ...failure, nextAttemptAt: status.nextAttemptAt ?? null });
+        await recordFallbackFailing({ ...failure, nextAttemptAt });
+        // Shown live once on record, so what the API shows and what the database holds agree.
+        Object.assign(status, { fallback: 'failing', lastError: reason, nextAttemptAt });
         if (failures <= FALLBACK_FAILURE_PAGES && !incidentClosed) {
           const commander = start.people.filter((p) => p.id === start.commander);
           await page(
@@ -323,7 +327,7 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
     await enter('awaiting-ratification');
     downstreamApplied ??= independentDownstream ? serveDownstream() : informDownstream('applied');
     const windowMs = start.rule.breakGlass.ratificationWindowMs;
-    if (pageAuthorityAtOnce) await askForDecision(new Date(Date.now() + windowMs).toISOString());
+    if (pageAuthorityAtOnce) decisionPages = askForDecision(new Date(Date.now() + windowMs).toISOString());
     const ratified = await condition(() => isApproved(voting) || isRejected(voting) || liftRequest !== undefined, windowMs);
     if (ratified && isApproved(voting)) {
       await recordCorrectionTransition({ ...base, state: 'active', event: 'correction.ratified', actor: 'system:authority', stamp: 'approved_at' });
@@ -351,7 +355,7 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
       );
     }
   } else {
-    if (pageAuthorityAtOnce) await askForDecision(new Date(Date.now() + start.rule.approvalTimeoutMs).toISOString());
+    if (pageAuthorityAtOnce) decisionPages = askForDecision(new Date(Date.now() + start.rule.approvalTimeoutMs).toISOString());
     let decided = await condition(() => isApproved(voting) || isRejected(voting), start.rule.approvalTimeoutMs);
     if (!decided) {
       voting.escalated = true;
@@ -381,6 +385,7 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
       });
       await enter(rejection ? 'rejected' : 'expired');
       await condition(allHandlersFinished);
+      await decisionPages;
       return snapshot;
     }
     await recordCorrectionTransition({
@@ -433,6 +438,7 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
       await informDownstream('lifted');
     }
     await condition(allHandlersFinished);
+    await decisionPages;
     return snapshot;
   }
   // Customers hear of the lift before the incident may close: until then the incident sees it lifting.
@@ -442,5 +448,6 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
   await enter('lifted');
   await downstreamApplied;
   await condition(allHandlersFinished);
+  await decisionPages;
   return snapshot;
 }

@@ -162,11 +162,14 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   };
 
   /** One notice per person of the internal list, recorded per recipient; each milestone once (`key`). */
-  const tellInternal = async (event: InternalEvent, key: string, update: { headline: string; at: string; by: string; details?: [string, string][] }) => {
+  // Sent beside the incident's life, never in its way: a mail relay that is down must not hold up paging
+  // or an answer to a person. The workflow ends only once they are all sent.
+  const internalNotices: Promise<unknown>[] = [];
+  const tellInternal = (event: InternalEvent, key: string, update: { headline: string; at: string; by: string; details?: [string, string][] }) => {
     if (!tellsInternalList || !plan?.internal?.events.includes(event)) return;
     const action: CallToAction = { what: 'Follow the incident', path: `/console/incidents/${incidentId}`, command: `correx incident show ${incidentId}` };
-    await Promise.all(
-      plan.internal.people.map((person) =>
+    internalNotices.push(
+      ...plan.internal.people.map((person) =>
         sendNotice({
           incidentId,
           idempotencyKey: `${incidentId}:internal:${key}:${person.id}`,
@@ -251,7 +254,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     if (state !== 'active' && state !== 'lifted') return;
     const proposal = proposals.get(correctionId);
     const what = proposal ? correctionInWords(correction.kind, proposal.scope, proposal.parameters, systemId) : correction.kind;
-    await tellInternal(state === 'active' ? 'correction-in-force' : 'correction-lifted', `${correctionId}:${state}`, {
+    tellInternal(state === 'active' ? 'correction-in-force' : 'correction-lifted', `${correctionId}:${state}`, {
       headline: state === 'active' ? `${correction.kind.replace(/_/g, ' ')} in force` : `${correction.kind.replace(/_/g, ' ')} lifted`,
       at: new Date().toISOString(),
       by: state === 'active' ? (proposal?.actor ?? 'the decision authority') : 'the decision authority',
@@ -384,7 +387,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
         occurrence: resolutions,
       });
       await afterResolved(action.at);
-      await tellInternal('resolved', `resolved:${resolutions}`, { headline: 'incident resolved', at: action.at, by: action.actor });
+      tellInternal('resolved', `resolved:${resolutions}`, { headline: 'incident resolved', at: action.at, by: action.actor });
       return snapshot;
     },
     { validator: validate(rules.resolveProblem) },
@@ -404,7 +407,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   if (start.drill) plan = { ...plan, enforcement: { adapter: 'dry-run' }, regimes: [] };
   index();
   await recordIncidentOpened({ ...start, workflowId });
-  await tellInternal('opened', 'opened', {
+  tellInternal('opened', 'opened', {
     headline: `incident opened at ${severity}`,
     at: openedAt,
     by: openedBy,
@@ -472,7 +475,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       const { at, reason } = monitorResolution!;
       await transition({ to: 'resolved', actor: 'system:monitor', at, data: { reason }, occurrence: resolutions });
       await afterResolved(at);
-      await tellInternal('resolved', `resolved:${resolutions}`, {
+      tellInternal('resolved', `resolved:${resolutions}`, {
         headline: 'incident resolved by its monitor',
         at,
         by: 'system:monitor',
@@ -483,7 +486,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     await transition({ to: 'mitigated', actor: 'system:enforcement' });
   }
   await transition({ to: 'closed', actor: closing.actor, at: closing.at, data: closing.reason ? { reason: closing.reason } : undefined });
-  await tellInternal('closed', 'closed', {
+  tellInternal('closed', 'closed', {
     headline: 'incident closed',
     at: closing.at,
     by: closing.actor,
@@ -503,5 +506,6 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   // Closed without being resolved: for the clocks and the monitor, the incident ended here.
   if (!resolvedAt) await afterResolved(closing.at);
   await condition(allHandlersFinished);
+  await Promise.all(internalNotices);
   return snapshot;
 }
