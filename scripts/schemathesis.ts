@@ -182,11 +182,18 @@ async function main(): Promise<number> {
   // `admin` may call every operation that takes a bearer token (services/access/roles.ts, and each
   // route's `access`). Its owner is no runbook person, so its votes do not count, as the local
   // administrator's do not: decisions are refused (409) rather than enforced.
-  const token = (await createToken(database.db, { owner: 'schemathesis', roles: ['admin'], description: 'schemathesis contract run' })).secret;
+  const admin = await createToken(database.db, { owner: 'schemathesis', roles: ['admin'], description: 'schemathesis contract run' });
+  const token = admin.secret;
   // PagerDuty's events (`POST /v2/enqueue`) carry their integration key in the body, not a header.
-  const integrationKey = (
-    await createToken(database.db, { owner: 'schemathesis', roles: ['ingest'], integrationKeyFor: SYSTEMS[0], description: 'schemathesis contract run' })
-  ).secret;
+  const integration = await createToken(database.db, {
+    owner: 'schemathesis',
+    roles: ['ingest'],
+    integrationKeyFor: SYSTEMS[0],
+    description: 'schemathesis contract run',
+  });
+  const integrationKey = integration.secret;
+  // What scripts/schemathesis-hooks.py revokes when schemathesis aims at the run's own credentials.
+  const decoy = await createToken(database.db, { owner: 'schemathesis', roles: ['admin'], description: 'schemathesis decoy, revoked in its place' });
   await database.close();
   log(`database ${databaseUrl.replace(/:[^:@/]+@/, ':***@')}, migrated`);
 
@@ -257,6 +264,7 @@ async function main(): Promise<number> {
   await writeFile(
     config,
     [
+      `hooks = ${JSON.stringify(path.join(projectRoot, 'scripts', 'schemathesis-hooks.py'))}`,
       '[headers]',
       `Authorization = ${JSON.stringify(`Bearer ${token}`)}`,
       '[dictionaries.systems]',
@@ -304,14 +312,22 @@ async function main(): Promise<number> {
   log(`schemathesis ${args.join(' ')}`);
   const schemathesisStarted = Date.now();
   const status = await new Promise<number | null>((resolve) => {
-    const child = spawn(schemathesis, args, { cwd: dir, stdio: 'inherit' });
+    const child = spawn(schemathesis, args, {
+      cwd: dir,
+      stdio: 'inherit',
+      env: {
+        ...process.env,
+        CORREX_SCHEMATHESIS_PROTECTED_TOKENS: [admin.token, integration.token].flatMap((t) => [t.id, t.prefix]).join(','),
+        CORREX_SCHEMATHESIS_DECOY_TOKEN: decoy.token.id,
+      },
+    });
     cleanups.push({ name: 'schemathesis', run: async () => child.exitCode === null && child.kill('SIGTERM') });
     child.once('exit', (code) => resolve(code));
   });
   log(`schemathesis exited with ${status} after ${((Date.now() - schemathesisStarted) / 1000).toFixed(0)} s`);
 
-  // A revoked token (DELETE /v1/tokens/{token} is among the operations) would have turned the rest of
-  // the run into 401s, which schemathesis accepts for valid data: then the run proved nothing.
+  // A revoked token would have turned the rest of the run into 401s, which schemathesis accepts for
+  // valid data: then the run proved nothing. (scripts/schemathesis-hooks.py keeps it from happening.)
   const stillValid = await fetch(`${api}/v1/tokens`, { headers: { authorization: `Bearer ${token}` } }).then(
     (r) => r.status === 200,
     () => false,
