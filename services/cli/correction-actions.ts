@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { isApproved, isRejected, type AuthorityRule, type Vote } from '../correction/authority.js';
+import type { LiftProgress } from '../incident/rules.js';
 import { CorrectionKind, correctionParameters, CorrectionProposalInput } from '../correction/schema.js';
 import { ApiClient, idArgument, keyValues, parseInput, type ConnectionOptions } from './api.js';
 import { CliError, ExitCode } from './exit.js';
@@ -181,10 +182,25 @@ export async function lift(id: string, options: ConnectionOptions & { rationale:
     },
   );
   const api = await ApiClient.connect(options);
-  const snapshot = await api.post<IncidentSnapshot>(`/v1/corrections/${correctionId}/lift`, body);
-  if (options.json) return printJson(snapshot);
-  const state = snapshot.corrections.find((c) => c.id === correctionId)?.state ?? 'lifting';
-  print(`correction ${correctionId}: ${state} (incident ${snapshot.incidentId} is ${snapshot.state})`);
+  const answer = await api.post<IncidentSnapshot & { lift: LiftProgress }>(`/v1/corrections/${correctionId}/lift`, body);
+  if (options.json) return printJson(answer);
+  const state = answer.corrections.find((c) => c.id === correctionId)?.state ?? 'lifting';
+  print(answer.lift.decided ? `correction ${correctionId}: ${state} (incident ${answer.incidentId} is ${answer.state})` : liftPending(answer.lift));
+}
+
+/** A lift short of its quorum: the vote is on record, the correction stays in force, and who can give the votes still missing. */
+function liftPending(lift: LiftProgress): string {
+  const given = lift.votes.map((v) => `${v.actor} as ${v.role}`).join(', ');
+  const who = `${lift.roles.join(' or ')}${lift.people.length ? ` (${lift.people.join(', ')})` : ' (nobody in the runbook can give it)'}`;
+  const escalation = lift.escalated
+    ? `; escalated: one vote from ${lift.escalateTo.join(' or ')} lifts it alone`
+    : lift.escalatesAt
+      ? `; if they have not voted by ${time(lift.escalatesAt)}, one vote from ${lift.escalateTo.join(' or ')} lifts it alone`
+      : '';
+  return (
+    `correction ${lift.correctionId}: lift vote recorded (${lift.votes.length} of ${lift.quorum}: ${given}); still in force until ` +
+    `${lift.needed} more lift vote${lift.needed === 1 ? '' : 's'} from ${who}${escalation}`
+  );
 }
 
 export async function show(id: string, options: ConnectionOptions): Promise<void> {

@@ -34,12 +34,14 @@ export function correctionCommand(program: Command): void {
   withApi(
     correction
       .command('lift')
-      .description('lift a correction in force; the last one of a severe incident needs the restoration criteria met')
+      .description(
+        "vote to lift a correction in force: it comes off once the lift votes meet the runbook's quorum (liftAuthority, else the kind's decisionAuthority); the last one of a severe incident needs the restoration criteria met",
+      )
       .argument('<correctionId>', 'correction id')
       .requiredOption('--rationale <text>', 'why it can come off')
       .option(
         '--restoration <criterion=evidence>',
-        "evidence that a runbook restoration criterion is met, repeatable (e.g. fix-deployed='deploy 4821')",
+        "evidence that one of the runbook's restoration criteria is met, repeatable (e.g. fix-deployed='deploy 4821'); evidence given with an earlier vote on the same lift counts",
         collect,
       ),
   ).action(lazy(async () => (await actions()).lift));

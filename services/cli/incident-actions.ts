@@ -51,6 +51,7 @@ interface TimelineEvent {
   kind: string;
   actor: string;
   occurredAt: string;
+  data: unknown;
 }
 
 interface TriggerOutcome {
@@ -196,7 +197,8 @@ export async function classify(id: string, options: ConnectionOptions & { class:
   print(`incident ${incidentId}: classified ${snapshot.classification.join(', ')}; regulator clocks: ${regimes.join(', ') || 'none'}`);
 }
 
-async function fullTimeline(api: ApiClient, incidentId: string): Promise<TimelineEvent[]> {
+/** An incident's whole timeline, oldest first, page after page. */
+export async function fullTimeline(api: ApiClient, incidentId: string): Promise<TimelineEvent[]> {
   const events: TimelineEvent[] = [];
   let afterSeq: number | undefined;
   for (;;) {

@@ -3,11 +3,14 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DrillScenario } from '../drill/schema.js';
 import { SystemId } from '../incident/schema.js';
+import { reviewTaskId } from '../review/review-task.js';
 import { ReviewRecord } from '../review/schema.js';
+import { reviewSkeleton, reviewTemplate, todoMarker, type ReviewFacts } from '../review/template.js';
 import type { DrillSnapshot } from '../../workflows/drill/messages.js';
 import type { ReviewSnapshot } from '../../workflows/review/messages.js';
 import { ApiClient, idArgument, parseInput, type ConnectionOptions } from './api.js';
 import { CliError, ExitCode, ExitWith } from './exit.js';
+import { fullTimeline, type IncidentView } from './incident-actions.js';
 import { print, printJson, relative, span, table, truncate } from './output.js';
 
 // What `correx review …` and `correx drill` do (the commands are defined in ./review.ts).
@@ -59,12 +62,36 @@ export async function show(id: string, options: ConnectionOptions): Promise<void
   }
 }
 
+export async function template(id: string, options: ConnectionOptions): Promise<void> {
+  const incidentId = idArgument(id, 'an incident', '<incidentId>');
+  const api = await ApiClient.connect(options);
+  const [incident, corrections, timeline] = await Promise.all([
+    api.get<IncidentView>(`/v1/incidents/${incidentId}`),
+    api.get<{ items: ReviewFacts['corrections'] }>(`/v1/incidents/${incidentId}/corrections`),
+    fullTimeline(api, incidentId),
+  ]);
+  const facts: ReviewFacts = { incident, corrections: corrections.items, timeline };
+  if (options.json) return printJson(reviewSkeleton(facts));
+  process.stdout.write(reviewTemplate(facts));
+}
+
+/** Where the text of a review record still says TODO, by field. */
+function todos(record: ReviewRecord): string[] {
+  const fields = Object.entries(record).filter(([, value]) => JSON.stringify(value).includes(todoMarker));
+  return fields.map(([name]) => name);
+}
+
 export async function submit(id: string, options: ConnectionOptions & { file: string }): Promise<void> {
   const incidentId = idArgument(id, 'an incident', '<incidentId>');
   const record = await readInputFile(options.file, ReviewRecord, 'review record');
   const answer = await (await ApiClient.connect(options)).post<ReviewSnapshot>(`/v1/incidents/${incidentId}/review`, record);
+  const unwritten = todos(record);
+  // Submitted all the same: a first revision on record is better than none, and a later one replaces it.
+  if (unwritten.length) process.stderr.write(`correx: the review still says ${todoMarker} in ${unwritten.join(', ')}; submit it again once written\n`);
   if (options.json) return printJson(answer);
-  print(`review of ${incidentId}: revision ${answer.review?.revision}; ${answer.tasks.filter((t) => t.state === 'open').length} task(s) open`);
+  const reviewTask = answer.tasks.find((t) => t.key === reviewTaskId && t.state === 'done');
+  const open = answer.tasks.filter((t) => t.state === 'open').length;
+  print(`review of ${incidentId}: revision ${answer.review?.revision}${reviewTask ? `; task "${reviewTask.title}" done` : ''}; ${open} task(s) open`);
 }
 
 export async function signOff(id: string, options: ConnectionOptions): Promise<void> {
@@ -107,7 +134,10 @@ export async function drill(system: string, options: ConnectionOptions & { scena
     // Progress as it happens: each step once it has finished.
     const finished = state.steps.filter((s) => s.ms !== undefined && s.ms !== null);
     for (const step of finished.slice(shown))
-      if (!options.json) print(`  ${duration(step.ms!).padStart(8)}  ${step.name}${step.by ? ` (${step.by})` : ''}${step.detail ? `: ${step.detail}` : ''}`);
+      if (!options.json)
+        print(
+          `  ${duration(step.ms!).padStart(8)}  ${step.name}${step.by ? ` (${step.by})` : ''}${step.detail ? `: ${step.detail}` : ''}${step.outcome === 'failed' ? ` FAILED: ${step.reason}` : ''}`,
+        );
     shown = finished.length;
     if (state.state !== 'running') break;
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -115,7 +145,9 @@ export async function drill(system: string, options: ConnectionOptions & { scena
   if (options.json) printJson(state);
   else if (state.state === 'completed') {
     const total = state.steps.reduce((sum, s) => sum + (s.ms ?? 0), 0);
-    print(`drill completed in ${duration(total)}: incident ${state.incidentId} (marked as a drill; no enforcer, mailbox or regulator was touched)`);
+    print(`drill completed in ${duration(total)}: incident ${state.incidentId} (marked as a drill)`);
   } else print(`drill FAILED: ${state.failure}`);
+  // What the server says was touched; drills from before it said so print nothing rather than a guess.
+  if (!options.json && state.touched) print(`touched: ${state.touched}`);
   if (state.state !== 'completed') throw new ExitWith(ExitCode.failure);
 }

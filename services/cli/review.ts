@@ -12,15 +12,29 @@ export function reviewCommand(program: Command): void {
 
   withApi(
     review
+      .command('template')
+      .description(
+        "print a review record to start from: the incident's title, times, corrections and timeline milestones filled in, the rest marked TODO (valid as printed, for review submit)",
+      )
+      .argument('<incidentId>'),
+  ).action(lazy(async () => (await actions()).template));
+
+  withApi(
+    review
       .command('submit')
-      .description('submit (or revise) the review record from a YAML or JSON file: summary, impact, rootCause, attribution, correctiveActions…')
+      .description(
+        "submit (or revise) the review record from a YAML or JSON file (start from review template): summary, impact, rootCause, attribution, correctiveActions…; completes the runbook's write-review task",
+      )
       .argument('<incidentId>')
       .requiredOption('-f, --file <file>', 'the review record'),
   ).action(lazy(async () => (await actions()).submit));
 
-  withApi(review.command('sign-off').description('sign the review off, which closes the incident (decision authority only)').argument('<incidentId>')).action(
-    lazy(async () => (await actions()).signOff),
-  );
+  withApi(
+    review
+      .command('sign-off')
+      .description("sign the review off, which closes the incident (the decision authority at the incident's severity over its corrections)")
+      .argument('<incidentId>'),
+  ).action(lazy(async () => (await actions()).signOff));
 
   withApi(
     review

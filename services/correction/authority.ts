@@ -42,27 +42,37 @@ export function decidingRoles(state: Pick<VotingState, 'rule' | 'escalated'>): s
   return state.escalated ? [...new Set([...state.rule.approverRoles, ...state.rule.escalateTo])] : state.rule.approverRoles;
 }
 
+/** A vote either decides on a proposed correction (approve or reject) or asks for one in force to be lifted. */
+export type VoteAction = 'decide' | 'lift';
+const wording: Record<VoteAction, { may: string; voted: string; counted: string }> = {
+  decide: { may: 'decide on', voted: 'voted on this correction', counted: 'approved' },
+  lift: { may: 'lift', voted: 'voted to lift this correction', counted: 'voted to lift' },
+};
+
 /**
  * Checks a vote against separation of duties, the authority and earlier votes. Returns the role the
- * vote counts for, or the reason it is refused.
+ * vote counts for, or the reason it is refused. Lifting is voted like approving, under the lift rule.
  */
 export function admitVote(
   state: VotingState,
   people: Person[],
   vote: { actor: string; decision: 'approve' | 'reject'; rationale: string },
+  action: VoteAction = 'decide',
 ): { role: string } | { refused: string } {
   const { rule } = state;
+  const words = wording[action];
   const person = people.find((p) => p.id === vote.actor);
   if (!person) return { refused: `${vote.actor} is not one of the runbook's people` };
-  if (vote.actor === state.proposedBy) return { refused: `${vote.actor} proposed this correction and cannot decide on it (separation of duties)` };
-  if (state.votes.some((v) => v.actor === vote.actor)) return { refused: `${vote.actor} has already voted on this correction` };
+  if (vote.actor === state.proposedBy)
+    return { refused: `${vote.actor} proposed this correction and cannot ${action === 'lift' ? 'lift' : 'decide on'} it (separation of duties)` };
+  if (state.votes.some((v) => v.actor === vote.actor)) return { refused: `${vote.actor} has already ${words.voted}` };
   if (!vote.rationale.trim()) return { refused: 'a rationale is required' };
 
   const allowed = decidingRoles(state);
   const held = person.roles.filter((role) => allowed.includes(role));
   if (held.length === 0) {
     return {
-      refused: `${vote.actor} (${person.roles.join(', ')}) may not decide on ${rule.kind} at ${rule.severity}: that needs one of ${allowed.join(', ')}`,
+      refused: `${vote.actor} (${person.roles.join(', ')}) may not ${words.may} ${rule.kind} at ${rule.severity}: that needs one of ${allowed.join(', ')}`,
     };
   }
   if (vote.decision === 'reject') return { role: held[0]! };
@@ -73,7 +83,7 @@ export function admitVote(
   const fresh = held.find((role) => !counted.has(role));
   if (!fresh) {
     const missing = rule.approverRoles.filter((role) => !counted.has(role));
-    return { refused: `role ${held.join(', ')} has already approved; the quorum needs a different role (${missing.join(', ')})` };
+    return { refused: `role ${held.join(', ')} has already ${words.counted}; the quorum needs a different role (${missing.join(', ')})` };
   }
   return { role: fresh };
 }

@@ -7,7 +7,7 @@ import { IncidentParams, incidentOr404 } from '../incident/routes.js';
 import type { CorrectionRow } from '../db/schema.js';
 import { Decision, DecisionRequest, PolicyCorrection, decide } from './policy.js';
 import { activeCorrections, findCorrection, listCorrections, policyEtag } from './repository.js';
-import { CorrectionProposalInput, CorrectionSnapshot, CorrectionView, CorrectionWithLive, Prose } from './schema.js';
+import { CorrectionProposalInput, CorrectionSnapshot, CorrectionView, CorrectionWithLive, LiftProgressView, Prose } from './schema.js';
 import { IncidentSnapshot, SystemId } from '../incident/schema.js';
 
 const CorrectionParams = z.strictObject({ id: z.uuid('must be a correction id (UUID)') });
@@ -18,8 +18,14 @@ const LiftBody = z.strictObject({
   restoration: z
     .array(z.strictObject({ criterion: z.string().min(1), evidence: Prose(undefined, 'give the evidence') }))
     .optional()
-    .describe('Evidence per restoration criterion of the runbook; needed to lift the last correction of a severe incident'),
+    .describe(
+      "Evidence per restoration criterion of the runbook (only its criteria); needed to lift the last correction of a severe incident, given with one of the lift's votes",
+    ),
 });
+
+const LiftAnswer = IncidentSnapshot.extend({ lift: LiftProgressView }).describe(
+  "The correction's incident after this vote, with where the lift stands: `lift.decided` (the correction is coming off; its workflow takes it off), or the votes still missing and who can give them",
+);
 
 const Proposed = z
   .strictObject({
@@ -191,7 +197,8 @@ export function correctionRoutes(app: CorrexApp, deps: RouteDependencies): void 
   app.post('/v1/corrections/:id/lift', {
     config: {
       access: ['approver', 'admin'],
-      // 409: refused (not in force, no authority to lift, restoration criteria missing).
+      // 409: refused (not in force, no authority to lift, separation of duties, already voted, restoration
+      // criteria missing or not the runbook's).
       alsoAnswers: [409],
       links: {
         200: {
@@ -203,10 +210,12 @@ export function correctionRoutes(app: CorrexApp, deps: RouteDependencies): void 
     schema: {
       tags,
       operationId: 'liftCorrection',
-      summary: 'Lift a correction in force (the last one of a severe incident needs the restoration criteria)',
+      summary: "Vote to lift a correction in force: it comes off at the lift rule's quorum (the last one of a severe incident needs the restoration criteria)",
+      description:
+        "Lifting takes the same authority and quorum as applying unless the runbook's liftAuthority says otherwise: each vote from a different person holding a different role, never the proposer's. A vote short of the quorum is recorded (`lift.decided` false) and the answer names who can give the votes still missing.",
       params: CorrectionParams,
       body: LiftBody,
-      response: { 200: IncidentSnapshot.describe("The correction's incident, which lifts it (its workflow then takes it off)") },
+      response: { 200: LiftAnswer },
     },
     handler: async (request) => {
       const { incident } = await correctionAndIncident(request.params.id);

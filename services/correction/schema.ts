@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { fallbackStates } from '../notification/kinds.js';
 import { Instant } from '../instant.js';
+import type { LiftProgress } from '../incident/rules.js';
 import type { AuthorityRule, Vote } from './authority.js';
 import { correctionKinds } from './kinds.js';
 import { correctionStates } from './states.js';
@@ -141,10 +142,28 @@ export const AuthorityRuleView = z.strictObject({
   ]),
 });
 
+/** Where a lift stands after a vote: decided (the quorum is met), or the votes still missing and who can give them. */
+export const LiftProgressView = z.strictObject({
+  correctionId: z.uuid(),
+  decided: z.boolean().describe("The lift rule's quorum is met: the correction is coming off. Until then it stays in force"),
+  quorum: z
+    .number()
+    .int()
+    .describe('Lift votes needed, each from a different person holding a different role (the lift rule: liftAuthority, else decisionAuthority)'),
+  votes: z.array(z.strictObject({ actor: z.string(), role: z.string().describe('The role this vote counts for'), rationale: z.string(), at: Instant })),
+  needed: z.number().int().describe('Votes still missing (0 once decided)'),
+  roles: z.array(z.string()).describe('Roles whose holders can give a missing vote (empty once decided)'),
+  people: z.array(z.string()).describe("The runbook's people who can: holders of those roles who have not voted and did not propose the correction"),
+  escalated: z.boolean().describe("The quorum was not met within the rule's approvalTimeout: any one holder of escalateTo may lift alone"),
+  escalatesAt: Instant.nullable().describe('When the lift escalates if its quorum is still not met (null once decided or escalated)'),
+  escalateTo: z.array(z.string()),
+});
+
 // The decision-authority module is pure and zod-free (workflows run it): these keep its types and the views above one shape.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const _voteMatches: Same<z.infer<typeof VoteView>, Vote> = true;
 const _ruleMatches: Same<z.infer<typeof AuthorityRuleView>, AuthorityRule> = true;
+const _liftMatches: Same<z.infer<typeof LiftProgressView>, LiftProgress> = true;
 
 /** Where one downstream consumer of a correction stands: the last notice it was sent, and its fallback. */
 export const DownstreamStatus = z.strictObject({

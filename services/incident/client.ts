@@ -12,6 +12,7 @@ import {
   triggerArrivedSignal,
   type CorrectionLift,
   type CorrectionProposal,
+  type LiftAnswer,
 } from '../../workflows/incident/messages.js';
 import type { incidentWorkflow } from '../../workflows/index.js';
 import { CorrectionProposalInput } from '../correction/schema.js';
@@ -90,7 +91,7 @@ export class IncidentClient {
   }
 
   /** Lifts a correction in force, through its incident (authority and, for the last one, restoration criteria). */
-  lift(incidentWorkflowId: string, lift: CorrectionLift): Promise<IncidentSnapshot> {
+  lift(incidentWorkflowId: string, lift: CorrectionLift): Promise<LiftAnswer> {
     return refusalsAsErrors(this.client.workflow.getHandle(incidentWorkflowId).executeUpdate(liftCorrectionUpdate, { args: [lift] }));
   }
 

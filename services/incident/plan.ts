@@ -3,7 +3,7 @@ import type { CorrectionKind } from '../correction/schema.js';
 import { parseDuration } from '../duration.js';
 import type { Regime } from '../regulatory/regime.js';
 import { effectiveRegimes } from '../runbook/effective.js';
-import type { Runbook, Target } from '../runbook/schema.js';
+import type { DecisionAuthority, LiftRule, Runbook, Target } from '../runbook/schema.js';
 import type { InternalEvent } from '../notification/kinds.js';
 
 export type EnforcementPlan = Runbook['system']['enforcement'];
@@ -28,6 +28,12 @@ export interface IncidentPlan {
   people: Person[];
   escalation: { levels: { people: Person[]; ackTimeoutMs: number }[]; repeat: number };
   authority: AuthorityRule[];
+  /**
+   * Who may lift a correction, by kind and severity: the runbook's liftAuthority, or the kind's
+   * decisionAuthority where it names none. Plans prepared before lifts took a quorum have none: their
+   * corrections are lifted under `authority`.
+   */
+  lifting?: AuthorityRule[];
   enforcement: EnforcementPlan;
   /** Who hears of the incident's milestones, and which (the runbook's `notifications.internal`). */
   internal: { people: Person[]; events: InternalEvent[] };
@@ -66,25 +72,37 @@ function holdersOfTargets(people: Person[], targets: Target[]): Person[] {
   return people.filter((p) => ids.has(p.id));
 }
 
+const decidedBy = (rule: Pick<LiftRule, 'approverRoles' | 'quorum' | 'approvalTimeout' | 'escalateTo'>) => ({
+  approverRoles: rule.approverRoles,
+  quorum: rule.quorum,
+  approvalTimeoutMs: ms(rule.approvalTimeout),
+  escalateTo: rule.escalateTo,
+});
+
+/** A rule with its per-severity changes applied. */
+function atSeverity<R extends { severities: Record<string, Partial<Omit<R, 'severities'>>> }>(base: R, severity: string): R {
+  const change = Object.fromEntries(Object.entries(base.severities[severity] ?? {}).filter(([, v]) => v !== undefined));
+  return { ...base, ...change };
+}
+
 export function planIncident(runbook: Runbook, runbookVersion: string): IncidentPlan {
   const people: Person[] = runbook.people.map((p) => ({ id: p.id, name: p.name, email: p.email, roles: p.roles }));
   const levels = runbook.escalation.levels.map((level) => ({ people: holdersOfTargets(people, level.targets), ackTimeoutMs: ms(level.ackTimeout) }));
 
   const authority: AuthorityRule[] = [];
-  for (const [kind, base] of Object.entries(runbook.decisionAuthority) as [CorrectionKind, NonNullable<Runbook['decisionAuthority'][CorrectionKind]>][]) {
+  const lifting: AuthorityRule[] = [];
+  for (const [kind, base] of Object.entries(runbook.decisionAuthority) as [CorrectionKind, DecisionAuthority | undefined][]) {
     if (!base) continue;
+    const lift = runbook.liftAuthority?.[kind];
     for (const severity of runbook.severities.map((s) => s.id)) {
-      const change = Object.fromEntries(Object.entries(base.severities[severity] ?? {}).filter(([, v]) => v !== undefined));
-      const rule = { ...base, ...change } as typeof base;
+      const rule = atSeverity(base, severity);
       authority.push({
         kind,
         severity,
-        approverRoles: rule.approverRoles,
-        quorum: rule.quorum,
-        approvalTimeoutMs: ms(rule.approvalTimeout),
-        escalateTo: rule.escalateTo,
+        ...decidedBy(rule),
         breakGlass: rule.breakGlass.allowed ? { allowed: true, ratificationWindowMs: ms(rule.breakGlass.ratificationWindow) } : { allowed: false },
       });
+      lifting.push({ kind, severity, ...decidedBy(lift ? atSeverity(lift, severity) : rule), breakGlass: { allowed: false } });
     }
   }
 
@@ -96,6 +114,7 @@ export function planIncident(runbook: Runbook, runbookVersion: string): Incident
     people,
     escalation: { levels, repeat: runbook.escalation.repeat },
     authority,
+    lifting,
     enforcement: runbook.system.enforcement,
     internal: { people: holdersOfTargets(people, runbook.notifications.internal.targets), events: runbook.notifications.internal.events },
     consumers: runbook.system.consumers.filter((consumer) => {

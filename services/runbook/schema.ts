@@ -173,7 +173,8 @@ const BreakGlass = z.union([z.strictObject({ allowed: z.literal(false) }), z.str
   error: 'must be { allowed: false } or { allowed: true, ratificationWindow: <duration> }',
 });
 
-const authorityFields = {
+/** Who decides, shared by applying (decisionAuthority) and lifting (liftAuthority). */
+const ruleFields = {
   /** Roles whose holders may approve. */
   approverRoles: z.array(Id).min(1),
   /** Approvals needed, each from a different person holding a different one of approverRoles. */
@@ -181,6 +182,10 @@ const authorityFields = {
   approvalTimeout: DurationText,
   /** Roles that decide when nobody did within approvalTimeout. */
   escalateTo: z.array(Id).min(1),
+};
+
+const authorityFields = {
+  ...ruleFields,
   /** Whether the incident commander may apply at once, with ratification required within the window. */
   breakGlass: BreakGlass,
 };
@@ -193,6 +198,17 @@ export const DecisionAuthority = z.strictObject({
   breakGlass: BreakGlass.default({ allowed: false }),
   /** Per-severity changes to the rule (e.g. faster timeout and break-glass at SEV1). */
   severities: z.record(SeverityId, DecisionRule.partial()).default({}),
+});
+
+// Lifting has no break-glass: a correction in force is the safe state, so taking it off is never an emergency.
+export const LiftRule = z.strictObject(ruleFields);
+
+/** Who may lift a correction of one kind, when that differs from who may apply it (its decisionAuthority). */
+export const LiftAuthority = z.strictObject({
+  ...ruleFields,
+  quorum: ruleFields.quorum.default(1),
+  /** Per-severity changes to the rule. */
+  severities: z.record(SeverityId, LiftRule.partial()).default({}),
 });
 
 export const PlaybookCorrection = correctionOf({
@@ -274,6 +290,8 @@ export const Runbook = z.strictObject({
   monitoring: Monitoring.default({ evaluations: [], flapWindow: '30m' }),
   escalation: Escalation,
   decisionAuthority: z.partialRecord(CorrectionKind, DecisionAuthority),
+  /** Per kind, who may lift a correction in force; a kind left out is lifted under its decisionAuthority (same roles, quorum, timeout and escalation). */
+  liftAuthority: z.partialRecord(CorrectionKind, LiftAuthority).optional(),
   correctionPlaybook: z.record(SeverityId, z.array(PlaybookCorrection).min(1)).default({}),
   notifications: NotificationPolicy,
   postIncident: PostIncidentTemplate,
@@ -285,5 +303,7 @@ export type Runbook = z.infer<typeof Runbook>;
 export type AiSystem = z.infer<typeof AiSystem>;
 export type DecisionAuthority = z.infer<typeof DecisionAuthority>;
 export type DecisionRule = z.infer<typeof DecisionRule>;
+export type LiftAuthority = z.infer<typeof LiftAuthority>;
+export type LiftRule = z.infer<typeof LiftRule>;
 export type Target = z.infer<typeof Target>;
 export { correctionKinds };

@@ -32,6 +32,9 @@ export const timelineEventKinds = [
   'correction.ratified',
   'correction.ratification_rejected',
   'correction.ratification_missed',
+  // Each vote to lift a correction, and the lift's escalation when its quorum was not met in time.
+  'correction.lift_vote_given',
+  'correction.lift_escalated',
   'correction.lift_decided',
   'correction.lifted',
   'notice.sent',

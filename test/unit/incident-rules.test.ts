@@ -7,7 +7,13 @@ import {
   clockDue,
   closeProblem,
   lastInForce,
+  liftDecided,
+  liftPending,
   liftProblem,
+  liftProblemBeforeVotes,
+  liftProgress,
+  liftRule,
+  liftVote,
   mitigated,
   proposalProblem,
   proposalRule,
@@ -19,6 +25,7 @@ import {
   reviewTasks,
   unresolved,
   type IncidentStanding,
+  type LiftVotes,
 } from '../../services/incident/rules.js';
 import type { IncidentSnapshot, IncidentState } from '../../services/incident/schema.js';
 import type { CorrectionLift, CorrectionProposal } from '../../workflows/incident/messages.js';
@@ -181,7 +188,9 @@ describe('lastInForce and restorationRequired', () => {
   });
 });
 
-describe('liftProblem', () => {
+// How lifts were checked before they took a quorum; runs from before replay their lifts with it.
+describe('liftProblemBeforeVotes', () => {
+  const liftProblem = liftProblemBeforeVotes;
   const lift = (change: Partial<CorrectionLift> = {}): CorrectionLift => ({ correctionId: 'a', actor: 'sofia', at, rationale: 'fixed upstream', ...change });
   const criteria = [
     { criterion: 'fix-deployed', evidence: 'deploy 4821' },
@@ -231,6 +240,119 @@ describe('liftProblem', () => {
     expect(liftProblem(last, lift({ restoration: [criteria[0]!, { criterion: 'evaluation-passed', evidence: ' ' }] }))).toBe(
       `${refusal}evaluation-passed: The evaluation passes)`,
     );
+  });
+});
+
+describe('liftVote: lifting takes the authority and quorum of applying unless the runbook says otherwise', () => {
+  const lift = (change: Partial<CorrectionLift> = {}): CorrectionLift => ({ correctionId: 'a', actor: 'sofia', at, rationale: 'fixed upstream', ...change });
+  const criteria = [
+    { criterion: 'fix-deployed', evidence: 'deploy 4821' },
+    { criterion: 'evaluation-passed', evidence: 'run 77' },
+  ];
+  const vote = (actor: string, role: string) => ({ actor, role, decision: 'approve' as const, rationale: 'done', at });
+  /** An incident whose correction `a` (a shutdown at SEV2, proposed by jonas) has these lift votes. */
+  const shutdown = (votes: Partial<LiftVotes> = {}, others: Correction[] = [correction('b', 'active')], withPlan: Partial<IncidentStanding['plan']> = {}) => {
+    const standing = incident({ state: 'mitigated', corrections: [correction('a', 'active', { kind: 'shutdown' }), ...others] });
+    return {
+      ...standing,
+      plan: { ...plan, authority: [...plan.authority.filter((r) => r.kind !== 'shutdown'), rule('shutdown', 'SEV2', { quorum: 2 })], ...withPlan },
+      lifts: new Map([['a', { proposedBy: 'jonas', escalated: false, votes: [], restoration: [], ...votes }]]),
+    };
+  };
+
+  it('counts a vote from an approver role, and lifts only at the quorum, from a second person in another role', () => {
+    expect(liftVote(shutdown(), lift())).toEqual({ role: 'safety-engineering-manager' });
+    const one = shutdown({ votes: [vote('sofia', 'safety-engineering-manager')] });
+    expect(liftDecided(one, 'a')).toBe(false);
+    expect(liftPending(one, 'a')).toBe(true);
+    expect(liftVote(one, lift({ actor: 'lena' }))).toEqual({ role: 'legal-counsel' });
+    const both = shutdown({ votes: [vote('sofia', 'safety-engineering-manager'), vote('lena', 'legal-counsel')] });
+    expect(liftDecided(both, 'a')).toBe(true);
+    expect(liftPending(both, 'a')).toBe(false);
+  });
+  it('refuses the proposer, a second vote from the same person or role, and anyone outside the rule, like an approval', () => {
+    expect(liftProblem(shutdown(), lift({ actor: 'jonas' }))).toBe('jonas proposed this correction and cannot lift it (separation of duties)');
+    const one = shutdown({ votes: [vote('sofia', 'safety-engineering-manager')] });
+    expect(liftProblem(one, lift())).toBe('sofia has already voted to lift this correction');
+    const sameRole = { ...one, plan: { ...one.plan, people: [...people, person('sam', 'safety-engineering-manager')] } };
+    expect(liftProblem(sameRole, lift({ actor: 'sam' }))).toBe(
+      'role safety-engineering-manager has already voted to lift; the quorum needs a different role (legal-counsel)',
+    );
+    expect(liftProblem(shutdown(), lift({ actor: 'amara' }))).toBe(
+      'amara (on-call-engineer) may not lift shutdown at SEV2: that needs one of safety-engineering-manager, legal-counsel',
+    );
+    expect(liftProblem(shutdown(), lift({ actor: 'mallory' }))).toBe("mallory is not one of the runbook's people");
+    expect(liftProblem(shutdown(), lift({ rationale: ' ' }))).toBe('a rationale is required');
+  });
+  it('lets the escalation authority lift alone only once the lift has escalated', () => {
+    expect(liftProblem(shutdown(), lift({ actor: 'head' }))).toBe(
+      'head (head-of-safety) may not lift shutdown at SEV2: that needs one of safety-engineering-manager, legal-counsel',
+    );
+    const escalated = shutdown({ escalated: true, votes: [vote('sofia', 'safety-engineering-manager')] });
+    expect(liftVote(escalated, lift({ actor: 'head' }))).toEqual({ role: 'head-of-safety' });
+    expect(liftDecided(shutdown({ escalated: true, votes: [vote('sofia', 'safety-engineering-manager'), vote('head', 'head-of-safety')] }), 'a')).toBe(true);
+  });
+  it("follows the runbook's liftAuthority where it differs from the apply rule", () => {
+    const lifting = [rule('shutdown', 'SEV2', { approverRoles: ['head-of-safety'], quorum: 1, escalateTo: ['legal-counsel'] })];
+    const own = shutdown({}, undefined, { lifting });
+    expect(liftRule(own, { kind: 'shutdown', severity: 'SEV2' })).toEqual(lifting[0]);
+    expect(liftVote(own, lift({ actor: 'head' }))).toEqual({ role: 'head-of-safety' });
+    expect(liftDecided(shutdown({ votes: [vote('head', 'head-of-safety')] }, undefined, { lifting }), 'a')).toBe(true);
+    expect(liftProblem(own, lift())).toBe('sofia (safety-engineering-manager) may not lift shutdown at SEV2: that needs one of head-of-safety');
+    // A plan from before liftAuthority existed lifts under the apply rule.
+    expect(liftRule(shutdown(), { kind: 'shutdown', severity: 'SEV2' })).toMatchObject({
+      quorum: 2,
+      approverRoles: ['safety-engineering-manager', 'legal-counsel'],
+    });
+  });
+  it("accepts only the runbook's restoration criteria, naming them", () => {
+    expect(liftProblem(shutdown(), lift({ restoration: [{ criterion: 'vibes-ok', evidence: 'it feels fine' }] }))).toBe(
+      "restoration: 'vibes-ok' is not a restoration criterion of the runbook; its criteria are fix-deployed: A fix is deployed; evaluation-passed: The evaluation passes",
+    );
+    expect(
+      liftProblem(
+        shutdown(),
+        lift({
+          restoration: [
+            { criterion: 'vibes-ok', evidence: 'x' },
+            { criterion: 'gut', evidence: 'y' },
+          ],
+        }),
+      ),
+    ).toMatch(/^restoration: 'vibes-ok', 'gut' are not restoration criteria of the runbook; its criteria are fix-deployed: /);
+    const none = shutdown({}, undefined, { restoration: { criteria: [], requiredFor: [] } });
+    expect(liftProblem(none, lift({ restoration: [{ criterion: 'fix-deployed', evidence: 'x' }] }))).toBe(
+      "restoration: the runbook defines no restoration criteria, so 'fix-deployed' cannot be recorded",
+    );
+  });
+  it('needs the restoration evidence for the last correction, counting what earlier votes on the lift gave', () => {
+    const last = shutdown({}, []);
+    expect(liftProblem(last, lift())).toMatch(/^lifting the last correction of a SEV2 incident restores service: record the restoration criteria as met first/);
+    expect(liftProblem(last, lift({ restoration: criteria }))).toBeUndefined();
+    const given = shutdown({ votes: [vote('sofia', 'safety-engineering-manager')], restoration: criteria }, []);
+    expect(liftProblem(given, lift({ actor: 'lena' }))).toBeUndefined();
+  });
+  it('says where the lift stands: the votes, how many are missing, and who can give them', () => {
+    const one = shutdown({ votes: [vote('sofia', 'safety-engineering-manager')] });
+    expect(liftProgress(one, 'a')).toEqual({
+      correctionId: 'a',
+      decided: false,
+      quorum: 2,
+      votes: [{ actor: 'sofia', role: 'safety-engineering-manager', rationale: 'done', at }],
+      needed: 1,
+      roles: ['legal-counsel'],
+      people: ['lena'],
+      escalated: false,
+      escalatesAt: '2026-11-22T10:15:00.000Z',
+      escalateTo: ['head-of-safety'],
+    });
+    expect(liftProgress(shutdown({ escalated: true, votes: [vote('sofia', 'safety-engineering-manager')] }), 'a')).toMatchObject({
+      roles: ['legal-counsel', 'head-of-safety'],
+      people: ['lena', 'head'],
+      escalatesAt: null,
+    });
+    const both = shutdown({ votes: [vote('sofia', 'safety-engineering-manager'), vote('lena', 'legal-counsel')] });
+    expect(liftProgress(both, 'a')).toMatchObject({ decided: true, needed: 0, roles: [], people: [], escalatesAt: null });
   });
 });
 
@@ -332,9 +454,30 @@ describe('the after-action review', () => {
       { key: 'orphan', title: 'Nobody holds this role', ownerRole: 'auditor', owner: undefined, dueAt: at, origin: 'template' },
     ]);
   });
-  it('is signed off by the approver and escalation roles of every rule at the incident severity', () => {
-    expect(reviewSignOffRoles({ severity: 'SEV2' }, plan)).toEqual(['safety-engineering-manager', 'legal-counsel', 'head-of-safety']);
-    expect(reviewSignOffRoles({ severity: 'SEV3' }, plan)).toEqual(['incident-commander']);
-    expect(reviewSignOffRoles({ severity: 'SEV4' }, plan)).toEqual([]);
+  it('without corrections, is signed off by the approver and escalation roles of every rule at the incident severity', () => {
+    expect(reviewSignOffRoles({ severity: 'SEV2', corrections: [] }, plan)).toEqual(['safety-engineering-manager', 'legal-counsel', 'head-of-safety']);
+    expect(reviewSignOffRoles({ severity: 'SEV3', corrections: [] }, plan)).toEqual(['incident-commander']);
+    expect(reviewSignOffRoles({ severity: 'SEV4', corrections: [] }, plan)).toEqual([]);
+  });
+  it('with corrections, is signed off by the authority over their kinds at the incident severity only', () => {
+    const byKind = {
+      authority: [
+        rule('user_restriction', 'SEV1', { approverRoles: ['incident-commander'], escalateTo: ['safety-engineering-manager'] }),
+        rule('shutdown', 'SEV1', { approverRoles: ['head-of-safety', 'legal-counsel'], quorum: 2, escalateTo: ['ceo'] }),
+        rule('shutdown', 'SEV2', { approverRoles: ['safety-engineering-manager'] }),
+      ],
+    };
+    expect(reviewSignOffRoles({ severity: 'SEV1', corrections: [correction('a', 'lifted', { kind: 'shutdown', severity: 'SEV1' })] }, byKind)).toEqual([
+      'head-of-safety',
+      'legal-counsel',
+      'ceo',
+    ]);
+    expect(reviewSignOffRoles({ severity: 'SEV1', corrections: [] }, byKind)).toEqual([
+      'incident-commander',
+      'safety-engineering-manager',
+      'head-of-safety',
+      'legal-counsel',
+      'ceo',
+    ]);
   });
 });

@@ -39,9 +39,12 @@ export interface CorrectionDecision {
 export const correctionStateQuery = defineQuery<CorrectionSnapshot>('correctionState');
 export const decideCorrectionUpdate = defineUpdate<CorrectionSnapshot, [CorrectionDecision]>('decideCorrection');
 export interface LiftRequest {
+  /** Whose vote met the lift rule's quorum (or `system:authority` for a break-glass correction not ratified). */
   actor: string;
   at: string;
   rationale: string;
+  /** Every vote the lift took, the deciding one last (absent from incidents from before lifts took a quorum). */
+  votes?: { actor: string; role: string; rationale: string; at: string }[];
 }
 /** The incident, having checked the authority and the restoration criteria, tells the correction to come off. */
 export const liftRequestedSignal = defineSignal<[LiftRequest]>('liftRequested');

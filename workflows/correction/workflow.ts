@@ -14,6 +14,7 @@ import {
   type DownstreamStatus,
   type CorrectionStart,
   type CorrectionState,
+  type LiftRequest,
 } from './messages.js';
 import { correctionChangedSignal } from '../incident/messages.js';
 
@@ -46,7 +47,7 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
     votes: voting.votes,
     failures: 0,
   };
-  let liftRequest: { actor: string; at: string; rationale: string } | undefined;
+  let liftRequest: LiftRequest | undefined;
   /** Votes are written after the correction itself, which they reference. */
   let recorded = false;
   const base = { incidentId: start.incidentId, correctionId: start.id };
@@ -420,7 +421,15 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
   const lift = liftRequest!;
   await enter('lifting');
   if (lift.actor !== 'system:authority') {
-    await recordCorrectionTransition({ ...base, event: 'correction.lift_decided', actor: lift.actor, at: lift.at, data: { rationale: lift.rationale } });
+    // Who lifted it: every vote the lift rule's quorum took, not only the one that completed it.
+    const votes = lift.votes?.map(({ actor, role }) => ({ actor, role }));
+    await recordCorrectionTransition({
+      ...base,
+      event: 'correction.lift_decided',
+      actor: lift.actor,
+      at: lift.at,
+      data: { rationale: lift.rationale, ...(votes ? { votes } : {}) },
+    });
   }
   await enforce('lift');
   await recordCorrectionTransition({

@@ -2,6 +2,7 @@
 // that need an answer (validated, and refused with a reason); signals for facts; queries for live state.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CorrectionKind, CorrectionScope } from '../../services/correction/schema.js';
+import type { LiftProgress } from '../../services/incident/rules.js';
 import type { IncidentAction, IncidentClassification, IncidentSnapshot, TriggerArrival } from '../../services/incident/schema.js';
 import type { CorrectionState } from '../correction/messages.js';
 
@@ -31,8 +32,13 @@ export interface CorrectionLift {
   /** Evidence that each restoration criterion is met; required to lift a severe incident's last correction. */
   restoration?: { criterion: string; evidence: string }[];
 }
-/** Lifting goes through the incident, which alone knows whether this is its last correction in force. */
-export const liftCorrectionUpdate = defineUpdate<IncidentSnapshot, [CorrectionLift]>('liftCorrection');
+/** The incident after a lift vote, with where the lift stands: decided, or which votes are still missing and who can give them. */
+export type LiftAnswer = IncidentSnapshot & { lift: LiftProgress };
+/**
+ * A vote to lift a correction. Lifting goes through the incident, which alone knows whether this is its
+ * last correction in force; it collects the votes and tells the correction to come off at the quorum.
+ */
+export const liftCorrectionUpdate = defineUpdate<LiftAnswer, [CorrectionLift]>('liftCorrection');
 export const proposeCorrectionUpdate = defineUpdate<{ correctionId: string; workflowId: string }, [CorrectionProposal]>('proposeCorrection');
 /** A correction child reports each state it enters to its incident. */
 export const correctionChangedSignal = defineSignal<[{ correctionId: string; state: CorrectionState }]>('correctionChanged');

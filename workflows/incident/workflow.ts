@@ -20,7 +20,7 @@ import type { IncidentPlan } from '../../services/incident/plan.js';
 import * as rules from '../../services/incident/rules.js';
 import type { IncidentAction, IncidentSnapshot, IncidentStart, IncidentState } from '../../services/incident/schema.js';
 import type { InternalEvent } from '../../services/notification/kinds.js';
-import { internalUpdate, type CallToAction } from '../../services/notification/templates.js';
+import { correctionPage, internalUpdate, type CallToAction } from '../../services/notification/templates.js';
 import { upstreamNotice } from '../../services/notification/templates.js';
 import { correctionInWords } from '../../services/correction/wording.js';
 import { afterActionReviewWorkflow } from '../review/workflow.js';
@@ -42,9 +42,11 @@ import {
 } from './messages.js';
 import { incidentEndedSignal, monitorAcknowledgeSignal, monitorResolveSignal, reopenSignal } from '../monitoring/messages.js';
 import { incidentContextSignal, type IncidentContext } from '../regulatory/messages.js';
-import { reviewSignedOffSignal } from '../review/messages.js';
+import { reviewSignedOffSignal, signOffRolesSignal } from '../review/messages.js';
+import { holdersOf, type Person } from '../../services/correction/authority.js';
+import type { CorrectionLift, LiftAnswer } from './messages.js';
 
-const { prepareIncident, recordIncidentOpened, recordIncidentTransition, recordIncidentClassified, recordIncidentEvent, sendNotice } =
+const { prepareIncident, recordIncidentOpened, recordIncidentTransition, recordIncidentClassified, recordIncidentEvent, sendNotice, sendPage } =
   proxyActivities<Activities>(untilDone);
 
 /** One state change with who made it. */
@@ -102,7 +104,11 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   let sourceAcknowledgement: { reason: string; at: string } | undefined;
   let resolutions = 0;
   /** What each correction does, for the internal list's notices. */
-  const proposals = new Map<string, { scope: Record<string, unknown>; parameters: Record<string, unknown>; actor: string }>();
+  const proposals = new Map<string, { scope: Record<string, unknown>; parameters: Record<string, unknown>; actor: string; reason: string }>();
+  /** The votes to lift each correction, counted under its lift rule until they meet its quorum. */
+  const lifts = new Map<string, rules.LiftVotes>();
+  /** Pages about lifts, sent beside the votes so that a mail relay that is down never holds up an answer. */
+  const liftPages: Promise<unknown>[] = [];
 
   const clocks: ChildWorkflowHandle<typeof regulatoryClockWorkflow>[] = [];
   const context = (): IncidentContext => ({
@@ -184,7 +190,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
 
   // Validators apply the rules once the runbook plan is loaded; handlers apply them again after waiting
   // for it (an update may arrive first).
-  const standing = (): rules.IncidentStanding => ({ snapshot, plan: plan!, closing: closing !== undefined });
+  const standing = (): rules.IncidentStanding => ({ snapshot, plan: plan!, closing: closing !== undefined, lifts });
   const validate =
     <A>(rule: Rule<A>) =>
     (action: A) => {
@@ -211,6 +217,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       people,
       managers: review.managers,
       signOffRoles: rules.reviewSignOffRoles(snapshot, plan!),
+      ...(snapshot.commander ? { commander: snapshot.commander } : {}),
       drill: start.drill === true,
     };
     // Follow-up outlives a manual close of the incident; it ends with its sign-off.
@@ -291,7 +298,8 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       const { kind, scope, parameters, reason } = proposal;
       const breakGlass = proposal.breakGlass === true;
       snapshot.corrections.push({ id: correctionId, workflowId: childId, kind, severity: snapshot.severity, state: 'proposed', breakGlass });
-      proposals.set(correctionId, { scope, parameters, actor: proposal.actor });
+      proposals.set(correctionId, { scope, parameters, actor: proposal.actor, reason });
+      lifts.set(correctionId, { proposedBy: proposal.actor, escalated: false, votes: [], restoration: [] });
       const { people, enforcement, consumers, fallbackSecretEnv } = plan!;
       const args = {
         incidentId,
@@ -325,30 +333,151 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
         await started;
         if (snapshot.state === 'acknowledged') await transition(mitigating);
       }
+      // Reopened after its review started: the review is signed off by the authority over this kind too.
+      if (snapshot.reviewWorkflowId && patched('sign-off-follows-corrections')) {
+        const signOffRoles = rules.reviewSignOffRoles(snapshot, plan!);
+        await getExternalWorkflowHandle(snapshot.reviewWorkflowId)
+          .signal(signOffRolesSignal, { signOffRoles })
+          .catch(() => {});
+      }
       return { correctionId, workflowId: childId };
     },
     { validator: validate(rules.proposalProblem) },
   );
+  /** Pages people about a lift that waits on them, with the command that gives their vote. */
+  const pageAboutLift = (correctionId: string, people: Person[], reason: 'lift-vote-requested' | 'lift-escalated', text: string) => {
+    const correction = snapshot.corrections.find((c) => c.id === correctionId)!;
+    const kind = correction.kind.replace(/_/g, ' ');
+    liftPages.push(
+      ...people.map((person) =>
+        sendPage({
+          incidentId,
+          idempotencyKey: `${correctionId}:${reason}:${person.id}`,
+          person,
+          level: 0,
+          attempt: 1,
+          reason,
+          ...correctionPage(incident, person.name, { id: correctionId, kind: correction.kind, reason: proposals.get(correctionId)?.reason ?? '' }, text),
+          action: {
+            what: `Vote to lift the ${kind} (${correctionId})`,
+            path: `/console/incidents/${incidentId}#corrections`,
+            command: `correx correction lift ${correctionId} --rationale "…"`,
+          },
+        }),
+      ),
+    );
+  };
+  /** Without its quorum within the lift rule's approvalTimeout, the lift escalates: any one holder of escalateTo may then lift alone. */
+  const escalateLiftWhenDue = async (correctionId: string) => {
+    const correction = snapshot.corrections.find((c) => c.id === correctionId)!;
+    const rule = rules.liftRule(standing(), correction)!;
+    if (await condition(() => !rules.liftPending(standing(), correctionId), rule.approvalTimeoutMs)) return;
+    const votes = lifts.get(correctionId)!;
+    votes.escalated = true;
+    await recordIncidentEvent({
+      incidentId,
+      kind: 'correction.lift_escalated',
+      actor: 'system:authority',
+      data: {
+        correctionId,
+        from: rule.approverRoles,
+        to: rule.escalateTo,
+        afterMs: rule.approvalTimeoutMs,
+        votes: votes.votes.map(({ actor, role }) => ({ actor, role })),
+      },
+      idempotencyKey: `correction.lift_escalated:${correctionId}`,
+    });
+    pageAboutLift(
+      correctionId,
+      holdersOf(plan!.people, rule.escalateTo),
+      'lift-escalated',
+      `${votes.votes.map((v) => `${v.actor} (${v.role})`).join(', ')} voted to lift this correction, and its quorum of ${rule.quorum} was not met within ${Math.round(rule.approvalTimeoutMs / 60_000)} minutes. It is escalated to you: your vote alone lifts it.`,
+    );
+  };
+  /** The quorum is met: the restoration is on record (if this lift restores service) and the correction is told to come off. */
+  const takeOff = async (correctionId: string, decidedBy: CorrectionLift, restoring: boolean) => {
+    const votes = lifts.get(correctionId);
+    if (restoring) {
+      const data = { correctionId, criteria: votes?.restoration ?? decidedBy.restoration ?? [], rationale: decidedBy.rationale };
+      await recordIncidentEvent({
+        incidentId,
+        kind: 'incident.restoration_recorded',
+        actor: decidedBy.actor,
+        data,
+        idempotencyKey: `incident.restoration_recorded:${correctionId}`,
+      });
+    }
+    const workflowId = snapshot.corrections.find((c) => c.id === correctionId)!.workflowId;
+    await getExternalWorkflowHandle(workflowId).signal(liftRequestedSignal, {
+      actor: decidedBy.actor,
+      at: decidedBy.at,
+      rationale: decidedBy.rationale,
+      ...(votes ? { votes: votes.votes.map(({ actor, role, rationale, at }) => ({ actor, role, rationale, at })) } : {}),
+    });
+  };
   setHandler(
     liftCorrectionUpdate,
-    async (lift) => {
-      await recheck(rules.liftProblem, lift);
-      const correction = snapshot.corrections.find((c) => c.id === lift.correctionId)!;
-      const restoring = rules.restorationRequired(standing(), correction.id);
-      // Marked at once, so a second lift right behind this one counts it as no longer in force.
-      correction.state = 'lifting';
-      if (restoring) {
-        const data = { correctionId: correction.id, criteria: lift.restoration ?? [], rationale: lift.rationale };
-        await recordIncidentEvent({
-          incidentId,
-          kind: 'incident.restoration_recorded',
-          actor: lift.actor,
-          data,
-          idempotencyKey: `incident.restoration_recorded:${correction.id}`,
-        });
+    async (lift): Promise<LiftAnswer> => {
+      // Runs from before lifts took a quorum lifted on the first authorised request; their history replays so.
+      if (!patched('lift-votes')) {
+        await recheck(rules.liftProblemBeforeVotes, lift);
+        const correction = snapshot.corrections.find((c) => c.id === lift.correctionId)!;
+        const restoring = rules.restorationRequired(standing(), correction.id);
+        correction.state = 'lifting';
+        if (restoring) {
+          const data = { correctionId: correction.id, criteria: lift.restoration ?? [], rationale: lift.rationale };
+          await recordIncidentEvent({
+            incidentId,
+            kind: 'incident.restoration_recorded',
+            actor: lift.actor,
+            data,
+            idempotencyKey: `incident.restoration_recorded:${correction.id}`,
+          });
+        }
+        await getExternalWorkflowHandle(correction.workflowId).signal(liftRequestedSignal, { actor: lift.actor, at: lift.at, rationale: lift.rationale });
+        return { ...snapshot, lift: rules.liftProgress(standing(), correction.id)! };
       }
-      await getExternalWorkflowHandle(correction.workflowId).signal(liftRequestedSignal, { actor: lift.actor, at: lift.at, rationale: lift.rationale });
-      return snapshot;
+      await condition(() => ready);
+      // Checked and counted in one step: a vote right behind this one sees it.
+      const vote = rules.liftVote(standing(), lift);
+      if ('refused' in vote) throw ApplicationFailure.nonRetryable(vote.refused, 'Refused');
+      const correction = snapshot.corrections.find((c) => c.id === lift.correctionId)!;
+      const votes = lifts.get(correction.id)!;
+      votes.votes.push({ actor: lift.actor, role: vote.role, decision: 'approve', rationale: lift.rationale, at: lift.at });
+      for (const given of lift.restoration ?? []) {
+        if (given.evidence.trim()) votes.restoration = [...votes.restoration.filter((r) => r.criterion !== given.criterion), given];
+      }
+      const restoring = rules.restorationRequired(standing(), correction.id);
+      const decided = rules.liftDecided(standing(), correction.id);
+      // Marked at once, so a vote or a lift right behind this one counts it as no longer in force.
+      if (decided) correction.state = 'lifting';
+      const progress = rules.liftProgress(standing(), correction.id)!;
+      await recordIncidentEvent({
+        incidentId,
+        kind: 'correction.lift_vote_given',
+        actor: lift.actor,
+        data: {
+          correctionId: correction.id,
+          role: vote.role,
+          rationale: lift.rationale,
+          restoration: lift.restoration ?? [],
+          votes: progress.votes.length,
+          quorum: progress.quorum,
+          decided,
+        },
+        idempotencyKey: `correction.lift_vote_given:${correction.id}:${lift.actor}`,
+      });
+      if (decided) await takeOff(correction.id, lift, restoring);
+      else if (progress.votes.length === 1) {
+        void escalateLiftWhenDue(correction.id);
+        pageAboutLift(
+          correction.id,
+          plan!.people.filter((p) => progress.people.includes(p.id)),
+          'lift-vote-requested',
+          `${lift.actor} (${vote.role}) voted to lift this correction: ${lift.rationale}. It comes off only with ${progress.needed} more vote${progress.needed === 1 ? '' : 's'} from ${progress.roles.join(' or ')}; yours would count.`,
+        );
+      }
+      return { ...snapshot, lift: progress };
     },
     { validator: validate(rules.liftProblem) },
   );
@@ -507,5 +636,6 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   if (!resolvedAt) await afterResolved(closing.at);
   await condition(allHandlersFinished);
   await Promise.all(internalNotices);
+  await Promise.all(liftPages);
   return snapshot;
 }

@@ -17,6 +17,8 @@ export interface ReviewStart {
   managers: Record<string, string>;
   /** Roles whose holders may sign the review off (the decision authority at the incident's severity). */
   signOffRoles: string[];
+  /** Who leads the incident: they may complete, reassign or drop any of its tasks (absent in runs from before). */
+  commander?: string;
   /** A rehearsal: its mail goes to the outbox only. */
   drill: boolean;
 }
@@ -35,5 +37,7 @@ export const reassignTaskUpdate = defineUpdate<ReviewSnapshot, [TaskAction & { t
 export const dropTaskUpdate = defineUpdate<ReviewSnapshot, [TaskAction & { reason: string }]>('dropTask');
 export const submitReviewUpdate = defineUpdate<ReviewSnapshot, [{ actor: string; at: string; review: ReviewRecord }]>('submitReview');
 export const signOffReviewUpdate = defineUpdate<ReviewSnapshot, [{ actor: string; at: string }]>('signOffReview');
+/** The incident ran corrections of another kind after the review started (it reopened): their authority signs off now. */
+export const signOffRolesSignal = defineSignal<[{ signOffRoles: string[] }]>('signOffRoles');
 /** The review tells its incident it was signed off, which closes the incident. */
 export const reviewSignedOffSignal = defineSignal<[{ actor: string; at: string }]>('reviewSignedOff');

@@ -1,4 +1,4 @@
-import { allHandlersFinished, condition, getExternalWorkflowHandle, proxyActivities, setHandler } from '@temporalio/workflow';
+import { allHandlersFinished, condition, getExternalWorkflowHandle, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import { taskOverdue, taskReminder } from '../../services/notification/templates.js';
 import { untilDone } from '../activity-options.js';
@@ -9,6 +9,7 @@ import {
   reviewSignedOffSignal,
   reviewStateQuery,
   signOffReviewUpdate,
+  signOffRolesSignal,
   submitReviewUpdate,
   type ReviewSnapshot,
   type ReviewStart,
@@ -17,6 +18,7 @@ import {
   type TaskAction,
 } from './messages.js';
 import { workflowNow } from '../time.js';
+import { reviewTaskId } from '../../services/review/review-task.js';
 
 const { recordTasksCreated, recordTaskChange, recordReview, recordReviewSignedOff, sendNotice } = proxyActivities<Activities>(untilDone);
 
@@ -40,6 +42,9 @@ export async function afterActionReviewWorkflow(start: ReviewStart): Promise<Rev
   let tasksReady = false;
 
   setHandler(reviewStateQuery, () => snapshot);
+  setHandler(signOffRolesSignal, ({ signOffRoles }) => {
+    if (!snapshot.signedOff) snapshot.signOffRoles = signOffRoles;
+  });
 
   const addTasks = async (plans: ReviewTaskPlan[], actor: string) => {
     const ids = await recordTasksCreated({ incidentId: incident.incidentId, tasks: plans, actor });
@@ -111,13 +116,27 @@ export async function afterActionReviewWorkflow(start: ReviewStart): Promise<Rev
     });
   };
 
-  const openTask = (action: TaskAction) => {
+  /**
+   * Who may complete, reassign or drop a task: its owner, the incident commander, or a holder of the
+   * manager role of the task's role (who hears of it when it is overdue).
+   */
+  const taskActor = (task: ReviewTaskSnapshot, actor: string, what: string) => {
+    const managerRole = start.managers[task.ownerRole];
+    if (actor === task.owner || actor === start.commander || (managerRole && person(actor)?.roles.includes(managerRole))) return undefined;
+    const who = [
+      task.owner ? `its owner (${task.owner})` : `a holder of ${task.ownerRole}`,
+      start.commander ? `the incident commander (${start.commander})` : undefined,
+      managerRole ? `a holder of ${managerRole} (the manager role of ${task.ownerRole})` : undefined,
+    ].filter((w) => w !== undefined);
+    return `${actor} may not ${what} task ${task.taskId} (${task.title}): that is for ${who.length > 1 ? `${who.slice(0, -1).join(', ')} or ${who.at(-1)!}` : who[0]!}`;
+  };
+  const openTask = (action: TaskAction, what: string) => {
     if (!tasksReady) return 'the review is still creating its tasks; try again in a moment';
     if (!person(action.actor)) return `${action.actor} is not a person of this incident's runbook`;
     const task = snapshot.tasks.find((t) => t.taskId === action.taskId);
     if (!task) return `no task ${action.taskId} in the review of incident ${incident.incidentId}`;
     if (task.state !== 'open') return `task ${action.taskId} is already ${task.state}`;
-    return undefined;
+    return taskActor(task, action.actor, what);
   };
   const refuseIf = (problem: string | undefined) => {
     if (problem) throw new Error(problem);
@@ -145,7 +164,7 @@ export async function afterActionReviewWorkflow(start: ReviewStart): Promise<Rev
       await change(action, 'completed', action.note ? { note: action.note } : {});
       return snapshot;
     },
-    { validator: (action) => refuseIf(openTask(action)) },
+    { validator: (action) => refuseIf(openTask(action, 'complete')) },
   );
   setHandler(
     reassignTaskUpdate,
@@ -156,7 +175,10 @@ export async function afterActionReviewWorkflow(start: ReviewStart): Promise<Rev
       await change(action, 'reassigned', { from: from ?? null, to: action.to });
       return snapshot;
     },
-    { validator: (action) => refuseIf(openTask(action) ?? (person(action.to) ? undefined : `${action.to} is not a person of this incident's runbook`)) },
+    {
+      validator: (action) =>
+        refuseIf(openTask(action, 'reassign') ?? (person(action.to) ? undefined : `${action.to} is not a person of this incident's runbook`)),
+    },
   );
   setHandler(
     dropTaskUpdate,
@@ -166,7 +188,7 @@ export async function afterActionReviewWorkflow(start: ReviewStart): Promise<Rev
       await change(action, 'dropped', { reason: action.reason });
       return snapshot;
     },
-    { validator: (action) => refuseIf(openTask(action) ?? (action.reason.trim() ? undefined : 'say why it will not be done')) },
+    { validator: (action) => refuseIf(openTask(action, 'drop') ?? (action.reason.trim() ? undefined : 'say why it will not be done')) },
   );
 
   let revision = 0;
@@ -175,8 +197,13 @@ export async function afterActionReviewWorkflow(start: ReviewStart): Promise<Rev
     submitReviewUpdate,
     async ({ actor, at, review }) => {
       revision += 1;
+      // The review record is what the runbook's "write the review" task asks for: submitting it completes that task.
+      const reviewTask = patched('review-completes-its-task') ? snapshot.tasks.find((t) => t.key === reviewTaskId && t.state === 'open') : undefined;
+      if (reviewTask) reviewTask.state = 'done';
       await recordReview({ incidentId: incident.incidentId, actor, at, revision, review });
       snapshot.review = { submittedBy: actor, at, revision };
+      if (reviewTask)
+        await change({ actor, at, taskId: reviewTask.taskId }, 'completed', { note: `completed by submitting the review (revision ${revision})` });
       const actions = review.correctiveActions.map((a) => ({
         key: `action-${++actionCount}`,
         title: a.title,
