@@ -317,7 +317,13 @@ export class Driver {
         const drafted = await this.until(steps, 'reports-drafted', async () => {
           const reports = await this.read(`/v1/incidents/${incidentId}/reports`);
           const items = (reports?.items as { id: string; regime: string; clockId: string; sentAt: string | null }[] | undefined) ?? [];
-          const initial = REGIMES_FOR_SERIOUS_HARM.map((regime) => items.find((r) => r.regime === regime && r.clockId === 'initial'));
+          const clocks = (reports?.clocks as { regimeId: string; clocks?: { clockId: string; state: string }[] }[] | undefined) ?? [];
+          // A report's row is written by the drafting activity, a moment before its clock's workflow
+          // counts it as drafted and takes an approval; approving in between is refused (409).
+          const approvable = (regime: string) => clocks.find((c) => c.regimeId === regime)?.clocks?.find((k) => k.clockId === 'initial')?.state === 'drafted';
+          const initial = REGIMES_FOR_SERIOUS_HARM.map((regime) =>
+            approvable(regime) ? items.find((r) => r.regime === regime && r.clockId === 'initial') : undefined,
+          );
           return initial.every((r) => r !== undefined) ? (initial as { id: string }[]) : undefined;
         });
         for (const report of drafted) {
