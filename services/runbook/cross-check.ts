@@ -1,7 +1,7 @@
 import { PagerDutySeverity } from '../ingest/pagerduty.js';
 import type { Regime } from '../regulatory/regime.js';
 import { applyRegimeOverride, availableRegimes } from '../regulatory/resolve.js';
-import type { AiSystem, DecisionRule, Runbook, Target } from './schema.js';
+import type { AiSystem, LiftRule, Runbook, Target } from './schema.js';
 
 /** The severities a PagerDuty Events API v2 event can carry, as ingestion accepts them. */
 const pagerDutySeverities: readonly string[] = PagerDutySeverity.options;
@@ -126,7 +126,7 @@ export function crossCheck(runbook: Runbook): RunbookIssue[] {
     for (const person of runbook.people) assign(person, new Set());
     return roleHolder.size;
   };
-  const checkRule = (path: (string | number)[], rule: DecisionRule, changed: { quorum: boolean; approverRoles: boolean; escalateTo: boolean }) => {
+  const checkRule = (path: (string | number)[], rule: LiftRule, changed: { quorum: boolean; approverRoles: boolean; escalateTo: boolean }) => {
     if (changed.approverRoles) rule.approverRoles.forEach((role, i) => checkRole([...path, 'approverRoles', i], role));
     if (changed.escalateTo) {
       rule.escalateTo.forEach((role, i) => {
@@ -147,20 +147,28 @@ export function crossCheck(runbook: Runbook): RunbookIssue[] {
       report(where, `quorum ${rule.quorum} cannot be met: at most ${attainable} different people can approve with different approver roles`);
     }
   };
-  for (const [kind, authority] of Object.entries(runbook.decisionAuthority)) {
-    if (!authority) continue;
-    const base = ['decisionAuthority', kind];
+  /** A rule for applying (decisionAuthority) or lifting (liftAuthority) one kind, with its per-severity changes. */
+  const checkAuthority = (base: (string | number)[], authority: LiftRule & { severities: Record<string, Partial<LiftRule>> }) => {
     checkRule(base, authority, { quorum: true, approverRoles: true, escalateTo: true });
     for (const [severity, change] of Object.entries(authority.severities)) {
       const path = [...base, 'severities', severity];
       checkSeverity(path, severity, true);
-      const effective = { ...authority, ...Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)) } as DecisionRule;
+      const effective = { ...authority, ...Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)) } as LiftRule;
       checkRule(path, effective, {
         quorum: change.quorum !== undefined,
         approverRoles: change.approverRoles !== undefined,
         escalateTo: change.escalateTo !== undefined,
       });
     }
+  };
+  for (const [kind, authority] of Object.entries(runbook.decisionAuthority)) {
+    if (authority) checkAuthority(['decisionAuthority', kind], authority);
+  }
+  for (const [kind, authority] of Object.entries(runbook.liftAuthority ?? {})) {
+    if (!authority) continue;
+    if (!runbook.decisionAuthority[kind as keyof Runbook['decisionAuthority']])
+      report(['liftAuthority', kind], `no decisionAuthority for '${kind}', so no ${kind} correction is ever in force to lift`, true);
+    checkAuthority(['liftAuthority', kind], authority);
   }
 
   for (const [severity, corrections] of Object.entries(runbook.correctionPlaybook)) {
