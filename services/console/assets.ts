@@ -28,7 +28,7 @@ section.card { background: var(--paper); border: 1px solid var(--line); border-r
 @media (max-width: 899px) {
   .grid.two { display: flex; flex-direction: column; }
   .grid.two > div { display: contents; }
-  [data-region="summary"] { order: -2; } [data-region="waiting"] { order: -1; } [data-region="timeline-card"] { order: 1; }
+  [data-region="summary"] { order: -2; } [data-region="waiting"], [data-region="others"] { order: -1; } [data-region="timeline-card"] { order: 1; }
 }
 .muted { color: var(--muted); }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: .8rem; font-weight: 600; border: 1px solid currentColor; white-space: nowrap; }
@@ -37,15 +37,24 @@ section.card { background: var(--paper); border: 1px solid var(--line); border-r
 .state.failing { color: var(--bad); border-color: currentColor; }
 .ok { color: var(--ok); } .bad { color: var(--bad); }
 dl.facts { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 4px 12px; margin: 0; }
-dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; overflow-wrap: anywhere; }
+dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; overflow-wrap: anywhere; min-width: 0; }
+/* On a phone each label sits above its value, which gets the full width. */
+@media (max-width: 520px) {
+  dl.facts { display: block; }
+  dl.facts dt { font-size: .85rem; margin-top: 8px; } dl.facts dt:first-child { margin-top: 0; }
+  main { padding: 12px 10px; } section.card { padding: 12px 12px; } .decision { padding: 10px; }
+}
+ul.plain { list-style: none; margin: 0; padding: 0; } ul.plain li + li { margin-top: 4px; }
 table { width: 100%; border-collapse: collapse; font-size: .95rem; }
 th, td { text-align: left; padding: 7px 8px; border-bottom: 1px solid var(--line); vertical-align: top; overflow-wrap: anywhere; }
-th { font-size: .8rem; text-transform: uppercase; letter-spacing: .03em; color: var(--muted); }
+th { font-size: .8rem; text-transform: uppercase; letter-spacing: .03em; color: var(--muted); overflow-wrap: normal; }
 @media (max-width: 700px) {
   table.stack thead { position: absolute; left: -9999px; }
   table.stack tr { display: block; border-bottom: 1px solid var(--line); padding: 6px 0; }
+  /* The label, then the value in one box (td > .cell): every line of the value stays in the value column. */
   table.stack td { display: grid; grid-template-columns: 7.5em minmax(0, 1fr); gap: 8px; border: 0; padding: 3px 0; }
-  table.stack td::before { content: attr(data-label); color: var(--muted); font-size: .85rem; }
+  table.stack td::before { content: attr(data-label); color: var(--muted); font-size: .85rem; overflow-wrap: anywhere; }
+  table.stack td > .cell { grid-column: 2; min-width: 0; }
 }
 form.inline { display: inline; }
 form.filters { display: flex; flex-wrap: wrap; gap: 8px 12px; align-items: flex-end; margin-bottom: 12px; }
@@ -61,6 +70,11 @@ button.danger { background: #fff; color: var(--bad); border-color: var(--bad); }
 .actions { display: flex; flex-wrap: wrap; gap: 8px; margin-top: 8px; }
 .decision { border: 2px solid var(--accent); border-radius: 8px; padding: 12px; margin-bottom: 12px; background: #f4f8ff; }
 .decision h3 { margin: 0 0 6px; font-size: 1.05rem; }
+.decision.watching { border: 1px solid var(--line); background: var(--paper); }
+.decision .what { font-weight: 600; margin: 0 0 8px; }
+.decision .deadline { font-weight: 600; }
+a.waits { font-size: .85rem; font-weight: 600; }
+footer.foot { max-width: 1180px; margin: 0 auto; padding: 0 16px 16px; font-size: .85rem; }
 .notice { border-left: 4px solid var(--ok); background: #edf7ee; padding: 8px 12px; margin-bottom: 12px; }
 .error { border-left: 4px solid var(--bad); background: #fdecea; padding: 8px 12px; margin-bottom: 12px; }
 ol.timeline { list-style: none; margin: 0; padding: 0; }
@@ -71,6 +85,7 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; background: var(--wash); p
 .signin { max-width: 440px; margin: 8vh auto; }
 .signin input { width: 100%; }
 .live { font-size: .85rem; color: var(--muted); min-height: 1.2em; }
+.caption { margin: 0 0 8px; }
 `;
 
 export const script = `
@@ -83,11 +98,25 @@ export const script = `
     var h = Math.floor(m / 60); if (h < 48) return h + ' h ' + (m % 60) + ' min';
     return Math.floor(h / 24) + ' d';
   }
+  // A countdown: to the second in its last hour.
+  function left(ms) {
+    var s = Math.max(0, Math.round(ms / 1000));
+    if (s >= 3600) return age(ms);
+    var m = Math.floor(s / 60);
+    return (m ? m + ' min ' : '') + (s % 60) + ' s';
+  }
+  // The server writes the moment with its zone (2 December 2026, 09:30 UTC); the script puts the age before it.
   function refreshAges(root) {
     var now = Date.now();
     root.querySelectorAll('time[data-age]').forEach(function (t) {
       var at = Date.parse(t.getAttribute('datetime'));
-      if (!isNaN(at)) t.textContent = (at > now ? 'in ' + age(at - now) : age(now - at) + (t.dataset.age === 'for' ? '' : ' ago'));
+      if (isNaN(at)) return;
+      if (!t.dataset.moment) t.dataset.moment = t.textContent;
+      var mode = t.dataset.age, moment = t.dataset.moment, text;
+      if (mode === 'until') text = at > now ? 'in ' + left(at - now) + ' (' + moment + ')' : 'time is up (' + moment + ')';
+      else if (mode === 'for') text = age(now - at) + ' (since ' + moment + ')';
+      else text = at > now ? 'in ' + age(at - now) + ' (' + moment + ')' : age(now - at) + ' ago (' + moment + ')';
+      if (t.textContent !== text) t.textContent = text;
     });
   }
   // A region the person is working in (focus inside, or text typed) is left alone until they are done.
@@ -98,6 +127,8 @@ export const script = `
   var main = document.querySelector('main[data-live]');
   var status = document.getElementById('live-status');
   refreshAges(document);
+  // Countdowns tick every second, between updates too.
+  setInterval(function () { refreshAges(document); }, 1000);
   if (!main) return;
   var failures = 0;
   function poll() {

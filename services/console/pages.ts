@@ -3,11 +3,14 @@ import type { Principal } from '../access/roles.js';
 import type { CorrectionRow, IncidentRow, NotificationRow, TimelineEventRow } from '../db/schema.js';
 import type { FallbackRow } from '../notification/repository.js';
 import { incidentStates } from '../incident/schema.js';
+import { capitalised, correctionInWords, kindInWords, momentInWords, parametersInWords, scopeInWords } from '../correction/wording.js';
+import type { CorrectionKind } from '../correction/schema.js';
+import type { AuthorityRule } from '../correction/authority.js';
 import { escapeHtml as e, formatInstant } from '../html.js';
 import type { TaskRow } from '../task/repository.js';
 import type { ChainCheck } from '../timeline/chain.js';
 import type { RegulatoryClockSnapshot } from '../../workflows/regulatory/messages.js';
-import type { PendingDecision } from './decisions.js';
+import type { AffectedConsumer, CorrectionDecision, Outstanding, PendingDecision } from './decisions.js';
 
 export interface Viewer {
   principal: Principal;
@@ -29,16 +32,53 @@ export function region(name: string, html: string): string {
   return `<div data-region="${e(name)}" data-digest="${digest}">${html}</div>`;
 }
 
-/** An instant shown as an age by the script, with the exact time for everyone (and without script). */
-export function ago(at: Date | string | null | undefined, mode: 'ago' | 'for' = 'ago'): string {
+/**
+ * A moment as the console shows it, in UTC with the zone named (`2 December 2026, 09:30 UTC`, the
+ * mails' wording), everywhere. The script puts how long ago (or how long until) before it, and keeps
+ * that current: `ago` (`12 min ago (…)`), `for` (`12 min (since …)`), `until` (`in 9 min 12 s (…)`,
+ * a countdown). The exact second is in the element's `datetime` and its tooltip.
+ */
+export function ago(at: Date | string | null | undefined, mode: 'ago' | 'for' | 'until' = 'ago'): string {
   if (!at) return '<span class="muted">-</span>';
   const iso = typeof at === 'string' ? at : at.toISOString();
-  return `<time datetime="${e(iso)}" data-age="${mode}" title="${e(formatInstant(iso))}">${e(formatInstant(iso))}</time>`;
+  return `<time datetime="${e(iso)}" data-age="${mode}" title="${e(formatInstant(iso))}">${e(momentInWords(iso))}</time>`;
 }
+
+/** A moment with its zone and no age: for what is over (a report sent, a task done). */
+export const moment = (at: Date | string | null | undefined): string =>
+  at
+    ? `<time datetime="${e(typeof at === 'string' ? at : at.toISOString())}">${e(momentInWords(typeof at === 'string' ? at : at.toISOString()))}</time>`
+    : '<span class="muted">-</span>';
+
+/** A table cell that stacks under its label on a phone; the wrapper keeps every line of the value in the value column. */
+const td = (label: string, html: string, attributes = '') => `<td data-label="${e(label)}"${attributes}><div class="cell">${html}</div></td>`;
 
 const csrfField = (viewer: Viewer) => `<input type="hidden" name="_csrf" value="${e(viewer.csrf)}">`;
 export const severityBadge = (severity: string) => `<span class="badge sev-${e(severity)}">${e(severity)}</span>`;
 export const stateBadge = (state: string) => `<span class="badge state">${e(state.replace(/_/g, ' '))}</span>`;
+
+/** `a`, `a and b`, `a, b and c` (or `or`). */
+function listed(items: string[], last = 'and'): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} ${last} ${items.at(-1)}`;
+}
+
+/** A runbook duration as people say it: `15 minutes`, `2 hours`, `1 hour 30 minutes`. */
+export function durationInWords(ms: number): string {
+  const units: [number, string][] = [
+    [86_400_000, 'day'],
+    [3_600_000, 'hour'],
+    [60_000, 'minute'],
+    [1_000, 'second'],
+  ];
+  const parts: string[] = [];
+  let rest = ms;
+  for (const [size, unit] of units) {
+    const n = Math.floor(rest / size);
+    if (n > 0) parts.push(`${n} ${unit}${n === 1 ? '' : 's'}`);
+    rest -= n * size;
+  }
+  return parts.length ? parts.join(' ') : `${ms} ms`;
+}
 
 export function layout(options: { title: string; viewer?: Viewer; section?: Section; main: string; live?: boolean }): string {
   const { viewer } = options;
@@ -56,6 +96,7 @@ export function layout(options: { title: string; viewer?: Viewer; section?: Sect
 <body><a class="skip" href="#main">Skip to content</a>
 <header class="bar"><a class="brand" href="/console">Correx</a>${nav}</header>
 <main id="main"${options.live ? ' data-live' : ''}>${options.main}</main>
+<footer class="foot muted">Times are in UTC.</footer>
 <script src="/console/assets/console.js" defer></script></body></html>`;
 }
 
@@ -86,15 +127,18 @@ export function messagePage(options: { title: string; message: string; viewer?: 
 
 /** The incident list's state filter: the open incidents (the default), all of them, or those in one state. */
 export const incidentListStates = ['open', 'all', ...incidentStates] as const;
+/** The incident list's orders: newest first (the default), or most severe first (each runbook's severities in its order), then newest. */
+export const incidentListSorts = ['opened', 'severity'] as const;
 
 export interface IncidentListFilter {
   state: (typeof incidentListStates)[number];
   severity: string;
   systemId: string;
+  sort: (typeof incidentListSorts)[number];
 }
 
 const listStateLabel = (state: IncidentListFilter['state']) =>
-  state === 'open' ? 'Open (not closed)' : state === 'all' ? 'All' : `${state[0]!.toUpperCase()}${state.slice(1)}`;
+  state === 'open' ? 'Open (every state but closed)' : state === 'all' ? 'All' : `${state[0]!.toUpperCase()}${state.slice(1)}`;
 
 /** The list of incidents; its filters offer the runbooks' systems and severities. */
 export function incidentsMain(
@@ -102,26 +146,35 @@ export function incidentsMain(
   filter: IncidentListFilter,
   choices: { systems: string[]; severities: string[] },
   names: Map<string, string>,
+  /** Per incident: how many corrections wait on a decision. */
+  awaiting: Map<string, number> = new Map(),
 ): string {
   const option = (value: string, label: string, selected: string) => `<option value="${e(value)}"${value === selected ? ' selected' : ''}>${e(label)}</option>`;
   const filters = `<form class="filters" method="get" action="/console" aria-label="Filter incidents">
 <label>State<select name="state">${incidentListStates.map((state) => option(state, listStateLabel(state), filter.state)).join('')}</select></label>
 <label>Severity<select name="severity">${option('', 'Any', filter.severity)}${choices.severities.map((s) => option(s, s, filter.severity)).join('')}</select></label>
 <label>System<select name="systemId">${option('', 'Any', filter.systemId)}${choices.systems.map((s) => option(s, s, filter.systemId)).join('')}</select></label>
+<label>Sort<select name="sort">${option('opened', 'Newest first', filter.sort)}${option('severity', 'Most severe first', filter.sort)}</select></label>
 <button type="submit" class="secondary">Filter</button></form>`;
   const rows = incidents
-    .map(
-      (i) => `<tr><td data-label="Severity">${severityBadge(i.severity)}</td>
-<td data-label="Incident"><a href="/console/incidents/${e(i.id)}">${e(i.title)}</a>${i.drill ? ' <span class="badge state">drill</span>' : ''}</td>
-<td data-label="System">${e(i.system_id)}</td><td data-label="State">${stateBadge(i.state)}</td>
-<td data-label="Commander">${i.commander ? e(names.get(i.commander) ?? i.commander) : '<span class="muted">none yet</span>'}</td>
-<td data-label="Opened">${ago(i.opened_at)}</td></tr>`,
-    )
+    .map((i) => {
+      const waiting = awaiting.get(i.id) ?? 0;
+      const decisions = waiting
+        ? `<br><a class="waits" href="/console/incidents/${e(i.id)}#decisions">${waiting} correction${waiting === 1 ? '' : 's'} await${waiting === 1 ? 's' : ''} a decision</a>`
+        : '';
+      return `<tr data-incident="${e(i.id)}">${td('Severity', severityBadge(i.severity))}
+${td('Incident', `<a href="/console/incidents/${e(i.id)}">${e(i.title)}</a>${i.drill ? ' <span class="badge state">drill</span>' : ''}`)}
+${td('System', e(i.system_id))}${td('State', `${stateBadge(i.state)}${decisions}`)}
+${td('Commander', i.commander ? e(names.get(i.commander) ?? i.commander) : '<span class="muted">none yet</span>')}
+${td('Opened', ago(i.opened_at))}</tr>`;
+    })
     .join('');
+  const sorted = (column: IncidentListFilter['sort']) => (filter.sort === column ? ` aria-sort="descending"` : '');
   const table = incidents.length
-    ? `<table class="stack"><thead><tr><th scope="col">Severity</th><th scope="col">Incident</th><th scope="col">System</th><th scope="col">State</th><th scope="col">Commander</th><th scope="col">Opened</th></tr></thead><tbody>${rows}</tbody></table>`
+    ? `<table class="stack"><thead><tr><th scope="col"${sorted('severity')}>Severity</th><th scope="col">Incident</th><th scope="col">System</th><th scope="col">State</th><th scope="col">Commander</th><th scope="col"${sorted('opened')}>Opened</th></tr></thead><tbody>${rows}</tbody></table>`
     : '<p class="muted">No incident matches these filters.</p>';
-  return `<h1>Incidents</h1><p class="live" id="live-status" aria-live="polite"></p>${filters}<section class="card" aria-label="Incident list">${region('incidents', table)}</section>`;
+  const order = filter.sort === 'severity' ? 'most severe first, then newest' : 'newest first';
+  return `<h1>Incidents</h1><p class="live" id="live-status" aria-live="polite"></p>${filters}<section class="card" aria-label="Incident list"><p class="muted caption">${e(listStateLabel(filter.state))}, ${order}.</p>${region('incidents', table)}</section>`;
 }
 
 // ---- one incident ----
@@ -131,6 +184,8 @@ export interface IncidentView {
   names: Map<string, string>;
   live: { joinedTriggers: number; unavailable?: string } | undefined;
   pending: PendingDecision[];
+  /** Corrections under decision that do not wait on the viewer now (others must vote, or they have). */
+  othersDeciding: CorrectionDecision[];
   corrections: CorrectionRow[];
   clocks: (RegulatoryClockSnapshot | { regimeId: string; unavailable: string })[];
   notifications: NotificationRow[];
@@ -148,45 +203,221 @@ export interface IncidentView {
   timelineLimit: number;
   kinds: string[];
   kindFilter: string;
-  chain: ChainCheck | undefined;
-  flash?: { notice?: string; error?: string; draft?: { id: string; rationale: string } };
+  /**
+   * The stored chain, checked on a page load; `kept` on a live update, which does not recompute it
+   * (that reads every event), so the page keeps showing the result of its load.
+   */
+  chain: ChainCheck | 'kept' | undefined;
+  /** When the chain was checked (this page load). */
+  chainCheckedAt?: Date;
+  flash?: Flash;
+}
+
+/** What the page says about the person's last action: a notice (HTML, built here), or the refusal and what they had typed. */
+export interface Flash {
+  notice?: string;
+  noticeHtml?: string;
+  error?: string;
+  draft?: { id: string; rationale: string };
 }
 
 const nameOf = (names: Map<string, string>, id: string | null | undefined) => (id ? (names.get(id) ?? id) : '');
 
-function scopeText(scope: Record<string, unknown>): string {
-  const parts = Object.entries(scope)
-    .filter(([, v]) => v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0))
-    .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
-  return parts.length ? parts.join('; ') : 'everyone';
+/** The short name of a kind, for titles and buttons: `shutdown`, `capabilities switched off`. */
+const kindShort = (kind: CorrectionKind) => kindInWords[kind].split(':')[0]!;
+
+/** Who may decide, in words: the quorum, rejection, escalation and break-glass of the runbook's rule. */
+export function ruleInWords(rule: AuthorityRule, state: string): string {
+  const roles = rule.approverRoles;
+  const approvals =
+    rule.quorum === 1
+      ? `One approval, from ${listed(roles, 'or')}`
+      : `${rule.quorum} approvals, each from a different role among ${listed(roles)} (a vote counts once per role)`;
+  const parts = [`${approvals}. One rejection rejects it.`];
+  if (state === 'awaiting-ratification' && rule.breakGlass.allowed) {
+    parts.push(
+      `Applied at once by break-glass: it must be ratified with the same approvals within ${durationInWords(rule.breakGlass.ratificationWindowMs)} or it is lifted.`,
+    );
+  } else {
+    const timeout = durationInWords(rule.approvalTimeoutMs);
+    parts.push(
+      rule.escalateTo.length
+        ? `Undecided after ${timeout}, it is escalated to ${listed(rule.escalateTo, 'or')}, any one of whom may then decide alone; undecided ${timeout} after that, it expires unapplied.`
+        : `Undecided after ${timeout}, it expires unapplied.`,
+    );
+  }
+  return parts.join(' ');
 }
 
+/** The people who may give an approval, the viewer as `you`. */
+function peopleHtml(people: { id: string; name: string }[], viewerId: string): string {
+  return people.length
+    ? listed(
+        people.map((p) => (p.id === viewerId ? '<strong>you</strong>' : e(p.name))),
+        'or',
+      )
+    : '<span class="bad">nobody left who may vote</span>';
+}
+
+/** Who still must approve: how many approvals, from which roles, naming the people who can give them. */
+export function outstandingHtml(outstanding: Outstanding, viewerId: string): string {
+  const { approvals, roles } = outstanding;
+  const role = (r: Outstanding['roles'][number]) => `${e(r.role)} (${peopleHtml(r.people, viewerId)})`;
+  let text: string;
+  if (approvals === 0) text = 'No more approvals: the quorum is met.';
+  else if (roles.length <= approvals)
+    text = `${approvals} more approval${approvals === 1 ? '' : 's'}, ${approvals === 1 ? 'from' : 'one from each of'} ${listed(roles.map(role))}.`;
+  else
+    text = `${approvals} more approval${approvals === 1 ? '' : 's'}, ${approvals === 1 ? 'from any one of' : 'each from a different one of'} ${listed(roles.map(role), 'or')}.`;
+  if (outstanding.escalation) {
+    text += ` Escalated: one approval from ${listed(outstanding.escalation.roles.map(e), 'or')} (${peopleHtml(outstanding.escalation.people, viewerId)}) now decides it alone.`;
+  }
+  return text;
+}
+
+/** How long is left and what happens then: a countdown the script keeps current. */
+function deadlineHtml(d: CorrectionDecision): string {
+  const { deadline } = d;
+  const to = `${listed(deadline.to.roles.map(e), 'or')}${
+    deadline.to.people.length
+      ? ` (${listed(
+          deadline.to.people.map((p) => e(p.name)),
+          'or',
+        )})`
+      : ''
+  }`;
+  const then =
+    deadline.then === 'lift'
+      ? 'then, unless ratified, it is lifted'
+      : deadline.then === 'expire'
+        ? 'then, undecided, it expires and is never applied'
+        : deadline.to.roles.length
+          ? `then, undecided, it is escalated to ${to}, who may decide alone`
+          : 'then, undecided, it expires and is never applied';
+  return `<span class="deadline">${ago(deadline.at, 'until')}</span>; ${then}.`;
+}
+
+function adapterInWords(adapter: string): string {
+  switch (adapter) {
+    case 'policy':
+      return 'through the gateway policy (the gateways in front of the model enforce it)';
+    case 'webhook':
+      return "through the system's control endpoint";
+    case 'dry-run':
+      return 'as a dry run (recorded, not enforced)';
+    default:
+      return 'through the enforcement the runbook names';
+  }
+}
+
+/** What follows an approval (or, for break-glass, a ratification). */
+export function whenApprovedInWords(d: Pick<CorrectionDecision, 'correction' | 'system' | 'consumers'>): string {
+  if (d.correction.state === 'awaiting-ratification')
+    return 'Ratified, it stays in force until someone lifts it. Rejected, or not ratified in time, it is lifted.';
+  const told = d.consumers.filter((c) => c.notified);
+  const one = d.consumers.length === 1;
+  const consumers = d.consumers.length
+    ? ` ${listed(d.consumers.map((c) => c.name))} ${one ? 'is' : 'are'} interrupted: Correx ${
+        told.length ? `tells ${told.length === d.consumers.length ? (one ? 'it' : 'them') : listed(told.map((c) => c.name))} and ` : ''
+      }switches on ${one ? 'its fallback' : 'their fallbacks'}.`
+    : ' No downstream consumer of the runbook is interrupted.';
+  return `Correx applies it at once ${adapterInWords(d.system.adapter)}, checks that it took effect, and keeps it in force until someone lifts it.${consumers}`;
+}
+
+const activationInWords: Record<AffectedConsumer['activation'], string> = {
+  webhook: 'Correx switches it on through their webhook',
+  email: 'Correx asks for it by mail',
+  manual: 'switched on by hand, as the runbook says',
+};
+
+function consumersHtml(consumers: AffectedConsumer[]): string {
+  if (!consumers.length) return '<span class="muted">None: no consumer in the runbook is affected by this kind of correction.</span>';
+  return `<ul class="plain">${consumers
+    .map((c) => {
+      const status = c.status
+        ? ` <span class="muted">Now: ${c.status.notice === 'none' ? 'not yet told' : `told (${e(c.status.notice)})`}; fallback</span> ${
+            c.status.fallback === 'failing' ? '<span class="badge state failing">failing</span>' : stateBadge(c.status.fallback)
+          }${c.status.lastError ? ` <span class="muted">${e(c.status.lastError)}</span>` : ''}`
+        : '';
+      return `<li><strong>${e(c.name)}</strong>: falls back to “${e(c.fallback)}” (${e(activationInWords[c.activation])})${c.notified ? '' : '; <span class="bad">not told</span>: the runbook\'s notification policy leaves them out'}.${status}</li>`;
+    })
+    .join('')}</ul>`;
+}
+
+/** A correction under decision: what it does in words, to whom, who decides, the time left, and the vote. */
 export function decisionCard(
+  item: CorrectionDecision,
+  viewer: Viewer,
+  names: Map<string, string>,
+  options: { showIncident: boolean; draft?: { id: string; rationale: string } | undefined },
+): string {
+  const c = item.correction;
+  const ratify = c.state === 'awaiting-ratification';
+  const canVote = 'votesAs' in item.you;
+  const title = canVote
+    ? `${ratify ? 'Ratify or reject' : 'Approve or reject'}: ${e(kindShort(c.kind))}`
+    : `${ratify ? 'Awaiting ratification' : 'Awaiting decision'}: ${e(kindShort(c.kind))}`;
+  const incidentLine = options.showIncident
+    ? `<p>${severityBadge(item.incident.severity)} <a href="/console/incidents/${e(item.incident.id)}">${e(item.incident.title)}</a> <span class="muted">${e(item.incident.system_id)}</span></p>`
+    : '';
+  const parameters = parametersInWords(c.kind, c.parameters);
+  const parameterRows = parameters.length
+    ? parameters.map(([label, value]) => `<dt>${e(label)}</dt><dd data-parameter="${e(label)}">${e(value)}</dd>`).join('')
+    : `<dt>Parameters</dt><dd>none (a ${e(kindShort(c.kind))} has none)</dd>`;
+  const votes = item.votes.length
+    ? `<ul class="plain">${item.votes
+        .map(
+          (v) =>
+            `<li>${e(nameOf(names, v.actor))}${v.actor === viewer.principal.owner ? ' (you)' : ''} <span class="muted">as ${e(v.role)}</span>: <strong>${v.decision === 'approve' ? 'approved' : 'rejected'}</strong> ${ago(v.at)}<br><span class="muted">“${e(v.rationale)}”</span></li>`,
+        )
+        .join('')}</ul>`
+    : 'none yet';
+  const you =
+    'votesAs' in item.you
+      ? `counts for ${e(item.you.votesAs)}`
+      : item.you.voted
+        ? `you ${item.you.voted.decision === 'approve' ? 'approved' : 'rejected'} it (as ${e(item.you.voted.role)})`
+        : `<span class="muted">you cannot vote: ${e(item.you.cannot)}</span>`;
+  const facts = `<dl class="facts">
+<dt>Time left</dt><dd>${deadlineHtml(item)}</dd>
+<dt>Still needed</dt><dd data-still-needed>${outstandingHtml(item.outstanding, viewer.principal.owner)}</dd>
+<dt>Kind</dt><dd>${e(capitalised(kindInWords[c.kind]))} <span class="muted">(<code>${e(c.kind)}</code>)</span>${c.breakGlass ? ' <span class="badge">break-glass</span>' : ''}</dd>
+${parameterRows}
+<dt>For</dt><dd>${e(capitalised(scopeInWords(c.scope)))}</dd>
+<dt>Consumers affected</dt><dd data-consumers>${consumersHtml(item.consumers)}</dd>
+<dt>${ratify ? 'If ratified' : 'If approved'}</dt><dd>${e(whenApprovedInWords(item))}</dd>
+<dt>Why</dt><dd>${e(c.reason)}</dd>
+<dt>Proposed</dt><dd>by ${e(nameOf(names, c.proposedBy))}, ${ago(c.proposedAt)}</dd>
+<dt>Votes</dt><dd>${votes}</dd>
+<dt>Authority</dt><dd>${e(ruleInWords(item.rule, c.state))}</dd>
+<dt>Your vote</dt><dd>${you}</dd></dl>`;
+  const what = `<p class="what">${e(correctionInWords(c.kind, c.scope, c.parameters, item.system.name))}.</p>`;
+  const form = canVote
+    ? `<form method="post" action="/console/corrections/${e(item.id)}/decision">${csrfField(viewer)}${options.showIncident ? '<input type="hidden" name="from" value="inbox">' : ''}
+<p><label for="rationale-${e(item.id)}">Rationale (required, recorded on the timeline)</label><textarea id="rationale-${e(item.id)}" name="rationale" required maxlength="2000">${e(
+        options.draft?.id === item.id ? options.draft.rationale : '',
+      )}</textarea></p>
+<div class="actions"><button type="submit" name="decision" value="approve">${ratify ? 'Ratify' : 'Approve'} ${e(kindShort(c.kind))}</button><button type="submit" name="decision" value="reject" class="danger">Reject</button></div></form>`
+    : '';
+  return `<article class="decision${canVote ? '' : ' watching'}" data-correction="${e(item.id)}" aria-labelledby="decision-${e(item.id)}"><h3 id="decision-${e(item.id)}">${title}</h3>
+${incidentLine}${what}${facts}${form}</article>`;
+}
+
+/** Something waiting on the person: a vote, a report, a sign-off or a task. */
+export function pendingCard(
   item: PendingDecision,
   viewer: Viewer,
   names: Map<string, string>,
   options: { showIncident: boolean; draft?: { id: string; rationale: string } | undefined },
 ): string {
+  if (item.kind === 'correction') return decisionCard(item, viewer, names, options);
   const from = options.showIncident ? '<input type="hidden" name="from" value="inbox">' : '';
   const incidentLine = options.showIncident
     ? `<p>${severityBadge(item.incident.severity)} <a href="/console/incidents/${e(item.incident.id)}">${e(item.incident.title)}</a> <span class="muted">${e(item.incident.system_id)}</span></p>`
     : '';
-  if (item.kind === 'correction') {
-    const c = item.correction;
-    const field = `rationale-${item.id}`;
-    const draft = options.draft?.id === item.id ? options.draft.rationale : '';
-    return `<article class="decision" aria-labelledby="decision-${e(item.id)}"><h3 id="decision-${e(item.id)}">${c.state === 'awaiting-ratification' ? 'Ratify' : 'Decide on'} <strong>${e(c.kind.replace(/_/g, ' '))}</strong>${c.breakGlass ? ' (break-glass, already applied)' : ''}</h3>
-${incidentLine}<dl class="facts"><dt>Scope</dt><dd>${e(scopeText(c.scope))}</dd><dt>Reason</dt><dd>${e(c.reason)}</dd>
-<dt>Proposed</dt><dd>by ${e(nameOf(names, c.proposedBy))}, ${ago(c.proposedAt)}</dd>
-<dt>Authority</dt><dd>${e(item.rule)}</dd><dt>Your vote</dt><dd>counts for ${e(item.votesAs)}</dd>
-<dt>Votes so far</dt><dd>${item.votes.length ? item.votes.map((v) => `${e(nameOf(names, v.actor))} (${e(v.role)}): ${e(v.decision)}`).join('; ') : 'none'}</dd></dl>
-<form method="post" action="/console/corrections/${e(item.id)}/decision">${csrfField(viewer)}${from}
-<p><label for="${field}">Rationale (required, recorded on the timeline)</label><textarea id="${field}" name="rationale" required maxlength="2000">${e(draft)}</textarea></p>
-<div class="actions"><button type="submit" name="decision" value="approve">Approve ${e(c.kind.replace(/_/g, ' '))}</button><button type="submit" name="decision" value="reject" class="danger">Reject</button></div></form></article>`;
-  }
   if (item.kind === 'report') {
     return `<article class="decision"><h3>Approve and send regulator report</h3>${incidentLine}
-<dl class="facts"><dt>Report</dt><dd>${e(item.subject)}</dd><dt>Regime</dt><dd>${e(item.regime ?? '-')}</dd><dt>Due</dt><dd>${ago(item.dueAt)}</dd></dl>
+<dl class="facts"><dt>Report</dt><dd>${e(item.subject)}</dd><dt>Regime</dt><dd>${e(item.regime ?? '-')}</dd><dt>Due</dt><dd>${ago(item.dueAt, 'until')}</dd></dl>
 <form method="post" action="/console/reports/${e(item.id)}/approve">${csrfField(viewer)}${from}
 <p><label for="late-${e(item.id)}">Reason for lateness (only if the deadline has passed)</label><textarea id="late-${e(item.id)}" name="lateReason" maxlength="2000"></textarea></p>
 <div class="actions"><button type="submit">Approve and send</button></div></form></article>`;
@@ -197,10 +428,37 @@ ${incidentLine}<dl class="facts"><dt>Scope</dt><dd>${e(scopeText(c.scope))}</dd>
 <form method="post" action="/console/incidents/${e(item.id)}/review/sign-off">${csrfField(viewer)}${from}
 <div class="actions"><button type="submit">Sign off and close</button></div></form></article>`;
   }
-  return `<article class="decision"><h3>Follow-up task: ${e(item.title)}</h3>${incidentLine}<p>Due ${ago(item.dueAt)}</p>
+  return `<article class="decision"><h3>Follow-up task: ${e(item.title)}</h3>${incidentLine}<p>Due ${ago(item.dueAt, 'until')}</p>
 <form method="post" action="/console/tasks/${e(item.id)}/done">${csrfField(viewer)}${from}
 <p><label for="note-${e(item.id)}">Note (optional)</label><textarea id="note-${e(item.id)}" name="note" maxlength="2000"></textarea></p>
 <div class="actions"><button type="submit">Mark done</button></div></form></article>`;
+}
+
+/**
+ * What the person's vote did and what happens next: the approvals still missing and who can give
+ * them, with the time left; or that it decided the correction, and what follows.
+ */
+export function afterVoteNotice(
+  vote: 'approve' | 'reject',
+  outcome: { decision: CorrectionDecision; open: boolean; shownState: string; yourRole: string | undefined },
+  viewerId: string,
+): string {
+  const { decision: d } = outcome;
+  const what = e(kindShort(d.correction.kind));
+  const recorded = `Your ${vote === 'approve' ? 'approval' : 'rejection'} of the ${what} is recorded on the timeline${outcome.yourRole ? ` (it counts for ${e(outcome.yourRole)})` : ''}.`;
+  if (outcome.open) {
+    return `${recorded} <strong>It still needs ${outstandingHtml(d.outstanding, viewerId)}</strong> Time left: ${deadlineHtml(d)}`;
+  }
+  if (d.correction.state === 'awaiting-ratification' && outcome.shownState !== 'rejected')
+    return `${recorded} That ratified it: the ${what} stays in force until someone lifts it.`;
+  switch (outcome.shownState) {
+    case 'rejected':
+      return `${recorded} The ${what} is rejected: it is not applied${d.correction.state === 'awaiting-ratification' ? ' and the break-glass correction is being lifted' : ''}.`;
+    case 'active':
+      return `${recorded} The ${what} is ${d.correction.breakGlass ? 'ratified' : 'approved'} and in force.`;
+    default:
+      return `${recorded} That completed the decision: the ${what} is approved. ${e(whenApprovedInWords(d))}`;
+  }
 }
 
 function describeEvent(event: TimelineEventRow): string {
@@ -225,32 +483,45 @@ function describeEvent(event: TimelineEventRow): string {
 
 export function incidentMain(view: IncidentView, viewer: Viewer): string {
   const { incident: i, names } = view;
-  const flash = `${view.flash?.notice ? `<p class="notice" role="status">${e(view.flash.notice)}</p>` : ''}${view.flash?.error ? `<p class="error" role="alert">${e(view.flash.error)}</p>` : ''}`;
+  const flash = flashHtml(view.flash);
 
   const summary = `<section class="card" aria-labelledby="summary-h"><h2 id="summary-h">Now</h2><dl class="facts">
 <dt>State</dt><dd>${stateBadge(i.state)}${i.drill ? ' <span class="badge state">drill</span>' : ''}</dd>
 <dt>Commander</dt><dd>${i.commander ? e(nameOf(names, i.commander)) : '<span class="bad">nobody has acknowledged yet</span>'}</dd>
 <dt>System</dt><dd>${e(i.system_id)}</dd><dt>Opened</dt><dd>${ago(i.opened_at)} by ${e(nameOf(names, i.opened_by))}</dd>
+${i.acknowledged_at ? `<dt>Acknowledged</dt><dd>${ago(i.acknowledged_at)}</dd>` : ''}
 ${i.classification.length ? `<dt>Classes</dt><dd>${e(i.classification.join(', '))}</dd>` : ''}
 ${view.live?.joinedTriggers ? `<dt>Repeat triggers</dt><dd>${view.live.joinedTriggers}</dd>` : ''}
 ${view.live?.unavailable ? `<dt>Workflow</dt><dd class="muted">${e(view.live.unavailable)}</dd>` : ''}</dl></section>`;
 
   const waiting = `<section class="card" aria-labelledby="waiting-h" id="decisions"><h2 id="waiting-h">Waiting on you</h2>${
     view.pending.length
-      ? view.pending.map((p) => decisionCard(p, viewer, names, { showIncident: false, draft: view.flash?.draft })).join('')
+      ? view.pending.map((p) => pendingCard(p, viewer, names, { showIncident: false, draft: view.flash?.draft })).join('')
       : '<p class="muted">Nothing here waits on you.</p>'
   }</section>`;
+  // What waits on others: after a vote, who still must decide, and the time left.
+  const others = view.othersDeciding.length
+    ? `<section class="card" aria-labelledby="others-h"><h2 id="others-h">Waiting on others</h2>${view.othersDeciding
+        .map((d) => decisionCard(d, viewer, names, { showIncident: false }))
+        .join('')}</section>`
+    : '';
 
   const inForce = (c: CorrectionRow) => (c.applied_at && !c.lifted_at ? `active ${ago(c.applied_at, 'for')}` : c.lifted_at ? `lifted ${ago(c.lifted_at)}` : '');
   const corrections = `<section class="card" aria-labelledby="corrections-h" id="corrections"><h2 id="corrections-h">Corrections</h2>${
     view.corrections.length
-      ? `<table class="stack"><thead><tr><th scope="col">Correction</th><th scope="col">Scope</th><th scope="col">State</th><th scope="col">Proposed</th><th scope="col">In force</th></tr></thead><tbody>${view.corrections
+      ? `<table class="stack"><thead><tr><th scope="col">Correction</th><th scope="col">State</th><th scope="col">Proposed</th><th scope="col">In force</th></tr></thead><tbody>${view.corrections
           .map(
-            (
-              c,
-            ) => `<tr data-correction="${e(c.id)}"><td data-label="Correction"><strong>${e(c.kind.replace(/_/g, ' '))}</strong>${c.break_glass ? ' <span class="badge">break-glass</span>' : ''}<br><span class="muted">${e(c.reason)}</span></td>
-<td data-label="Scope">${e(scopeText(c.scope))}</td><td data-label="State">${stateBadge(c.state)}</td>
-<td data-label="Proposed">${e(nameOf(names, c.proposed_by))}, ${ago(c.proposed_at)}</td><td data-label="In force">${inForce(c) || '<span class="muted">-</span>'}</td></tr>`,
+            (c) => `<tr data-correction="${e(c.id)}">${td(
+              'Correction',
+              `<strong>${e(capitalised(kindShort(c.kind)))}</strong>${c.break_glass ? ' <span class="badge">break-glass</span>' : ''}${[
+                ...parametersInWords(c.kind, c.parameters),
+                ['For', scopeInWords(c.scope)] as [string, string],
+              ]
+                .map(([label, value]) => `<br>${e(label)}: ${e(value)}`)
+                .join('')}<br><span class="muted">${e(c.reason)}</span>`,
+            )}
+${td('State', stateBadge(c.state))}
+${td('Proposed', `${e(nameOf(names, c.proposed_by))}, ${ago(c.proposed_at)}`)}${td('In force', inForce(c) || '<span class="muted">-</span>')}</tr>`,
           )
           .join('')}</tbody></table>`
       : '<p class="muted">No correction proposed.</p>'
@@ -258,12 +529,12 @@ ${view.live?.unavailable ? `<dt>Workflow</dt><dd class="muted">${e(view.live.una
 
   const clockRows = view.clocks.flatMap((regime) =>
     'unavailable' in regime
-      ? [`<tr><td data-label="Regime">${e(regime.regimeId)}</td><td data-label="Report" colspan="3" class="muted">${e(regime.unavailable)}</td></tr>`]
+      ? [`<tr>${td('Regime', e(regime.regimeId))}${td('Report', `<span class="muted">${e(regime.unavailable)}</span>`, ' colspan="3"')}</tr>`]
       : regime.clocks.map((c) => {
           const state = c.late && c.state !== 'sent-late' ? `${c.state}, late` : c.state;
-          const due = c.dueAt ? (c.submittedAt ? formatInstant(c.dueAt) : ago(c.dueAt)) : 'not started';
-          return `<tr><td data-label="Regime">${e(regime.regimeName)}${regime.withdrawn ? ' <span class="muted">(withdrawn)</span>' : ''}</td><td data-label="Report">${e(c.report)}${c.occurrence > 1 ? ` #${c.occurrence}` : ''}</td>
-<td data-label="Due">${due}</td><td data-label="State"><span class="${c.late || c.state === 'sent-late' ? 'bad' : c.state === 'sent' ? 'ok' : ''}">${e(state)}</span>${c.submittedAt ? ` <span class="muted">sent ${e(formatInstant(c.submittedAt))}</span>` : ''}</td></tr>`;
+          const due = c.dueAt ? (c.submittedAt ? moment(c.dueAt) : ago(c.dueAt, 'until')) : 'not started';
+          return `<tr>${td('Regime', `${e(regime.regimeName)}${regime.withdrawn ? ' <span class="muted">(withdrawn)</span>' : ''}`)}${td('Report', `${e(c.report)}${c.occurrence > 1 ? ` #${c.occurrence}` : ''}`)}
+${td('Due', due)}${td('State', `<span class="${c.late || c.state === 'sent-late' ? 'bad' : c.state === 'sent' ? 'ok' : ''}">${e(state)}</span>${c.submittedAt ? ` <span class="muted">sent ${moment(c.submittedAt)}</span>` : ''}`)}</tr>`;
         }),
   );
   const clocks = `<section class="card" aria-labelledby="clocks-h"><h2 id="clocks-h">Regulator clocks</h2>${
@@ -286,11 +557,15 @@ ${view.live?.unavailable ? `<dt>Workflow</dt><dd class="muted">${e(view.live.una
           const since = f.state === 'inactive' ? f.deactivated_at : f.activated_at;
           return `${e(f.method)}: ${stateBadge(f.state)}${since ? ` ${ago(since)}` : ''}`;
         }
-        const next = f.next_attempt_at ? `next attempt ${ago(f.next_attempt_at)}` : 'given up at close';
+        const next = f.next_attempt_at ? `next attempt ${ago(f.next_attempt_at, 'until')}` : 'given up at close';
         return `${e(f.method)}: <span class="badge state failing">failing to ${f.action === 'deactivate' ? 'switch off' : 'switch on'}</span><br><span class="muted">${e(f.last_error ?? '')} · ${next}</span>`;
       };
-      return `<tr><td data-label="Consumer">${e(consumer.name)}</td><td data-label="Notice">${notice.map((n) => `${e(noticeLabel(n.idempotency_key, n.subject))}: ${e(n.state)}${n.sent_at ? ` ${ago(n.sent_at)}` : ''}`).join('<br>') || '<span class="muted">-</span>'}</td>
-<td data-label="Fallback">${fallbacks.map(fallbackCell).join('<br>') || '<span class="muted">-</span>'}</td></tr>`;
+      return `<tr>${td('Consumer', e(consumer.name))}${td(
+        'Notice',
+        notice.map((n) => `${e(noticeLabel(n.idempotency_key, n.subject))}: ${e(n.state)}${n.sent_at ? ` ${ago(n.sent_at)}` : ''}`).join('<br>') ||
+          '<span class="muted">-</span>',
+      )}
+${td('Fallback', fallbacks.map(fallbackCell).join('<br>') || '<span class="muted">-</span>')}</tr>`;
     })
     .join('');
   const consumerEmails = new Set(view.consumers.map((c) => c.email));
@@ -310,7 +585,7 @@ ${view.live?.unavailable ? `<dt>Workflow</dt><dd class="muted">${e(view.live.una
       ? `<table class="stack"><thead><tr><th scope="col">Task</th><th scope="col">Owner</th><th scope="col">Due</th><th scope="col">State</th></tr></thead><tbody>${view.tasks
           .map(
             (t) =>
-              `<tr><td data-label="Task">${e(t.title)}</td><td data-label="Owner">${e(nameOf(names, t.owner) || t.owner_role)}</td><td data-label="Due">${t.state === 'open' ? ago(t.due_at) : e(formatInstant(t.due_at))}</td><td data-label="State">${stateBadge(t.state)}</td></tr>`,
+              `<tr>${td('Task', e(t.title))}${td('Owner', e(nameOf(names, t.owner) || t.owner_role))}${td('Due', t.state === 'open' ? ago(t.due_at, 'until') : moment(t.due_at))}${td('State', stateBadge(t.state))}</tr>`,
           )
           .join('')}</tbody></table>`
       : '<p class="muted">Tasks are created when the incident is resolved.</p>'
@@ -331,11 +606,14 @@ ${region(
 )}</section>`;
 
   const compliance = isCompliance(viewer.principal)
-    ? `<section class="card" aria-labelledby="compliance-h"><h2 id="compliance-h">Compliance</h2>${region('chain', chainStatus(view.chain))}${exportButtons(i.id)}</section>`
+    ? `<section class="card" aria-labelledby="compliance-h"><h2 id="compliance-h">Compliance</h2>${
+        // A live update leaves the chain's region out, so the page keeps what its load found.
+        view.chain === 'kept' ? '' : region('chain', chainStatus(view.chain, view.chainCheckedAt))
+      }${exportButtons(i.id)}</section>`
     : '';
 
   return `<h1>${severityBadge(i.severity)} ${e(i.title)}</h1><p class="live" id="live-status" aria-live="polite"></p>${flash}
-<div class="grid two"><div>${region('waiting', waiting)}${region('corrections', corrections)}${region('timeline-card', timeline)}</div>
+<div class="grid two"><div>${region('waiting', waiting)}${region('others', others)}${region('corrections', corrections)}${region('timeline-card', timeline)}</div>
 <div>${region('summary', summary)}${region('clocks', clocks)}${region('consumers', consumers)}${region('tasks', tasks)}${compliance}</div></div>`;
 }
 
@@ -347,10 +625,12 @@ function timelineCaption(view: IncidentView): string {
   return cut ? `The newest ${shown} of ${view.timelineTotal} events.${cut}` : `${view.timelineTotal} event${view.timelineTotal === 1 ? '' : 's'}.`;
 }
 
-export function chainStatus(chain: ChainCheck | undefined): string {
+export function chainStatus(chain: ChainCheck | undefined, checkedAt?: Date): string {
   if (!chain) return '<p class="muted">Chain not checked.</p>';
   return chain.ok
-    ? `<p class="ok" data-chain="verified">Chain verified: ${chain.events} events, head <code>${e(chain.headHash.slice(0, 16))}…</code></p>`
+    ? `<p class="ok" data-chain="verified">Chain verified: ${chain.events} events, head <code>${e(chain.headHash.slice(0, 16))}…</code>${
+        checkedAt ? ` <span class="muted">(checked ${moment(checkedAt)}; reload to check again)</span>` : ''
+      }</p>`
     : `<p class="bad" data-chain="broken">Chain broken at event ${chain.brokenAt}: ${e(chain.reason)}</p>`;
 }
 
@@ -361,13 +641,20 @@ export function exportButtons(incidentId: string): string {
 
 // ---- inbox, compliance, outbox ----
 
-export function decisionsMain(pending: PendingDecision[], viewer: Viewer, names: Map<string, string>, flash?: { notice?: string; error?: string }): string {
+export function decisionsMain(pending: PendingDecision[], viewer: Viewer, names: Map<string, string>, flash?: Flash): string {
   const body = pending.length
-    ? pending.map((p) => decisionCard(p, viewer, names, { showIncident: true })).join('')
+    ? pending.map((p) => pendingCard(p, viewer, names, { showIncident: true })).join('')
     : '<p class="muted">Nothing waits on you. New proposals appear here as they arrive.</p>';
-  return `<h1>Waiting on you</h1><p class="live" id="live-status" aria-live="polite"></p>${flash?.notice ? `<p class="notice" role="status">${e(flash.notice)}</p>` : ''}${
-    flash?.error ? `<p class="error" role="alert">${e(flash.error)}</p>` : ''
-  }${region('inbox', `<section class="card" aria-label="Pending decisions">${body}</section>`)}`;
+  return `<h1>Waiting on you</h1><p class="live" id="live-status" aria-live="polite"></p>${flashHtml(flash)}${region(
+    'inbox',
+    `<section class="card" aria-label="Pending decisions">${body}</section>`,
+  )}`;
+}
+
+/** The notice or refusal after an action. */
+function flashHtml(flash: Flash | undefined): string {
+  const notice = flash?.noticeHtml ?? (flash?.notice ? e(flash.notice) : '');
+  return `${notice ? `<p class="notice" role="status">${notice}</p>` : ''}${flash?.error ? `<p class="error" role="alert">${e(flash.error)}</p>` : ''}`;
 }
 
 export function complianceMain(rows: { incident: IncidentRow; chain: ChainCheck }[], systems: string[]): string {
@@ -377,14 +664,14 @@ export function complianceMain(rows: { incident: IncidentRow; chain: ChainCheck 
           ({
             incident: i,
             chain,
-          }) => `<tr><td data-label="Incident">${severityBadge(i.severity)} <a href="/console/incidents/${e(i.id)}">${e(i.title)}</a> <span class="muted">${e(i.system_id)} · ${e(i.state)}</span></td>
-<td data-label="Opened">${e(formatInstant(i.opened_at))}</td><td data-label="Chain">${chainStatus(chain)}</td><td data-label="Exports">${exportButtons(i.id)}</td></tr>`,
+          }) => `<tr>${td('Incident', `${severityBadge(i.severity)} <a href="/console/incidents/${e(i.id)}">${e(i.title)}</a> <span class="muted">${e(i.system_id)} · ${e(i.state)}</span>`)}
+${td('Opened', moment(i.opened_at))}${td('Chain', chainStatus(chain))}${td('Exports', exportButtons(i.id))}</tr>`,
         )
         .join('')}</tbody></table>`
     : '<p class="muted">No incidents yet.</p>';
   const selection = `<form class="filters" method="get" action="/console/exports" aria-label="Export a selection">
 <label>System<select name="systemId"><option value="">Any</option>${systems.map((s) => `<option value="${e(s)}">${e(s)}</option>`).join('')}</select></label>
-<label>From<input type="date" name="from"></label><label>To<input type="date" name="to"></label>
+<label>From (UTC)<input type="date" name="from"></label><label>To (UTC, inclusive)<input type="date" name="to"></label>
 <label>Format<select name="format"><option value="json">JSON (signed)</option><option value="csv">CSV</option></select></label>
 <button type="submit">Export selection</button></form>`;
   return `<h1>Compliance</h1><p class="live" id="live-status" aria-live="polite"></p>

@@ -14,19 +14,23 @@ import type { SigningKey } from '../export/signing.js';
 import { NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';
 import { ActionRefused } from '../errors.js';
 import { correctionWorkflowId, regulatoryClockWorkflowId, reviewWorkflowId } from '../identity.js';
-import { findCorrection, listCorrections } from '../correction/repository.js';
+import { correctionsAwaitingDecision, findCorrection, listCorrections } from '../correction/repository.js';
+import { shownState, votingOpen } from '../correction/rules.js';
+import type { IncidentRow } from '../db/schema.js';
 import { listIncidents } from '../incident/repository.js';
 import { incidentOr404 } from '../incident/routes.js';
-import { openIncidentStates } from '../incident/schema.js';
+import { openIncidentStates, type IncidentState } from '../incident/schema.js';
 import { listFallbacks, listNotifications } from '../notification/repository.js';
 import { findReport } from '../regulatory/repository.js';
 import { findTask, listIncidentTasks } from '../task/repository.js';
 import { countTimelineEvents, newestTimelineEvents, timelineKinds, verifyStoredChain } from '../timeline/repository.js';
 import { stylesheet, script } from './assets.js';
-import { pendingDecisions, RunbookPeople, type PendingDecision } from './decisions.js';
+import { correctionDecisions, describeDecision, pendingDecisions, RunbookPeople, type PendingDecision } from './decisions.js';
 import {
+  afterVoteNotice,
   complianceMain,
   decisionsMain,
+  incidentListSorts,
   incidentListStates,
   incidentMain,
   incidentsMain,
@@ -35,6 +39,8 @@ import {
   messagePage,
   outboxMain,
   signInPage,
+  type Flash,
+  type IncidentListFilter,
   type IncidentView,
   type OutboxMail,
   type Section,
@@ -201,7 +207,9 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
       const systems = [...set.runbooks.keys()].sort();
       // Each runbook defines its own severities: offer every one some runbook uses, in the runbooks' order.
       const severities = [...new Set(systems.flatMap((system) => set.runbooks.get(system)!.runbook.severities.map((s) => s.id)))];
-      return { names, systems, severities };
+      // Each runbook lists its severities most severe first: an incident ranks by its place in its own runbook's list.
+      const severityOrder = new Map(systems.map((system) => [system, set.runbooks.get(system)!.runbook.severities.map((s) => s.id)]));
+      return { names, systems, severities, severityOrder };
     };
 
     // What waits on the person is asked of their workflows once per request, however many parts of the page show it.
@@ -332,22 +340,53 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
           .refine((s) => s === '' || severities.includes(s), 'is not a severity of any runbook')
           .default(''),
         systemId: z.string().max(64).default(''),
+        sort: z.enum(incidentListSorts, 'is not an order: opened or severity').default('opened'),
       });
+
+    const LIST_LIMIT = 200;
+    /**
+     * The newest incidents the filter selects, or with `sort=severity` the most severe first: each
+     * severity rank (first of each runbook's list, then second…) is read in turn, newest first within
+     * it, until the list is full; incidents whose system or severity no runbook knows now come last.
+     */
+    const listed = async (filter: IncidentListFilter, severityOrder: Map<string, string[]>): Promise<IncidentRow[]> => {
+      const states = filter.state === 'open' ? [...openIncidentStates] : filter.state === 'all' ? undefined : [filter.state as IncidentState];
+      const base = { ...(states ? { states } : {}), ...(filter.systemId ? { systemId: filter.systemId } : {}) };
+      if (filter.sort !== 'severity') return listIncidents(deps.db, { limit: LIST_LIMIT, ...base, ...(filter.severity ? { severity: filter.severity } : {}) });
+      const out: IncidentRow[] = [];
+      const ranks = Math.max(0, ...[...severityOrder.values()].map((order) => order.length));
+      for (let rank = 0; rank < ranks && out.length < LIST_LIMIT; rank++) {
+        const pairs = [...severityOrder].flatMap(([systemId, order]) =>
+          order[rank] && (!filter.systemId || filter.systemId === systemId) && (!filter.severity || filter.severity === order[rank])
+            ? [{ systemId, severity: order[rank] }]
+            : [],
+        );
+        const found = (await Promise.all(pairs.map((pair) => listIncidents(deps.db, { ...base, ...pair, limit: LIST_LIMIT - out.length })))).flat();
+        found.sort((a, b) => b.opened_at.getTime() - a.opened_at.getTime() || (a.id < b.id ? 1 : -1));
+        out.push(...found.slice(0, LIST_LIMIT - out.length));
+      }
+      if (out.length < LIST_LIMIT) {
+        const known = (i: IncidentRow) => severityOrder.get(i.system_id)?.includes(i.severity) === true;
+        const rest = await listIncidents(deps.db, { limit: LIST_LIMIT, ...base, ...(filter.severity ? { severity: filter.severity } : {}) });
+        out.push(...rest.filter((i) => !known(i)).slice(0, LIST_LIMIT - out.length));
+      }
+      return out;
+    };
 
     scope.get('/console', { config: { access: { session: readers } }, schema: hidden }, async (request, reply) => {
-      const { names, systems, severities } = await runbookNames();
+      const { names, systems, severities, severityOrder } = await runbookNames();
       const filter = listFilter(severities).parse(request.query);
-      const states = filter.state === 'open' ? openIncidentStates : filter.state === 'all' ? undefined : [filter.state];
-      const incidents = await listIncidents(deps.db, {
-        limit: 200,
-        ...(states ? { states: [...states] } : {}),
-        ...(filter.severity ? { severity: filter.severity } : {}),
-        ...(filter.systemId ? { systemId: filter.systemId } : {}),
+      const [incidents, awaitingRows] = await Promise.all([listed(filter, severityOrder), correctionsAwaitingDecision(deps.db)]);
+      const awaiting = new Map<string, number>();
+      for (const row of awaitingRows) awaiting.set(row.incident_id, (awaiting.get(row.incident_id) ?? 0) + 1);
+      return render(request, reply, {
+        title: 'Incidents',
+        section: 'incidents',
+        main: incidentsMain(incidents, filter, { systems, severities }, names, awaiting),
       });
-      return render(request, reply, { title: 'Incidents', section: 'incidents', main: incidentsMain(incidents, filter, { systems, severities }, names) });
     });
 
-    const incidentView = async (request: FastifyRequest, id: string, flash?: IncidentView['flash']): Promise<IncidentView> => {
+    const incidentView = async (request: FastifyRequest, id: string, flash?: Flash): Promise<IncidentView> => {
       const incident = await incidentOr404(deps.db, id);
       const people = new RunbookPeople(deps.db);
       const names = new Map((await people.people(incident)).map((p) => [p.id, p.name]));
@@ -360,8 +399,9 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
         .max(100)
         .default('')
         .parse((request.query as Record<string, unknown>).kind ?? '');
+      const deciding = await correctionDecisions(deps.db, deps, request.principal!, { incidentId: incident.id, people });
       const [pending, corrections, notifications, fallbacks, tasks, timeline, clocks] = await Promise.all([
-        pendingDecisions(deps.db, deps, request.principal!, { incidentId: incident.id, people }),
+        pendingDecisions(deps.db, deps, request.principal!, { incidentId: incident.id, people, decisions: deciding }),
         listCorrections(deps.db, incident.id),
         listNotifications(deps.db, incident.id),
         listFallbacks(deps.db, incident.id),
@@ -383,6 +423,7 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
         consumers: (runbook?.system.consumers ?? []).map((c) => ({ id: c.id, name: c.name, email: c.contact.email })),
         live: snapshot ? { joinedTriggers: snapshot.joinedTriggers } : { joinedTriggers: 0, unavailable: (live as { unavailable: string }).unavailable },
         pending,
+        othersDeciding: deciding.filter((d) => !('votesAs' in d.you)),
         corrections,
         clocks,
         notifications,
@@ -393,14 +434,43 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
         timelineTotal: await countTimelineEvents(deps.db, incident.id),
         kinds: await timelineKinds(deps.db, incident.id),
         kindFilter,
-        // Recomputing the chain reads every event: on page loads, not on every live update.
-        chain: isCompliance(request.principal!) && !request.headers['x-correx-live'] ? await verifyStoredChain(deps.db, incident.id) : undefined,
+        // Recomputing the chain reads every event: on page loads, not on every live update, which keeps what the load showed.
+        chain: !isCompliance(request.principal!) ? undefined : request.headers['x-correx-live'] ? 'kept' : await verifyStoredChain(deps.db, incident.id),
+        chainCheckedAt: new Date(),
         ...(flash ? { flash } : {}),
       };
     };
 
-    const flashFromQuery = (request: FastifyRequest) => {
-      const done = (request.query as Record<string, unknown>).done;
+    /** After a vote: what it did and what happens next, from the correction's workflow as it is now. */
+    const afterVote = async (request: FastifyRequest, vote: 'approve' | 'reject', correctionId: unknown): Promise<Flash | undefined> => {
+      const id = IdParams.shape.id.safeParse(correctionId);
+      if (!id.success) return undefined;
+      const row = await findCorrection(deps.db, id.data);
+      if (!row) return undefined;
+      const incident = await incidentOr404(deps.db, row.incident_id);
+      const live = await deps.corrections.state(correctionWorkflowId(incident.workflow_id, row.id)).catch(() => undefined);
+      if (!live) return undefined;
+      const voting = { rule: live.rule, escalated: live.escalated, proposedBy: live.proposedBy, votes: live.votes };
+      const decision = await describeDecision(row, incident, live, new RunbookPeople(deps.db), request.principal!);
+      const yourRole = live.votes.find((v) => v.actor === request.principal!.owner)?.role;
+      return {
+        noticeHtml: afterVoteNotice(
+          vote,
+          { decision, open: votingOpen(live.state, voting), shownState: shownState(live.state, voting), yourRole },
+          request.principal!.owner,
+        ),
+      };
+    };
+
+    const flashFromQuery = async (request: FastifyRequest): Promise<Flash | undefined> => {
+      // The notice is outside the parts a live update swaps: not worth asking a workflow for every two seconds.
+      if (request.headers['x-correx-live']) return undefined;
+      const query = request.query as Record<string, unknown>;
+      const done = query.done;
+      if ((done === 'approved' || done === 'rejected') && query.correction) {
+        const told = await afterVote(request, done === 'approved' ? 'approve' : 'reject', query.correction);
+        if (told) return told;
+      }
       const notices: Record<string, string> = {
         approved: 'Your approval is recorded on the timeline.',
         rejected: 'Your rejection is recorded on the timeline.',
@@ -413,7 +483,7 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
 
     scope.get('/console/incidents/:id', { config: { access: { session: readers } }, schema: hidden }, async (request, reply) => {
       const { id } = IdParams.parse(request.params);
-      const view = await incidentView(request, id, flashFromQuery(request));
+      const view = await incidentView(request, id, await flashFromQuery(request));
       return render(request, reply, { title: view.incident.title, section: 'incidents', main: incidentMain(view, await viewerOf(request)) });
     });
 
@@ -424,7 +494,7 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
       return render(request, reply, {
         title: 'Decisions',
         section: 'decisions',
-        main: decisionsMain(pending, await viewerOf(request), names, flashFromQuery(request)),
+        main: decisionsMain(pending, await viewerOf(request), names, await flashFromQuery(request)),
       });
     });
 
@@ -459,7 +529,7 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
         throw error;
       }
       const target = returnTo(request, incident.id);
-      return reply.redirect(`${target}?done=${form.data.decision === 'approve' ? 'approved' : 'rejected'}`, 303);
+      return reply.redirect(`${target}?done=${form.data.decision === 'approve' ? 'approved' : 'rejected'}&correction=${id}`, 303);
     });
 
     scope.post('/console/reports/:id/approve', { config: { access: { session: compliance } }, schema: hidden }, async (request, reply) => {

@@ -14,9 +14,9 @@ import { startDevServerWorker, type RunningWorker } from '../support/temporal.js
 /** The incidents the console lists, from its HTML: id and the state shown in the row. */
 function listedIncidents(html: string): Map<string, string> {
   const rows = new Map<string, string>();
-  for (const row of html.split('<tr>').slice(1)) {
+  for (const row of html.split('<tr').slice(1)) {
     const id = /href="\/console\/incidents\/([0-9a-f-]{36})"/.exec(row)?.[1];
-    const state = /data-label="State"><span class="badge state">([^<]*)</.exec(row)?.[1];
+    const state = /data-label="State"><div class="cell"><span class="badge state">([^<]*)</.exec(row)?.[1];
     if (id && state) rows.set(id, state);
   }
   return rows;
