@@ -65,8 +65,10 @@ describe('after-action review: tasks with owners and due dates, reminders, overd
     await expect(stack.clients.reviews.signOff(reviewId, { actor: 'daniel-cho', at: at() })).rejects.toThrow(
       'submit the review record (with its attribution) before signing it off',
     );
-    await stack.clients.reviews.submitReview(reviewId, { actor: 'jonas-berg', at: at(), review });
-    await expect(stack.clients.reviews.signOff(reviewId, { actor: 'daniel-cho', at: at() })).rejects.toThrow(/5 tasks are still open/);
+    // The record is what the runbook's "write the review" task asks for: submitting it completes that task.
+    const firstRevision = await stack.clients.reviews.submitReview(reviewId, { actor: 'jonas-berg', at: at(), review });
+    expect(firstRevision.tasks.find((t) => t.key === 'write-review')).toMatchObject({ state: 'done', owner: 'jonas-berg' });
+    await expect(stack.clients.reviews.signOff(reviewId, { actor: 'daniel-cho', at: at() })).rejects.toThrow(/4 tasks are still open/);
     await expect(stack.clients.reviews.signOff(reviewId, { actor: 'amara-okafor', at: at() })).rejects.toThrow(
       /amara-okafor may not sign this review off: that needs one of /,
     );
@@ -75,12 +77,14 @@ describe('after-action review: tasks with owners and due dates, reminders, overd
     );
     expect(action).toMatchObject({ title: 'Restore the classifier threshold', owner: 'sofia-marquez', owner_role: 'safety-engineering-manager' });
 
-    await stack.clients.reviews.completeTask(reviewId, {
-      actor: 'jonas-berg',
-      at: at(),
-      taskId: byTitle('Write the after-action review').id,
-      note: 'Review written',
-    });
+    await expect(
+      stack.clients.reviews.completeTask(reviewId, {
+        actor: 'jonas-berg',
+        at: at(),
+        taskId: byTitle('Write the after-action review').id,
+        note: 'Review written',
+      }),
+    ).rejects.toThrow(`task ${byTitle('Write the after-action review').id} is already done`);
     await stack.clients.reviews.reassignTask(reviewId, { actor: 'sofia-marquez', at: at(), taskId: byTitle('Attribute the root cause').id, to: 'daniel-cho' });
     await stack.clients.reviews.completeTask(reviewId, { actor: 'daniel-cho', at: at(), taskId: byTitle('Attribute the root cause').id });
     await stack.clients.reviews.dropTask(reviewId, {

@@ -86,9 +86,10 @@ describe('downstream consumers of a correction, one of them failing throughout',
     const failurePage = await eventually(async () => stack.mail.received.find(mailTo('jonas.berg@meridian.example', /correction needs you/)));
     expect(failurePage.text).toContain('Switching on the fallback of Lexicon Legal (contract drafting) failed');
 
+    // Lifting the shutdown takes the two roles applying it took: the head of safety's vote, then the CTO's.
     await stack.clients.incidents.lift(incident.workflowId, {
       correctionId: shutdown.correctionId,
-      actor: 'priya-raman',
+      actor: 'daniel-cho',
       at: now(),
       rationale: 'Fixed',
       restoration: [
@@ -96,6 +97,7 @@ describe('downstream consumers of a correction, one of them failing throughout',
         { criterion: 'evaluation-passed', evidence: 'eval suite v7: 0 unsafe answers' },
       ],
     });
+    await stack.clients.incidents.lift(incident.workflowId, { correctionId: shutdown.correctionId, actor: 'priya-raman', at: now(), rationale: 'Fixed' });
     await eventually(async () => ((await stack.clients.corrections.state(shutdown.workflowId)).state === 'lifted' ? true : undefined));
     const liftedAt = Date.now();
     const lifted = await eventually(async () => stack.mail.received.find(mailTo('support-eng@northwind.example', /restriction lifted/)));

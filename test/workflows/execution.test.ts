@@ -86,8 +86,12 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
     ).toBe(304);
 
     const lift = { correctionId: proposed.correctionId, actor: 'sofia-marquez', at: now(), rationale: 'Campaign over; fix deployed' };
+    // Lifting is voted like approving: not by the proposer, and only by the rule's roles.
     await expect(stack.clients.incidents.lift(incident.workflowId, { ...lift, actor: 'amara-okafor' })).rejects.toThrow(
-      'amara-okafor may not lift a rate_limit correction: that needs one of safety-engineering-manager, head-of-safety',
+      'amara-okafor proposed this correction and cannot lift it (separation of duties)',
+    );
+    await expect(stack.clients.incidents.lift(incident.workflowId, { ...lift, actor: 'jonas-berg' })).rejects.toThrow(
+      'jonas-berg (on-call-engineer, incident-commander) may not lift rate_limit at SEV2: that needs one of safety-engineering-manager',
     );
     // The last correction of a SEV2 (restoration required by the runbook) needs the restoration criteria met.
     await expect(
@@ -339,7 +343,8 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
       notices.every((n) => n.body.includes('is shut down for everyone: the model is not served') && !n.body.includes('Weights exfiltration suspected')),
     ).toBe(true);
 
-    await stack.clients.incidents.lift(incident.workflowId, {
+    // Lifting takes the same quorum: the CTO's vote alone leaves the shutdown in force; the head of safety's lifts it.
+    const firstVote = await stack.clients.incidents.lift(incident.workflowId, {
       correctionId: shutdown.correctionId,
       actor: 'priya-raman',
       at: now(),
@@ -349,6 +354,12 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
         { criterion: 'evaluation-passed', evidence: 'access audit clean' },
       ],
     });
+    expect(firstVote.lift).toMatchObject({ decided: false, needed: 1, roles: ['head-of-safety'], people: ['daniel-cho'] });
+    await stack.settled(incident.workflowId);
+    await stack.settled(shutdown.workflowId);
+    expect((await stack.clients.corrections.state(shutdown.workflowId)).state).toBe('active');
+    expect((await decideAt({ userId: 'anyone' })).decision).toBe('deny');
+    await stack.clients.incidents.lift(incident.workflowId, { correctionId: shutdown.correctionId, actor: 'daniel-cho', at: now(), rationale: 'Audit clean' });
     await correctionState(shutdown.workflowId, 'lifted');
     expect((await decideAt({ userId: 'anyone' })).decision).toBe('allow');
     await eventually(async () => {
