@@ -1,13 +1,36 @@
 import { Context } from '@temporalio/activity';
+import type { Kysely } from 'kysely';
 import type { Client } from '@temporalio/client';
 import type { CorrectionSnapshot } from '../workflows/correction/messages.js';
 import type { ReviewSnapshot } from '../workflows/review/messages.js';
 import type { DrillPlan } from '../services/drill/plan.js';
 import { workflowClients } from '../services/temporal/clients.js';
 import type { IncidentSnapshot } from '../services/incident/schema.js';
+import type { Database } from '../services/db/schema.js';
+import { outboxFileName, type Mailer } from '../services/notification/mailer.js';
+import { listFallbacks, listNotifications } from '../services/notification/repository.js';
+import { listTimeline } from '../services/timeline/repository.js';
 
 export interface DrillActivityDependencies {
   client: Client;
+  db: Kysely<Database>;
+  /** Where a drill's mail goes: the drill outbox. */
+  drillMailer: Mailer;
+}
+
+/** What a drill reads back of what its incident sent, to report where it went. */
+export type DrillDelivery =
+  | { what: 'notice'; incidentId: string; idempotencyKey: string }
+  | { what: 'fallback'; incidentId: string; correctionId: string; consumerId: string; action: 'activate' | 'deactivate' }
+  /** Every other notice and every page of the incident: those not among `reported`. */
+  | { what: 'mail'; incidentId: string; reported: string[] };
+
+/** A delivery as a drill step reports it: what happened, or why it did not. */
+export interface DeliveryReport {
+  detail: string;
+  failure?: string;
+  /** Where the mail went, for the drill's summary. */
+  where?: string;
 }
 
 /** One thing a drill does, as the runbook person the plan cast for it. */
@@ -27,8 +50,46 @@ export type DrillAction =
 type DrillResult =
   { incidentId: string; workflowId: string } | IncidentSnapshot | CorrectionSnapshot | ReviewSnapshot | { correctionId: string; workflowId: string };
 
-export function createDrillActivities({ client }: DrillActivityDependencies) {
+export function createDrillActivities({ client, db, drillMailer }: DrillActivityDependencies) {
+  /** Where the mail with this key went: the drill mailer writes it to its outbox and sends nothing. */
+  const whereMail = (key: string) =>
+    drillMailer.outboxDir ? `written to the drill outbox ${drillMailer.outboxDir} as ${outboxFileName(key)}, not sent` : `sent through ${drillMailer.describe}`;
   return {
+    /** Reads back what the drill's incident sent, through the repositories, as a step of the drill reports it. */
+    async drillDelivery(d: DrillDelivery): Promise<DeliveryReport> {
+      switch (d.what) {
+        case 'notice': {
+          const row = (await listNotifications(db, d.incidentId)).find((n) => n.idempotency_key === d.idempotencyKey);
+          if (!row) return { detail: '', failure: 'no notice was drafted' };
+          if (!row.sent_at) return { detail: `to ${row.recipient}`, failure: `drafted to ${row.recipient} but never written: the drill mailer keeps failing` };
+          return { detail: `to ${row.recipient}: ${whereMail(d.idempotencyKey)}` };
+        }
+        case 'fallback': {
+          const row = (await listFallbacks(db, d.incidentId)).find((f) => f.correction_id === d.correctionId && f.consumer_id === d.consumerId);
+          const kind = d.action === 'activate' ? 'fallback.activated' : 'fallback.deactivated';
+          const event = (await listTimeline(db, d.incidentId)).find(
+            (e) => e.kind === kind && e.data.consumer === d.consumerId && e.data.correctionId === d.correctionId,
+          );
+          if (!row || !event) return { detail: '', failure: row?.last_error ?? 'not switched' };
+          if (row.method !== 'webhook') return { detail: `${row.method}: the request ${whereMail(`${d.correctionId}:${d.consumerId}:fallback-${d.action}`)}` };
+          return { detail: `webhook: signed request to ${String(event.data.target)}, read back ${d.action === 'activate' ? 'on' : 'off'}` };
+        }
+        case 'mail': {
+          const reported = new Set(d.reported);
+          const notices = (await listNotifications(db, d.incidentId)).filter((n) => !reported.has(n.idempotency_key));
+          const pages = (await listTimeline(db, d.incidentId)).filter((e) => e.kind === 'page.sent').length;
+          const unsent = notices.filter((n) => !n.sent_at);
+          const where = drillMailer.outboxDir ? `written to the drill outbox ${drillMailer.outboxDir}, not sent` : `sent through ${drillMailer.describe}`;
+          const detail = `${notices.length - unsent.length} notice${notices.length - unsent.length === 1 ? '' : 's'} and ${pages} page${pages === 1 ? '' : 's'} ${where}`;
+          if (unsent.length === 0) return { detail, where };
+          return {
+            detail,
+            where,
+            failure: `${unsent.length} never written (the drill mailer keeps failing): ${unsent.map((n) => `${n.subject} to ${n.recipient}`).join('; ')}`,
+          };
+        }
+      }
+    },
     /** Drives the drill's incident through Correx's own client, exactly as people would through the API. */
     async drillAction(a: DrillAction): Promise<DrillResult> {
       const { incidents, corrections, reviews } = workflowClients(client, Context.current().info.taskQueue);

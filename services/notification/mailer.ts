@@ -14,6 +14,13 @@ export interface Mail {
 export interface Mailer {
   send(mail: Mail): Promise<void>;
   describe: string;
+  /** The folder mail is written to instead of being sent; absent when it goes through SMTP. */
+  outboxDir?: string;
+}
+
+/** The file in an outbox that holds the mail with this idempotency key. */
+export function outboxFileName(key: string): string {
+  return `${key.replace(/[^A-Za-z0-9._-]/g, '_')}.eml`;
 }
 
 /** The Message-ID a mail with this idempotency key carries (recorded with regulator submissions). */
@@ -46,11 +53,11 @@ export function createMailer(options: { smtpUrl: string | undefined; outboxDir: 
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   return {
     describe: `outbox ${options.outboxDir}`,
+    outboxDir: options.outboxDir,
     async send(mail) {
       const info = await transport.sendMail(envelope(mail));
       await mkdir(options.outboxDir, { recursive: true });
-      const name = `${mail.idempotencyKey.replace(/[^A-Za-z0-9._-]/g, '_')}.eml`;
-      await writeFile(path.join(options.outboxDir, name), info.message as Buffer);
+      await writeFile(path.join(options.outboxDir, outboxFileName(mail.idempotencyKey)), info.message as Buffer);
     },
   };
 }

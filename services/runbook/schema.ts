@@ -45,7 +45,15 @@ export const EnforcementAdapter = z.discriminatedUnion(
 export const FallbackActivation = z.discriminatedUnion(
   'method',
   [
-    z.strictObject({ method: z.literal('webhook'), url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }) }),
+    z.strictObject({
+      method: z.literal('webhook'),
+      url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+      /**
+       * Where a drill switches this fallback: Correx's dry-run receiver (the default), or this URL with
+       * the request marked as a drill, once the consumer has agreed to take drills there.
+       */
+      drill: z.enum(['dry-run-receiver', 'real-endpoint']).optional(),
+    }),
     z.strictObject({ method: z.literal('email'), to: Email }),
     z.strictObject({ method: z.literal('manual'), instructions: z.string().min(1) }),
   ],

@@ -260,8 +260,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Lift a correction in force (the last one of a severe incident needs the restoration criteria)
-         * @description Bearer token with one of the roles: approver, admin.
+         * Vote to lift a correction in force: it comes off at the lift rule's quorum (the last one of a severe incident needs the restoration criteria)
+         * @description Lifting takes the same authority and quorum as applying unless the runbook's liftAuthority says otherwise: each vote from a different person holding a different role, never the proposer's. A vote short of the quorum is recorded (`lift.decided` false) and the answer names who can give the votes still missing.
+         *
+         *     Bearer token with one of the roles: approver, admin.
          */
         post: operations["liftCorrection"];
         delete?: never;
@@ -814,7 +816,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Start a drill: one incident under the system's runbook, end to end, with the dry-run enforcer, mail to the outbox, no regulator clocks, kept out of metrics
+         * Start a drill: one incident under the system's runbook, end to end, each step taken by a runbook person whose token and role the real incident would admit, with the dry-run enforcer, fallbacks switched at drill targets, mail to the drill outbox, no regulator clocks, kept out of metrics
          * @description Bearer token with one of the roles: responder, admin.
          */
         post: operations["startDrill"];
@@ -832,7 +834,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A drill's progress: each step, who took it and how long it took
+         * A drill's progress: each step, who took it, how long it took, and whether it went through or failed and why
          * @description Bearer token with one of the roles: responder, approver, compliance, admin.
          */
         get: operations["getDrill"];
@@ -3239,7 +3241,7 @@ export interface operations {
             content: {
                 "application/json": {
                     rationale: string;
-                    /** @description Evidence per restoration criterion of the runbook; needed to lift the last correction of a severe incident */
+                    /** @description Evidence per restoration criterion of the runbook (only its criteria); needed to lift the last correction of a severe incident, given with one of the lift's votes */
                     restoration?: {
                         criterion: string;
                         evidence: string;
@@ -3248,7 +3250,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The correction's incident, which lifts it (its workflow then takes it off) */
+            /** @description The correction's incident after this vote, with where the lift stands: `lift.decided` (the correction is coming off; its workflow takes it off), or the votes still missing and who can give them */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3291,6 +3293,33 @@ export interface operations {
                         }[];
                         /** @description The after-action review, once the incident has been resolved */
                         reviewWorkflowId?: string;
+                        lift: {
+                            /** Format: uuid */
+                            correctionId: string;
+                            /** @description The lift rule's quorum is met: the correction is coming off. Until then it stays in force */
+                            decided: boolean;
+                            /** @description Lift votes needed, each from a different person holding a different role (the lift rule: liftAuthority, else decisionAuthority) */
+                            quorum: number;
+                            votes: {
+                                actor: string;
+                                /** @description The role this vote counts for */
+                                role: string;
+                                rationale: string;
+                                /** Format: date-time */
+                                at: string;
+                            }[];
+                            /** @description Votes still missing (0 once decided) */
+                            needed: number;
+                            /** @description Roles whose holders can give a missing vote (empty once decided) */
+                            roles: string[];
+                            /** @description The runbook's people who can: holders of those roles who have not voted and did not propose the correction */
+                            people: string[];
+                            /** @description The quorum was not met within the rule's approvalTimeout: any one holder of escalateTo may lift alone */
+                            escalated: boolean;
+                            /** @description When the lift escalates if its quorum is still not met (null once decided or escalated) */
+                            escalatesAt: string | null;
+                            escalateTo: string[];
+                        };
                     };
                 };
             };
@@ -6978,7 +7007,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Started: the drill runs on its own, as planned; follow it with getDrill */
+            /** @description Started: the drill runs on its own, as planned (a plan with problems fails at once, touching nothing); follow it with getDrill */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -6992,8 +7021,8 @@ export interface operations {
                             runbookVersion: string;
                             title: string;
                             severity: string;
-                            /** @description Triggers and acknowledges, proposes the correction, submits the review */
-                            commander: string;
+                            /** @description Acknowledges, proposes the correction, resolves and submits the review; absent when nobody can */
+                            commander?: string;
                             correction: {
                                 /** @enum {string} */
                                 kind: "user_restriction" | "rate_limit" | "capability_restriction" | "use_case_restriction" | "rollback" | "shutdown";
@@ -7006,15 +7035,39 @@ export interface operations {
                                 };
                                 reason: string;
                             };
-                            /** @description Enough people with different roles to meet the authority rule's quorum */
+                            /** @description Who approves, in order: enough people with different roles to meet the authority rule's quorum */
                             approvers: string[];
-                            lifter: string;
+                            /** @description The first of `lifters` */
+                            lifter?: string;
+                            /** @description Who votes to lift, in order, to meet the lift rule's quorum */
+                            lifters?: string[];
                             restoration: {
                                 criterion: string;
                                 evidence: string;
                             }[];
                             /** @description Signs the review off */
-                            signOff: string;
+                            signOff?: string;
+                            /** @description People whose token may mark a task done: a task's owner among them marks it, the commander marks the others */
+                            markTasksDone?: string[];
+                            /** @description Why each person may take their step in a real incident */
+                            cast?: {
+                                /** @enum {string} */
+                                step: "acknowledge" | "propose" | "approve" | "lift" | "resolve" | "submit review" | "task done" | "sign off";
+                                person: string;
+                                /** @description The runbook role the rule admits them by, where the step needs one */
+                                role?: string;
+                                /**
+                                 * @description The role of the person's token that the step's route lets in
+                                 * @enum {string}
+                                 */
+                                token: "responder" | "approver" | "compliance" | "admin" | "ingest" | "gateway";
+                            }[];
+                            /** @description Steps nobody in the runbook can take in a real incident: the drill fails them and touches nothing */
+                            problems?: {
+                                /** @enum {string} */
+                                step: "acknowledge" | "propose" | "approve" | "lift" | "resolve" | "submit review" | "task done" | "sign off";
+                                reason: string;
+                            }[];
                         };
                     };
                 };
@@ -7120,10 +7173,20 @@ export interface operations {
                             startedAt: string;
                             /** @description How long it took; absent while it runs */
                             ms?: number;
+                            /** @description What it did: as whom, where its mail or request went */
                             detail?: string;
+                            /**
+                             * @description Absent while it runs (and on drills started before steps had outcomes)
+                             * @enum {string}
+                             */
+                            outcome?: "ok" | "failed";
+                            /** @description Why it failed: the error the real incident would hit */
+                            reason?: string;
                         }[];
-                        /** @description The step that failed and why */
+                        /** @description The step that failed and why (the first, when several did) */
                         failure?: string;
+                        /** @description What the drill touched and what it did not: the enforcer, fallbacks, mail, regulators */
+                        touched?: string;
                     };
                 };
             };

@@ -1,10 +1,15 @@
-import { readdir } from 'node:fs/promises';
-import { describe, expect, it } from 'vitest';
+import { access, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCorrex } from '../support/cli.js';
 import { eventually } from '../support/database.js';
+import { shippedRunbook } from '../support/runbooks.js';
 import { useIncidentStack, type RunbookSource } from '../support/stack.js';
 
 const systems = ['frontier-assistant', 'credit-scoring', 'clinical-triage'];
 const secret = 'drill-webhook-secret-0123456789';
+
+type Step = { name: string; ms: number; by: string; detail?: string; outcome?: string; reason?: string };
 
 describe('drills: each shipped runbook end to end, touching no real enforcer, mailbox or regulator', () => {
   // The shipped runbooks, with every webhook (enforcement and fallbacks) pointed at a listener that counts calls.
@@ -21,6 +26,11 @@ describe('drills: each shipped runbook end to end, touching no real enforcer, ma
     drillOutbox: true,
     runbookFiles: Object.fromEntries(systems.map((systemId) => [systemId, pointedAtEndpoint(systemId)])),
     api: true,
+  });
+  // The runbooks' people can act as they would in a real incident: each has a token that lets them in.
+  beforeAll(async () => {
+    for (const systemId of systems)
+      for (const person of (await shippedRunbook(systemId)).people as { id: string }[]) await stack.api.token(person.id, ['responder', 'approver']);
   });
 
   it.each(systems)(
@@ -50,7 +60,26 @@ describe('drills: each shipped runbook end to end, touching no real enforcer, ma
           'closed',
         ]),
       );
-      expect((drill.steps as { ms: number }[]).every((s) => typeof s.ms === 'number' && s.ms >= 0)).toBe(true);
+      const steps = drill.steps as Step[];
+      expect(steps.every((s) => typeof s.ms === 'number' && s.ms >= 0)).toBe(true);
+      expect(steps.filter((s) => s.outcome !== 'ok')).toEqual([]);
+      // Every notice to a consumer is a step that says where the mail went, and the mail is there.
+      const notices = steps.filter((s) => s.name.startsWith('notice '));
+      expect(notices.length).toBeGreaterThan(0);
+      for (const notice of notices) {
+        const file = notice.detail!.match(/: written to the drill outbox (.+) as (.+\.eml), not sent$/);
+        expect(file, notice.detail).not.toBeNull();
+        expect(file![1]).toBe(stack.drillOutbox);
+        await access(path.join(stack.drillOutbox, file![2]!));
+      }
+      // Every fallback switched on and off as a step: webhooks signed and read back at the dry-run receiver.
+      const fallbacks = steps.filter((s) => s.name.startsWith('fallback '));
+      expect(fallbacks.length).toBe(notices.length);
+      for (const fallback of fallbacks)
+        expect(fallback.detail).toMatch(
+          /^(webhook: signed request to Correx's dry-run receiver, read back (on|off)|(email|manual): the request written to the drill outbox .+, not sent)$/,
+        );
+      expect(drill.touched).toContain(`mail written to the drill outbox ${stack.drillOutbox}, not sent`);
 
       const incident = await stack.db.selectFrom('incidents').selectAll().where('id', '=', drill.incidentId).executeTakeFirstOrThrow();
       expect(incident).toMatchObject({ drill: true, state: 'closed', system_id: systemId });
@@ -66,11 +95,24 @@ describe('drills: each shipped runbook end to end, touching no real enforcer, ma
 
   it('touched no real enforcer, fallback or mailbox: everything went to the drill outbox', async () => {
     expect(stack.endpoint.requests).toHaveLength(0);
+    expect(stack.endpoint.fallbackRequests).toHaveLength(0);
     expect(stack.mail.received).toHaveLength(0);
     expect((await readdir(stack.drillOutbox)).filter((f) => f.endsWith('.eml')).length).toBeGreaterThan(3);
     const gateway = await stack.api.token('edge', ['gateway']);
     for (const systemId of systems) expect((await stack.api.call('GET', `/v1/policy/${systemId}`, { token: gateway })).body.corrections).toEqual([]);
   });
+
+  it('says, through correx drill, where each notice went and that mail was written to the drill outbox, not sent', async () => {
+    const lead = await stack.api.token('drill-lead', ['responder']);
+    const run = await runCorrex(['drill', 'frontier-assistant', '--server', stack.api.url, '--token', lead], {}, 170_000);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/notice in force: .+ \(system:notifications\): to .+: written to the drill outbox .+ as .+\.eml, not sent/);
+    expect(run.stdout).toMatch(/approve \(sofia-marquez\): as safety-engineering-manager \(token: approver\)/);
+    expect(run.stdout).toContain(`touched: no enforcer (the dry-run enforcer stood in)`);
+    expect(run.stdout).toContain(`mail written to the drill outbox ${stack.drillOutbox}, not sent`);
+    expect(run.stdout).not.toMatch(/no .*mailbox/);
+  }, 180_000);
 
   it('keeps drills out of the metrics', async () => {
     const reader = await stack.api.token('analyst', ['compliance']);
