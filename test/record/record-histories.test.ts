@@ -35,6 +35,8 @@ describe('recording one history of every workflow type', () => {
 
   it('drives a drill, a classified incident and a monitor, and writes their histories', async () => {
     const lead = await api.token('amara-okafor', ['responder']);
+    // A drill acts only as people a real incident would admit: the rate limit's approver needs a token that may decide.
+    await api.token('sofia-marquez', ['approver']);
     // A drill covers the incident, its escalation, a correction, the after-action review and the drill itself.
     const drill = await api.call('POST', '/v1/drills', { token: lead, body: { systemId: 'frontier-assistant' } });
     expect(drill.status).toBe(202);
