@@ -97,7 +97,7 @@ export function reviewRoutes(app: CorrexApp, deps: RouteDependencies): void {
     schema: {
       tags,
       operationId: 'submitReview',
-      summary: 'Submit (or revise) the review record; corrective actions become tracked tasks',
+      summary: "Submit (or revise) the review record; corrective actions become tracked tasks, and the runbook's write-review task is done",
       params: IncidentParams,
       body: ReviewRecord,
       response: { 200: ReviewSnapshot.describe('The review after this submission: its revision, and its tasks with the corrective actions among them') },
@@ -111,7 +111,7 @@ export function reviewRoutes(app: CorrexApp, deps: RouteDependencies): void {
     schema: {
       tags,
       operationId: 'signOffReview',
-      summary: "Sign the review off (the decision authority at the incident's severity), which closes the incident",
+      summary: "Sign the review off (the decision authority at the incident's severity over its corrections), which closes the incident",
       params: IncidentParams,
       response: { 200: ReviewSnapshot.describe('The review, signed off: the incident closes') },
     },

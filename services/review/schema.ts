@@ -92,6 +92,8 @@ export const ReviewSnapshot = z.strictObject({
     .optional()
     .describe('The latest submission; absent until the record is first submitted'),
   signedOff: z.strictObject({ actor: z.string(), role: z.string(), at: Instant }).optional().describe('Absent until signed off, which closes the incident'),
-  signOffRoles: z.array(z.string()).describe("Roles whose holders may sign off: the decision authority at the incident's severity"),
+  signOffRoles: z
+    .array(z.string())
+    .describe("Roles whose holders may sign off: the decision authority at the incident's severity over the kinds of correction it ran (any kind if none)"),
 });
 export type ReviewSnapshot = z.infer<typeof ReviewSnapshot>;

@@ -77,7 +77,8 @@ export function taskRoutes(app: CorrexApp, deps: RouteDependencies): void {
     handler: async (request) => ({ items: (await listTasks(deps.db, request.query)).map(taskView) }),
   });
 
-  // 409: the review refuses (the task is not open, or the new owner is not one of the runbook's people).
+  // 409: the review refuses (the task is not open, the caller is not its owner, the incident commander or a
+  // holder of the owner role's manager role, or the new owner is not one of the runbook's people).
   const alsoAnswers = [409] as const;
   const settled = { links: { 200: { tasks: incidentTasks } } };
   const answered = TaskView.describe('The task as it now stands');
@@ -87,7 +88,7 @@ export function taskRoutes(app: CorrexApp, deps: RouteDependencies): void {
     schema: {
       tags,
       operationId: 'markTaskDone',
-      summary: 'Mark a task done',
+      summary: "Mark a task done (its owner, the incident commander or a holder of the owner role's manager role)",
       params: TaskParams,
       body: z.strictObject({ note: Prose(2000).optional() }).nullish(),
       response: { 200: answered },
@@ -110,7 +111,7 @@ export function taskRoutes(app: CorrexApp, deps: RouteDependencies): void {
     schema: {
       tags,
       operationId: 'reassignTask',
-      summary: 'Give a task to another person of the runbook',
+      summary: "Give a task to another person of the runbook (its owner, the incident commander or the owner role's manager)",
       params: TaskParams,
       body: z.strictObject({ to: z.string().min(1).max(64).describe("A person's id in the runbook") }),
       response: { 200: answered },
@@ -127,7 +128,7 @@ export function taskRoutes(app: CorrexApp, deps: RouteDependencies): void {
     schema: {
       tags,
       operationId: 'markTaskNotDoing',
-      summary: 'Mark a task as not being done, with the reason',
+      summary: "Mark a task as not being done, with the reason (its owner, the incident commander or the owner role's manager)",
       params: TaskParams,
       body: z.strictObject({ reason: Prose(2000, 'say why') }),
       response: { 200: answered },

@@ -402,7 +402,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Mark a task done
+         * Mark a task done (its owner, the incident commander or a holder of the owner role's manager role)
          * @description Bearer token with one of the roles: responder, approver, compliance, admin.
          */
         post: operations["markTaskDone"];
@@ -422,7 +422,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Give a task to another person of the runbook
+         * Give a task to another person of the runbook (its owner, the incident commander or the owner role's manager)
          * @description Bearer token with one of the roles: responder, approver, compliance, admin.
          */
         post: operations["reassignTask"];
@@ -442,7 +442,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Mark a task as not being done, with the reason
+         * Mark a task as not being done, with the reason (its owner, the incident commander or the owner role's manager)
          * @description Bearer token with one of the roles: responder, approver, compliance, admin.
          */
         post: operations["markTaskNotDoing"];
@@ -468,7 +468,7 @@ export interface paths {
         get: operations["getReview"];
         put?: never;
         /**
-         * Submit (or revise) the review record; corrective actions become tracked tasks
+         * Submit (or revise) the review record; corrective actions become tracked tasks, and the runbook's write-review task is done
          * @description Bearer token with one of the roles: responder, approver, admin.
          */
         post: operations["submitReview"];
@@ -488,7 +488,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Sign the review off (the decision authority at the incident's severity), which closes the incident
+         * Sign the review off (the decision authority at the incident's severity over its corrections), which closes the incident
          * @description Bearer token with one of the roles: approver, admin.
          */
         post: operations["signOffReview"];
@@ -4762,7 +4762,7 @@ export interface operations {
                                 /** Format: date-time */
                                 at: string;
                             };
-                            /** @description Roles whose holders may sign off: the decision authority at the incident's severity */
+                            /** @description Roles whose holders may sign off: the decision authority at the incident's severity over the kinds of correction it ran (any kind if none) */
                             signOffRoles: string[];
                         } | {
                             /** @description Why the review workflow could not be asked (the record above still holds) */
@@ -4930,7 +4930,7 @@ export interface operations {
                             /** Format: date-time */
                             at: string;
                         };
-                        /** @description Roles whose holders may sign off: the decision authority at the incident's severity */
+                        /** @description Roles whose holders may sign off: the decision authority at the incident's severity over the kinds of correction it ran (any kind if none) */
                         signOffRoles: string[];
                     };
                 };
@@ -5072,7 +5072,7 @@ export interface operations {
                             /** Format: date-time */
                             at: string;
                         };
-                        /** @description Roles whose holders may sign off: the decision authority at the incident's severity */
+                        /** @description Roles whose holders may sign off: the decision authority at the incident's severity over the kinds of correction it ran (any kind if none) */
                         signOffRoles: string[];
                     };
                 };
