@@ -192,7 +192,7 @@ function quorumProblem(
   const needed = `${rule.quorum} ${votes[rule.quorum === 1 ? 0 : 1]} from ${rule.quorum === 1 ? 'a holder' : 'different people holding different roles'} of ${rule.approverRoles.join(', ')} ${rule.quorum === 1 ? 'is' : 'are'} needed for ${rule.kind} at ${rule.severity}`;
   const able = people.filter((p) => p.id !== commander?.id && p.roles.some((r) => rule.approverRoles.includes(r)));
   if (able.length === 0) return `${needed}; nobody in the runbook${commander ? ` but the commander ${commander.id}, who proposes it,` : ''} holds one`;
-  return `${needed}; ${holders(able, rule.approverRoles, door, step)}: the quorum cannot be met`;
+  return `${needed}; ${holders(able, rule.approverRoles, door, step)}: ${rule.quorum === 1 ? 'nobody can' : 'the quorum cannot be met'}`;
 }
 
 function castApprovals(plan: IncidentPlan, rule: VotingState['rule'], commander: Person | undefined, door: Door): { votes: Vote[] } | { problem: string } {

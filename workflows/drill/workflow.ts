@@ -207,7 +207,7 @@ export async function drillWorkflow(start: DrillStart): Promise<DrillSnapshot> {
             ? `nobody holds ${task.ownerRole}: the commander marks it`
             : owner === task.owner
               ? ''
-              : `for ${task.owner}, whose tokens may not mark it done`,
+              : `for ${task.owner}, who holds no token that may mark it done`,
       );
     }
     await step(
