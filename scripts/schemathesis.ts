@@ -203,8 +203,12 @@ async function main(): Promise<number> {
   cleanups.push({ name: 'control endpoint', run: () => endpoint.stop() });
   const runbooks = path.join(dir, 'runbooks');
   await mkdir(runbooks);
+  const severities = new Set<string>();
+  const people = new Set<string>();
   for (const systemId of SYSTEMS) {
     const runbook = await shippedRunbook(systemId);
+    for (const severity of runbook.severities as { id: string }[]) severities.add(severity.id);
+    for (const person of runbook.people as { id: string }[]) people.add(person.id);
     const enforcement = runbook.system.enforcement as { adapter: string };
     if (enforcement.adapter === 'webhook') runbook.system.enforcement = { adapter: 'webhook', url: endpoint.url, secretEnv: WEBHOOK_SECRET_ENV };
     routeFallbacksTo(runbook, endpoint.url, WEBHOOK_SECRET_ENV);
@@ -251,14 +255,17 @@ async function main(): Promise<number> {
   const saveLogs = async () => {
     for (const { name, process: child } of processes) await writeFile(path.join(logs, `${name}.log`), child.output());
   };
-  await Promise.all([processes[0]!.process.waitFor(/correx worker: polling/, 180_000), processes[1]!.process.waitFor(/correx api: serving/, 180_000)]);
+  // Each exits on its own if it cannot start (it waits up to 300 s for Temporal and PostgreSQL); the
+  // limit here only guards against one that hangs.
+  await Promise.all([processes[0]!.process.waitFor(/correx worker: polling/, 900_000), processes[1]!.process.waitFor(/correx api: serving/, 900_000)]);
   const api = `http://127.0.0.1:${apiPort}`;
   log(`correx worker and correx api ${api} ready`);
 
   // --- schemathesis -------------------------------------------------------------------------------------
-  // Identifiers no schema can state, because they are the deployment's own (the systems its runbooks
-  // define, an integration key), are offered as dictionaries: half the values drawn for those fields
-  // are real ones, so requests reach past "no such system"; the other half are still arbitrary.
+  // Identifiers no schema can state, because they are the deployment's own (the systems, severities
+  // and people its runbooks define, an integration key), are offered as dictionaries: half the values
+  // drawn for those fields are real ones, so requests reach past "no such system" (and the stateful
+  // phase has incidents to follow links from); the other half are still arbitrary.
   const config = path.join(dir, 'schemathesis.toml');
   const quoted = (values: string[]) => `[${values.map((v) => JSON.stringify(v)).join(', ')}]`;
   await writeFile(
@@ -269,10 +276,16 @@ async function main(): Promise<number> {
       `Authorization = ${JSON.stringify(`Bearer ${token}`)}`,
       '[dictionaries.systems]',
       `values = ${quoted(SYSTEMS)}`,
+      '[dictionaries.severities]',
+      `values = ${quoted([...severities])}`,
+      '[dictionaries.people]',
+      `values = ${quoted([...people])}`,
       '[dictionaries.integration-keys]',
       `values = ${quoted([integrationKey])}`,
       '[parameters]',
       ...['path', 'query', 'body'].map((where) => `"${where}.systemId" = { dictionary = "systems", probability = 0.5 }`),
+      ...['query', 'body'].map((where) => `"${where}.severity" = { dictionary = "severities", probability = 0.5 }`),
+      ...['query', 'body'].map((where) => `"${where}.owner" = { dictionary = "people", probability = 0.5 }`),
       '"body.routing_key" = { dictionary = "integration-keys", probability = 0.5 }',
       '',
     ].join('\n'),
