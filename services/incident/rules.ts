@@ -18,7 +18,8 @@ export interface LiftVotes {
   /** Nobody completed the quorum within the lift rule's approvalTimeout: its escalateTo roles may lift alone. */
   escalated: boolean;
   votes: Vote[];
-  restoration: { criterion: string; evidence: string }[];
+  /** Evidence per restoration criterion so far, and whose vote gave it. */
+  restoration: { criterion: string; evidence: string; by?: string }[];
 }
 
 /** What the rules read: the incident as it stands and its runbook version's plan. */

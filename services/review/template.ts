@@ -66,8 +66,13 @@ function milestone(event: ReviewFacts['timeline'][number], facts: ReviewFacts): 
       return `Resolved by ${actor}${because('reason')}`;
     case 'incident.reopened':
       return `Reopened${because('reason')}`;
-    case 'incident.restoration_recorded':
-      return `Restoration criteria recorded as met by ${actor} before the ${kind} came off`;
+    case 'incident.restoration_recorded': {
+      const criteria = field(data, 'criteria');
+      const met = Array.isArray(criteria)
+        ? criteria.map((c) => `${text(c, 'criterion') ?? '?'}${text(c, 'by') ? ` (${text(c, 'by')})` : ''}: ${text(c, 'evidence') ?? ''}`)
+        : [];
+      return `Restoration recorded as met before the ${kind} came off${met.length ? `: ${met.join('; ')}` : ''}`;
+    }
     case 'correction.proposed':
       return `${kind} proposed by ${actor}${field(data, 'breakGlass') === true ? ' and applied at once (break-glass)' : ''}${because('reason')}`;
     case 'correction.escalated':
@@ -88,8 +93,11 @@ function milestone(event: ReviewFacts['timeline'][number], facts: ReviewFacts): 
       return `${kind} applied`;
     case 'correction.lift_escalated':
       return `${kind}: the lift's quorum was not met in time; escalated`;
-    case 'correction.lift_decided':
-      return `Lifting the ${kind} decided by ${actor}${because('rationale')}`;
+    case 'correction.lift_decided': {
+      const votes = field(data, 'votes');
+      const who = Array.isArray(votes) ? votes.map((v) => text(v, 'actor')).filter(Boolean) : [];
+      return `Lifting the ${kind} decided by ${who.length ? who.join(' and ') : actor}${because('rationale')}`;
+    }
     case 'correction.lifted':
       return `${kind} lifted`;
     case 'regulatory.report_submitted':

@@ -175,8 +175,8 @@ describe('the decision journey of a SEV1 shutdown, through the CLI', () => {
     // The evidence the first vote gave is the restoration on record.
     expect(events.find((e) => e.kind === 'incident.restoration_recorded')?.data).toMatchObject({
       criteria: [
-        { criterion: 'fix-deployed', evidence: 'weights store credentials rotated' },
-        { criterion: 'evaluation-passed', evidence: 'access audit 2291 clean' },
+        { criterion: 'fix-deployed', evidence: 'weights store credentials rotated', by: 'daniel-cho' },
+        { criterion: 'evaluation-passed', evidence: 'access audit 2291 clean', by: 'daniel-cho' },
       ],
     });
   });
@@ -239,7 +239,8 @@ describe('the decision journey of a SEV1 shutdown, through the CLI', () => {
         'Acknowledged by jonas-berg, who led the incident as commander',
         'shutdown proposed by jonas-berg: Weights exfiltration suspected',
         'shutdown approved by daniel-cho and priya-raman',
-        'Lifting the shutdown decided by priya-raman: Audit clean',
+        'Restoration recorded as met before the shutdown came off: fix-deployed (daniel-cho): weights store credentials rotated; evaluation-passed (daniel-cho): access audit 2291 clean',
+        'Lifting the shutdown decided by daniel-cho and priya-raman: Audit clean',
         'Resolved by jonas-berg: Access path closed',
       ]),
     );

@@ -445,7 +445,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       const votes = lifts.get(correction.id)!;
       votes.votes.push({ actor: lift.actor, role: vote.role, decision: 'approve', rationale: lift.rationale, at: lift.at });
       for (const given of lift.restoration ?? []) {
-        if (given.evidence.trim()) votes.restoration = [...votes.restoration.filter((r) => r.criterion !== given.criterion), given];
+        if (given.evidence.trim()) votes.restoration = [...votes.restoration.filter((r) => r.criterion !== given.criterion), { ...given, by: lift.actor }];
       }
       const restoring = rules.restorationRequired(standing(), correction.id);
       const decided = rules.liftDecided(standing(), correction.id);
