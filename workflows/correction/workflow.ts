@@ -1,6 +1,7 @@
 import { ActivityFailure, allHandlersFinished, condition, getExternalWorkflowHandle, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import { untilDone } from '../activity-options.js';
+import { workflowNow } from '../time.js';
 import type { DownstreamConsumerPlan } from '../../services/incident/plan.js';
 import { correctionPage, customerNotice, decisionRequest, type CallToAction } from '../../services/notification/templates.js';
 import { admitVote, decidingRoles, holdersOf, isApproved, isRejected, type Person, type VotingState } from '../../services/correction/authority.js';
@@ -191,7 +192,7 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
         audience: 'downstream',
         recipient: { name: consumer.name, email: consumer.contact.email },
         correctionId: start.id,
-        message: noticeFor(consumer, phase, new Date().toISOString()),
+        message: noticeFor(consumer, phase, new Date(workflowNow()).toISOString()),
       });
       // Activating a fallback stops being retried once the correction is being lifted: it is moot.
       await persist(
@@ -258,7 +259,7 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
         snapshot.failures += 1;
         const reason = error.cause?.message ?? error.message;
         const pauseMs = Math.min(failures, 15) * 60_000;
-        const nextAttemptAt = new Date(Date.now() + pauseMs).toISOString();
+        const nextAttemptAt = new Date(workflowNow() + pauseMs).toISOString();
         const failure = { incidentId: start.incidentId, correctionId: start.id, consumerId: consumer.id, action, attempt: failures, error: reason };
         await recordFallbackFailing({ ...failure, nextAttemptAt });
         // Shown live once on record, so what the API shows and what the database holds agree.
@@ -285,7 +286,7 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
   };
   /** One consumer, on its own: told the correction is in force, its fallback on; told of the lift, its fallback off. */
   const serveConsumer = async (consumer: DownstreamConsumerPlan, status: DownstreamStatus) => {
-    await notify(consumer, 'applied', new Date().toISOString());
+    await notify(consumer, 'applied', new Date(workflowNow()).toISOString());
     status.notice = 'in-force';
     // Activating is moot once the correction is being lifted.
     await switchFallback(consumer, status, 'activate', () => liftRequest !== undefined);
@@ -328,7 +329,7 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
     await enter('awaiting-ratification');
     downstreamApplied ??= independentDownstream ? serveDownstream() : informDownstream('applied');
     const windowMs = start.rule.breakGlass.ratificationWindowMs;
-    if (pageAuthorityAtOnce) decisionPages = askForDecision(new Date(Date.now() + windowMs).toISOString());
+    if (pageAuthorityAtOnce) decisionPages = askForDecision(new Date(workflowNow() + windowMs).toISOString());
     const ratified = await condition(() => isApproved(voting) || isRejected(voting) || liftRequest !== undefined, windowMs);
     if (ratified && isApproved(voting)) {
       await recordCorrectionTransition({ ...base, state: 'active', event: 'correction.ratified', actor: 'system:authority', stamp: 'approved_at' });
@@ -356,7 +357,7 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
       );
     }
   } else {
-    if (pageAuthorityAtOnce) decisionPages = askForDecision(new Date(Date.now() + start.rule.approvalTimeoutMs).toISOString());
+    if (pageAuthorityAtOnce) decisionPages = askForDecision(new Date(workflowNow() + start.rule.approvalTimeoutMs).toISOString());
     let decided = await condition(() => isApproved(voting) || isRejected(voting), start.rule.approvalTimeoutMs);
     if (!decided) {
       voting.escalated = true;
@@ -452,7 +453,7 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
   }
   // Customers hear of the lift before the incident may close: until then the incident sees it lifting.
   snapshot.state = 'lifted';
-  liftedAt = new Date().toISOString();
+  liftedAt = new Date(workflowNow()).toISOString();
   if (downstreamApplied) await condition(downstreamSettled);
   await enter('lifted');
   await downstreamApplied;

@@ -14,6 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import { untilDone } from '../activity-options.js';
+import { workflowNow } from '../time.js';
 import { indexIncident } from '../search-attributes.js';
 import { correctionWorkflowId, regulatoryClockWorkflowId, reviewWorkflowId } from '../../services/identity.js';
 import type { IncidentPlan } from '../../services/incident/plan.js';
@@ -263,7 +264,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     const what = proposal ? correctionInWords(correction.kind, proposal.scope, proposal.parameters, systemId) : correction.kind;
     tellInternal(state === 'active' ? 'correction-in-force' : 'correction-lifted', `${correctionId}:${state}`, {
       headline: state === 'active' ? `${correction.kind.replace(/_/g, ' ')} in force` : `${correction.kind.replace(/_/g, ' ')} lifted`,
-      at: new Date().toISOString(),
+      at: new Date(workflowNow()).toISOString(),
       by: state === 'active' ? (proposal?.actor ?? 'the decision authority') : 'the decision authority',
       details: [['Correction', `${what} (${correctionId})`]],
     });
