@@ -313,12 +313,43 @@ describe('correx CLI against correx dev: a SEV2 from trigger to a lifted correct
     expect(ok(await as(amara, ['review', 'attributions']))).toMatch(/alignment-safety-tuning\s+upstream-developer\s+1\s+1/);
   });
 
-  it('runs a drill of a shipped runbook and prints each step as it finishes', async () => {
-    const drill = ok(await correx(['drill', 'clinical-triage']));
+  it('runs a drill of a shipped runbook as the people the real incident needs, and prints each step as it finishes', async () => {
+    // Nobody of the hospital's runbook has a token yet: a real incident could not be led or decided, so
+    // neither can its drill, which says whose token is missing and how to make one.
+    const refused = await correx(['drill', 'clinical-triage']);
+    expect(refused.code, refused.stdout + refused.stderr).toBe(1);
+    expect(refused.stdout + refused.stderr).toMatch(
+      /nobody in the runbook holds a token that may acknowledge.*correx token create --owner \S+ --role responder/,
+    );
+
+    const people = [
+      'joost-kramer',
+      'ingrid-schouten',
+      'mehmet-yilmaz',
+      'noor-el-amrani',
+      'bas-verhoeven',
+      'willemijn-hendriks',
+      'frank-dekker',
+      'hanneke-vermeulen',
+    ];
+    for (const owner of people) ok(await correx(['token', 'create', '--owner', owner, '--role', 'responder,approver', '--description', 'drill rehearsal']));
+    // With the people's tokens it runs every step, through the real notice and fallback code. This
+    // `correx dev` has no CORREX_FALLBACK_SECRET_CLINICAL_TRIAGE, so the kiosks' webhook fallback fails
+    // as it would in a real incident, and the drill says so rather than passing.
+    const run = await correx(['drill', 'clinical-triage']);
+    const drill = run.stdout;
+    expect(run.code, run.stdout + run.stderr).toBe(1);
     expect(drill).toMatch(/^drill [0-9a-f-]{36} of clinical-triage started$/m);
     expect(drill).toMatch(/^\s+\d+ ms\s+trigger/m);
     expect(drill).toMatch(/^\s+\d+ ms\s+sign off \(/m);
-    expect(drill).toMatch(/^drill completed in .*: incident [0-9a-f-]{36} \(marked as a drill; no enforcer, mailbox or regulator was touched\)$/m);
+    expect(drill).toMatch(/notice in force: Emergency department \(SEH\) triage desk .*: written to the drill outbox \S+ as \S+\.eml, not sent$/m);
+    expect(drill).toMatch(
+      /fallback on: ED self check-in kiosks .* FAILED: no secret to sign the fallback webhook of check-in-kiosks: CORREX_FALLBACK_SECRET_CLINICAL_TRIAGE/m,
+    );
+    expect(drill).toMatch(/^drill FAILED: fallback on: ED self check-in kiosks/m);
+    expect(drill).toMatch(
+      /^touched: no enforcer \(the dry-run enforcer stood in\);.*mail written to the drill outbox \S+, not sent; no regulator clock started$/m,
+    );
   });
 
   it('reads the server and token from a profile file, validated, and says how to get a token when there is none', async () => {
