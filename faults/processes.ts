@@ -1,4 +1,4 @@
-import { freePorts, startCorrex, type LongRunningCorrex } from '../test/support/cli.js';
+import { startCorrex, type LongRunningCorrex } from '../test/support/cli.js';
 import type { Progress } from './progress.js';
 
 export interface ProcessEvent {
@@ -15,8 +15,6 @@ export class SupervisedCorrex {
   current: LongRunningCorrex | undefined;
   /** Every process started, for their output. */
   readonly all: LongRunningCorrex[] = [];
-  /** Port of the current process's health endpoints (the worker's CORREX_WORKER_HEALTH_PORT, the API's port). */
-  healthPort = 0;
   starts = 0;
   readonly unexpectedExits: { at: number; code: number | null; signal: string | null; reason: string; tail: string }[] = [];
   readonly events: ProcessEvent[] = [];
@@ -31,7 +29,12 @@ export class SupervisedCorrex {
     private readonly env: Record<string, string>,
     /** A starting process that prints a line (say, that it waits for PostgreSQL) moves the run forward. */
     private readonly progress: Progress,
-    private readonly fixedPort?: number,
+    /**
+     * The port of its health endpoints (the worker's CORREX_WORKER_HEALTH_PORT, the API's port), the
+     * same for every process it starts: chosen with the run's other ports, so no two can draw the same
+     * one while neither listens yet.
+     */
+    readonly healthPort: number,
   ) {}
 
   private get ready(): RegExp {
@@ -44,7 +47,6 @@ export class SupervisedCorrex {
    * is given up only when the process exits, or says nothing new for the run's stall time.
    */
   async start(): Promise<void> {
-    this.healthPort = this.fixedPort ?? (await freePorts(1))[0]!;
     const extra: Record<string, string> =
       this.name === 'worker' ? { CORREX_WORKER_HEALTH_PORT: String(this.healthPort) } : { CORREX_HTTP_PORT: String(this.healthPort) };
     const child = startCorrex([this.name], { ...this.env, ...extra });

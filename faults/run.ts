@@ -145,7 +145,7 @@ async function main(): Promise<number> {
 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'correx-faults-'));
   cleanups.push({ name: 'temporary folder', run: () => rm(dir, { recursive: true, force: true }) });
-  const [pgPort, temporalPort, uiPort, apiPort] = await freePorts(4);
+  const [pgPort, temporalPort, uiPort, apiPort, workerHealthPort] = await freePorts(5);
 
   // --- PostgreSQL of our own, migrated, with the people's tokens -----------------------------------
   const postgres = await PrivatePostgres.create(pgPort!);
@@ -219,8 +219,8 @@ async function main(): Promise<number> {
     CORREX_RATE_LIMIT: '1000000',
     LOG_LEVEL: 'warn',
   };
-  const worker = new SupervisedCorrex('worker', env, progress);
-  const api = new SupervisedCorrex('api', env, progress, apiPort);
+  const worker = new SupervisedCorrex('worker', env, progress, workerHealthPort!);
+  const api = new SupervisedCorrex('api', env, progress, apiPort!);
   cleanups.push({ name: 'correx worker', run: () => worker.stop() });
   cleanups.push({ name: 'correx api', run: () => api.stop() });
   await Promise.all([worker.start(), api.start()]);
