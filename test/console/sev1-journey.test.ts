@@ -9,11 +9,10 @@ import { runCorrex, type CliResult } from '../support/cli.js';
 import { eventually } from '../support/database.js';
 import { projectRoot } from '../support/environment.js';
 import type { ReceivedMail } from '../support/smtp.js';
+import { breakFallbackOf } from '../support/runbooks.js';
 import { useIncidentStack } from '../support/stack.js';
 
 const secret = 'sev1-journey-webhook-secret-01234567';
-/** Lexicon Legal's fallback webhook: nothing listens here, so every switch fails, throughout. */
-const deadFallback = 'http://127.0.0.1:9/llm-fallback';
 const screenshots = path.join(projectRoot, 'test-results', 'journey');
 
 /**
@@ -35,8 +34,7 @@ describe('a SEV1 shutdown of frontier-assistant, from the CLI to the phone to th
         from: 'frontier-assistant',
         adjust: (runbook, s) => {
           s.routeToEndpoint(runbook, { enforcement: true });
-          const lexicon = (runbook.system.consumers as { id: string; fallback: { activation: { url?: string } } }[]).find((c) => c.id === 'lexicon-legal')!;
-          lexicon.fallback.activation.url = deadFallback;
+          breakFallbackOf(runbook, 'lexicon-legal');
         },
       },
     },

@@ -26,6 +26,16 @@ export async function recordRunbook(db: Kysely<Database>, content: Record<string
   return version;
 }
 
+/** Nothing listens here: every call to a fallback webhook pointed at it is refused. */
+export const deadFallbackUrl = 'http://127.0.0.1:9/llm-fallback';
+
+/** Points one consumer's webhook fallback where nothing listens, so every switch of it fails, throughout. */
+export function breakFallbackOf(runbook: RunbookContent, consumerId: string): void {
+  const consumer = (runbook.system.consumers as { id: string; fallback: { activation: { url?: string } } }[]).find((c) => c.id === consumerId);
+  if (!consumer) throw new Error(`the runbook has no consumer ${consumerId}`);
+  consumer.fallback.activation.url = deadFallbackUrl;
+}
+
 /** Points every webhook fallback of the runbook's consumers at a test control endpoint, signed with `secretEnv`. */
 export function routeFallbacksTo(runbook: RunbookContent, endpointUrl: string, secretEnv: string): void {
   runbook.system.fallbackSecretEnv = secretEnv;

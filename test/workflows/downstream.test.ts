@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { eventually } from '../support/database.js';
 import type { ReceivedMail } from '../support/smtp.js';
+import { breakFallbackOf } from '../support/runbooks.js';
 import { useIncidentStack } from '../support/stack.js';
 
 const secret = 'test-webhook-secret-downstream-0123';
-/** Nothing listens here: every call to this fallback webhook is refused, throughout. */
-const deadFallback = 'http://127.0.0.1:9/llm-fallback';
 
 /**
  * Downstream customers of a SEV2 shutdown, as they live it: Northwind's fallback is switched by
@@ -23,8 +22,7 @@ describe('downstream consumers of a correction, one of them failing throughout',
         from: 'frontier-assistant',
         adjust: (runbook, s) => {
           s.routeToEndpoint(runbook, { enforcement: true });
-          const lexicon = (runbook.system.consumers as { id: string; fallback: { activation: { url?: string } } }[]).find((c) => c.id === 'lexicon-legal')!;
-          lexicon.fallback.activation.url = deadFallback;
+          breakFallbackOf(runbook, 'lexicon-legal');
           (runbook.notifications as Record<string, unknown>).customers = {
             consumers: 'all',
             contact: { name: 'Meridian customer desk', email: 'customers@meridian.example' },
