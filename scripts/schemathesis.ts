@@ -332,6 +332,8 @@ async function main(): Promise<number> {
         ...process.env,
         CORREX_SCHEMATHESIS_PROTECTED_TOKENS: [admin.token, integration.token].flatMap((t) => [t.id, t.prefix]).join(','),
         CORREX_SCHEMATHESIS_DECOY_TOKEN: decoy.token.id,
+        // Loading the hooks file would otherwise leave scripts/__pycache__ in the checkout.
+        PYTHONDONTWRITEBYTECODE: '1',
       },
     });
     cleanups.push({ name: 'schemathesis', run: async () => child.exitCode === null && child.kill('SIGTERM') });
