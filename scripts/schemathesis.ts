@@ -287,6 +287,12 @@ async function main(): Promise<number> {
       ...['query', 'body'].map((where) => `"${where}.severity" = { dictionary = "severities", probability = 0.5 }`),
       ...['query', 'body'].map((where) => `"${where}.owner" = { dictionary = "people", probability = 0.5 }`),
       '"body.routing_key" = { dictionary = "integration-keys", probability = 0.5 }',
+      // Valid by the schema is not valid for this deployment when it names a system, person or integration
+      // key its runbooks do not define, a silence already over, a cursor this server did not issue, a
+      // period that ends before it starts, or an Idempotency-Key used before: no static schema can say
+      // those, and each is a documented 400 or 422 naming the field. Every other status still fails.
+      '[checks.positive_data_acceptance]',
+      'expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422"]',
       '',
     ].join('\n'),
   );

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Severity, SystemId } from '../incident/schema.js';
-import { Instant } from '../instant.js';
+import { Instant, InstantInput } from '../instant.js';
 
 export const EXPORT_FORMAT = 'correx.timeline-export/1';
 
@@ -11,9 +11,9 @@ export const ExportSelection = z
     systemId: SystemId.optional(),
     severity: Severity.optional(),
     /** Incidents opened at or after this time. */
-    from: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time with offset' }).optional(),
+    from: InstantInput.optional(),
     /** Incidents opened before this time. */
-    to: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time with offset' }).optional(),
+    to: InstantInput.optional(),
     format: z.enum(['json', 'csv']).default('json'),
   })
   .refine((s) => s.incidentId || s.systemId || s.severity || s.from || s.to, {

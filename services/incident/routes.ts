@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { InstantInput } from '../instant.js';
 import { readers } from '../access/roles.js';
 import { InvalidInput } from '../errors.js';
 import { actorOf, NotFound, untilRecorded, type CorrexApp, type RouteDependencies } from '../http/app.js';
@@ -15,7 +16,7 @@ export const IncidentParams = z.strictObject({ id: z.uuid('must be an incident i
 const Cursor = z.string().transform((text, ctx) => {
   try {
     const decoded = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown;
-    const parsed = z.object({ openedAt: z.iso.datetime({ offset: true }), id: z.uuid() }).safeParse(decoded);
+    const parsed = z.object({ openedAt: InstantInput, id: z.uuid() }).safeParse(decoded);
     if (parsed.success) return parsed.data;
   } catch {
     // falls through to the issue below
@@ -37,8 +38,8 @@ const ListQuery = z.strictObject({
     .optional()
     .describe('One state or several: repeated (state=triggered&state=acknowledged) or comma-separated (state=triggered,acknowledged)'),
   severity: Severity.optional(),
-  openedAfter: z.iso.datetime({ offset: true }).optional(),
-  openedBefore: z.iso.datetime({ offset: true }).optional(),
+  openedAfter: InstantInput.optional(),
+  openedBefore: InstantInput.optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: Cursor.optional(),
 });
@@ -49,7 +50,8 @@ const ClassifyBody = z.strictObject({
   reason: z.string().trim().min(1, 'say why').max(2000),
 });
 const TimelineQuery = z.strictObject({
-  afterSeq: z.coerce.number().int().min(0).optional(),
+  // seq is a PostgreSQL integer: a larger number is no page of any timeline.
+  afterSeq: z.coerce.number().int().min(0).max(2_147_483_647).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(500),
 });
 

@@ -1,5 +1,6 @@
 import { Registry } from 'prom-client';
 import { z } from 'zod';
+import { InstantInput } from '../instant.js';
 import { readers, type Role } from '../access/roles.js';
 import { NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';
 import { systemHasIncidents } from '../incident/repository.js';
@@ -10,7 +11,7 @@ import { incidentMetrics, systemMetrics } from './repository.js';
 import { IncidentMetrics, SystemMetrics } from './schema.js';
 
 const SystemParams = z.strictObject({ systemId: SystemId });
-const Time = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time with offset' });
+const Time = InstantInput;
 const WindowQuery = z
   .strictObject({
     /** Incidents opened at or after this time. */

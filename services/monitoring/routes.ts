@@ -3,7 +3,7 @@ import { readers } from '../access/roles.js';
 import { InvalidInput } from '../errors.js';
 import { actorOf, NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';
 import { SystemId } from '../incident/schema.js';
-import { Instant } from '../instant.js';
+import { InstantInput } from '../instant.js';
 import { SignalInput } from './signal.js';
 import { MonitorView, monitorView, SilenceView, silenceView } from './view.js';
 
@@ -11,7 +11,7 @@ const SystemParams = z.strictObject({ systemId: SystemId });
 const SilenceBody = z
   .strictObject({
     reason: z.string().trim().min(1, 'say why').max(2000),
-    endsAt: Instant.refine((endsAt) => Date.parse(endsAt) > Date.now(), 'must be in the future'),
+    endsAt: InstantInput.refine((endsAt) => Date.parse(endsAt) > Date.now(), 'must be in the future'),
     matchers: z.record(z.string().min(1), z.string()).default({}).describe('Labels a signal must carry, all of them, to be held back'),
     trigger: z.string().min(1).optional().describe('Only signals matching this trigger (its id in the runbook) are held back'),
   })

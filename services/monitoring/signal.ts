@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { InstantInput } from '../instant.js';
 import { SystemId } from '../incident/schema.js';
 import { signalSources } from '../runbook/schema.js';
 
@@ -32,7 +33,7 @@ export const SignalInput = z.strictObject({
   severity: z.string().min(1).max(64).optional(),
   summary: z.string().max(1024).optional(),
   /** When it was observed (ISO 8601); defaults to when Correx received it. */
-  at: z.iso.datetime({ offset: true }).optional(),
+  at: InstantInput.optional(),
   /** The sender's identity for this signal; a repeat with the same key is stored once. */
   idempotencyKey: z.string().min(1).max(255).optional(),
 });

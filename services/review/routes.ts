@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely';
 import { z } from 'zod';
+import { InstantInput } from '../instant.js';
 import { readers } from '../access/roles.js';
 import type { AfterActionReviewsTable } from '../db/schema.js';
 import { actorOf, type CorrexApp, type RouteDependencies } from '../http/app.js';
@@ -126,8 +127,8 @@ export function reviewRoutes(app: CorrexApp, deps: RouteDependencies): void {
       summary: 'Attributions across reviewed incidents (drills left out), by lifecycle stage and value-chain actor',
       querystring: z.strictObject({
         systemId: SystemId.optional(),
-        from: z.iso.datetime({ offset: true }).optional(),
-        to: z.iso.datetime({ offset: true }).optional(),
+        from: InstantInput.optional(),
+        to: InstantInput.optional(),
       }),
       response: { 200: AttributionTotals.describe('Attributions counted by stage and actor, most first, with totals by each') },
     },

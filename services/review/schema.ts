@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Instant } from '../instant.js';
+import { Instant, InstantInput } from '../instant.js';
 import { taskStates } from './task-states.js';
 
 /** Where in the model's lifecycle the failure traces to. */
@@ -29,7 +29,7 @@ export const CorrectiveAction = z.strictObject({
   title: Text(500),
   ownerRole: z.string().min(1).max(64),
   owner: z.string().min(1).max(64).optional(),
-  dueAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time with offset' }),
+  dueAt: InstantInput,
 });
 export type CorrectiveAction = z.infer<typeof CorrectiveAction>;
 
@@ -37,9 +37,7 @@ export type CorrectiveAction = z.infer<typeof CorrectiveAction>;
 export const ReviewRecord = z.strictObject({
   summary: Text(10_000),
   impact: Text(10_000),
-  highlights: z
-    .array(z.strictObject({ seq: z.number().int().min(1).optional(), at: z.iso.datetime({ offset: true }).optional(), note: Text(2000) }))
-    .default([]),
+  highlights: z.array(z.strictObject({ seq: z.number().int().min(1).optional(), at: InstantInput.optional(), note: Text(2000) })).default([]),
   rootCause: Text(10_000),
   contributingFactors: z.array(Text(2000)).default([]),
   attribution: z.array(Attribution).min(1, 'attribute the failure to at least one lifecycle stage and value-chain actor'),

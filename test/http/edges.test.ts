@@ -128,6 +128,34 @@ describe('the edge refuses text PostgreSQL cannot store, naming the field, and l
       req.end(options.body);
     });
 
+  it('reads a moment with any offset or year as the instant it names, and bounds a page cursor to what the database holds (schemathesis found each a 500)', async () => {
+    const reader = await api.token('hannah-vogel', ['compliance']);
+    // An offset beyond PostgreSQL's ±15:59 and a year before 1000: read as their instant in UTC.
+    const signal = await api.call('POST', '/v1/signals', {
+      token: ingest,
+      body: { systemId: 'clinical-triage', at: '0986-09-23T11:55:45.47-21:50', severity: 'warning', source: 'pagerduty' },
+    });
+    expect(signal.status, JSON.stringify(signal.body)).toBe(202);
+    const stored = await database.db.selectFrom('signals').select('received_at').where('id', '=', signal.body.signalId).executeTakeFirst();
+    expect(stored).toBeDefined();
+    const metrics = await api.call(
+      'GET',
+      `/v1/systems/credit-scoring/metrics?from=${encodeURIComponent('0176-09-10T11:31:49+22:31')}&to=2026-12-02T01:22:37Z`,
+      {
+        token: reader,
+      },
+    );
+    expect(metrics.status, JSON.stringify(metrics.body)).toBe(200);
+    // seq is an integer column: a larger afterSeq is a 400 naming the field, not a failed query.
+    const incident = await api.call('POST', '/v1/incidents', {
+      token: responder,
+      body: { systemId: 'frontier-assistant', title: 'Cursor bounds', severity: 'SEV3' },
+    });
+    const page = await api.call('GET', `/v1/incidents/${incident.body.incidentId}/timeline?afterSeq=96183033809657`, { token: reader });
+    expect(page.status, JSON.stringify(page.body)).toBe(400);
+    expect(page.body.errors).toEqual([{ path: 'query.afterSeq', message: expect.stringMatching(/2147483647/) }]);
+  });
+
   it('answers malformed and over-long URLs, over-large headers and unsupported methods with problem+json', async () => {
     const cases: [string, string, number][] = [
       ['GET', '/v1/incidents/%ZZ', 400],

@@ -4850,7 +4850,6 @@ export interface operations {
                 "application/json": {
                     summary: string;
                     impact: string;
-                    /** @default [] */
                     highlights?: {
                         seq?: number;
                         /** Format: date-time */
@@ -4873,7 +4872,6 @@ export interface operations {
                             url?: string;
                         }[];
                     }[];
-                    /** @default [] */
                     correctiveActions?: {
                         title: string;
                         ownerRole: string;
