@@ -42,7 +42,14 @@ interface CorrectionView {
 }
 
 const Rationale = z.string().trim().min(1, 'give the rationale').max(2000);
-const proposalNames = { kind: '--kind', scope: '--scope', parameters: '--param', reason: '--reason', breakGlass: '--break-glass' };
+const proposalNames = {
+  kind: '--kind',
+  scope: '--scope',
+  parameters: '--param',
+  reason: '--reason',
+  breakGlass: '--break-glass',
+  customerMessage: '--customer-message',
+};
 
 /**
  * `--param key=value` as the kind's parameters: each value is taken as JSON (numbers, lists), as
@@ -127,7 +134,15 @@ function decidedState(snapshot: CorrectionSnapshot): string {
 
 export async function propose(
   incident: string,
-  options: ConnectionOptions & { kind: string; reason: string; scope?: string; scopeFile?: string; param?: string[]; breakGlass?: boolean },
+  options: ConnectionOptions & {
+    kind: string;
+    reason: string;
+    scope?: string;
+    scopeFile?: string;
+    param?: string[];
+    breakGlass?: boolean;
+    customerMessage?: string;
+  },
 ): Promise<void> {
   const incidentId = idArgument(incident, 'an incident', '<incidentId>');
   const body = parseInput(
@@ -138,6 +153,7 @@ export async function propose(
       parameters: parameters(options.kind, keyValues(options.param, '--param')),
       reason: options.reason,
       ...(options.breakGlass ? { breakGlass: true } : {}),
+      ...(options.customerMessage !== undefined ? { customerMessage: options.customerMessage } : {}),
     },
     proposalNames,
   );

@@ -17,7 +17,8 @@ export function correctionCommand(program: Command): void {
       .option('--scope <json>', 'traffic it applies to, as JSON: {"all":true} (default) or segments {"users"|"orgs"|"tiers"|"regions"|"useCases": [...]}')
       .option('--scope-file <file>', 'the scope JSON from a file')
       .option('--param <key=value>', 'a parameter of the kind, repeatable (e.g. requestsPerMinute=10); values are JSON, text or comma-separated lists', collect)
-      .option('--break-glass', 'apply at once as incident commander, to be ratified later (where the runbook allows it)'),
+      .option('--break-glass', 'apply at once as incident commander, to be ratified later (where the runbook allows it)')
+      .option('--customer-message <text>', "what affected customers are told (default: the runbook's message for the kind); the reason is never sent to them"),
   ).action(lazy(async () => (await actions()).propose));
 
   const decision = (name: 'approve' | 'reject', description: string) =>

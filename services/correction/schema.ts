@@ -113,6 +113,11 @@ export const CorrectionProposalInput = correctionOf({
   scope: CorrectionScope,
   reason: Prose(2000),
   breakGlass: z.boolean().optional(),
+  customerMessage: Prose(2000)
+    .optional()
+    .describe(
+      "What affected customers are told about this correction, in the deployer's voice; the runbook's message for the kind when left out. The rationale (`reason`) is never sent to customers.",
+    ),
 });
 
 // What the API answers about corrections. Each is checked against what is sent (services/http/contract.ts).

@@ -92,6 +92,8 @@ describe('a SEV1 shutdown of frontier-assistant, from the CLI to the phone to th
         'shutdown',
         '--reason',
         'INTERNAL: red team repro 3/3, legal wants it off',
+        '--customer-message',
+        'We paused the assistant while we fix a safety problem in its answers; we expect it back within a day.',
         '--json',
       ]),
     );
@@ -160,6 +162,9 @@ describe('a SEV1 shutdown of frontier-assistant, from the CLI to the phone to th
     expect(inForce.at - appliedAt).toBeLessThan(5_000);
     expect(inForce.text).toContain('Meridian Assistant API is shut down for everyone: the model is not served.');
     expect(inForce.text).not.toContain('INTERNAL');
+    // The proposer's message for customers, not the runbook's default for shutdowns.
+    expect(inForce.text).toContain('We paused the assistant while we fix a safety problem in its answers; we expect it back within a day.');
+    expect(inForce.text).not.toContain('We have stopped serving the model');
     const failing = await eventually(
       async () =>
         ((await correctionState()).live?.downstream as { consumerId: string; fallback: string; lastError?: string }[] | undefined)?.find(

@@ -2181,6 +2181,8 @@ export interface operations {
                     };
                     reason: string;
                     breakGlass?: boolean;
+                    /** @description What affected customers are told about this correction, in the deployer's voice; the runbook's message for the kind when left out. The rationale (`reason`) is never sent to customers. */
+                    customerMessage?: string;
                 } | {
                     /** @enum {string} */
                     kind: "rate_limit";
@@ -2204,6 +2206,8 @@ export interface operations {
                     };
                     reason: string;
                     breakGlass?: boolean;
+                    /** @description What affected customers are told about this correction, in the deployer's voice; the runbook's message for the kind when left out. The rationale (`reason`) is never sent to customers. */
+                    customerMessage?: string;
                 } | {
                     /** @enum {string} */
                     kind: "capability_restriction";
@@ -2223,6 +2227,8 @@ export interface operations {
                     };
                     reason: string;
                     breakGlass?: boolean;
+                    /** @description What affected customers are told about this correction, in the deployer's voice; the runbook's message for the kind when left out. The rationale (`reason`) is never sent to customers. */
+                    customerMessage?: string;
                 } | {
                     /** @enum {string} */
                     kind: "use_case_restriction";
@@ -2241,6 +2247,8 @@ export interface operations {
                     };
                     reason: string;
                     breakGlass?: boolean;
+                    /** @description What affected customers are told about this correction, in the deployer's voice; the runbook's message for the kind when left out. The rationale (`reason`) is never sent to customers. */
+                    customerMessage?: string;
                 } | {
                     /** @enum {string} */
                     kind: "rollback";
@@ -2259,6 +2267,8 @@ export interface operations {
                     };
                     reason: string;
                     breakGlass?: boolean;
+                    /** @description What affected customers are told about this correction, in the deployer's voice; the runbook's message for the kind when left out. The rationale (`reason`) is never sent to customers. */
+                    customerMessage?: string;
                 } | {
                     /** @enum {string} */
                     kind: "shutdown";
@@ -2276,6 +2286,8 @@ export interface operations {
                     };
                     reason: string;
                     breakGlass?: boolean;
+                    /** @description What affected customers are told about this correction, in the deployer's voice; the runbook's message for the kind when left out. The rationale (`reason`) is never sent to customers. */
+                    customerMessage?: string;
                 };
             };
         };

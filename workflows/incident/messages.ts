@@ -23,6 +23,8 @@ export interface CorrectionProposal {
   reason: string;
   /** The incident commander applies at once, to be ratified within the runbook's window. */
   breakGlass?: boolean;
+  /** What customers are told, instead of the runbook's message for the kind. */
+  customerMessage?: string;
 }
 export interface CorrectionLift {
   correctionId: string;

@@ -323,7 +323,15 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
         consumers: consumers.filter((c) => c.affectedBy.includes(kind)),
         fallbackSecretEnv,
         // Plans prepared before customer notices had their own text have no `customers`.
-        ...(plan!.customers ? { customers: { systemName: plan!.systemName, contact: plan!.customers.contact, message: plan!.customers.messages[kind] } } : {}),
+        ...(plan!.customers
+          ? {
+              customers: {
+                systemName: plan!.systemName,
+                contact: plan!.customers.contact,
+                message: proposal.customerMessage ?? plan!.customers.messages[kind],
+              },
+            }
+          : {}),
       };
       // A correction in force must never be dropped with its parent; it ends only by being lifted.
       const started = startChild(correctionWorkflow, { workflowId: childId, parentClosePolicy: ParentClosePolicy.ABANDON, args: [args] });
