@@ -36,6 +36,8 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
   const independentDownstream = patched('downstream-independent');
   // The decision authority is paged the moment a correction waits on it, not when its approval times out.
   const pageAuthorityAtOnce = patched('page-authority-at-proposal');
+  // The enforcer is not kept waiting for bookkeeping: one round trip less between a decision and its effect.
+  const applyWithoutWaiting = patched('apply-without-waiting');
   const voting: VotingState = { rule: start.rule, escalated: false, proposedBy: start.proposedBy, votes: [] };
   const snapshot: CorrectionSnapshot = {
     id: start.id,
@@ -316,8 +318,11 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
   recorded = true;
 
   if (start.breakGlass && start.rule.breakGlass.allowed) {
-    await enter('applying');
-    await enforce('apply');
+    if (applyWithoutWaiting) await Promise.all([enter('applying'), enforce('apply')]);
+    else {
+      await enter('applying');
+      await enforce('apply');
+    }
     await recordCorrectionTransition({
       ...base,
       state: 'awaiting-ratification',
@@ -390,17 +395,24 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
       await decisionPages;
       return snapshot;
     }
-    await recordCorrectionTransition({
-      ...base,
-      state: 'approved',
-      event: 'correction.approved',
-      actor: 'system:authority',
-      stamp: 'approved_at',
-      data: { approvers: voting.votes.filter((v) => v.decision === 'approve').map((v) => ({ actor: v.actor, role: v.role })), escalated: voting.escalated },
-    });
-    await enter('approved');
-    await enter('applying');
-    await enforce('apply');
+    const approved = () =>
+      recordCorrectionTransition({
+        ...base,
+        state: 'approved',
+        event: 'correction.approved',
+        actor: 'system:authority',
+        stamp: 'approved_at',
+        data: { approvers: voting.votes.filter((v) => v.decision === 'approve').map((v) => ({ actor: v.actor, role: v.role })), escalated: voting.escalated },
+      });
+    // The enforcer is called the moment the quorum is met: recording the approval and telling the incident
+    // are not in its way (the timeline still has the approval before the application, recorded after both).
+    if (applyWithoutWaiting) await Promise.all([approved(), enter('approved').then(() => enter('applying')), enforce('apply')]);
+    else {
+      await approved();
+      await enter('approved');
+      await enter('applying');
+      await enforce('apply');
+    }
     await recordCorrectionTransition({
       ...base,
       state: 'applied',
