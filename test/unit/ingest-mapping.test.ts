@@ -19,7 +19,8 @@ describe('mapping Alertmanager payloads (captured from the real Alertmanager) to
       status: 'firing',
       severity: 'critical',
       labels: alert.labels,
-      at: alert.startsAt,
+      // Read as its instant, in UTC to the millisecond (Alertmanager sends nanoseconds).
+      at: new Date(alert.startsAt).toISOString(),
       idempotencyKey: `${alert.fingerprint}:${alert.startsAt}:firing`,
     });
     // Alertmanager re-sends the group every repeat_interval: the same alert maps to the same key.
@@ -30,7 +31,7 @@ describe('mapping Alertmanager payloads (captured from the real Alertmanager) to
     const [firing] = alertmanagerSignals(fixture('alertmanager-firing.json'), null);
     const resolvedPayload = fixture('alertmanager-resolved.json');
     const [resolved] = alertmanagerSignals(resolvedPayload, null);
-    expect(resolved).toMatchObject({ status: 'resolved', at: resolvedPayload.alerts[0]!.endsAt });
+    expect(resolved).toMatchObject({ status: 'resolved', at: new Date(resolvedPayload.alerts[0]!.endsAt).toISOString() });
     expect(resolved!.idempotencyKey).not.toBe(firing!.idempotencyKey);
   });
 
@@ -67,7 +68,7 @@ describe('mapping PagerDuty Events v2 to signals', () => {
       labels: { source: 'bucket-7', component: 'weights-store', dedup_key: 'disk-1' },
       severity: 'error',
       summary: 'weights read spike',
-      at: '2026-11-23T01:00:00Z',
+      at: '2026-11-23T01:00:00.000Z',
     });
   });
 
