@@ -31,7 +31,7 @@ describe('mapping Alertmanager payloads (captured from the real Alertmanager) to
     const [firing] = alertmanagerSignals(fixture('alertmanager-firing.json'), null);
     const resolvedPayload = fixture('alertmanager-resolved.json');
     const [resolved] = alertmanagerSignals(resolvedPayload, null);
-    expect(resolved).toMatchObject({ status: 'resolved', at: new Date(resolvedPayload.alerts[0]!.endsAt).toISOString() });
+    expect(resolved).toMatchObject({ status: 'resolved', at: new Date(resolvedPayload.alerts[0]!.endsAt!).toISOString() });
     expect(resolved!.idempotencyKey).not.toBe(firing!.idempotencyKey);
   });
 
