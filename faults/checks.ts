@@ -66,13 +66,21 @@ async function fallbackActivations(db: CheckInputs['db'], incidentIds: string[])
         .selectFrom('timeline_events')
         .select(['kind', 'data'])
         .where('incident_id', 'in', incidentIds)
-        .where((eb) => eb.or([eb('kind', '=', 'fallback.activated'), eb('kind', 'like', 'correction.fallback-activate-%_failed')]))
+        // Failures are `fallback.failed` (action activate) since each consumer runs on its own; runs from
+        // before recorded them as `correction.fallback-activate-<consumer>_failed`.
+        .where((eb) =>
+          eb.or([eb('kind', '=', 'fallback.activated'), eb('kind', '=', 'fallback.failed'), eb('kind', 'like', 'correction.fallback-activate-%_failed')]),
+        )
         .execute()
     : [];
   return (correctionId: string, consumer: string) => {
     const mine = events.filter((e) => e.data.correctionId === correctionId);
     const claimed = mine.some((e) => e.kind === 'fallback.activated' && e.data.consumer === consumer);
-    const failed = mine.some((e) => e.kind === `correction.fallback-activate-${consumer}_failed`);
+    const failed = mine.some(
+      (e) =>
+        e.kind === `correction.fallback-activate-${consumer}_failed` ||
+        (e.kind === 'fallback.failed' && e.data.consumer === consumer && e.data.action === 'activate'),
+    );
     return { claimed, failed, abandoned: !claimed && failed };
   };
 }
