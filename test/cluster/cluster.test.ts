@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -95,17 +95,28 @@ describe('beyond one machine: a Temporal server process, two workers and two API
   it(`drives ${INCIDENTS} incidents through both APIs while a worker is killed, each correction applied and lifted once`, async () => {
     const responder = (await createToken(database.db, { owner: 'jonas-berg', roles: ['responder'] })).secret;
     const approver = (await createToken(database.db, { owner: 'sofia-marquez', roles: ['approver'] })).secret;
+    // As a careful client: every POST carries an Idempotency-Key, sent again unchanged on each retry,
+    // so a retry after a 503 (a worker killed mid-write) never acts twice; Retry-After is honoured.
     const call = async (api: string, method: string, route: string, token: string, body?: unknown) => {
-      for (let attempt = 1; ; attempt++) {
+      const key = method === 'POST' ? randomUUID() : undefined;
+      const giveUpAt = Date.now() + 180_000;
+      for (;;) {
         const response = await fetch(`${api}${route}`, {
           method,
-          headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(key ? { 'idempotency-key': key } : {}),
+            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          },
           ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
         });
         const text = await response.text();
         if (response.ok) return text ? (JSON.parse(text) as Record<string, unknown>) : {};
-        // A request that met the killed worker mid-update is retried, as a client would.
-        if (response.status >= 500 && attempt < 5) continue;
+        if (response.status >= 500 && Date.now() < giveUpAt) {
+          const retryAfter = Number(response.headers.get('retry-after') ?? '1');
+          await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000));
+          continue;
+        }
         throw new Error(`${method} ${route} via ${api}: ${response.status} ${text}`);
       }
     };
