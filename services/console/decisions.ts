@@ -207,7 +207,10 @@ export async function describeDecision(
     system: { name: runbook?.system.name ?? incident.system_id, adapter: runbook?.system.enforcement.adapter ?? 'unknown' },
     consumers,
     outstanding: outstandingVotes(voting, persons),
-    deadline: decisionDeadline(correction, live.rule, live.escalated, persons),
+    // The workflow's own timer when it says (runs from before 2026-12-02 do not): otherwise reckoned from the recorded moments.
+    deadline: live.decideBy
+      ? { ...decisionDeadline(correction, live.rule, live.escalated, persons), at: new Date(live.decideBy) }
+      : decisionDeadline(correction, live.rule, live.escalated, persons),
     you,
   };
 }

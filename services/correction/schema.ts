@@ -192,6 +192,9 @@ export const CorrectionSnapshot = z.strictObject({
   escalated: z.boolean().describe('The approval timed out: the escalation authority may now decide alone'),
   votes: z.array(VoteView),
   failures: z.number().int().describe('Enforcement attempts that failed (each surfaced on the timeline and paged)'),
+  decideBy: Instant.optional().describe(
+    'While a decision waits: when its timer runs out (it then escalates, expires or, for break-glass, is lifted). Runs started before 2026-12-02 do not say',
+  ),
   downstream: z.array(DownstreamStatus).optional().describe('Each downstream consumer it reaches (runs started before 2026-12-02 do not say)'),
 });
 export type CorrectionSnapshot = z.infer<typeof CorrectionSnapshot>;

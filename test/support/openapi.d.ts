@@ -2494,6 +2494,11 @@ export interface operations {
                             }[];
                             /** @description Enforcement attempts that failed (each surfaced on the timeline and paged) */
                             failures: number;
+                            /**
+                             * Format: date-time
+                             * @description While a decision waits: when its timer runs out (it then escalates, expires or, for break-glass, is lifted). Runs started before 2026-12-02 do not say
+                             */
+                            decideBy?: string;
                             /** @description Each downstream consumer it reaches (runs started before 2026-12-02 do not say) */
                             downstream?: {
                                 consumerId: string;
@@ -2597,6 +2602,11 @@ export interface operations {
                             }[];
                             /** @description Enforcement attempts that failed (each surfaced on the timeline and paged) */
                             failures: number;
+                            /**
+                             * Format: date-time
+                             * @description While a decision waits: when its timer runs out (it then escalates, expires or, for break-glass, is lifted). Runs started before 2026-12-02 do not say
+                             */
+                            decideBy?: string;
                             /** @description Each downstream consumer it reaches (runs started before 2026-12-02 do not say) */
                             downstream?: {
                                 consumerId: string;
@@ -2696,6 +2706,11 @@ export interface operations {
                             }[];
                             /** @description Enforcement attempts that failed (each surfaced on the timeline and paged) */
                             failures: number;
+                            /**
+                             * Format: date-time
+                             * @description While a decision waits: when its timer runs out (it then escalates, expires or, for break-glass, is lifted). Runs started before 2026-12-02 do not say
+                             */
+                            decideBy?: string;
                             /** @description Each downstream consumer it reaches (runs started before 2026-12-02 do not say) */
                             downstream?: {
                                 consumerId: string;
@@ -2794,6 +2809,11 @@ export interface operations {
                             }[];
                             /** @description Enforcement attempts that failed (each surfaced on the timeline and paged) */
                             failures: number;
+                            /**
+                             * Format: date-time
+                             * @description While a decision waits: when its timer runs out (it then escalates, expires or, for break-glass, is lifted). Runs started before 2026-12-02 do not say
+                             */
+                            decideBy?: string;
                             /** @description Each downstream consumer it reaches (runs started before 2026-12-02 do not say) */
                             downstream?: {
                                 consumerId: string;
@@ -2892,6 +2912,11 @@ export interface operations {
                             }[];
                             /** @description Enforcement attempts that failed (each surfaced on the timeline and paged) */
                             failures: number;
+                            /**
+                             * Format: date-time
+                             * @description While a decision waits: when its timer runs out (it then escalates, expires or, for break-glass, is lifted). Runs started before 2026-12-02 do not say
+                             */
+                            decideBy?: string;
                             /** @description Each downstream consumer it reaches (runs started before 2026-12-02 do not say) */
                             downstream?: {
                                 consumerId: string;
@@ -2989,6 +3014,11 @@ export interface operations {
                             }[];
                             /** @description Enforcement attempts that failed (each surfaced on the timeline and paged) */
                             failures: number;
+                            /**
+                             * Format: date-time
+                             * @description While a decision waits: when its timer runs out (it then escalates, expires or, for break-glass, is lifted). Runs started before 2026-12-02 do not say
+                             */
+                            decideBy?: string;
                             /** @description Each downstream consumer it reaches (runs started before 2026-12-02 do not say) */
                             downstream?: {
                                 consumerId: string;
@@ -3138,6 +3168,11 @@ export interface operations {
                         }[];
                         /** @description Enforcement attempts that failed (each surfaced on the timeline and paged) */
                         failures: number;
+                        /**
+                         * Format: date-time
+                         * @description While a decision waits: when its timer runs out (it then escalates, expires or, for break-glass, is lifted). Runs started before 2026-12-02 do not say
+                         */
+                        decideBy?: string;
                         /** @description Each downstream consumer it reaches (runs started before 2026-12-02 do not say) */
                         downstream?: {
                             consumerId: string;

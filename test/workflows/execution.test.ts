@@ -308,13 +308,19 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
     // proposed, and no application is on its way.
     await stack.settled(shutdown.workflowId);
     expect((await stack.clients.corrections.state(shutdown.workflowId)).votes).toHaveLength(1);
-    expect((await stack.clients.corrections.state(shutdown.workflowId)).state).toBe('proposed');
+    const waiting = await stack.clients.corrections.state(shutdown.workflowId);
+    expect(waiting.state).toBe('proposed');
+    // The workflow says when its approval timer runs out, so the decision card shows the time left exactly.
+    const timeout = waiting.rule.approvalTimeoutMs;
+    expect(Date.parse(waiting.decideBy!)).toBeGreaterThan(Date.now() + timeout - 60_000);
+    expect(Date.parse(waiting.decideBy!)).toBeLessThanOrEqual(Date.now() + timeout);
     expect(stack.endpoint.requests.filter((r) => r.correctionId === shutdown.correctionId)).toHaveLength(0);
     expect((await decideAt({ userId: 'anyone' })).decision).toBe('allow');
 
     await stack.clients.corrections.decide(shutdown.workflowId, { actor: 'priya-raman', at: now(), decision: 'approve', rationale: 'Agreed' });
     await correctionState(shutdown.workflowId, 'active');
     expect(stack.endpoint.applied.filter((key) => key === `${shutdown.correctionId}:apply`)).toHaveLength(1);
+    expect((await stack.clients.corrections.state(shutdown.workflowId)).decideBy).toBeUndefined();
     expect((await decideAt({ userId: 'anyone' })).decision).toBe('deny');
 
     // Both consumers a shutdown interrupts hear of it; the webhook fallback is switched on once, the email one requested.

@@ -67,6 +67,7 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
 
   const enter = async (state: CorrectionState) => {
     snapshot.state = state;
+    if (state !== 'awaiting-ratification') delete snapshot.decideBy;
     await getExternalWorkflowHandle(start.incidentWorkflowId)
       .signal(correctionChangedSignal, { correctionId: start.id, state })
       .catch(() => {
@@ -93,6 +94,7 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
   let decisionPages: Promise<unknown> = Promise.resolve();
   /** Pages everyone whose vote would count, but the proposer: what they decide, by when, and where. */
   const askForDecision = async (decideBy: string) => {
+    snapshot.decideBy = decideBy;
     const deciders = holdersOf(start.people, decidingRoles(voting)).filter((p) => p.id !== start.proposedBy);
     const verb = start.breakGlass ? 'Ratify or reject' : 'Approve or reject';
     await Promise.all(
@@ -367,6 +369,7 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
     if (!decided) {
       voting.escalated = true;
       snapshot.escalated = true;
+      if (pageAuthorityAtOnce) snapshot.decideBy = new Date(workflowNow() + start.rule.approvalTimeoutMs).toISOString();
       await recordCorrectionTransition({
         ...base,
         event: 'correction.escalated',
