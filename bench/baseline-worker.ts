@@ -14,6 +14,7 @@ const activities: BaselineActivities = {
     const response = await fetch(url, { method: 'POST' });
     await response.arrayBuffer();
   },
+  async recordNothing() {},
 };
 
 const connection = await NativeConnection.connect({ address });

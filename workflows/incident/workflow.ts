@@ -4,6 +4,7 @@ import {
   allHandlersFinished,
   condition,
   getExternalWorkflowHandle,
+  log,
   patched,
   proxyActivities,
   setHandler,
@@ -79,6 +80,18 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   /** The plan is loaded and the incident recorded: people's actions can be checked and written. */
   let ready = false;
   let escalation: ChildWorkflowHandle<typeof escalationWorkflow> | undefined;
+  // People may act as soon as the incident is on record. What their answer does not depend on (the
+  // escalation starting, the upstream notice, stopping the pages, telling the clocks) happens beside
+  // the answer instead of before it. Runs from before wait for each.
+  const answerAtOnce = patched('answer-at-once');
+  /** The escalation once started; an acknowledgement that comes first stops it as soon as it is. */
+  let escalationStarted: Promise<ChildWorkflowHandle<typeof escalationWorkflow> | undefined> = Promise.resolve(undefined);
+  const stopEscalation = (actor: string) =>
+    escalationStarted
+      .then((started) => started?.signal(escalationAcknowledgedSignal, { actor }))
+      .catch(() => {
+        // The escalation already ended (exhausted): nothing left to stop.
+      });
   let closing: IncidentAction | undefined;
   const snapshot: IncidentSnapshot = {
     incidentId,
@@ -279,7 +292,11 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       const stopPaging = () => escalation?.signal(escalationAcknowledgedSignal, { actor: action.actor }).catch(() => {});
       // Recording the acknowledgement, telling the clocks who leads and stopping the pages do not depend on
       // one another: the commander waits for the slowest of them, not for their sum.
-      if (patched('acknowledge-in-parallel')) await Promise.all([transition(acknowledged), shareContext(), stopPaging()]);
+      if (answerAtOnce) {
+        void stopEscalation(action.actor);
+        void shareContext();
+        await transition(acknowledged);
+      } else if (patched('acknowledge-in-parallel')) await Promise.all([transition(acknowledged), shareContext(), stopPaging()]);
       else {
         await transition(acknowledged);
         await shareContext();
@@ -553,24 +570,30 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   });
   if (plan.upstream.notify) {
     const { name, email } = plan.upstream;
-    await sendNotice({
+    const notice = sendNotice({
       incidentId,
       idempotencyKey: `${incidentId}:upstream-notice`,
       audience: 'upstream',
       recipient: { name, email },
       message: upstreamNotice(incident, name, start.summary),
     });
+    if (answerAtOnce) internalNotices.push(notice);
+    else await notice;
   }
   if (plan.escalation.levels.some((level) => level.people.length > 0)) {
     const { levels, repeat } = plan.escalation;
     const args = { incidentId, systemId, title, severity, levels, repeat };
-    escalation = await startChild(escalationWorkflow, {
+    const starting = startChild(escalationWorkflow, {
       workflowId: `${workflowId}/escalation/${incidentId}`,
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       args: [args],
     });
+    if (answerAtOnce) {
+      escalationStarted = starting.then((started) => (escalation = started));
+      escalationStarted.catch((error: unknown) => log.error('escalation did not start', { incidentId, error: String(error) }));
+    } else escalation = await starting;
   }
-  // Only now may people act: an acknowledgement must find the escalation it stops.
+  // Only now may people act (before the patch, once the escalation they stop had started).
   ready = true;
 
   // Mitigated once a correction is in force; resolved by the monitor when its signals say so;
@@ -584,7 +607,8 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       const request = sourceAcknowledgement!;
       sourceAcknowledgement = undefined;
       await transition({ to: 'acknowledged', actor: 'system:monitor', at: request.at, data: { reason: request.reason } });
-      await escalation?.signal(escalationAcknowledgedSignal, { actor: 'system:monitor' }).catch(() => {});
+      if (answerAtOnce) await stopEscalation('system:monitor');
+      else await escalation?.signal(escalationAcknowledgedSignal, { actor: 'system:monitor' }).catch(() => {});
       await shareContext();
       continue;
     }
