@@ -7,7 +7,7 @@ import type { Database } from '../services/db/schema.js';
 import type { MonitorPlan } from '../services/monitoring/matching.js';
 import { planMonitor } from '../services/monitoring/plan.js';
 import { findIncident } from '../services/incident/repository.js';
-import { linkSignals, suppressSignal } from '../services/monitoring/repository.js';
+import { linkSignals, recordAlertResolved, suppressSignal } from '../services/monitoring/repository.js';
 import { findRunbookVersion } from '../services/runbook/repository.js';
 
 export interface MonitoringActivityDependencies {
@@ -60,6 +60,9 @@ export function createMonitoringActivities({ db, client }: MonitoringActivityDep
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       await linkSignals(db, signalIds, incidentId);
+    },
+    async recordAlertResolved(r: { signalId: string; incidentId: string; alertKey: string | undefined; remaining: number; at: string }): Promise<void> {
+      await recordAlertResolved(db, r);
     },
     async suppressSignal(s: { signalId: string; silenceId: string; owner: string; reason: string; incidentId: string | undefined }): Promise<void> {
       await suppressSignal(db, s);

@@ -75,6 +75,7 @@ export function alertmanagerSignals(webhook: AlertmanagerWebhook, boundSystem: s
       ...(summary ? { summary: summary.slice(0, 1024) } : {}),
       at: when,
       idempotencyKey: `${alert.fingerprint}:${alert.startsAt}:${alert.status}`.slice(0, 255),
+      alertKey: alert.fingerprint.slice(0, 255),
     });
     if (parsed.success) signals.push(parsed.data);
     else

@@ -10,11 +10,26 @@ export const PagerDutySeverity = z.enum(['critical', 'error', 'warning', 'info']
 /** A field absent from an event is named by why it is required, not by the type it lacks. */
 const requiredFor = (what: string) => ({ error: (issue: { input?: unknown }) => (issue.input === undefined ? `is required for ${what}` : undefined) });
 
+/**
+ * A moment as PagerDuty takes it: ISO 8601 with a zone (`Z`, `+00:00`, or `+0000` as PagerDuty's own
+ * examples write it) or without one (Python's `datetime.utcnow().isoformat()`), which PagerDuty reads
+ * as UTC and so does Correx. Passed on in UTC.
+ */
+export const SenderTimestamp = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/i, 'must be an ISO 8601 timestamp, e.g. 2026-12-02T09:30:00Z')
+  .describe('ISO 8601, with a zone (Z, +00:00, +0000) or without one, read as UTC')
+  .transform((text) => text.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'))
+  .pipe(z.iso.datetime({ offset: true, local: true, message: 'must be an ISO 8601 timestamp, e.g. 2026-12-02T09:30:00Z' }))
+  .transform((text) => (/(Z|[+-]\d{2}:\d{2})$/i.test(text) ? text : `${text}Z`))
+  .refine((text) => Number.isFinite(Date.parse(text)), 'is not a moment that exists (check the date and the offset)')
+  .transform((text) => new Date(text).toISOString());
+
 const payloadFields = {
   summary: Text(1024).min(1, 'is required'),
   source: Text(255).min(1, 'is required'),
   severity: PagerDutySeverity,
-  timestamp: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 timestamp' }).optional(),
+  timestamp: SenderTimestamp.optional(),
   component: Text(255).optional(),
   group: Text(255).optional(),
   class: Text(255).optional(),
@@ -91,6 +106,7 @@ export function pagerDutySignal(event: PagerDutyEvent, systemId: string, dedupKe
     ...(severity ? { severity } : {}),
     ...(p ? { summary: p.summary } : {}),
     at: event.event_action === 'trigger' && p?.timestamp ? p.timestamp : receivedAt.toISOString(),
+    alertKey: dedupKey,
   });
   if (!parsed.success) throw InvalidInput.fromZod(parsed.error);
   return parsed.data;

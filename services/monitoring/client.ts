@@ -72,6 +72,7 @@ export class MonitorClient {
       severity: input.severity,
       at: stored.at,
       runbookVersion,
+      ...(input.alertKey ? { alertKey: input.alertKey } : {}),
     };
     await this.deps.client.workflow.signalWithStart<typeof monitorWorkflow, [ReceivedSignal]>('monitorWorkflow', {
       workflowId: monitorWorkflowId(input.systemId),

@@ -37,6 +37,37 @@ export async function linkSignals(db: Kysely<Database>, signalIds: string[], inc
   await db.updateTable('signals').set({ incident_id: incidentId }).where('id', 'in', signalIds).execute();
 }
 
+/**
+ * A resolve from the sender of one of an incident's alerts: linked to the incident and on its timeline,
+ * with how many of its alerts still fire. Once per signal, however often it is retried.
+ */
+export async function recordAlertResolved(
+  db: Kysely<Database>,
+  r: { signalId: string; incidentId: string; alertKey: string | undefined; remaining: number; at: string },
+): Promise<void> {
+  await withIncidentLock(db, r.incidentId, async (trx) => {
+    const signal = await trx
+      .updateTable('signals')
+      .set({ incident_id: r.incidentId })
+      .where('id', '=', r.signalId)
+      .returning(['source', 'summary', 'labels'])
+      .executeTakeFirst();
+    await appendTimelineEvent(trx, {
+      incidentId: r.incidentId,
+      kind: 'alert.resolved',
+      actor: 'system:monitor',
+      occurredAt: new Date(r.at),
+      data: {
+        signalId: r.signalId,
+        ...(r.alertKey ? { alertKey: r.alertKey } : {}),
+        ...(signal ? { source: signal.source, summary: signal.summary, labels: signal.labels } : {}),
+        remaining: r.remaining,
+      },
+      idempotencyKey: `signal:${r.signalId}:resolved`,
+    });
+  });
+}
+
 /** Marks a signal as held back by a silence, and says so on the timeline of the incident it would have touched. */
 export async function suppressSignal(
   db: Kysely<Database>,

@@ -36,6 +36,12 @@ export const SignalInput = z.strictObject({
   at: InstantInput.optional(),
   /** The sender's identity for this signal; a repeat with the same key is stored once. */
   idempotencyKey: z.string().min(1).max(255).optional(),
+  /**
+   * The alert this signal is about, as its sender names it (Alertmanager's fingerprint, PagerDuty's
+   * dedup_key): a resolve ends that alert only. Without it, a firing signal is an alert of its own and
+   * a resolve ends every alert of its group.
+   */
+  alertKey: z.string().min(1).max(255).optional(),
 });
 export type SignalInput = z.infer<typeof SignalInput>;
 
@@ -49,4 +55,6 @@ export interface ReceivedSignal {
   severity: string | undefined;
   at: string;
   runbookVersion: string;
+  /** See SignalInput.alertKey (absent in signals handed over before 2026-12-02). */
+  alertKey?: string;
 }

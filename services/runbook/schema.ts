@@ -142,8 +142,12 @@ export const Trigger = z.strictObject({
   /** Labels whose values split signals into separate incidents. */
   groupBy: z.array(z.string().min(1)).default([]),
   severity: SeverityId,
-  /** What a resolved signal (Alertmanager `resolved`, PagerDuty `resolve`) does to the incident it opened. */
-  onResolved: z.enum(['resolve', 'record']).default('record'),
+  /**
+   * What the incident does once every alert of it has resolved at its sender (Alertmanager `resolved`,
+   * PagerDuty `resolve`): `resolve` it, as PagerDuty and Alertmanager's receivers do, or `record` it and
+   * stop paging while people resolve it themselves. Each resolve is on the timeline either way.
+   */
+  onResolved: z.enum(['resolve', 'record']).default('resolve'),
 });
 
 export const Monitoring = z.strictObject({

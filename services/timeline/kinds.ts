@@ -18,6 +18,10 @@ export const timelineEventKinds = [
   'incident.classified',
   'incident.restoration_recorded',
   'signal.suppressed',
+  // An alert of the incident resolved at its sender; `remaining` says how many still fire.
+  'alert.resolved',
+  // Every alert resolved while the runbook keeps the incident open: paging stopped.
+  'incident.alerts_resolved',
   'page.sent',
   'escalation.exhausted',
   'correction.proposed',

@@ -5324,6 +5324,7 @@ export interface operations {
                     /** Format: date-time */
                     at?: string;
                     idempotencyKey?: string;
+                    alertKey?: string;
                 };
             };
         };
@@ -5877,7 +5878,7 @@ export interface operations {
                         source: string;
                         /** @enum {string} */
                         severity: "critical" | "error" | "warning" | "info";
-                        /** Format: date-time */
+                        /** @description ISO 8601, with a zone (Z, +00:00, +0000) or without one, read as UTC */
                         timestamp?: string;
                         component?: string;
                         group?: string;
@@ -5905,7 +5906,7 @@ export interface operations {
                         source: string;
                         /** @enum {string} */
                         severity: "critical" | "error" | "warning" | "info";
-                        /** Format: date-time */
+                        /** @description ISO 8601, with a zone (Z, +00:00, +0000) or without one, read as UTC */
                         timestamp?: string;
                         component?: string;
                         group?: string;
@@ -5933,7 +5934,7 @@ export interface operations {
                         source: string;
                         /** @enum {string} */
                         severity: "critical" | "error" | "warning" | "info";
-                        /** Format: date-time */
+                        /** @description ISO 8601, with a zone (Z, +00:00, +0000) or without one, read as UTC */
                         timestamp?: string;
                         component?: string;
                         group?: string;

@@ -42,7 +42,7 @@ import {
   resolveUpdate,
   triggerArrivedSignal,
 } from './messages.js';
-import { incidentEndedSignal, monitorAcknowledgeSignal, monitorResolveSignal, reopenSignal } from '../monitoring/messages.js';
+import { incidentEndedSignal, monitorAcknowledgeSignal, monitorAlertsResolvedSignal, monitorResolveSignal, reopenSignal } from '../monitoring/messages.js';
 import { incidentContextSignal, type IncidentContext } from '../regulatory/messages.js';
 import { reviewSignedOffSignal, signOffRolesSignal } from '../review/messages.js';
 import { holdersOf, type Person } from '../../services/correction/authority.js';
@@ -86,6 +86,8 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   const answerAtOnce = patched('answer-at-once');
   /** The escalation once started; an acknowledgement that comes first stops it as soon as it is. */
   let escalationStarted: Promise<ChildWorkflowHandle<typeof escalationWorkflow> | undefined> = Promise.resolve(undefined);
+  /** Stops the escalation's pages (runs from before answer-at-once had it started before anyone could act). */
+  const stopPagingBy = (actor: string) => (answerAtOnce ? stopEscalation(actor) : escalation?.signal(escalationAcknowledgedSignal, { actor }).catch(() => {}));
   const stopEscalation = (actor: string) =>
     escalationStarted
       .then((started) => started?.signal(escalationAcknowledgedSignal, { actor }))
@@ -258,6 +260,19 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   });
   setHandler(monitorAcknowledgeSignal, (request) => {
     sourceAcknowledgement ??= request;
+  });
+  // Every alert resolved at its source, and the runbook keeps the incident open: nobody is paged about it any more.
+  setHandler(monitorAlertsResolvedSignal, async ({ reason, at }) => {
+    await condition(() => ready);
+    if (closing || !rules.unresolved(snapshot.state)) return;
+    await recordIncidentEvent({
+      incidentId,
+      kind: 'incident.alerts_resolved',
+      actor: 'system:monitor',
+      data: { reason, at, paging: 'stopped' },
+      idempotencyKey: `incident.alerts_resolved:${at}`,
+    });
+    await stopPagingBy('system:monitor');
   });
   setHandler(reopenSignal, (request) => {
     if (closing) return;
@@ -541,6 +556,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
         data: action.reason ? { reason: action.reason } : undefined,
         occurrence: resolutions,
       });
+      if (patched('resolution-stops-paging')) await stopPagingBy(action.actor);
       await afterResolved(action.at);
       tellInternal('resolved', `resolved:${resolutions}`, { headline: 'incident resolved', at: action.at, by: action.actor });
       return snapshot;
@@ -636,6 +652,8 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       resolutions += 1;
       const { at, reason } = monitorResolution!;
       await transition({ to: 'resolved', actor: 'system:monitor', at, data: { reason }, occurrence: resolutions });
+      // Resolved before anyone acknowledged: its sender says it is over, so nobody is paged about it any more.
+      if (patched('resolution-stops-paging')) await stopPagingBy('system:monitor');
       await afterResolved(at);
       tellInternal('resolved', `resolved:${resolutions}`, {
         headline: 'incident resolved by its monitor',

@@ -11,6 +11,8 @@ export const incidentEndedSignal = defineSignal<[{ groupKey: string; incidentId:
 export const reopenSignal = defineSignal<[{ reason: string; at: string }]>('reopen');
 /** The sender acknowledged the problem (its own on-call took it): paging stops. */
 export const monitorAcknowledgeSignal = defineSignal<[{ reason: string; at: string }]>('monitorAcknowledge');
+/** Every alert of an incident the monitor opened has resolved, and its runbook keeps the incident open: paging stops. */
+export const monitorAlertsResolvedSignal = defineSignal<[{ reason: string; at: string }]>('monitorAlertsResolved');
 /** The monitor resolves an incident it opened (a resolved signal, a heartbeat resumed). */
 export const monitorResolveSignal = defineSignal<[{ reason: string; at: string }]>('monitorResolve');
 
@@ -30,6 +32,8 @@ export interface OpenGroup {
   triggerId: string;
   /** Set when re-opened for flapping: news of its earlier resolution no longer applies. */
   reopenedAt?: string;
+  /** The alerts of the incident still firing, by their senders' keys (absent for groups opened before 2026-12-02). */
+  firing?: string[];
 }
 
 /** Everything the monitor carries across continue-as-new. */
@@ -38,7 +42,7 @@ export interface MonitorState {
   runbookVersion: string | undefined;
   plan: MonitorPlan | undefined;
   /** Recent matching signals per trigger group, inside the trigger's window. */
-  windows: Record<string, { signalId: string; at: string }[]>;
+  windows: Record<string, { signalId: string; at: string; alertKey?: string }[]>;
   open: Record<string, OpenGroup>;
   /** Groups whose incident was resolved lately, for flap suppression. */
   ended: Record<string, OpenGroup & { at: string }>;

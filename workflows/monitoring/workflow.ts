@@ -21,6 +21,7 @@ import { triggerArrivedSignal } from '../incident/messages.js';
 import {
   incidentEndedSignal,
   monitorAcknowledgeSignal,
+  monitorAlertsResolvedSignal,
   monitorResolveSignal,
   monitorStateQuery,
   reopenSignal,
@@ -31,7 +32,7 @@ import {
 } from './messages.js';
 import { workflowNow } from '../time.js';
 
-const { prepareMonitor, linkSignals, suppressSignal, syncEvaluationSchedules } = proxyActivities<Activities>(untilDone);
+const { prepareMonitor, linkSignals, recordAlertResolved, suppressSignal, syncEvaluationSchedules } = proxyActivities<Activities>(untilDone);
 
 const HEARTBEAT_GROUP = 'heartbeat';
 
@@ -59,6 +60,11 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
     runbookHistory: [],
   };
   const workflowId = workflowInfo().workflowId;
+  // Each incident knows which of its alerts still fire: a resolve ends one alert, is on the incident's
+  // timeline, and only the last one resolves the incident (or, if the runbook keeps it open, stops paging).
+  const alertLifecycle = patched('alert-lifecycle');
+  /** The sender's name for the alert a firing signal is about; without one, the signal is an alert of its own. */
+  const alertOf = (s: { signalId: string; alertKey?: string }) => s.alertKey ?? s.signalId;
   const queue: ReceivedSignal[] = [];
   let handledThisRun = 0;
 
@@ -99,13 +105,13 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
   );
 
   const pendingOpens: Promise<void>[] = [];
-  const open = async (key: string, o: { triggerId: string; title: string; severity: string; signalIds: string[]; at: string }) => {
+  const open = async (key: string, o: { triggerId: string; title: string; severity: string; signalIds: string[]; at: string; firing?: string[] }) => {
     const n = (state.openings[key] ?? 0) + 1;
     state.openings[key] = n;
     const incidentId = uuid4();
     const dedupKey = `monitor:${key}:${n}`;
     const childId = incidentWorkflowId(state.systemId, dedupKey);
-    state.open[key] = { workflowId: childId, incidentId, triggerId: o.triggerId };
+    state.open[key] = { workflowId: childId, incidentId, triggerId: o.triggerId, ...(o.firing ? { firing: o.firing } : {}) };
     const started = startChild(incidentWorkflow, {
       workflowId: childId,
       // The incident lives its own life; the monitor continues as new many times meanwhile.
@@ -163,6 +169,36 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
       .catch(() => {});
   };
 
+  /**
+   * A resolve from the sender: the alert leaves its group's window, or its open incident's firing
+   * alerts (on that incident's timeline). Once none fire, the incident resolves, or with
+   * `onResolved: record` stays open and stops paging. An incident opened before it knew its alerts
+   * counts as having one.
+   */
+  const alertResolved = async (onResolved: 'resolve' | 'record', key: string, signal: ReceivedSignal) => {
+    await flushJoins();
+    const incident = state.open[key];
+    if (!incident) {
+      // Not firing any more, so it no longer counts towards opening one.
+      if (signal.alertKey && state.windows[key]) state.windows[key] = state.windows[key].filter((s) => s.alertKey !== signal.alertKey);
+      return;
+    }
+    incident.firing = signal.alertKey && incident.firing ? incident.firing.filter((k) => k !== signal.alertKey) : [];
+    await recordAlertResolved({
+      signalId: signal.signalId,
+      incidentId: incident.incidentId,
+      alertKey: signal.alertKey,
+      remaining: incident.firing.length,
+      at: signal.at,
+    });
+    if (incident.firing.length > 0) return;
+    const reason = `every alert resolved at its source (last: resolved signal ${signal.signalId})`;
+    if (onResolved === 'resolve') return resolve(key, reason, signal.at);
+    await getExternalWorkflowHandle(incident.workflowId)
+      .signal(monitorAlertsResolvedSignal, { reason, at: signal.at })
+      .catch(() => {});
+  };
+
   const handle = async (signal: ReceivedSignal) => {
     if (signal.runbookVersion !== state.runbookVersion) {
       // A new runbook version applies from this signal on; windows and open incidents carry over.
@@ -207,11 +243,13 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
         continue;
       }
       if (signal.status === 'resolved') {
-        if (trigger.onResolved === 'resolve') await resolve(key, `resolved signal ${signal.signalId}`, signal.at);
+        if (alertLifecycle) await alertResolved(trigger.onResolved, key, signal);
+        else if (trigger.onResolved === 'resolve') await resolve(key, `resolved signal ${signal.signalId}`, signal.at);
         continue;
       }
       const incident = state.open[key];
       if (incident) {
+        if (alertLifecycle && incident.firing && !incident.firing.includes(alertOf(signal))) incident.firing.push(alertOf(signal));
         if (patched('batched-joins')) {
           pendingJoins.push({ workflowId: incident.workflowId, incidentId: incident.incidentId, signalId: signal.signalId, at: signal.at });
         } else {
@@ -230,7 +268,13 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
         if (opensTogether) await flushJoins();
         // Flapping: the same problem again soon after it was resolved is the same incident.
         delete state.ended[key];
-        state.open[key] = { workflowId: ended.workflowId, incidentId: ended.incidentId, triggerId: ended.triggerId, reopenedAt: signal.at };
+        state.open[key] = {
+          workflowId: ended.workflowId,
+          incidentId: ended.incidentId,
+          triggerId: ended.triggerId,
+          reopenedAt: signal.at,
+          ...(alertLifecycle ? { firing: [alertOf(signal)] } : {}),
+        };
         await getExternalWorkflowHandle(ended.workflowId)
           .signal(reopenSignal, { reason: `re-fired within the flap window (signal ${signal.signalId})`, at: signal.at })
           .catch(() => {});
@@ -238,7 +282,8 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
         continue;
       }
       if (ended) delete state.ended[key];
-      const window = withinWindow([...(state.windows[key] ?? []), { signalId: signal.signalId, at: signal.at }], trigger.windowMs, Date.parse(signal.at));
+      const arrival = { signalId: signal.signalId, at: signal.at, ...(alertLifecycle && signal.alertKey ? { alertKey: signal.alertKey } : {}) };
+      const window = withinWindow([...(state.windows[key] ?? []), arrival], trigger.windowMs, Date.parse(signal.at));
       if (window.length >= trigger.count) {
         delete state.windows[key];
         await open(key, {
@@ -247,6 +292,7 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
           severity: trigger.severity,
           signalIds: window.map((s) => s.signalId),
           at: signal.at,
+          ...(alertLifecycle ? { firing: [...new Set(window.map(alertOf))] } : {}),
         });
       } else {
         state.windows[key] = window;

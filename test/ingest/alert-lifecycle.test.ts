@@ -1,0 +1,130 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createToken } from '../../services/access/repository.js';
+import { listTimeline } from '../../services/timeline/repository.js';
+import { startAlertmanager, type RunningAlertmanager } from '../support/alertmanager.js';
+import { eventually } from '../support/database.js';
+import { useIncidentStack } from '../support/stack.js';
+
+type Trigger = { id: string; threshold?: unknown; groupBy?: string[]; onResolved?: string };
+
+/**
+ * What an alert's sender means by a resolve, played with the real Alertmanager: each resolve is on the
+ * incident's timeline, only the last of its alerts ends it, and then nobody is paged about it any more.
+ * The shipped runbook is used as written (so `onResolved` is its default), but for one alert enough to open.
+ */
+describe('the alert lifecycle: resolves as Alertmanager and PagerDuty mean them', () => {
+  const stack = useIncidentStack({
+    runbookFiles: {
+      'frontier-assistant': {
+        from: 'frontier-assistant',
+        adjust(runbook) {
+          const triggers = runbook.triggers as Trigger[];
+          delete triggers.find((t) => t.id === 'jailbreak-rate')!.threshold;
+          // The PagerDuty trigger keeps its incident open for people to resolve.
+          const weights = triggers.find((t) => t.id === 'weights-access-anomaly')!;
+          weights.groupBy = ['dedup_key'];
+          weights.onResolved = 'record';
+        },
+      },
+    },
+    api: true,
+  });
+  let alertmanager: RunningAlertmanager | undefined;
+  afterAll(async () => {
+    await alertmanager?.stop();
+  });
+
+  const incidentTitled = async (fragment: string) => {
+    const rows = await stack.db
+      .selectFrom('incidents')
+      .selectAll()
+      .where('system_id', '=', 'frontier-assistant')
+      .where('title', 'like', `%${fragment}%`)
+      .execute();
+    return rows.length === 1 ? rows[0] : undefined;
+  };
+  /** The escalation of an incident: whether it stopped paging, and who stopped it. */
+  const escalationOf = (incident: { id: string; workflow_id: string }) => stack.client.workflow.getHandle(`${incident.workflow_id}/escalation/${incident.id}`);
+
+  it('records each resolve of a group, resolves the incident with the last one, and stops its paging', async () => {
+    const { secret } = await createToken(stack.db, { owner: 'alertmanager', roles: ['ingest'] });
+    alertmanager = await startAlertmanager({
+      webhookUrl: `${stack.api.url}/v1/ingest/alertmanager`,
+      bearerToken: secret,
+      groupBy: ['alertname'],
+    });
+    const eu = {
+      labels: { alertname: 'JailbreakRateHigh', system: 'frontier-assistant', severity: 'critical', region: 'eu' },
+      annotations: { summary: 'jailbreak success rate above 2% in eu' },
+    };
+    const us = { labels: { ...eu.labels, region: 'us' }, annotations: { summary: 'jailbreak success rate above 2% in us' } };
+    await alertmanager.postAlerts([eu, us]);
+    const incident = await eventually(() => incidentTitled('alertname=JailbreakRateHigh'));
+    // Paged: the escalation is running and has sent its first page.
+    await eventually(async () => {
+      const pages = await stack.db.selectFrom('timeline_events').select('seq').where('incident_id', '=', incident.id).where('kind', '=', 'page.sent').execute();
+      return pages.length > 0 ? true : undefined;
+    });
+
+    // One of the two alerts is over: on the timeline, and the incident still open and paging.
+    await alertmanager.resolveAlerts([eu]);
+    const first = await eventually(async () => (await listTimeline(stack.db, incident.id)).find((e) => e.kind === 'alert.resolved'));
+    expect(first.actor).toBe('system:monitor');
+    expect(first.data).toMatchObject({ source: 'alertmanager', summary: 'jailbreak success rate above 2% in eu', remaining: 1, labels: { region: 'eu' } });
+    expect((await stack.db.selectFrom('incidents').select('state').where('id', '=', incident.id).executeTakeFirstOrThrow()).state).toBe('triggered');
+    expect((await escalationOf(incident).describe()).status.name).toBe('RUNNING');
+
+    // The last one: resolved by the monitor (the runbook's default), and nobody is paged about it any more.
+    await alertmanager.resolveAlerts([us]);
+    await eventually(async () => {
+      const row = await stack.db.selectFrom('incidents').select('state').where('id', '=', incident.id).executeTakeFirstOrThrow();
+      return row.state === 'resolved' ? true : undefined;
+    }, 30_000);
+    const timeline = await listTimeline(stack.db, incident.id);
+    const resolves = timeline.filter((e) => e.kind === 'alert.resolved');
+    expect(resolves.map((e) => (e.data as { remaining: number }).remaining)).toEqual([1, 0]);
+    const resolution = timeline.find((e) => e.kind === 'incident.resolved')!;
+    expect(resolution.actor).toBe('system:monitor');
+    expect(JSON.stringify(resolution.data)).toMatch(/every alert resolved at its source/);
+    expect(await escalationOf(incident).result()).toMatchObject({ acknowledgedBy: 'system:monitor' });
+  }, 120_000);
+
+  it('keeps a PagerDuty incident open under onResolved: record, stops paging, and accepts timestamps without an offset', async () => {
+    // A second ago, as Python's datetime.utcnow().isoformat() writes it (microseconds, no offset).
+    const observed = new Date(Date.now() - 1000);
+    const utcnowIsoformat = `${observed.toISOString().slice(0, -1)}456`;
+    const routingKey = (await createToken(stack.db, { owner: 'grafana', roles: ['ingest'], integrationKeyFor: 'frontier-assistant' })).secret;
+    const trigger = await stack.api.call('POST', '/v2/enqueue', {
+      body: {
+        routing_key: routingKey,
+        event_action: 'trigger',
+        dedup_key: 'weights-lifecycle',
+        // As Python's datetime.utcnow().isoformat() writes it: PagerDuty reads it as UTC, and so does Correx.
+        payload: {
+          summary: 'Unusual read volume on the weights bucket',
+          source: 'weights-bucket-7',
+          severity: 'critical',
+          component: 'weights-store',
+          timestamp: utcnowIsoformat,
+        },
+      },
+    });
+    expect(trigger.status).toBe(202);
+    const incident = await eventually(() => incidentTitled('dedup_key=weights-lifecycle'));
+    const signal = await eventually(() => stack.db.selectFrom('signals').select('received_at').where('incident_id', '=', incident.id).executeTakeFirst());
+    expect(signal.received_at.toISOString()).toBe(observed.toISOString());
+
+    expect(
+      (await stack.api.call('POST', '/v2/enqueue', { body: { routing_key: routingKey, event_action: 'resolve', dedup_key: 'weights-lifecycle' } })).status,
+    ).toBe(202);
+    const stopped = await eventually(async () => (await listTimeline(stack.db, incident.id)).find((e) => e.kind === 'incident.alerts_resolved'));
+    expect(stopped.data).toMatchObject({ paging: 'stopped' });
+    expect((await listTimeline(stack.db, incident.id)).find((e) => e.kind === 'alert.resolved')?.data).toMatchObject({
+      alertKey: 'weights-lifecycle',
+      remaining: 0,
+    });
+    expect(await escalationOf(incident).result()).toMatchObject({ acknowledgedBy: 'system:monitor' });
+    // Still open for people to resolve.
+    expect((await stack.db.selectFrom('incidents').select('state').where('id', '=', incident.id).executeTakeFirstOrThrow()).state).toBe('triggered');
+  }, 90_000);
+});
