@@ -8,6 +8,7 @@ import type { CorrectionKind } from '../correction/schema.js';
 import type { AuthorityRule } from '../correction/authority.js';
 import { escapeHtml as e, formatInstant } from '../html.js';
 import type { TaskRow } from '../task/repository.js';
+import type { AlertView } from '../monitoring/alerts.js';
 import type { ChainCheck } from '../timeline/chain.js';
 import type { RegulatoryClockSnapshot } from '../../workflows/regulatory/messages.js';
 import type { AffectedConsumer, CorrectionDecision, Outstanding, PendingDecision } from './decisions.js';
@@ -196,6 +197,8 @@ export interface IncidentView {
     'consumer_id' | 'method' | 'state' | 'action' | 'last_error' | 'next_attempt_at' | 'activated_at' | 'deactivated_at' | 'correction_id'
   >[];
   tasks: TaskRow[];
+  /** The alerts its senders sent about it (none for an incident a person triggered). */
+  alerts: AlertView[];
   /** The newest events (of the kind filtered on), newest first. */
   timeline: TimelineEventRow[];
   timelineTotal: number;
@@ -580,6 +583,24 @@ ${td('Fallback', fallbacks.map(fallbackCell).join('<br>') || '<span class="muted
       : ''
   }</section>`;
 
+  const alerts = view.alerts.length
+    ? `<section class="card" aria-labelledby="alerts-h" id="alerts"><h2 id="alerts-h">Alerts</h2><table class="stack"><thead><tr><th scope="col">Alert</th><th scope="col">Status</th><th scope="col">Seen</th></tr></thead><tbody>${view.alerts
+        .map(
+          (a) =>
+            `<tr data-alert="${e(a.alertKey)}">${td(
+              'Alert',
+              `${e(a.summary ?? a.alertKey)}<br><span class="muted">${e(a.source)}${a.severity ? ` · ${e(a.severity)}` : ''} · ${Object.entries(a.labels)
+                .filter(([name]) => name !== 'system')
+                .map(([name, value]) => `${e(name)}=${e(value)}`)
+                .join(', ')}</span>`,
+            )}${td('Status', stateBadge(a.status))}${td(
+              'Seen',
+              `first ${ago(a.firstSeenAt)}${a.lastSeenAt !== a.firstSeenAt ? `, last ${ago(a.lastSeenAt)}` : ''} · ${a.signals} signal${a.signals === 1 ? '' : 's'}${a.suppressed ? ` (${a.suppressed} silenced)` : ''}`,
+            )}</tr>`,
+        )
+        .join('')}</tbody></table></section>`
+    : '';
+
   const tasks = `<section class="card" aria-labelledby="tasks-h"><h2 id="tasks-h">After-action tasks</h2>${
     view.tasks.length
       ? `<table class="stack"><thead><tr><th scope="col">Task</th><th scope="col">Owner</th><th scope="col">Due</th><th scope="col">State</th></tr></thead><tbody>${view.tasks
@@ -614,7 +635,7 @@ ${region(
 
   return `<h1>${severityBadge(i.severity)} ${e(i.title)}</h1><p class="live" id="live-status" aria-live="polite"></p>${flash}
 <div class="grid two"><div>${region('waiting', waiting)}${region('others', others)}${region('corrections', corrections)}${region('timeline-card', timeline)}</div>
-<div>${region('summary', summary)}${region('clocks', clocks)}${region('consumers', consumers)}${region('tasks', tasks)}${compliance}</div></div>`;
+<div>${region('summary', summary)}${region('alerts', alerts)}${region('clocks', clocks)}${region('consumers', consumers)}${region('tasks', tasks)}${compliance}</div></div>`;
 }
 
 function timelineCaption(view: IncidentView): string {

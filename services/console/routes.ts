@@ -22,6 +22,7 @@ import { incidentOr404 } from '../incident/routes.js';
 import { openIncidentStates, type IncidentState } from '../incident/schema.js';
 import { listFallbacks, listNotifications } from '../notification/repository.js';
 import { findReport } from '../regulatory/repository.js';
+import { incidentAlerts } from '../monitoring/alerts.js';
 import { findTask, listIncidentTasks } from '../task/repository.js';
 import { countTimelineEvents, newestTimelineEvents, timelineKinds, verifyStoredChain } from '../timeline/repository.js';
 import { stylesheet, script } from './assets.js';
@@ -400,12 +401,13 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
         .default('')
         .parse((request.query as Record<string, unknown>).kind ?? '');
       const deciding = await correctionDecisions(deps.db, deps, request.principal!, { incidentId: incident.id, people });
-      const [pending, corrections, notifications, fallbacks, tasks, timeline, clocks] = await Promise.all([
+      const [pending, corrections, notifications, fallbacks, tasks, alerts, timeline, clocks] = await Promise.all([
         pendingDecisions(deps.db, deps, request.principal!, { incidentId: incident.id, people, decisions: deciding }),
         listCorrections(deps.db, incident.id),
         listNotifications(deps.db, incident.id),
         listFallbacks(deps.db, incident.id),
         listIncidentTasks(deps.db, incident.id),
+        incidentAlerts(deps.db, incident.id),
         // The newest events only: a long incident's page stays fast, and the count says how many there are.
         newestTimelineEvents(deps.db, incident.id, { kind: kindFilter, limit: TIMELINE_SHOWN }),
         Promise.all(
@@ -429,6 +431,7 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
         notifications,
         fallbacks,
         tasks,
+        alerts,
         timeline,
         timelineLimit: TIMELINE_SHOWN,
         timelineTotal: await countTimelineEvents(deps.db, incident.id),

@@ -73,6 +73,7 @@ export class MonitorClient {
       at: stored.at,
       runbookVersion,
       ...(input.alertKey ? { alertKey: input.alertKey } : {}),
+      ...(input.summary ? { summary: input.summary } : {}),
     };
     await this.deps.client.workflow.signalWithStart<typeof monitorWorkflow, [ReceivedSignal]>('monitorWorkflow', {
       workflowId: monitorWorkflowId(input.systemId),

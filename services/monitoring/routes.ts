@@ -4,6 +4,8 @@ import { InvalidInput } from '../errors.js';
 import { actorOf, NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';
 import { SystemId } from '../incident/schema.js';
 import { InstantInput } from '../instant.js';
+import { IncidentParams, incidentOr404 } from '../incident/routes.js';
+import { AlertPage, incidentAlerts } from './alerts.js';
 import { SignalInput } from './signal.js';
 import { MonitorView, monitorView, SilenceView, silenceView } from './view.js';
 
@@ -69,6 +71,21 @@ export function monitoringRoutes(app: CorrexApp, deps: RouteDependencies): void 
       await systemOr404(request.params.systemId);
       const silence = await deps.monitor.silence(request.params.systemId, { ...request.body, owner: actorOf(request) });
       return reply.code(201).send(silenceView(silence));
+    },
+  });
+
+  app.get('/v1/incidents/:id/alerts', {
+    config: { access: readers },
+    schema: {
+      tags,
+      operationId: 'listIncidentAlerts',
+      summary: "An incident's alerts: each as its sender names it, how it stands, first and last seen",
+      params: IncidentParams,
+      response: { 200: AlertPage },
+    },
+    handler: async (request) => {
+      await incidentOr404(deps.db, request.params.id);
+      return { items: await incidentAlerts(deps.db, request.params.id) };
     },
   });
 

@@ -57,4 +57,6 @@ export interface ReceivedSignal {
   runbookVersion: string;
   /** See SignalInput.alertKey (absent in signals handed over before 2026-12-02). */
   alertKey?: string;
+  /** What the sender said is wrong, the title of an incident it opens (absent before 2026-12-02). */
+  summary?: string;
 }

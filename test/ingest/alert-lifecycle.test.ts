@@ -1,7 +1,13 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../services/access/repository.js';
 import { listTimeline } from '../../services/timeline/repository.js';
 import { startAlertmanager, type RunningAlertmanager } from '../support/alertmanager.js';
+import { expectText, launchChromium } from '../support/browser.js';
+import { layoutProblems, valuesOutOfColumn } from '../support/console.js';
+import { projectRoot } from '../support/environment.js';
 import { eventually } from '../support/database.js';
 import { useIncidentStack } from '../support/stack.js';
 
@@ -30,8 +36,10 @@ describe('the alert lifecycle: resolves as Alertmanager and PagerDuty mean them'
     api: true,
   });
   let alertmanager: RunningAlertmanager | undefined;
+  let browser: Browser | undefined;
   afterAll(async () => {
     await alertmanager?.stop();
+    await browser?.close();
   });
 
   const incidentTitled = async (fragment: string) => {
@@ -66,6 +74,24 @@ describe('the alert lifecycle: resolves as Alertmanager and PagerDuty mean them'
       return pages.length > 0 ? true : undefined;
     });
 
+    // The incident is named in the sender's words, and its alerts can be read, each as Alertmanager names it.
+    expect(incident.title).toMatch(/^jailbreak success rate above 2% in (eu|us) \(alertname=JailbreakRateHigh\)$/);
+    const reader = await stack.api.token('lena-vogel', ['responder']);
+    const alertsOf = async () => {
+      const answer = await stack.api.call('GET', `/v1/incidents/${incident.id}/alerts`, { token: reader });
+      expect(answer.status).toBe(200);
+      return (answer.body as { items: { alertKey: string; status: string; summary: string; labels: Record<string, string>; signals: number }[] }).items;
+    };
+    const firing = await eventually(async () => {
+      const items = await alertsOf();
+      return items.length === 2 ? items : undefined;
+    });
+    expect(firing.map((a) => [a.labels.region, a.status, a.summary]).sort()).toEqual([
+      ['eu', 'firing', 'jailbreak success rate above 2% in eu'],
+      ['us', 'firing', 'jailbreak success rate above 2% in us'],
+    ]);
+    expect(firing.every((a) => /^[0-9a-f]{16}$/.test(a.alertKey) && a.signals === 1)).toBe(true);
+
     // One of the two alerts is over: on the timeline, and the incident still open and paging.
     await alertmanager.resolveAlerts([eu]);
     const first = await eventually(async () => (await listTimeline(stack.db, incident.id)).find((e) => e.kind === 'alert.resolved'));
@@ -87,6 +113,40 @@ describe('the alert lifecycle: resolves as Alertmanager and PagerDuty mean them'
     expect(resolution.actor).toBe('system:monitor');
     expect(JSON.stringify(resolution.data)).toMatch(/every alert resolved at its source/);
     expect(await escalationOf(incident).result()).toMatchObject({ acknowledgedBy: 'system:monitor' });
+    // Each alert now stands resolved, its firing and its resolve counted as one alert's signals.
+    expect((await alertsOf()).map((a) => [a.labels.region, a.status, a.signals]).sort()).toEqual([
+      ['eu', 'resolved', 2],
+      ['us', 'resolved', 2],
+    ]);
+
+    // The on-call engineer sees the same on the incident's page, on a phone and on a laptop.
+    browser = await launchChromium();
+    const screenshots = path.join(projectRoot, 'test-results', 'alerts');
+    await mkdir(screenshots, { recursive: true });
+    for (const [name, viewport] of [
+      ['phone', { width: 390, height: 844 }],
+      ['desktop', { width: 1366, height: 900 }],
+    ] as const) {
+      const context = await browser.newContext({ viewport, isMobile: name === 'phone' });
+      const page = await context.newPage();
+      await page.goto(`${stack.api.url}/console/incidents/${incident.id}`);
+      await page.getByLabel('Your personal API token').fill(reader);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(`${stack.api.url}/console/incidents/${incident.id}`);
+      const panel = page.locator('#alerts');
+      await expectText(panel.locator('tr[data-alert]').first(), /jailbreak success rate above 2% in (eu|us)/);
+      expect(await panel.locator('tr[data-alert]').count()).toBe(2);
+      for (const region of ['eu', 'us']) {
+        const row = panel.locator('tr[data-alert]', { hasText: `in ${region}` });
+        await expectText(row, 'resolved');
+        await expectText(row, `region=${region}`);
+        await expectText(row, '2 signals');
+      }
+      expect(await page.evaluate(layoutProblems)).toEqual([]);
+      if (name === 'phone') expect((await page.evaluate(valuesOutOfColumn)) as { outside: string[] }).toMatchObject({ outside: [] });
+      await panel.screenshot({ path: path.join(screenshots, `${name}-alerts.png`) });
+      await context.close();
+    }
   }, 120_000);
 
   it('keeps a PagerDuty incident open under onResolved: record, stops paging, and accepts timestamps without an offset', async () => {

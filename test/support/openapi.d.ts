@@ -558,6 +558,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/incidents/{id}/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An incident's alerts: each as its sender names it, how it stands, first and last seen
+         * @description Bearer token with one of the roles: responder, approver, compliance, admin.
+         */
+        get: operations["listIncidentAlerts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/systems/{systemId}/monitor": {
         parameters: {
             query?: never;
@@ -5516,6 +5536,108 @@ export interface operations {
             };
             /** @description The body is not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listIncidentAlerts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Oldest first */
+                        items: {
+                            /** @description The sender's name for the alert (Alertmanager fingerprint, PagerDuty dedup_key, a native alertKey), or the signal's id */
+                            alertKey: string;
+                            source: string;
+                            /**
+                             * @description The sender's latest word on it
+                             * @enum {string}
+                             */
+                            status: "firing" | "acknowledged" | "resolved";
+                            /** @description What its first signal said (Alertmanager summary annotation, PagerDuty payload summary) */
+                            summary: string | null;
+                            severity: string | null;
+                            labels: {
+                                [key: string]: string;
+                            };
+                            /** Format: date-time */
+                            firstSeenAt: string;
+                            /** Format: date-time */
+                            lastSeenAt: string;
+                            /** @description Signals stored for it: its firing, any acknowledgement, its resolve, and each re-fire */
+                            signals: number;
+                            /** @description Of those, held back by a silence */
+                            suppressed: number;
+                        }[];
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

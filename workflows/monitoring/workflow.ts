@@ -288,7 +288,12 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
         delete state.windows[key];
         await open(key, {
           triggerId: trigger.id,
-          title: `${trigger.description}${trigger.groupBy.length ? ` (${key.split('|').slice(1).join(', ')})` : ''}`,
+          // In the sender's words when it gave them (the alert's summary), else the trigger's.
+          title:
+            `${signal.summary?.trim().slice(0, 300) || trigger.description}${trigger.groupBy.length ? ` (${key.split('|').slice(1).join(', ')})` : ''}`.slice(
+              0,
+              500,
+            ),
           severity: trigger.severity,
           signalIds: window.map((s) => s.signalId),
           at: signal.at,
