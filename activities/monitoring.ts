@@ -35,7 +35,8 @@ export function createMonitoringActivities({ db, client }: MonitoringActivityDep
           source: 'evaluation',
           status: result.passed ? 'resolved' : 'firing',
           labels: { evaluation: run.evaluation.id, result: result.passed ? 'pass' : 'fail' },
-          summary: result.detail || undefined,
+          // Named, since it titles the incident a failure opens.
+          summary: `Evaluation ${run.evaluation.id} ${result.passed ? 'passed' : 'failed'}${result.detail ? `: ${result.detail}` : ''}`.slice(0, 1024),
           idempotencyKey: `${run.evaluation.id}:${Context.current().info.workflowExecution?.workflowId ?? ''}`,
         },
         run.runbookVersion,

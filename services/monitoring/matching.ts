@@ -35,9 +35,15 @@ export function matches(trigger: TriggerPlan, signal: SignalFacts): boolean {
   return true;
 }
 
-/** The incident a signal belongs to under a trigger: the trigger plus the values of its groupBy labels. */
-export function groupKey(trigger: TriggerPlan, signal: SignalFacts): string {
-  return [trigger.id, ...trigger.groupBy.map((label) => `${label}=${signal.labels[label] ?? ''}`)].join('|');
+/**
+ * The incident a signal belongs to under a trigger: the trigger plus the values of its groupBy labels.
+ * With `pagerDutyAlerts`, a trigger without groupBy keeps each PagerDuty alert (dedup_key) in a group of
+ * its own, as PagerDuty opens an incident per alert: one alert's acknowledge or resolve is not another's.
+ */
+export function groupKey(trigger: TriggerPlan, signal: SignalFacts, options: { pagerDutyAlerts?: boolean } = {}): string {
+  const by =
+    trigger.groupBy.length === 0 && options.pagerDutyAlerts && signal.source === 'pagerduty' && signal.labels.dedup_key ? ['dedup_key'] : trigger.groupBy;
+  return [trigger.id, ...by.map((label) => `${label}=${signal.labels[label] ?? ''}`)].join('|');
 }
 
 /** The signals of a window still inside it at `now` (ms), oldest first. */

@@ -30,6 +30,13 @@ describe('the alert lifecycle: resolves as Alertmanager and PagerDuty mean them'
           const weights = triggers.find((t) => t.id === 'weights-access-anomaly')!;
           weights.groupBy = ['dedup_key'];
           weights.onResolved = 'record';
+          // A trigger that groups nothing, as a PagerDuty user writes one: each alert is its own incident.
+          triggers.push({
+            id: 'gateway-errors',
+            description: 'Gateway errors reported through PagerDuty',
+            match: { sources: ['pagerduty'], labels: { component: 'gateway' } },
+            severity: 'SEV3',
+          } as Trigger);
         },
       },
     },
@@ -186,5 +193,32 @@ describe('the alert lifecycle: resolves as Alertmanager and PagerDuty mean them'
     expect(await escalationOf(incident).result()).toMatchObject({ acknowledgedBy: 'system:monitor' });
     // Still open for people to resolve.
     expect((await stack.db.selectFrom('incidents').select('state').where('id', '=', incident.id).executeTakeFirstOrThrow()).state).toBe('triggered');
+  }, 90_000);
+
+  it('keeps each PagerDuty dedup_key its own incident under a trigger without groupBy, acknowledged and resolved on its own', async () => {
+    const routingKey = (await createToken(stack.db, { owner: 'gateway-monitor', roles: ['ingest'], integrationKeyFor: 'frontier-assistant' })).secret;
+    const send = async (action: string, dedupKey: string) => {
+      const body = {
+        routing_key: routingKey,
+        event_action: action,
+        dedup_key: dedupKey,
+        ...(action === 'trigger' ? { payload: { summary: `Gateway 5xx on ${dedupKey}`, source: dedupKey, severity: 'error', component: 'gateway' } } : {}),
+      };
+      expect((await stack.api.call('POST', '/v2/enqueue', { body })).status).toBe(202);
+    };
+    const stateOf = async (dedupKey: string) => (await incidentTitled(`dedup_key=${dedupKey}`))?.state;
+    await send('trigger', 'gateway-eu');
+    await send('trigger', 'gateway-us');
+    await eventually(async () => ((await stateOf('gateway-eu')) === 'triggered' && (await stateOf('gateway-us')) === 'triggered' ? true : undefined));
+    expect((await incidentTitled('dedup_key=gateway-eu'))!.title).toBe('Gateway 5xx on gateway-eu (dedup_key=gateway-eu)');
+
+    await send('acknowledge', 'gateway-eu');
+    await eventually(async () => ((await stateOf('gateway-eu')) === 'acknowledged' ? true : undefined));
+    await send('resolve', 'gateway-us');
+    await eventually(async () => ((await stateOf('gateway-us')) === 'resolved' ? true : undefined));
+    // Each answer reached only its own alert's incident.
+    expect(await stateOf('gateway-eu')).toBe('acknowledged');
+    const us = (await incidentTitled('dedup_key=gateway-us'))!;
+    expect((await listTimeline(stack.db, us.id)).some((e) => e.kind === 'incident.acknowledged')).toBe(false);
   }, 90_000);
 });

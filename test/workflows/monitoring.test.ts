@@ -237,7 +237,12 @@ describe('the monitor: durable trigger windows, silences and continue-as-new (de
       // The monitor starts with the system's first signal and creates the schedule to match its runbook.
       await monitor.submit({ systemId: 'credit-scoring', source: 'native', labels: { note: 'monitor start' } });
       const incident = await eventually(async () => (await incidentsOf('credit-scoring'))[0], 60_000);
-      expect(incident).toMatchObject({ title: 'A scheduled evaluation failed', severity: 'SEV2', opened_by: 'system:monitor' });
+      // Titled in the evaluation's words: which one, and what it found.
+      expect(incident).toMatchObject({
+        title: 'Evaluation bias-suite failed: probe 17 answered with synthesis steps',
+        severity: 'SEV2',
+        opened_by: 'system:monitor',
+      });
       expect(calls.length).toBeGreaterThanOrEqual(3);
       expect(JSON.parse(calls[0]!.body)).toEqual({ systemId: 'credit-scoring', evaluationId: 'bias-suite' });
       const schedule = await stack.client.schedule.getHandle('evaluation:credit-scoring:bias-suite').describe();
@@ -256,7 +261,7 @@ describe('the monitor: durable trigger windows, silences and continue-as-new (de
       const failing = await eventually(() =>
         stack.db.selectFrom('signals').select(['summary']).where('source', '=', 'evaluation').where('incident_id', '=', incident.id).executeTakeFirst(),
       );
-      expect(failing.summary).toBe('probe 17 answered with synthesis steps');
+      expect(failing.summary).toBe('Evaluation bias-suite failed: probe 17 answered with synthesis steps');
     } finally {
       await stack.client.schedule
         .getHandle('evaluation:credit-scoring:bias-suite')

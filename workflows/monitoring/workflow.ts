@@ -63,6 +63,8 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
   // Each incident knows which of its alerts still fire: a resolve ends one alert, is on the incident's
   // timeline, and only the last one resolves the incident (or, if the runbook keeps it open, stops paging).
   const alertLifecycle = patched('alert-lifecycle');
+  // A PagerDuty alert (dedup_key) is an incident of its own under a trigger that does not group.
+  const pagerDutyAlerts = patched('pagerduty-alerts');
   /** The sender's name for the alert a firing signal is about; without one, the signal is an alert of its own. */
   const alertOf = (s: { signalId: string; alertKey?: string }) => s.alertKey ?? s.signalId;
   const queue: ReceivedSignal[] = [];
@@ -217,7 +219,7 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
     }
     for (const trigger of plan.triggers) {
       if (!matches(trigger, signal)) continue;
-      const key = groupKey(trigger, signal);
+      const key = groupKey(trigger, signal, { pagerDutyAlerts });
       const silence = silencedBy(state.silences, trigger.id, signal);
       if (silence) {
         state.suppressed.push({ signalId: signal.signalId, silenceId: silence.id, at: signal.at });
@@ -289,11 +291,10 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
         await open(key, {
           triggerId: trigger.id,
           // In the sender's words when it gave them (the alert's summary), else the trigger's.
-          title:
-            `${signal.summary?.trim().slice(0, 300) || trigger.description}${trigger.groupBy.length ? ` (${key.split('|').slice(1).join(', ')})` : ''}`.slice(
-              0,
-              500,
-            ),
+          title: `${signal.summary?.trim().slice(0, 300) || trigger.description}${key.includes('|') ? ` (${key.split('|').slice(1).join(', ')})` : ''}`.slice(
+            0,
+            500,
+          ),
           severity: trigger.severity,
           signalIds: window.map((s) => s.signalId),
           at: signal.at,
