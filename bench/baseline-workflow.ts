@@ -16,13 +16,19 @@ export async function bareWorkflow(url: string): Promise<void> {
 // The bare Update: a person's action as Temporal alone answers it, the floor under acknowledging or
 // proposing. The handler records nothing but runs one no-op local activity, as Correx's handlers record.
 export const bareAct = defineUpdate<void>('bareAct');
+/** The same, its handler awaiting one no-op activity task, as Correx's handlers await their recording. */
+export const bareActRemotely = defineUpdate<void>('bareActRemotely');
 export const bareEnd = defineSignal('bareEnd');
 const { recordNothing } = proxyLocalActivities<BaselineActivities>({ startToCloseTimeout: '15 seconds' });
+const remotely = proxyActivities<BaselineActivities>({ startToCloseTimeout: '15 seconds' });
 
 export async function bareUpdateWorkflow(): Promise<void> {
   let ended = false;
   setHandler(bareAct, async () => {
     await recordNothing();
+  });
+  setHandler(bareActRemotely, async () => {
+    await remotely.recordNothing();
   });
   setHandler(bareEnd, () => {
     ended = true;
