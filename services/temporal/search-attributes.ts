@@ -1,7 +1,7 @@
 import type { Connection } from '@temporalio/client';
 
 /** Keyword search attributes of incident workflows, so operators find incidents in Temporal's own UI and CLI. */
-export const correxSearchAttributes = ['CorrexSystem', 'CorrexSeverity', 'CorrexState'] as const;
+export const correxSearchAttributes = ['CorrexSystem', 'CorrexSeverity', 'CorrexState', 'CorrexIncidentId'] as const;
 
 const KEYWORD = 2; // temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
 

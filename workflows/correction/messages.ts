@@ -11,6 +11,8 @@ export type { CorrectionState };
 export { openCorrectionStates } from '../../services/correction/states.js';
 
 export interface CorrectionStart extends ProposedCorrection {
+  /** Its incident's search attributes are registered: it carries CorrexIncidentId, system and severity (absent before 2026-12-02). */
+  indexed?: boolean;
   incidentWorkflowId: string;
   incidentTitle: string;
   rule: AuthorityRule;

@@ -1,5 +1,6 @@
 import { ActivityFailure, allHandlersFinished, condition, getExternalWorkflowHandle, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
+import { indexAsPartOf } from '../search-attributes.js';
 import { untilDone } from '../activity-options.js';
 import { workflowNow } from '../time.js';
 import type { DownstreamConsumerPlan } from '../../services/incident/plan.js';
@@ -32,6 +33,7 @@ const enforcement = proxyActivities<Activities>({
 
 /** One proposed correction: approval gate (or break-glass) → apply → verify → active → lift. */
 export async function correctionWorkflow(start: CorrectionStart): Promise<CorrectionSnapshot> {
+  if (start.indexed) indexAsPartOf(start);
   // Each downstream consumer on its own branch, with customer-facing notices; runs from before keep the old sequence.
   const independentDownstream = patched('downstream-independent');
   // The decision authority is paged the moment a correction waits on it, not when its approval times out.

@@ -6,6 +6,8 @@ import type { Person } from '../../services/correction/authority.js';
 export const escalationAcknowledgedSignal = defineSignal<[{ actor: string }]>('escalationAcknowledged');
 
 export interface EscalationStart {
+  /** Its incident's search attributes are registered: it carries CorrexIncidentId, system and severity (absent before 2026-12-02). */
+  indexed?: boolean;
   incidentId: string;
   systemId: string;
   title: string;

@@ -1,5 +1,6 @@
 import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
+import { indexAsPartOf } from '../search-attributes.js';
 import { untilDone } from '../activity-options.js';
 import { escalationPage } from '../../services/notification/templates.js';
 import { escalationAcknowledgedSignal, type EscalationStart } from './messages.js';
@@ -11,6 +12,7 @@ const { sendPage, recordIncidentEvent } = proxyActivities<Activities>(untilDone)
  * Every page is recorded (pages table and timeline) by the activity.
  */
 export async function escalationWorkflow(start: EscalationStart): Promise<{ acknowledgedBy: string | undefined; pagesSent: number }> {
+  if (start.indexed) indexAsPartOf(start);
   let acknowledgedBy: string | undefined;
   let pagesSent = 0;
   setHandler(escalationAcknowledgedSignal, ({ actor }) => {

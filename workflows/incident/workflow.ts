@@ -16,7 +16,7 @@ import {
 import type { Activities } from '../../activities/index.js';
 import { untilDone } from '../activity-options.js';
 import { workflowNow } from '../time.js';
-import { indexIncident } from '../search-attributes.js';
+import { indexAsPartOf, indexIncident } from '../search-attributes.js';
 import { correctionWorkflowId, regulatoryClockWorkflowId, reviewWorkflowId } from '../../services/identity.js';
 import type { IncidentPlan } from '../../services/incident/plan.js';
 import * as rules from '../../services/incident/rules.js';
@@ -80,6 +80,9 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   /** The plan is loaded and the incident recorded: people's actions can be checked and written. */
   let ready = false;
   let escalation: ChildWorkflowHandle<typeof escalationWorkflow> | undefined;
+  /** Its children carry CorrexIncidentId too (set once the plan says the namespace has it). */
+  let indexed = false;
+  const indexing = () => (indexed ? { indexed } : {});
   // People may act as soon as the incident is on record. What their answer does not depend on (the
   // escalation starting, the upstream notice, stopping the pages, telling the clocks) happens beside
   // the answer instead of before it. Runs from before wait for each.
@@ -147,6 +150,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       snapshot.regulatoryClocks.push({ regimeId: regime.id, workflowId: clockId });
       const { reportApprovers: approvers, people, reminders, atRisk } = plan!;
       const args = {
+        ...indexing(),
         incident,
         incidentWorkflowId: workflowId,
         runbookVersion,
@@ -227,6 +231,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     const { people, review } = plan!;
     const tasks = rules.reviewTasks(snapshot, plan!, at);
     const args = {
+      ...indexing(),
       incident,
       incidentWorkflowId: workflowId,
       tasks,
@@ -335,6 +340,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       lifts.set(correctionId, { proposedBy: proposal.actor, escalated: false, votes: [], restoration: [] });
       const { people, enforcement, consumers, fallbackSecretEnv } = plan!;
       const args = {
+        ...indexing(),
         incidentId,
         incidentWorkflowId: workflowId,
         incidentTitle: title,
@@ -577,6 +583,12 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   // A drill rehearses everything but touches nothing real: no enforcer, no regulator clocks.
   if (start.drill) plan = { ...plan, enforcement: { adapter: 'dry-run' }, regimes: [] };
   index();
+  // Every workflow of the incident carries its id, so `CorrexIncidentId='<id>'` lists them all (the plan
+  // of a run from before did not check that the namespace has that attribute).
+  if (plan.searchAttributes && patched('index-incident-id')) {
+    indexed = true;
+    indexAsPartOf({ incidentId });
+  }
   await recordIncidentOpened({ ...start, workflowId });
   tellInternal('opened', 'opened', {
     headline: `incident opened at ${severity}`,
@@ -598,7 +610,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   }
   if (plan.escalation.levels.some((level) => level.people.length > 0)) {
     const { levels, repeat } = plan.escalation;
-    const args = { incidentId, systemId, title, severity, levels, repeat };
+    const args = { ...indexing(), incidentId, systemId, title, severity, levels, repeat };
     const starting = startChild(escalationWorkflow, {
       workflowId: `${workflowId}/escalation/${incidentId}`,
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,

@@ -18,6 +18,8 @@ export interface IncidentContext {
 export const incidentContextSignal = defineSignal<[IncidentContext]>('incidentContext');
 
 export interface RegulatoryClockStart {
+  /** Its incident's search attributes are registered: it carries CorrexIncidentId, system and severity (absent before 2026-12-02). */
+  indexed?: boolean;
   incident: { incidentId: string; systemId: string; title: string; severity: string };
   incidentWorkflowId: string;
   runbookVersion: string;

@@ -1,5 +1,6 @@
 import { condition, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
+import { indexAsPartOf } from '../search-attributes.js';
 import { untilDone } from '../activity-options.js';
 import type { Person } from '../../services/correction/authority.js';
 import { reportAtRisk, reportDeadlineMissed, reportDrafted, reportReminder, type CallToAction, type ReportRef } from '../../services/notification/templates.js';
@@ -27,6 +28,7 @@ const intersects = (a: readonly string[], b: readonly string[]) => a.some((x) =>
  * approved report (late, with the reason, if it must). Later reports start from earlier submissions.
  */
 export async function regulatoryClockWorkflow(start: RegulatoryClockStart): Promise<RegulatoryClockSnapshot> {
+  if (start.indexed) indexAsPartOf(start.incident);
   const { regime, incident } = start;
   let context: IncidentContext = start.context;
   let withdrawn = false;

@@ -9,6 +9,8 @@ import type { ReviewRecord, ReviewSnapshot, ReviewTaskSnapshot } from '../../ser
 export type ReviewTaskPlan = ReviewTask;
 
 export interface ReviewStart {
+  /** Its incident's search attributes are registered: it carries CorrexIncidentId, system and severity (absent before 2026-12-02). */
+  indexed?: boolean;
   incident: { incidentId: string; systemId: string; title: string; severity: string };
   incidentWorkflowId: string;
   tasks: ReviewTaskPlan[];

@@ -1,5 +1,6 @@
 import { allHandlersFinished, condition, getExternalWorkflowHandle, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
+import { indexAsPartOf } from '../search-attributes.js';
 import { taskOverdue, taskReminder } from '../../services/notification/templates.js';
 import { untilDone } from '../activity-options.js';
 import {
@@ -30,6 +31,7 @@ const DAY = 24 * 3_600_000;
  * overdue; the review record with its attribution; and the sign-off that closes the incident.
  */
 export async function afterActionReviewWorkflow(start: ReviewStart): Promise<ReviewSnapshot> {
+  if (start.indexed) indexAsPartOf(start.incident);
   const { incident } = start;
   const snapshot: ReviewSnapshot = { incidentId: incident.incidentId, tasks: [], review: undefined, signedOff: undefined, signOffRoles: start.signOffRoles };
   const occurrences = new Map<string, number>();
