@@ -7,7 +7,7 @@ import type { Database } from '../services/db/schema.js';
 import type { MonitorPlan } from '../services/monitoring/matching.js';
 import { planMonitor } from '../services/monitoring/plan.js';
 import { findIncident } from '../services/incident/repository.js';
-import { linkSignals, recordAlertResolved, suppressSignal } from '../services/monitoring/repository.js';
+import { linkSignals, recordAlertsJoined, recordAlertResolved, suppressSignal } from '../services/monitoring/repository.js';
 import { findRunbookVersion } from '../services/runbook/repository.js';
 
 export interface MonitoringActivityDependencies {
@@ -17,6 +17,18 @@ export interface MonitoringActivityDependencies {
 }
 
 export function createMonitoringActivities({ db, client }: MonitoringActivityDependencies) {
+  /**
+   * The monitor links signals right after starting an incident, whose first activity records the row
+   * the links refer to: wait for that row (for most of the timeout) rather than fail on the foreign key
+   * and be retried, which reads as a defect.
+   */
+  const untilIncidentRecorded = async (incidentId: string) => {
+    for (let waited = 0; !(await findIncident(db, incidentId)); waited += 100) {
+      if (waited >= 20_000)
+        throw ApplicationFailure.retryable(`incident ${incidentId} is not recorded yet; its signals are linked once it is`, 'IncidentNotRecorded');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
   return {
     /** Schedules match the runbook's evaluations (created, updated, removed). */
     async syncEvaluationSchedules(
@@ -49,20 +61,17 @@ export function createMonitoringActivities({ db, client }: MonitoringActivityDep
       if (!runbook) throw new Error(`runbook version ${runbookVersion} is not recorded in the database`);
       return planMonitor(runbook, runbookVersion);
     },
-    /**
-     * Links signals to the incident they opened or joined. The monitor calls it right after starting the
-     * incident, whose first activity records the row the link refers to: wait for that row here (for most
-     * of the timeout) rather than fail on the foreign key and be retried, which reads as a defect.
-     */
+    /** Links signals to the incident they opened or joined (once the incident is recorded). */
     async linkSignals(signalIds: string[], incidentId: string): Promise<void> {
-      for (let waited = 0; !(await findIncident(db, incidentId)); waited += 100) {
-        if (waited >= 20_000)
-          throw ApplicationFailure.retryable(`incident ${incidentId} is not recorded yet; its signals are linked once it is`, 'IncidentNotRecorded');
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      await untilIncidentRecorded(incidentId);
       await linkSignals(db, signalIds, incidentId);
     },
+    async recordAlertsJoined(j: { incidentId: string; signalIds: string[]; newAlerts: string[] }): Promise<void> {
+      await untilIncidentRecorded(j.incidentId);
+      await recordAlertsJoined(db, j);
+    },
     async recordAlertResolved(r: { signalId: string; incidentId: string; alertKey: string | undefined; remaining: number; at: string }): Promise<void> {
+      await untilIncidentRecorded(r.incidentId);
       await recordAlertResolved(db, r);
     },
     async suppressSignal(s: { signalId: string; silenceId: string; owner: string; reason: string; incidentId: string | undefined }): Promise<void> {

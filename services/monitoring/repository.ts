@@ -38,6 +38,33 @@ export async function linkSignals(db: Kysely<Database>, signalIds: string[], inc
 }
 
 /**
+ * Signals that joined an open incident, linked to it; those that are alerts new to it (not repeats of
+ * one already firing) each on its timeline as `alert.joined`, with what it says. Once per signal.
+ */
+export async function recordAlertsJoined(db: Kysely<Database>, j: { incidentId: string; signalIds: string[]; newAlerts: string[] }): Promise<void> {
+  await withIncidentLock(db, j.incidentId, async (trx) => {
+    if (j.signalIds.length > 0) await trx.updateTable('signals').set({ incident_id: j.incidentId }).where('id', 'in', j.signalIds).execute();
+    if (j.newAlerts.length === 0) return;
+    const signals = await trx
+      .selectFrom('signals')
+      .select(['id', 'source', 'summary', 'labels', 'received_at', sql<string | null>`payload->>'alertKey'`.as('alert_key')])
+      .where('id', 'in', j.newAlerts)
+      .orderBy('received_at')
+      .execute();
+    for (const s of signals) {
+      await appendTimelineEvent(trx, {
+        incidentId: j.incidentId,
+        kind: 'alert.joined',
+        actor: 'system:monitor',
+        occurredAt: s.received_at,
+        data: { signalId: s.id, ...(s.alert_key ? { alertKey: s.alert_key } : {}), source: s.source, summary: s.summary, labels: s.labels },
+        idempotencyKey: `signal:${s.id}:joined`,
+      });
+    }
+  });
+}
+
+/**
  * A resolve from the sender of one of an incident's alerts: linked to the incident and on its timeline,
  * with how many of its alerts still fire. Once per signal, however often it is retried.
  */

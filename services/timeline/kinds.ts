@@ -18,7 +18,9 @@ export const timelineEventKinds = [
   'incident.classified',
   'incident.restoration_recorded',
   'signal.suppressed',
-  // An alert of the incident resolved at its sender; `remaining` says how many still fire.
+  // Another alert joined the incident (a repeat or re-fire of one already firing does not), and one resolved
+  // at its sender; `firing` and `remaining` say how many of its alerts still fire.
+  'alert.joined',
   'alert.resolved',
   // Every alert resolved while the runbook keeps the incident open: paging stopped.
   'incident.alerts_resolved',

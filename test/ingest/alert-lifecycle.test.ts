@@ -114,6 +114,10 @@ describe('the alert lifecycle: resolves as Alertmanager and PagerDuty mean them'
       return row.state === 'resolved' ? true : undefined;
     }, 30_000);
     const timeline = await listTimeline(stack.db, incident.id);
+    // The second alert of the group joined the incident on its timeline (the one that opened it is its cause).
+    const joined = timeline.filter((e) => e.kind === 'alert.joined');
+    expect(joined).toHaveLength(1);
+    expect(joined[0]!.data).toMatchObject({ source: 'alertmanager', summary: expect.stringMatching(/^jailbreak success rate above 2% in (eu|us)$/) });
     const resolves = timeline.filter((e) => e.kind === 'alert.resolved');
     expect(resolves.map((e) => (e.data as { remaining: number }).remaining)).toEqual([1, 0]);
     const resolution = timeline.find((e) => e.kind === 'incident.resolved')!;

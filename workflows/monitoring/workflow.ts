@@ -32,7 +32,8 @@ import {
 } from './messages.js';
 import { workflowNow } from '../time.js';
 
-const { prepareMonitor, linkSignals, recordAlertResolved, suppressSignal, syncEvaluationSchedules } = proxyActivities<Activities>(untilDone);
+const { prepareMonitor, linkSignals, recordAlertsJoined, recordAlertResolved, suppressSignal, syncEvaluationSchedules } =
+  proxyActivities<Activities>(untilDone);
 
 const HEARTBEAT_GROUP = 'heartbeat';
 
@@ -144,7 +145,7 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
   // Joins are the bulk of an alert storm: their notices and links go out together once the queue is
   // drained, not one round trip each. Anything else that tells an incident something flushes them first,
   // so the incident hears of its signals in order.
-  const pendingJoins: { workflowId: string; incidentId: string; signalId: string; at: string }[] = [];
+  const pendingJoins: { workflowId: string; incidentId: string; signalId: string; at: string; newAlert?: boolean }[] = [];
   const flushJoins = async () => {
     if (pendingOpens.length > 0) await Promise.all(pendingOpens.splice(0));
     if (pendingJoins.length === 0) return;
@@ -158,7 +159,13 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
     );
     const byIncident = new Map<string, string[]>();
     for (const j of batch) byIncident.set(j.incidentId, [...(byIncident.get(j.incidentId) ?? []), j.signalId]);
-    for (const [incidentId, signalIds] of byIncident) await linkSignals(signalIds, incidentId);
+    for (const [incidentId, signalIds] of byIncident) {
+      // An alert new to the incident is on its timeline; a re-fire of one already firing is only linked.
+      if (alertLifecycle) {
+        const newAlerts = batch.filter((j) => j.incidentId === incidentId && j.newAlert).map((j) => j.signalId);
+        await recordAlertsJoined({ incidentId, signalIds, newAlerts });
+      } else await linkSignals(signalIds, incidentId);
+    }
   };
   const resolve = async (key: string, reason: string, at: string) => {
     await flushJoins();
@@ -251,9 +258,10 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
       }
       const incident = state.open[key];
       if (incident) {
-        if (alertLifecycle && incident.firing && !incident.firing.includes(alertOf(signal))) incident.firing.push(alertOf(signal));
+        const newAlert = alertLifecycle && incident.firing !== undefined && !incident.firing.includes(alertOf(signal));
+        if (newAlert) incident.firing!.push(alertOf(signal));
         if (patched('batched-joins')) {
-          pendingJoins.push({ workflowId: incident.workflowId, incidentId: incident.incidentId, signalId: signal.signalId, at: signal.at });
+          pendingJoins.push({ workflowId: incident.workflowId, incidentId: incident.incidentId, signalId: signal.signalId, at: signal.at, newAlert });
         } else {
           await getExternalWorkflowHandle(incident.workflowId)
             .signal(triggerArrivedSignal, { incidentId: signal.signalId, at: signal.at, by: 'system:monitor' })
