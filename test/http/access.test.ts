@@ -25,6 +25,7 @@ const expectedAccess: Record<string, Role[] | 'public' | 'integration-key'> = {
   'GET /v1/incidents': readers,
   'GET /v1/incidents/{id}': readers,
   'GET /v1/incidents/{id}/timeline': readers,
+  'GET /v1/incidents/{id}/alerts': readers,
   'POST /v1/incidents/{id}/acknowledge': ['responder', 'admin'],
   'POST /v1/incidents/{id}/resolve': ['responder', 'admin'],
   'POST /v1/incidents/{id}/classify': ['responder', 'compliance', 'admin'],
