@@ -69,6 +69,8 @@ describe('mapping PagerDuty Events v2 to signals', () => {
       severity: 'error',
       summary: 'weights read spike',
       at: '2026-11-23T01:00:00.000Z',
+      // The alert is the dedup key: its acknowledge and resolve name it.
+      alertKey: 'disk-1',
     });
   });
 
