@@ -308,12 +308,11 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       await recheck(rules.acknowledgeProblem, action);
       snapshot.commander = action.actor;
       const acknowledged: Transition = { to: 'acknowledged', actor: action.actor, at: action.at, commander: action.actor };
-      // The escalation already ended (exhausted) when the signal fails: nothing left to stop.
-      const stopPaging = () => escalation?.signal(escalationAcknowledgedSignal, { actor: action.actor }).catch(() => {});
+      const stopPaging = () => stopPagingBy(action.actor);
       // Recording the acknowledgement, telling the clocks who leads and stopping the pages do not depend on
       // one another: the commander waits for the slowest of them, not for their sum.
       if (answerAtOnce) {
-        void stopEscalation(action.actor);
+        void stopPagingBy(action.actor);
         void shareContext();
         await transition(acknowledged);
       } else if (patched('acknowledge-in-parallel')) await Promise.all([transition(acknowledged), shareContext(), stopPaging()]);
@@ -635,8 +634,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       const request = sourceAcknowledgement!;
       sourceAcknowledgement = undefined;
       await transition({ to: 'acknowledged', actor: 'system:monitor', at: request.at, data: { reason: request.reason } });
-      if (answerAtOnce) await stopEscalation('system:monitor');
-      else await escalation?.signal(escalationAcknowledgedSignal, { actor: 'system:monitor' }).catch(() => {});
+      await stopPagingBy('system:monitor');
       await shareContext();
       continue;
     }
