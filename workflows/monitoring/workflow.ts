@@ -12,7 +12,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
-import { incidentWorkflowId } from '../../services/identity.js';
+import { incidentWorkflowId, legacyIncidentWorkflowId } from '../../services/identity.js';
 import { groupKey, matches, silencedBy, withinWindow, type Silence } from '../../services/monitoring/matching.js';
 import type { ReceivedSignal } from '../../services/monitoring/signal.js';
 import { untilDone } from '../activity-options.js';
@@ -113,7 +113,8 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
     state.openings[key] = n;
     const incidentId = uuid4();
     const dedupKey = `monitor:${key}:${n}`;
-    const childId = incidentWorkflowId(state.systemId, dedupKey);
+    // Ids without shell-special characters (the group key's `|` and `=`); incidents opened before keep theirs.
+    const childId = patched('safe-workflow-ids') ? incidentWorkflowId(state.systemId, dedupKey) : legacyIncidentWorkflowId(state.systemId, dedupKey);
     state.open[key] = { workflowId: childId, incidentId, triggerId: o.triggerId, ...(o.firing ? { firing: o.firing } : {}) };
     const started = startChild(incidentWorkflow, {
       workflowId: childId,
