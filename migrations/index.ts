@@ -11,6 +11,7 @@ import * as incidentStateOrder from './2026-11-23T0500_incident_state_order.js';
 import * as idempotencyKeys from './2026-11-23T0600_idempotency_keys.js';
 import * as tokenCreator from './2026-12-02T0000_token_creator.js';
 import * as fallbackFailures from './2026-12-02T0100_fallback_failures.js';
+import * as signalOccurrences from './2026-12-02T0200_signal_occurrences.js';
 
 /**
  * Every migration, by name; names sort in the order they run. Listed here rather than read from the
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '2026-11-23T0600_idempotency_keys': idempotencyKeys,
   '2026-12-02T0000_token_creator': tokenCreator,
   '2026-12-02T0100_fallback_failures': fallbackFailures,
+  '2026-12-02T0200_signal_occurrences': signalOccurrences,
 };

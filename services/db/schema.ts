@@ -67,6 +67,10 @@ export interface SignalsTable {
   suppressed_by: string | null;
   labels: ColumnType<Record<string, string> | null, Record<string, string> | RawBuilderLike | null | undefined, Record<string, string> | null>;
   created_at: CreatedAt;
+  /** Times this signal was received: 1, plus each repeat with the same idempotency key. */
+  occurrences: Generated<number>;
+  /** When its latest repeat was received (its first receipt until then). */
+  last_seen_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
 export interface CorrectionsTable {

@@ -36,8 +36,8 @@ export function ingestRoutes(app: CorrexApp, deps: RouteDependencies): void {
       } catch (error) {
         throw error instanceof InvalidInput ? error.within('body') : error;
       }
-      let duplicates = 0;
-      for (const signal of signals) if ((await deps.monitor.deliverChecked(signal)).duplicate) duplicates += 1;
+      const delivered = await deps.monitor.deliverAllChecked(signals);
+      const duplicates = delivered.filter((d) => d.duplicate).length;
       return reply.code(202).send({ accepted: signals.length, duplicates, truncatedAlerts: request.body.truncatedAlerts });
     },
   });

@@ -6,9 +6,10 @@ import type { Database } from '../db/schema.js';
 import { InvalidInput } from '../errors.js';
 import { ActionRefused } from '../errors.js';
 import { monitorWorkflowId } from '../identity.js';
-import type { RunbookCatalogue } from '../runbook/catalogue.js';
+import type { RunbookCatalogue, RunbookInUse } from '../runbook/catalogue.js';
 import type { Silence } from './matching.js';
-import { storeSignal } from './repository.js';
+import { SignalWriter, storeSignalOnce, type StoredSignal } from './repository.js';
+import { runbookCountsRepeats } from './thresholds.js';
 import type { z } from 'zod';
 import { SignalInput, type ReceivedSignal } from './signal.js';
 
@@ -33,7 +34,11 @@ export class MonitorClient {
   private readonly handedOver = new Set<string>();
   private static readonly handedOverLimit = 20_000;
 
-  constructor(private readonly deps: MonitorClientDependencies) {}
+  private readonly signals: SignalWriter;
+
+  constructor(private readonly deps: MonitorClientDependencies) {
+    this.signals = new SignalWriter(deps.db);
+  }
 
   /**
    * Stores the signal and hands it to the system's monitor. Once this returns, the signal is in
@@ -47,22 +52,56 @@ export class MonitorClient {
 
   /** `submit` for a signal already validated at the edge: finds the system's runbook, then delivers. */
   async deliverChecked(input: SignalInput, now = new Date()): Promise<{ signalId: string; duplicate: boolean }> {
-    const runbooks = this.deps.runbooks;
-    if (!runbooks) throw new Error('MonitorClient.submit needs the runbook catalogue');
-    const inUse = await runbooks.find(input.systemId);
-    if (!inUse) {
-      throw new InvalidInput([
-        { path: 'systemId', message: `no runbook defines system '${input.systemId}' (known: ${(await runbooks.systemIds()).join(', ') || 'none'})` },
-      ]);
-    }
-    await runbooks.record(this.deps.db, inUse);
-    return this.deliver(input, inUse.version, now);
+    const [delivered] = await this.deliverAllChecked([input], now);
+    return delivered!;
   }
 
-  /** Stores a validated signal and hands it to its system's monitor under a runbook version. */
+  /**
+   * Several signals validated at the edge (one Alertmanager payload): stored together in one write,
+   * then handed to their monitors in the order given.
+   */
+  async deliverAllChecked(inputs: SignalInput[], now = new Date()): Promise<{ signalId: string; duplicate: boolean }[]> {
+    const runbooks = this.deps.runbooks;
+    if (!runbooks) throw new Error('MonitorClient.submit needs the runbook catalogue');
+    const versions: RunbookInUse[] = [];
+    for (const input of inputs) {
+      const inUse = await runbooks.find(input.systemId);
+      if (!inUse) {
+        throw new InvalidInput([
+          { path: 'systemId', message: `no runbook defines system '${input.systemId}' (known: ${(await runbooks.systemIds()).join(', ') || 'none'})` },
+        ]);
+      }
+      await runbooks.record(this.deps.db, inUse);
+      versions.push(inUse);
+    }
+    const stored = await Promise.all(inputs.map((input) => this.signals.store(input, now)));
+    const delivered = [];
+    for (const [index, input] of inputs.entries()) {
+      delivered.push(await this.handOver(input, stored[index]!, versions[index]!.version, runbookCountsRepeats(versions[index]!.runbook)));
+    }
+    return delivered;
+  }
+
+  /**
+   * Stores a validated signal and hands it to its system's monitor under a runbook version, for a
+   * sender whose only repeat is a retry of the same receipt (an evaluation's activity).
+   */
   async deliver(input: SignalInput, runbookVersion: string, now = new Date()): Promise<{ signalId: string; duplicate: boolean }> {
-    const stored = await storeSignal(this.deps.db, input, now);
-    if (!stored.fresh && this.handedOver.has(stored.signalId)) return { signalId: stored.signalId, duplicate: true };
+    return this.handOver(input, await storeSignalOnce(this.deps.db, input, now), runbookVersion, false);
+  }
+
+  /**
+   * Hands a stored signal to its system's monitor (signal-with-start). A repeat goes too when the
+   * runbook counts repeats towards a threshold, or when this process has not handed the signal over
+   * before (another instance did, or it restarted): the monitor tells the receipts apart.
+   */
+  private async handOver(
+    input: SignalInput,
+    stored: StoredSignal,
+    runbookVersion: string,
+    repeatsCount: boolean,
+  ): Promise<{ signalId: string; duplicate: boolean }> {
+    if (!stored.fresh && !repeatsCount && this.handedOver.has(stored.signalId)) return { signalId: stored.signalId, duplicate: true };
     const received: ReceivedSignal = {
       signalId: stored.signalId,
       systemId: input.systemId,
@@ -72,6 +111,7 @@ export class MonitorClient {
       severity: input.severity,
       at: stored.at,
       runbookVersion,
+      occurrence: stored.occurrence,
       ...(input.alertKey ? { alertKey: input.alertKey } : {}),
       ...(input.summary ? { summary: input.summary } : {}),
     };

@@ -5,30 +5,150 @@ import { jsonb } from '../db/jsonb.js';
 import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js';
 import type { SignalInput } from './signal.js';
 
-/** Stores a signal once per idempotency key; returns its id and whether it was new. */
-export async function storeSignal(db: Kysely<Database>, signal: SignalInput, receivedAt: Date): Promise<{ signalId: string; at: string; fresh: boolean }> {
+/** A signal as stored: its row, whether this receipt made it, and which receipt of it this was. */
+export interface StoredSignal {
+  signalId: string;
+  at: string;
+  fresh: boolean;
+  /** 1 for the receipt that stored it, n for its n-th (a repeat with the same idempotency key). */
+  occurrence: number;
+}
+
+interface PendingSignal {
+  key: string;
+  signal: SignalInput;
+  receivedAt: Date;
+  settle: { resolve: (stored: StoredSignal) => void; reject: (error: unknown) => void };
+}
+
+/**
+ * Stores signals once per idempotency key, counting repeats on the stored row, in group commits: the
+ * signals that arrive while a write is under way go together in the next one (one INSERT … ON
+ * CONFLICT for many), so an alert storm costs PostgreSQL a statement per batch rather than a round
+ * trip or two per alert. Each caller still learns its signal is stored before it answers its sender.
+ */
+export class SignalWriter {
+  private queue: PendingSignal[] = [];
+  private writing = 0;
+  /** Writes under way at once: enough to overlap round trips, few enough to leave the pool to others. */
+  private static readonly concurrentWrites = 3;
+  private static readonly batchLimit = 500;
+
+  constructor(private readonly db: Kysely<Database>) {}
+
+  store(signal: SignalInput, receivedAt: Date): Promise<StoredSignal> {
+    const key = `${signal.systemId}:${signal.source}:${signal.idempotencyKey ?? randomUUID()}`;
+    return new Promise((resolve, reject) => {
+      this.queue.push({ key, signal, receivedAt, settle: { resolve, reject } });
+      if (this.writing < SignalWriter.concurrentWrites) this.flushSoon();
+    });
+  }
+
+  private scheduled = false;
+  private flushSoon(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // After the current I/O callbacks: the signals of the requests that arrived together go together.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.queue.length === 0 || this.writing >= SignalWriter.concurrentWrites) return;
+    const batch = this.queue.splice(0, SignalWriter.batchLimit);
+    this.writing += 1;
+    try {
+      const stored = await writeSignals(this.db, batch);
+      batch.forEach((pending, index) => pending.settle.resolve(stored[index]!));
+    } catch (error) {
+      for (const pending of batch) pending.settle.reject(error);
+    } finally {
+      this.writing -= 1;
+      if (this.queue.length > 0) this.flushSoon();
+    }
+  }
+}
+
+/**
+ * One statement for a batch: new keys inserted, known ones counted as repeats. Rows go in key order,
+ * so concurrent batches lock shared keys in the same order and cannot deadlock; a key twice in one
+ * batch is one row counted twice (PostgreSQL refuses to touch a row twice in one statement).
+ */
+async function writeSignals(db: Kysely<Database>, batch: PendingSignal[]): Promise<StoredSignal[]> {
+  const byKey = new Map<string, PendingSignal[]>();
+  for (const pending of batch) byKey.set(pending.key, [...(byKey.get(pending.key) ?? []), pending]);
+  const keys = [...byKey.keys()].sort();
+  const rows = await db
+    .insertInto('signals')
+    .values(
+      keys.map((key) => {
+        const receipts = byKey.get(key)!;
+        const { signal, receivedAt } = receipts[0]!;
+        return {
+          ...signalRow(signal, key, receivedAt),
+          occurrences: receipts.length,
+          last_seen_at: receipts[receipts.length - 1]!.receivedAt,
+        };
+      }),
+    )
+    .onConflict((oc) =>
+      oc.column('idempotency_key').doUpdateSet({
+        occurrences: sql<number>`signals.occurrences + excluded.occurrences`,
+        last_seen_at: sql<Date>`greatest(signals.last_seen_at, excluded.last_seen_at)`,
+      }),
+    )
+    // xmax is 0 on a row this statement inserted, the locking transaction on one it updated.
+    .returning(['id', 'idempotency_key', 'received_at', 'occurrences', sql<boolean>`xmax = 0`.as('inserted')])
+    .execute();
+  const stored = new Map<PendingSignal, StoredSignal>();
+  for (const row of rows) {
+    const receipts = byKey.get(row.idempotency_key)!;
+    const before = row.occurrences - receipts.length;
+    receipts.forEach((pending, index) =>
+      stored.set(pending, {
+        signalId: row.id,
+        at: row.received_at.toISOString(),
+        fresh: row.inserted && index === 0,
+        occurrence: before + index + 1,
+      }),
+    );
+  }
+  return batch.map((pending) => stored.get(pending)!);
+}
+
+/**
+ * Stores a signal whose only possible repeat is a retry of the same receipt (an evaluation run's
+ * activity retried): a conflict returns the stored row as it is, counted once.
+ */
+export async function storeSignalOnce(db: Kysely<Database>, signal: SignalInput, receivedAt: Date): Promise<StoredSignal> {
   const key = `${signal.systemId}:${signal.source}:${signal.idempotencyKey ?? randomUUID()}`;
   const inserted = await db
     .insertInto('signals')
-    .values({
-      system_id: signal.systemId,
-      source: signal.source,
-      dedup_key: signal.labels.alertname ?? signal.source,
-      fingerprint: signal.idempotencyKey ?? null,
-      status: signal.status,
-      severity: signal.severity ?? null,
-      summary: signal.summary ?? null,
-      labels: jsonb(signal.labels),
-      payload: jsonb(signal as unknown as Record<string, unknown>),
-      idempotency_key: key,
-      received_at: signal.at ?? receivedAt.toISOString(),
-    })
+    .values({ ...signalRow(signal, key, receivedAt), last_seen_at: receivedAt })
     .onConflict((oc) => oc.column('idempotency_key').doNothing())
     .returning(['id', 'received_at'])
     .executeTakeFirst();
-  if (inserted) return { signalId: inserted.id, at: inserted.received_at.toISOString(), fresh: true };
+  if (inserted) return { signalId: inserted.id, at: inserted.received_at.toISOString(), fresh: true, occurrence: 1 };
   const existing = await db.selectFrom('signals').select(['id', 'received_at']).where('idempotency_key', '=', key).executeTakeFirstOrThrow();
-  return { signalId: existing.id, at: existing.received_at.toISOString(), fresh: false };
+  return { signalId: existing.id, at: existing.received_at.toISOString(), fresh: false, occurrence: 1 };
+}
+
+function signalRow(signal: SignalInput, key: string, receivedAt: Date) {
+  return {
+    system_id: signal.systemId,
+    source: signal.source,
+    dedup_key: signal.labels.alertname ?? signal.source,
+    fingerprint: signal.idempotencyKey ?? null,
+    status: signal.status,
+    severity: signal.severity ?? null,
+    summary: signal.summary ?? null,
+    labels: jsonb(signal.labels),
+    payload: jsonb(signal as unknown as Record<string, unknown>),
+    idempotency_key: key,
+    received_at: signal.at ?? receivedAt.toISOString(),
+  };
 }
 
 /** Links signals to the incident they opened or joined. */

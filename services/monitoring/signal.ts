@@ -59,4 +59,10 @@ export interface ReceivedSignal {
   alertKey?: string;
   /** What the sender said is wrong, the title of an incident it opens (absent before 2026-12-02). */
   summary?: string;
+  /**
+   * Which receipt of the signal this is: 1 for the one that stored it, n for its n-th repeat (same
+   * signalId). (signalId, occurrence) names one receipt, so a hand-over retried counts once. Absent
+   * before 2026-12-02: read as 1.
+   */
+  occurrence?: number;
 }
