@@ -1,4 +1,5 @@
 // Pure trigger evaluation, used inside the monitor workflow: no I/O, no imports with side effects.
+import type { ThresholdCounts } from '../runbook/schema.js';
 
 export interface TriggerPlan {
   id: string;
@@ -7,6 +8,10 @@ export interface TriggerPlan {
   signalSeverities: string[] | undefined;
   count: number;
   windowMs: number;
+  /** What the threshold counts (absent in plans prepared before it existed: occurrences). */
+  counts?: ThresholdCounts;
+  /** The trigger's `for`: how long the group must still fire once the threshold is met (absent: opens at once). */
+  forMs?: number;
   groupBy: string[];
   severity: string;
   onResolved: 'resolve' | 'record';

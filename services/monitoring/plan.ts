@@ -16,6 +16,8 @@ export function planMonitor(runbook: Runbook, runbookVersion: string): MonitorPl
       signalSeverities: t.match.signalSeverities,
       count: t.threshold.count,
       windowMs: ms(t.threshold.window),
+      counts: t.threshold.counts,
+      ...(t.for ? { forMs: ms(t.for) } : {}),
       groupBy: t.groupBy,
       severity: t.severity,
       onResolved: t.onResolved,

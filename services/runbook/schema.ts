@@ -127,6 +127,14 @@ export const Target = z.union([z.strictObject({ role: Id }), z.strictObject({ pe
 
 export const signalSources = ['alertmanager', 'pagerduty', 'native', 'report', 'evaluation', 'heartbeat'] as const;
 
+/**
+ * What a trigger's threshold counts: `occurrences`, every firing signal the monitor receives, an alert's
+ * repeats included (Alertmanager's every repeat_interval, PagerDuty's triggers with one dedup_key); or
+ * `alerts`, distinct alerts by their senders' keys (a signal without one is an alert of its own).
+ */
+export const thresholdCounts = ['occurrences', 'alerts'] as const;
+export type ThresholdCounts = (typeof thresholdCounts)[number];
+
 export const Trigger = z.strictObject({
   id: Id,
   description: z.string().min(1),
@@ -137,8 +145,19 @@ export const Trigger = z.strictObject({
     /** The sender's own severity words (critical, warning…). */
     signalSeverities: z.array(z.string().min(1)).min(1).optional(),
   }),
-  /** Opens an incident once `count` matching signals arrive within `window`; by default the first one does. */
-  threshold: z.strictObject({ count: z.number().int().min(1), window: DurationText }).default({ count: 1, window: '1m' }),
+  /**
+   * Opens an incident once `count` matching signals arrive within `window`; by default the first one does.
+   * `counts` says what is counted: every firing signal received, repeats of an alert included
+   * (`occurrences`, the default), or distinct alerts (`alerts`).
+   */
+  threshold: z
+    .strictObject({ count: z.number().int().min(1), window: DurationText, counts: z.enum(thresholdCounts).default('occurrences') })
+    .default({ count: 1, window: '1m', counts: 'occurrences' }),
+  /**
+   * As Prometheus's `for:`: once the threshold is met, the incident opens only if the group still fires
+   * (not every alert of it resolved) this much later. Absent: it opens at once.
+   */
+  for: DurationText.optional(),
   /** Labels whose values split signals into separate incidents. */
   groupBy: z.array(z.string().min(1)).default([]),
   severity: SeverityId,

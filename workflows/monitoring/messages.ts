@@ -3,6 +3,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { MonitorPlan, Silence } from '../../services/monitoring/matching.js';
 import type { ReceivedSignal } from '../../services/monitoring/signal.js';
+import type { PendingGroup, WindowEntry } from '../../services/monitoring/thresholds.js';
 
 export const signalReceivedSignal = defineSignal<[ReceivedSignal]>('signalReceived');
 /** An incident the monitor opened was resolved or closed, so its group may open a new one. */
@@ -41,8 +42,13 @@ export interface MonitorState {
   systemId: string;
   runbookVersion: string | undefined;
   plan: MonitorPlan | undefined;
-  /** Recent matching signals per trigger group, inside the trigger's window. */
-  windows: Record<string, { signalId: string; at: string; alertKey?: string }[]>;
+  /** Recent receipts of matching signals per trigger group, inside the trigger's window. */
+  windows: Record<string, WindowEntry[]>;
+  /**
+   * Groups whose threshold was met under a trigger with `for`, waiting to see whether they still fire
+   * (absent in runs from before 2026-12-02).
+   */
+  pending?: Record<string, PendingGroup>;
   open: Record<string, OpenGroup>;
   /** Groups whose incident was resolved lately, for flap suppression. */
   ended: Record<string, OpenGroup & { at: string }>;

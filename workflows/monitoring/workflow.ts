@@ -15,6 +15,19 @@ import type { Activities } from '../../activities/index.js';
 import { incidentWorkflowId, legacyIncidentWorkflowId } from '../../services/identity.js';
 import { groupKey, matches, silencedBy, withinWindow, type Silence } from '../../services/monitoring/matching.js';
 import type { ReceivedSignal } from '../../services/monitoring/signal.js';
+import {
+  addToWindow,
+  duePending,
+  nextDue,
+  pendingAfterFiring,
+  pendingAfterResolve,
+  receiptKey,
+  receiptTime,
+  thresholdMet,
+  windowAlerts,
+  windowSignalIds,
+  type WindowEntry,
+} from '../../services/monitoring/thresholds.js';
 import { untilDone } from '../activity-options.js';
 import { incidentWorkflow } from '../incident/workflow.js';
 import { triggerArrivedSignal } from '../incident/messages.js';
@@ -66,6 +79,12 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
   const alertLifecycle = patched('alert-lifecycle');
   // A PagerDuty alert (dedup_key) is an incident of its own under a trigger that does not group.
   const pagerDutyAlerts = patched('pagerduty-alerts');
+  // Thresholds count what the trigger says (every receipt, repeats included, or distinct alerts), over a
+  // window that slides with the latest receipt of its group, and a trigger's `for` holds the opening
+  // back until the group has fired that long (a timer).
+  const thresholdRules = patched('threshold-rules');
+  /** Which receipt of its signal this is: 1 for the first (and for signals handed over before repeats were), n for its n-th repeat. */
+  const occurrenceOf = (s: ReceivedSignal) => s.occurrence ?? 1;
   /** The sender's name for the alert a firing signal is about; without one, the signal is an alert of its own. */
   const alertOf = (s: { signalId: string; alertKey?: string }) => s.alertKey ?? s.signalId;
   const queue: ReceivedSignal[] = [];
@@ -191,6 +210,15 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
     if (!incident) {
       // Not firing any more, so it no longer counts towards opening one.
       if (signal.alertKey && state.windows[key]) state.windows[key] = state.windows[key].filter((s) => s.alertKey !== signal.alertKey);
+      // A resolve without a key ends every alert of its group.
+      else if (thresholdRules && !signal.alertKey) delete state.windows[key];
+      // A group waiting out its trigger's `for` opens nothing once none of its alerts fires.
+      const pending = thresholdRules ? state.pending?.[key] : undefined;
+      if (pending) {
+        const after = pendingAfterResolve(pending, signal.alertKey);
+        if (after) state.pending![key] = after;
+        else delete state.pending![key];
+      }
       return;
     }
     incident.firing = signal.alertKey && incident.firing ? incident.firing.filter((k) => k !== signal.alertKey) : [];
@@ -220,6 +248,10 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
       }
     }
     const plan = state.plan!;
+    // A repeat (the same signal received again) counts toward thresholds, and does nothing else: a
+    // repeat of a resolve or an acknowledgement, or of a heartbeat, says nothing new.
+    const repeat = thresholdRules && occurrenceOf(signal) > 1;
+    if (repeat && (signal.source === 'heartbeat' || signal.status !== 'firing')) return;
     if (signal.source === 'heartbeat') {
       state.lastHeartbeatAt = signal.at;
       await resolve(HEARTBEAT_GROUP, 'heartbeats resumed', signal.at);
@@ -229,6 +261,8 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
       if (!matches(trigger, signal)) continue;
       const key = groupKey(trigger, signal, { pagerDutyAlerts });
       const silence = silencedBy(state.silences, trigger.id, signal);
+      // The signal was held back (or counted) at its first receipt; its repeats are not recorded again.
+      if (silence && repeat) continue;
       if (silence) {
         state.suppressed.push({ signalId: signal.signalId, silenceId: silence.id, at: signal.at });
         if (state.suppressed.length > 200) state.suppressed.splice(0, state.suppressed.length - 200);
@@ -258,6 +292,8 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
         continue;
       }
       const incident = state.open[key];
+      // Already linked to the open incident at its first receipt.
+      if (incident && repeat) continue;
       if (incident) {
         const newAlert = alertLifecycle && incident.firing !== undefined && !incident.firing.includes(alertOf(signal));
         if (newAlert) incident.firing!.push(alertOf(signal));
@@ -271,10 +307,18 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
         }
         continue;
       }
+      // A group waiting out its trigger's `for` gathers its firing signals until it opens.
+      const waiting = thresholdRules ? state.pending?.[key] : undefined;
+      if (waiting) {
+        state.pending![key] = pendingAfterFiring(waiting, signal);
+        continue;
+      }
       // Opening a new group's incident tells no other incident anything, so it need not wait for them.
       const opensTogether = patched('batched-opens');
       if (!opensTogether) await flushJoins();
       const ended = state.ended[key];
+      // A repeat of an alert is not the problem firing again: it re-opens nothing.
+      if (ended && repeat && Date.parse(signal.at) - Date.parse(ended.at) <= plan.flapWindowMs) continue;
       if (ended && Date.parse(signal.at) - Date.parse(ended.at) <= plan.flapWindowMs) {
         if (opensTogether) await flushJoins();
         // Flapping: the same problem again soon after it was resolved is the same incident.
@@ -293,6 +337,31 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
         continue;
       }
       if (ended) delete state.ended[key];
+      const title =
+        `${signal.summary?.trim().slice(0, 300) || trigger.description}${key.includes('|') ? ` (${key.split('|').slice(1).join(', ')})` : ''}`.slice(0, 500);
+      if (thresholdRules) {
+        const receipt: WindowEntry = {
+          signalId: signal.signalId,
+          at: receiptTime(signal, workflowNow()),
+          ...(signal.alertKey ? { alertKey: signal.alertKey } : {}),
+          ...(repeat ? { occurrence: occurrenceOf(signal) } : {}),
+        };
+        const window = addToWindow(state.windows[key] ?? [], receipt, trigger);
+        if (!thresholdMet(window, trigger)) {
+          state.windows[key] = window;
+          continue;
+        }
+        delete state.windows[key];
+        const met = { triggerId: trigger.id, title, severity: trigger.severity, signalIds: windowSignalIds(window), firing: windowAlerts(window) };
+        if (trigger.forMs) {
+          // Held back until the group has fired for `for`, on the monitor's own clock (a timer, see watchPending).
+          const now = workflowNow();
+          state.pending = { ...state.pending, [key]: { ...met, metAt: new Date(now).toISOString(), dueAt: new Date(now + trigger.forMs).toISOString() } };
+          continue;
+        }
+        await open(key, { ...met, at: receipt.at });
+        continue;
+      }
       const arrival = { signalId: signal.signalId, at: signal.at, ...(alertLifecycle && signal.alertKey ? { alertKey: signal.alertKey } : {}) };
       const window = withinWindow([...(state.windows[key] ?? []), arrival], trigger.windowMs, Date.parse(signal.at));
       if (window.length >= trigger.count) {
@@ -300,10 +369,7 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
         await open(key, {
           triggerId: trigger.id,
           // In the sender's words when it gave them (the alert's summary), else the trigger's.
-          title: `${signal.summary?.trim().slice(0, 300) || trigger.description}${key.includes('|') ? ` (${key.split('|').slice(1).join(', ')})` : ''}`.slice(
-            0,
-            500,
-          ),
+          title,
           severity: trigger.severity,
           signalIds: window.map((s) => s.signalId),
           at: signal.at,
@@ -316,8 +382,10 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
   };
 
   const process = async (signal: ReceivedSignal) => {
-    if (state.recent.includes(signal.signalId)) return;
-    state.recent.push(signal.signalId);
+    // A receipt is (signalId, occurrence): a repeat is another receipt, a hand-over retried the same one.
+    const receipt = thresholdRules ? receiptKey({ signalId: signal.signalId, occurrence: occurrenceOf(signal) }) : signal.signalId;
+    if (state.recent.includes(receipt)) return;
+    state.recent.push(receipt);
     if (state.recent.length > 500) state.recent.splice(0, state.recent.length - 500);
     await handle(signal);
     state.processed += 1;
@@ -346,6 +414,38 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
     }
   };
   void watchHeartbeat();
+
+  /**
+   * Groups waiting out their trigger's `for`: each opens its incident when due, unless every alert of it
+   * resolved meanwhile (which took it out of `pending`). One timer, for the soonest; it is set again
+   * whenever the soonest changes, and carried across continue-as-new as the groups' due times.
+   */
+  const watchPending = async () => {
+    for (;;) {
+      await condition(() => nextDue(state.pending ?? {}) !== undefined);
+      const due = nextDue(state.pending ?? {})!;
+      if (due > workflowNow()) {
+        await condition(() => nextDue(state.pending ?? {}) !== due, due - workflowNow());
+        continue;
+      }
+      for (const key of duePending(state.pending ?? {}, workflowNow())) {
+        const group = state.pending?.[key];
+        if (!group) continue;
+        delete state.pending![key];
+        // Its trigger left the runbook meanwhile, or (never expected) the group has an incident already.
+        if (state.open[key] || !state.plan?.triggers.some((t) => t.id === group.triggerId)) continue;
+        await open(key, {
+          triggerId: group.triggerId,
+          title: group.title,
+          severity: group.severity,
+          signalIds: group.signalIds,
+          at: new Date(workflowNow()).toISOString(),
+          firing: group.firing,
+        });
+      }
+    }
+  };
+  if (thresholdRules) void watchPending();
 
   const limit = start.continueAsNewAfter ?? 1000;
   for (;;) {
