@@ -1,12 +1,15 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, IncidentRow } from '../db/schema.js';
 import { jsonb } from '../db/jsonb.js';
+import { lockSystemChanges, recordChangesBefore } from '../ingest/change-events.js';
 import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js';
 import { incidentStates, type IncidentStart, type IncidentState } from './schema.js';
 
 /** Writes the incident row and its `incident.opened` event; a retry changes nothing. */
 export async function recordIncidentOpened(db: Kysely<Database>, incident: IncidentStart & { workflowId: string }): Promise<void> {
   await db.transaction().execute(async (trx) => {
+    // First, so that a change event recorded at this moment is either seen below or sees this incident.
+    await lockSystemChanges(trx, incident.systemId, 'shared');
     await trx
       .insertInto('incidents')
       .values({
@@ -42,6 +45,8 @@ export async function recordIncidentOpened(db: Kysely<Database>, incident: Incid
       },
       idempotencyKey: 'incident.opened',
     });
+    // The system's recent changes (deploys, config pushes its tools reported) as the incident's first context.
+    await recordChangesBefore(trx, incident);
   });
 }
 

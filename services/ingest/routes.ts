@@ -5,6 +5,7 @@ import type { CorrexApp, RouteDependencies } from '../http/app.js';
 import { latestFiringPagerDutySignal } from '../monitoring/repository.js';
 import type { SignalInput } from '../monitoring/signal.js';
 import { AlertmanagerAccepted, AlertmanagerWebhook, alertmanagerSignals } from './alertmanager.js';
+import { integrationKeySender, PagerDutyChangeAccepted, PagerDutyChangeEvent, recordChangeEvent } from './change-events.js';
 import { PagerDutyAccepted, PagerDutyEvent, pagerDutySignal, type EarlierTrigger } from './pagerduty.js';
 
 /** Signals from other tools: validated, stored and handed to their system's monitor before 202 is sent. */
@@ -71,6 +72,25 @@ export function ingestRoutes(app: CorrexApp, deps: RouteDependencies): void {
       }
       await deps.monitor.deliverChecked(pagerDutySignal(event, systemId, dedupKey, earlier, new Date()));
       return reply.code(202).send({ status: 'success', message: 'Event processed', dedup_key: dedupKey });
+    },
+  });
+
+  app.post('/v2/change/enqueue', {
+    config: { access: 'integration-key', errorFormat: 'pagerduty' },
+    bodyLimit: 512 * 1024,
+    schema: {
+      tags,
+      operationId: 'enqueuePagerDutyChangeEvent',
+      summary: "PagerDuty Change Events API: a change (deploy, config push) recorded as context on the system's incidents; pages nobody",
+      description:
+        "Answers in PagerDuty's own format, not problem+json: 202 as below, 400 and 429 as PagerDutyError. The change lands on the timeline of the system's open incidents (and of those opening within the hour after it) as change.recorded.",
+      body: PagerDutyChangeEvent,
+      response: { 202: PagerDutyChangeAccepted.describe('Change event processed (as PagerDuty answers), with the id Correx stored it under') },
+    },
+    handler: async (request, reply) => {
+      const sender = await integrationKeySender(deps.db, request.body.routing_key);
+      const { id } = await recordChangeEvent(deps.db, request.body, sender.systemId, sender.owner, new Date());
+      return reply.code(202).send({ status: 'success', message: 'Change event processed', id });
     },
   });
 }

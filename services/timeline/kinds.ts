@@ -24,6 +24,8 @@ export const timelineEventKinds = [
   'alert.resolved',
   // Every alert resolved while the runbook keeps the incident open: paging stopped.
   'incident.alerts_resolved',
+  // A change to the system its sender reported (PagerDuty's Change Events API): context, never an alert.
+  'change.recorded',
   'page.sent',
   'escalation.exhausted',
   'correction.proposed',

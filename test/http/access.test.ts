@@ -21,6 +21,7 @@ const expectedAccess: Record<string, Role[] | 'public' | 'integration-key'> = {
   'GET /v1/incidents/{id}/report': ['compliance', 'admin'],
   'GET /v1/incidents/{id}/regulator-mappings': ['compliance', 'admin'],
   'POST /v2/enqueue': 'integration-key',
+  'POST /v2/change/enqueue': 'integration-key',
   'POST /v1/incidents': ['responder', 'admin'],
   'GET /v1/incidents': readers,
   'GET /v1/incidents/{id}': readers,
@@ -69,6 +70,9 @@ interface Operation {
   requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown>; required?: string[] } }> };
 }
 
+/** PagerDuty's Events and Change Events APIs: authenticated by the integration key in the body, answering in PagerDuty's format. */
+const pagerDuty = (path: string) => path === '/v2/enqueue' || path === '/v2/change/enqueue';
+
 /** A concrete URL for an OpenAPI path: ids that exist nowhere, the shipped system. */
 function concrete(path: string): string {
   return path.replace('{id}', randomUUID()).replace('{systemId}', 'frontier-assistant').replace('{token}', 'crx_nosuchtok');
@@ -95,7 +99,7 @@ describe('HTTP API: authentication, roles, validation and fuzzing against the re
     const documented = Object.fromEntries(
       operations.map((op) => {
         const security = op.security ?? [];
-        const access = security.length === 0 ? (op.path === '/v2/enqueue' ? 'integration-key' : 'public') : [...security[0]!.bearer!].sort();
+        const access = security.length === 0 ? (pagerDuty(op.path) ? 'integration-key' : 'public') : [...security[0]!.bearer!].sort();
         return [`${op.method} ${op.path}`, access];
       }),
     );
@@ -223,12 +227,12 @@ describe('HTTP API: authentication, roles, validation and fuzzing against the re
       if (op.parameters?.some((p) => p.in === 'query'))
         problems.push({ expect: 'query', path: `${concrete(op.path)}?limit=lots&unknownFilter=1`, body: undefined });
       for (const attempt of problems) {
-        const token = op.path === '/v2/enqueue' ? undefined : tokenOf.admin!;
+        const token = pagerDuty(op.path) ? undefined : tokenOf.admin!;
         const response = await stack.api.call(op.method, attempt.path, {
           ...(token ? { token } : {}),
           ...(attempt.body !== undefined ? { body: attempt.body } : {}),
         });
-        if (op.path === '/v2/enqueue') {
+        if (pagerDuty(op.path)) {
           // PagerDuty's own error shape, which its clients understand.
           expect(response.status).toBe(400);
           expect(response.body).toMatchObject({ status: 'invalid event', errors: expect.arrayContaining([expect.any(String)]) });
@@ -265,8 +269,7 @@ describe('HTTP API: authentication, roles, validation and fuzzing against the re
           // A URL carries UTF-8, which has no lone surrogates: encodeURIComponent would throw on one.
           const path = op.path.replace(/\{[^}]+\}/g, () => encodeURIComponent(pathValue.toWellFormed()) || 'x');
           const search = new URLSearchParams(query).toString();
-          const routingKey =
-            op.path === '/v2/enqueue' && body && typeof body === 'object' && !Array.isArray(body) ? { routing_key: 'f'.repeat(32), ...body } : body;
+          const routingKey = pagerDuty(op.path) && body && typeof body === 'object' && !Array.isArray(body) ? { routing_key: 'f'.repeat(32), ...body } : body;
           const response = await stack.api.call(op.method, `${path}${search ? `?${search}` : ''}`, {
             token: tokenOf.admin!,
             ...(op.method === 'GET' || op.method === 'DELETE' ? {} : { body: JSON.stringify(routingKey ?? null) }),

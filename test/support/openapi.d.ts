@@ -642,6 +642,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v2/change/enqueue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * PagerDuty Change Events API: a change (deploy, config push) recorded as context on the system's incidents; pages nobody
+         * @description Answers in PagerDuty's own format, not problem+json: 202 as below, 400 and 429 as PagerDutyError. The change lands on the timeline of the system's open incidents (and of those opening within the hour after it) as change.recorded.
+         *
+         *     Authenticated by the integration key in the body (routing_key).
+         */
+        post: operations["enqueuePagerDutyChangeEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tokens": {
         parameters: {
             query?: never;
@@ -6093,6 +6115,100 @@ export interface operations {
                         message: "Event processed";
                         /** @description The alert the event belongs to: the one sent, or for a trigger without one, the key made for it */
                         dedup_key: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PagerDutyError"];
+                };
+            };
+            /** @description The body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PagerDutyError"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    enqueuePagerDutyChangeEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    routing_key: string;
+                    payload: {
+                        summary: string;
+                        /** @description When the change happened (ISO 8601, with or without a zone; read as UTC without). Default: when Correx received it */
+                        timestamp?: string;
+                        source?: string;
+                        custom_details?: {
+                            [key: string]: unknown;
+                        };
+                    };
+                    links?: {
+                        href: string;
+                        text?: string;
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description Change event processed (as PagerDuty answers), with the id Correx stored it under */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "success";
+                        /** @enum {string} */
+                        message: "Change event processed";
+                        /**
+                         * Format: uuid
+                         * @description Correx's id for the stored change event (an addition to PagerDuty's answer; pdpyras returns it)
+                         */
+                        id: string;
                     };
                 };
             };
