@@ -3,6 +3,7 @@ import { findRule, type AuthorityRule } from '../correction/authority.js';
 import { listCorrections, listVotes } from '../correction/repository.js';
 import type { CorrectionRow, Database, IncidentRow, NotificationRow, TimelineEventRow } from '../db/schema.js';
 import { planIncident } from '../incident/plan.js';
+import { incidentAlerts, type AlertView } from '../monitoring/alerts.js';
 import { listNotifications } from '../notification/repository.js';
 import { findRunbookVersion } from '../runbook/repository.js';
 import type { Runbook } from '../runbook/schema.js';
@@ -30,6 +31,8 @@ export interface IncidentDossier {
   decisions: Decision[];
   notifications: NotificationRow[];
   tasks: TaskRow[];
+  /** The alerts its senders sent about it (none when a person triggered it), as `GET /v1/incidents/:id/alerts` shows them. */
+  alerts: AlertView[];
   timeline: TimelineEventRow[];
   review: Awaited<ReturnType<typeof findReview>>;
 }
@@ -63,6 +66,7 @@ export async function readDossier(db: Kysely<Database>, incident: IncidentRow): 
     decisions,
     notifications: await listNotifications(db, incident.id),
     tasks: await listIncidentTasks(db, incident.id),
+    alerts: await incidentAlerts(db, incident.id),
     timeline: await listTimeline(db, incident.id),
     review: await findReview(db, incident.id),
   };

@@ -27,7 +27,7 @@ ${table(
 }
 
 /**
- * The printable incident report: summary, decision log (who approved what, when, why, under which
+ * The printable incident report: summary, the alerts that opened and joined it, decision log (who approved what, when, why, under which
  * rule), corrections and when they were in force, notifications and regulator submissions against
  * their deadlines, follow-up, and the timeline with its hashes. Plain HTML that prints on A4.
  */
@@ -59,6 +59,22 @@ export function printableReport(d: IncidentDossier, meta: { generatedAt: string;
 <dt>Runbook version</dt><dd class="hash">${escape(i.runbook_version ?? '-')}</dd>
 <dt>Timeline</dt><dd>${d.timeline.length} events; head <span class="hash">${escape(last?.hash ?? '-')}</span></dd>
 </dl></section>
+${table(
+  'Alerts',
+  ['Alert', 'Source', 'Status', 'Labels', 'First seen', 'Last seen', 'Signals'],
+  d.alerts.map((a) => [
+    a.summary ?? a.alertKey,
+    a.source,
+    a.status,
+    Object.entries(a.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', '),
+    when(a.firstSeenAt),
+    when(a.lastSeenAt),
+    a.suppressed ? `${a.signals} (${a.suppressed} silenced)` : a.signals,
+  ]),
+  'No alerts: no sender signalled this incident (a person triggered it).',
+)}
 ${table(
   'Decision log',
   ['When', 'Who', 'Role', 'Decision', 'Correction', 'Rationale', 'Authority rule'],

@@ -9,8 +9,9 @@ import { readDossier } from './dossier.js';
 import { regulatorMappings } from './mappings.js';
 import { printableReport } from './report.js';
 import { IncidentView } from '../incident/schema.js';
+import { AlertView } from '../monitoring/alerts.js';
 import { TimelineEventView } from '../timeline/repository.js';
-import { CSV_COLUMNS, ExportManifest, ExportSelection, RegulatorMapping, regulatorMappingSchemas, SigningKeyView } from './schema.js';
+import { CSV_ALERT_KIND, CSV_COLUMNS, ExportManifest, ExportSelection, RegulatorMapping, regulatorMappingSchemas, SigningKeyView } from './schema.js';
 import type { SigningKey } from './signing.js';
 import { csvExport, jsonExport, newExportId, recordExport, selectIncidents } from './stream.js';
 import { Instant } from '../instant.js';
@@ -24,7 +25,15 @@ export const TimelineExport = z.strictObject({
   exportedAt: Instant,
   exportedBy: z.string(),
   selection: z.record(z.string(), z.string()),
-  incidents: z.array(z.strictObject({ incident: IncidentView, events: z.array(TimelineEventView) })),
+  incidents: z.array(
+    z.strictObject({
+      incident: IncidentView,
+      alerts: z
+        .array(AlertView)
+        .describe('Its alerts as GET /v1/incidents/{id}/alerts shows them, at export time; outside the hash chain, signed by the manifest'),
+      events: z.array(TimelineEventView),
+    }),
+  ),
   manifest: ExportManifest,
   signature: z.string().describe('Ed25519 over the canonical JSON of the manifest, base64'),
 });
@@ -83,7 +92,13 @@ export function exportRoutes(app: CorrexApp, deps: ExportDependencies): void {
           description: 'A download (Content-Disposition: attachment), as `format` asks: JSON or CSV',
           content: {
             'application/json': { schema: TimelineExport },
-            'text/csv': { schema: z.string().describe(`RFC 4180 with a header line: ${CSV_COLUMNS.join(', ')}`) },
+            'text/csv': {
+              schema: z
+                .string()
+                .describe(
+                  `RFC 4180 with a header line: ${CSV_COLUMNS.join(', ')}; after each incident's events, its alerts (kind ${CSV_ALERT_KIND}, no seq or hashes, data the alert)`,
+                ),
+            },
           },
         },
       },

@@ -25,13 +25,17 @@ export type ExportSelection = z.infer<typeof ExportSelection>;
 export const ManifestIncident = z.strictObject({
   incidentId: z.uuid(),
   summaryHash: z.string().describe('SHA-256 of the canonical JSON of the incident summary line'),
+  alertsHash: z
+    .string()
+    .optional()
+    .describe("SHA-256 of the canonical JSON of the incident's alerts (outside the hash chain; absent in exports made before alerts were exported)"),
   events: z.number().int(),
   lastSeq: z.number().int(),
   headHash: z.string().describe('The hash of its last event: the head of its chain'),
 });
 export type ManifestIncident = z.infer<typeof ManifestIncident>;
 
-/** What an export's signature covers: each incident's summary and chain head, and who exported it when. */
+/** What an export's signature covers: each incident's summary, alerts and chain head, and who exported it when. */
 export const ExportManifest = z.strictObject({
   format: z.literal(EXPORT_FORMAT),
   exportId: z.uuid(),
@@ -72,3 +76,5 @@ export const SigningKeyView = z.strictObject({
 });
 
 export const CSV_COLUMNS = ['incident_id', 'seq', 'occurred_at', 'kind', 'actor', 'data', 'prev_hash', 'hash'] as const;
+/** The kind of a CSV row that is one of the incident's alerts, not a timeline event (no seq, no hashes). */
+export const CSV_ALERT_KIND = 'alert';

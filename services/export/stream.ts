@@ -4,8 +4,9 @@ import { canonicalJson } from '../canonical-json.js';
 import type { Database, IncidentRow } from '../db/schema.js';
 import { incidentsForExport } from '../incident/repository.js';
 import { incidentView } from '../incident/routes.js';
+import { incidentAlerts } from '../monitoring/alerts.js';
 import { appendTimelineEvent, listTimeline, timelineEventView } from '../timeline/repository.js';
-import { CSV_COLUMNS, EXPORT_FORMAT, type ExportManifest, type ExportSelection, type ManifestIncident } from './schema.js';
+import { CSV_ALERT_KIND, CSV_COLUMNS, EXPORT_FORMAT, type ExportManifest, type ExportSelection, type ManifestIncident } from './schema.js';
 import { signManifest, type SigningKey } from './signing.js';
 
 const PAGE = 1000;
@@ -51,8 +52,9 @@ function eventLine(e: Parameters<typeof timelineEventView>[0]) {
 /**
  * The JSON export, one line at a time so memory stays flat however many events there are. Layout
  * (which `correx audit verify` relies on to name a damaged event): a header line ending in
- * `"incidents":[`; per incident a summary line ending in `"events":[`, one line per event, and `]}`;
- * then a trailer line with the signed manifest.
+ * `"incidents":[`; per incident a summary line `{"incident":…,"alerts":[…],"events":[` (its alerts as
+ * `GET /v1/incidents/:id/alerts` shows them, read at export time), one line per event, and `]}`; then a
+ * trailer line with the signed manifest, which holds a hash of each incident's summary and of its alerts.
  */
 export async function* jsonExport(
   db: Kysely<Database>,
@@ -64,7 +66,10 @@ export async function* jsonExport(
   const manifestIncidents: ManifestIncident[] = [];
   for (const [index, incident] of incidents.entries()) {
     const summary = canonicalJson(incidentView(incident));
-    yield `{"incident":${summary},"events":[\n`;
+    // The alerts are not timeline events (they change as senders repeat and resolve them): outside the
+    // hash chain, covered by the signed manifest's alertsHash.
+    const alerts = canonicalJson(await incidentAlerts(db, incident.id));
+    yield `{"incident":${summary},"alerts":${alerts},"events":[\n`;
     let count = 0;
     let last: { seq: number; hash: string } | undefined;
     for await (const page of eventPages(db, incident.id)) {
@@ -80,6 +85,7 @@ export async function* jsonExport(
     manifestIncidents.push({
       incidentId: incident.id,
       summaryHash: createHash('sha256').update(summary).digest('hex'),
+      alertsHash: createHash('sha256').update(alerts).digest('hex'),
       events: count,
       lastSeq: last?.seq ?? 0,
       headHash: last?.hash ?? '0'.repeat(64),
@@ -103,7 +109,11 @@ function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
-/** RFC 4180: CRLF line ends, fields with commas, quotes or line breaks quoted, quotes doubled. */
+/**
+ * RFC 4180: CRLF line ends, fields with commas, quotes or line breaks quoted, quotes doubled. After each
+ * incident's events, one row per alert: kind `alert`, seq and hashes empty (alerts are not in the chain),
+ * occurred_at its first sighting, actor its source, data the alert as `GET /v1/incidents/:id/alerts` shows it.
+ */
 export async function* csvExport(db: Kysely<Database>, incidents: IncidentRow[]): AsyncGenerator<string> {
   yield `${CSV_COLUMNS.join(',')}\r\n`;
   for (const incident of incidents) {
@@ -114,6 +124,9 @@ export async function* csvExport(db: Kysely<Database>, incidents: IncidentRow[])
       }
       yield chunk;
     }
+    const alerts = await incidentAlerts(db, incident.id);
+    if (alerts.length > 0)
+      yield alerts.map((a) => `${[incident.id, '', a.firstSeenAt, CSV_ALERT_KIND, a.source, canonicalJson(a), '', ''].map(csvField).join(',')}\r\n`).join('');
   }
 }
 

@@ -68,7 +68,7 @@ function isEventLine(v: unknown): v is EventLine {
 export async function verifyExport(lines: AsyncIterable<string>, options: { publicKeyPem?: string } = {}): Promise<Verification> {
   const problems: string[] = [];
   let broken: BrokenEvent | undefined;
-  const seen: { incidentId: string; summaryHash: string; events: number; lastSeq: number; headHash: string }[] = [];
+  const seen: { incidentId: string; summaryHash: string; alertsHash: string | undefined; events: number; lastSeq: number; headHash: string }[] = [];
   let current: (typeof seen)[number] | undefined;
   let section: 'start' | 'incidents' | 'events' | 'end' = 'start';
   let trailer: { manifest?: ExportManifest; signature?: string } | undefined;
@@ -100,7 +100,7 @@ export async function verifyExport(lines: AsyncIterable<string>, options: { publ
       }
       const head =
         line.startsWith('{"incident":') && line.endsWith(',"events":[')
-          ? (parseLine(`${line.slice(0, -',"events":['.length)}}`) as { incident?: { id?: string } } | undefined)
+          ? (parseLine(`${line.slice(0, -',"events":['.length)}}`) as { incident?: { id?: string }; alerts?: unknown } | undefined)
           : undefined;
       if (!head?.incident?.id) {
         problems.push(`line ${lineNo}: expected an incident or the manifest`);
@@ -110,6 +110,7 @@ export async function verifyExport(lines: AsyncIterable<string>, options: { publ
       current = {
         incidentId: head.incident.id,
         summaryHash: createHash('sha256').update(summary).digest('hex'),
+        alertsHash: head.alerts === undefined ? undefined : createHash('sha256').update(canonicalJson(head.alerts)).digest('hex'),
         events: 0,
         lastSeq: 0,
         headHash: GENESIS_HASH,
@@ -165,6 +166,11 @@ export async function verifyExport(lines: AsyncIterable<string>, options: { publ
       if (!entry || entry.incidentId !== incident.incidentId) problems.push(`incident ${incident.incidentId} is not where the manifest lists it`);
       else {
         if (entry.summaryHash !== incident.summaryHash) problems.push(`the summary of incident ${incident.incidentId} was altered`);
+        // Alerts are outside the chain: the signed manifest's hash of them is what vouches for them.
+        if (entry.alertsHash !== undefined && entry.alertsHash !== incident.alertsHash)
+          problems.push(`the alerts of incident ${incident.incidentId} were altered`);
+        else if (entry.alertsHash === undefined && incident.alertsHash !== undefined)
+          problems.push(`the alerts of incident ${incident.incidentId} are not covered by the manifest`);
         if (entry.events !== incident.events || entry.lastSeq !== incident.lastSeq)
           problems.push(`incident ${incident.incidentId} has ${incident.events} events; the manifest says ${entry.events}`);
         else if (!broken && entry.headHash !== incident.headHash)

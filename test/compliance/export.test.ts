@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CSV_COLUMNS } from '../../services/export/schema.js';
+import { CSV_ALERT_KIND, CSV_COLUMNS } from '../../services/export/schema.js';
 import { verifyExport, type Verification } from '../../services/export/verify.js';
 import { jsonb } from '../../services/db/jsonb.js';
 import { GENESIS_HASH, timelineEventHash } from '../../services/timeline/chain.js';
@@ -25,7 +25,18 @@ async function verifyText(text: string, publicKeyPem?: string): Promise<Verifica
 }
 
 describe('compliance: verifiable exports, printable report and regulator mappings of a scripted incident', () => {
-  const stack = useIncidentStack({ api: true });
+  const stack = useIncidentStack({
+    api: true,
+    // The shipped runbook, but one Alertmanager alert is enough for the monitor to open an incident.
+    runbookFiles: {
+      'frontier-assistant': {
+        from: 'frontier-assistant',
+        adjust(runbook) {
+          delete (runbook.triggers as { id: string; threshold?: unknown }[]).find((t) => t.id === 'jailbreak-rate')!.threshold;
+        },
+      },
+    },
+  });
   let incidentId: string;
   let compliance: string;
   let exported: string;
@@ -230,6 +241,103 @@ describe('compliance: verifiable exports, printable report and regulator mapping
       await browser.close();
     }
   }, 60_000);
+
+  it('exports the alerts of an incident an Alertmanager alert opened: in the signed JSON, the CSV and the printable report', async () => {
+    const ingest = await stack.api.token('alertmanager', ['ingest']);
+    const summary = 'Jailbreak success rate 3.4% on the live classifier (eu)';
+    const alert = {
+      status: 'firing',
+      labels: { alertname: 'JailbreakRateHigh', system: 'frontier-assistant', severity: 'critical', region: 'eu' },
+      annotations: { summary },
+      startsAt: new Date().toISOString(),
+      fingerprint: '5e1f0c2a9d3b7e41',
+    };
+    const sent = await stack.api.call('POST', '/v1/ingest/alertmanager', {
+      token: ingest,
+      body: {
+        version: '4',
+        status: 'firing',
+        receiver: 'correx',
+        groupKey: '{}:{alertname="JailbreakRateHigh"}',
+        groupLabels: { alertname: 'JailbreakRateHigh' },
+        commonLabels: alert.labels,
+        commonAnnotations: alert.annotations,
+        externalURL: 'http://alertmanager.test',
+        alerts: [alert],
+      },
+    });
+    expect(sent.status, JSON.stringify(sent.body)).toBe(202);
+    const opened = await eventually(() =>
+      stack.db.selectFrom('incidents').select('id').where('opened_by', '=', 'system:monitor').where('system_id', '=', 'frontier-assistant').executeTakeFirst(),
+    );
+    const alerts = await eventually(async () => {
+      const answer = await stack.api.call('GET', `/v1/incidents/${opened.id}/alerts`, { token: compliance });
+      return answer.status === 200 && (answer.body.items as unknown[]).length === 1 ? (answer.body.items as Record<string, unknown>[]) : undefined;
+    });
+    expect(alerts[0]).toMatchObject({ alertKey: alert.fingerprint, source: 'alertmanager', status: 'firing', summary, labels: { region: 'eu' } });
+
+    // The JSON export holds the alert as the API shows it, and verifies against the published key.
+    const text = await (await fetch(`${stack.api.url}/v1/exports?incidentId=${opened.id}`, { headers: { authorization: `Bearer ${compliance}` } })).text();
+    const document = JSON.parse(text) as { incidents: { incident: { id: string }; alerts: unknown[] }[]; manifest: { incidents: { alertsHash?: string }[] } };
+    expect(document.incidents[0]!.incident.id).toBe(opened.id);
+    expect(document.incidents[0]!.alerts).toEqual(alerts);
+    expect(document.manifest.incidents[0]!.alertsHash).toMatch(/^[0-9a-f]{64}$/);
+    const published = (await stack.api.call('GET', '/.well-known/correx-signing-key')).body as { publicKey: string };
+    expect(await verifyText(text, published.publicKey)).toMatchObject({ ok: true, incidents: 1, keyPinned: true, problems: [] });
+    // The signature covers the alerts: a changed one, or one taken out of the manifest's hash, is caught.
+    const altered = text.replace(`"summary":${JSON.stringify(summary)}`, `"summary":${JSON.stringify('Nothing to see')}`);
+    expect(altered).not.toBe(text);
+    expect((await verifyText(altered, published.publicKey)).problems).toEqual([`the alerts of incident ${opened.id} were altered`]);
+    const dropped = text.replace(/"alerts":\[.*?\],"events":\[/, '"alerts":[],"events":[');
+    expect(dropped).not.toBe(text);
+    expect((await verifyText(dropped, published.publicKey)).problems).toEqual([`the alerts of incident ${opened.id} were altered`]);
+
+    // `correx audit verify` verifies the export with its alerts, and fails on the altered one.
+    const dir = path.join(projectRoot, 'test-results');
+    await mkdir(dir, { recursive: true });
+    const good = path.join(dir, 'export-alerts-good.json');
+    const bad = path.join(dir, 'export-alerts-bad.json');
+    await writeFile(good, text);
+    await writeFile(bad, altered);
+    const ok = await run(process.execPath, ['bin/correx.js', 'audit', 'verify', good], { cwd: projectRoot });
+    expect(ok.stdout).toMatch(/verified: 1 incident, \d+ events, signed by key [0-9a-f]{16}/);
+    const failed = await run(process.execPath, ['bin/correx.js', 'audit', 'verify', bad], { cwd: projectRoot }).then(
+      () => undefined,
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed!.stdout + failed!.stderr).toContain(`the alerts of incident ${opened.id} were altered`);
+
+    // The CSV has the alert after the incident's events, outside the chain.
+    const csv = await (
+      await fetch(`${stack.api.url}/v1/exports?incidentId=${opened.id}&format=csv`, { headers: { authorization: `Bearer ${compliance}` } })
+    ).text();
+    const rows = parseCsv(csv, { columns: true }) as Record<string, string>[];
+    expect(rows.at(-1)).toMatchObject({ incident_id: opened.id, seq: '', kind: CSV_ALERT_KIND, actor: 'alertmanager', prev_hash: '', hash: '' });
+    expect(JSON.parse(rows.at(-1)!.data!)).toEqual(alerts[0]);
+    expect(rows.filter((r) => r.kind === CSV_ALERT_KIND)).toHaveLength(1);
+
+    // The printable report lists it, in Chromium.
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ extraHTTPHeaders: { authorization: `Bearer ${compliance}` } });
+      const response = await page.goto(`${stack.api.url}/v1/incidents/${opened.id}/report`);
+      expect(response?.status()).toBe(200);
+      const section = page.locator('section', { has: page.locator('h2', { hasText: 'Alerts' }) });
+      await expect(section.locator('tbody tr').count()).resolves.toBe(1);
+      const row = await section.locator('tbody tr').first().innerText();
+      expect(row).toContain(summary);
+      expect(row).toContain('alertmanager');
+      expect(row).toContain('firing');
+      expect(row).toContain('alertname=JailbreakRateHigh');
+      expect(row).toContain('region=eu');
+      await page.screenshot({ path: path.join(dir, 'incident-report-alerts.png'), fullPage: true });
+      const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+      expect(overflow as number).toBeLessThanOrEqual(0);
+    } finally {
+      await browser.close();
+    }
+  }, 90_000);
 
   it('maps the incident to the EU AI Act, GPAI Code, OECD and AIID fields, explaining each missing mandatory one', async () => {
     const response = await stack.api.call('GET', `/v1/incidents/${incidentId}/regulator-mappings`, { token: compliance });

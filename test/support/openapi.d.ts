@@ -6987,6 +6987,31 @@ export interface operations {
                                 resolvedAt: string | null;
                                 closedAt: string | null;
                             };
+                            /** @description Its alerts as GET /v1/incidents/{id}/alerts shows them, at export time; outside the hash chain, signed by the manifest */
+                            alerts: {
+                                /** @description The sender's name for the alert (Alertmanager fingerprint, PagerDuty dedup_key, a native alertKey), or the signal's id */
+                                alertKey: string;
+                                source: string;
+                                /**
+                                 * @description The sender's latest word on it
+                                 * @enum {string}
+                                 */
+                                status: "firing" | "acknowledged" | "resolved";
+                                /** @description What its first signal said (Alertmanager summary annotation, PagerDuty payload summary) */
+                                summary: string | null;
+                                severity: string | null;
+                                labels: {
+                                    [key: string]: string;
+                                };
+                                /** Format: date-time */
+                                firstSeenAt: string;
+                                /** Format: date-time */
+                                lastSeenAt: string;
+                                /** @description Signals stored for it: its firing, any acknowledgement, its resolve, and each re-fire */
+                                signals: number;
+                                /** @description Of those, held back by a silence */
+                                suppressed: number;
+                            }[];
                             events: {
                                 seq: number;
                                 /** @description An event kind (see docs/incidents.md), e.g. `incident.triggered`, `correction.applied` */
@@ -7015,6 +7040,8 @@ export interface operations {
                                 incidentId: string;
                                 /** @description SHA-256 of the canonical JSON of the incident summary line */
                                 summaryHash: string;
+                                /** @description SHA-256 of the canonical JSON of the incident's alerts (outside the hash chain; absent in exports made before alerts were exported) */
+                                alertsHash?: string;
                                 events: number;
                                 lastSeq: number;
                                 /** @description The hash of its last event: the head of its chain */
