@@ -47,6 +47,7 @@ export async function runApiProcess(config: Config): Promise<void> {
       ...(config.http.trustProxy !== undefined ? { trustProxy: config.http.trustProxy } : {}),
       logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel,
       accepting: () => accepting,
+      ...(config.temporal.uiUrl ? { temporalUiUrl: config.temporal.uiUrl } : {}),
     });
     try {
       await http.listen({ host: config.http.host, port: config.http.port });

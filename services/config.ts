@@ -30,6 +30,8 @@ export const environmentSchema = z.object({
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_CLI_PATH: optionalString,
+  /** The Temporal web UI operators use (e.g. https://temporal.example.com); the API and console link each incident's workflow there. */
+  CORREX_TEMPORAL_UI_URL: optionalString.pipe(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. https://temporal.example.com' }).optional()),
   /** TLS to the Temporal frontend (Temporal Cloud, a self-hosted cluster behind TLS). */
   TEMPORAL_TLS: optionalString.pipe(z.enum(['true', 'false'], "must be 'true' or 'false'").optional()),
   TEMPORAL_TLS_CERT_FILE: optionalString,
@@ -76,6 +78,8 @@ export interface Config {
     /** Set when the frontend speaks TLS: CA, server name and client certificate as files (read at start). */
     tls: { certFile?: string; keyFile?: string; caFile?: string; serverName?: string } | undefined;
     apiKey: string | undefined;
+    /** The Temporal web UI's address without a trailing slash (`CORREX_TEMPORAL_UI_URL`); unset: no links to it. */
+    uiUrl: string | undefined;
   };
   workerHealthPort: number;
   http: { host: string; port: number; rateLimit: { perMinute: number; ingestPerMinute: number }; trustProxy?: boolean | number | string[] };
@@ -123,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             }
           : undefined,
       apiKey: e.TEMPORAL_API_KEY,
+      uiUrl: e.CORREX_TEMPORAL_UI_URL?.replace(/\/+$/, ''),
     },
     workerHealthPort: e.CORREX_WORKER_HEALTH_PORT,
     http: {

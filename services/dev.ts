@@ -99,6 +99,8 @@ export async function runDev(config: Config): Promise<void> {
       rateLimit: config.http.rateLimit,
       signingKey: await loadSigningKey({ file: config.signingKeyFile, dataDir: config.dataDir, createIfMissing: true }),
       logLevel: config.logLevel === 'info' ? 'warn' : config.logLevel,
+      // CORREX_TEMPORAL_UI_URL, or the UI of the dev server started here.
+      ...((config.temporal.uiUrl ?? devServer?.uiUrl) ? { temporalUiUrl: config.temporal.uiUrl ?? devServer!.uiUrl } : {}),
       console: {
         localSignIn: { key: signInKey, adminToken: () => localAdmin.secret },
         ...(config.smtpUrl ? {} : { outboxDir: path.resolve(config.dataDir, 'outbox') }),

@@ -33,6 +33,11 @@ export function safeIdPart(text: string): string {
   return `${readable}.h${sha256Hex(text).slice(0, 16)}`;
 }
 
+/** Where the Temporal web UI shows a workflow: `<ui>/namespaces/<namespace>/workflows/<workflowId>`, each part URL-encoded. */
+export function temporalUiWorkflowUrl(uiUrl: string, namespace: string, workflowId: string): string {
+  return `${uiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
 /** One monitor per system. */
 export function monitorWorkflowId(systemId: string): string {
   return `monitor:${systemId}`;

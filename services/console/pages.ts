@@ -199,6 +199,8 @@ export interface IncidentView {
   tasks: TaskRow[];
   /** The alerts its senders sent about it (none for an incident a person triggered). */
   alerts: AlertView[];
+  /** The incident's workflow in the Temporal web UI, when its address is configured (CORREX_TEMPORAL_UI_URL). */
+  temporalUrl?: string;
   /** The newest events (of the kind filtered on), newest first. */
   timeline: TimelineEventRow[];
   timelineTotal: number;
@@ -495,7 +497,9 @@ export function incidentMain(view: IncidentView, viewer: Viewer): string {
 ${i.acknowledged_at ? `<dt>Acknowledged</dt><dd>${ago(i.acknowledged_at)}</dd>` : ''}
 ${i.classification.length ? `<dt>Classes</dt><dd>${e(i.classification.join(', '))}</dd>` : ''}
 ${view.live?.joinedTriggers ? `<dt>Repeat triggers</dt><dd>${view.live.joinedTriggers}</dd>` : ''}
-${view.live?.unavailable ? `<dt>Workflow</dt><dd class="muted">${e(view.live.unavailable)}</dd>` : ''}</dl></section>`;
+<dt>Workflow</dt><dd><code class="workflow-id">${e(i.workflow_id)}</code>${
+    view.temporalUrl ? ` <a href="${e(view.temporalUrl)}" rel="noopener" target="_blank">open in Temporal UI</a>` : ''
+  }${view.live?.unavailable ? `<br><span class="muted">${e(view.live.unavailable)}</span>` : ''}</dd></dl></section>`;
 
   const waiting = `<section class="card" aria-labelledby="waiting-h" id="decisions"><h2 id="waiting-h">Waiting on you</h2>${
     view.pending.length

@@ -13,7 +13,7 @@ import { sendExport, sendReport } from '../export/routes.js';
 import type { SigningKey } from '../export/signing.js';
 import { NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';
 import { ActionRefused } from '../errors.js';
-import { correctionWorkflowId, regulatoryClockWorkflowId, reviewWorkflowId } from '../identity.js';
+import { correctionWorkflowId, regulatoryClockWorkflowId, reviewWorkflowId, temporalUiWorkflowUrl } from '../identity.js';
 import { correctionsAwaitingDecision, findCorrection, listCorrections } from '../correction/repository.js';
 import { shownState, votingOpen } from '../correction/rules.js';
 import type { IncidentRow } from '../db/schema.js';
@@ -432,6 +432,7 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
         fallbacks,
         tasks,
         alerts,
+        ...(deps.temporalUi ? { temporalUrl: temporalUiWorkflowUrl(deps.temporalUi.url, deps.temporalUi.namespace, incident.workflow_id) } : {}),
         timeline,
         timelineLimit: TIMELINE_SHOWN,
         timelineTotal: await countTimelineEvents(deps.db, incident.id),

@@ -29,6 +29,8 @@ export interface RouteDependencies extends WorkflowClients {
   monitor: MonitorClient;
   /** How long a write waits for its workflow to record the row it answers with (untilRecorded); 10 s by default. */
   recordTimeoutMs?: number;
+  /** The Temporal web UI and the namespace, when configured: incidents link their workflow there. */
+  temporalUi?: { url: string; namespace: string };
 }
 
 /** The person the authenticated token belongs to, recorded in the timeline for what they do. */

@@ -51,6 +51,8 @@ export interface HttpServiceDependencies {
   trustProxy?: boolean | number | string[];
   /** How long a write waits for its workflow to record the row it answers with, before answering 503 (10 s by default). */
   recordTimeoutMs?: number;
+  /** The Temporal web UI (`CORREX_TEMPORAL_UI_URL`): incidents in the API and the console link their workflow there. */
+  temporalUiUrl?: string;
   /** A success body that does not match its documented schema answers 500 (tests), instead of being logged and sent. */
   strictResponses?: boolean;
 }
@@ -364,6 +366,7 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
     ...workflowClients(deps.temporal.client, deps.temporal.taskQueue),
     monitor: new MonitorClient({ db: deps.db, client: deps.temporal.client, taskQueue: deps.temporal.taskQueue, runbooks: deps.runbooks }),
     recordTimeoutMs: deps.recordTimeoutMs,
+    ...(deps.temporalUiUrl ? { temporalUi: { url: deps.temporalUiUrl, namespace: deps.temporal.client.options.namespace } } : {}),
   };
   for (const routes of [
     incidentRoutes,

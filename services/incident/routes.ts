@@ -3,6 +3,7 @@ import { InstantInput } from '../instant.js';
 import { readers } from '../access/roles.js';
 import { InvalidInput } from '../errors.js';
 import { actorOf, NotFound, untilRecorded, type CorrexApp, type RouteDependencies } from '../http/app.js';
+import { temporalUiWorkflowUrl } from '../identity.js';
 import { IncidentClass } from '../regulatory/regime.js';
 import { listTimeline, TimelineEventView, timelineEventView } from '../timeline/repository.js';
 import { findIncident, listIncidents } from './repository.js';
@@ -61,11 +62,21 @@ const TriggerOutcome = z.strictObject({
   joined: z.boolean().describe('True when an open incident with the same system and dedup key took this trigger'),
   runbookVersion: z.string().describe("The runbook version the incident runs under (the open one's, when joined)"),
 });
+/** An incident as the API shows it: as recorded, with the workflow that runs it and where Temporal's UI shows that. */
+export const IncidentRecord = IncidentView.extend({
+  workflowId: z
+    .string()
+    .describe(
+      "The incident's Temporal workflow; its escalation, corrections, clocks and review run as `<workflowId>/…`, and all carry the search attribute CorrexIncidentId",
+    ),
+  temporalUrl: z.url().optional().describe('The workflow in the Temporal web UI, when the server knows its address (CORREX_TEMPORAL_UI_URL)'),
+});
+export type IncidentRecord = z.infer<typeof IncidentRecord>;
 const IncidentPage = z.strictObject({
-  items: z.array(IncidentView),
+  items: z.array(IncidentRecord),
   nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last'),
 });
-const IncidentWithLive = IncidentView.extend({
+const IncidentWithLive = IncidentRecord.extend({
   live: z.union([
     IncidentSnapshot,
     z.strictObject({ unavailable: z.string().describe('Why the workflow could not be asked (the recorded fields above still hold)') }),
@@ -99,6 +110,15 @@ export function incidentView(row: IncidentRow): IncidentView {
     mitigatedAt: row.mitigated_at?.toISOString() ?? null,
     resolvedAt: row.resolved_at?.toISOString() ?? null,
     closedAt: row.closed_at?.toISOString() ?? null,
+  };
+}
+
+/** The API's incident: the recorded view, its workflow id and, with the Temporal UI configured, the link to it there. */
+export function incidentRecord(row: IncidentRow, temporalUi: RouteDependencies['temporalUi']): IncidentRecord {
+  return {
+    ...incidentView(row),
+    workflowId: row.workflow_id,
+    ...(temporalUi ? { temporalUrl: temporalUiWorkflowUrl(temporalUi.url, temporalUi.namespace, row.workflow_id) } : {}),
   };
 }
 
@@ -157,7 +177,7 @@ export function incidentRoutes(app: CorrexApp, deps: RouteDependencies): void {
       const last = page.at(-1);
       const nextCursor =
         rows.length > limit && last ? Buffer.from(JSON.stringify({ openedAt: last.opened_at.toISOString(), id: last.id })).toString('base64url') : null;
-      return { items: page.map(incidentView), nextCursor };
+      return { items: page.map((row) => incidentRecord(row, deps.temporalUi)), nextCursor };
     },
   });
 
@@ -175,7 +195,7 @@ export function incidentRoutes(app: CorrexApp, deps: RouteDependencies): void {
       const live = await deps.incidents
         .state(incident.workflow_id)
         .catch((error: unknown) => ({ unavailable: (error as Error).message.split('\n')[0] ?? 'no answer' }));
-      return { ...incidentView(incident), live };
+      return { ...incidentRecord(incident, deps.temporalUi), live };
     },
   });
 

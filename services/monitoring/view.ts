@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { MonitorState } from '../../workflows/monitoring/messages.js';
 import { Instant } from '../instant.js';
+import { thresholdCounts } from '../runbook/schema.js';
 import type { Silence } from './matching.js';
 
 /** A silence as the API shows it (`POST /v1/systems/{systemId}/silences` answers with the one it made). */
@@ -30,6 +31,7 @@ const OpenGroup = z.strictObject({
   incidentId: z.uuid(),
   triggerId: z.string(),
   reopenedAt: Instant.optional().describe('Set when re-opened for flapping'),
+  firing: z.array(z.string()).optional().describe("The incident's alerts still firing, by their senders' keys"),
 });
 
 /** The runbook's monitoring section as the monitor runs it: durations in milliseconds. */
@@ -44,6 +46,8 @@ const MonitorPlanView = z.strictObject({
       signalSeverities: z.array(z.string()).optional(),
       count: z.number().int(),
       windowMs: z.number().int(),
+      counts: z.enum(thresholdCounts).optional().describe('What the threshold counts: every firing signal received, repeats included, or distinct alerts'),
+      forMs: z.number().int().optional().describe("The trigger's `for`: how long a group must still fire once its threshold is met"),
       groupBy: z.array(z.string()),
       severity: z.string(),
       onResolved: z.enum(['resolve', 'record']),
@@ -61,8 +65,33 @@ export const MonitorView = z.strictObject({
   runbookVersion: z.string().optional().describe('Absent until the first signal'),
   plan: MonitorPlanView.optional(),
   windows: z
-    .record(z.string(), z.array(z.strictObject({ signalId: z.uuid(), at: Instant })))
-    .describe("Recent matching signals per trigger group (trigger id and groupBy labels), inside the trigger's window"),
+    .record(
+      z.string(),
+      z.array(
+        z.strictObject({
+          signalId: z.uuid(),
+          at: Instant,
+          alertKey: z.string().optional().describe("The sender's name for the alert"),
+          occurrence: z.number().int().optional().describe('Which receipt of the signal, for a repeat (2 for its first repeat)'),
+        }),
+      ),
+    )
+    .describe("Recent receipts of matching signals per trigger group (trigger id and groupBy labels), inside the trigger's window"),
+  pending: z
+    .record(
+      z.string(),
+      z.strictObject({
+        triggerId: z.string(),
+        metAt: Instant.describe('When the threshold was met'),
+        dueAt: Instant.describe('When the incident opens if the group still fires (metAt + for)'),
+        title: z.string(),
+        severity: z.string(),
+        signalIds: z.array(z.uuid()),
+        firing: z.array(z.string()).describe("The group's alerts still firing"),
+      }),
+    )
+    .optional()
+    .describe('Groups whose threshold was met under a trigger with `for`, waiting to see whether they still fire'),
   open: z.record(z.string(), OpenGroup).describe('The open incident of each group'),
   ended: z.record(z.string(), OpenGroup.extend({ at: Instant })).describe('Groups whose incident was resolved lately, for flap suppression'),
   openings: z.record(z.string(), z.number().int()).describe('How many incidents each group has opened'),
@@ -82,6 +111,7 @@ export function monitorView(state: MonitorState): MonitorView {
     ...(state.runbookVersion !== undefined ? { runbookVersion: state.runbookVersion } : {}),
     ...(state.plan !== undefined ? { plan: state.plan } : {}),
     windows: state.windows,
+    ...(state.pending !== undefined ? { pending: state.pending } : {}),
     open: state.open,
     ended: state.ended,
     openings: state.openings,

@@ -43,6 +43,7 @@ export async function startApi(
     console?: HttpServiceDependencies['console'];
     trustProxy?: HttpServiceDependencies['trustProxy'];
     recordTimeoutMs?: number;
+    temporalUiUrl?: string;
   } = {},
 ): Promise<RunningApi> {
   // As `correx api` does: loaded before serving, reloaded in the background when a file changes.
@@ -60,6 +61,7 @@ export async function startApi(
     ...(options.console ? { console: options.console } : {}),
     ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
     ...(options.recordTimeoutMs !== undefined ? { recordTimeoutMs: options.recordTimeoutMs } : {}),
+    ...(options.temporalUiUrl ? { temporalUiUrl: options.temporalUiUrl } : {}),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

@@ -5720,6 +5720,13 @@ export interface operations {
                                 signalSeverities?: string[];
                                 count: number;
                                 windowMs: number;
+                                /**
+                                 * @description What the threshold counts: every firing signal received, repeats included, or distinct alerts
+                                 * @enum {string}
+                                 */
+                                counts?: "occurrences" | "alerts";
+                                /** @description The trigger's `for`: how long a group must still fire once its threshold is met */
+                                forMs?: number;
                                 groupBy: string[];
                                 severity: string;
                                 /** @enum {string} */
@@ -5738,14 +5745,39 @@ export interface operations {
                             }[];
                             flapWindowMs: number;
                         };
-                        /** @description Recent matching signals per trigger group (trigger id and groupBy labels), inside the trigger's window */
+                        /** @description Recent receipts of matching signals per trigger group (trigger id and groupBy labels), inside the trigger's window */
                         windows: {
                             [key: string]: {
                                 /** Format: uuid */
                                 signalId: string;
                                 /** Format: date-time */
                                 at: string;
+                                /** @description The sender's name for the alert */
+                                alertKey?: string;
+                                /** @description Which receipt of the signal, for a repeat (2 for its first repeat) */
+                                occurrence?: number;
                             }[];
+                        };
+                        /** @description Groups whose threshold was met under a trigger with `for`, waiting to see whether they still fire */
+                        pending?: {
+                            [key: string]: {
+                                triggerId: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When the threshold was met
+                                 */
+                                metAt: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When the incident opens if the group still fires (metAt + for)
+                                 */
+                                dueAt: string;
+                                title: string;
+                                severity: string;
+                                signalIds: string[];
+                                /** @description The group's alerts still firing */
+                                firing: string[];
+                            };
                         };
                         /** @description The open incident of each group */
                         open: {
@@ -5759,6 +5791,8 @@ export interface operations {
                                  * @description Set when re-opened for flapping
                                  */
                                 reopenedAt?: string;
+                                /** @description The incident's alerts still firing, by their senders' keys */
+                                firing?: string[];
                             };
                         };
                         /** @description Groups whose incident was resolved lately, for flap suppression */
@@ -5773,6 +5807,8 @@ export interface operations {
                                  * @description Set when re-opened for flapping
                                  */
                                 reopenedAt?: string;
+                                /** @description The incident's alerts still firing, by their senders' keys */
+                                firing?: string[];
                                 /** Format: date-time */
                                 at: string;
                             };
