@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { z } from 'zod';
 import {
   acknowledgeUpdate,
@@ -36,11 +36,31 @@ export class IncidentClient {
     private readonly taskQueue: string,
   ) {}
 
-  async trigger(trigger: IncidentTrigger, actor: string, options: { runbookVersion: string; now?: Date; drill?: boolean }): Promise<TriggerOutcome> {
+  /**
+   * Opens the incident under its system and dedup key, or joins the open one. `openWorkflowId` is the
+   * recorded workflow of an incident with this key opened before workflow ids were made shell-safe
+   * (a different id for the same key): while it runs, the trigger joins it.
+   */
+  async trigger(
+    trigger: IncidentTrigger,
+    actor: string,
+    options: { runbookVersion: string; now?: Date; drill?: boolean; openWorkflowId?: string },
+  ): Promise<TriggerOutcome> {
     const now = options.now ?? new Date();
     const dedupKey = trigger.dedupKey ?? randomUUID();
-    const workflowId = incidentWorkflowId(trigger.systemId, dedupKey);
     const incidentId = randomUUID();
+    if (options.openWorkflowId) {
+      const handle = this.client.workflow.getHandle(options.openWorkflowId);
+      try {
+        await handle.signal(triggerArrivedSignal, { incidentId, at: now.toISOString(), by: actor });
+        const state = await handle.query(incidentStateQuery);
+        return { incidentId: state.incidentId, workflowId: options.openWorkflowId, joined: state.incidentId !== incidentId };
+      } catch (error) {
+        // It has ended since: the trigger opens a new incident under today's id.
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+      }
+    }
+    const workflowId = incidentWorkflowId(trigger.systemId, dedupKey);
     const handle = await this.client.workflow.signalWithStart<typeof incidentWorkflow, [TriggerArrival]>('incidentWorkflow', {
       workflowId,
       taskQueue: this.taskQueue,

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { InvalidInput } from '../errors.js';
+import { incidentWorkflowId, legacyIncidentWorkflowId } from '../identity.js';
 import type { RunbookCatalogue } from '../runbook/catalogue.js';
 import type { IncidentClient, TriggerOutcome } from './client.js';
 import type { IncidentTrigger } from './schema.js';
@@ -32,6 +33,26 @@ export async function triggerIncident(
     ]);
   }
   await deps.runbooks.record(deps.db, inUse);
-  const outcome = await deps.incidents.trigger(trigger, actor, { runbookVersion: inUse.version });
+  const outcome = await deps.incidents.trigger(trigger, actor, {
+    runbookVersion: inUse.version,
+    openWorkflowId: trigger.dedupKey ? await openLegacyWorkflow(deps.db, trigger.systemId, trigger.dedupKey) : undefined,
+  });
   return { ...outcome, runbookVersion: inUse.version };
+}
+
+/**
+ * The workflow of an open incident with this dedup key started under the id scheme before ids were made
+ * shell-safe, as recorded with the incident; undefined when the key's id did not change or none is open.
+ */
+async function openLegacyWorkflow(db: Kysely<Database>, systemId: string, dedupKey: string): Promise<string | undefined> {
+  const legacy = legacyIncidentWorkflowId(systemId, dedupKey);
+  if (legacy === incidentWorkflowId(systemId, dedupKey)) return undefined;
+  const row = await db
+    .selectFrom('incidents')
+    .select('workflow_id')
+    .where('workflow_id', '=', legacy)
+    .where('state', '!=', 'closed')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.workflow_id;
 }

@@ -1,6 +1,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, inject, it } from 'vitest';
+import type { IncidentStart, TriggerArrival } from '../../services/incident/schema.js';
+import { triggerArrivedSignal } from '../../workflows/incident/messages.js';
+import { incidentWorkflowId, legacyIncidentWorkflowId } from '../../services/identity.js';
 import { resolveTemporalBinaries } from '../../services/temporal/binaries.js';
 import { eventually } from '../support/database.js';
 import { useIncidentStack } from '../support/stack.js';
@@ -9,7 +12,21 @@ import { testNamespace } from '../support/temporal.js';
 const run = promisify(execFile);
 
 describe("search attributes: operators find incidents with Temporal's own CLI", () => {
-  const stack = useIncidentStack({ runbooks: ['frontier-assistant'] });
+  const stack = useIncidentStack({
+    runbooks: ['frontier-assistant'],
+    // The monitor opens an incident per alert name and region, at the first alert.
+    runbookFiles: {
+      'frontier-assistant': {
+        from: 'frontier-assistant',
+        adjust(runbook) {
+          const trigger = (runbook.triggers as { id: string; threshold?: unknown; groupBy?: string[] }[]).find((t) => t.id === 'jailbreak-rate')!;
+          delete trigger.threshold;
+          trigger.groupBy = ['alertname', 'region'];
+        },
+      },
+    },
+    api: true,
+  });
 
   const list = async (query: string) => {
     const { stdout } = await run(resolveTemporalBinaries().cli, [
@@ -80,5 +97,118 @@ describe("search attributes: operators find incidents with Temporal's own CLI", 
     expect(await list(query)).toEqual(expected);
     // The incident's children are found by its system and severity as well.
     expect(await list(`CorrexSystem="frontier-assistant" AND CorrexSeverity="SEV2" AND CorrexIncidentId='${started.incidentId}'`)).toEqual(expected);
+  }, 60_000);
+  /** Shell-special characters an id must not contain (`|` and `=` from group keys, spaces from label values). */
+  const shellSpecial = /[|= ]/;
+
+  it('gives a monitor-opened incident of a grouped trigger ids without shell-special characters, all listed by its id', async () => {
+    const at = () => new Date().toISOString();
+    const ingest = await stack.api.token('alertmanager', ['ingest']);
+    const alert = {
+      status: 'firing',
+      labels: { alertname: 'JailbreakRateHigh', system: 'frontier-assistant', severity: 'critical', region: 'eu west' },
+      annotations: { summary: 'jailbreak success rate above 2% in eu west' },
+      startsAt: at(),
+      fingerprint: 'a1b2c3d4e5f60718',
+    };
+    const sent = await stack.api.call('POST', '/v1/ingest/alertmanager', {
+      token: ingest,
+      body: {
+        version: '4',
+        status: 'firing',
+        receiver: 'correx',
+        groupKey: '{}:{alertname="JailbreakRateHigh"}',
+        groupLabels: { alertname: 'JailbreakRateHigh' },
+        commonLabels: alert.labels,
+        commonAnnotations: alert.annotations,
+        externalURL: 'http://alertmanager.test',
+        alerts: [alert],
+      },
+    });
+    expect(sent.status, JSON.stringify(sent.body)).toBe(202);
+    const incident = await eventually(async () =>
+      stack.db.selectFrom('incidents').selectAll().where('opened_by', '=', 'system:monitor').where('system_id', '=', 'frontier-assistant').executeTakeFirst(),
+    );
+    // The dedup key is the monitor's, with the group key's `|`, `=` and the label's space in it; the id has none of them.
+    expect(incident.dedup_key).toBe('monitor:jailbreak-rate|alertname=JailbreakRateHigh|region=eu west:1');
+    expect(incident.workflow_id).toBe(incidentWorkflowId('frontier-assistant', incident.dedup_key));
+    expect(incident.workflow_id).toMatch(/^incident:frontier-assistant:monitor:jailbreak-rate-alertname-JailbreakRateHigh-region-eu-west:1\.h[0-9a-f]{16}$/);
+
+    // Its escalation, a correction and the review follow the incident's id.
+    await stack.clients.incidents.acknowledge(incident.workflow_id, { actor: 'jonas-berg', at: at() });
+    const correction = await stack.clients.incidents.propose(incident.workflow_id, {
+      actor: 'jonas-berg',
+      at: at(),
+      kind: 'rate_limit',
+      scope: { tiers: ['free'] },
+      parameters: { requestsPerMinute: 10, per: 'user' },
+      reason: 'Slow the free tier while we look',
+    });
+    await stack.clients.incidents.resolve(incident.workflow_id, { actor: 'jonas-berg', at: at(), reason: 'contained' });
+    const expected = [
+      incident.workflow_id,
+      `${incident.workflow_id}/escalation/${incident.id}`,
+      correction.workflowId,
+      (await stack.clients.incidents.state(incident.workflow_id)).reviewWorkflowId!,
+    ].sort();
+    const query = `CorrexIncidentId='${incident.id}'`;
+    await eventually(async () => ((await list(query)).length === expected.length ? true : undefined));
+    const listed = await list(query);
+    expect(listed).toEqual(expected);
+    for (const id of listed) expect(id, id).not.toMatch(shellSpecial);
+    expect(listed.every((id) => /^[A-Za-z0-9._:/-]+$/.test(id))).toBe(true);
+  }, 60_000);
+
+  it('keeps the id an open incident was started under before ids were made safe: a repeat trigger joins it', async () => {
+    const dedupKey = 'checkout|region=eu west';
+    const legacyId = legacyIncidentWorkflowId('frontier-assistant', dedupKey);
+    expect(legacyId).toMatch(shellSpecial);
+    // Started as the previous release did: the dedup key verbatim in the id.
+    const incidentId = crypto.randomUUID();
+    const openedAt = new Date().toISOString();
+    await stack.client.workflow.signalWithStart<(start: IncidentStart) => Promise<void>, [TriggerArrival]>('incidentWorkflow', {
+      workflowId: legacyId,
+      taskQueue: stack.taskQueue,
+      args: [
+        {
+          incidentId,
+          systemId: 'frontier-assistant',
+          dedupKey,
+          title: 'Checkout answers leak card numbers',
+          severity: 'SEV2',
+          summary: undefined,
+          openedBy: 'amara-okafor',
+          openedAt,
+          runbookVersion: stack.runbookVersion(),
+        },
+      ],
+      signal: triggerArrivedSignal,
+      signalArgs: [{ incidentId, at: openedAt, by: 'amara-okafor' }],
+    });
+    await eventually(() => stack.db.selectFrom('incidents').select('id').where('id', '=', incidentId).executeTakeFirst());
+
+    const responder = await stack.api.token('amara-okafor', ['responder']);
+    const again = await stack.api.call('POST', '/v1/incidents', {
+      token: responder,
+      body: { systemId: 'frontier-assistant', title: 'Checkout answers leak card numbers', severity: 'SEV2', dedupKey },
+    });
+    expect(again.status, JSON.stringify(again.body)).toBe(202);
+    expect(again.body).toMatchObject({ incidentId, workflowId: legacyId, joined: true });
+    expect((await stack.clients.incidents.state(legacyId)).joinedTriggers).toBe(1);
+    const shown = await stack.api.call('GET', `/v1/incidents/${incidentId}`, { token: responder });
+    expect(shown.body.workflowId).toBe(legacyId);
+
+    // Once its workflow has ended (its row still reads open), the same key opens a new incident under the safe id.
+    await stack.clients.incidents.acknowledge(legacyId, { actor: 'jonas-berg', at: new Date().toISOString() });
+    await stack.client.workflow.getHandle(legacyId).terminate('the old incident ends');
+    const fresh = await stack.api.call('POST', '/v1/incidents', {
+      token: responder,
+      body: { systemId: 'frontier-assistant', title: 'Checkout answers leak card numbers again', severity: 'SEV2', dedupKey },
+    });
+    expect(fresh.status, JSON.stringify(fresh.body)).toBe(202);
+    expect(fresh.body.joined).toBe(false);
+    expect(fresh.body.incidentId).not.toBe(incidentId);
+    expect(fresh.body.workflowId).toBe(incidentWorkflowId('frontier-assistant', dedupKey));
+    expect(fresh.body.workflowId).not.toMatch(shellSpecial);
   }, 60_000);
 });
