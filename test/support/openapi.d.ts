@@ -1085,6 +1085,13 @@ export interface operations {
                             mitigatedAt: string | null;
                             resolvedAt: string | null;
                             closedAt: string | null;
+                            /** @description The incident's Temporal workflow; its escalation, corrections, clocks and review run as `<workflowId>/…`, and all carry the search attribute CorrexIncidentId */
+                            workflowId: string;
+                            /**
+                             * Format: uri
+                             * @description The workflow in the Temporal web UI, when the server knows its address (CORREX_TEMPORAL_UI_URL)
+                             */
+                            temporalUrl?: string;
                         }[];
                         /** @description Pass as `cursor` for the next page; null on the last */
                         nextCursor: string | null;
@@ -1275,6 +1282,13 @@ export interface operations {
                         mitigatedAt: string | null;
                         resolvedAt: string | null;
                         closedAt: string | null;
+                        /** @description The incident's Temporal workflow; its escalation, corrections, clocks and review run as `<workflowId>/…`, and all carry the search attribute CorrexIncidentId */
+                        workflowId: string;
+                        /**
+                         * Format: uri
+                         * @description The workflow in the Temporal web UI, when the server knows its address (CORREX_TEMPORAL_UI_URL)
+                         */
+                        temporalUrl?: string;
                         live: {
                             /** Format: uuid */
                             incidentId: string;
