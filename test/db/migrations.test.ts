@@ -8,6 +8,7 @@ const tables = [
   'after_action_reviews',
   'api_tokens',
   'approvals',
+  'change_events',
   'console_sessions',
   'corrections',
   'fallbacks',

@@ -63,7 +63,8 @@ describe('the OpenAPI contract', () => {
       for (const status of expected) if (!statuses.includes(status)) gaps.push(`${name} ${status}`);
       for (const [status, response] of Object.entries(op.responses ?? {})) {
         // PagerDuty's clients parse its own error shape; a health probe's 503 is its report of what is down.
-        const ownFormat = op.path === '/v2/enqueue' || (status === '503' && (op.path === '/healthz' || op.path === '/readyz'));
+        const ownFormat =
+          op.path === '/v2/enqueue' || op.path === '/v2/change/enqueue' || (status === '503' && (op.path === '/healthz' || op.path === '/readyz'));
         if (!/^[45]/.test(status) || ownFormat) continue;
         const content = (response as OpenAPIV3_1.ResponseObject).content ?? {};
         if (!content['application/problem+json']) gaps.push(`${name} ${status} is not problem+json`);
