@@ -34,6 +34,8 @@ describe('trigger thresholds with the real Alertmanager: occurrences, alerts, fo
             // As the shipped runbook has it: three notifications within ten minutes (counts: occurrences, the default).
             trigger('repeating', 'RepeatingAlert', { threshold: { count: 3, window: '10m' } }),
             trigger('distinct', 'DistinctAlerts', { threshold: { count: 3, window: '10m', counts: 'alerts' } }),
+            // Far out of reach, but it counts occurrences: the API hands DistinctAlerts' repeats to the monitor.
+            trigger('distinct-occurrences', 'DistinctAlerts', { threshold: { count: 100, window: '10m' } }),
             trigger('sustained', 'SustainedAlert', { for: `${FOR_MS / 1000}s` }),
             // Two distinct alerts of one group (alertname), whatever their other labels.
             {
@@ -134,8 +136,8 @@ describe('trigger thresholds with the real Alertmanager: occurrences, alerts, fo
     const am = await start();
     await am.postAlerts([alert('DistinctAlerts')]);
     const key = 'distinct|alertname=DistinctAlerts';
-    // Past three repeat intervals: four notifications of the alert, every one of them handed to the monitor,
-    // which keeps the alert's latest receipt and counts it once.
+    // Past three repeat intervals: four notifications of the alert, every one of them handed to the monitor
+    // (another trigger counts its occurrences), which keeps the alert's latest receipt and counts it once.
     const window = await eventually(async () => {
       const w = (await monitor())?.windows[key];
       return w && (w[0]?.occurrence ?? 1) >= 4 ? w : undefined;
@@ -145,6 +147,8 @@ describe('trigger thresholds with the real Alertmanager: occurrences, alerts, fo
     expect(signal!.occurrences).toBeGreaterThanOrEqual(4);
     expect(await incidentsOf('DistinctAlerts')).toHaveLength(0);
     expect((await monitor())!.openings[key]).toBeUndefined();
+    // The same receipts, counted as occurrences by the other trigger: four or more, still short of its 100.
+    expect((await monitor())!.windows['distinct-occurrences|alertname=DistinctAlerts']!.length).toBeGreaterThanOrEqual(4);
   }, 90_000);
 
   it('opens a `for:` trigger only when the alert still fires `for` after it first met the threshold; a resolve meanwhile cancels it', async () => {
