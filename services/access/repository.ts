@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { ApiTokensTable, ConsoleSessionsTable, Database } from '../db/schema.js';
+import { Batched } from '../db/batch.js';
 import { jsonb } from '../db/jsonb.js';
 import { parseDuration } from '../duration.js';
 import { roles as knownRoles, type Principal, type Role } from './roles.js';
@@ -74,7 +75,29 @@ export type Authentication = { principal: Principal } | { refused: 'unknown' | '
 
 /** Looks the secret up by hash on every request, so a revocation takes effect at once everywhere. */
 export async function authenticate(db: Kysely<Database>, secret: string, now = new Date()): Promise<Authentication> {
-  return admit(db, await db.selectFrom('api_tokens').selectAll().where('hash', '=', hashToken(secret)).executeTakeFirst(), now);
+  return admit(db, await tokenReads(db).submit(hashToken(secret)), now);
+}
+
+/**
+ * Token lookups of requests that arrive together go in one query (an alert storm authenticates every
+ * payload). No cache: a revoked token is refused by the next query, on every API instance.
+ */
+const tokenReadsByDatabase = new WeakMap<Kysely<Database>, Batched<string, Selectable<ApiTokensTable> | undefined>>();
+function tokenReads(db: Kysely<Database>): Batched<string, Selectable<ApiTokensTable> | undefined> {
+  let reads = tokenReadsByDatabase.get(db);
+  if (!reads) {
+    reads = new Batched(async (hashes) => {
+      const rows = await db
+        .selectFrom('api_tokens')
+        .selectAll()
+        .where('hash', 'in', [...new Set(hashes)])
+        .execute();
+      const byHash = new Map(rows.map((row) => [row.hash, row]));
+      return hashes.map((hash) => byHash.get(hash));
+    });
+    tokenReadsByDatabase.set(db, reads);
+  }
+  return reads;
 }
 
 /** The same checks for a console session, which stands for the token it was opened with. */

@@ -9,7 +9,8 @@ import { monitorWorkflowId } from '../identity.js';
 import type { RunbookCatalogue, RunbookInUse } from '../runbook/catalogue.js';
 import type { Silence } from './matching.js';
 import { SignalWriter, storeSignalOnce, type StoredSignal } from './repository.js';
-import { runbookCountsRepeats } from './thresholds.js';
+import { matches, type MonitorPlan } from './matching.js';
+import { planMonitor } from './plan.js';
 import type { z } from 'zod';
 import { SignalInput, type ReceivedSignal } from './signal.js';
 
@@ -35,6 +36,8 @@ export class MonitorClient {
   private static readonly handedOverLimit = 20_000;
 
   private readonly signals: SignalWriter;
+  /** Monitor plans by runbook version (versions are content hashes, so a plan never changes). */
+  private readonly plans = new Map<string, MonitorPlan>();
 
   constructor(private readonly deps: MonitorClientDependencies) {
     this.signals = new SignalWriter(deps.db);
@@ -77,7 +80,7 @@ export class MonitorClient {
     const stored = await Promise.all(inputs.map((input) => this.signals.store(input, now)));
     const delivered = [];
     for (const [index, input] of inputs.entries()) {
-      delivered.push(await this.handOver(input, stored[index]!, versions[index]!.version, runbookCountsRepeats(versions[index]!.runbook)));
+      delivered.push(await this.handOver(input, stored[index]!, versions[index]!.version, this.repeatsCount(versions[index]!, input)));
     }
     return delivered;
   }
@@ -91,8 +94,23 @@ export class MonitorClient {
   }
 
   /**
-   * Hands a stored signal to its system's monitor (signal-with-start). A repeat goes too when the
-   * runbook counts repeats towards a threshold, or when this process has not handed the signal over
+   * Whether the monitor needs to hear of a repeat of this signal: some trigger it matches counts
+   * occurrences towards a threshold above one. Otherwise a repeat stays in PostgreSQL (counted on its
+   * row), which keeps alert storms out of the monitor's history.
+   */
+  private repeatsCount(inUse: RunbookInUse, signal: SignalInput): boolean {
+    let plan = this.plans.get(inUse.version);
+    if (!plan) {
+      plan = planMonitor(inUse.runbook, inUse.version);
+      this.plans.set(inUse.version, plan);
+      if (this.plans.size > 64) this.plans.delete(this.plans.keys().next().value!);
+    }
+    return plan.triggers.some((t) => (t.counts ?? 'occurrences') === 'occurrences' && t.count > 1 && matches(t, { ...signal, severity: signal.severity }));
+  }
+
+  /**
+   * Hands a stored signal to its system's monitor (signal-with-start). A repeat goes too when a
+   * trigger counts it towards a threshold, or when this process has not handed the signal over
    * before (another instance did, or it restarted): the monitor tells the receipts apart.
    */
   private async handOver(

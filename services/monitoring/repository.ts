@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { Batched } from '../db/batch.js';
 import { jsonb } from '../db/jsonb.js';
 import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js';
 import type { SignalInput } from './signal.js';
@@ -18,56 +19,22 @@ interface PendingSignal {
   key: string;
   signal: SignalInput;
   receivedAt: Date;
-  settle: { resolve: (stored: StoredSignal) => void; reject: (error: unknown) => void };
 }
 
 /**
- * Stores signals once per idempotency key, counting repeats on the stored row, in group commits: the
- * signals that arrive while a write is under way go together in the next one (one INSERT … ON
- * CONFLICT for many), so an alert storm costs PostgreSQL a statement per batch rather than a round
- * trip or two per alert. Each caller still learns its signal is stored before it answers its sender.
+ * Stores signals once per idempotency key, counting repeats on the stored row, in group commits
+ * (services/db/batch.ts): an alert storm costs PostgreSQL one statement per batch rather than a round
+ * trip or two per alert, and each caller still learns its signal is stored before it answers.
  */
 export class SignalWriter {
-  private queue: PendingSignal[] = [];
-  private writing = 0;
-  /** Writes under way at once: enough to overlap round trips, few enough to leave the pool to others. */
-  private static readonly concurrentWrites = 3;
-  private static readonly batchLimit = 500;
+  private readonly batches: Batched<PendingSignal, StoredSignal>;
 
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(db: Kysely<Database>) {
+    this.batches = new Batched((batch) => writeSignals(db, batch));
+  }
 
   store(signal: SignalInput, receivedAt: Date): Promise<StoredSignal> {
-    const key = `${signal.systemId}:${signal.source}:${signal.idempotencyKey ?? randomUUID()}`;
-    return new Promise((resolve, reject) => {
-      this.queue.push({ key, signal, receivedAt, settle: { resolve, reject } });
-      if (this.writing < SignalWriter.concurrentWrites) this.flushSoon();
-    });
-  }
-
-  private scheduled = false;
-  private flushSoon(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    // After the current I/O callbacks: the signals of the requests that arrived together go together.
-    setImmediate(() => {
-      this.scheduled = false;
-      void this.flush();
-    });
-  }
-
-  private async flush(): Promise<void> {
-    if (this.queue.length === 0 || this.writing >= SignalWriter.concurrentWrites) return;
-    const batch = this.queue.splice(0, SignalWriter.batchLimit);
-    this.writing += 1;
-    try {
-      const stored = await writeSignals(this.db, batch);
-      batch.forEach((pending, index) => pending.settle.resolve(stored[index]!));
-    } catch (error) {
-      for (const pending of batch) pending.settle.reject(error);
-    } finally {
-      this.writing -= 1;
-      if (this.queue.length > 0) this.flushSoon();
-    }
+    return this.batches.submit({ key: `${signal.systemId}:${signal.source}:${signal.idempotencyKey ?? randomUUID()}`, signal, receivedAt });
   }
 }
 
