@@ -9,8 +9,9 @@ import { monitorWorkflowId } from '../identity.js';
 import type { RunbookCatalogue, RunbookInUse } from '../runbook/catalogue.js';
 import type { Silence } from './matching.js';
 import { SignalWriter, storeSignalOnce, type StoredSignal } from './repository.js';
-import { matches, type MonitorPlan } from './matching.js';
+import type { MonitorPlan } from './matching.js';
 import { planMonitor } from './plan.js';
+import { repeatsCountFor } from './thresholds.js';
 import type { z } from 'zod';
 import { SignalInput, type ReceivedSignal } from './signal.js';
 
@@ -105,7 +106,7 @@ export class MonitorClient {
       this.plans.set(inUse.version, plan);
       if (this.plans.size > 64) this.plans.delete(this.plans.keys().next().value!);
     }
-    return plan.triggers.some((t) => (t.counts ?? 'occurrences') === 'occurrences' && t.count > 1 && matches(t, { ...signal, severity: signal.severity }));
+    return repeatsCountFor(plan, { ...signal, severity: signal.severity });
   }
 
   /**

@@ -1,6 +1,7 @@
 // Pure threshold rules of runbook triggers, used inside the monitor workflow (no I/O, type imports only)
 // and by the API (which repeats of an alert the monitor needs to hear of).
-import type { Runbook, ThresholdCounts } from '../runbook/schema.js';
+import type { ThresholdCounts } from '../runbook/schema.js';
+import { matches, type MonitorPlan, type SignalFacts } from './matching.js';
 
 /**
  * One receipt of a firing signal in a trigger group's window. A signal is received once, and again each
@@ -24,9 +25,13 @@ export interface ThresholdRule {
   counts?: ThresholdCounts;
 }
 
-/** Whether the runbook has a trigger a repeat could still count for: it counts occurrences, and one signal does not open. */
-export function runbookCountsRepeats(runbook: Runbook): boolean {
-  return runbook.triggers.some((t) => (t.threshold.counts ?? 'occurrences') === 'occurrences' && t.threshold.count > 1);
+/**
+ * Whether the monitor needs to hear of a repeat of this signal: some trigger it matches counts
+ * occurrences towards a threshold above one. Otherwise the API keeps a repeat in PostgreSQL (counted on
+ * its row), which keeps alert storms out of the monitor's history.
+ */
+export function repeatsCountFor(plan: MonitorPlan, signal: SignalFacts): boolean {
+  return plan.triggers.some((t) => (t.counts ?? 'occurrences') === 'occurrences' && t.count > 1 && matches(t, signal));
 }
 
 /** The receipt's identity: a signal handed over twice (a retry) is one receipt, a repeat of it another. */

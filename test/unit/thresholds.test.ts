@@ -9,7 +9,7 @@ import {
   pendingAfterResolve,
   receiptKey,
   receiptTime,
-  runbookCountsRepeats,
+  repeatsCountFor,
   thresholdCount,
   thresholdMet,
   windowAlerts,
@@ -72,22 +72,32 @@ describe('trigger thresholds in runbooks', () => {
   });
 });
 
-describe('runbookCountsRepeats: whether the monitor needs to hear of an alert repeating', () => {
-  it('is true when a trigger counts occurrences and one does not open', async () => {
-    expect(runbookCountsRepeats(await runbookWith([trigger({ count: 3, window: '10m' })]))).toBe(true);
-    expect(runbookCountsRepeats(await runbookWith([trigger(), trigger({ count: 2, window: '1m', counts: 'occurrences' })]))).toBe(true);
+describe('repeatsCountFor: whether the monitor needs to hear of an alert repeating', () => {
+  const jailbreak = { source: 'alertmanager', labels: { alertname: 'JailbreakRateHigh' }, severity: 'critical' };
+  const other = { source: 'alertmanager', labels: { alertname: 'LatencyHigh' }, severity: 'critical' };
+  const plan = (runbook: Runbook) => planMonitor(runbook, 'v1');
+
+  it('is true for a signal a trigger counts occurrences of, and one does not open', async () => {
+    expect(repeatsCountFor(plan(await runbookWith([trigger({ count: 3, window: '10m' })])), jailbreak)).toBe(true);
+    expect(repeatsCountFor(plan(await runbookWith([trigger(), trigger({ count: 2, window: '1m', counts: 'occurrences' }, { id: 'second' })])), jailbreak)).toBe(
+      true,
+    );
   });
 
-  it('is false when every trigger opens at its first signal, or counts distinct alerts', async () => {
-    expect(runbookCountsRepeats(await runbookWith([trigger()]))).toBe(false);
-    expect(runbookCountsRepeats(await runbookWith([trigger({ count: 1, window: '10m' }, { for: '5m' })]))).toBe(false);
-    expect(runbookCountsRepeats(await runbookWith([trigger({ count: 3, window: '10m', counts: 'alerts' })]))).toBe(false);
-    expect(runbookCountsRepeats(await runbookWith([]))).toBe(false);
+  it('is false when the matching triggers open at the first signal or count distinct alerts, or none matches', async () => {
+    expect(repeatsCountFor(plan(await runbookWith([trigger()])), jailbreak)).toBe(false);
+    expect(repeatsCountFor(plan(await runbookWith([trigger({ count: 1, window: '10m' }, { for: '5m' })])), jailbreak)).toBe(false);
+    expect(repeatsCountFor(plan(await runbookWith([trigger({ count: 3, window: '10m', counts: 'alerts' })])), jailbreak)).toBe(false);
+    expect(repeatsCountFor(plan(await runbookWith([trigger({ count: 3, window: '10m' })])), other)).toBe(false);
+    expect(repeatsCountFor(plan(await runbookWith([])), jailbreak)).toBe(false);
   });
 
   it('holds for the shipped runbooks, which count three or two firing notifications', async () => {
     for (const system of ['frontier-assistant', 'credit-scoring', 'clinical-triage']) {
-      expect(runbookCountsRepeats(Runbook.parse(await shippedRunbook(system)))).toBe(true);
+      const runbook = Runbook.parse(await shippedRunbook(system));
+      const counted = runbook.triggers.find((t) => t.threshold.count > 1)!;
+      const signal = { source: counted.match.sources?.[0] ?? 'native', labels: counted.match.labels ?? {}, severity: counted.match.signalSeverities?.[0] };
+      expect(repeatsCountFor(plan(runbook), signal)).toBe(true);
     }
   });
 });
