@@ -599,7 +599,7 @@ ${td('Fallback', fallbacks.map(fallbackCell).join('<br>') || '<span class="muted
                 .join(', ')}</span>`,
             )}${td('Status', stateBadge(a.status))}${td(
               'Seen',
-              `first ${ago(a.firstSeenAt)}${a.lastSeenAt !== a.firstSeenAt ? `, last ${ago(a.lastSeenAt)}` : ''} · ${a.signals} signal${a.signals === 1 ? '' : 's'}${a.suppressed ? ` (${a.suppressed} silenced)` : ''}`,
+              `first ${ago(a.firstSeenAt)}${a.lastSeenAt !== a.firstSeenAt ? `, last ${ago(a.lastSeenAt)}` : ''} · ${a.signals} signal${a.signals === 1 ? '' : 's'}${a.occurrences > a.signals ? `, ${a.occurrences - a.signals} repeat${a.occurrences - a.signals === 1 ? '' : 's'}` : ''}${a.suppressed ? ` (${a.suppressed} silenced)` : ''}`,
             )}</tr>`,
         )
         .join('')}</tbody></table></section>`

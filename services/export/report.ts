@@ -71,7 +71,7 @@ ${table(
       .join(', '),
     when(a.firstSeenAt),
     when(a.lastSeenAt),
-    a.suppressed ? `${a.signals} (${a.suppressed} silenced)` : a.signals,
+    `${a.signals}${a.occurrences > a.signals ? ` + ${a.occurrences - a.signals} repeats` : ''}${a.suppressed ? ` (${a.suppressed} silenced)` : ''}`,
   ]),
   'No alerts: no sender signalled this incident (a person triggered it).',
 )}

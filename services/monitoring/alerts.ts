@@ -18,6 +18,10 @@ export const AlertView = z.strictObject({
   firstSeenAt: Instant,
   lastSeenAt: Instant,
   signals: z.number().int().describe('Signals stored for it: its firing, any acknowledgement, its resolve, and each re-fire'),
+  occurrences: z
+    .number()
+    .int()
+    .describe("Times its sender sent those signals, repeats included (Alertmanager's repeat_interval, PagerDuty triggers with the same dedup_key)"),
   suppressed: z.number().int().describe('Of those, held back by a silence'),
 });
 export type AlertView = z.infer<typeof AlertView>;
@@ -41,8 +45,9 @@ export async function incidentAlerts(db: Kysely<Database>, incidentId: string): 
       sql<string | null>`(array_agg(severity order by received_at desc, created_at desc) filter (where severity is not null))[1]`.as('severity'),
       sql<Record<string, string> | null>`(array_agg(labels order by received_at desc, created_at desc) filter (where labels is not null))[1]`.as('labels'),
       sql<Date>`min(received_at)`.as('first_seen_at'),
-      sql<Date>`max(received_at)`.as('last_seen_at'),
+      sql<Date>`greatest(max(received_at), max(last_seen_at))`.as('last_seen_at'),
       sql<string>`count(*)`.as('signals'),
+      sql<string>`sum(occurrences)`.as('occurrences'),
       sql<string>`count(suppressed_by)`.as('suppressed'),
     ])
     .where('incident_id', '=', incidentId)
@@ -60,6 +65,7 @@ export async function incidentAlerts(db: Kysely<Database>, incidentId: string): 
     firstSeenAt: new Date(r.first_seen_at).toISOString(),
     lastSeenAt: new Date(r.last_seen_at).toISOString(),
     signals: Number(r.signals),
+    occurrences: Number(r.occurrences),
     suppressed: Number(r.suppressed),
   }));
 }

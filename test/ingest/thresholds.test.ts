@@ -130,6 +130,16 @@ describe('trigger thresholds with the real Alertmanager: occurrences, alerts, fo
     await eventually(async () => (((await signalsOf('RepeatingAlert'))[0]?.occurrences ?? 0) >= signal!.occurrences + 2 ? true : undefined));
     expect(await incidentsOf('RepeatingAlert')).toHaveLength(1);
     expect((await listTimeline(stack.db, incident!.id)).filter((e) => e.kind === 'alert.joined')).toHaveLength(0);
+
+    // What a responder reads: one alert, one signal, every notification of it counted, last seen after first.
+    const reader = await stack.api.token('lena-vogel', ['responder']);
+    const answer = await stack.api.call('GET', `/v1/incidents/${incident!.id}/alerts`, { token: reader });
+    expect(answer.status).toBe(200);
+    const items = (answer.body as { items: { alertKey: string; signals: number; occurrences: number; firstSeenAt: string; lastSeenAt: string }[] }).items;
+    expect(items).toHaveLength(1);
+    expect(items[0]!.signals).toBe(1);
+    expect(items[0]!.occurrences).toBeGreaterThanOrEqual(signal!.occurrences + 2);
+    expect(Date.parse(items[0]!.lastSeenAt)).toBeGreaterThan(Date.parse(items[0]!.firstSeenAt));
   }, 90_000);
 
   it('never opens for one persistent alert under counts: alerts, however often it repeats', async () => {

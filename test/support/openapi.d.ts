@@ -5639,6 +5639,8 @@ export interface operations {
                             lastSeenAt: string;
                             /** @description Signals stored for it: its firing, any acknowledgement, its resolve, and each re-fire */
                             signals: number;
+                            /** @description Times its sender sent those signals, repeats included (Alertmanager's repeat_interval, PagerDuty triggers with the same dedup_key) */
+                            occurrences: number;
                             /** @description Of those, held back by a silence */
                             suppressed: number;
                         }[];
@@ -7059,6 +7061,8 @@ export interface operations {
                                 lastSeenAt: string;
                                 /** @description Signals stored for it: its firing, any acknowledgement, its resolve, and each re-fire */
                                 signals: number;
+                                /** @description Times its sender sent those signals, repeats included (Alertmanager's repeat_interval, PagerDuty triggers with the same dedup_key) */
+                                occurrences: number;
                                 /** @description Of those, held back by a silence */
                                 suppressed: number;
                             }[];
