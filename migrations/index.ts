@@ -13,6 +13,7 @@ import * as tokenCreator from './2026-12-02T0000_token_creator.js';
 import * as fallbackFailures from './2026-12-02T0100_fallback_failures.js';
 import * as signalOccurrences from './2026-12-02T0200_signal_occurrences.js';
 import * as changeEvents from './2026-12-02T0300_change_events.js';
+import * as signalHandOver from './2026-12-02T0400_signal_hand_over.js';
 
 /**
  * Every migration, by name; names sort in the order they run. Listed here rather than read from the
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-02T0100_fallback_failures': fallbackFailures,
   '2026-12-02T0200_signal_occurrences': signalOccurrences,
   '2026-12-02T0300_change_events': changeEvents,
+  '2026-12-02T0400_signal_hand_over': signalHandOver,
 };

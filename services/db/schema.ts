@@ -71,6 +71,10 @@ export interface SignalsTable {
   occurrences: Generated<number>;
   /** When its latest repeat was received (its first receipt until then). */
   last_seen_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  /** The latest receipt of it handed to its system's monitor; 0 until the first is (the outbox's mark). */
+  handed_over: Generated<number>;
+  /** The runbook version it was accepted under, which its monitor applies. */
+  runbook_version: string | null;
 }
 
 export interface CorrectionsTable {

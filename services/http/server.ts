@@ -360,11 +360,38 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
     handler: async () => app.swagger(),
   });
 
+  // Ingestion answers once a signal is stored; its hand-over to the monitor follows (an outbox), and a
+  // hand-over cut short (this process stopped, Temporal down) is swept up by every API instance.
+  const monitor = new MonitorClient({
+    db: deps.db,
+    client: deps.temporal.client,
+    taskQueue: deps.temporal.taskQueue,
+    runbooks: deps.runbooks,
+    handOver: 'after-store',
+    report: (line) => app.log.warn(line),
+  });
+  let sweeping: NodeJS.Timeout | undefined;
+  let sweep: Promise<unknown> = Promise.resolve();
+  app.addHook('onReady', async () => {
+    sweeping = setInterval(() => {
+      sweep = sweep
+        .then(() => monitor.sweepHandOvers())
+        .catch((error: unknown) => app.log.warn(`hand-over sweep failed (retried in 5 s): ${(error as Error).message}`));
+    }, 5_000);
+    sweeping.unref();
+  });
+  app.addHook('onClose', async () => {
+    clearInterval(sweeping);
+    // What was accepted before shutdown reaches its monitor now rather than at the next sweep.
+    await monitor.settled();
+    await sweep;
+  });
+
   const routeDeps: RouteDependencies = {
     db: deps.db,
     runbooks: deps.runbooks,
     ...workflowClients(deps.temporal.client, deps.temporal.taskQueue),
-    monitor: new MonitorClient({ db: deps.db, client: deps.temporal.client, taskQueue: deps.temporal.taskQueue, runbooks: deps.runbooks }),
+    monitor,
     recordTimeoutMs: deps.recordTimeoutMs,
     ...(deps.temporalUiUrl ? { temporalUi: { url: deps.temporalUiUrl, namespace: deps.temporal.client.options.namespace } } : {}),
   };

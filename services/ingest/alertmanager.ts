@@ -32,7 +32,7 @@ export const AlertmanagerWebhook = z.object({
 });
 export type AlertmanagerWebhook = z.infer<typeof AlertmanagerWebhook>;
 
-/** What the webhook answers once every alert is stored and handed to its system's monitor. */
+/** What the webhook answers once every alert is stored (each is handed to its system's monitor next). */
 export const AlertmanagerAccepted = z.strictObject({
   accepted: z.number().int().describe('Alerts taken, each as a signal'),
   duplicates: z.number().int().describe('Of those, repeats of an alert already stored (Alertmanager re-sends every repeat_interval), counted once'),

@@ -8,7 +8,7 @@ import { AlertmanagerAccepted, AlertmanagerWebhook, alertmanagerSignals } from '
 import { integrationKeySender, PagerDutyChangeAccepted, PagerDutyChangeEvent, recordChangeEvent } from './change-events.js';
 import { PagerDutyAccepted, PagerDutyEvent, pagerDutySignal, type EarlierTrigger } from './pagerduty.js';
 
-/** Signals from other tools: validated, stored and handed to their system's monitor before 202 is sent. */
+/** Signals from other tools: validated and stored before 202 is sent, then handed to their system's monitor. */
 export function ingestRoutes(app: CorrexApp, deps: RouteDependencies): void {
   const tags = ['ingestion'];
 
@@ -27,7 +27,7 @@ export function ingestRoutes(app: CorrexApp, deps: RouteDependencies): void {
       operationId: 'ingestAlertmanager',
       summary: "Alertmanager's webhook (version 4): point a webhook_configs receiver here with a bearer token",
       body: AlertmanagerWebhook,
-      response: { 202: AlertmanagerAccepted.describe("Every alert stored and handed to its system's monitor") },
+      response: { 202: AlertmanagerAccepted.describe("Every alert stored; each is handed to its system's monitor next") },
     },
     handler: async (request, reply) => {
       let signals: SignalInput[];

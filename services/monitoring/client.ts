@@ -8,7 +8,7 @@ import { ActionRefused } from '../errors.js';
 import { monitorWorkflowId } from '../identity.js';
 import type { RunbookCatalogue, RunbookInUse } from '../runbook/catalogue.js';
 import type { Silence } from './matching.js';
-import { SignalWriter, storeSignalOnce, type StoredSignal } from './repository.js';
+import { HandOverMarks, SignalWriter, signalsAwaitingHandOver, storeSignalOnce, type StoredSignal } from './repository.js';
 import type { MonitorPlan } from './matching.js';
 import { planMonitor } from './plan.js';
 import { repeatsCountFor } from './thresholds.js';
@@ -23,25 +23,35 @@ export interface MonitorClientDependencies {
   runbooks?: RunbookCatalogue;
   /** Signals per monitor run before it continues as new (tests lower it). */
   continueAsNewAfter?: number;
+  /**
+   * When a signal reaches its monitor. `before-answer` (the default): delivering returns once it is in
+   * the monitor's history. `after-store` (ingestion over HTTP): delivering returns once it is stored,
+   * and the hand-over follows in the background in arrival order per system; a hand-over cut short is
+   * done by the sweeper (`sweepHandOvers`). Temporal is then off the path of every alert's 202.
+   */
+  handOver?: 'before-answer' | 'after-store';
+  /** Where a background hand-over that failed is reported (it is retried by the sweeper). */
+  report?: (line: string) => void;
 }
 
-/** How signals reach a system's monitor: stored first, then handed over durably (signal-with-start). */
+/**
+ * How signals reach a system's monitor: stored first (the outbox), then handed over durably
+ * (signal-with-start) and marked as handed over.
+ */
 export class MonitorClient {
-  /**
-   * Signals this process has handed to their monitor. A repeat of one of these (Alertmanager re-sends
-   * each group every repeat_interval) is stored once and not signalled again: the monitor would drop it
-   * as already seen, and the signal would only cost its workflow a history event. A repeat this process
-   * has not handed over (another instance did, or it restarted) is signalled, which is harmless.
-   */
-  private readonly handedOver = new Set<string>();
-  private static readonly handedOverLimit = 20_000;
-
   private readonly signals: SignalWriter;
+  private readonly marks: HandOverMarks;
   /** Monitor plans by runbook version (versions are content hashes, so a plan never changes). */
   private readonly plans = new Map<string, MonitorPlan>();
+  /** Per system, the background hand-overs in arrival order (`after-store`). */
+  private readonly queues = new Map<string, Promise<void>>();
+  private queued = 0;
+  /** Past this many background hand-overs waiting, delivering waits for its own: memory stays bounded. */
+  private static readonly queueLimit = 10_000;
 
   constructor(private readonly deps: MonitorClientDependencies) {
     this.signals = new SignalWriter(deps.db);
+    this.marks = new HandOverMarks(deps.db);
   }
 
   /**
@@ -78,10 +88,16 @@ export class MonitorClient {
       await runbooks.record(this.deps.db, inUse);
       versions.push(inUse);
     }
-    const stored = await Promise.all(inputs.map((input) => this.signals.store(input, now)));
+    const stored = await Promise.all(inputs.map((input, index) => this.signals.store(input, now, versions[index]!.version)));
     const delivered = [];
     for (const [index, input] of inputs.entries()) {
-      delivered.push(await this.handOver(input, stored[index]!, versions[index]!.version, this.repeatsCount(versions[index]!, input)));
+      const signal = stored[index]!;
+      delivered.push({ signalId: signal.signalId, duplicate: !signal.fresh });
+      // A repeat stays in PostgreSQL (counted on its row) unless a threshold counts it.
+      if (!signal.fresh && !this.repeatsCount(versions[index]!, input)) continue;
+      const received = receivedSignal(input, signal, versions[index]!.version);
+      if (this.deps.handOver === 'after-store' && this.queued < MonitorClient.queueLimit) this.handOverLater(received);
+      else await this.handOver(received);
     }
     return delivered;
   }
@@ -91,7 +107,9 @@ export class MonitorClient {
    * sender whose only repeat is a retry of the same receipt (an evaluation's activity).
    */
   async deliver(input: SignalInput, runbookVersion: string, now = new Date()): Promise<{ signalId: string; duplicate: boolean }> {
-    return this.handOver(input, await storeSignalOnce(this.deps.db, input, now), runbookVersion, false);
+    const stored = await storeSignalOnce(this.deps.db, input, now, runbookVersion);
+    await this.handOver(receivedSignal(input, stored, runbookVersion));
+    return { signalId: stored.signalId, duplicate: !stored.fresh };
   }
 
   /**
@@ -109,41 +127,56 @@ export class MonitorClient {
     return repeatsCountFor(plan, { ...signal, severity: signal.severity });
   }
 
-  /**
-   * Hands a stored signal to its system's monitor (signal-with-start). A repeat goes too when a
-   * trigger counts it towards a threshold, or when this process has not handed the signal over
-   * before (another instance did, or it restarted): the monitor tells the receipts apart.
-   */
-  private async handOver(
-    input: SignalInput,
-    stored: StoredSignal,
-    runbookVersion: string,
-    repeatsCount: boolean,
-  ): Promise<{ signalId: string; duplicate: boolean }> {
-    if (!stored.fresh && !repeatsCount && this.handedOver.has(stored.signalId)) return { signalId: stored.signalId, duplicate: true };
-    const received: ReceivedSignal = {
-      signalId: stored.signalId,
-      systemId: input.systemId,
-      source: input.source,
-      status: input.status,
-      labels: input.labels,
-      severity: input.severity,
-      at: stored.at,
-      runbookVersion,
-      occurrence: stored.occurrence,
-      ...(input.alertKey ? { alertKey: input.alertKey } : {}),
-      ...(input.summary ? { summary: input.summary } : {}),
-    };
+  /** Hands a stored receipt to its system's monitor (signal-with-start), then marks it handed over. */
+  private async handOver(received: ReceivedSignal): Promise<void> {
     await this.deps.client.workflow.signalWithStart<typeof monitorWorkflow, [ReceivedSignal]>('monitorWorkflow', {
-      workflowId: monitorWorkflowId(input.systemId),
+      workflowId: monitorWorkflowId(received.systemId),
       taskQueue: this.deps.taskQueue,
-      args: [{ systemId: input.systemId, ...(this.deps.continueAsNewAfter ? { continueAsNewAfter: this.deps.continueAsNewAfter } : {}) }],
+      args: [{ systemId: received.systemId, ...(this.deps.continueAsNewAfter ? { continueAsNewAfter: this.deps.continueAsNewAfter } : {}) }],
       signal: signalReceivedSignal,
       signalArgs: [received],
     });
-    this.handedOver.add(stored.signalId);
-    if (this.handedOver.size > MonitorClient.handedOverLimit) this.handedOver.delete(this.handedOver.values().next().value!);
-    return { signalId: stored.signalId, duplicate: !stored.fresh };
+    await this.marks.mark(received.signalId, received.occurrence ?? 1);
+  }
+
+  /** `handOver` after those queued before it for the same system; a failure is left to the sweeper. */
+  private handOverLater(received: ReceivedSignal): void {
+    this.queued += 1;
+    const next = (this.queues.get(received.systemId) ?? Promise.resolve())
+      .then(() => this.handOver(received))
+      .catch((error: unknown) => {
+        const report = this.deps.report ?? ((line: string) => process.stderr.write(`${line}\n`));
+        report(
+          `signal ${received.signalId} (${received.systemId}) is stored but not yet handed to its monitor; the sweeper retries it: ${(error as Error).message}`,
+        );
+      })
+      .finally(() => {
+        this.queued -= 1;
+        if (this.queues.get(received.systemId) === next) this.queues.delete(received.systemId);
+      });
+    this.queues.set(received.systemId, next);
+  }
+
+  /** Resolves once every background hand-over queued so far has been tried (tests, shutdown). */
+  async settled(): Promise<void> {
+    while (this.queues.size > 0) await Promise.all([...this.queues.values()]);
+  }
+
+  /**
+   * Hands over again, oldest first, the stored signals no monitor was given within `olderThanMs`
+   * (their API instance stopped, or Temporal was down, between the 202 and the hand-over). Every API
+   * instance sweeps; a signal handed over twice is one receipt to its monitor. Returns how many.
+   */
+  async sweepHandOvers(olderThanMs = 10_000, limit = 500): Promise<number> {
+    const waiting = await signalsAwaitingHandOver(this.deps.db, olderThanMs, limit);
+    let handed = 0;
+    for (const w of waiting) {
+      const version = w.runbookVersion ?? (await this.deps.runbooks?.find(w.input.systemId))?.version;
+      if (!version) continue;
+      await this.handOver(receivedSignal(w.input, { signalId: w.signalId, at: w.at, occurrence: 1 }, version));
+      handed += 1;
+    }
+    return handed;
   }
 
   /** Silences matching signals of a system until `endsAt`; they are recorded, never paged. */
@@ -167,4 +200,21 @@ export class MonitorClient {
   state(systemId: string): Promise<MonitorState> {
     return this.deps.client.workflow.getHandle(monitorWorkflowId(systemId)).query(monitorStateQuery);
   }
+}
+
+/** What the monitor receives for one stored receipt of a signal. */
+function receivedSignal(input: SignalInput, stored: Pick<StoredSignal, 'signalId' | 'at' | 'occurrence'>, runbookVersion: string): ReceivedSignal {
+  return {
+    signalId: stored.signalId,
+    systemId: input.systemId,
+    source: input.source,
+    status: input.status,
+    labels: input.labels,
+    severity: input.severity,
+    at: stored.at,
+    runbookVersion,
+    occurrence: stored.occurrence,
+    ...(input.alertKey ? { alertKey: input.alertKey } : {}),
+    ...(input.summary ? { summary: input.summary } : {}),
+  };
 }

@@ -19,6 +19,7 @@ interface PendingSignal {
   key: string;
   signal: SignalInput;
   receivedAt: Date;
+  runbookVersion: string | undefined;
 }
 
 /**
@@ -33,8 +34,8 @@ export class SignalWriter {
     this.batches = new Batched((batch) => writeSignals(db, batch));
   }
 
-  store(signal: SignalInput, receivedAt: Date): Promise<StoredSignal> {
-    return this.batches.submit({ key: `${signal.systemId}:${signal.source}:${signal.idempotencyKey ?? randomUUID()}`, signal, receivedAt });
+  store(signal: SignalInput, receivedAt: Date, runbookVersion?: string): Promise<StoredSignal> {
+    return this.batches.submit({ key: `${signal.systemId}:${signal.source}:${signal.idempotencyKey ?? randomUUID()}`, signal, receivedAt, runbookVersion });
   }
 }
 
@@ -52,9 +53,9 @@ async function writeSignals(db: Kysely<Database>, batch: PendingSignal[]): Promi
     .values(
       keys.map((key) => {
         const receipts = byKey.get(key)!;
-        const { signal, receivedAt } = receipts[0]!;
+        const { signal, receivedAt, runbookVersion } = receipts[0]!;
         return {
-          ...signalRow(signal, key, receivedAt),
+          ...signalRow(signal, key, receivedAt, runbookVersion),
           occurrences: receipts.length,
           last_seen_at: receipts[receipts.length - 1]!.receivedAt,
         };
@@ -89,11 +90,11 @@ async function writeSignals(db: Kysely<Database>, batch: PendingSignal[]): Promi
  * Stores a signal whose only possible repeat is a retry of the same receipt (an evaluation run's
  * activity retried): a conflict returns the stored row as it is, counted once.
  */
-export async function storeSignalOnce(db: Kysely<Database>, signal: SignalInput, receivedAt: Date): Promise<StoredSignal> {
+export async function storeSignalOnce(db: Kysely<Database>, signal: SignalInput, receivedAt: Date, runbookVersion?: string): Promise<StoredSignal> {
   const key = `${signal.systemId}:${signal.source}:${signal.idempotencyKey ?? randomUUID()}`;
   const inserted = await db
     .insertInto('signals')
-    .values({ ...signalRow(signal, key, receivedAt), last_seen_at: receivedAt })
+    .values({ ...signalRow(signal, key, receivedAt, runbookVersion), last_seen_at: receivedAt })
     .onConflict((oc) => oc.column('idempotency_key').doNothing())
     .returning(['id', 'received_at'])
     .executeTakeFirst();
@@ -102,8 +103,9 @@ export async function storeSignalOnce(db: Kysely<Database>, signal: SignalInput,
   return { signalId: existing.id, at: existing.received_at.toISOString(), fresh: false, occurrence: 1 };
 }
 
-function signalRow(signal: SignalInput, key: string, receivedAt: Date) {
+function signalRow(signal: SignalInput, key: string, receivedAt: Date, runbookVersion: string | undefined) {
   return {
+    runbook_version: runbookVersion ?? null,
     system_id: signal.systemId,
     source: signal.source,
     dedup_key: signal.labels.alertname ?? signal.source,
@@ -116,6 +118,60 @@ function signalRow(signal: SignalInput, key: string, receivedAt: Date) {
     idempotency_key: key,
     received_at: signal.at ?? receivedAt.toISOString(),
   };
+}
+
+/**
+ * Marks receipts as handed to their monitor (the outbox's mark), in group commits: a storm's hand-overs
+ * cost one statement per batch. A mark never goes back, whatever order the marks arrive in.
+ */
+export class HandOverMarks {
+  private readonly batches: Batched<{ signalId: string; occurrence: number }, void>;
+
+  constructor(db: Kysely<Database>) {
+    this.batches = new Batched(async (marks) => {
+      const latest = new Map<string, number>();
+      for (const m of marks) latest.set(m.signalId, Math.max(latest.get(m.signalId) ?? 0, m.occurrence));
+      const ids = [...latest.keys()].sort();
+      await sql`
+        UPDATE signals SET handed_over = greatest(signals.handed_over, marks.occurrence)
+        FROM unnest(${ids}::uuid[], ${ids.map((id) => latest.get(id)!)}::int[]) AS marks(id, occurrence)
+        WHERE signals.id = marks.id`.execute(db);
+      return marks.map((): void => undefined);
+    });
+  }
+
+  mark(signalId: string, occurrence: number): Promise<void> {
+    return this.batches.submit({ signalId, occurrence });
+  }
+}
+
+/** A stored signal its monitor has not been given, as the sweeper hands it over again. */
+export interface SignalAwaitingHandOver {
+  signalId: string;
+  at: string;
+  runbookVersion: string | null;
+  input: SignalInput;
+}
+
+/**
+ * Signals stored at least `olderThanMs` ago whose first receipt no monitor has been given: their API
+ * instance stopped (or Temporal was down) between the 202 and the hand-over. Oldest first.
+ */
+export async function signalsAwaitingHandOver(db: Kysely<Database>, olderThanMs: number, limit: number): Promise<SignalAwaitingHandOver[]> {
+  const rows = await db
+    .selectFrom('signals')
+    .select(['id', 'received_at', 'runbook_version', 'payload'])
+    .where('handed_over', '=', 0)
+    .where('created_at', '<', sql<Date>`now() - make_interval(secs => ${olderThanMs / 1000})`)
+    .orderBy('created_at')
+    .limit(limit)
+    .execute();
+  return rows.map((row) => ({
+    signalId: row.id,
+    at: row.received_at.toISOString(),
+    runbookVersion: row.runbook_version,
+    input: row.payload as unknown as SignalInput,
+  }));
 }
 
 /** Links signals to the incident they opened or joined. */

@@ -43,7 +43,7 @@ export function monitoringRoutes(app: CorrexApp, deps: RouteDependencies): void 
       operationId: 'sendSignal',
       summary: "A signal in Correx's own format; the system's monitor decides whether it opens, joins, acknowledges or resolves an incident",
       body: SignalInput,
-      response: { 202: SignalAccepted.describe("Stored and handed to the system's monitor") },
+      response: { 202: SignalAccepted.describe("Stored; handed to the system's monitor next") },
     },
     handler: async (request, reply) => {
       if (request.principal?.systemId && request.principal.systemId !== request.body.systemId) {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { SignalWriter, storeSignalOnce } from '../../services/monitoring/repository.js';
+import { HandOverMarks, SignalWriter, signalsAwaitingHandOver, storeSignalOnce } from '../../services/monitoring/repository.js';
 import { SignalInput } from '../../services/monitoring/signal.js';
 import { testDatabaseBackends, type TestDatabase } from '../support/database.js';
 
@@ -71,5 +71,27 @@ describe.each(testDatabaseBackends)('signal writer on $backend', ({ create }) =>
     expect(retried).toEqual({ ...first, fresh: false });
     const row = await database.db.selectFrom('signals').selectAll().executeTakeFirstOrThrow();
     expect(row.occurrences).toBe(1);
+  });
+
+  it('keeps the outbox: a stored alert awaits its hand-over until marked, and a mark never goes back', async () => {
+    database = await create();
+    const writer = new SignalWriter(database.db);
+    const a = await writer.store(alert('fpA'), new Date(), 'sha256:v1');
+    const b = await writer.store(alert('fpB'), new Date(), 'sha256:v1');
+    const awaiting = await signalsAwaitingHandOver(database.db, 0, 10);
+    expect(awaiting.map((w) => w.signalId).sort()).toEqual([a.signalId, b.signalId].sort());
+    expect(awaiting.find((w) => w.signalId === a.signalId)).toMatchObject({
+      runbookVersion: 'sha256:v1',
+      input: { alertKey: 'fpA', systemId: 'assistant-prod' },
+    });
+    // Stored just now: not yet awaited by a sweep that leaves a minute to the instance that took it.
+    expect(await signalsAwaitingHandOver(database.db, 60_000, 10)).toEqual([]);
+
+    const marks = new HandOverMarks(database.db);
+    await Promise.all([marks.mark(a.signalId, 2), marks.mark(a.signalId, 1), marks.mark(b.signalId, 1)]);
+    await marks.mark(a.signalId, 1);
+    expect((await signalsAwaitingHandOver(database.db, 0, 10)).length).toBe(0);
+    const rows = await database.db.selectFrom('signals').select(['id', 'handed_over']).execute();
+    expect(Object.fromEntries(rows.map((r) => [r.id, r.handed_over]))).toEqual({ [a.signalId]: 2, [b.signalId]: 1 });
   });
 });

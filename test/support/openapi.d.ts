@@ -5385,7 +5385,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Stored and handed to the system's monitor */
+            /** @description Stored; handed to the system's monitor next */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -5976,7 +5976,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Every alert stored and handed to its system's monitor */
+            /** @description Every alert stored; each is handed to its system's monitor next */
             202: {
                 headers: {
                     [name: string]: unknown;
