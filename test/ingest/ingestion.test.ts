@@ -21,6 +21,14 @@ describe('alert ingestion from the real Alertmanager and PagerDuty Events v2 cli
           const weights = triggers.find((t) => t.id === 'weights-access-anomaly')!;
           weights.groupBy = ['dedup_key'];
           weights.onResolved = 'resolve';
+          // A second kind of alert, another group: its own incident.
+          (runbook.triggers as unknown[]).push({
+            id: 'toxicity-rate',
+            description: 'Toxicity rate above threshold',
+            match: { sources: ['alertmanager'], labels: { alertname: 'ToxicityRateHigh' } },
+            groupBy: ['alertname'],
+            severity: 'SEV3',
+          });
         },
       },
     },
@@ -63,6 +71,25 @@ describe('alert ingestion from the real Alertmanager and PagerDuty Events v2 cli
     const stored = await stack.db.selectFrom('signals').select(['status', 'incident_id']).where('source', '=', 'alertmanager').execute();
     expect(stored).toHaveLength(2);
     expect(stored.every((s) => s.incident_id === incident!.id)).toBe(true);
+
+    // Past three repeat intervals (2 s each here): each alert still one stored signal, its repeats counted
+    // on it, and still one incident.
+    const repeated = await eventually(async () => {
+      const rows = await stack.db.selectFrom('signals').select(['occurrences', 'incident_id']).where('source', '=', 'alertmanager').execute();
+      return rows.length === 2 && rows.every((r) => r.occurrences >= 4) ? rows : undefined;
+    }, 30_000);
+    expect(repeated.every((r) => r.incident_id === incident!.id)).toBe(true);
+    expect(await incidentsTitled('alertname=JailbreakRateHigh')).toHaveLength(1);
+
+    // Another group (another alertname under groupBy alertname) is an incident of its own.
+    const other = { labels: { ...alert.labels, alertname: 'ToxicityRateHigh' }, annotations: { summary: 'toxicity above threshold' } };
+    await alertmanager.postAlerts([other]);
+    const [second] = await eventually(async () => {
+      const rows = await incidentsTitled('alertname=ToxicityRateHigh');
+      return rows.length ? rows : undefined;
+    }, 30_000);
+    expect(second!.id).not.toBe(incident!.id);
+    await alertmanager.resolveAlerts([other]);
 
     await alertmanager.resolveAlerts([alert, { ...alert, labels: { ...alert.labels, region: 'us' } }]);
     const resolved = await eventually(async () => {

@@ -70,5 +70,7 @@ export interface MonitorStart {
   state?: MonitorState;
   /** Signals handled per run before continuing as new (history stays small). */
   continueAsNewAfter?: number;
+  /** Signals the previous run received but had not handled when it continued as new: handled first. */
+  carried?: ReceivedSignal[];
 }
 export const monitorStateQuery = defineQuery<MonitorState>('monitorState');

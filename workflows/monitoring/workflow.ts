@@ -87,8 +87,10 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
   const occurrenceOf = (s: ReceivedSignal) => s.occurrence ?? 1;
   /** The sender's name for the alert a firing signal is about; without one, the signal is an alert of its own. */
   const alertOf = (s: { signalId: string; alertKey?: string }) => s.alertKey ?? s.signalId;
-  const queue: ReceivedSignal[] = [];
+  const queue: ReceivedSignal[] = [...(start.carried ?? [])];
   let handledThisRun = 0;
+  /** Incidents started as children in this run: each stays a pending child of the run while it is open. */
+  let startedThisRun = 0;
 
   setHandler(monitorStateQuery, () => state);
   setHandler(signalReceivedSignal, (signal) => {
@@ -135,6 +137,7 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
     // Ids without shell-special characters (the group key's `|` and `=`); incidents opened before keep theirs.
     const childId = patched('safe-workflow-ids') ? incidentWorkflowId(state.systemId, dedupKey) : legacyIncidentWorkflowId(state.systemId, dedupKey);
     state.open[key] = { workflowId: childId, incidentId, triggerId: o.triggerId, ...(o.firing ? { firing: o.firing } : {}) };
+    startedThisRun += 1;
     const started = startChild(incidentWorkflow, {
       workflowId: childId,
       // The incident lives its own life; the monitor continues as new many times meanwhile.
@@ -448,8 +451,25 @@ export async function monitorWorkflow(start: MonitorStart): Promise<void> {
   if (thresholdRules) void watchPending();
 
   const limit = start.continueAsNewAfter ?? 1000;
+  // Temporal refuses a run more than 2000 pending children, and an incident stays one while it is open:
+  // a storm of new groups continues as new after 1000 starts. Under an unending storm the queue never
+  // empties, so the next run takes the signals not yet handled with it instead of this run draining them.
+  const carryQueue = patched('carry-queue-on-continue');
+  const childBudget = 1000;
   for (;;) {
-    await condition(() => queue.length > 0 || handledThisRun >= limit || workflowInfo().continueAsNewSuggested);
+    await condition(
+      () => queue.length > 0 || handledThisRun >= limit || workflowInfo().continueAsNewSuggested || (carryQueue && startedThisRun >= childBudget),
+    );
+    if (carryQueue && (handledThisRun >= limit || workflowInfo().continueAsNewSuggested || startedThisRun >= childBudget)) {
+      await flushJoins();
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof monitorWorkflow>({
+        systemId: state.systemId,
+        state,
+        continueAsNewAfter: start.continueAsNewAfter,
+        carried: queue.splice(0),
+      });
+    }
     if (queue.length === 0 || handledThisRun >= limit || workflowInfo().continueAsNewSuggested) {
       // Drain first: signals already delivered belong to this run's history.
       while (queue.length > 0) await process(queue.shift()!);
