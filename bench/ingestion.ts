@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
@@ -5,7 +6,7 @@ import { freePorts } from '../test/support/cli.js';
 import { closedLoop, type LoadResult } from './load.js';
 import { throughputFigure, type Figure, type SectionResult } from './results.js';
 import { SYSTEM, say, startScript, type Cleanup, type Stack } from './stack.js';
-import { sleep } from './stats.js';
+import { percentile, sleep } from './stats.js';
 
 const STARTS_AT = '2026-11-23T01:00:00Z';
 
@@ -17,6 +18,8 @@ const STARTS_AT = '2026-11-23T01:00:00Z';
 export class AlertStream {
   groups = 0;
   sent = 0;
+  /** When each group's first alert was sent (wall clock, ms): the start of its wait for a page. */
+  readonly firstSentAt = new Map<string, number>();
   private readonly bodies: string[] = [];
   constructor(readonly prefix: string) {}
 
@@ -35,6 +38,7 @@ export class AlertStream {
     if (!fresh) return this.repeat();
     const group = this.groups++;
     const label = this.label(group);
+    this.firstSentAt.set(label, Date.now());
     const body = JSON.stringify({
       version: '4',
       groupKey: `{}:{group="${label}"}`,
@@ -75,6 +79,47 @@ async function incidentCounts(stack: Stack, prefix: string): Promise<{ incidents
   return { incidents: Number(row.incidents), groups: Number(row.groups), linked: Number(linked.n) };
 }
 
+/** CPU seconds used so far by the machine's processes, by what they are: the Correx worker, PostgreSQL, Temporal, the rest. */
+async function cpuSeconds(workerPid: number): Promise<Record<'worker' | 'postgres' | 'temporal' | 'other', number>> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const totals = { worker: 0, postgres: 0, temporal: 0, other: 0 };
+  for (const entry of await readdir('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => undefined);
+    if (!stat) continue;
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+    const kind = Number(entry) === workerPid ? 'worker' : comm.startsWith('postgres') ? 'postgres' : comm.startsWith('temporal') ? 'temporal' : 'other';
+    totals[kind] += seconds;
+  }
+  return totals;
+}
+
+/**
+ * For each group of the stream: seconds from its first alert being sent to its incident opened, and
+ * to that incident's first page sent (PostgreSQL's clock, on the same machine as the load generator).
+ */
+async function groupDelays(stack: Stack, stream: AlertStream): Promise<{ opened: number[]; paged: number[]; unpaged: number }> {
+  const rows = (
+    await sql<{ group: string; opened_at: Date; paged_at: Date | null }>`
+      select substring(i.dedup_key from ${`(${stream.prefix}g[0-9]+)`}) as group, i.created_at as opened_at,
+             (select min(p.sent_at) from pages p where p.incident_id = i.id) as paged_at
+      from incidents i where i.opened_by = 'system:monitor' and i.dedup_key like ${`%${stream.prefix}g%`}`.execute(stack.db)
+  ).rows;
+  const opened: number[] = [];
+  const paged: number[] = [];
+  let unpaged = 0;
+  for (const row of rows) {
+    const sent = stream.firstSentAt.get(row.group);
+    if (sent === undefined) continue;
+    opened.push((row.opened_at.getTime() - sent) / 1000);
+    if (row.paged_at) paged.push((row.paged_at.getTime() - sent) / 1000);
+    else unpaged += 1;
+  }
+  return { opened, paged, unpaged };
+}
+
 export async function ingestion(
   stack: Stack,
   cleanup: Cleanup,
@@ -93,6 +138,21 @@ export async function ingestion(
   const bare = await load(bareUrl, new AlertStream(`m${run}b`), options.seconds);
   await bareServer.stop();
 
+  // The floor of storing before 202: the bare route plus Correx's batched signal writer, nothing else.
+  const [storingPort] = await freePorts(1);
+  const storingServer = await startScript(
+    cleanup,
+    'bench/bare-server.ts',
+    [String(storingPort), stack.databaseUrl],
+    /bare server: serving/,
+    'storing bare server',
+  );
+  const storingUrl = `http://127.0.0.1:${storingPort}/v1/ingest/alertmanager`;
+  say(`ingestion: bare route storing each alert, ${options.warmupSeconds} s warm-up + ${options.seconds} s`);
+  await load(storingUrl, new AlertStream(`w${run}s`), options.warmupSeconds);
+  const storing = await load(storingUrl, new AlertStream(`m${run}s`), options.seconds);
+  await storingServer.stop();
+
   const correxUrl = `${stack.apiUrl}/v1/ingest/alertmanager`;
   say(`ingestion: Correx, ${options.warmupSeconds} s warm-up + ${options.seconds} s`);
   const warm = new AlertStream(`w${run}c`);
@@ -104,6 +164,7 @@ export async function ingestion(
   // working through its queue in order, so the last group's incident opens when the backlog is gone.
   say(`ingestion: ${measured.groups} groups sent; waiting up to ${options.waitSeconds} s for the monitor to open their incidents`);
   const loadEnded = performance.now();
+  const cpuBefore = await cpuSeconds(stack.worker.pid);
   let counts = await incidentCounts(stack, measured.prefix);
   let allOpenedAfter: number | undefined;
   while (performance.now() - loadEnded < options.waitSeconds * 1000) {
@@ -115,6 +176,11 @@ export async function ingestion(
     counts = await incidentCounts(stack, measured.prefix);
   }
   const waited = (performance.now() - loadEnded) / 1000;
+  const cpuAfter = await cpuSeconds(stack.worker.pid);
+  const coresUsed = Object.fromEntries(
+    (Object.keys(cpuAfter) as (keyof typeof cpuAfter)[]).map((kind) => [kind, (cpuAfter[kind] - cpuBefore[kind]) / waited]),
+  ) as Record<keyof typeof cpuAfter, number>;
+  const delays = await groupDelays(stack, measured);
   const historyLength = await stack.client.workflow
     .getHandle(`monitor:${SYSTEM}`)
     .describe()
@@ -137,6 +203,12 @@ export async function ingestion(
   const figures: Figure[] = [
     throughputFigure('Alertmanager payloads accepted (202) per second, 90 % repeats', 'payloads/s', correx.perSecond, bare.perSecond, { share: 0.5 }),
     throughputFigure('payloads accepted per second, repeats only (no incident to open; diagnostic)', 'payloads/s', repeatsOnly.perSecond, bare.perSecond),
+    throughputFigure(
+      'bare route storing each alert with the batched signal writer (no authentication, runbook or Temporal; the floor of storing before 202; diagnostic)',
+      'payloads/s',
+      storing.perSecond,
+      bare.perSecond,
+    ),
     {
       metric: `incidents opened for ${measured.groups} distinct groups${allOpenedAfter === undefined ? ` (${options.waitSeconds} s after the load)` : ''}`,
       unit: 'count',
@@ -149,6 +221,23 @@ export async function ingestion(
       metric: allOpenedAfter !== undefined ? 'monitor caught up (all incidents open) after the load ended' : 'monitor NOT caught up when the wait ended, after',
       unit: 's',
       value: allOpenedAfter ?? waited,
+    },
+    {
+      metric: `first alert sent → its incident's first page sent, p99 of ${delays.paged.length} groups${delays.unpaged ? ` (${delays.unpaged} incidents without a page yet)` : ''}`,
+      unit: 's',
+      value: delays.paged.length ? percentile(delays.paged, 99) : Number.NaN,
+      target: '≤ 10 s',
+      met: delays.paged.length === measured.groups && percentile(delays.paged, 99) <= 10,
+    },
+    {
+      metric: "first alert sent → its incident's first page sent, p50",
+      unit: 's',
+      value: delays.paged.length ? percentile(delays.paged, 50) : Number.NaN,
+    },
+    {
+      metric: 'first alert sent → its incident opened, p99',
+      unit: 's',
+      value: delays.opened.length ? percentile(delays.opened, 99) : Number.NaN,
     },
     {
       metric: 'request latency under load, p50',
@@ -181,23 +270,28 @@ export async function ingestion(
     figures,
     notes: [
       `Correx: ${correx.requests} payloads answered in ${correx.seconds.toFixed(1)} s (${correx.accepted} × 202; statuses ${JSON.stringify(correx.statuses)}; ${correx.errors} connection errors); ${measured.groups} distinct groups, ${measured.sent - measured.groups} repeats.`,
-      `Bare route: ${bare.requests} payloads in ${bare.seconds.toFixed(1)} s (statuses ${JSON.stringify(bare.statuses)}).`,
+      `Bare route: ${bare.requests} payloads in ${bare.seconds.toFixed(1)} s (statuses ${JSON.stringify(bare.statuses)}), p50 ${bare.latencyMs.p50.toFixed(1)} ms. Storing each alert as well: ${storing.requests} payloads in ${storing.seconds.toFixed(1)} s (${storing.perSecond.toFixed(0)}/s, statuses ${JSON.stringify(storing.statuses)}), p50 ${storing.latencyMs.p50.toFixed(1)} ms, p99 ${storing.latencyMs.p99.toFixed(1)} ms.`,
+      `Per group (${delays.paged.length} paged of ${measured.groups}): first alert sent → incident opened p50 ${percentile(delays.opened, 50).toFixed(1)} s / p99 ${percentile(delays.opened, 99).toFixed(1)} s; → first page sent p50 ${percentile(delays.paged, 50).toFixed(1)} s / p99 ${percentile(delays.paged, 99).toFixed(1)} s. The incidents were opened at ${(counts.incidents / (options.seconds + (allOpenedAfter ?? waited))).toFixed(1)} per second on average, while the groups arrived at ${(measured.groups / options.seconds).toFixed(1)} per second.`,
+      `CPU while the monitor worked through the backlog after the load (${waited.toFixed(0)} s, ${os.cpus().length} CPUs): the Correx worker ${coresUsed.worker.toFixed(2)} cores, Temporal ${coresUsed.temporal.toFixed(2)}, PostgreSQL ${coresUsed.postgres.toFixed(2)}, everything else ${coresUsed.other.toFixed(2)}.`,
       `Incidents: ${counts.incidents} opened for ${counts.groups} distinct groups (${duplicates} duplicates); ${counts.linked} stored signals linked to them. ${
         allOpenedAfter !== undefined
-          ? `The monitor had opened all of them ${allOpenedAfter.toFixed(1)} s after the load ended (it works through the ${measured.sent} signals in order; the 202 only means stored and queued).`
-          : `When the wait ended ${waited.toFixed(0)} s after the load, the monitor had opened ${counts.incidents} of ${measured.groups}: it works through the ${measured.sent} queued signals in order, slower than they were accepted (its current run's history: ${historyLength ?? '?'} events).`
+          ? `The monitor had opened all of them ${allOpenedAfter.toFixed(1)} s after the load ended (it works through the ${measured.groups} new groups' signals in order; the 202 means stored, and the hand-over follows).`
+          : `When the wait ended ${waited.toFixed(0)} s after the load, the monitor had opened ${counts.incidents} of ${measured.groups}: it works through the ${measured.groups} new groups' signals in order (repeats stay in PostgreSQL), slower than they were accepted (its current run's history: ${historyLength ?? '?'} events).`
       }`,
-      `Repeats only, after the monitor had caught up: ${repeatsOnly.requests} payloads in ${repeatsOnly.seconds.toFixed(1)} s (statuses ${JSON.stringify(repeatsOnly.statuses)}), p50 ${repeatsOnly.latencyMs.p50.toFixed(1)} ms, p99 ${repeatsOnly.latencyMs.p99.toFixed(1)} ms: what authenticating, validating and storing each alert costs when no incident is being opened.`,
+      `Repeats only, after the wait (${allOpenedAfter !== undefined ? 'the monitor idle' : 'the worker still opening the backlog'}): ${repeatsOnly.requests} payloads in ${repeatsOnly.seconds.toFixed(1)} s (statuses ${JSON.stringify(repeatsOnly.statuses)}), p50 ${repeatsOnly.latencyMs.p50.toFixed(1)} ms, p99 ${repeatsOnly.latencyMs.p99.toFixed(1)} ms: what authenticating, validating and storing each alert costs when no new group is handed to the monitor.`,
       `Warm-up (not counted): ${warm.sent} payloads, ${warm.groups} groups, on both servers before measuring.`,
     ],
     details: {
       correx,
       bare,
+      storing,
       repeatsOnly,
       groups: measured.groups,
       payloads: measured.sent,
       counts,
       allOpenedAfterSeconds: allOpenedAfter ?? null,
+      delays,
+      coresUsed,
       waitedSeconds: waited,
     },
   };
