@@ -382,9 +382,17 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
   });
   app.addHook('onClose', async () => {
     clearInterval(sweeping);
-    // What was accepted before shutdown reaches its monitor now rather than at the next sweep.
-    await monitor.settled();
-    await sweep;
+    // What was accepted before shutdown reaches its monitor now rather than at the next sweep; with
+    // Temporal unreachable that could take long, so after 10 s the sweep of another instance (or of
+    // this one's successor) takes what is left: it is stored either way.
+    let gaveUp: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([monitor.settled(), sweep]),
+      new Promise((resolve) => {
+        gaveUp = setTimeout(resolve, 10_000);
+      }),
+    ]);
+    clearTimeout(gaveUp);
   });
 
   const routeDeps: RouteDependencies = {
