@@ -47,6 +47,33 @@ describe("search attributes: operators find incidents with Temporal's own CLI", 
   // An incident's escalation, corrections, clocks and review carry its system and severity too.
   const incidents = (query: string) => list(`WorkflowType='incidentWorkflow' AND ${query}`);
 
+  /**
+   * Acknowledges, proposes a correction and resolves an incident, then waits until searching by its id
+   * lists what that started (incident, escalation, correction, review); returns those ids and the query.
+   */
+  const playToReview = async (workflowId: string, incidentId: string) => {
+    const at = () => new Date().toISOString();
+    await stack.clients.incidents.acknowledge(workflowId, { actor: 'jonas-berg', at: at() });
+    const correction = await stack.clients.incidents.propose(workflowId, {
+      actor: 'jonas-berg',
+      at: at(),
+      kind: 'rate_limit',
+      scope: { tiers: ['free'] },
+      parameters: { requestsPerMinute: 10, per: 'user' },
+      reason: 'Slow the free tier while we look',
+    });
+    await stack.clients.incidents.resolve(workflowId, { actor: 'jonas-berg', at: at(), reason: 'contained' });
+    const expected = [
+      workflowId,
+      `${workflowId}/escalation/${incidentId}`,
+      correction.workflowId,
+      (await stack.clients.incidents.state(workflowId)).reviewWorkflowId!,
+    ].sort();
+    const query = `CorrexIncidentId='${incidentId}'`;
+    await eventually(async () => ((await list(query)).length === expected.length ? true : undefined));
+    return { expected, query };
+  };
+
   it('lists incidents by severity, system and state, kept current as the state changes', async () => {
     const at = () => new Date().toISOString();
     const sev1 = await stack.clients.incidents.trigger(
@@ -70,30 +97,12 @@ describe("search attributes: operators find incidents with Temporal's own CLI", 
   }, 60_000);
 
   it('lists every workflow of an incident by its id: the incident, its escalation, corrections and review', async () => {
-    const at = () => new Date().toISOString();
     const started = await stack.clients.incidents.trigger(
       { systemId: 'frontier-assistant', title: 'Jailbreak spreading', severity: 'SEV2', dedupKey: 'sa-operators' },
       'amara-okafor',
       { runbookVersion: stack.runbookVersion() },
     );
-    await stack.clients.incidents.acknowledge(started.workflowId, { actor: 'jonas-berg', at: at() });
-    const correction = await stack.clients.incidents.propose(started.workflowId, {
-      actor: 'jonas-berg',
-      at: at(),
-      kind: 'rate_limit',
-      scope: { tiers: ['free'] },
-      parameters: { requestsPerMinute: 10, per: 'user' },
-      reason: 'Slow the free tier while we look',
-    });
-    await stack.clients.incidents.resolve(started.workflowId, { actor: 'jonas-berg', at: at(), reason: 'contained' });
-    const expected = [
-      started.workflowId,
-      `${started.workflowId}/escalation/${started.incidentId}`,
-      correction.workflowId,
-      (await stack.clients.incidents.state(started.workflowId)).reviewWorkflowId!,
-    ].sort();
-    const query = `CorrexIncidentId='${started.incidentId}'`;
-    await eventually(async () => ((await list(query)).length === expected.length ? true : undefined));
+    const { expected, query } = await playToReview(started.workflowId, started.incidentId);
     expect(await list(query)).toEqual(expected);
     // The incident's children are found by its system and severity as well.
     expect(await list(`CorrexSystem="frontier-assistant" AND CorrexSeverity="SEV2" AND CorrexIncidentId='${started.incidentId}'`)).toEqual(expected);
@@ -135,24 +144,7 @@ describe("search attributes: operators find incidents with Temporal's own CLI", 
     expect(incident.workflow_id).toMatch(/^incident:frontier-assistant:monitor:jailbreak-rate-alertname-JailbreakRateHigh-region-eu-west:1\.h[0-9a-f]{16}$/);
 
     // Its escalation, a correction and the review follow the incident's id.
-    await stack.clients.incidents.acknowledge(incident.workflow_id, { actor: 'jonas-berg', at: at() });
-    const correction = await stack.clients.incidents.propose(incident.workflow_id, {
-      actor: 'jonas-berg',
-      at: at(),
-      kind: 'rate_limit',
-      scope: { tiers: ['free'] },
-      parameters: { requestsPerMinute: 10, per: 'user' },
-      reason: 'Slow the free tier while we look',
-    });
-    await stack.clients.incidents.resolve(incident.workflow_id, { actor: 'jonas-berg', at: at(), reason: 'contained' });
-    const expected = [
-      incident.workflow_id,
-      `${incident.workflow_id}/escalation/${incident.id}`,
-      correction.workflowId,
-      (await stack.clients.incidents.state(incident.workflow_id)).reviewWorkflowId!,
-    ].sort();
-    const query = `CorrexIncidentId='${incident.id}'`;
-    await eventually(async () => ((await list(query)).length === expected.length ? true : undefined));
+    const { expected, query } = await playToReview(incident.workflow_id, incident.id);
     const listed = await list(query);
     expect(listed).toEqual(expected);
     for (const id of listed) expect(id, id).not.toMatch(shellSpecial);
