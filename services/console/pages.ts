@@ -486,13 +486,19 @@ function describeEvent(event: TimelineEventRow): string {
   return `${prose}${facts ? `<p class="detail muted">${facts}</p>` : ''}`;
 }
 
+/** Shown while nobody has acknowledged, to whoever may: a paged person's link lands here. */
+function acknowledgeForm(i: IncidentView['incident'], viewer: Viewer): string {
+  if (i.state !== 'triggered' || !viewer.principal.roles.some((r) => r === 'responder' || r === 'admin')) return '';
+  return `<form class="inline" method="post" action="/console/incidents/${e(i.id)}/acknowledge">${csrfField(viewer)}<button type="submit">Acknowledge and take command</button></form>`;
+}
+
 export function incidentMain(view: IncidentView, viewer: Viewer): string {
   const { incident: i, names } = view;
   const flash = flashHtml(view.flash);
 
   const summary = `<section class="card" aria-labelledby="summary-h"><h2 id="summary-h">Now</h2><dl class="facts">
 <dt>State</dt><dd>${stateBadge(i.state)}${i.drill ? ' <span class="badge state">drill</span>' : ''}</dd>
-<dt>Commander</dt><dd>${i.commander ? e(nameOf(names, i.commander)) : '<span class="bad">nobody has acknowledged yet</span>'}</dd>
+<dt>Commander</dt><dd>${i.commander ? e(nameOf(names, i.commander)) : `<span class="bad">nobody has acknowledged yet</span>${acknowledgeForm(i, viewer)}`}</dd>
 <dt>System</dt><dd>${e(i.system_id)}</dd><dt>Opened</dt><dd>${ago(i.opened_at)} by ${e(nameOf(names, i.opened_by))}</dd>
 ${i.acknowledged_at ? `<dt>Acknowledged</dt><dd>${ago(i.acknowledged_at)}</dd>` : ''}
 ${i.classification.length ? `<dt>Classes</dt><dd>${e(i.classification.join(', '))}</dd>` : ''}

@@ -478,6 +478,7 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
       const notices: Record<string, string> = {
         approved: 'Your approval is recorded on the timeline.',
         rejected: 'Your rejection is recorded on the timeline.',
+        acknowledged: 'You acknowledged the incident: paging has stopped, and you are its commander.',
         'report-approved': 'The report is approved and on its way to the regulator.',
         'task-done': 'The task is marked done.',
         'signed-off': 'The review is signed off; the incident closes.',
@@ -534,6 +535,20 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
       }
       const target = returnTo(request, incident.id);
       return reply.redirect(`${target}?done=${form.data.decision === 'approve' ? 'approved' : 'rejected'}&correction=${id}`, 303);
+    });
+
+    // The page a paged person's link opens: acknowledging there is the same Update as the API's.
+    scope.post('/console/incidents/:id/acknowledge', { config: { access: { session: ['responder', 'admin'] } }, schema: hidden }, async (request, reply) => {
+      const { id } = IdParams.parse(request.params);
+      const incident = await incidentOr404(deps.db, id);
+      try {
+        await deps.incidents.acknowledge(incident.workflow_id, { actor: request.principal!.owner, at: new Date().toISOString() });
+      } catch (error) {
+        if (!(error instanceof ActionRefused)) throw error;
+        const view = await incidentView(request, incident.id, { error: error.message });
+        return render(request, reply, { title: incident.title, section: 'incidents', main: incidentMain(view, await viewerOf(request)), status: 409 });
+      }
+      return reply.redirect(`/console/incidents/${incident.id}?done=acknowledged`, 303);
     });
 
     scope.post('/console/reports/:id/approve', { config: { access: { session: compliance } }, schema: hidden }, async (request, reply) => {

@@ -32,6 +32,11 @@ export async function escalationWorkflow(start: EscalationStart): Promise<{ ackn
           attempt: round + 1,
           reason: 'escalation',
           ...escalationPage(start, person.name, index + 1, round + 1),
+          action: {
+            what: `Acknowledge incident ${start.incidentId} to stop the escalation and take command`,
+            path: `/console/incidents/${start.incidentId}`,
+            command: `correx incident ack ${start.incidentId}`,
+          },
         });
         pagesSent += 1;
       }
