@@ -164,6 +164,8 @@ export const regimeCatalogue: Regime[] = [
     triggerClasses: ['material-cybersecurity-incident'],
     recipient: 'SEC (public filing)',
     clocks: [{ id: 'filing', report: 'notification', start: 'determination', deadline: '4 business days' }],
+    // Business days as the SEC counts them: Eastern time, federal holidays off, EDGAR closes at 17:30.
+    calendar: { timeZone: 'America/New_York', holidays: 'us-federal', businessDayEnds: '17:30' },
     content: ['nature', 'scope', 'timing', 'material impact'],
   },
   {

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { ClockOffsetText } from '../duration.js';
+import { publicHolidayCalendars } from './calendar.js';
 import { incidentClasses } from './classes.js';
 
-export { incidentClasses };
+export { incidentClasses, publicHolidayCalendars };
 export const IncidentClass = z.enum(incidentClasses, { error: `must be one of ${incidentClasses.join(', ')}` });
 export type IncidentClass = z.infer<typeof IncidentClass>;
 
@@ -39,6 +40,35 @@ export const RegulatoryClock = z.strictObject({
 });
 export type RegulatoryClock = z.infer<typeof RegulatoryClock>;
 
+/** Whether the runtime's time-zone data knows `name`; Intl, not a list of our own, so it follows the tz database Node ships. */
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * How a regime's regulator counts business days. Weekends, holidays and the end of a day are the
+ * regulator's, not UTC's: an 8-K determined on a Friday evening in New York is already Saturday in
+ * UTC, and a filing due "within four business days" is due when EDGAR closes, not at midnight.
+ * Hours, days and months are elapsed or calendar time and do not depend on it.
+ */
+export const RegimeCalendar = z.strictObject({
+  /** The IANA time zone in which days begin and end (e.g. America/New_York). */
+  timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as America/New_York or Europe/Brussels'),
+  /** Public holidays that are not business days, with their observed-day rules. */
+  holidays: z.enum(publicHolidayCalendars, { error: `must be one of ${publicHolidayCalendars.join(', ')}` }).optional(),
+  /** When a business day ends there (24-hour HH:MM, e.g. 17:30 for SEC EDGAR); 23:59:59.999 when left out. */
+  businessDayEnds: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day as HH:MM (24-hour), such as 17:30')
+    .optional(),
+});
+export type RegimeCalendar = z.infer<typeof RegimeCalendar>;
+
 export const Regime = z.strictObject({
   id: z.string().regex(/^[a-z0-9-]+$/, 'must be lowercase letters, digits and dashes'),
   name: z.string().min(1),
@@ -51,6 +81,8 @@ export const Regime = z.strictObject({
   triggerClasses: z.array(IncidentClass).min(1),
   recipient: z.string().min(1),
   clocks: z.array(RegulatoryClock).min(1),
+  /** The regulator's calendar for business-day deadlines; without it they skip UTC weekends only. */
+  calendar: RegimeCalendar.optional(),
   content: z.array(z.string().min(1)).default([]),
   note: z.string().optional(),
 });
