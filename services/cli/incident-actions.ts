@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { InstantInput } from '../instant.js';
 import { IncidentState, IncidentTrigger, Severity, SystemId } from '../incident/schema.js';
 import { IncidentClass } from '../regulatory/regime.js';
 import { ApiClient, idArgument, listValues, parseInput, type ConnectionOptions } from './api.js';
@@ -34,6 +35,7 @@ export interface IncidentSnapshot {
   corrections: { id: string; kind: string; state: string; breakGlass: boolean }[];
   classification: string[];
   regulatoryClocks: { regimeId: string }[];
+  awareness?: { at: string; by: string; reason: string };
 }
 
 interface CorrectionView {
@@ -141,6 +143,7 @@ export async function show(id: string, options: ConnectionOptions): Promise<void
       ['commander', live?.commander ?? shown.commander ?? 'none yet'],
       ['classes', (live?.classification ?? shown.classification ?? []).join(', ') || 'not classified'],
       ['opened', `${time(shown.openedAt)} by ${shown.openedBy} (${age(shown.openedAt)} ago)`],
+      ['aware since', live?.awareness && `${time(live.awareness.at)} (set by ${live.awareness.by}: ${live.awareness.reason})`],
       ['acknowledged', shown.acknowledgedAt && time(shown.acknowledgedAt)],
       ['mitigated', shown.mitigatedAt && time(shown.mitigatedAt)],
       ['resolved', shown.resolvedAt && time(shown.resolvedAt)],
@@ -195,6 +198,21 @@ export async function classify(id: string, options: ConnectionOptions & { class:
   if (options.json) return printJson(snapshot);
   const regimes = snapshot.regulatoryClocks.map((c) => c.regimeId);
   print(`incident ${incidentId}: classified ${snapshot.classification.join(', ')}; regulator clocks: ${regimes.join(', ') || 'none'}`);
+}
+
+export async function awareness(id: string, options: ConnectionOptions & { since: string; reason: string }): Promise<void> {
+  const incidentId = idArgument(id, 'an incident');
+  const body = parseInput(
+    z.object({ awareSince: InstantInput, reason: z.string().trim().min(1, 'say why').max(2000) }),
+    { awareSince: options.since, reason: options.reason },
+    { awareSince: '--since' },
+  );
+  const api = await ApiClient.connect(options);
+  const snapshot = await api.post<IncidentSnapshot>(`/v1/incidents/${incidentId}/awareness`, body);
+  if (options.json) return printJson(snapshot);
+  print(
+    `incident ${incidentId}: aware since ${time(snapshot.awareness!.at)} (set by ${snapshot.awareness!.by}); clocks that run from awareness now run from it`,
+  );
 }
 
 /** An incident's whole timeline, oldest first, page after page. */

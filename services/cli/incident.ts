@@ -50,4 +50,13 @@ export function incidentCommand(program: Command): void {
       .addOption(new Option('--class <class...>', `incident classes, space- or comma-separated (${incidentClasses.join(', ')})`).makeOptionMandatory())
       .requiredOption('--reason <text>', 'why this classification'),
   ).action(lazy(async () => (await actions()).classify));
+
+  withApi(
+    incident
+      .command('awareness')
+      .description('record that the organisation became aware before the incident was opened (clocks that run from awareness move to it)')
+      .argument('<id>', 'incident id')
+      .requiredOption('--since <time>', 'when the organisation became aware (ISO 8601 with an offset, e.g. 2026-12-01T22:10:00Z)')
+      .requiredOption('--reason <text>', 'how that moment is known'),
+  ).action(lazy(async () => (await actions()).awareness));
 }

@@ -9,6 +9,7 @@ import {
   liftCorrectionUpdate,
   proposeCorrectionUpdate,
   resolveUpdate,
+  setAwarenessUpdate,
   triggerArrivedSignal,
   type CorrectionLift,
   type CorrectionProposal,
@@ -20,7 +21,7 @@ import { InvalidInput } from '../errors.js';
 import { incidentWorkflowId } from '../identity.js';
 import { IncidentClass } from '../regulatory/regime.js';
 import { refusalsAsErrors } from '../temporal/updates.js';
-import type { IncidentAction, IncidentClassification, IncidentSnapshot, IncidentTrigger, TriggerArrival } from './schema.js';
+import type { AwarenessSetting, IncidentAction, IncidentClassification, IncidentSnapshot, IncidentTrigger, TriggerArrival } from './schema.js';
 
 export interface TriggerOutcome {
   incidentId: string;
@@ -120,6 +121,11 @@ export class IncidentClient {
     const parsed = z.array(IncidentClass).min(1, 'give at least one class').safeParse(classification.classes);
     if (!parsed.success) throw InvalidInput.fromZod(parsed.error, ['classes']);
     return refusalsAsErrors(this.client.workflow.getHandle(workflowId).executeUpdate(classifyUpdate, { args: [{ ...classification, classes: parsed.data }] }));
+  }
+
+  /** Sets when the organisation became aware, earlier than the opening: clocks that run from awareness move to it. */
+  setAwareness(workflowId: string, setting: AwarenessSetting): Promise<IncidentSnapshot> {
+    return refusalsAsErrors(this.client.workflow.getHandle(workflowId).executeUpdate(setAwarenessUpdate, { args: [setting] }));
   }
 
   resolve(workflowId: string, action: IncidentAction): Promise<IncidentSnapshot> {

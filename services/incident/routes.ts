@@ -50,6 +50,10 @@ const ClassifyBody = z.strictObject({
   classes: z.array(IncidentClass).min(1, 'give at least one class'),
   reason: z.string().trim().min(1, 'say why').max(2000),
 });
+const AwarenessBody = z.strictObject({
+  awareSince: InstantInput.describe('When the organisation became aware: at or before the incident was opened in Correx'),
+  reason: z.string().trim().min(1, 'say why: regulators may ask how the moment was established').max(2000),
+});
 const TimelineQuery = z.strictObject({
   // seq is a PostgreSQL integer: a larger number is no page of any timeline.
   afterSeq: z.coerce.number().int().min(0).max(2_147_483_647).optional(),
@@ -252,6 +256,22 @@ export function incidentRoutes(app: CorrexApp, deps: RouteDependencies): void {
     handler: async (request) => {
       const incident = await incidentOr404(deps.db, request.params.id);
       return deps.incidents.classify(incident.workflow_id, { actor: actorOf(request), at: new Date().toISOString(), ...request.body });
+    },
+  });
+
+  app.post('/v1/incidents/:id/awareness', {
+    config: { access: ['responder', 'compliance', 'admin'], alsoAnswers: [409], links: { 200: incidentLinks('$request.path.id') } },
+    schema: {
+      tags,
+      operationId: 'setIncidentAwareness',
+      summary: 'Record that the organisation became aware earlier than the incident was opened: clocks that run from awareness move to it',
+      params: IncidentParams,
+      body: AwarenessBody,
+      response: { 200: IncidentSnapshot },
+    },
+    handler: async (request) => {
+      const incident = await incidentOr404(deps.db, request.params.id);
+      return deps.incidents.setAwareness(incident.workflow_id, { actor: actorOf(request), at: new Date().toISOString(), ...request.body });
     },
   });
 }

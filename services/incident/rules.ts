@@ -8,7 +8,7 @@ import { openCorrectionStates } from '../correction/states.js';
 import type { CorrectionLift, CorrectionProposal } from '../../workflows/incident/messages.js';
 import type { Regime } from '../regulatory/regime.js';
 import type { IncidentPlan } from './plan.js';
-import type { IncidentAction, IncidentClassification, IncidentSnapshot, IncidentState } from './schema.js';
+import type { AwarenessSetting, IncidentAction, IncidentClassification, IncidentSnapshot, IncidentState } from './schema.js';
 import { incidentStates } from './states.js';
 
 /** The votes to lift one correction given so far, and the restoration evidence they brought. */
@@ -24,7 +24,7 @@ export interface LiftVotes {
 
 /** What the rules read: the incident as it stands and its runbook version's plan. */
 export interface IncidentStanding {
-  snapshot: Pick<IncidentSnapshot, 'incidentId' | 'state' | 'severity' | 'commander' | 'corrections'>;
+  snapshot: Pick<IncidentSnapshot, 'incidentId' | 'state' | 'severity' | 'commander' | 'corrections'> & Partial<Pick<IncidentSnapshot, 'openedAt'>>;
   plan: Pick<IncidentPlan, 'people' | 'authority' | 'lifting' | 'restoration'>;
   /** A close was accepted and is not yet recorded: the incident already counts as closed. */
   closing: boolean;
@@ -237,6 +237,19 @@ export function classifyProblem({ snapshot, plan, closing }: IncidentStanding, c
   return undefined;
 }
 
+export function awarenessProblem({ snapshot, plan, closing }: IncidentStanding, a: AwarenessSetting): string | undefined {
+  const stranger = notAPerson(plan, a.actor);
+  if (stranger) return stranger;
+  if (snapshot.state === 'closed' || closing) return 'incident is closed';
+  const since = Date.parse(a.awareSince);
+  if (Number.isNaN(since)) return 'awareSince must be a moment (ISO 8601 with a time zone)';
+  // Later than the opening would shorten every legal deadline: the opening is when Correx knew, at the latest.
+  if (snapshot.openedAt && since > Date.parse(snapshot.openedAt))
+    return `awareSince must be at or before the incident was opened (${snapshot.openedAt}): awareness can only be set earlier`;
+  if (!a.reason.trim()) return 'a reason is required: it is recorded with the moment, and regulators may ask for it';
+  return undefined;
+}
+
 export function closeProblem({ snapshot, plan, closing }: IncidentStanding, action: IncidentAction): string | undefined {
   const stranger = notAPerson(plan, action.actor);
   if (stranger) return stranger;
@@ -260,6 +273,11 @@ export function reopenedState(snapshot: Pick<IncidentSnapshot, 'commander'>): In
 /** A regime's clock starts once the incident has one of its classes, and only once. */
 export function clockDue(snapshot: Pick<IncidentSnapshot, 'classification' | 'regulatoryClocks'>, regime: Pick<Regime, 'id' | 'triggerClasses'>): boolean {
   return !snapshot.regulatoryClocks.some((c) => c.regimeId === regime.id) && regime.triggerClasses.some((c) => snapshot.classification.includes(c));
+}
+
+/** A regime whose law is not yet in force at `at` starts no clock: the date it takes effect, else undefined. */
+export function notYetInForce(regime: Pick<Regime, 'inForceFrom'>, at: string): string | undefined {
+  return regime.inForceFrom && Date.parse(at) < Date.parse(`${regime.inForceFrom}T00:00:00Z`) ? regime.inForceFrom : undefined;
 }
 
 /** Who owns a review task of this role: the commander if they hold it, else the first person who does. */

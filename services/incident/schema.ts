@@ -79,6 +79,10 @@ export const IncidentSnapshot = z.strictObject({
   ),
   classification: z.array(z.string()).describe('Incident classes (death, critical-infrastructure…), which decide the regulator regimes that apply'),
   regulatoryClocks: z.array(z.strictObject({ regimeId: z.string(), workflowId: z.string() })),
+  awareness: z
+    .strictObject({ at: Instant, by: z.string(), reason: z.string() })
+    .optional()
+    .describe('When the organisation became aware, set earlier than the opening by this person for this reason: clocks that run from awareness run from it'),
   reviewWorkflowId: z.string().optional().describe('The after-action review, once the incident has been resolved'),
 });
 export type IncidentSnapshot = z.infer<typeof IncidentSnapshot>;
@@ -115,6 +119,14 @@ export interface IncidentClassification {
   actor: string;
   at: string;
   classes: string[];
+  reason: string;
+}
+
+/** The organisation became aware before the incident was opened in Correx: when, and why that moment. */
+export interface AwarenessSetting {
+  actor: string;
+  at: string;
+  awareSince: string;
   reason: string;
 }
 

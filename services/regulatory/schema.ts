@@ -17,6 +17,15 @@ export const ClockSnapshot = z.strictObject({
   state: z.enum(reportStates),
   submittedAt: Instant.optional(),
   late: z.boolean(),
+  // A deadline is only as good as its start: the reader must see which recorded moment it runs from.
+  startFrom: z
+    .string()
+    .optional()
+    .describe('The moment the clock runs from, in words: awareness (and who set it earlier, why), the determination of a class, an earlier submission'),
+  submittedElsewhere: z
+    .strictObject({ by: z.string(), evidence: z.string() })
+    .optional()
+    .describe('The report was submitted outside Correx (a portal, a call), declared by this person with this evidence'),
 });
 export type ClockSnapshot = z.infer<typeof ClockSnapshot>;
 

@@ -15,6 +15,7 @@ import {
   liftRule,
   liftVote,
   mitigated,
+  notYetInForce,
   proposalProblem,
   proposalRule,
   reopenedState,
@@ -28,6 +29,7 @@ import {
   type LiftVotes,
 } from '../../services/incident/rules.js';
 import type { IncidentSnapshot, IncidentState } from '../../services/incident/schema.js';
+import { regimesById } from '../../services/regulatory/catalogue.js';
 import type { CorrectionLift, CorrectionProposal } from '../../workflows/incident/messages.js';
 
 const person = (id: string, ...roles: string[]): Person => ({ id, name: id, email: `${id}@example.org`, roles });
@@ -479,5 +481,14 @@ describe('the after-action review', () => {
       'legal-counsel',
       'ceo',
     ]);
+  });
+});
+
+describe('regimes not yet in force', () => {
+  it("New York's RAISE Act starts no clock before 1 January 2027, and does from that day", () => {
+    const raise = regimesById.get('us-ny-raise')!;
+    expect(notYetInForce(raise, '2026-12-31T23:59:59.999Z')).toBe('2027-01-01');
+    expect(notYetInForce(raise, '2027-01-01T00:00:00.000Z')).toBeUndefined();
+    expect(notYetInForce(regimesById.get('us-ca-sb53')!, '2026-12-02T10:00:00Z')).toBeUndefined();
   });
 });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ActionRefused } from '../../services/errors.js';
 import { addOffset } from '../../services/regulatory/calendar.js';
+import { regimesById } from '../../services/regulatory/catalogue.js';
 import { listTimeline } from '../../services/timeline/repository.js';
 import type { ClockSnapshot } from '../../workflows/regulatory/messages.js';
 import { eventually } from '../support/database.js';
@@ -26,6 +27,15 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
       'clinical-triage': withoutConsumers('clinical-triage'),
       'frontier-assistant': withoutConsumers('frontier-assistant'),
       'credit-scoring': withoutConsumers('credit-scoring'),
+      // As if New York's law took effect much later: its clock must not start before it does.
+      'frontier-assistant+raise-later': {
+        from: 'frontier-assistant',
+        adjust(runbook) {
+          const regulators = (runbook.notifications as { regulators: { regime: string; override?: Record<string, unknown> }[] }).regulators;
+          regulators.find((r) => r.regime === 'us-ny-raise')!.override = { inForceFrom: '2099-01-01' };
+          (runbook.system as RunbookContent['system']).consumers = [];
+        },
+      },
       'frontier-assistant+sec': {
         from: 'frontier-assistant',
         adjust(sec) {
@@ -278,9 +288,13 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
     await classify(incident, jonas.id, ['material-cybersecurity-incident'], 'disclosure committee determined materiality');
     const clockWorkflowId = await clockOf(incident, 'us-sec-8k');
     const clock = await drafted(clockWorkflowId, 'filing');
-    // Thursday + 4 business days = the next Wednesday (Fri, Mon, Tue, Wed): 6 calendar days.
-    expect(new Date(clock.dueAt!).getUTCDay()).toBe(3);
-    expect(Date.parse(clock.dueAt!) - Date.parse(clock.startAt!)).toBe(6 * DAY);
+    // Thursday + 4 business days of New York's calendar (Fri, Mon, Tue, Wed, unless a federal holiday
+    // falls between), ending at 17:30 there, when EDGAR stops accepting filings.
+    const sec = regimesById.get('us-sec-8k')!;
+    expect(clock.dueAt).toBe(addOffset(new Date(clock.startAt!), { amount: 4, unit: 'businessDays' }, sec.calendar).toISOString());
+    const inNewYork = new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', weekday: 'long', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    expect(inNewYork.format(new Date(clock.dueAt!))).toMatch(/^(Wednesday|Thursday|Friday|Monday),? 17:30$/);
+    expect(Date.parse(clock.dueAt!) - Date.parse(clock.startAt!)).toBeGreaterThan(6 * DAY);
     await throughWindow({
       incident,
       clockWorkflowId,
@@ -394,5 +408,185 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
     expect(stack.mail.received.filter((m) => m.messageId === row.message_id)).toHaveLength(1);
     const submitted = (await listTimeline(stack.db, incident.incidentId)).filter((e) => e.kind === 'regulatory.report_submitted');
     expect(submitted).toHaveLength(1);
+  });
+
+  // ---- As the law counts time (issue #21) ----
+
+  const resolve = async (incident: Opened, actor: string) => stack.clients.incidents.resolve(incident.workflowId, { actor, at: await iso() });
+  const kinds = async (incident: Opened) => (await listTimeline(stack.db, incident.incidentId)).map((e) => e.kind);
+
+  it('NIS2: resolved before the 72-hour notification was sent, the final report one month after it is still due', async () => {
+    const incident = await openIncident('clinical-triage', 'clinical-triage', ingrid.id);
+    await classify(incident, ingrid.id, ['significant-incident'], 'ransomware on the triage integration');
+    const nis2 = await clockOf(incident, 'nis2-art23');
+    await drafted(nis2, 'notification');
+    await stack.environment.sleep(5 * HOUR);
+    await resolve(incident, ingrid.id);
+    await stack.environment.sleep(HOUR);
+    // Resolution ends the incident, not the obligation: the final report's clock still waits for the notification.
+    expect((await stack.clients.regulatoryClocks.state(nis2)).clocks.find((c) => c.clockId === 'final')!.state).toBe('waiting');
+    await stack.clients.regulatoryClocks.approveReport(nis2, { actor: eline.id, at: await iso(), clockId: 'notification' });
+    const notification = await sent(nis2, 'notification');
+    const final = await drafted(nis2, 'final');
+    expect(final.startAt).toBe(notification.submittedAt);
+    expect(final.dueAt).toBe(addOffset(new Date(notification.submittedAt!), { amount: 1, unit: 'months' }).toISOString());
+    expect(final.startFrom).toBe('the submission of the intermediate report (notification)');
+  });
+
+  it('NIS2: a notification made on the CSIRT portal is declared with its real time and evidence, and the final clock runs from then', async () => {
+    const incident = await openIncident('clinical-triage', 'clinical-triage', ingrid.id);
+    await classify(incident, ingrid.id, ['significant-incident'], 'ransomware on the triage integration');
+    const nis2 = await clockOf(incident, 'nis2-art23');
+    const notification = await drafted(nis2, 'notification');
+    await stack.environment.sleep(10 * HOUR);
+    const madeAt = new Date((await now()) - 2 * HOUR).toISOString();
+    const declaration = { at: await iso(), clockId: 'notification', submittedAt: madeAt, evidence: 'Z-CERT portal reference ZC-2026-1182' };
+    // Only a report approver may declare it, with evidence, for a moment that has passed.
+    await expect(stack.clients.regulatoryClocks.declareSubmission(nis2, { ...declaration, actor: ingrid.id })).rejects.toThrow(/may not declare/);
+    await expect(stack.clients.regulatoryClocks.declareSubmission(nis2, { ...declaration, actor: eline.id, evidence: ' ' })).rejects.toThrow(/evidence/);
+    await expect(
+      stack.clients.regulatoryClocks.declareSubmission(nis2, { ...declaration, actor: eline.id, submittedAt: new Date((await now()) + HOUR).toISOString() }),
+    ).rejects.toThrow(/in the past/);
+    await stack.clients.regulatoryClocks.declareSubmission(nis2, { ...declaration, actor: eline.id });
+
+    const made = await sent(nis2, 'notification');
+    expect(made).toMatchObject({
+      state: 'sent',
+      late: false,
+      submittedAt: madeAt,
+      submittedElsewhere: { by: eline.id, evidence: 'Z-CERT portal reference ZC-2026-1182' },
+    });
+    expect(Date.parse(madeAt)).toBeLessThan(Date.parse(notification.dueAt!));
+    const final = await drafted(nis2, 'final');
+    expect(final.startAt).toBe(madeAt);
+    expect(final.dueAt).toBe(addOffset(new Date(madeAt), { amount: 1, unit: 'months' }).toISOString());
+    expect(final.startFrom).toBe('the submission of the intermediate report (notification), made outside Correx, declared by eline-bos');
+    const declared = (await listTimeline(stack.db, incident.incidentId)).find((e) => e.kind === 'regulatory.submission_declared')!;
+    expect(declared).toMatchObject({
+      actor: 'eline-bos',
+      data: { regime: 'nis2-art23', clock: 'notification', submittedAt: madeAt, evidence: 'Z-CERT portal reference ZC-2026-1182', late: false },
+    });
+    // Nothing was mailed to the CSIRT for it: it was made elsewhere.
+    expect(stack.mail.to('incidents@z-cert.example').filter((m) => m.subject.includes(incident.incidentId) && m.subject.includes('intermediate'))).toEqual([]);
+  });
+
+  it('GPAI: intermediate reports keep the four-week cadence of the first, and one drafted when the incident is resolved is withdrawn', async () => {
+    const incident = await openIncident('frontier-assistant', 'frontier-assistant', jonas.id);
+    await classify(incident, jonas.id, ['cybersecurity-breach'], 'weights exfiltration confirmed');
+    const gpai = await clockOf(incident, 'eu-gpai-code-c9');
+    await drafted(gpai, 'initial');
+    await stack.clients.regulatoryClocks.approveReport(gpai, { actor: hannah.id, at: await iso(), clockId: 'initial' });
+    const initial = await sent(gpai, 'initial');
+    const first = await drafted(gpai, 'intermediate', 1);
+    expect(Date.parse(first.dueAt!) - Date.parse(initial.submittedAt!)).toBe(28 * DAY);
+    // Sent three weeks early: the next is still due on the schedule, four weeks after the first was due.
+    await stack.environment.sleep(7 * DAY);
+    await stack.clients.regulatoryClocks.approveReport(gpai, { actor: hannah.id, at: await iso(), clockId: 'intermediate' });
+    const second = await drafted(gpai, 'intermediate', 2);
+    expect(second.startAt).toBe(first.dueAt);
+    expect(Date.parse(second.dueAt!) - Date.parse(first.dueAt!)).toBe(28 * DAY);
+    expect(second.startFrom).toBe('the schedule of the first intermediate report, every 28d');
+
+    await resolve(incident, jonas.id);
+    const withdrawn = await eventually(async () => {
+      const clock = (await stack.clients.regulatoryClocks.state(gpai)).clocks.find((c) => c.clockId === 'intermediate');
+      return clock?.state === 'withdrawn' ? clock : undefined;
+    });
+    expect(withdrawn.occurrence).toBe(2);
+    const event = await eventually(async () => (await listTimeline(stack.db, incident.incidentId)).find((e) => e.kind === 'regulatory.report_withdrawn'));
+    expect(event.data).toMatchObject({ regime: 'eu-gpai-code-c9', clock: 'intermediate', occurrence: 2, dueAt: second.dueAt });
+    // Nobody is reminded of it any more, and the final report's 60 days run from the resolution.
+    const final = await drafted(gpai, 'final');
+    expect(final.startFrom).toBe('the resolution of the incident');
+    const aboutIt = () => stack.mail.to(hannah.email).filter((m) => /intermediate report/.test(m.subject) && m.text.includes(incident.incidentId)).length;
+    const pagedBefore = aboutIt();
+    await sleepUntil(Date.parse(second.dueAt!) + HOUR);
+    expect(aboutIt()).toBe(pagedBefore);
+    expect(await kinds(incident)).not.toContain('regulatory.deadline_missed');
+  });
+
+  it('California SB 53: the 24-hour imminent-risk disclosure runs from when imminent risk was found, not from the first classification', async () => {
+    const incident = await openIncident('frontier-assistant', 'frontier-assistant', jonas.id);
+    await classify(incident, jonas.id, ['critical-safety-incident'], 'model evaded its monitoring');
+    const sb53 = await clockOf(incident, 'us-ca-sb53');
+    await drafted(sb53, 'initial');
+    await stack.environment.sleep(3 * DAY);
+    const foundAt = await iso();
+    await stack.clients.incidents.classify(incident.workflowId, {
+      actor: jonas.id,
+      at: foundAt,
+      classes: ['critical-safety-incident', 'imminent-risk-of-death-or-injury'],
+      reason: 'the evaded monitor guarded a dosing assistant',
+    });
+    const imminent = await drafted(sb53, 'imminent-risk');
+    expect(imminent.startAt).toBe(foundAt);
+    expect(Date.parse(imminent.dueAt!) - Date.parse(foundAt)).toBe(24 * HOUR);
+    expect(imminent.startFrom).toBe('the determination of imminent-risk-of-death-or-injury');
+  });
+
+  it('GDPR: awareness set earlier, with who and why, moves the 72 hours; a later moment is refused', async () => {
+    const incident = await openIncident('frontier-assistant', 'frontier-assistant', jonas.id);
+    await classify(incident, jonas.id, ['personal-data-breach'], 'chat logs exposed');
+    const gdpr = await clockOf(incident, 'gdpr-art33');
+    const before = await drafted(gdpr, 'initial');
+    expect(before.startFrom).toBe('awareness: the incident was opened');
+    const awareSince = new Date(incident.openedAt - 30 * HOUR).toISOString();
+    await expect(
+      stack.clients.incidents.setAwareness(incident.workflowId, {
+        actor: jonas.id,
+        at: await iso(),
+        awareSince: new Date((await now()) + HOUR).toISOString(),
+        reason: 'x',
+      }),
+    ).rejects.toThrow(/at or before the incident was opened/);
+    const snapshot = await stack.clients.incidents.setAwareness(incident.workflowId, {
+      actor: jonas.id,
+      at: await iso(),
+      awareSince,
+      reason: 'the vendor told our security team by phone the evening before',
+    });
+    expect(snapshot.awareness).toEqual({ at: awareSince, by: jonas.id, reason: 'the vendor told our security team by phone the evening before' });
+    const after = await eventually(async () => {
+      const clock = (await stack.clients.regulatoryClocks.state(gdpr)).clocks.find((c) => c.clockId === 'initial');
+      return clock?.startAt === awareSince ? clock : undefined;
+    });
+    expect(Date.parse(after.dueAt!) - Date.parse(awareSince)).toBe(72 * HOUR);
+    expect(after.startFrom).toBe('awareness, set by jonas-berg: the vendor told our security team by phone the evening before');
+    const timeline = await eventually(async () => {
+      const events = await listTimeline(stack.db, incident.incidentId);
+      return events.some((e) => e.kind === 'regulatory.deadline_changed') ? events : undefined;
+    });
+    expect(timeline.find((e) => e.kind === 'incident.awareness_set')).toMatchObject({
+      actor: jonas.id,
+      data: { awareSince, reason: 'the vendor told our security team by phone the evening before' },
+    });
+    expect(timeline.find((e) => e.kind === 'regulatory.deadline_changed')?.data).toMatchObject({
+      regime: 'gdpr-art33',
+      previousDueAt: before.dueAt,
+      dueAt: after.dueAt,
+    });
+  });
+
+  it('a report approved in time but delivered after the deadline is late', async () => {
+    const incident = await openIncident('frontier-assistant', 'frontier-assistant', jonas.id);
+    await classify(incident, jonas.id, ['personal-data-breach'], 'prompt logs leaked');
+    const gdpr = await clockOf(incident, 'gdpr-art33');
+    const clock = await drafted(gdpr, 'initial');
+    await sleepUntil(Date.parse(clock.dueAt!) - 10 * 60_000);
+    await stack.mail.stop();
+    await stack.clients.regulatoryClocks.approveReport(gdpr, { actor: hannah.id, at: await iso(), clockId: 'initial' });
+    await sleepUntil(Date.parse(clock.dueAt!) + HOUR);
+    await stack.mail.start();
+    // Judged when the relay took it, on the workflow's clock (time-skipping moves no other clock).
+    expect((await sent(gdpr, 'initial')).state).toBe('sent-late');
+  });
+
+  it('a regime whose law is not yet in force starts no clock, and the timeline says from when it will apply', async () => {
+    const incident = await openIncident('frontier-assistant+raise-later', 'frontier-assistant', jonas.id);
+    await classify(incident, jonas.id, ['critical-safety-incident'], 'model evaded its monitoring');
+    await clockOf(incident, 'us-ca-sb53');
+    const notInForce = await eventually(async () => (await listTimeline(stack.db, incident.incidentId)).find((e) => e.kind === 'regulatory.not_in_force'));
+    expect(notInForce.data).toMatchObject({ regime: 'us-ny-raise', inForceFrom: '2099-01-01' });
+    expect((await stack.clients.incidents.state(incident.workflowId)).regulatoryClocks.map((c) => c.regimeId)).toEqual(['us-ca-sb53']);
   });
 });

@@ -3,7 +3,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CorrectionKind, CorrectionScope } from '../../services/correction/schema.js';
 import type { LiftProgress } from '../../services/incident/rules.js';
-import type { IncidentAction, IncidentClassification, IncidentSnapshot, TriggerArrival } from '../../services/incident/schema.js';
+import type { AwarenessSetting, IncidentAction, IncidentClassification, IncidentSnapshot, TriggerArrival } from '../../services/incident/schema.js';
 import type { CorrectionState } from '../correction/messages.js';
 
 export const incidentStateQuery = defineQuery<IncidentSnapshot>('incidentState');
@@ -13,6 +13,7 @@ export const acknowledgeUpdate = defineUpdate<IncidentSnapshot, [IncidentAction]
 export const resolveUpdate = defineUpdate<IncidentSnapshot, [IncidentAction]>('resolve');
 export const closeUpdate = defineUpdate<IncidentSnapshot, [IncidentAction]>('close');
 export const classifyUpdate = defineUpdate<IncidentSnapshot, [IncidentClassification]>('classify');
+export const setAwarenessUpdate = defineUpdate<IncidentSnapshot, [AwarenessSetting]>('setAwareness');
 
 export interface CorrectionProposal {
   actor: string;

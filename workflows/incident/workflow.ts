@@ -34,6 +34,7 @@ import { escalationAcknowledgedSignal } from '../escalation/messages.js';
 import {
   acknowledgeUpdate,
   classifyUpdate,
+  setAwarenessUpdate,
   closeUpdate,
   correctionChangedSignal,
   incidentStateQuery,
@@ -136,6 +137,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     commander: snapshot.commander,
     resolvedAt,
     revision: contextRevision,
+    ...(snapshot.awareness ? { awareness: snapshot.awareness } : {}),
   });
   /** Every regulator clock hears of a new classification, commander or resolution. */
   const shareContext = async () => {
@@ -146,6 +148,17 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   const startApplicableClocks = async (at: string) => {
     for (const { regime, recipients } of plan!.regimes) {
       if (!rules.clockDue(snapshot, regime)) continue;
+      const takesEffect = rules.notYetInForce(regime, at);
+      if (takesEffect && patched('regimes-in-force')) {
+        await recordIncidentEvent({
+          incidentId,
+          kind: 'regulatory.not_in_force',
+          actor: 'system:regulatory',
+          data: { regime: regime.id, name: regime.name, inForceFrom: takesEffect, classes: snapshot.classification },
+          idempotencyKey: `not-in-force:${regime.id}`,
+        });
+        continue;
+      }
       const clockId = regulatoryClockWorkflowId(workflowId, regime.id, incidentId);
       snapshot.regulatoryClocks.push({ regimeId: regime.id, workflowId: clockId });
       const { reportApprovers: approvers, people, reminders, atRisk } = plan!;
@@ -160,7 +173,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
         people,
         reminders,
         atRisk,
-        awarenessAt: openedAt,
+        awarenessAt: snapshot.awareness?.at ?? openedAt,
         applicableSince: at,
         context: context(),
       };
@@ -548,6 +561,25 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       return snapshot;
     },
     { validator: validate(rules.classifyProblem) },
+  );
+  setHandler(
+    setAwarenessUpdate,
+    async (a) => {
+      await recheck(rules.awarenessProblem, a);
+      const previous = snapshot.awareness?.at ?? openedAt;
+      snapshot.awareness = { at: new Date(a.awareSince).toISOString(), by: a.actor, reason: a.reason };
+      await recordIncidentEvent({
+        incidentId,
+        kind: 'incident.awareness_set',
+        actor: a.actor,
+        data: { awareSince: snapshot.awareness.at, previous, reason: a.reason, setAt: a.at },
+        idempotencyKey: `awareness:${contextRevision + 1}`,
+      });
+      // Clocks that run from awareness move to it, and say so.
+      await shareContext();
+      return snapshot;
+    },
+    { validator: validate(rules.awarenessProblem) },
   );
   setHandler(
     resolveUpdate,

@@ -14,6 +14,8 @@ export interface IncidentContext {
   commander: string | undefined;
   resolvedAt: string | undefined;
   revision: number;
+  /** When the organisation became aware, once someone has set it earlier than the opening (absent before 2026-12-02). */
+  awareness?: { at: string; by: string; reason: string };
 }
 export const incidentContextSignal = defineSignal<[IncidentContext]>('incidentContext');
 
@@ -49,5 +51,17 @@ export interface ReportApproval {
   /** Required once the deadline has passed: sent with the late report. */
   lateReason?: string;
 }
+/** A report made outside Correx (a portal, a phone call): its real time starts the clocks that chain from it. */
+export interface SubmissionDeclaration {
+  actor: string;
+  at: string;
+  clockId: string;
+  /** When it was submitted. */
+  submittedAt: string;
+  /** What shows it was: a portal reference, a call log. */
+  evidence: string;
+}
+
 export const regulatoryClockQuery = defineQuery<RegulatoryClockSnapshot>('regulatoryClock');
+export const declareSubmissionUpdate = defineUpdate<RegulatoryClockSnapshot, [SubmissionDeclaration]>('declareSubmission');
 export const approveReportUpdate = defineUpdate<RegulatoryClockSnapshot, [ReportApproval]>('approveReport');

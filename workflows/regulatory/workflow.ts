@@ -8,12 +8,14 @@ import { addOffset, parseClockOffset } from '../../services/regulatory/calendar.
 import type { RegulatoryClock } from '../../services/regulatory/regime.js';
 import {
   approveReportUpdate,
+  declareSubmissionUpdate,
   incidentContextSignal,
   regulatoryClockQuery,
   type ClockSnapshot,
   type IncidentContext,
   type RegulatoryClockSnapshot,
   type RegulatoryClockStart,
+  type SubmissionDeclaration,
 } from './messages.js';
 import { workflowNow } from '../time.js';
 
@@ -29,10 +31,17 @@ const intersects = (a: readonly string[], b: readonly string[]) => a.some((x) =>
  */
 export async function regulatoryClockWorkflow(start: RegulatoryClockStart): Promise<RegulatoryClockSnapshot> {
   if (start.indexed) indexAsPartOf(start.incident);
+  // Deadlines as the law counts them (each clock's own start moment, chained reports that outlive the
+  // incident, a fixed cadence, lateness judged on delivery). Asked once, before any command: a run
+  // begun before keeps the earlier counting on replay.
+  const asTheLawCounts = patched('clock-semantics');
   const { regime, incident } = start;
   let context: IncidentContext = start.context;
   let withdrawn = false;
   const submissions = new Map<string, string>(); // clock id -> latest submission time
+  const declared = new Map<string, SubmissionDeclaration>();
+  /** When each class was first seen: a clock only for some classes runs from the moment one was added. */
+  const classSince = new Map<string, string>(start.context.classes.map((c) => [c, start.applicableSince]));
   const approvals = new Map<string, { edits: Record<string, string>; lateReason: string | undefined; actor: string; at: string }>();
   const snapshot: RegulatoryClockSnapshot = {
     regimeId: regime.id,
@@ -53,9 +62,14 @@ export async function regulatoryClockWorkflow(start: RegulatoryClockStart): Prom
   const stateOf = (clockId: string) => snapshot.clocks.find((c) => c.clockId === clockId)!;
   const identity = (c: ClockSnapshot) => ({ incidentId: incident.incidentId, regimeId: regime.id, clockId: c.clockId, occurrence: c.occurrence });
 
-  const moment = (name: string): string | undefined => {
-    if (name === 'awareness') return start.awarenessAt;
-    if (name === 'determination' || name === 'classification') return start.applicableSince;
+  const awarenessAt = () => (asTheLawCounts && context.awareness ? context.awareness.at : start.awarenessAt);
+  const moment = (name: string, clock?: RegulatoryClock): string | undefined => {
+    if (name === 'awareness') return awarenessAt();
+    if (name === 'determination' || name === 'classification') {
+      if (!asTheLawCounts || !clock?.onlyFor) return start.applicableSince;
+      const since = clock.onlyFor.flatMap((c) => classSince.get(c) ?? []).sort((a, b) => Date.parse(a) - Date.parse(b))[0];
+      return since === undefined || Date.parse(since) < Date.parse(start.applicableSince) ? start.applicableSince : since;
+    }
     if (name === 'resolution') return context.resolvedAt;
     if (name.startsWith('submitted:')) return submissions.get(name.slice('submitted:'.length));
     return undefined;
@@ -67,13 +81,42 @@ export async function regulatoryClockWorkflow(start: RegulatoryClockStart): Prom
       occurrence > 1 && clock.repeatEvery
         ? [clock.repeatEvery]
         : [clock.deadline, ...(clock.sooner ?? []).filter((s) => intersects(s.classes, context.classes)).map((s) => s.deadline)];
-    const candidates = offsets.map((text) => addOffset(startDate, parseClockOffset(text)!).getTime());
+    // The regime's calendar: business days in its time zone, without its public holidays, to the end of its business day.
+    const calendar = asTheLawCounts ? regime.calendar : undefined;
+    const candidates = offsets.map((text) => addOffset(startDate, parseClockOffset(text)!, calendar).getTime());
     if (clock.latest && occurrence === 1) {
-      const latestStart = moment(clock.latest.start);
-      if (latestStart) candidates.push(addOffset(new Date(latestStart), parseClockOffset(clock.latest.deadline)!).getTime());
+      const latestStart = moment(clock.latest.start, clock);
+      if (latestStart) candidates.push(addOffset(new Date(latestStart), parseClockOffset(clock.latest.deadline)!, calendar).getTime());
     }
     return Math.min(...candidates);
   };
+  const startFrom = (clock: RegulatoryClock, occurrence: number): string => {
+    if (occurrence > 1) return `the schedule of the first ${clock.report} report, every ${clock.repeatEvery}`;
+    const name = clock.start;
+    if (name === 'awareness') {
+      const set = asTheLawCounts ? context.awareness : undefined;
+      return set ? `awareness, set by ${set.by}: ${set.reason}` : 'awareness: the incident was opened';
+    }
+    if (name === 'determination' || name === 'classification') {
+      const classes = context.classes.filter((c) => (clock.onlyFor ?? regime.triggerClasses).some((k) => k === c));
+      return `the determination of ${classes.join(', ') || 'a class this regime covers'}`;
+    }
+    if (name === 'resolution') return 'the resolution of the incident';
+    const source = name.slice('submitted:'.length);
+    const elsewhere = declared.get(source);
+    return `the submission of the ${stateOf(source)?.report ?? source} report (${source})${elsewhere ? `, made outside Correx, declared by ${elsewhere.actor}` : ''}`;
+  };
+  /** A chained report is due even after the incident is resolved; only a periodic one ends with it. */
+  const neverStarts = (clock: RegulatoryClock): boolean => {
+    if (!asTheLawCounts) return context.resolvedAt !== undefined && !clock.start.startsWith('resolution');
+    if (clock.start.startsWith('submitted:')) {
+      const source = snapshot.clocks.find((c) => c.clockId === clock.start.slice('submitted:'.length));
+      return source?.state === 'withdrawn' || (clock.repeatEvery !== undefined && context.resolvedAt !== undefined);
+    }
+    return context.resolvedAt !== undefined && !clock.start.startsWith('resolution');
+  };
+  /** A periodic report ("at least every 4 weeks until resolved") drafted but not sent is no longer due once resolved. */
+  const noLongerDue = (clock: RegulatoryClock) => asTheLawCounts && clock.repeatEvery !== undefined && context.resolvedAt !== undefined;
   const applies = (clock: RegulatoryClock) => !clock.onlyFor || intersects(clock.onlyFor, context.classes);
   const commanderAnd = (people: Person[]) => {
     const commander = start.people.filter((p) => p.id === context.commander);
@@ -102,8 +145,38 @@ export async function regulatoryClockWorkflow(start: RegulatoryClockStart): Prom
 
   setHandler(regulatoryClockQuery, () => snapshot);
   setHandler(incidentContextSignal, (next) => {
-    if (next.revision >= context.revision) context = next;
+    if (next.revision < context.revision) return;
+    for (const c of next.classes) if (!classSince.has(c)) classSince.set(c, next.classifiedAt ?? new Date(workflowNow()).toISOString());
+    context = next;
   });
+  setHandler(
+    declareSubmissionUpdate,
+    async (declaration) => {
+      const clock = stateOf(declaration.clockId);
+      await activities.declareReportSubmitted({ ...identity(clock), ...declaration, regimeName: regime.name, report: clock.report, dueAt: clock.dueAt });
+      declared.set(declaration.clockId, declaration);
+      return snapshot;
+    },
+    {
+      validator: (declaration) => {
+        if (!start.approvers.some((p) => p.id === declaration.actor)) {
+          throw new Error(
+            `${declaration.actor} may not declare a regulator report submitted: that needs one of the runbook's report approvers (${start.approvers.map((p) => p.id).join(', ')})`,
+          );
+        }
+        const clock = snapshot.clocks.find((c) => c.clockId === declaration.clockId);
+        if (!clock) throw new Error(`regime ${regime.id} has no clock '${declaration.clockId}' (${snapshot.clocks.map((c) => c.clockId).join(', ')})`);
+        if (clock.state !== 'drafted' || approvals.has(declaration.clockId) || declared.has(declaration.clockId))
+          throw new Error(
+            `the ${clock.report} report (${clock.clockId}) is ${clock.state}: only a drafted report, not yet approved, can be declared submitted elsewhere`,
+          );
+        const submittedAt = Date.parse(declaration.submittedAt);
+        if (!(submittedAt <= workflowNow())) throw new Error('submittedAt must be a moment in the past');
+        if (clock.startAt && submittedAt < Date.parse(clock.startAt)) throw new Error(`submittedAt is before the clock started (${clock.startAt})`);
+        if (!declaration.evidence.trim()) throw new Error('evidence must say what shows the report was made (a portal reference, a call log)');
+      },
+    },
+  );
   setHandler(
     approveReportUpdate,
     async (approval) => {
@@ -142,18 +215,14 @@ export async function regulatoryClockWorkflow(start: RegulatoryClockStart): Prom
   const runClock = async (clock: RegulatoryClock) => {
     const state = stateOf(clock.id);
     for (;;) {
-      const startAt = () => (state.occurrence > 1 ? state.startAt : moment(clock.start));
-      await condition(
-        () =>
-          withdrawn ||
-          (startAt() !== undefined && applies(clock)) ||
-          (context.resolvedAt !== undefined && !clock.start.startsWith('resolution') && startAt() === undefined),
-      );
+      const startAt = () => (state.occurrence > 1 ? state.startAt : moment(clock.start, clock));
+      await condition(() => withdrawn || (startAt() !== undefined && applies(clock)) || (startAt() === undefined && neverStarts(clock)));
       if (withdrawn || startAt() === undefined || !applies(clock)) {
         if (state.state === 'waiting') state.state = 'withdrawn';
         return;
       }
       state.startAt = startAt();
+      if (asTheLawCounts) state.startFrom = startFrom(clock, state.occurrence);
       let due = dueFor(clock, state.startAt!, state.occurrence)!;
       state.dueAt = new Date(due).toISOString();
       await activities.draftRegulatoryReport({
@@ -162,7 +231,7 @@ export async function regulatoryClockWorkflow(start: RegulatoryClockStart): Prom
         regime,
         clock,
         recipients: start.recipients,
-        awarenessAt: start.awarenessAt,
+        awarenessAt: awarenessAt(),
         dueAt: state.dueAt,
       });
       state.state = 'drafted';
@@ -194,13 +263,41 @@ export async function regulatoryClockWorkflow(start: RegulatoryClockStart): Prom
           .sort((a, b) => a.at - b.at);
         const next = points[0];
         const dueBefore = due;
+        // Awareness set earlier moves the start of a clock that runs from it.
+        const currentStart = () => (asTheLawCounts && state.occurrence === 1 ? (moment(clock.start, clock) ?? state.startAt!) : state.startAt!);
         const woke = await condition(
-          () => approvals.has(clock.id) || withdrawn || dueFor(clock, state.startAt!, state.occurrence) !== dueBefore,
+          () =>
+            approvals.has(clock.id) ||
+            declared.has(clock.id) ||
+            withdrawn ||
+            noLongerDue(clock) ||
+            dueFor(clock, currentStart(), state.occurrence) !== dueBefore,
           next ? Math.max(0, next.at - workflowNow()) : undefined,
         );
-        if (approvals.has(clock.id) || withdrawn) break;
+        if (approvals.has(clock.id) || declared.has(clock.id) || withdrawn) break;
+        if (noLongerDue(clock)) {
+          state.state = 'withdrawn';
+          await activities.recordIncidentEvent({
+            incidentId: incident.incidentId,
+            kind: 'regulatory.report_withdrawn',
+            actor: 'system:regulatory',
+            data: {
+              regime: regime.id,
+              clock: clock.id,
+              occurrence: state.occurrence,
+              dueAt: state.dueAt,
+              reason: `the incident was resolved at ${context.resolvedAt}: a ${clock.report} report is due only until then`,
+            },
+            idempotencyKey: `${key}:withdrawn`,
+          });
+          return;
+        }
         if (woke) {
-          // Reclassified: the deadline moved (a sooner clock now applies). Record it and reschedule.
+          // Reclassified, or awareness set earlier: the deadline moved. Record it and reschedule.
+          if (asTheLawCounts) {
+            state.startAt = currentStart();
+            state.startFrom = startFrom(clock, state.occurrence);
+          }
           due = dueFor(clock, state.startAt!, state.occurrence)!;
           state.dueAt = new Date(due).toISOString();
           await activities.recordReportDue({ ...identity(state), dueAt: state.dueAt });
@@ -245,28 +342,48 @@ export async function regulatoryClockWorkflow(start: RegulatoryClockStart): Prom
           await page(commanderAnd(start.approvers), 'report-deadline-missed', `${key}:missed`, (name) => reportDeadlineMissed(incident, name, ref()));
         }
       }
-      if (withdrawn && !approvals.has(clock.id)) {
+      if (withdrawn && !approvals.has(clock.id) && !declared.has(clock.id)) {
         state.state = 'withdrawn';
         return;
       }
-      await condition(() => state.state === 'approved');
-      const late = Date.parse(approvals.get(clock.id)!.at) > due;
-      await activities.submitRegulatoryReport({ ...identity(state), incident, ref: ref(), recipients: start.recipients, late });
+      let late: boolean;
+      let submittedAt: string;
+      const elsewhere = declared.get(clock.id);
+      if (elsewhere) {
+        submittedAt = new Date(elsewhere.submittedAt).toISOString();
+        late = Date.parse(submittedAt) > due;
+        state.submittedElsewhere = { by: elsewhere.actor, evidence: elsewhere.evidence };
+      } else {
+        await condition(() => state.state === 'approved');
+        const approvedLate = Date.parse(approvals.get(clock.id)!.at) > due;
+        const submission = await activities.submitRegulatoryReport({
+          ...identity(state),
+          incident,
+          ref: ref(),
+          recipients: start.recipients,
+          late: approvedLate,
+          ...(asTheLawCounts ? { dueAt: state.dueAt } : {}),
+        });
+        // On time means delivered (accepted by the relay) before the deadline, not approved before it.
+        late = asTheLawCounts ? approvedLate || submission.late === true || workflowNow() > due : approvedLate;
+        // Later clocks run from this moment on the workflow's clock (the same as the mail server's,
+        // but for time-skipping tests, where only the workflow's clock moves).
+        submittedAt = new Date(workflowNow()).toISOString();
+      }
       state.state = late ? 'sent-late' : 'sent';
       state.late = late;
-      // Later clocks run from this moment on the workflow's clock (the same as the mail server's,
-      // but for time-skipping tests, where only the workflow's clock moves).
-      const submittedAt = new Date(workflowNow()).toISOString();
       state.submittedAt = submittedAt;
       submissions.set(clock.id, submittedAt);
 
       if (!clock.repeatEvery || context.resolvedAt) return;
-      // The next periodic report runs from this submission, until the incident is resolved.
+      // The next periodic report: on the rule's cadence from the first one's schedule (before, from each sending).
       approvals.delete(clock.id);
-      const nextStart = submittedAt;
+      declared.delete(clock.id);
+      const nextStart = asTheLawCounts ? state.dueAt! : submittedAt;
       state.occurrence += 1;
       state.startAt = nextStart;
       state.submittedAt = undefined;
+      state.submittedElsewhere = undefined;
       state.state = 'waiting';
     }
   };
