@@ -5,11 +5,13 @@ import { findIncident } from '../services/incident/repository.js';
 import type { Mailer } from '../services/notification/mailer.js';
 import type { IncidentRef, ReportRef } from '../services/notification/templates.js';
 import type { Regime, RegulatoryClock } from '../services/regulatory/regime.js';
+import { contentForApproval } from '../services/regulatory/content.js';
 import { draftReportFields } from '../services/regulatory/report.js';
 import {
   recordReportApproved,
   recordReportDrafted,
   recordReportDue,
+  recordSubmissionDeclared,
   submitReport,
   type ReportIdentity,
   type Submission,
@@ -49,10 +51,20 @@ export function createRegulatoryActivities({ db, mailer }: RegulatoryActivityDep
     async approveRegulatoryReport(
       r: ReportIdentity & { actor: string; at: string; edits: Record<string, string>; lateReason: string | undefined },
     ): Promise<void> {
-      await recordReportApproved(db, r);
+      // What is sent is derived from the incident now, with compliance's edits; an approval the API
+      // refused (a required field empty, an unknown field) never reaches here.
+      const approval = await contentForApproval(db, r, r.edits);
+      await recordReportApproved(db, { ...r, ...(approval ? { edits: approval.edits, content: approval.content } : {}) });
     },
-    async submitRegulatoryReport(r: ReportIdentity & { incident: IncidentRef; ref: ReportRef; recipients: string[]; late: boolean }): Promise<Submission> {
+    async submitRegulatoryReport(
+      r: ReportIdentity & { incident: IncidentRef; ref: ReportRef; recipients: string[]; late: boolean; dueAt?: string | undefined },
+    ): Promise<Submission> {
       return submitReport(db, mailer, r);
+    },
+    async declareReportSubmitted(
+      r: ReportIdentity & { actor: string; at: string; submittedAt: string; evidence: string; regimeName: string; report: string; dueAt: string | undefined },
+    ): Promise<void> {
+      await recordSubmissionDeclared(db, r);
     },
   };
 }

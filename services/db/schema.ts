@@ -141,6 +141,8 @@ export interface NotificationsTable {
   occurrence: number | null;
   correction_id: string | null;
   fields: JsonWithDefault<Record<string, string>>;
+  /** A regulator report's edits by compliance (field -> value), kept apart from what Correx derives; they win. */
+  edits: JsonWithDefault<Record<string, string>>;
   message_id: string | null;
   content_hash: string | null;
   late: Generated<boolean>;

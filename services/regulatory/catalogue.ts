@@ -38,6 +38,8 @@ export const regimeCatalogue: Regime[] = [
       'root-cause analysis',
     ],
     note: 'An incomplete initial report may come first, then follow-up and final reports.',
+    // The Commission's draft template: an initial report may be incomplete, the rest following.
+    incompleteInitialAllowed: true,
   },
   {
     id: 'eu-ai-act-art26',
@@ -114,7 +116,8 @@ export const regimeCatalogue: Regime[] = [
       { id: 'imminent-risk', report: 'notification', start: 'determination', deadline: '24h', onlyFor: ['imminent-risk-of-death-or-injury'] },
     ],
     content: ['date', 'why it qualifies', 'short plain statement', 'whether it involved internal use'],
-    note: 'Effective 1 January 2027.',
+    note: 'As amended (signed 27 March 2026), effective 1 January 2027.',
+    inForceFrom: '2027-01-01',
   },
   {
     id: 'gdpr-art33',

@@ -85,5 +85,9 @@ export const Regime = z.strictObject({
   calendar: RegimeCalendar.optional(),
   content: z.array(z.string().min(1)).default([]),
   note: z.string().optional(),
+  /** The day its law takes effect (UTC): an incident classified before then starts none of its clocks. Laws move; runbooks override it. */
+  inForceFrom: z.iso.date({ message: 'must be a date, YYYY-MM-DD' }).optional(),
+  /** An initial report may be sent with fields missing, saying which follow (EU AI Act Art. 73: an initial incomplete report). */
+  incompleteInitialAllowed: z.boolean().optional(),
 });
 export type Regime = z.infer<typeof Regime>;

@@ -4,6 +4,7 @@ import type { Database, NotificationRow } from '../db/schema.js';
 import { jsonb } from '../db/jsonb.js';
 import { messageIdFor, type Mailer } from '../notification/mailer.js';
 import { regulatorReport, type IncidentRef, type ReportRef } from '../notification/templates.js';
+import { mergeEdits } from './report.js';
 import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js';
 
 export interface ReportIdentity {
@@ -58,18 +59,33 @@ export async function recordReportDue(db: Kysely<Database>, r: ReportIdentity & 
   await db.updateTable('notifications').set({ due_at: r.dueAt, updated_at: new Date() }).where('idempotency_key', '=', reportKey(r)).execute();
 }
 
+/**
+ * Records the approval, once: the report's `fields` become `content`, what is sent (derived from the
+ * incident at approval, compliance's edits winning); edits given with the approval join compliance's
+ * edits and, when they change something, the timeline as `regulatory.report_edited`.
+ */
 export async function recordReportApproved(
   db: Kysely<Database>,
-  r: ReportIdentity & { actor: string; at: string; edits: Record<string, string>; lateReason: string | undefined },
+  r: ReportIdentity & {
+    actor: string;
+    at: string;
+    edits: Record<string, string>;
+    lateReason: string | undefined;
+    content?: Record<string, string> | undefined;
+  },
 ): Promise<void> {
   const key = reportKey(r);
   await withIncidentLock(db, r.incidentId, async (trx) => {
-    const row = await trx.selectFrom('notifications').select(['fields', 'approved_at']).where('idempotency_key', '=', key).executeTakeFirstOrThrow();
+    const row = await trx.selectFrom('notifications').select(['fields', 'edits', 'approved_at']).where('idempotency_key', '=', key).executeTakeFirstOrThrow();
     if (!row.approved_at) {
+      const before = row.edits ?? {};
+      const edits = mergeEdits(before, r.edits);
+      const changed = Object.keys(r.edits).filter((name) => edits[name] !== before[name]);
       await trx
         .updateTable('notifications')
         .set({
-          fields: jsonb({ ...row.fields, ...r.edits }),
+          fields: jsonb(r.content ?? { ...row.fields, ...edits }),
+          edits: jsonb(edits),
           state: 'approved',
           approved_by: r.actor,
           approved_at: r.at,
@@ -78,6 +94,23 @@ export async function recordReportApproved(
         })
         .where('idempotency_key', '=', key)
         .execute();
+      if (changed.length) {
+        await appendTimelineEvent(trx, {
+          incidentId: r.incidentId,
+          kind: 'regulatory.report_edited',
+          actor: r.actor,
+          occurredAt: new Date(r.at),
+          data: {
+            regime: r.regimeId,
+            clock: r.clockId,
+            occurrence: r.occurrence,
+            fields: changed,
+            values: Object.fromEntries(changed.map((name) => [name, edits[name] ?? null])),
+            withApproval: true,
+          },
+          idempotencyKey: `${key}:approval-edits`,
+        });
+      }
     }
     await appendTimelineEvent(trx, {
       incidentId: r.incidentId,
@@ -100,6 +133,8 @@ export interface Submission {
   submittedAt: string;
   messageId: string;
   contentHash: string;
+  /** Delivered (accepted by the mail relay) after the deadline, or approved after it. */
+  late?: boolean;
 }
 
 /**
@@ -109,20 +144,23 @@ export interface Submission {
 export async function submitReport(
   db: Kysely<Database>,
   mailer: Mailer,
-  r: ReportIdentity & { incident: IncidentRef; ref: ReportRef; recipients: string[]; late: boolean },
+  r: ReportIdentity & { incident: IncidentRef; ref: ReportRef; recipients: string[]; late: boolean; dueAt?: string | undefined },
 ): Promise<Submission> {
   const key = reportKey(r);
   const row = await db.selectFrom('notifications').selectAll().where('idempotency_key', '=', key).executeTakeFirstOrThrow();
   if (!row.sent_at) {
-    const mail = regulatorReport(r.incident, { ...r.ref, occurrence: r.occurrence }, row.fields, { late: r.late, reason: row.late_reason ?? undefined });
+    // Lateness is judged when the relay takes the report: one approved in time but held up past the deadline is late, and says so.
+    const late = r.late || (r.dueAt !== undefined && Date.now() > Date.parse(r.dueAt));
+    const reason = row.late_reason ?? (late && !r.late ? `approved before the deadline (${r.dueAt}) but delivered after it` : undefined);
+    const mail = regulatorReport(r.incident, { ...r.ref, occurrence: r.occurrence }, row.fields, { late, reason });
     const contentHash = createHash('sha256').update(mail.text).digest('hex');
     await mailer.send({ to: r.recipients.join(', '), subject: mail.subject, text: mail.text, html: mail.html, idempotencyKey: key });
     await db
       .updateTable('notifications')
       .set({
         sent_at: new Date(),
-        state: r.late ? 'sent-late' : 'sent',
-        late: r.late,
+        state: late ? 'sent-late' : 'sent',
+        late,
         subject: mail.subject,
         body: mail.text,
         message_id: messageIdFor(key),
@@ -134,18 +172,54 @@ export async function submitReport(
       .execute();
   }
   const sent = await db.selectFrom('notifications').selectAll().where('idempotency_key', '=', key).executeTakeFirstOrThrow();
-  const submission = { submittedAt: sent.sent_at!.toISOString(), messageId: sent.message_id!, contentHash: sent.content_hash! };
+  const submission = { submittedAt: sent.sent_at!.toISOString(), messageId: sent.message_id!, contentHash: sent.content_hash!, late: sent.late };
   await withIncidentLock(db, r.incidentId, (trx) =>
     appendTimelineEvent(trx, {
       incidentId: r.incidentId,
       kind: 'regulatory.report_submitted',
       actor: 'system:regulatory',
       occurredAt: sent.sent_at!,
-      data: { regime: r.regimeId, clock: r.clockId, occurrence: r.occurrence, recipients: r.recipients, late: r.late, ...submission },
+      data: { regime: r.regimeId, clock: r.clockId, occurrence: r.occurrence, recipients: r.recipients, ...submission },
       idempotencyKey: `${key}:submitted`,
     }),
   );
   return submission;
+}
+
+/**
+ * A report made outside Correx (a portal, a phone call), declared with its real time and evidence: the
+ * report's row says it was submitted then, and the timeline says who declared it and on what evidence.
+ */
+export async function recordSubmissionDeclared(
+  db: Kysely<Database>,
+  r: ReportIdentity & { actor: string; at: string; submittedAt: string; evidence: string; regimeName: string; dueAt: string | undefined },
+): Promise<void> {
+  const key = reportKey(r);
+  const late = r.dueAt !== undefined && Date.parse(r.submittedAt) > Date.parse(r.dueAt);
+  await withIncidentLock(db, r.incidentId, async (trx) => {
+    await trx
+      .updateTable('notifications')
+      .set({
+        sent_at: new Date(r.submittedAt),
+        state: late ? 'sent-late' : 'sent',
+        late,
+        approved_by: r.actor,
+        approved_at: r.at,
+        body: `Submitted outside Correx at ${r.submittedAt}, declared by ${r.actor}. Evidence: ${r.evidence}`,
+        updated_at: new Date(),
+      })
+      .where('idempotency_key', '=', key)
+      .where('sent_at', 'is', null)
+      .execute();
+    await appendTimelineEvent(trx, {
+      incidentId: r.incidentId,
+      kind: 'regulatory.submission_declared',
+      actor: r.actor,
+      occurredAt: new Date(r.at),
+      data: { regime: r.regimeId, clock: r.clockId, occurrence: r.occurrence, submittedAt: r.submittedAt, evidence: r.evidence, late },
+      idempotencyKey: `${key}:declared`,
+    });
+  });
 }
 
 export async function listReports(db: Kysely<Database>, incidentId: string): Promise<NotificationRow[]> {
