@@ -13,6 +13,8 @@ export interface RegimePlan {
   /** The regime with the runbook's override applied. */
   regime: Regime;
   recipients: string[];
+  /** Clocks whose report goes to other recipients (SB 53's imminent-risk notice), by clock id. */
+  clockRecipients?: Record<string, string[]>;
 }
 
 /**
@@ -136,7 +138,9 @@ export function planIncident(runbook: Runbook, runbookVersion: string): Incident
     },
     regimes: runbook.notifications.regulators.flatMap((policy) => {
       const regime = effectiveRegimes(runbook).find((r) => r.id === policy.regime);
-      return regime ? [{ regime, recipients: policy.recipients.map((r) => r.email) }] : [];
+      if (!regime) return [];
+      const clockRecipients = Object.fromEntries(Object.entries(policy.clockRecipients ?? {}).map(([id, contacts]) => [id, contacts.map((c) => c.email)]));
+      return [{ regime, recipients: policy.recipients.map((r) => r.email), ...(policy.clockRecipients ? { clockRecipients } : {}) }];
     }),
     reportApprovers: people.filter((p) => p.roles.some((r) => runbook.compliance?.reportApprovers.includes(r))),
     reminders: runbook.compliance?.reminders ?? [0.5, 0.8],

@@ -239,6 +239,14 @@ export function crossCheck(runbook: Runbook): RunbookIssue[] {
         report([...path, 'override', 'clocks', j, 'start'], `regime '${regime.id}' has no clock '${after}' (${list(clockIds)})`);
     });
     const effective = applyRegimeOverride(regime, policy.override);
+    for (const clockId of Object.keys(policy.clockRecipients ?? {}))
+      if (!clockIds.has(clockId)) report([...path, 'clockRecipients', clockId], `regime '${regime.id}' has no clock '${clockId}' (${list(clockIds)})`);
+    for (const clock of effective.clocks)
+      if (clock.recipient && !policy.clockRecipients?.[clock.id])
+        report(
+          [...path, 'clockRecipients'],
+          `the ${clock.id} report of '${regime.id}' goes to ${clock.recipient}, not to its regime's recipients: name them in clockRecipients.${clock.id}`,
+        );
     const system = runbook.system;
     const mismatch = regimeMismatch(effective, system);
     if (mismatch)

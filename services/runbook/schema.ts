@@ -250,6 +250,8 @@ export const PlaybookCorrection = correctionOf({
 export const RegulatorPolicy = z.strictObject({
   regime: Id,
   recipients: z.array(Contact).min(1),
+  /** Recipients of one clock's report instead of `recipients`, by clock id: required for a clock that goes to another authority (SB 53's imminent-risk notice). */
+  clockRecipients: z.record(z.string().min(1), z.array(Contact).min(1)).optional(),
   /** Changes to the built-in regime (deadlines, classes…); clocks are matched by id. */
   override: Regime.omit({ id: true, clocks: true, content: true })
     .partial()

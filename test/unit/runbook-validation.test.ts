@@ -20,6 +20,20 @@ describe('shipped runbooks', () => {
     expect([...set.runbooks.keys()].sort()).toEqual(['clinical-triage', 'credit-scoring', 'frontier-assistant']);
   });
 
+  it("asks for the recipients of a report that goes to another authority than its regime's (SB 53's imminent-risk notice)", () => {
+    const text = readFileSync(path.join(root, 'runbooks', 'frontier-assistant.yaml'), 'utf8');
+    const without = text.replace(/\n {6}# Imminent risk[^\n]*\n {6}clockRecipients:\n {8}imminent-risk: [^\n]*/, '');
+    expect(without).not.toBe(text);
+    const result = parseRunbook(without, 'frontier-assistant.yaml');
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems.map(formatProblem)).toEqual([
+      expect.stringContaining(
+        "notifications.regulators.1.clockRecipients: the imminent-risk report of 'us-ca-sb53' goes to an appropriate authority: a law enforcement or public safety agency, not to its regime's recipients: name them in clockRecipients.imminent-risk",
+      ),
+    ]);
+  });
+
   it('credit-scoring: a deployer that rolls back to a previous vendor version and overrides DORA', async () => {
     const result = await loadRunbookFile(rel('runbooks/credit-scoring.yaml'));
     if (!result.ok) throw new Error(result.problems.map(formatProblem).join('\n'));

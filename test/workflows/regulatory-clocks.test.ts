@@ -522,6 +522,12 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
     expect(imminent.startAt).toBe(foundAt);
     expect(Date.parse(imminent.dueAt!) - Date.parse(foundAt)).toBe(24 * HOUR);
     expect(imminent.startFrom).toBe('the determination of imminent-risk-of-death-or-injury');
+    // It goes to a public safety agency, not to the office that takes the 15-day report.
+    await stack.clients.regulatoryClocks.approveReport(sb53, { actor: hannah.id, at: await iso(), clockId: 'imminent-risk' });
+    const notice = await eventually(async () =>
+      stack.mail.received.find((m) => m.subject.includes(incident.incidentId) && m.subject.includes('notification report')),
+    );
+    expect(notice.to).toEqual(['duty-desk@sfpd.example']);
   });
 
   it('GDPR: awareness set earlier, with who and why, moves the 72 hours; a later moment is refused', async () => {

@@ -146,7 +146,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   };
   /** Starts a clock for each regime the classes now bring in; existing clocks re-plan from the shared context. */
   const startApplicableClocks = async (at: string) => {
-    for (const { regime, recipients } of plan!.regimes) {
+    for (const { regime, recipients, clockRecipients } of plan!.regimes) {
       if (!rules.clockDue(snapshot, regime)) continue;
       const takesEffect = rules.notYetInForce(regime, at);
       if (takesEffect && patched('regimes-in-force')) {
@@ -169,6 +169,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
         runbookVersion,
         regime,
         recipients,
+        ...(clockRecipients ? { clockRecipients } : {}),
         approvers,
         people,
         reminders,

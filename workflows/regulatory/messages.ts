@@ -27,6 +27,8 @@ export interface RegulatoryClockStart {
   runbookVersion: string;
   regime: Regime;
   recipients: string[];
+  /** Recipients of some clocks' reports instead of `recipients`, by clock id (absent before 2026-12-02). */
+  clockRecipients?: Record<string, string[]>;
   approvers: Person[];
   people: Person[];
   reminders: number[];

@@ -117,6 +117,8 @@ export async function regulatoryClockWorkflow(start: RegulatoryClockStart): Prom
   };
   /** A periodic report ("at least every 4 weeks until resolved") drafted but not sent is no longer due once resolved. */
   const noLongerDue = (clock: RegulatoryClock) => asTheLawCounts && clock.repeatEvery !== undefined && context.resolvedAt !== undefined;
+  /** SB 53's imminent-risk notice goes to a public safety agency, not to the office that takes the 15-day report. */
+  const recipientsOf = (clock: RegulatoryClock) => start.clockRecipients?.[clock.id] ?? start.recipients;
   const applies = (clock: RegulatoryClock) => !clock.onlyFor || intersects(clock.onlyFor, context.classes);
   const commanderAnd = (people: Person[]) => {
     const commander = start.people.filter((p) => p.id === context.commander);
@@ -230,7 +232,7 @@ export async function regulatoryClockWorkflow(start: RegulatoryClockStart): Prom
         runbookVersion: start.runbookVersion,
         regime,
         clock,
-        recipients: start.recipients,
+        recipients: recipientsOf(clock),
         awarenessAt: awarenessAt(),
         dueAt: state.dueAt,
       });
@@ -360,7 +362,7 @@ export async function regulatoryClockWorkflow(start: RegulatoryClockStart): Prom
           ...identity(state),
           incident,
           ref: ref(),
-          recipients: start.recipients,
+          recipients: recipientsOf(clock),
           late: approvedLate,
           ...(asTheLawCounts ? { dueAt: state.dueAt } : {}),
         });
