@@ -99,7 +99,14 @@ export const regimeCatalogue: Regime[] = [
     recipient: 'California Office of Emergency Services',
     clocks: [
       { id: 'initial', report: 'initial', start: 'determination', deadline: '15d' },
-      { id: 'imminent-risk', report: 'notification', start: 'determination', deadline: '24h', onlyFor: ['imminent-risk-of-death-or-injury'] },
+      {
+        id: 'imminent-risk',
+        report: 'notification',
+        start: 'determination',
+        deadline: '24h',
+        onlyFor: ['imminent-risk-of-death-or-injury'],
+        recipient: 'an appropriate authority: a law enforcement or public safety agency',
+      },
     ],
     content: ['date', 'why it qualifies', 'short plain statement', 'whether it involved internal use'],
   },
@@ -113,7 +120,14 @@ export const regimeCatalogue: Regime[] = [
     recipient: "New York State's AI office",
     clocks: [
       { id: 'initial', report: 'initial', start: 'determination', deadline: '72h' },
-      { id: 'imminent-risk', report: 'notification', start: 'determination', deadline: '24h', onlyFor: ['imminent-risk-of-death-or-injury'] },
+      {
+        id: 'imminent-risk',
+        report: 'notification',
+        start: 'determination',
+        deadline: '24h',
+        onlyFor: ['imminent-risk-of-death-or-injury'],
+        recipient: 'an appropriate authority: a law enforcement or public safety agency',
+      },
     ],
     content: ['date', 'why it qualifies', 'short plain statement', 'whether it involved internal use'],
     note: 'As amended (signed 27 March 2026), effective 1 January 2027.',

@@ -37,6 +37,8 @@ export const RegulatoryClock = z.strictObject({
   repeatEvery: ClockOffsetText.optional(),
   /** Only when the incident has one of these classes. */
   onlyFor: z.array(IncidentClass).min(1).optional(),
+  /** Whom this report goes to when not the regime's recipient; a runbook then names them in `clockRecipients`. */
+  recipient: z.string().min(1).optional(),
 });
 export type RegulatoryClock = z.infer<typeof RegulatoryClock>;
 
