@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { InstantInput } from '../instant.js';
+import { CliError, ExitCode } from './exit.js';
 import { IncidentState, IncidentTrigger, Severity, SystemId } from '../incident/schema.js';
 import { IncidentClass } from '../regulatory/regime.js';
 import { ApiClient, idArgument, listValues, parseInput, type ConnectionOptions } from './api.js';
@@ -72,12 +73,22 @@ const ListOptions = z.object({
 
 export async function trigger(
   systemId: string,
-  options: ConnectionOptions & { title: string; severity: string; dedupKey?: string; summary?: string },
+  options: ConnectionOptions & { title: string; severity: string; dedupKey?: string; summary?: string; awareSince?: string; awarenessReason?: string },
 ): Promise<void> {
+  if ((options.awareSince === undefined) !== (options.awarenessReason === undefined))
+    throw new CliError('--aware-since and --awareness-reason go together: when the organisation became aware, and how that is known', ExitCode.usage);
+  const aware = options.awareSince !== undefined;
   const body = parseInput(
     IncidentTrigger,
-    { systemId, title: options.title, severity: options.severity, dedupKey: options.dedupKey, summary: options.summary },
-    { systemId: '<systemId>' },
+    {
+      systemId,
+      title: options.title,
+      severity: options.severity,
+      dedupKey: options.dedupKey,
+      summary: options.summary,
+      ...(aware ? { awareSince: { at: options.awareSince, reason: options.awarenessReason } } : {}),
+    },
+    { systemId: '<systemId>', awareSince: '--aware-since' },
   );
   const api = await ApiClient.connect(options);
   const outcome = await api.post<TriggerOutcome>('/v1/incidents', body);

@@ -16,7 +16,9 @@ export function incidentCommand(program: Command): void {
       .requiredOption('--title <title>', 'what is wrong, in one line')
       .requiredOption('--severity <severity>', "one of the runbook's severities, e.g. SEV2")
       .option('--dedup-key <key>', 'triggers with the same key join the open incident')
-      .option('--summary <text>', 'more detail'),
+      .option('--summary <text>', 'more detail')
+      .option('--aware-since <time>', 'the organisation knew earlier (ISO 8601 with an offset): clocks that run from awareness run from then')
+      .option('--awareness-reason <text>', 'how that earlier moment is known (with --aware-since)'),
   ).action(lazy(async () => (await actions()).trigger));
 
   withApi(

@@ -48,6 +48,8 @@ export class IncidentClient {
     options: { runbookVersion: string; now?: Date; drill?: boolean; openWorkflowId?: string },
   ): Promise<TriggerOutcome> {
     const now = options.now ?? new Date();
+    if (trigger.awareSince && Date.parse(trigger.awareSince.at) > now.getTime())
+      throw new InvalidInput([{ path: 'awareSince.at', message: `must not be in the future (it is ${now.toISOString()} now)` }]);
     const dedupKey = trigger.dedupKey ?? randomUUID();
     const incidentId = randomUUID();
     if (options.openWorkflowId) {
@@ -77,6 +79,7 @@ export class IncidentClient {
           openedAt: now.toISOString(),
           runbookVersion: options.runbookVersion,
           ...(options.drill ? { drill: true } : {}),
+          ...(trigger.awareSince ? { awareness: { at: trigger.awareSince.at, by: actor, reason: trigger.awareSince.reason } } : {}),
         },
       ],
       signal: triggerArrivedSignal,

@@ -41,6 +41,7 @@ export async function recordIncidentOpened(db: Kysely<Database>, incident: Incid
         summary: incident.summary,
         runbookVersion: incident.runbookVersion,
         ...(incident.drill ? { drill: true } : {}),
+        ...(incident.awareness ? { awareness: incident.awareness } : {}),
         ...(incident.cause ? { cause: { triggerId: incident.cause.triggerId, group: incident.cause.groupKey, signalIds: incident.cause.signalIds } } : {}),
       },
       idempotencyKey: 'incident.opened',

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { correctionKinds } from '../correction/kinds.js';
 import { correctionStates } from '../correction/states.js';
-import { Instant } from '../instant.js';
+import { Instant, InstantInput } from '../instant.js';
 import { incidentStates } from './states.js';
 
 export { incidentStates };
@@ -26,6 +26,14 @@ export const IncidentTrigger = z.strictObject({
   /** Repeated triggers with the same key join the open incident; without one, each trigger opens a new incident. */
   dedupKey: DedupKey.optional(),
   summary: z.string().max(10_000).optional(),
+  /** The organisation knew before this trigger: regulator clocks that run from awareness run from then. */
+  awareSince: z
+    .strictObject({
+      at: InstantInput.describe('When the organisation became aware (not in the future)'),
+      reason: z.string().trim().min(1, 'say how that moment is known').max(2000),
+    })
+    .optional()
+    .describe('Awareness earlier than the trigger, with how it is known; also settable later (POST /v1/incidents/{id}/awareness)'),
 });
 export type IncidentTrigger = z.infer<typeof IncidentTrigger>;
 
@@ -43,6 +51,8 @@ export interface IncidentStart {
   runbookVersion: string;
   /** Set when the monitor opened it: which trigger fired, on which signals. */
   cause?: IncidentCause;
+  /** The organisation became aware before the trigger (absent before 2026-12-02). */
+  awareness?: { at: string; by: string; reason: string };
   /** A rehearsal: dry-run enforcement, mail to the outbox only, no regulator clocks, kept out of metrics. */
   drill?: boolean;
 }

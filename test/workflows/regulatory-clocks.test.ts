@@ -595,4 +595,24 @@ describe('regulator clocks on the time-skipping server, with reports delivered t
     expect(notInForce.data).toMatchObject({ regime: 'us-ny-raise', inForceFrom: '2099-01-01' });
     expect((await stack.clients.incidents.state(incident.workflowId)).regulatoryClocks.map((c) => c.regimeId)).toEqual(['us-ca-sb53']);
   });
+
+  it('awareness given with the trigger starts the clocks that run from it; a moment in the future is refused at the edge', async () => {
+    const openedAt = await now();
+    const awareSince = { at: new Date(openedAt - 50 * HOUR).toISOString(), reason: 'a researcher reported it to security@ two days ago' };
+    const trigger = { systemId: 'frontier-assistant', title: `Regulatory drill ${randomUUID().slice(0, 8)}`, severity: 'SEV1', dedupKey: randomUUID() };
+    const options = { runbookVersion: stack.runbookVersion('frontier-assistant'), now: new Date(openedAt) };
+    await expect(
+      stack.clients.incidents.trigger({ ...trigger, awareSince: { ...awareSince, at: new Date(openedAt + HOUR).toISOString() } }, jonas.id, options),
+    ).rejects.toMatchObject({ errors: [{ path: 'awareSince.at', message: expect.stringContaining('must not be in the future') }] });
+    const outcome = await stack.clients.incidents.trigger({ ...trigger, awareSince }, jonas.id, options);
+    const incident = { ...outcome, openedAt };
+    await stack.clients.incidents.acknowledge(outcome.workflowId, { actor: jonas.id, at: await iso() });
+    await classify(incident, jonas.id, ['personal-data-breach'], 'chat logs exposed');
+    const clock = await drafted(await clockOf(incident, 'gdpr-art33'), 'initial');
+    expect(clock.startAt).toBe(awareSince.at);
+    expect(Date.parse(clock.dueAt!) - Date.parse(awareSince.at)).toBe(72 * HOUR);
+    expect(clock.startFrom).toBe(`awareness, set by ${jonas.id}: ${awareSince.reason}`);
+    const opened = (await listTimeline(stack.db, incident.incidentId)).find((e) => e.kind === 'incident.opened')!;
+    expect(opened.data).toMatchObject({ awareness: { at: awareSince.at, by: jonas.id, reason: awareSince.reason } });
+  });
 });

@@ -115,6 +115,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     classification: [],
     regulatoryClocks: [],
     reviewWorkflowId: undefined,
+    ...(start.awareness ? { awareness: start.awareness } : {}),
   };
   let classifiedAt: string | undefined;
   let resolvedAt: string | undefined;
