@@ -179,6 +179,21 @@ describe('the documented contract of corrections, the policy, regulator reports 
     expectDocumented('listReports', reports);
     // The documented link: approve the first report by the id at /items/0/id.
     const reportId: string = reports.body.items[0].id;
+    // The report and its fields as documented; approving needs the ones Correx cannot fill.
+    const report = await stack.api.call('GET', `/v1/reports/${reportId}`, { token: hannah });
+    expectDocumented('getReport', report);
+    const incomplete = await stack.api.call('POST', `/v1/reports/${reportId}/approve`, { token: hannah, body: {} });
+    expect(incomplete.status).toBe(409);
+    expectDocumented('approveReport', incomplete);
+    const unknown = await stack.api.call('POST', `/v1/reports/${reportId}/fields`, { token: hannah, body: { edits: { respnse: 'x' } } });
+    expect(unknown.status).toBe(400);
+    expectDocumented('editReport', unknown);
+    const edited = await stack.api.call('POST', `/v1/reports/${reportId}/fields`, {
+      token: hannah,
+      body: { edits: Object.fromEntries((report.body.missing as string[]).map((field) => [field, `${field}: stated by compliance`])) },
+    });
+    expect(edited.status).toBe(200);
+    expectDocumented('editReport', edited);
     const approved = await stack.api.call('POST', `/v1/reports/${reportId}/approve`, { token: hannah, body: {} });
     expect(approved.status).toBe(200);
     expectDocumented('approveReport', approved);

@@ -184,6 +184,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/incidents/{id}/awareness": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record that the organisation became aware earlier than the incident was opened: clocks that run from awareness move to it
+         * @description Bearer token with one of the roles: responder, compliance, admin.
+         */
+        post: operations["setIncidentAwareness"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/incidents/{id}/corrections": {
         parameters: {
             query?: never;
@@ -332,6 +352,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A regulator report and each of its regime's fields: value, derived or edited, missing, changed since drafted (a draft is derived again from the incident on every read)
+         * @description Bearer token with one of the roles: responder, approver, compliance, admin.
+         */
+        get: operations["getReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/{id}/fields": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change or complete fields of a drafted regulator report (the runbook's report approvers only); each edit is kept apart from what Correx derives, wins over it, and is on the timeline
+         * @description Bearer token with one of the roles: compliance, admin.
+         */
+        post: operations["editReport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/reports/{id}/approve": {
         parameters: {
             query?: never;
@@ -342,7 +402,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Approve a drafted regulator report, which sends it (the runbook's report approvers only)
+         * Approve a drafted regulator report, which sends it (the runbook's report approvers only); refused while a required field is empty, unless the regime allows an incomplete initial report
          * @description Bearer token with one of the roles: compliance, admin.
          */
         post: operations["approveReport"];
@@ -1324,6 +1384,13 @@ export interface operations {
                                 regimeId: string;
                                 workflowId: string;
                             }[];
+                            /** @description When the organisation became aware, set earlier than the opening by this person for this reason: clocks that run from awareness run from it */
+                            awareness?: {
+                                /** Format: date-time */
+                                at: string;
+                                by: string;
+                                reason: string;
+                            };
                             /** @description The after-action review, once the incident has been resolved */
                             reviewWorkflowId?: string;
                         } | {
@@ -1540,6 +1607,13 @@ export interface operations {
                             regimeId: string;
                             workflowId: string;
                         }[];
+                        /** @description When the organisation became aware, set earlier than the opening by this person for this reason: clocks that run from awareness run from it */
+                        awareness?: {
+                            /** Format: date-time */
+                            at: string;
+                            by: string;
+                            reason: string;
+                        };
                         /** @description The after-action review, once the incident has been resolved */
                         reviewWorkflowId?: string;
                     };
@@ -1686,6 +1760,13 @@ export interface operations {
                             regimeId: string;
                             workflowId: string;
                         }[];
+                        /** @description When the organisation became aware, set earlier than the opening by this person for this reason: clocks that run from awareness run from it */
+                        awareness?: {
+                            /** Format: date-time */
+                            at: string;
+                            by: string;
+                            reason: string;
+                        };
                         /** @description The after-action review, once the incident has been resolved */
                         reviewWorkflowId?: string;
                     };
@@ -1833,6 +1914,171 @@ export interface operations {
                             regimeId: string;
                             workflowId: string;
                         }[];
+                        /** @description When the organisation became aware, set earlier than the opening by this person for this reason: clocks that run from awareness run from it */
+                        awareness?: {
+                            /** Format: date-time */
+                            at: string;
+                            by: string;
+                            reason: string;
+                        };
+                        /** @description The after-action review, once the incident has been resolved */
+                        reviewWorkflowId?: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused in the current state: `detail` says why */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setIncidentAwareness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date-time
+                     * @description When the organisation became aware: at or before the incident was opened in Correx
+                     */
+                    awareSince: string;
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        incidentId: string;
+                        systemId: string;
+                        dedupKey: string;
+                        title: string;
+                        severity: string;
+                        /** @enum {string} */
+                        state: "triggered" | "acknowledged" | "mitigating" | "mitigated" | "resolved" | "closed";
+                        /** Format: date-time */
+                        openedAt: string;
+                        openedBy: string;
+                        /** @description The runbook version this incident runs under, fixed at its start */
+                        runbookVersion: string;
+                        /** @description The first person to acknowledge leads the incident (and may use break-glass) */
+                        commander?: string;
+                        /** @description Each trigger after the first that joined this incident */
+                        joinedTriggers: number;
+                        corrections: {
+                            /** Format: uuid */
+                            id: string;
+                            workflowId: string;
+                            /** @enum {string} */
+                            kind: "user_restriction" | "rate_limit" | "capability_restriction" | "use_case_restriction" | "rollback" | "shutdown";
+                            severity: string;
+                            /** @enum {string} */
+                            state: "proposed" | "approved" | "rejected" | "expired" | "applying" | "applied" | "awaiting-ratification" | "active" | "lifting" | "lifted";
+                            breakGlass: boolean;
+                        }[];
+                        /** @description Incident classes (death, critical-infrastructure…), which decide the regulator regimes that apply */
+                        classification: string[];
+                        regulatoryClocks: {
+                            regimeId: string;
+                            workflowId: string;
+                        }[];
+                        /** @description When the organisation became aware, set earlier than the opening by this person for this reason: clocks that run from awareness run from it */
+                        awareness?: {
+                            /** Format: date-time */
+                            at: string;
+                            by: string;
+                            reason: string;
+                        };
                         /** @description The after-action review, once the incident has been resolved */
                         reviewWorkflowId?: string;
                     };
@@ -3394,6 +3640,13 @@ export interface operations {
                             regimeId: string;
                             workflowId: string;
                         }[];
+                        /** @description When the organisation became aware, set earlier than the opening by this person for this reason: clocks that run from awareness run from it */
+                        awareness?: {
+                            /** Format: date-time */
+                            at: string;
+                            by: string;
+                            reason: string;
+                        };
                         /** @description The after-action review, once the incident has been resolved */
                         reviewWorkflowId?: string;
                         lift: {
@@ -3965,6 +4218,13 @@ export interface operations {
                                 /** Format: date-time */
                                 submittedAt?: string;
                                 late: boolean;
+                                /** @description The moment the clock runs from, in words: awareness (and who set it earlier, why), the determination of a class, an earlier submission */
+                                startFrom?: string;
+                                /** @description The report was submitted outside Correx (a portal, a call), declared by this person with this evidence */
+                                submittedElsewhere?: {
+                                    by: string;
+                                    evidence: string;
+                                };
                             }[];
                         } | {
                             regimeId: string;
@@ -4030,6 +4290,332 @@ export interface operations {
             };
         };
     };
+    getReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        incidentId: string;
+                        regime: {
+                            id: string;
+                            name: string;
+                        };
+                        /** @description initial, intermediate, final or notification */
+                        reportType: ("initial" | "intermediate" | "final" | "notification") | null;
+                        /** @description The regime's clock this report answers */
+                        clockId: string;
+                        /** @description 1, then 2, 3… for a report that repeats */
+                        occurrence: number;
+                        /** @description The regime's recipients (the runbook's), to whom approving sends it */
+                        recipient: string;
+                        dueAt: string | null;
+                        /** @enum {string} */
+                        state: "drafted" | "approved" | "sent" | "sent-late";
+                        /** @description Derived from the incident as it stands now (a draft awaiting approval); false once approved: the content approved */
+                        live: boolean;
+                        /** @description The lines the report opens with: regime, report, incident, deployer, awareness, deadline (always derived) */
+                        header: {
+                            [key: string]: string;
+                        };
+                        /** @description The regime's fields, in its order */
+                        fields: {
+                            /** @description A field of the regime's report; every one is required */
+                            name: string;
+                            /** @description What the report says: compliance's edit if any, else what Correx derives from the incident; null while missing */
+                            value: string | null;
+                            /**
+                             * @description Where the value comes from
+                             * @enum {string}
+                             */
+                            source: "derived" | "edited" | "missing";
+                            /** @description Empty: approving is refused while a field is, unless the regime allows an incomplete initial report */
+                            missing: boolean;
+                            /** @description What Correx derives for it from the incident as it stands; null when it cannot */
+                            derived: string | null;
+                            /** @description What Correx derived for it when the draft was made */
+                            drafted: string | null;
+                            /** @description Correx's derivation changed since the draft was made (a correction applied, the incident resolved…) */
+                            changedSinceDrafted: boolean;
+                        }[];
+                        /** @description The required fields still empty */
+                        missing: string[];
+                        /** @description This initial report may be sent with fields missing: it says which will follow (EU AI Act Art. 73 allows an incomplete initial report) */
+                        incompleteInitialAllowed: boolean;
+                        /** @description Drafted, and complete (or allowed to be incomplete): approving it now is not refused for its content */
+                        approvable: boolean;
+                        /** Format: date-time */
+                        draftedAt: string;
+                        approvedBy: string | null;
+                        approvedAt: string | null;
+                        /** @description What was sent, once it was */
+                        sent: {
+                            /** Format: date-time */
+                            at: string;
+                            late: boolean;
+                            lateReason: string | null;
+                            messageId: string | null;
+                            /** @description SHA-256 of `text`, as the timeline records it */
+                            contentHash: string | null;
+                            subject: string;
+                            /** @description The text sent, exactly */
+                            text: string;
+                        } | null;
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    editReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Values for fields of the report's regime, by name (GET /v1/reports/{id} lists them); an empty value removes an earlier edit */
+                    edits: {
+                        [key: string]: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description The report as it now stands */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        incidentId: string;
+                        regime: {
+                            id: string;
+                            name: string;
+                        };
+                        /** @description initial, intermediate, final or notification */
+                        reportType: ("initial" | "intermediate" | "final" | "notification") | null;
+                        /** @description The regime's clock this report answers */
+                        clockId: string;
+                        /** @description 1, then 2, 3… for a report that repeats */
+                        occurrence: number;
+                        /** @description The regime's recipients (the runbook's), to whom approving sends it */
+                        recipient: string;
+                        dueAt: string | null;
+                        /** @enum {string} */
+                        state: "drafted" | "approved" | "sent" | "sent-late";
+                        /** @description Derived from the incident as it stands now (a draft awaiting approval); false once approved: the content approved */
+                        live: boolean;
+                        /** @description The lines the report opens with: regime, report, incident, deployer, awareness, deadline (always derived) */
+                        header: {
+                            [key: string]: string;
+                        };
+                        /** @description The regime's fields, in its order */
+                        fields: {
+                            /** @description A field of the regime's report; every one is required */
+                            name: string;
+                            /** @description What the report says: compliance's edit if any, else what Correx derives from the incident; null while missing */
+                            value: string | null;
+                            /**
+                             * @description Where the value comes from
+                             * @enum {string}
+                             */
+                            source: "derived" | "edited" | "missing";
+                            /** @description Empty: approving is refused while a field is, unless the regime allows an incomplete initial report */
+                            missing: boolean;
+                            /** @description What Correx derives for it from the incident as it stands; null when it cannot */
+                            derived: string | null;
+                            /** @description What Correx derived for it when the draft was made */
+                            drafted: string | null;
+                            /** @description Correx's derivation changed since the draft was made (a correction applied, the incident resolved…) */
+                            changedSinceDrafted: boolean;
+                        }[];
+                        /** @description The required fields still empty */
+                        missing: string[];
+                        /** @description This initial report may be sent with fields missing: it says which will follow (EU AI Act Art. 73 allows an incomplete initial report) */
+                        incompleteInitialAllowed: boolean;
+                        /** @description Drafted, and complete (or allowed to be incomplete): approving it now is not refused for its content */
+                        approvable: boolean;
+                        /** Format: date-time */
+                        draftedAt: string;
+                        approvedBy: string | null;
+                        approvedAt: string | null;
+                        /** @description What was sent, once it was */
+                        sent: {
+                            /** Format: date-time */
+                            at: string;
+                            late: boolean;
+                            lateReason: string | null;
+                            messageId: string | null;
+                            /** @description SHA-256 of `text`, as the timeline records it */
+                            contentHash: string | null;
+                            subject: string;
+                            /** @description The text sent, exactly */
+                            text: string;
+                        } | null;
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused in the current state: `detail` says why */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     approveReport: {
         parameters: {
             query?: never;
@@ -4042,7 +4628,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description Fields compliance changed or completed before sending (the report's `fields`) */
+                    /** @description Fields compliance changes or completes as it approves (recorded as with POST /v1/reports/{id}/fields) */
                     edits?: {
                         [key: string]: string;
                     };
@@ -4087,6 +4673,13 @@ export interface operations {
                             /** Format: date-time */
                             submittedAt?: string;
                             late: boolean;
+                            /** @description The moment the clock runs from, in words: awareness (and who set it earlier, why), the determination of a class, an earlier submission */
+                            startFrom?: string;
+                            /** @description The report was submitted outside Correx (a portal, a call), declared by this person with this evidence */
+                            submittedElsewhere?: {
+                                by: string;
+                                evidence: string;
+                            };
                         }[];
                     };
                 };
