@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ApiClient, idArgument, keyValues, parseInput, type ConnectionOptions } from './api.js';
-import { print, printJson, relative, table, time } from './output.js';
+import { fields, print, printJson, relative, table, time } from './output.js';
 
 // What `correx report …` does (the commands are defined in ./report.ts).
 
@@ -77,4 +77,101 @@ export async function approve(id: string, options: ConnectionOptions & { edit?: 
   if (options.json) return printJson(regime);
   const states = (regime.clocks ?? []).map((c) => `${c.clockId}${c.occurrence > 1 ? ` #${c.occurrence}` : ''} ${c.state}`);
   print(`report ${reportId}: approved (${regime.regimeName ?? regime.regimeId}: ${states.join(', ') || 'no clocks'})`);
+}
+
+interface ReportField {
+  name: string;
+  value: string | null;
+  source: 'derived' | 'edited' | 'missing';
+  missing: boolean;
+  derived: string | null;
+  drafted: string | null;
+  changedSinceDrafted: boolean;
+}
+
+interface ReportContent {
+  id: string;
+  incidentId: string;
+  regime: { id: string; name: string };
+  reportType: string | null;
+  clockId: string;
+  occurrence: number;
+  recipient: string;
+  dueAt: string | null;
+  state: string;
+  live: boolean;
+  header: Record<string, string>;
+  fields: ReportField[];
+  missing: string[];
+  incompleteInitialAllowed: boolean;
+  approvable: boolean;
+  approvedBy: string | null;
+  approvedAt: string | null;
+  sent: { at: string; late: boolean; messageId: string | null; contentHash: string | null } | null;
+}
+
+const indented = (text: string) =>
+  text
+    .split('\n')
+    .map((line) => `    ${line}`)
+    .join('\n');
+
+/** The report as a person reads it: what it is, whether it can go, then each field with where its value comes from. */
+function printReport(r: ReportContent, now = Date.now()): void {
+  const type = `${r.reportType ?? 'regulator'} report${r.occurrence > 1 ? ` #${r.occurrence}` : ''}`;
+  print(`${r.regime.name}: ${type} (clock ${r.clockId})`);
+  const quoted = r.missing.map((m) => `'${m}'`).join(', ');
+  const content = !r.missing.length
+    ? 'complete: every required field has a value'
+    : r.incompleteInitialAllowed
+      ? `incomplete: ${quoted} empty; this initial report may be sent so, saying they will follow`
+      : `incomplete: ${quoted} empty; approving is refused until they are filled (correx report edit ${r.id} --set 'field=value')`;
+  print(
+    fields([
+      ['id', r.id],
+      ['incident', r.incidentId],
+      ['to', r.recipient],
+      ['due', r.dueAt ? `${time(r.dueAt)} (${relative(r.dueAt, now)})` : '-'],
+      [
+        'state',
+        r.live
+          ? `${r.state}: derived from the incident as it stands now`
+          : r.approvedBy
+            ? `${r.state}: approved by ${r.approvedBy} ${time(r.approvedAt)}`
+            : r.state,
+      ],
+      ['content', content],
+      [
+        'sent',
+        r.sent ? `${time(r.sent.at)}${r.sent.late ? ' (late)' : ''}, Message-ID ${r.sent.messageId ?? '-'}, SHA-256 ${r.sent.contentHash ?? '-'}` : undefined,
+      ],
+    ]),
+  );
+  for (const f of r.fields) {
+    const marks = [f.missing ? 'MISSING' : f.source === 'edited' ? 'edited' : 'from the incident', ...(f.changedSinceDrafted ? ['changed since drafted'] : [])];
+    print();
+    print(`${f.name} [${marks.join(', ')}]`);
+    print(indented(f.value ?? '-'));
+    if (f.source === 'edited' && f.derived !== null && f.derived !== f.value) print(indented(`(Correx derives: ${f.derived.split('\n').join(' / ')})`));
+    if (f.changedSinceDrafted) print(indented(`(when drafted: ${f.drafted === null ? 'missing' : f.drafted.split('\n').join(' / ')})`));
+  }
+}
+
+export async function show(id: string, options: ConnectionOptions): Promise<void> {
+  const reportId = idArgument(id, 'a report', '<reportId>');
+  const api = await ApiClient.connect(options);
+  const report = await api.get<ReportContent>(`/v1/reports/${reportId}`);
+  if (options.json) return printJson(report);
+  printReport(report);
+}
+
+export async function edit(id: string, options: ConnectionOptions & { set?: string[] }): Promise<void> {
+  const reportId = idArgument(id, 'a report', '<reportId>');
+  const edits = Object.fromEntries(keyValues(options.set, '--set'));
+  const api = await ApiClient.connect(options);
+  const report = await api.post<ReportContent>(`/v1/reports/${reportId}/fields`, { edits });
+  if (options.json) return printJson(report);
+  print(`report ${reportId}: ${Object.keys(edits).length === 1 ? '1 field' : `${Object.keys(edits).length} fields`} set (kept as your edits; on the timeline)`);
+  print();
+  printReport(report);
 }
