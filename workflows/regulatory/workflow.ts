@@ -4,7 +4,7 @@ import { indexAsPartOf } from '../search-attributes.js';
 import { untilDone } from '../activity-options.js';
 import type { Person } from '../../services/correction/authority.js';
 import { reportAtRisk, reportDeadlineMissed, reportDrafted, reportReminder, type CallToAction, type ReportRef } from '../../services/notification/templates.js';
-import { addOffset, parseClockOffset } from '../../services/regulatory/calendar.js';
+import { clockDeadline } from '../../services/regulatory/deadline.js';
 import type { RegulatoryClock } from '../../services/regulatory/regime.js';
 import {
   approveReportUpdate,
@@ -76,19 +76,10 @@ export async function regulatoryClockWorkflow(start: RegulatoryClockStart): Prom
   };
   /** The deadline of an occurrence: the shortest that applies to the current classes, and the `latest` bound. */
   const dueFor = (clock: RegulatoryClock, startAt: string, occurrence: number): number | undefined => {
-    const startDate = new Date(startAt);
-    const offsets =
-      occurrence > 1 && clock.repeatEvery
-        ? [clock.repeatEvery]
-        : [clock.deadline, ...(clock.sooner ?? []).filter((s) => intersects(s.classes, context.classes)).map((s) => s.deadline)];
     // The regime's calendar: business days in its time zone, without its public holidays, to the end of its business day.
     const calendar = asTheLawCounts ? regime.calendar : undefined;
-    const candidates = offsets.map((text) => addOffset(startDate, parseClockOffset(text)!, calendar).getTime());
-    if (clock.latest && occurrence === 1) {
-      const latestStart = moment(clock.latest.start, clock);
-      if (latestStart) candidates.push(addOffset(new Date(latestStart), parseClockOffset(clock.latest.deadline)!, calendar).getTime());
-    }
-    return Math.min(...candidates);
+    const latestStartAt = clock.latest && occurrence === 1 ? moment(clock.latest.start, clock) : undefined;
+    return clockDeadline({ calendar }, clock, { startAt, occurrence, classes: context.classes, latestStartAt });
   };
   const startFrom = (clock: RegulatoryClock, occurrence: number): string => {
     if (occurrence > 1) return `the schedule of the first ${clock.report} report, every ${clock.repeatEvery}`;
