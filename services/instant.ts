@@ -11,6 +11,7 @@ export const Instant = z.iso.datetime({ offset: true, message });
  * range"), which would fail the query instead of the request.
  */
 export const InstantInput = z.iso
-  .datetime({ offset: true, message })
+  // A malformed time is one problem, not two: the check that it exists only reads well-formed ones.
+  .datetime({ offset: true, message, abort: true })
   .refine((text) => Number.isFinite(Date.parse(text)), 'is not a moment that exists (check the date and the offset)')
   .transform((text) => new Date(text).toISOString());

@@ -280,6 +280,9 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, names
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => {
+    // A nested field may have an option of its own (`awareSince.at` is `--aware-since`).
+    const option = names[issue.path.map(String).join('.')];
+    if (option) return `${option}: ${issue.message}`;
     const [first, ...rest] = issue.path.map(String);
     const name = first === undefined ? '' : (names[first] ?? `--${first.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
     // One value of a list option is named by its text (`--class 'nope'`), not its position.

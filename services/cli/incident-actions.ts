@@ -88,7 +88,7 @@ export async function trigger(
       summary: options.summary,
       ...(aware ? { awareSince: { at: options.awareSince, reason: options.awarenessReason } } : {}),
     },
-    { systemId: '<systemId>', awareSince: '--aware-since' },
+    { systemId: '<systemId>', 'awareSince.at': '--aware-since', 'awareSince.reason': '--awareness-reason' },
   );
   const api = await ApiClient.connect(options);
   const outcome = await api.post<TriggerOutcome>('/v1/incidents', body);
