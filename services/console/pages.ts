@@ -12,6 +12,7 @@ import type { AlertView } from '../monitoring/alerts.js';
 import type { ChainCheck } from '../timeline/chain.js';
 import type { RegulatoryClockSnapshot } from '../../workflows/regulatory/messages.js';
 import type { AffectedConsumer, CorrectionDecision, Outstanding, PendingDecision } from './decisions.js';
+import type { CurrentReport } from '../regulatory/content.js';
 
 export interface Viewer {
   principal: Principal;
@@ -224,7 +225,19 @@ export interface Flash {
   noticeHtml?: string;
   error?: string;
   draft?: { id: string; rationale: string };
+  /** A report's form as it was posted when approving or saving it was refused: shown again as typed. */
+  reportDraft?: ReportDraft;
 }
+
+/** What was typed into a report's form: its fields by name and the reason for lateness. */
+export interface ReportDraft {
+  id: string;
+  fields: Record<string, string>;
+  lateReason: string;
+}
+
+/** A report waiting on approval, with its content as it stands (read by routes.ts for the card). */
+export type PendingReport = Extract<PendingDecision, { kind: 'report' }> & { report?: CurrentReport | undefined };
 
 const nameOf = (names: Map<string, string>, id: string | null | undefined) => (id ? (names.get(id) ?? id) : '');
 
@@ -408,25 +421,99 @@ ${parameterRows}
 ${incidentLine}${what}${facts}${form}</article>`;
 }
 
+const listedNames = (items: string[]) => (items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`);
+
+/**
+ * A regulator report to approve: every field of its regime with its value (derived from the incident as
+ * it stands, or compliance's edit), marked when missing or changed since drafted, editable in place;
+ * "Save fields" records the edits, "Approve and send" sends it, refused while a required field is empty.
+ */
+function reportCard(item: PendingReport, viewer: Viewer, options: { incidentLine: string; from: string; draft: ReportDraft | undefined }): string {
+  const id = e(item.id);
+  const r = item.report;
+  const typed = options.draft?.id === item.id ? options.draft : undefined;
+  const late = `<p><label for="late-${id}">Reason for lateness (only if the deadline has passed)</label><textarea id="late-${id}" name="lateReason" maxlength="2000">${e(typed?.lateReason ?? '')}</textarea></p>`;
+  if (!r) {
+    return `<article class="decision" data-report="${id}"><h3>Approve and send regulator report</h3>${options.incidentLine}
+<dl class="facts"><dt>Report</dt><dd>${e(item.subject)}</dd><dt>Regime</dt><dd>${e(item.regime ?? '-')}</dd><dt>Due</dt><dd>${ago(item.dueAt, 'until')}</dd></dl>
+<form method="post" action="/console/reports/${id}/approve">${csrfField(viewer)}${options.from}${late}
+<div class="actions"><button type="submit">Approve and send</button></div></form></article>`;
+  }
+  const type = r.clock ? `${r.clock.report}${(r.row.occurrence ?? 1) > 1 ? ` #${r.row.occurrence}` : ''}` : '-';
+  // After a refusal the form shows what was typed: what approving it as shown would send decides what is empty.
+  const shown = r.fields.map((f) => {
+    const typedValue = typed?.fields[f.name];
+    const unsaved = typedValue !== undefined && typedValue.trim() !== (f.value ?? '').trim();
+    const empty = unsaved ? typedValue.trim() === '' && (f.source === 'edited' ? f.derived === null : f.value === null) : f.value === null;
+    return { f, value: typedValue ?? f.value ?? '', unsaved, empty };
+  });
+  const missing = shown.filter((x) => x.empty).map((x) => x.f.name);
+  const status = `${
+    missing.length
+      ? `<span class="bad">${missing.length === 1 ? '1 required field is' : `${missing.length} required fields are`} empty: ${e(listedNames(missing))}.</span> ${
+          r.incompleteAllowed
+            ? 'This initial report may be sent incomplete: it then says that they will follow.'
+            : `Fill ${missing.length === 1 ? 'it' : 'them'} in before sending: approving is refused until then.`
+        }`
+      : '<span class="ok">Every required field has a value.</span>'
+  }${shown.some((x) => x.unsaved) ? ' What you typed below is not saved yet.' : ''}`;
+  // Tall enough for what it holds (the page works without script, which could grow it).
+  const rows = (text: string) =>
+    Math.min(
+      10,
+      Math.max(
+        2,
+        text.split('\n').reduce((n, line) => n + Math.max(1, Math.ceil(line.length / 28)), 0),
+      ),
+    );
+  const fields = shown
+    .map(({ f, value, unsaved, empty }, i) => {
+      const fieldId = `rf-${id}-${i}`;
+      const badges = [
+        empty ? '<span class="badge state failing">missing</span>' : '',
+        unsaved
+          ? '<span class="badge">not saved</span>'
+          : f.source === 'edited'
+            ? '<span class="badge">edited</span>'
+            : f.source === 'derived'
+              ? '<span class="badge state">from the incident</span>'
+              : '',
+        f.changedSinceDrafted ? '<span class="badge" data-changed>changed since drafted</span>' : '',
+      ]
+        .filter(Boolean)
+        .join(' ');
+      const notes: [string, string][] = [];
+      if (f.source === 'edited' && f.derived !== null && f.derived !== f.value) notes.push(['Correx derives', f.derived]);
+      if (f.changedSinceDrafted) notes.push(['When drafted', f.drafted ?? '(nothing: it was missing)']);
+      return `<div class="field" data-field="${e(f.name)}"${empty ? ' data-missing' : ''}><p><label for="${fieldId}">${e(f.name)}</label> ${badges}</p>
+<textarea id="${fieldId}" name="field:${e(f.name)}" rows="${rows(value)}" maxlength="20000"${empty ? ' aria-invalid="true"' : ''}>${e(value)}</textarea>${
+        notes.length ? `<dl class="facts">${notes.map(([label, text]) => `<dt>${e(label)}</dt><dd>${e(text)}</dd>`).join('')}</dl>` : ''
+      }</div>`;
+    })
+    .join('\n');
+  return `<article class="decision" data-report="${id}" aria-labelledby="report-${id}"><h3 id="report-${id}">Approve and send regulator report</h3>${options.incidentLine}
+<dl class="facts"><dt>Regime</dt><dd>${e(r.regime?.name ?? item.regime ?? '-')}</dd><dt>Report</dt><dd>${e(type)} <span class="muted">(clock ${e(r.row.clock_id ?? '-')})</span></dd>
+<dt>Due</dt><dd>${ago(item.dueAt, 'until')}</dd><dt>To</dt><dd>${e(r.row.recipient)}</dd><dt>Content</dt><dd data-report-status>${status}</dd></dl>
+<form method="post" action="/console/reports/${id}/approve">${csrfField(viewer)}${options.from}
+<fieldset><legend>Report content</legend><p class="muted">Correx fills what it can from the incident as it stands, again each time this page loads. What you type is kept as your edit and wins; empty a box to go back to what Correx fills in.</p>
+${fields}</fieldset>
+${late}
+<div class="actions"><button type="submit">Approve and send</button><button type="submit" class="secondary" formaction="/console/reports/${id}/fields">Save fields</button></div></form></article>`;
+}
+
 /** Something waiting on the person: a vote, a report, a sign-off or a task. */
 export function pendingCard(
   item: PendingDecision,
   viewer: Viewer,
   names: Map<string, string>,
-  options: { showIncident: boolean; draft?: { id: string; rationale: string } | undefined },
+  options: { showIncident: boolean; draft?: { id: string; rationale: string } | undefined; reportDraft?: ReportDraft | undefined },
 ): string {
   if (item.kind === 'correction') return decisionCard(item, viewer, names, options);
   const from = options.showIncident ? '<input type="hidden" name="from" value="inbox">' : '';
   const incidentLine = options.showIncident
     ? `<p>${severityBadge(item.incident.severity)} <a href="/console/incidents/${e(item.incident.id)}">${e(item.incident.title)}</a> <span class="muted">${e(item.incident.system_id)}</span></p>`
     : '';
-  if (item.kind === 'report') {
-    return `<article class="decision"><h3>Approve and send regulator report</h3>${incidentLine}
-<dl class="facts"><dt>Report</dt><dd>${e(item.subject)}</dd><dt>Regime</dt><dd>${e(item.regime ?? '-')}</dd><dt>Due</dt><dd>${ago(item.dueAt, 'until')}</dd></dl>
-<form method="post" action="/console/reports/${e(item.id)}/approve">${csrfField(viewer)}${from}
-<p><label for="late-${e(item.id)}">Reason for lateness (only if the deadline has passed)</label><textarea id="late-${e(item.id)}" name="lateReason" maxlength="2000"></textarea></p>
-<div class="actions"><button type="submit">Approve and send</button></div></form></article>`;
-  }
+  if (item.kind === 'report') return reportCard(item, viewer, { incidentLine, from, draft: options.reportDraft });
   if (item.kind === 'sign-off') {
     return `<article class="decision"><h3>Sign off the after-action review</h3>${incidentLine}
 <p>Submitted by ${e(nameOf(names, item.submittedBy))}; every task is done or dropped. Signing off closes the incident (needs one of ${e(item.roles.join(', '))}).</p>
@@ -509,7 +596,7 @@ ${view.live?.joinedTriggers ? `<dt>Repeat triggers</dt><dd>${view.live.joinedTri
 
   const waiting = `<section class="card" aria-labelledby="waiting-h" id="decisions"><h2 id="waiting-h">Waiting on you</h2>${
     view.pending.length
-      ? view.pending.map((p) => pendingCard(p, viewer, names, { showIncident: false, draft: view.flash?.draft })).join('')
+      ? view.pending.map((p) => pendingCard(p, viewer, names, { showIncident: false, draft: view.flash?.draft, reportDraft: view.flash?.reportDraft })).join('')
       : '<p class="muted">Nothing here waits on you.</p>'
   }</section>`;
   // What waits on others: after a vote, who still must decide, and the time left.

@@ -13,7 +13,7 @@ import { sendExport, sendReport } from '../export/routes.js';
 import type { SigningKey } from '../export/signing.js';
 import { NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';
 import { ActionRefused } from '../errors.js';
-import { correctionWorkflowId, regulatoryClockWorkflowId, reviewWorkflowId, temporalUiWorkflowUrl } from '../identity.js';
+import { correctionWorkflowId, reviewWorkflowId, temporalUiWorkflowUrl } from '../identity.js';
 import { correctionsAwaitingDecision, findCorrection, listCorrections } from '../correction/repository.js';
 import { shownState, votingOpen } from '../correction/rules.js';
 import type { IncidentRow } from '../db/schema.js';
@@ -21,6 +21,8 @@ import { listIncidents } from '../incident/repository.js';
 import { incidentOr404 } from '../incident/routes.js';
 import { openIncidentStates, type IncidentState } from '../incident/schema.js';
 import { listFallbacks, listNotifications } from '../notification/repository.js';
+import { readReport } from '../regulatory/content.js';
+import { approveReport, editReport, reportOr404 } from '../regulatory/routes.js';
 import { findReport } from '../regulatory/repository.js';
 import { incidentAlerts } from '../monitoring/alerts.js';
 import { findTask, listIncidentTasks } from '../task/repository.js';
@@ -44,6 +46,7 @@ import {
   type IncidentListFilter,
   type IncidentView,
   type OutboxMail,
+  type ReportDraft,
   type Section,
   type Viewer,
 } from './pages.js';
@@ -387,6 +390,19 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
       });
     });
 
+    /** Report cards show each report's content as it stands: read now, derived again from its incident. */
+    const withReports = (pending: PendingDecision[]): Promise<PendingDecision[]> =>
+      Promise.all(
+        pending.map(async (p) => {
+          if (p.kind !== 'report') return p;
+          const row = await findReport(deps.db, p.id);
+          const report = row
+            ? await readReport(deps.db, row).catch((error: unknown) => (app.log.warn({ err: error, report: p.id }, 'report content unreadable'), undefined))
+            : undefined;
+          return { ...p, report };
+        }),
+      );
+
     const incidentView = async (request: FastifyRequest, id: string, flash?: Flash): Promise<IncidentView> => {
       const incident = await incidentOr404(deps.db, id);
       const people = new RunbookPeople(deps.db);
@@ -424,7 +440,7 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
         names,
         consumers: (runbook?.system.consumers ?? []).map((c) => ({ id: c.id, name: c.name, email: c.contact.email })),
         live: snapshot ? { joinedTriggers: snapshot.joinedTriggers } : { joinedTriggers: 0, unavailable: (live as { unavailable: string }).unavailable },
-        pending,
+        pending: await withReports(pending),
         othersDeciding: deciding.filter((d) => !('votesAs' in d.you)),
         corrections,
         clocks,
@@ -480,6 +496,8 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
         rejected: 'Your rejection is recorded on the timeline.',
         acknowledged: 'You acknowledged the incident: paging has stopped, and you are its commander.',
         'report-approved': 'The report is approved and on its way to the regulator.',
+        'report-saved': 'Your changes to the report are saved and on the timeline. It is sent only when you approve it.',
+        'report-unchanged': 'Nothing in the report changed: there was nothing to save.',
         'task-done': 'The task is marked done.',
         'signed-off': 'The review is signed off; the incident closes.',
       };
@@ -494,7 +512,7 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
 
     // ---- decisions ----
     scope.get('/console/decisions', { config: { access: { session: readers } }, schema: hidden }, async (request, reply) => {
-      const pending = await allPending(request);
+      const pending = await withReports(await allPending(request));
       const { names } = await runbookNames();
       return render(request, reply, {
         title: 'Decisions',
@@ -551,19 +569,80 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
       return reply.redirect(`/console/incidents/${incident.id}?done=acknowledged`, 303);
     });
 
+    /** The report form as posted: each field typed (`field:<name>`, line ends as the API stores them) and the reason for lateness. */
+    const reportForm = (id: string, body: unknown): ReportDraft => {
+      const form = (body ?? {}) as Record<string, unknown>;
+      const text = (value: unknown) => (typeof value === 'string' ? value.replace(/\r\n?/g, '\n') : '');
+      const fields = Object.fromEntries(
+        Object.entries(form)
+          .filter(([name]) => name.startsWith('field:'))
+          .map(([name, value]) => [name.slice('field:'.length), text(value)]),
+      );
+      return { id, fields, lateReason: text(form.lateReason).trim() };
+    };
+    /** The edits a posted form makes: each field whose text differs from what the report says now (an emptied edit goes back to Correx's value). */
+    const formEdits = async (row: NonNullable<Awaited<ReturnType<typeof findReport>>>, typed: ReportDraft): Promise<Record<string, string>> => {
+      const report = await readReport(deps.db, row);
+      const edits: Record<string, string> = {};
+      for (const f of report.fields) {
+        const value = typed.fields[f.name];
+        if (value === undefined || value.trim() === (f.value ?? '').trim()) continue;
+        if (value.trim() === '' && f.source !== 'edited') continue;
+        edits[f.name] = value.trim();
+      }
+      return edits;
+    };
+    /** The incident page again, with the refusal and the report's form as typed. */
+    const refuseReport = async (request: FastifyRequest, reply: FastifyReply, incidentId: string, status: number, error: string, typed: ReportDraft) => {
+      const view = await incidentView(request, incidentId, { error, reportDraft: typed });
+      const incident = view.incident;
+      return render(request, reply, { title: incident.title, section: 'incidents', main: incidentMain(view, await viewerOf(request)), status });
+    };
+    const reportRefusal = (error: unknown): [number, string] | undefined => {
+      if (error instanceof ActionRefused) return [409, error.message];
+      if (error instanceof InvalidInput) return [400, error.errors.map((f) => `${f.path.replace(/^form\.edits\./, '')}: ${f.message}`).join('; ')];
+      return undefined;
+    };
+
     scope.post('/console/reports/:id/approve', { config: { access: { session: compliance } }, schema: hidden }, async (request, reply) => {
       const { id } = IdParams.parse(request.params);
-      const form = z.object({ lateReason: z.string().trim().max(2000).optional() }).parse(request.body);
-      const report = await findReport(deps.db, id);
-      if (!report || !report.regime || !report.clock_id) throw new NotFound(`no regulator report ${id}`);
-      const incident = await incidentOr404(deps.db, report.incident_id);
-      await deps.regulatoryClocks.approveReport(regulatoryClockWorkflowId(incident.workflow_id, report.regime, incident.id), {
-        actor: request.principal!.owner,
-        at: new Date().toISOString(),
-        clockId: report.clock_id,
-        ...(form.lateReason ? { lateReason: form.lateReason } : {}),
-      });
-      return reply.redirect(`${returnTo(request, incident.id)}?done=report-approved`, 303);
+      const row = await reportOr404(deps.db, id);
+      const typed = reportForm(id, request.body);
+      const edits = await formEdits(row, typed);
+      try {
+        await approveReport(
+          deps,
+          id,
+          {
+            actor: request.principal!.owner,
+            at: new Date().toISOString(),
+            ...(Object.keys(edits).length ? { edits } : {}),
+            ...(typed.lateReason ? { lateReason: typed.lateReason } : {}),
+          },
+          'form',
+        );
+      } catch (error) {
+        const refused = reportRefusal(error);
+        if (!refused) throw error;
+        return refuseReport(request, reply, row.incident_id, refused[0], `The report was not sent: ${refused[1]}.`, typed);
+      }
+      return reply.redirect(`${returnTo(request, row.incident_id)}?done=report-approved`, 303);
+    });
+
+    scope.post('/console/reports/:id/fields', { config: { access: { session: compliance } }, schema: hidden }, async (request, reply) => {
+      const { id } = IdParams.parse(request.params);
+      const row = await reportOr404(deps.db, id);
+      const typed = reportForm(id, request.body);
+      const edits = await formEdits(row, typed);
+      if (Object.keys(edits).length === 0) return reply.redirect(`${returnTo(request, row.incident_id)}?done=report-unchanged`, 303);
+      try {
+        await editReport(deps.db, id, { actor: request.principal!.owner, at: new Date().toISOString(), edits }, 'form');
+      } catch (error) {
+        const refused = reportRefusal(error);
+        if (!refused) throw error;
+        return refuseReport(request, reply, row.incident_id, refused[0], `Your changes were not saved: ${refused[1]}.`, typed);
+      }
+      return reply.redirect(`${returnTo(request, row.incident_id)}?done=report-saved`, 303);
     });
 
     scope.post('/console/tasks/:id/done', { config: { access: { session: readers } }, schema: hidden }, async (request, reply) => {
