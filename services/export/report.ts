@@ -1,5 +1,27 @@
 import { describeRule, type IncidentDossier } from './dossier.js';
 import { escapeHtml as escape, formatInstant as when } from '../html.js';
+import type { NotificationRow } from '../db/schema.js';
+import { effectiveRegimes } from '../runbook/effective.js';
+
+/** Which report a regulator notification is: initial, intermediate, final or notification (with its clock, and its number when it repeats). */
+function reportType(d: IncidentDossier, n: NotificationRow): string {
+  const regime = d.runbook ? effectiveRegimes(d.runbook).find((r) => r.id === n.regime) : undefined;
+  const report = regime?.clocks.find((c) => c.id === n.clock_id)?.report;
+  const number = n.occurrence && n.occurrence > 1 ? ` #${n.occurrence}` : '';
+  return `${report ?? '-'}${number}${n.clock_id ? ` (clock ${n.clock_id})` : ''}`;
+}
+
+/** Each report as sent, exactly: its subject, the SHA-256 the timeline records, and its text. */
+function sentReports(regulator: NotificationRow[]): string {
+  const sent = regulator.filter((n) => n.sent_at && n.body);
+  if (sent.length === 0) return '';
+  return `<section><h2>Regulator reports as sent</h2>${sent
+    .map(
+      (n) =>
+        `<article><h3>${escape(n.subject)}</h3><p>Sent ${escape(when(n.sent_at))} to ${escape(n.recipient)} · Message-ID <span class="hash">${escape(n.message_id ?? '-')}</span> · SHA-256 <span class="hash">${escape(n.content_hash ?? '-')}</span></p><pre>${escape(n.body)}</pre></article>`,
+    )
+    .join('')}</section>`;
+}
 
 function table(caption: string, headers: string[], rows: unknown[][], empty: string): string {
   if (rows.length === 0) return `<section><h2>${escape(caption)}</h2><p class="empty">${escape(empty)}</p></section>`;
@@ -45,7 +67,7 @@ export function printableReport(d: IncidentDossier, meta: { generatedAt: string;
   h1 { font-size: 1.5rem; margin-bottom: .25rem; } h2 { font-size: 1.1rem; border-bottom: 1px solid #999; margin-top: 1.5rem; }
   dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; } dt { font-weight: 600; } dd { margin: 0; }
   table { border-collapse: collapse; width: 100%; table-layout: fixed; } th, td { border: 1px solid #bbb; padding: .25rem .4rem; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
-  th { background: #eee; } .hash { font: 8pt ui-monospace, monospace; } .empty { color: #555; font-style: italic; }
+  th { background: #eee; } .hash { font: 8pt ui-monospace, monospace; overflow-wrap: anywhere; } pre { white-space: pre-wrap; overflow-wrap: anywhere; font: 9pt ui-monospace, monospace; } h3 { font-size: 1rem; margin-bottom: .25rem; } .empty { color: #555; font-style: italic; }
   @page { size: A4; margin: 15mm; }
   @media print { body { margin: 0; max-width: none; } section { break-inside: auto; } tr { break-inside: avoid; } h2 { break-after: avoid; } }
 </style></head><body>
@@ -105,9 +127,10 @@ ${table(
 )}
 ${table(
   'Regulator reports',
-  ['Regime', 'Recipient', 'Due', 'Sent', 'State', 'On time', 'Approved by'],
+  ['Regime', 'Report', 'Recipient', 'Due', 'Sent', 'State', 'On time', 'Approved by'],
   regulator.map((n) => [
     n.regime,
+    reportType(d, n),
     n.recipient,
     when(n.due_at),
     when(n.sent_at),
@@ -117,6 +140,7 @@ ${table(
   ]),
   'No regulator regime applied.',
 )}
+${sentReports(regulator)}
 ${table(
   'Notifications',
   ['Audience', 'Recipient', 'Subject', 'State', 'Sent'],

@@ -255,6 +255,16 @@ describe("a regulator report's content, through the API and the CLI", () => {
     expect(kinds.filter((k) => k === 'regulatory.report_edited')).toHaveLength(4);
     expect(kinds.indexOf('regulatory.report_approved')).toBeGreaterThan(kinds.lastIndexOf('regulatory.report_edited'));
     expect(stack.mail.to('breaches@dpc.example')).toHaveLength(1);
+
+    // The printable report names each regulator report's type, and keeps the text sent.
+    const printable = await stack.api.call('GET', `/v1/incidents/${incidentId}/report`, { token: hannah });
+    expect(printable.status).toBe(200);
+    const table = /<h2>Regulator reports<\/h2><table>(.*?)<\/table>/s.exec(printable.body as string)![1]!;
+    expect(table).toContain('<th scope="col">Regime</th><th scope="col">Report</th><th scope="col">Recipient</th>');
+    expect(table).toContain('<td>gdpr-art33</td><td>notification (clock initial)</td><td>breaches@dpc.example</td>');
+    expect(printable.body).toContain('<h2>Regulator reports as sent</h2>');
+    expect(printable.body).toContain(sent.sent!.contentHash);
+    expect(printable.body).toContain('Chat titles of 212 users in 9 organisations');
   }, 60_000);
 
   it('an EU AI Act Art. 73 initial report may go out incomplete, and says which fields will follow', async () => {
