@@ -327,10 +327,17 @@ export class Driver {
           return initial.every((r) => r !== undefined) ? (initial as { id: string }[]) : undefined;
         });
         for (const report of drafted) {
+          // Compliance fills what Correx cannot derive: a report with a required field empty is refused.
+          const missing = await this.until(
+            steps,
+            'report-fields',
+            async () => (await this.read(`/v1/reports/${report.id}`, tokens.compliance))?.missing as string[] | undefined,
+          );
+          const edits = Object.fromEntries(missing.map((field) => [field, `${field}: as compliance established it`]));
           await this.act(
             steps,
             'report-approve',
-            () => this.send('POST', `/v1/reports/${report.id}/approve`, tokens.compliance, {}),
+            () => this.send('POST', `/v1/reports/${report.id}/approve`, tokens.compliance, { edits }),
             () => true,
             async () => {
               const reports = await this.mustRead(`/v1/incidents/${incidentId}/reports`);
