@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { InstantInput } from '../instant.js';
 import { ApiClient, idArgument, keyValues, parseInput, type ConnectionOptions } from './api.js';
 import { fields, print, printJson, relative, table, time } from './output.js';
 
@@ -79,6 +80,22 @@ export async function approve(id: string, options: ConnectionOptions & { edit?: 
   print(`report ${reportId}: approved (${regime.regimeName ?? regime.regimeId}: ${states.join(', ') || 'no clocks'})`);
 }
 
+export async function declareSubmitted(id: string, options: ConnectionOptions & { at: string; evidence: string }): Promise<void> {
+  const reportId = idArgument(id, 'a report', '<reportId>');
+  const body = parseInput(
+    z.object({ submittedAt: InstantInput, evidence: z.string().trim().min(1, 'say what shows it was made').max(2000) }),
+    { submittedAt: options.at, evidence: options.evidence },
+    { submittedAt: '--at' },
+  );
+  const api = await ApiClient.connect(options);
+  const regime = await api.post<RegimeClocks>(`/v1/reports/${reportId}/declare-submitted`, body);
+  if (options.json) return printJson(regime);
+  const states = (regime.clocks ?? []).map((c) => `${c.clockId}${c.occurrence > 1 ? ` #${c.occurrence}` : ''} ${c.state}`);
+  print(
+    `report ${reportId}: recorded as submitted outside Correx at ${body.submittedAt} (${regime.regimeName ?? regime.regimeId}: ${states.join(', ') || 'no clocks'})`,
+  );
+}
+
 interface ReportField {
   name: string;
   value: string | null;
@@ -107,7 +124,7 @@ interface ReportContent {
   approvable: boolean;
   approvedBy: string | null;
   approvedAt: string | null;
-  sent: { at: string; late: boolean; messageId: string | null; contentHash: string | null } | null;
+  sent: { at: string; late: boolean; messageId: string | null; contentHash: string | null; text: string } | null;
 }
 
 const indented = (text: string) =>
@@ -121,11 +138,15 @@ function printReport(r: ReportContent, now = Date.now()): void {
   const type = `${r.reportType ?? 'regulator'} report${r.occurrence > 1 ? ` #${r.occurrence}` : ''}`;
   print(`${r.regime.name}: ${type} (clock ${r.clockId})`);
   const quoted = r.missing.map((m) => `'${m}'`).join(', ');
-  const content = !r.missing.length
-    ? 'complete: every required field has a value'
-    : r.incompleteInitialAllowed
-      ? `incomplete: ${quoted} empty; this initial report may be sent so, saying they will follow`
-      : `incomplete: ${quoted} empty; approving is refused until they are filled (correx report edit ${r.id} --set 'field=value')`;
+  // Made on a portal or by phone: Correx sent nothing, so its fields are only what it would have said.
+  const elsewhere = r.sent !== null && r.sent.messageId === null;
+  const content = elsewhere
+    ? 'not sent by Correx: the fields below are its draft, not what the regulator received'
+    : !r.missing.length
+      ? 'complete: every required field has a value'
+      : r.incompleteInitialAllowed
+        ? `incomplete: ${quoted} empty; this initial report may be sent so, saying they will follow`
+        : `incomplete: ${quoted} empty; approving is refused until they are filled (correx report edit ${r.id} --set 'field=value')`;
   print(
     fields([
       ['id', r.id],
@@ -143,7 +164,11 @@ function printReport(r: ReportContent, now = Date.now()): void {
       ['content', content],
       [
         'sent',
-        r.sent ? `${time(r.sent.at)}${r.sent.late ? ' (late)' : ''}, Message-ID ${r.sent.messageId ?? '-'}, SHA-256 ${r.sent.contentHash ?? '-'}` : undefined,
+        r.sent
+          ? elsewhere
+            ? `${r.sent.late ? 'late, ' : ''}${r.sent.text}`
+            : `${time(r.sent.at)}${r.sent.late ? ' (late)' : ''}, Message-ID ${r.sent.messageId ?? '-'}, SHA-256 ${r.sent.contentHash ?? '-'}`
+          : undefined,
       ],
     ]),
   );

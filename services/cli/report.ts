@@ -33,4 +33,13 @@ export function reportCommand(program: Command): void {
       .option('--edit <field=value>', 'change or complete a field of the draft as it is approved (as correx report edit --set), repeatable', collect)
       .option('--late-reason <text>', 'required once the deadline has passed: sent with the late report'),
   ).action(lazy(async () => (await actions()).approve));
+
+  withApi(
+    report
+      .command('declare-submitted')
+      .description('record that a drafted report was made outside Correx (a portal, a call); the clocks chained from it start then')
+      .argument('<reportId>', 'report id (from correx report list)')
+      .requiredOption('--at <time>', 'when it was submitted (ISO 8601 with an offset)')
+      .requiredOption('--evidence <text>', 'what shows it was: a portal reference, a call log'),
+  ).action(lazy(async () => (await actions()).declareSubmitted));
 }

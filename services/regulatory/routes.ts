@@ -7,7 +7,7 @@ import { ActionRefused, InvalidInput } from '../errors.js';
 import { actorOf, NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';
 import { regulatoryClockWorkflowId } from '../identity.js';
 import { IncidentParams, incidentOr404 } from '../incident/routes.js';
-import { Instant } from '../instant.js';
+import { Instant, InstantInput } from '../instant.js';
 import { notificationAudiences, notificationStates } from '../notification/kinds.js';
 import { listNotifications } from '../notification/repository.js';
 import { readReport, recordReportEdits, type CurrentReport } from './content.js';
@@ -165,6 +165,11 @@ export async function approveReport(
   return deps.regulatoryClocks.approveReport(regulatoryClockWorkflowId(incident.workflow_id, row.regime, incident.id), { ...approval, clockId: row.clock_id });
 }
 
+const DeclarationBody = z.strictObject({
+  submittedAt: InstantInput.describe('When the report was made outside Correx'),
+  evidence: Prose(2000).describe('What shows it was made: a portal reference, a call log'),
+});
+
 /** Something Correx sent or will send about an incident: a page, a notice, a regulator report. */
 export const NotificationView = z.strictObject({
   id: z.uuid(),
@@ -308,6 +313,32 @@ export function regulatoryRoutes(app: CorrexApp, deps: RouteDependencies): void 
       response: { 200: RegulatoryClockSnapshot.describe("The report's regime clocks after the approval") },
     },
     handler: async (request) => approveReport(deps, request.params.id, { actor: actorOf(request), at: new Date().toISOString(), ...request.body }),
+  });
+
+  app.post('/v1/reports/:id/declare-submitted', {
+    config: {
+      access: ['compliance', 'admin'],
+      // 409: refused (not one of the runbook's report approvers, not a drafted report, a moment in the future or before the clock started).
+      alsoAnswers: [409],
+    },
+    schema: {
+      tags,
+      operationId: 'declareReportSubmitted',
+      summary: 'Record that a drafted report was made outside Correx (a portal, a call): its real time starts the clocks chained from it',
+      params: ReportParams,
+      body: DeclarationBody,
+      response: { 200: RegulatoryClockSnapshot.describe("The report's regime clocks after the declaration") },
+    },
+    handler: async (request) => {
+      const report = await reportOr404(deps.db, request.params.id);
+      const incident = await incidentOr404(deps.db, report.incident_id);
+      return deps.regulatoryClocks.declareSubmission(regulatoryClockWorkflowId(incident.workflow_id, report.regime, incident.id), {
+        actor: actorOf(request),
+        at: new Date().toISOString(),
+        clockId: report.clock_id,
+        ...request.body,
+      });
+    },
   });
 
   app.get('/v1/incidents/:id/notifications', {

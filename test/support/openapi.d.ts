@@ -412,6 +412,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports/{id}/declare-submitted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record that a drafted report was made outside Correx (a portal, a call): its real time starts the clocks chained from it
+         * @description Bearer token with one of the roles: compliance, admin.
+         */
+        post: operations["declareReportSubmitted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/incidents/{id}/notifications": {
         parameters: {
             query?: never;
@@ -1220,6 +1240,15 @@ export interface operations {
                     severity: string;
                     dedupKey?: string;
                     summary?: string;
+                    /** @description Awareness earlier than the trigger, with how it is known; also settable later (POST /v1/incidents/{id}/awareness) */
+                    awareSince?: {
+                        /**
+                         * Format: date-time
+                         * @description When the organisation became aware (not in the future)
+                         */
+                        at: string;
+                        reason: string;
+                    };
                 };
             };
         };
@@ -4639,6 +4668,158 @@ export interface operations {
         };
         responses: {
             /** @description The report's regime clocks after the approval */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        regimeId: string;
+                        regimeName: string;
+                        /** @description The regime stopped applying (the incident was reclassified): its reports not yet approved are withdrawn */
+                        withdrawn: boolean;
+                        clocks: {
+                            clockId: string;
+                            /**
+                             * @description Which report this clock asks for
+                             * @enum {string}
+                             */
+                            report: "initial" | "intermediate" | "final" | "notification";
+                            /** @description 1, then 2, 3… for a report that repeats */
+                            occurrence: number;
+                            /**
+                             * Format: date-time
+                             * @description When the clock started; absent while it waits for its start moment
+                             */
+                            startAt?: string;
+                            /**
+                             * Format: date-time
+                             * @description The deadline; absent until the clock has started
+                             */
+                            dueAt?: string;
+                            /** @enum {string} */
+                            state: "waiting" | "drafted" | "approved" | "sent" | "sent-late" | "withdrawn";
+                            /** Format: date-time */
+                            submittedAt?: string;
+                            late: boolean;
+                            /** @description The moment the clock runs from, in words: awareness (and who set it earlier, why), the determination of a class, an earlier submission */
+                            startFrom?: string;
+                            /** @description The report was submitted outside Correx (a portal, a call), declared by this person with this evidence */
+                            submittedElsewhere?: {
+                                by: string;
+                                evidence: string;
+                            };
+                        }[];
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Refused in the current state: `detail` says why */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit reached: retry after the Retry-After header */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    declareReportSubmitted: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date-time
+                     * @description When the report was made outside Correx
+                     */
+                    submittedAt: string;
+                    /** @description What shows it was made: a portal reference, a call log */
+                    evidence: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The report's regime clocks after the declaration */
             200: {
                 headers: {
                     [name: string]: unknown;

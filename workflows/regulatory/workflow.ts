@@ -165,7 +165,10 @@ export async function regulatoryClockWorkflow(start: RegulatoryClockStart): Prom
           );
         const submittedAt = Date.parse(declaration.submittedAt);
         if (!(submittedAt <= workflowNow())) throw new Error('submittedAt must be a moment in the past');
-        if (clock.startAt && submittedAt < Date.parse(clock.startAt)) throw new Error(`submittedAt is before the clock started (${clock.startAt})`);
+        if (clock.startAt && submittedAt < Date.parse(clock.startAt))
+          throw new Error(
+            `submittedAt is before the clock started (${clock.startAt}); if the organisation was aware earlier, record that first (POST /v1/incidents/:id/awareness, correx incident awareness)`,
+          );
         if (!declaration.evidence.trim()) throw new Error('evidence must say what shows the report was made (a portal reference, a call log)');
       },
     },
