@@ -55,6 +55,7 @@ export const regimeCatalogue: Regime[] = [
   },
   {
     id: 'eu-gpai-code-c9',
+    inForceFrom: '2025-08-02',
     name: 'EU AI Act Art. 55 and GPAI Code of Practice Commitment 9: general-purpose model with systemic risk',
     jurisdictions: ['EU'],
     valueChainRoles: ['provider'],
@@ -91,6 +92,7 @@ export const regimeCatalogue: Regime[] = [
   },
   {
     id: 'us-ca-sb53',
+    inForceFrom: '2026-01-01',
     name: 'California SB 53 (Bus. & Prof. Code §22757.13): critical safety incident',
     jurisdictions: ['US-CA'],
     valueChainRoles: ['provider'],
@@ -135,6 +137,7 @@ export const regimeCatalogue: Regime[] = [
   },
   {
     id: 'gdpr-art33',
+    inForceFrom: '2018-05-25',
     name: 'GDPR Art. 33/34: personal data breach',
     jurisdictions: ['EU', 'EEA'],
     triggerClasses: ['personal-data-breach'],
@@ -145,6 +148,7 @@ export const regimeCatalogue: Regime[] = [
   },
   {
     id: 'nis2-art23',
+    inForceFrom: '2024-10-18',
     name: 'NIS2 Art. 23: significant incident',
     jurisdictions: ['EU'],
     sectors: ['critical-infrastructure', 'energy', 'transport', 'healthcare', 'finance', 'digital-infrastructure', 'public-administration'],
@@ -160,6 +164,7 @@ export const regimeCatalogue: Regime[] = [
   },
   {
     id: 'dora-art19',
+    inForceFrom: '2025-01-17',
     name: 'DORA Art. 19: major ICT-related incident (EU financial entities)',
     jurisdictions: ['EU'],
     sectors: ['finance'],
@@ -175,6 +180,7 @@ export const regimeCatalogue: Regime[] = [
   },
   {
     id: 'us-sec-8k',
+    inForceFrom: '2023-12-18',
     name: 'US SEC Form 8-K Item 1.05: material cybersecurity incident',
     jurisdictions: ['US'],
     sectors: ['public-company'],
@@ -201,6 +207,7 @@ export const regimeCatalogue: Regime[] = [
   },
   {
     id: 'cn-cac',
+    inForceFrom: '2025-11-01',
     name: 'China CAC cybersecurity incident reporting measures',
     jurisdictions: ['CN'],
     triggerClasses: ['cybersecurity-breach', 'significant-incident'],
