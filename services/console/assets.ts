@@ -47,6 +47,8 @@ dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; overflow-wrap: any
 ul.plain { list-style: none; margin: 0; padding: 0; } ul.plain li + li { margin-top: 4px; }
 table { width: 100%; border-collapse: collapse; font-size: .95rem; }
 th, td { text-align: left; padding: 7px 8px; border-bottom: 1px solid var(--line); vertical-align: top; overflow-wrap: anywhere; }
+/* Short values (a state, a report type) wrap between words only: a narrow column must not split them. */
+td.word { overflow-wrap: normal; }
 th { font-size: .8rem; text-transform: uppercase; letter-spacing: .03em; color: var(--muted); overflow-wrap: normal; }
 @media (max-width: 700px) {
   table.stack thead { position: absolute; left: -9999px; }

@@ -184,7 +184,7 @@ ${td('Opened', ago(i.opened_at))}</tr>`;
 export interface IncidentView {
   incident: IncidentRow;
   names: Map<string, string>;
-  live: { joinedTriggers: number; unavailable?: string } | undefined;
+  live: { joinedTriggers: number; awareness?: { at: string; by: string; reason: string }; unavailable?: string } | undefined;
   pending: PendingDecision[];
   /** Corrections under decision that do not wait on the viewer now (others must vote, or they have). */
   othersDeciding: CorrectionDecision[];
@@ -588,6 +588,7 @@ export function incidentMain(view: IncidentView, viewer: Viewer): string {
 <dt>Commander</dt><dd>${i.commander ? e(nameOf(names, i.commander)) : `<span class="bad">nobody has acknowledged yet</span>${acknowledgeForm(i, viewer)}`}</dd>
 <dt>System</dt><dd>${e(i.system_id)}</dd><dt>Opened</dt><dd>${ago(i.opened_at)} by ${e(nameOf(names, i.opened_by))}</dd>
 ${i.acknowledged_at ? `<dt>Acknowledged</dt><dd>${ago(i.acknowledged_at)}</dd>` : ''}
+${view.live?.awareness ? `<dt>Aware since</dt><dd>${moment(view.live.awareness.at)}<br><span class="muted">set by ${e(nameOf(names, view.live.awareness.by))}: ${e(view.live.awareness.reason)}</span></dd>` : ''}
 ${i.classification.length ? `<dt>Classes</dt><dd>${e(i.classification.join(', '))}</dd>` : ''}
 ${view.live?.joinedTriggers ? `<dt>Repeat triggers</dt><dd>${view.live.joinedTriggers}</dd>` : ''}
 <dt>Workflow</dt><dd><code class="workflow-id">${e(i.workflow_id)}</code>${
@@ -632,9 +633,11 @@ ${td('Proposed', `${e(nameOf(names, c.proposed_by))}, ${ago(c.proposed_at)}`)}${
       ? [`<tr>${td('Regime', e(regime.regimeId))}${td('Report', `<span class="muted">${e(regime.unavailable)}</span>`, ' colspan="3"')}</tr>`]
       : regime.clocks.map((c) => {
           const state = c.late && c.state !== 'sent-late' ? `${c.state}, late` : c.state;
-          const due = c.dueAt ? (c.submittedAt ? moment(c.dueAt) : ago(c.dueAt, 'until')) : 'not started';
-          return `<tr>${td('Regime', `${e(regime.regimeName)}${regime.withdrawn ? ' <span class="muted">(withdrawn)</span>' : ''}`)}${td('Report', `${e(c.report)}${c.occurrence > 1 ? ` #${c.occurrence}` : ''}`)}
-${td('Due', due)}${td('State', `<span class="${c.late || c.state === 'sent-late' ? 'bad' : c.state === 'sent' ? 'ok' : ''}">${e(state)}</span>${c.submittedAt ? ` <span class="muted">sent ${moment(c.submittedAt)}</span>` : ''}`)}</tr>`;
+          const due = `${c.dueAt ? (c.submittedAt ? moment(c.dueAt) : ago(c.dueAt, 'until')) : 'not started'}${
+            c.startFrom ? `<br><span class="muted">runs from ${e(c.startFrom)}${c.startAt ? `, ${moment(c.startAt)}` : ''}</span>` : ''
+          }`;
+          return `<tr>${td('Regime', `${e(regime.regimeName)}${regime.withdrawn ? ' <span class="muted">(withdrawn)</span>' : ''}`)}${td('Report', `${e(c.report)}${c.occurrence > 1 ? ` #${c.occurrence}` : ''}`, ' class="word"')}
+${td('Due', due)}${td('State', `<span class="${c.late || c.state === 'sent-late' ? 'bad' : c.state === 'sent' ? 'ok' : ''}">${e(state)}</span>${c.submittedAt ? ` <span class="muted">${c.submittedElsewhere ? `made outside Correx ${moment(c.submittedAt)}, declared by ${e(nameOf(names, c.submittedElsewhere.by))}: ${e(c.submittedElsewhere.evidence)}` : `sent ${moment(c.submittedAt)}`}</span>` : ''}`, ' class="word"')}</tr>`;
         }),
   );
   const clocks = `<section class="card" aria-labelledby="clocks-h"><h2 id="clocks-h">Regulator clocks</h2>${

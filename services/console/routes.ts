@@ -439,7 +439,9 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
         incident,
         names,
         consumers: (runbook?.system.consumers ?? []).map((c) => ({ id: c.id, name: c.name, email: c.contact.email })),
-        live: snapshot ? { joinedTriggers: snapshot.joinedTriggers } : { joinedTriggers: 0, unavailable: (live as { unavailable: string }).unavailable },
+        live: snapshot
+          ? { joinedTriggers: snapshot.joinedTriggers, ...(snapshot.awareness ? { awareness: snapshot.awareness } : {}) }
+          : { joinedTriggers: 0, unavailable: (live as { unavailable: string }).unavailable },
         pending: await withReports(pending),
         othersDeciding: deciding.filter((d) => !('votesAs' in d.you)),
         corrections,
