@@ -42,6 +42,7 @@ const expectedAccess: Record<string, Role[] | 'public' | 'integration-key'> = {
   'GET /v1/reports/{id}': readers,
   'POST /v1/reports/{id}/fields': ['compliance', 'admin'],
   'POST /v1/reports/{id}/approve': ['compliance', 'admin'],
+  'POST /v1/reports/{id}/declare-submitted': ['compliance', 'admin'],
   'GET /v1/incidents/{id}/notifications': readers,
   'GET /v1/tasks': readers,
   'POST /v1/tasks/{id}/done': readers,
