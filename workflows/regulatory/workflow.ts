@@ -240,7 +240,7 @@ export async function regulatoryClockWorkflow(start: RegulatoryClockStart): Prom
           page(start.approvers, 'report-drafted', `${key}:drafted`, (name) => reportDrafted(incident, name, ref()), {
             what: `Review, complete and approve the ${clock.report} report to ${regime.name} before ${state.dueAt}`,
             path: `/console/incidents/${incident.incidentId}#decisions`,
-            command: `correx report list ${incident.incidentId}   (then: correx report approve <report id>)`,
+            command: `correx report list ${incident.incidentId}   (then: correx report show <report id>; edit --set 'field=value'; approve)`,
           }),
         );
       }
