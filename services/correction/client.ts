@@ -11,10 +11,10 @@ export class CorrectionClient {
     return this.client.workflow.getHandle(correctionWorkflowId).query(correctionStateQuery);
   }
 
-  decide(correctionWorkflowId: string, decision: CorrectionDecision): Promise<CorrectionSnapshot> {
+  decide(correctionWorkflowId: string, decision: CorrectionDecision, options: { updateId?: string } = {}): Promise<CorrectionSnapshot> {
     return this.onCorrection(
       correctionWorkflowId,
-      (handle) => handle.executeUpdate(decideCorrectionUpdate, { args: [decision] }),
+      (handle) => handle.executeUpdate(decideCorrectionUpdate, { args: [decision], ...(options.updateId ? { updateId: options.updateId } : {}) }),
       'is no longer pending a decision',
     );
   }

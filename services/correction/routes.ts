@@ -185,12 +185,21 @@ export function correctionRoutes(app: CorrexApp, deps: RouteDependencies): void 
       operationId: 'decideCorrection',
       summary: "Approve or reject a proposed correction (the runbook's decision authority decides whose vote counts)",
       params: CorrectionParams,
+      // A vote retried after a lost answer (a 503 while a worker restarts) must answer as the first did, not "already voted".
+      headers: IdempotencyKeyHeaders,
       body: DecisionBody,
       response: { 200: CorrectionSnapshot.describe("The correction's approval state after this vote") },
     },
-    handler: async (request) => {
+    handler: async (request, reply) => {
       const { workflowId } = await correctionAndIncident(request.params.id);
-      return deps.corrections.decide(workflowId, { ...request.body, actor: actorOf(request), at: new Date().toISOString() });
+      return idempotent(deps.db, request, reply, async (updateId) => ({
+        status: 200,
+        body: await deps.corrections.decide(
+          workflowId,
+          { ...request.body, actor: actorOf(request), at: new Date().toISOString() },
+          updateId ? { updateId } : {},
+        ),
+      }));
     },
   });
 
@@ -214,17 +223,21 @@ export function correctionRoutes(app: CorrexApp, deps: RouteDependencies): void 
       description:
         "Lifting takes the same authority and quorum as applying unless the runbook's liftAuthority says otherwise: each vote from a different person holding a different role, never the proposer's. A vote short of the quorum is recorded (`lift.decided` false) and the answer names who can give the votes still missing.",
       params: CorrectionParams,
+      // A lift retried after a lost answer must answer as the first did, not "not in force (it is lifting)".
+      headers: IdempotencyKeyHeaders,
       body: LiftBody,
       response: { 200: LiftAnswer },
     },
-    handler: async (request) => {
+    handler: async (request, reply) => {
       const { incident } = await correctionAndIncident(request.params.id);
-      return deps.incidents.lift(incident.workflow_id, {
-        correctionId: request.params.id,
-        ...request.body,
-        actor: actorOf(request),
-        at: new Date().toISOString(),
-      });
+      return idempotent(deps.db, request, reply, async (updateId) => ({
+        status: 200,
+        body: await deps.incidents.lift(
+          incident.workflow_id,
+          { correctionId: request.params.id, ...request.body, actor: actorOf(request), at: new Date().toISOString() },
+          updateId ? { updateId } : {},
+        ),
+      }));
     },
   });
 

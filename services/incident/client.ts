@@ -115,8 +115,12 @@ export class IncidentClient {
   }
 
   /** Lifts a correction in force, through its incident (authority and, for the last one, restoration criteria). */
-  lift(incidentWorkflowId: string, lift: CorrectionLift): Promise<LiftAnswer> {
-    return refusalsAsErrors(this.client.workflow.getHandle(incidentWorkflowId).executeUpdate(liftCorrectionUpdate, { args: [lift] }));
+  lift(incidentWorkflowId: string, lift: CorrectionLift, options: { updateId?: string } = {}): Promise<LiftAnswer> {
+    return refusalsAsErrors(
+      this.client.workflow
+        .getHandle(incidentWorkflowId)
+        .executeUpdate(liftCorrectionUpdate, { args: [lift], ...(options.updateId ? { updateId: options.updateId } : {}) }),
+    );
   }
 
   /** Sets or revises the incident's classes (validated here), which re-plans its regulator clocks. */

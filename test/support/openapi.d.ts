@@ -3432,7 +3432,10 @@ export interface operations {
     decideCorrection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A fresh value (a UUID) per action, sent again unchanged on each retry of it. The same key from the same token answers with the result of the first request, without acting again; the same key with a different request answers 422. Keys are kept for 24 hours. */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
@@ -3609,7 +3612,10 @@ export interface operations {
     liftCorrection: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A fresh value (a UUID) per action, sent again unchanged on each retry of it. The same key from the same token answers with the result of the first request, without acting again; the same key with a different request answers 422. Keys are kept for 24 hours. */
+                "idempotency-key"?: string;
+            };
             path: {
                 id: string;
             };
