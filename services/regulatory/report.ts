@@ -1,4 +1,4 @@
-import { scopeInWords } from '../correction/wording.js';
+import { capitalised, correctionInWords, momentInWords } from '../correction/wording.js';
 import type { FieldError } from '../errors.js';
 import type { CorrectionRow, IncidentRow } from '../db/schema.js';
 import type { AiSystem } from '../runbook/schema.js';
@@ -36,13 +36,22 @@ export interface DerivedReport {
 
 const iso = (d: Date) => d.toISOString();
 
-function correctionsInWords(corrections: CorrectionRow[]): string {
+/**
+ * What each correction does, in words, and when it was in force: facts a regulator can read. The
+ * proposer's reason is internal and stays out (compliance may add to it).
+ */
+function correctionsInWords(corrections: CorrectionRow[], system: string): string {
   if (corrections.length === 0) return 'none yet (no correction has been proposed)';
   return corrections
-    .map(
-      (k) =>
-        `${k.kind} for ${scopeInWords(k.scope)}: ${k.state}${k.applied_at ? `, applied ${iso(k.applied_at)}` : ''}${k.lifted_at ? `, lifted ${iso(k.lifted_at)}` : ''} - ${k.reason}`,
-    )
+    .map((k) => {
+      const what = capitalised(correctionInWords(k.kind, k.scope, k.parameters, system));
+      const when = k.lifted_at
+        ? `in force from ${momentInWords(iso(k.applied_at ?? k.lifted_at))} to ${momentInWords(iso(k.lifted_at))}`
+        : k.applied_at
+          ? `in force since ${momentInWords(iso(k.applied_at))}`
+          : `${k.state}, not in force`;
+      return `${what}: ${when}.`;
+    })
     .join('\n');
 }
 
@@ -69,7 +78,7 @@ function chainOfEvents(incident: IncidentRow, corrections: CorrectionRow[]): str
  */
 export function deriveReport(c: ReportContext): DerivedReport {
   const { incident, system, corrections, regime, clock } = c;
-  const remedial = correctionsInWords(corrections);
+  const remedial = correctionsInWords(corrections, system.name);
   const known: Record<string, string> = {
     authority: regime.recipient,
     'report type': clock.report,

@@ -4,6 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listTimeline } from '../../services/timeline/repository.js';
 import { expectCount, expectText, launchChromium } from '../support/browser.js';
+import { openClassifiedIncident } from '../support/api.js';
 import { layoutProblems } from '../support/console.js';
 import { eventually } from '../support/database.js';
 import { projectRoot } from '../support/environment.js';
@@ -40,19 +41,12 @@ describe('compliance completes and sends a GDPR report from the mail, in the con
 
   it('classifying the incident as a personal data breach tells compliance of the clock by mail, with a console link', async () => {
     const jonas = await stack.api.token('jonas-berg', ['responder']);
-    const opened = await stack.api.call('POST', '/v1/incidents', {
-      token: jonas,
-      body: { systemId: 'frontier-assistant', title: 'Chat titles of other tenants shown in the sidebar', severity: 'SEV2', dedupKey: 'report-journey' },
-    });
-    expect(opened.status, JSON.stringify(opened.body)).toBe(202);
-    incidentId = opened.body.incidentId;
-    await eventually(async () => ((await stack.api.call('GET', `/v1/incidents/${incidentId}`, { token: jonas })).status === 200 ? true : undefined));
-    expect((await stack.api.call('POST', `/v1/incidents/${incidentId}/acknowledge`, { token: jonas, body: {} })).status).toBe(200);
-    const classified = await stack.api.call('POST', `/v1/incidents/${incidentId}/classify`, {
-      token: jonas,
-      body: { classes: ['personal-data-breach'], reason: 'conversation titles of other tenants were readable' },
-    });
-    expect(classified.status, JSON.stringify(classified.body)).toBe(200);
+    incidentId = await openClassifiedIncident(
+      stack.api,
+      jonas,
+      { systemId: 'frontier-assistant', title: 'Chat titles of other tenants shown in the sidebar', severity: 'SEV2', dedupKey: 'report-journey' },
+      { classes: ['personal-data-breach'], reason: 'conversation titles of other tenants were readable' },
+    );
 
     drafted = await eventually(async () => stack.mail.to(compliance).find((m) => m.subject.includes(`notification report to ${regime}`)), 30_000);
     expect(drafted.text).toContain(`What to do: Review, complete and approve the notification report to ${regime} before`);
@@ -114,7 +108,7 @@ describe('compliance completes and sends a GDPR report from the mail, in the con
     await expectText(field(page, 'DPO contact'), 'missing');
     // The correction applied after drafting is in the draft, marked as a change since it was made.
     expect(await field(page, 'measures taken').locator('textarea').inputValue()).toMatch(
-      /^rate_limit for the tier free: active, applied \S+ - Slow the scraping while the fix ships$/,
+      /^Meridian Assistant API accepts at most \d+ requests a minute per (user|organisation) from the tier free: in force since .+ UTC\.$/,
     );
     await expectText(field(page, 'measures taken'), 'changed since drafted');
     await expectText(field(page, 'measures taken').locator('dl.facts'), 'When drafted\nnone yet (no correction has been proposed)');
@@ -183,10 +177,12 @@ describe('compliance completes and sends a GDPR report from the mail, in the con
       people,
       'Data Protection Officer, dpo@meridian.example, +353 1 555 0100',
       consequences,
-      'rate_limit for the tier free: active, applied',
+      'requests a minute per user from the tier free: in force since',
     ])
       expect(mail.text).toContain(text);
     expect(mail.text).not.toMatch(/to be completed|Incomplete|\(missing\)/);
+    // The proposer's internal reason is not the regulator's to read.
+    expect(mail.text).not.toContain('Slow the scraping while the fix ships');
     const clock = (await stack.api.call('GET', `/v1/incidents/${incidentId}`, { token: hannah })).body.live.regulatoryClocks[0].workflowId as string;
     await stack.settled(clock);
     expect(stack.mail.to(regulator)).toHaveLength(1);

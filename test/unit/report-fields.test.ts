@@ -43,6 +43,7 @@ const system = {
 const rateLimit = {
   kind: 'rate_limit',
   scope: { tiers: ['free'] },
+  parameters: { requestsPerMinute: 10, per: 'user' },
   state: 'active',
   reason: 'Slow the scraping while the fix ships',
   proposed_at: new Date('2026-12-02T09:10:00Z'),
@@ -77,7 +78,10 @@ describe('a regulator report drafted from the incident', () => {
     const fields = reportFields(gdpr.content, now.content, {}, drafted);
     const measures = fields.find((f) => f.name === 'measures taken')!;
     expect(measures).toMatchObject({ source: 'derived', changedSinceDrafted: true, drafted: expect.stringMatching(/none yet/) });
-    expect(measures.value).toBe('rate_limit for the tier free: active, applied 2026-12-02T09:12:00.000Z - Slow the scraping while the fix ships');
+    // In words a regulator reads, without the proposer's internal reason.
+    expect(measures.value).toBe(
+      'Meridian Assistant API accepts at most 10 requests a minute per user from the tier free: in force since 2 December 2026, 09:12 UTC.',
+    );
     expect(fields.find((f) => f.name === 'nature of the breach')).toMatchObject({ source: 'derived', changedSinceDrafted: false });
   });
 
@@ -88,7 +92,7 @@ describe('a regulator report drafted from the incident', () => {
     expect(fields.find((f) => f.name === 'measures taken')).toMatchObject({
       value: 'Free tier rate-limited; tenant isolation fixed',
       source: 'edited',
-      derived: expect.stringMatching(/^rate_limit/),
+      derived: expect.stringMatching(/^Meridian Assistant API accepts at most 10 requests/),
     });
     expect(fields.find((f) => f.name === 'DPO contact')).toMatchObject({ value: 'dpo@meridian.example', source: 'edited' });
     expect(missingFields(fields)).toEqual(['categories and numbers of people and records', 'likely consequences']);
