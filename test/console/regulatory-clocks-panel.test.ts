@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { consoleSession } from '../support/console.js';
+import { openClassifiedIncident } from '../support/api.js';
 import { eventually } from '../support/database.js';
 import { useIncidentStack } from '../support/stack.js';
 
@@ -16,18 +17,12 @@ describe('console: what each regulator clock runs from', () => {
     const eline = await stack.api.token('eline-bos', ['compliance']);
     const awareSince = new Date(Date.now() - 6 * 3_600_000).toISOString();
     const reason = 'the ward sister phoned the on-call engineer at the start of the night shift';
-    const opened = await stack.api.call('POST', '/v1/incidents', {
-      token: ingrid,
-      body: { systemId: 'clinical-triage', title: 'Chest pain routed to the non-urgent queue', severity: 'SEV1', awareSince: { at: awareSince, reason } },
-    });
-    expect(opened.status, JSON.stringify(opened.body)).toBe(202);
-    const id = opened.body.incidentId as string;
-    expect((await stack.api.call('POST', `/v1/incidents/${id}/acknowledge`, { token: ingrid })).status).toBe(200);
-    const classified = await stack.api.call('POST', `/v1/incidents/${id}/classify`, {
-      token: ingrid,
-      body: { classes: ['significant-incident'], reason: 'ransomware on the triage integration' },
-    });
-    expect(classified.status, JSON.stringify(classified.body)).toBe(200);
+    const id = await openClassifiedIncident(
+      stack.api,
+      ingrid,
+      { systemId: 'clinical-triage', title: 'Chest pain routed to the non-urgent queue', severity: 'SEV1', awareSince: { at: awareSince, reason } },
+      { classes: ['significant-incident'], reason: 'ransomware on the triage integration' },
+    );
     const notification = await eventually(async () => {
       const reports = await stack.api.call('GET', `/v1/incidents/${id}/reports`, { token: eline });
       return (reports.body.items as { id: string; clockId: string }[] | undefined)?.find((r) => r.clockId === 'notification');

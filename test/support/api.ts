@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { expect } from 'vitest';
 import type { Kysely } from 'kysely';
 import { createToken } from '../../services/access/repository.js';
 import type { Role } from '../../services/access/roles.js';
@@ -102,4 +103,24 @@ export async function startApi(
       await app.close();
     },
   };
+}
+
+/**
+ * Where every regulator journey starts: a responder triggers an incident through the API, acknowledges
+ * it (becoming its commander) and classifies it. Returns the incident's id.
+ */
+export async function openClassifiedIncident(
+  api: RunningApi,
+  token: string,
+  trigger: Record<string, unknown>,
+  classification: { classes: string[]; reason: string },
+): Promise<string> {
+  const opened = await api.call('POST', '/v1/incidents', { token, body: trigger });
+  expect(opened.status, JSON.stringify(opened.body)).toBe(202);
+  const id = opened.body.incidentId as string;
+  const acknowledged = await api.call('POST', `/v1/incidents/${id}/acknowledge`, { token, body: {} });
+  expect(acknowledged.status, JSON.stringify(acknowledged.body)).toBe(200);
+  const classified = await api.call('POST', `/v1/incidents/${id}/classify`, { token, body: classification });
+  expect(classified.status, JSON.stringify(classified.body)).toBe(200);
+  return id;
 }

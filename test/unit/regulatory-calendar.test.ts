@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { addOffset, publicHolidays, type ClockOffset } from '../../services/regulatory/calendar.js';
 import { regimesById } from '../../services/regulatory/catalogue.js';
 import { Regime, RegimeCalendar } from '../../services/regulatory/regime.js';
+import { prng } from '../support/prng.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -58,18 +59,6 @@ function oracleBusinessDay(localDate: string, amount: number): string {
     if (date.getUTCDay() !== 0 && date.getUTCDay() !== 6 && !opmDates.has(iso)) left -= 1;
   }
   return new Date(day).toISOString().slice(0, 10);
-}
-
-/** A small seeded PRNG (mulberry32): the same "random" starts on every run. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 describe('SEC business days (America/New_York, US federal holidays, EDGAR closes at 17:30)', () => {

@@ -6,6 +6,7 @@ import { parseClockOffset, type ClockOffset } from '../../services/regulatory/ca
 import { regimeCatalogue, regimesById } from '../../services/regulatory/catalogue.js';
 import { clockDeadline } from '../../services/regulatory/deadline.js';
 import type { Regime, RegulatoryClock } from '../../services/regulatory/regime.js';
+import { prng } from '../support/prng.js';
 
 /** [what it checks, start of the clock, the incident's classes, occurrence, deadline, and for a clock with a `latest` bound the moment that runs from]. */
 type Case = [name: string, start: string, classes: string[], occurrence: number, due: string, latestStart?: string];
@@ -407,18 +408,6 @@ describe('regulator deadlines, worked out from the rules', () => {
 
 // ---------------------------------------------------------------------------------------------------
 // Properties over seeded random starts.
-
-/** mulberry32: the same "random" starts on every run. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
