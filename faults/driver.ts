@@ -8,6 +8,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Progress } from './progress.js';
+import { notYetInForce } from '../services/incident/rules.js';
+import { regimesById } from '../services/regulatory/catalogue.js';
 
 export interface Tokens {
   responder: string;
@@ -61,7 +63,9 @@ const SCOPES = {
  * faults can only make one late by losing it.
  */
 export const CLASSES = ['serious-harm-to-health', 'critical-safety-incident'];
-export const REGIMES_FOR_SERIOUS_HARM = ['eu-gpai-code-c9', 'us-ca-sb53', 'us-ny-raise'];
+const SERIOUS_HARM_REGIMES = ['eu-gpai-code-c9', 'us-ca-sb53', 'us-ny-raise'];
+/** The regimes those classes start on frontier-assistant that are in force today (RAISE only from 2027-01-01). */
+export const REGIMES_FOR_SERIOUS_HARM = SERIOUS_HARM_REGIMES.filter((id) => !notYetInForce(regimesById.get(id)!, new Date().toISOString()));
 
 interface Reply {
   status: number;
