@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listTimeline } from '../../services/timeline/repository.js';
 import { expectCount, expectText, launchChromium } from '../support/browser.js';
-import { openClassifiedIncident } from '../support/api.js';
+import { openClassifiedIncident, rateLimitInForce } from '../support/api.js';
 import { layoutProblems } from '../support/console.js';
 import { eventually } from '../support/database.js';
 import { projectRoot } from '../support/environment.js';
@@ -54,27 +54,8 @@ describe('compliance completes and sends a GDPR report from the mail, in the con
     reportId = (await stack.api.call('GET', `/v1/incidents/${incidentId}/reports`, { token: hannah })).body.items[0].id;
 
     // After the draft was made, a correction comes into force: the draft follows the incident.
-    const proposed = await stack.api.call('POST', `/v1/incidents/${incidentId}/corrections`, {
-      token: jonas,
-      body: {
-        kind: 'rate_limit',
-        scope: { tiers: ['free'] },
-        parameters: { requestsPerMinute: 10, per: 'user' },
-        reason: 'Slow the scraping while the fix ships',
-      },
-    });
-    expect(proposed.status, JSON.stringify(proposed.body)).toBe(201);
     const sofia = await stack.api.token('sofia-marquez', ['approver']);
-    const decided = await stack.api.call('POST', `/v1/corrections/${proposed.body.correctionId}/decision`, {
-      token: sofia,
-      body: { decision: 'approve', rationale: 'Contained and reversible' },
-    });
-    expect(decided.status, JSON.stringify(decided.body)).toBe(200);
-    await eventually(
-      async () =>
-        (await stack.api.call('GET', `/v1/corrections/${proposed.body.correctionId}`, { token: hannah })).body.state === 'active' ? true : undefined,
-      30_000,
-    );
+    await rateLimitInForce(stack.api, incidentId, jonas, sofia);
   }, 90_000);
 
   const openFromMail = async (viewport: { width: number; height: number }): Promise<Page> => {

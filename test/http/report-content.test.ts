@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listTimeline } from '../../services/timeline/repository.js';
 import { runCorrex, type CliResult } from '../support/cli.js';
-import { openClassifiedIncident } from '../support/api.js';
+import { openClassifiedIncident, rateLimitInForce } from '../support/api.js';
 import { eventually } from '../support/database.js';
 import { useIncidentStack } from '../support/stack.js';
 
@@ -149,26 +149,7 @@ describe("a regulator report's content, through the API and the CLI", () => {
     const before = await report();
     expect(field(before.fields, 'measures taken')).toMatchObject({ value: expect.stringMatching(/^none yet/), changedSinceDrafted: false });
 
-    const proposed = await stack.api.call('POST', `/v1/incidents/${incidentId}/corrections`, {
-      token: amara,
-      body: {
-        kind: 'rate_limit',
-        scope: { tiers: ['free'] },
-        parameters: { requestsPerMinute: 10, per: 'user' },
-        reason: 'Slow the scraping while the fix ships',
-      },
-    });
-    expect(proposed.status, JSON.stringify(proposed.body)).toBe(201);
-    const decided = await stack.api.call('POST', `/v1/corrections/${proposed.body.correctionId}/decision`, {
-      token: sofia,
-      body: { decision: 'approve', rationale: 'Contained and reversible' },
-    });
-    expect(decided.status, JSON.stringify(decided.body)).toBe(200);
-    await eventually(
-      async () =>
-        (await stack.api.call('GET', `/v1/corrections/${proposed.body.correctionId}`, { token: hannah })).body.state === 'active' ? true : undefined,
-      30_000,
-    );
+    await rateLimitInForce(stack.api, incidentId, amara, sofia);
 
     const after = await report();
     const measures = field(after.fields, 'measures taken');

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { jsonb } from '../../services/db/jsonb.js';
 import type { IncidentState } from '../../services/incident/schema.js';
 import { durationBuckets } from '../../services/metrics/prometheus.js';
-import { startApi, type RunningApi } from '../support/api.js';
+import { startApi, type RunningApi, rateLimitInForce } from '../support/api.js';
 import { eventually } from '../support/database.js';
 import { useIncidentStack } from '../support/stack.js';
 
@@ -131,26 +131,7 @@ describe('metrics: per incident, per system and for Prometheus, from PostgreSQL,
       body: { classes: ['serious-harm-to-health'], reason: 'A user was harmed' },
     });
     expect(classified.status, JSON.stringify(classified.body)).toBe(200);
-    const proposed = await stack.api.call('POST', `/v1/incidents/${incidentId}/corrections`, {
-      token: responder,
-      body: {
-        kind: 'rate_limit',
-        scope: { tiers: ['free'] },
-        parameters: { requestsPerMinute: 10, per: 'user' },
-        reason: 'Slow the scraping while the fix ships',
-      },
-    });
-    expect(proposed.status, JSON.stringify(proposed.body)).toBe(201);
-    const decided = await stack.api.call('POST', `/v1/corrections/${proposed.body.correctionId}/decision`, {
-      token: approver,
-      body: { decision: 'approve', rationale: 'Contained and reversible' },
-    });
-    expect(decided.status, JSON.stringify(decided.body)).toBe(200);
-    await eventually(
-      async () =>
-        (await stack.api.call('GET', `/v1/corrections/${proposed.body.correctionId}`, { token: reader })).body.state === 'active' ? true : undefined,
-      30_000,
-    );
+    await rateLimitInForce(stack.api, incidentId, responder, approver);
 
     // The first report its clock (not only its row) holds as drafted, so that it can be approved.
     const drafted = await eventually(async () => {

@@ -124,3 +124,32 @@ export async function openClassifiedIncident(
   expect(classified.status, JSON.stringify(classified.body)).toBe(200);
   return id;
 }
+
+/**
+ * A free-tier rate limit proposed by `proposer` and approved by `approver` through the API, waited for
+ * until it is in force. Returns the correction's id.
+ */
+export async function rateLimitInForce(api: RunningApi, incidentId: string, proposer: string, approver: string): Promise<string> {
+  const proposed = await api.call('POST', `/v1/incidents/${incidentId}/corrections`, {
+    token: proposer,
+    body: {
+      kind: 'rate_limit',
+      scope: { tiers: ['free'] },
+      parameters: { requestsPerMinute: 10, per: 'user' },
+      reason: 'Slow the scraping while the fix ships',
+    },
+  });
+  expect(proposed.status, JSON.stringify(proposed.body)).toBe(201);
+  const id = proposed.body.correctionId as string;
+  const decided = await api.call('POST', `/v1/corrections/${id}/decision`, {
+    token: approver,
+    body: { decision: 'approve', rationale: 'Contained and reversible' },
+  });
+  expect(decided.status, JSON.stringify(decided.body)).toBe(200);
+  const deadline = Date.now() + 30_000;
+  while ((await api.call('GET', `/v1/corrections/${id}`, { token: approver })).body.state !== 'active') {
+    if (Date.now() > deadline) throw new Error(`correction ${id} not in force within 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return id;
+}
