@@ -23,7 +23,7 @@ export interface Enforcement {
 }
 
 export function createCorrectionActivities({ db, secret }: CorrectionActivityDependencies) {
-  const enforcer = (plan: EnforcementPlan) => enforcerFor(plan, { secret });
+  const enforcer = (plan: EnforcementPlan) => enforcerFor(plan, { secret, db });
   return {
     async recordCorrectionProposed(correction: ProposedCorrection): Promise<void> {
       await recordCorrectionProposed(db, correction);

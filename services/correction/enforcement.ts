@@ -1,6 +1,10 @@
 import { createHmac } from 'node:crypto';
 import type { CorrectionKind, CorrectionScope } from './schema.js';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
+import { parseDuration } from '../duration.js';
 import type { EnforcementPlan } from '../incident/plan.js';
+import { awaitEnforcement, changePolicy } from './policy-versions.js';
 
 export interface CorrectionToEnforce {
   id: string;
@@ -28,12 +32,13 @@ export class EnforcementFailure extends Error {
 export interface EnforcerDependencies {
   /** Reads a secret by environment variable name (the runbook names the variable, never the secret). */
   secret: (name: string) => string | undefined;
+  db: Kysely<Database>;
 }
 
 export function enforcerFor(plan: EnforcementPlan, deps: EnforcerDependencies): Enforcer {
   switch (plan.adapter) {
     case 'policy':
-      return policyEnforcer;
+      return policyEnforcer(plan, deps.db);
     case 'webhook':
       return webhookEnforcer(plan, deps);
     case 'dry-run':
@@ -42,12 +47,24 @@ export function enforcerFor(plan: EnforcementPlan, deps: EnforcerDependencies): 
 }
 
 /**
- * The built-in adapter: the corrections table is the policy gateways read, and the workflow's record of
- * `correction.applied` / `correction.lifted` (recordCorrectionTransition) stamps `applied_at` /
- * `lifted_at` with its timeline event. That record is the enforcement, so there is nothing to do here
- * first or to read back: the row's times are the timeline's.
+ * The built-in adapter: applying puts the correction into the system's policy (a new policy version,
+ * `applied_at`), lifting takes it out; every API instance answers gateways from that policy in memory.
+ * Verified once every API instance and every gateway that holds the policy itself has the version
+ * (services/correction/policy-versions.ts), or after `verifyWithin` with a recorded warning.
  */
-const policyEnforcer: Enforcer = { adapter: 'policy', apply: async () => {}, lift: async () => {}, verify: async () => true };
+function policyEnforcer(plan: Extract<EnforcementPlan, { adapter: 'policy' }>, db: Kysely<Database>): Enforcer {
+  // Plans recorded before gateways were verified have no verifyWithin.
+  const withinMs = parseDuration(plan.verifyWithin ?? '5s') ?? 5_000;
+  return {
+    adapter: 'policy',
+    apply: (c) => changePolicy(db, c.id, 'applied'),
+    lift: (c) => changePolicy(db, c.id, 'lifted'),
+    async verify(c, expected) {
+      await awaitEnforcement(db, c, expected, withinMs);
+      return true;
+    },
+  };
+}
 
 /**
  * Signature of a webhook body: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, as in

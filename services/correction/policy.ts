@@ -51,6 +51,14 @@ export const Decision = z.strictObject({
 });
 export type Decision = z.infer<typeof Decision>;
 
+/** The decision as `POST /v1/decide` answers it: under which policy version, and for a rate limit, whether this request is within it. */
+export const DecisionAnswer = Decision.extend({
+  policyVersion: z.number().int().nonnegative().describe("The version of the system's policy the decision was made under"),
+  admitted: z.boolean().optional().describe('With throttle: whether this request is within the limit, counted across every API instance'),
+  retryAfterSeconds: z.number().int().positive().optional().describe('With throttle and not admitted: when the count starts again'),
+  message: z.string().optional().describe('With deny, or throttle not admitted: what to tell the person whose request it is (no internal rationale)'),
+});
+
 /** Whether a request falls in a correction's scope: all traffic, or any listed segment it belongs to. */
 export function inScope(scope: CorrectionScope, request: DecisionRequest): boolean {
   if ('all' in scope) return true;

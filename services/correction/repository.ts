@@ -4,6 +4,7 @@ import type { ApprovalsTable, CorrectionRow, CorrectionsTable, Database } from '
 import { jsonb } from '../db/jsonb.js';
 import type { TimelineEventKind } from '../timeline/kinds.js';
 import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js';
+import { stampPolicyChange } from './policy-versions.js';
 import type { ActiveCorrection } from './policy.js';
 import type { CorrectionKind, CorrectionScope, ProposedCorrection } from './schema.js';
 import type { CorrectionState } from './states.js';
@@ -67,9 +68,11 @@ export async function recordCorrectionTransition(db: Kysely<Database>, t: Correc
   await withIncidentLock(db, t.incidentId, async (trx) => {
     const set: Partial<Record<keyof CorrectionsTable, unknown>> = { updated_at: new Date() };
     if (t.state) set.state = t.state;
-    // The only writer of these stamps (the policy gateways read applied_at and lifted_at, so for them
-    // this is the moment a correction takes effect or ends). The first time wins: retries must not move it.
-    if (t.stamp) set[t.stamp] = sql`coalesce(${sql.ref(t.stamp)}, ${at}::timestamptz)`;
+    // The first time wins: retries must not move a stamp. applied_at and lifted_at are when the
+    // correction entered and left the policy gateways are answered from (the built-in enforcer stamps
+    // them as it applies; for the others, this record is that moment), each a new policy version.
+    if (t.stamp === 'applied_at' || t.stamp === 'lifted_at') await stampPolicyChange(trx, t.correctionId, t.stamp === 'applied_at' ? 'applied' : 'lifted', at);
+    else if (t.stamp) set[t.stamp] = sql`coalesce(${sql.ref(t.stamp)}, ${at}::timestamptz)`;
     await trx
       .updateTable('corrections')
       .set(set as never)

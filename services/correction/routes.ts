@@ -5,8 +5,13 @@ import { idempotent, IdempotencyKeyHeaders } from '../http/idempotency.js';
 import { correctionWorkflowId } from '../identity.js';
 import { IncidentParams, incidentOr404 } from '../incident/routes.js';
 import type { CorrectionRow } from '../db/schema.js';
-import { Decision, DecisionRequest, PolicyCorrection, decide } from './policy.js';
-import { activeCorrections, findCorrection, listCorrections, policyEtag } from './repository.js';
+import { DecisionAnswer, DecisionRequest, PolicyCorrection } from './policy.js';
+import { findCorrection, listCorrections, policyEtag } from './repository.js';
+import { Instant } from '../instant.js';
+import { answerRequest } from './gateways.js';
+import { enforcementStatus } from './policy-versions.js';
+import { enforcementPointKinds } from './kinds.js';
+import { sendProblem } from '../http/problem.js';
 import { CorrectionProposalInput, CorrectionSnapshot, CorrectionView, CorrectionWithLive, LiftProgressView, Prose } from './schema.js';
 import { IncidentSnapshot, SystemId } from '../incident/schema.js';
 
@@ -34,7 +39,31 @@ const Proposed = z
   })
   .describe('Proposed, and on record: decide on it or read it at once');
 const CorrectionList = z.strictObject({ items: z.array(CorrectionView).describe('Oldest proposal first') });
-const PolicyBody = z.strictObject({ systemId: z.string(), corrections: z.array(PolicyCorrection).describe('Oldest applied first') });
+const PolicyBody = z.strictObject({
+  systemId: z.string(),
+  policyVersion: z.number().int().nonnegative().describe('Counts every change of the policy (a correction applied or lifted); 0 before the first'),
+  corrections: z.array(PolicyCorrection).describe('Oldest applied first'),
+});
+const EnforcementStatusBody = z.strictObject({
+  systemId: z.string(),
+  version: z.number().int().nonnegative().describe("The system's policy version now"),
+  instances: z
+    .array(z.strictObject({ instanceId: z.string(), version: z.number().int().nonnegative(), heartbeatAt: Instant }))
+    .describe('API instances holding this policy in memory, heard from within the last 3 s'),
+  points: z
+    .array(
+      z.strictObject({
+        pointId: z.string(),
+        kind: z.enum(enforcementPointKinds),
+        owner: z.string().describe('Who the credential it uses belongs to'),
+        version: z.number().int().nonnegative().describe('The version of the last decision (or policy) it was given'),
+        decisions: z.number().int().nonnegative(),
+        firstSeenAt: Instant,
+        lastSeenAt: Instant,
+      }),
+    )
+    .describe('Gateways heard from within the last 10 minutes'),
+});
 const PolicyHeaders = z.looseObject({
   'if-none-match': z.string().optional().describe('The ETag of the policy the gateway holds: answered 304 without a body while it is current'),
 });
@@ -241,15 +270,19 @@ export function correctionRoutes(app: CorrexApp, deps: RouteDependencies): void 
     },
   });
 
-  // Enforcement points ask these on every request path, so they answer from PostgreSQL alone.
+  // Enforcement points ask these on every request path, so they answer from the policy held in memory
+  // (services/correction/live-policy.ts), with credentials checked from memory and no per-token rate limit.
   const policyTags = ['policy'];
   const gateways = [...readers, 'gateway'] as const;
+  const live = deps.gateways.livePolicy;
   app.get('/v1/policy/:systemId', {
-    config: { access: gateways },
+    config: { access: gateways, gateway: true, rateLimit: false, alsoAnswers: [503] },
     schema: {
       tags: policyTags,
       operationId: 'getPolicy',
       summary: 'The corrections in force for a system (ETag; If-None-Match answers 304)',
+      description:
+        'A gateway that holds the policy itself polls this with If-None-Match. The ETag carries the policy version; the version it last fetched is recorded as its enforcement point (`x-correx-enforcement-point`, else `policy:<token owner>`), and a correction is verified only once such readers hold it.',
       params: z.strictObject({ systemId: SystemId }),
       headers: PolicyHeaders,
       response: {
@@ -259,24 +292,78 @@ export function correctionRoutes(app: CorrexApp, deps: RouteDependencies): void 
     },
     handler: async (request, reply) => {
       const { systemId } = request.params;
-      const active = await activeCorrections(deps.db, systemId);
-      const etag = policyEtag(active);
-      reply.header('etag', etag).header('cache-control', 'no-cache');
+      const policy = await live.policy(systemId);
+      if (policy === 'stale') {
+        reply.header('retry-after', '1');
+        return sendProblem(reply, {
+          title: 'Service unavailable',
+          status: 503,
+          detail: 'the policy cannot be confirmed at the moment (PostgreSQL does not answer); retry shortly',
+        });
+      }
+      const point = request.headers['x-correx-enforcement-point'];
+      live.observe({
+        systemId,
+        pointId: typeof point === 'string' && point ? point : `policy:${request.principal!.owner}`,
+        kind: 'policy',
+        owner: request.principal!.owner,
+        version: policy.version,
+      });
+      const etag = `"v${policy.version}-${policyEtag(policy.corrections).slice(1, 17)}"`;
+      reply.header('etag', etag).header('cache-control', 'no-cache').header('x-correx-policy-version', String(policy.version));
       if (request.headers['if-none-match'] === etag) return reply.code(304).send(undefined);
       // The rows hold what the proposals' schema accepted, so each kind's parameters are that kind's.
-      return { systemId, corrections: active as PolicyCorrection[] };
+      return { systemId, policyVersion: policy.version, corrections: policy.corrections as PolicyCorrection[] };
     },
   });
 
+  app.get('/v1/systems/:systemId/enforcement', {
+    config: { access: readers },
+    schema: {
+      tags: policyTags,
+      operationId: 'getEnforcement',
+      summary: "Where a system's corrections are enforced: its policy version, the API instances answering from it, and the gateways asking",
+      description:
+        'A correction is verified once every instance listed (and every gateway of kind `policy`, which holds the policy itself) holds a version at least its own. Gateways that ask before each request (envoy, litellm, decide) enforce the version of the instance that answers them; theirs is the version of the last decision they were given.',
+      params: z.strictObject({ systemId: SystemId }),
+      response: { 200: EnforcementStatusBody },
+    },
+    handler: async (request) => enforcementStatus(deps.db, request.params.systemId),
+  });
+
   app.post('/v1/decide', {
-    config: { access: gateways },
+    config: { access: gateways, gateway: true, rateLimit: false, alsoAnswers: [503] },
     schema: {
       tags: policyTags,
       operationId: 'decideRequest',
       summary: 'Allow, deny or throttle one request under the corrections in force',
+      description:
+        "Answered from the policy this API instance holds in memory. A rate limit is counted here, across every API instance: `throttle` with `admitted: false` means this request is over the limit (refuse it, 429, after `retryAfterSeconds`); with `admitted: true` it is within it. While the instance cannot confirm its policy it answers 503 and the gateway should do as the system's runbook says (failMode).",
       body: DecisionRequest,
-      response: { 200: Decision },
+      response: { 200: DecisionAnswer },
     },
-    handler: async (request) => decide(await activeCorrections(deps.db, request.body.systemId), request.body),
+    handler: async (request, reply) => {
+      const system = await deps.runbooks.find(request.body.systemId);
+      const name = system?.runbook.system.name ?? request.body.systemId;
+      const failMode = system?.runbook.system.enforcement.adapter === 'policy' ? system.runbook.system.enforcement.failMode : 'closed';
+      const point = request.headers['x-correx-enforcement-point'];
+      const answer = await answerRequest(
+        deps.gateways,
+        request.body,
+        { kind: 'decide', principal: request.principal!, pointId: typeof point === 'string' && point ? point : undefined },
+        { name, failMode },
+      );
+      if (answer.outcome === 'unavailable') {
+        reply.header('retry-after', '1');
+        return sendProblem(reply, { title: 'Service unavailable', status: 503, detail: answer.message });
+      }
+      return {
+        ...answer.decision,
+        policyVersion: answer.policyVersion,
+        ...(answer.outcome === 'throttle' ? { admitted: false, retryAfterSeconds: answer.retryAfterSeconds, message: answer.message } : {}),
+        ...(answer.outcome === 'allow' && answer.admission ? { admitted: true } : {}),
+        ...(answer.outcome === 'deny' ? { message: answer.message } : {}),
+      };
+    },
   });
 }

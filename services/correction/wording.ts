@@ -97,3 +97,31 @@ function list(items: string[]): string {
 export function capitalised(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
+
+/**
+ * What a gateway tells the person whose request a correction refused: the restriction, in words, and
+ * the correction to quote to support; never the internal rationale, nor who else is restricted.
+ */
+export function refusalInWords(
+  refusal: { kind: CorrectionKind; id: string; parameters: Record<string, unknown> },
+  request: { useCase?: string; capability?: string },
+  system: string,
+): string {
+  const quote = `(correction ${refusal.id})`;
+  const text = (value: unknown) => (Array.isArray(value) ? list(value.map(String)) : String(value));
+  switch (refusal.kind) {
+    case 'shutdown':
+      return `${system} is not available: its operator has shut it down while an incident is handled ${quote}.`;
+    case 'user_restriction':
+      return `${system} is not available to you: its operator has restricted access while an incident is handled ${quote}.`;
+    case 'use_case_restriction':
+      return `${system} may not be used for ${request.useCase ?? text(refusal.parameters.prohibitedUseCases)} at present: its operator has restricted this use while an incident is handled ${quote}.`;
+    case 'capability_restriction':
+      return `The ${request.capability ?? 'requested'} capability of ${system} is switched off at present while an incident is handled ${quote}.`;
+    case 'rate_limit':
+      return `${system} accepts at most ${text(refusal.parameters.requestsPerMinute)} requests a minute per ${refusal.parameters.per === 'org' ? 'organisation' : 'user'} at present, while an incident is handled ${quote}.`;
+    case 'rollback':
+      return `${system} serves an earlier model version at present ${quote}.`;
+  }
+  return `${system} is restricted at present ${quote}.`;
+}

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Insertable, RawBuilder, Selectable } from 'kysely';
+import type { EnforcementPointKind } from '../correction/kinds.js';
 import type { CorrectionKind } from '../correction/schema.js';
 import type { CorrectionState } from '../correction/states.js';
 import type { IncidentState } from '../incident/schema.js';
@@ -96,8 +97,46 @@ export interface CorrectionsTable {
   applied_at: Timestamp | null;
   verified_at: Timestamp | null;
   lifted_at: Timestamp | null;
+  /** The system's policy version this correction entered the policy with, and left it with. */
+  applied_version: ColumnType<number | null, number | null | undefined, number | null>;
+  lifted_version: ColumnType<number | null, number | null | undefined, number | null>;
   created_at: CreatedAt;
   updated_at: UpdatedAt;
+}
+
+/** Each change of a system's policy (a correction taking effect or ending) is a new version. */
+export interface PolicyVersionsTable {
+  system_id: string;
+  version: number;
+  changed_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** An API instance answering decisions from memory, and the policy version it holds per system. */
+export interface DecisionInstancesTable {
+  instance_id: string;
+  versions: JsonWithDefault<Record<string, number>>;
+  started_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  heartbeat_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** A gateway that asks for decisions, and the policy version of the last decision it was given. */
+export interface EnforcementPointsTable {
+  system_id: string;
+  point_id: string;
+  kind: EnforcementPointKind;
+  owner: string;
+  policy_version: number;
+  decisions: ColumnType<number, number | undefined, number>;
+  first_seen_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  last_seen_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** Requests counted under a rate-limit correction, per user or org and window, shared by every instance. */
+export interface RateLimitCountsTable {
+  correction_id: string;
+  subject: string;
+  window_start: ColumnType<Date, Date | string, Date | string>;
+  count: number;
 }
 
 export interface ApprovalsTable {
@@ -289,6 +328,10 @@ export interface Database {
   after_action_reviews: AfterActionReviewsTable;
   console_sessions: ConsoleSessionsTable;
   idempotency_keys: IdempotencyKeysTable;
+  policy_versions: PolicyVersionsTable;
+  decision_instances: DecisionInstancesTable;
+  enforcement_points: EnforcementPointsTable;
+  rate_limit_counts: RateLimitCountsTable;
 }
 
 export type IncidentRow = Selectable<IncidentsTable>;

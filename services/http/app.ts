@@ -3,6 +3,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Kysely } from 'kysely';
 import type { Access, Principal } from '../access/roles.js';
+import type { GatewayDependencies } from '../correction/gateways.js';
 import type { Database } from '../db/schema.js';
 import type { MonitorClient } from '../monitoring/client.js';
 import type { RunbookCatalogue } from '../runbook/catalogue.js';
@@ -14,6 +15,8 @@ declare module 'fastify' {
     access?: Access;
     /** PagerDuty's clients expect its own error bodies. */
     errorFormat?: 'problem' | 'pagerduty';
+    /** Gateway traffic (a decision before each model request): the token is checked from memory, within the policy's staleness bound. */
+    gateway?: boolean;
   }
   interface FastifyRequest {
     principal?: Principal;
@@ -22,9 +25,13 @@ declare module 'fastify' {
 
 export type CorrexApp = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
 
-/** What route modules are given: the typed clients and repositories, never a process-local cache. */
+/**
+ * What route modules are given: the typed clients and repositories. The one process-local cache is the
+ * policy gateways are answered from, whose staleness is bounded (services/correction/live-policy.ts).
+ */
 export interface RouteDependencies extends WorkflowClients {
   db: Kysely<Database>;
+  gateways: GatewayDependencies;
   runbooks: RunbookCatalogue;
   monitor: MonitorClient;
   /** How long a write waits for its workflow to record the row it answers with (untilRecorded); 10 s by default. */

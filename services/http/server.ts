@@ -28,6 +28,9 @@ import { reviewRoutes } from '../review/routes.js';
 import { taskRoutes } from '../task/routes.js';
 import { workflowClients } from '../temporal/clients.js';
 import { temporalReachable } from '../temporal/connect.js';
+import { registerGatewayRoutes } from '../correction/gateways.js';
+import { LivePolicy } from '../correction/live-policy.js';
+import { RateLimitCounter, dropPastWindows } from '../correction/rate-limit.js';
 import { NotFound, NotRecordedYet, type CorrexApp, type RouteDependencies } from './app.js';
 import { ApiContract, contractSerializer } from './contract.js';
 import { HealthReport, Liveness, Readiness } from './health.js';
@@ -172,6 +175,8 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
     transformObject: (document) => contract.complete(('openapiObject' in document ? document.openapiObject : {}) as OpenAPIV3_1.Document),
   });
 
+  // Gateways ask before every model request: their credentials and decisions come from memory (LivePolicy).
+  const livePolicy = new LivePolicy(deps.db);
   // Authentication runs first, so an unauthenticated or forbidden request learns nothing about its input.
   app.addHook('onRequest', async (request, reply) => {
     const access = request.routeOptions.config.access;
@@ -187,7 +192,7 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
         detail: 'send an API token as `Authorization: Bearer <token>` (create one with `correx token create`)',
       });
     }
-    const result = await authenticate(deps.db, match[1]!);
+    const result = request.routeOptions.config.gateway ? await livePolicy.authenticate(match[1]!) : await authenticate(deps.db, match[1]!);
     if ('refused' in result) {
       reply.header('www-authenticate', 'Bearer realm="correx", error="invalid_token"');
       const why = { unknown: 'the token is not known', revoked: 'the token was revoked', expired: 'the token has expired' }[result.refused];
@@ -395,8 +400,21 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
     clearTimeout(gaveUp);
   });
 
+  const gateways = { livePolicy, counter: new RateLimitCounter(deps.db), runbooks: deps.runbooks };
+  let dropping: NodeJS.Timeout | undefined;
+  app.addHook('onReady', async () => {
+    livePolicy.start();
+    dropping = setInterval(() => void dropPastWindows(deps.db).catch(() => {}), 60_000).unref();
+  });
+  app.addHook('onClose', async () => {
+    clearInterval(dropping);
+    await livePolicy.close();
+  });
+  registerGatewayRoutes(app, gateways);
+
   const routeDeps: RouteDependencies = {
     db: deps.db,
+    gateways,
     runbooks: deps.runbooks,
     ...workflowClients(deps.temporal.client, deps.temporal.taskQueue),
     monitor,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { internalEvents } from '../notification/kinds.js';
 import { CorrectionKind, CorrectionScope, correctionKinds, correctionOf } from '../correction/schema.js';
-import { DurationText } from '../duration.js';
+import { DurationText, parseDuration } from '../duration.js';
 import { SystemId } from '../incident/schema.js';
 import { Regime, RegulatoryClock, RiskCategory, ValueChainRole } from '../regulatory/regime.js';
 
@@ -23,11 +23,31 @@ export const Organisation = z.strictObject({
   contact: Contact,
 });
 
+/** An HTTP header name, as gateways forward it (lower case). */
+const HeaderName = z.string().regex(/^[a-z0-9-]+$/, 'must be a header name in lower case, such as x-correx-user');
+
 export const EnforcementAdapter = z.discriminatedUnion(
   'adapter',
   [
     /** Built in: Correx serves the active corrections as a policy document and a decision endpoint. */
-    z.strictObject({ adapter: z.literal('policy') }),
+    z.strictObject({
+      adapter: z.literal('policy'),
+      /** What a gateway is told while this instance cannot vouch for its policy (PostgreSQL unreachable for over a second). */
+      failMode: z.enum(['closed', 'open']).default('closed'),
+      /** Envoy's ext_authz: which request headers carry the user, org, tier, region, use case and capability. */
+      requestHeaders: z
+        .strictObject({
+          user: HeaderName.default('x-correx-user'),
+          org: HeaderName.default('x-correx-org'),
+          tier: HeaderName.default('x-correx-tier'),
+          region: HeaderName.default('x-correx-region'),
+          useCase: HeaderName.default('x-correx-use-case'),
+          capability: HeaderName.default('x-correx-capability'),
+        })
+        .prefault({}),
+      /** How long a correction waits for every API instance and policy-reading gateway to hold it before it is verified with a warning. */
+      verifyWithin: DurationText.refine((text) => (parseDuration(text) ?? 0) <= 10_000, 'must be at most 10s').default('5s'),
+    }),
     /** An HMAC-signed call to the system's own control endpoint; state is read back to verify. */
     z.strictObject({
       adapter: z.literal('webhook'),

@@ -38,6 +38,8 @@ export const timelineEventKinds = [
   'correction.expired',
   'correction.applied',
   'correction.verified',
+  // Verified although an API instance or a policy-reading gateway still held an older policy after the bound.
+  'correction.enforcement_lagging',
   'correction.ratified',
   'correction.ratification_rejected',
   'correction.ratification_missed',

@@ -301,9 +301,33 @@ export interface paths {
         };
         /**
          * The corrections in force for a system (ETag; If-None-Match answers 304)
-         * @description Bearer token with one of the roles: responder, approver, compliance, admin, gateway.
+         * @description A gateway that holds the policy itself polls this with If-None-Match. The ETag carries the policy version; the version it last fetched is recorded as its enforcement point (`x-correx-enforcement-point`, else `policy:<token owner>`), and a correction is verified only once such readers hold it.
+         *
+         *     Bearer token with one of the roles: responder, approver, compliance, admin, gateway.
          */
         get: operations["getPolicy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/systems/{systemId}/enforcement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where a system's corrections are enforced: its policy version, the API instances answering from it, and the gateways asking
+         * @description A correction is verified once every instance listed (and every gateway of kind `policy`, which holds the policy itself) holds a version at least its own. Gateways that ask before each request (envoy, litellm, decide) enforce the version of the instance that answers them; theirs is the version of the last decision they were given.
+         *
+         *     Bearer token with one of the roles: responder, approver, compliance, admin.
+         */
+        get: operations["getEnforcement"];
         put?: never;
         post?: never;
         delete?: never;
@@ -323,7 +347,9 @@ export interface paths {
         put?: never;
         /**
          * Allow, deny or throttle one request under the corrections in force
-         * @description Bearer token with one of the roles: responder, approver, compliance, admin, gateway.
+         * @description Answered from the policy this API instance holds in memory. A rate limit is counted here, across every API instance: `throttle` with `admitted: false` means this request is over the limit (refuse it, 429, after `retryAfterSeconds`); with `admitted: true` it is within it. While the instance cannot confirm its policy it answers 503 and the gateway should do as the system's runbook says (failMode).
+         *
+         *     Bearer token with one of the roles: responder, approver, compliance, admin, gateway.
          */
         post: operations["decideRequest"];
         delete?: never;
@@ -3821,6 +3847,8 @@ export interface operations {
                 content: {
                     "application/json": {
                         systemId: string;
+                        /** @description Counts every change of the policy (a correction applied or lifted); 0 before the first */
+                        policyVersion: number;
                         /** @description Oldest applied first */
                         corrections: ({
                             /** @enum {string} */
@@ -4033,6 +4061,99 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The database does not answer, or the accepted write is not recorded yet: retry after the Retry-After header */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getEnforcement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                systemId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        systemId: string;
+                        /** @description The system's policy version now */
+                        version: number;
+                        /** @description API instances holding this policy in memory, heard from within the last 3 s */
+                        instances: {
+                            instanceId: string;
+                            version: number;
+                            /** Format: date-time */
+                            heartbeatAt: string;
+                        }[];
+                        /** @description Gateways heard from within the last 10 minutes */
+                        points: {
+                            pointId: string;
+                            /** @enum {string} */
+                            kind: "envoy" | "litellm" | "decide" | "policy";
+                            /** @description Who the credential it uses belongs to */
+                            owner: string;
+                            /** @description The version of the last decision (or policy) it was given */
+                            version: number;
+                            decisions: number;
+                            /** Format: date-time */
+                            firstSeenAt: string;
+                            /** Format: date-time */
+                            lastSeenAt: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The request is invalid: `errors` names each failing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No token, or one that is unknown, revoked or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token's roles do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Nothing by that id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Rate limit reached: retry after the Retry-After header */
             429: {
                 headers: {
@@ -4102,6 +4223,14 @@ export interface operations {
                             kind: "user_restriction" | "rate_limit" | "capability_restriction" | "use_case_restriction" | "rollback" | "shutdown";
                             reason: string;
                         }[];
+                        /** @description The version of the system's policy the decision was made under */
+                        policyVersion: number;
+                        /** @description With throttle: whether this request is within the limit, counted across every API instance */
+                        admitted?: boolean;
+                        /** @description With throttle and not admitted: when the count starts again */
+                        retryAfterSeconds?: number;
+                        /** @description With deny, or throttle not admitted: what to tell the person whose request it is (no internal rationale) */
+                        message?: string;
                     };
                 };
             };
@@ -4143,15 +4272,6 @@ export interface operations {
             };
             /** @description The body is not application/json */
             415: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Rate limit reached: retry after the Retry-After header */
-            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,205 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { sql, type Kysely } from 'kysely';
+import { authenticate, type Authentication } from '../access/repository.js';
+import { hashToken } from '../access/token.js';
+import type { Database } from '../db/schema.js';
+import { jsonb } from '../db/jsonb.js';
+import type { EnforcementPointKind } from './kinds.js';
+import { loadPolicy, policyVersions, type PolicyAtVersion } from './policy-versions.js';
+
+export interface LivePolicyOptions {
+  /** How often the policy versions (and the credentials held) are checked against PostgreSQL. */
+  pollMs?: number;
+  /** Past this long without a successful check, the policy held is not vouched for: gateways get the runbook's failMode. */
+  staleAfterMs?: number;
+  /** How often this instance reports the versions it holds even when nothing changed (its heartbeat). */
+  heartbeatMs?: number;
+}
+
+interface Observed {
+  systemId: string;
+  pointId: string;
+  kind: EnforcementPointKind;
+  owner: string;
+  version: number;
+  decisions: number;
+}
+
+/**
+ * The policy each API instance answers gateways from, in memory: a gateway asks before every model
+ * request, so a decision must not wait for PostgreSQL. Every `pollMs` the instance reads the systems'
+ * policy versions (one small query) and reloads any that changed; it reports what it holds
+ * (`decision_instances`), which is what verifies a correction. A policy not checked within
+ * `staleAfterMs` is stale, and the caller answers as the system's runbook says (`failMode`).
+ *
+ * Gateway credentials are held the same way: checked once against PostgreSQL, then re-checked with
+ * every poll, so a revoked token stops working within the same bound on every instance.
+ */
+export class LivePolicy {
+  readonly instanceId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly held = new Map<string, PolicyAtVersion>();
+  private readonly loading = new Map<string, Promise<PolicyAtVersion>>();
+  private readonly credentials = new Map<string, { auth: Extract<Authentication, { principal: unknown }>; checkedAt: number }>();
+  private readonly observed = new Map<string, Observed>();
+  private checkedAt = 0;
+  private reportedAt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly pollMs: number;
+  private readonly staleAfterMs: number;
+  private readonly heartbeatMs: number;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    options: LivePolicyOptions = {},
+  ) {
+    this.pollMs = options.pollMs ?? 100;
+    this.staleAfterMs = options.staleAfterMs ?? 1_000;
+    this.heartbeatMs = options.heartbeatMs ?? 1_000;
+  }
+
+  start(): void {
+    const loop = async () => {
+      if (this.closed) return;
+      await this.check().catch(() => {
+        // PostgreSQL away: the policy held ages until it is stale; the next poll tries again.
+      });
+      if (!this.closed) this.timer = setTimeout(() => void loop(), this.pollMs).unref();
+    };
+    void loop();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    await this.flushObserved().catch(() => {});
+    // Gone at once, so that no correction waits for this instance to catch up.
+    await this.db
+      .deleteFrom('decision_instances')
+      .where('instance_id', '=', this.instanceId)
+      .execute()
+      .catch(() => {});
+  }
+
+  /** The system's policy as held, or `stale` when this instance cannot vouch for it. */
+  async policy(systemId: string): Promise<PolicyAtVersion | 'stale'> {
+    const held = this.held.get(systemId);
+    if (held) return this.fresh() ? held : 'stale';
+    // First ask for this system: one read, then held and kept current by the poll.
+    let loading = this.loading.get(systemId);
+    if (!loading) {
+      loading = loadPolicy(this.db, systemId).finally(() => this.loading.delete(systemId));
+      this.loading.set(systemId, loading);
+    }
+    try {
+      const policy = await loading;
+      this.held.set(systemId, policy);
+      void this.report().catch(() => {});
+      return policy;
+    } catch {
+      return 'stale';
+    }
+  }
+
+  /** A gateway's credential: from memory while the poll keeps confirming it, from PostgreSQL otherwise. */
+  async authenticate(secret: string): Promise<Authentication> {
+    const hash = hashToken(secret);
+    const held = this.credentials.get(hash);
+    if (held && Date.now() - held.checkedAt <= this.staleAfterMs && (!held.auth.principal.expiresAt || held.auth.principal.expiresAt.getTime() > Date.now())) {
+      return held.auth;
+    }
+    const result = await authenticate(this.db, secret);
+    if ('principal' in result) this.credentials.set(hash, { auth: result, checkedAt: Date.now() });
+    else this.credentials.delete(hash);
+    return result;
+  }
+
+  /** Notes that a gateway was answered under a version; written to `enforcement_points` with the next poll. */
+  observe(point: Omit<Observed, 'decisions'>): void {
+    const key = `${point.systemId}\u0000${point.pointId}`;
+    const seen = this.observed.get(key);
+    if (seen) {
+      seen.decisions += 1;
+      seen.version = Math.max(seen.version, point.version);
+    } else this.observed.set(key, { ...point, decisions: 1 });
+  }
+
+  private fresh(): boolean {
+    return Date.now() - this.checkedAt <= this.staleAfterMs;
+  }
+
+  private async check(): Promise<void> {
+    const started = Date.now();
+    const versions = await policyVersions(this.db);
+    let changed = false;
+    await Promise.all(
+      [...this.held.entries()]
+        .filter(([systemId, policy]) => (versions.get(systemId) ?? 0) !== policy.version)
+        .map(async ([systemId]) => {
+          this.held.set(systemId, await loadPolicy(this.db, systemId));
+          changed = true;
+        }),
+    );
+    await this.recheckCredentials(started);
+    this.checkedAt = started;
+    if (changed || started - this.reportedAt >= this.heartbeatMs) await this.report();
+    await this.flushObserved();
+  }
+
+  private async recheckCredentials(started: number): Promise<void> {
+    if (this.credentials.size === 0) return;
+    const ids = [...this.credentials.values()].map((c) => c.auth.principal.tokenId);
+    const valid = await this.db
+      .selectFrom('api_tokens')
+      .select('id')
+      .where('id', 'in', ids)
+      .where('revoked_at', 'is', null)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date(started))]))
+      .execute();
+    const stillValid = new Set(valid.map((row) => row.id));
+    for (const [hash, held] of this.credentials) {
+      if (stillValid.has(held.auth.principal.tokenId)) held.checkedAt = started;
+      else this.credentials.delete(hash);
+    }
+  }
+
+  /** Reports the versions this instance answers from: what `awaitEnforcement` waits for. */
+  private async report(): Promise<void> {
+    const versions = Object.fromEntries([...this.held.entries()].map(([systemId, policy]) => [systemId, policy.version]));
+    this.reportedAt = Date.now();
+    await this.db
+      .insertInto('decision_instances')
+      .values({ instance_id: this.instanceId, versions: jsonb(versions), heartbeat_at: sql`now()` })
+      .onConflict((oc) => oc.column('instance_id').doUpdateSet({ versions: jsonb(versions), heartbeat_at: sql`now()` }))
+      .execute();
+  }
+
+  private async flushObserved(): Promise<void> {
+    if (this.observed.size === 0) return;
+    const batch = [...this.observed.values()];
+    this.observed.clear();
+    await this.db
+      .insertInto('enforcement_points')
+      .values(
+        batch.map((p) => ({
+          system_id: p.systemId,
+          point_id: p.pointId,
+          kind: p.kind,
+          owner: p.owner,
+          policy_version: p.version,
+          decisions: p.decisions,
+        })),
+      )
+      .onConflict((oc) =>
+        oc.columns(['system_id', 'point_id']).doUpdateSet({
+          kind: sql`excluded.kind`,
+          owner: sql`excluded.owner`,
+          policy_version: sql`greatest(enforcement_points.policy_version, excluded.policy_version)`,
+          decisions: sql`enforcement_points.decisions + excluded.decisions`,
+          last_seen_at: sql`now()`,
+        }),
+      )
+      .execute();
+  }
+}

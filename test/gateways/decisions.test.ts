@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/database.js';
+import { rateLimitInForce, startApi, type RunningApi } from '../support/api.js';
+import { useIncidentStack } from '../support/stack.js';
+
+/**
+ * The decision path gateways call before each model request, on two API instances over one database:
+ * answered from the policy in memory, a rate limit counted across both instances, no per-token rate
+ * limit in the way, a revoked gateway credential refused within the bound, and a correction verified
+ * only once both instances hold it.
+ */
+describe('decisions for gateways, from two API instances', () => {
+  // The per-token limit meant for people is tiny here: gateway traffic must not be subject to it.
+  const stack = useIncidentStack({ api: { rateLimit: { perMinute: 5, ingestPerMinute: 1000 } } });
+  let second: RunningApi;
+  let gateway: string;
+  let jonas: string;
+  let sofia: string;
+  let incidentId: string;
+  const free = (userId: string) => ({ systemId: 'frontier-assistant', tier: 'free', userId });
+
+  beforeAll(async () => {
+    second = await startApi(stack.db, stack.worker, { rateLimit: { perMinute: 5, ingestPerMinute: 1000 } });
+    gateway = await stack.api.token('envoy-edge', ['gateway']);
+    jonas = await stack.api.token('jonas-berg', ['responder']);
+    sofia = await stack.api.token('sofia-marquez', ['approver']);
+    const triggered = await stack.api.call('POST', '/v1/incidents', {
+      token: jonas,
+      body: { systemId: 'frontier-assistant', title: 'Scraping through the free tier', severity: 'SEV2', dedupKey: 'gateway-decisions' },
+    });
+    incidentId = triggered.body.incidentId;
+    await eventually(async () => ((await stack.api.call('GET', `/v1/incidents/${incidentId}`, { token: jonas })).status === 200 ? true : undefined));
+    expect((await stack.api.call('POST', `/v1/incidents/${incidentId}/acknowledge`, { token: jonas, body: {} })).status).toBe(200);
+    // Both instances are asked before the correction, so both hold the system's policy and must catch up.
+    for (const api of [stack.api, second]) {
+      const before = await api.call('POST', '/v1/decide', { token: gateway, body: free('u-0') });
+      expect(before.status, JSON.stringify(before.body)).toBe(200);
+      expect(before.body).toMatchObject({ decision: 'allow', policyVersion: 0 });
+    }
+  }, 60_000);
+  afterAll(() => second?.close());
+
+  it('counts a rate limit across both instances: 10 a minute per user, the rest refused with when to retry', async () => {
+    const correctionId = await rateLimitInForce(stack.api, incidentId, jonas, sofia);
+    const row = await stack.db.selectFrom('corrections').select(['applied_version', 'verified_at']).where('id', '=', correctionId).executeTakeFirstOrThrow();
+    expect(row.applied_version).toBeGreaterThan(0);
+    // Verified means both instances answer from a policy that has it: no decision after this misses it.
+    // (Each person's token gets 5 requests a minute here: people and scripts are read with their own tokens.)
+    const status = await stack.api.call('GET', '/v1/systems/frontier-assistant/enforcement', { token: await stack.api.token('lena-ops', ['responder']) });
+    expect(status.status).toBe(200);
+    expect(status.body.instances.length).toBeGreaterThanOrEqual(2);
+    for (const instance of status.body.instances) expect(instance.version).toBeGreaterThanOrEqual(row.applied_version!);
+
+    const answers = [];
+    for (let i = 0; i < 14; i++) {
+      const api = i % 2 === 0 ? stack.api : second;
+      const answer = await api.call('POST', '/v1/decide', { token: gateway, body: free('u-1') });
+      expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+      answers.push(answer.body);
+    }
+    expect(answers.filter((a) => a.admitted === true)).toHaveLength(10);
+    const refused = answers.filter((a) => a.admitted === false);
+    expect(refused).toHaveLength(4);
+    expect(answers.slice(10).every((a) => a.admitted === false)).toBe(true);
+    for (const answer of refused) {
+      expect(answer).toMatchObject({ decision: 'throttle', policyVersion: row.applied_version, limit: { requestsPerMinute: 10, per: 'user' } });
+      expect(answer.retryAfterSeconds).toBeGreaterThan(0);
+      expect(answer.retryAfterSeconds).toBeLessThanOrEqual(60);
+      // What the end user reads: the limit in words, never the internal rationale.
+      expect(answer.message).toContain('at most 10 requests a minute per user');
+      expect(answer.message).not.toContain('scraping');
+    }
+    // Another user has a count of their own; paid traffic is out of the correction's scope.
+    expect((await second.call('POST', '/v1/decide', { token: gateway, body: free('u-2') })).body).toMatchObject({ decision: 'throttle', admitted: true });
+    expect((await second.call('POST', '/v1/decide', { token: gateway, body: { ...free('u-1'), tier: 'pro' } })).body).toMatchObject({ decision: 'allow' });
+
+    // Each instance noted the gateway and the version it was answered under.
+    await eventually(async () => {
+      const point = await stack.db.selectFrom('enforcement_points').selectAll().where('point_id', '=', 'decide:envoy-edge').executeTakeFirst();
+      return point && point.policy_version === row.applied_version && point.decisions >= 18 ? point : undefined;
+    });
+    const reader = await stack.api.token('mara-compliance', ['compliance']);
+    const shown = await stack.api.call('GET', '/v1/systems/frontier-assistant/enforcement', { token: reader });
+    expect(shown.body.points).toContainEqual(
+      expect.objectContaining({ pointId: 'decide:envoy-edge', kind: 'decide', owner: 'envoy-edge', version: row.applied_version }),
+    );
+  });
+
+  it('refuses a revoked gateway credential on every instance within a second and a half', async () => {
+    const doomed = await stack.api.token('retired-gateway', ['gateway']);
+    for (const api of [stack.api, second]) expect((await api.call('POST', '/v1/decide', { token: doomed, body: free('u-3') })).status).toBe(200);
+    const admin = await stack.api.token('ops-admin', ['admin']);
+    const tokens = await stack.api.call('GET', '/v1/tokens', { token: admin });
+    const record = tokens.body.items.find((t: { owner: string }) => t.owner === 'retired-gateway');
+    expect((await stack.api.call('DELETE', `/v1/tokens/${record.id}`, { token: admin })).status).toBe(200);
+    const revokedAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    for (const api of [stack.api, second]) expect((await api.call('POST', '/v1/decide', { token: doomed, body: free('u-3') })).status).toBe(401);
+    expect(Date.now() - revokedAt).toBeLessThan(5_000);
+  });
+});
