@@ -16,12 +16,14 @@ export interface PolicyAtVersion {
 /**
  * Puts a correction into its system's policy (`applied`) or takes it out (`lifted`): stamps the time
  * and gives the policy a new version, the first time only, so retries and the workflow's later record
- * of the same moment change nothing.
+ * of the same moment change nothing. Answers the moment on record, which the timeline event uses too.
  */
-export async function stampPolicyChange(trx: Transaction<Database>, correctionId: string, change: 'applied' | 'lifted', at: string): Promise<void> {
+export async function stampPolicyChange(trx: Transaction<Database>, correctionId: string, change: 'applied' | 'lifted', at: string): Promise<string> {
   const stamp = change === 'applied' ? 'applied_at' : 'lifted_at';
   const row = await trx.selectFrom('corrections').select(['system_id', stamp]).where('id', '=', correctionId).forUpdate().executeTakeFirst();
-  if (!row || row[stamp] !== null) return;
+  if (!row) return at;
+  const stamped = row[stamp];
+  if (stamped !== null) return stamped.toISOString();
   const { version } = await trx
     .insertInto('policy_versions')
     .values({ system_id: row.system_id, version: 1, changed_at: at })
@@ -33,6 +35,7 @@ export async function stampPolicyChange(trx: Transaction<Database>, correctionId
     .set(change === 'applied' ? { applied_at: at, applied_version: version } : { lifted_at: at, lifted_version: version })
     .where('id', '=', correctionId)
     .execute();
+  return at;
 }
 
 /** The built-in enforcer's apply and lift: the correction enters or leaves the policy gateways are answered from. */

@@ -64,14 +64,16 @@ export interface CorrectionTransition {
 
 /** Moves a correction's projection and appends the matching timeline event, once per event. */
 export async function recordCorrectionTransition(db: Kysely<Database>, t: CorrectionTransition): Promise<void> {
-  const at = t.at ?? new Date().toISOString();
+  let at = t.at ?? new Date().toISOString();
   await withIncidentLock(db, t.incidentId, async (trx) => {
     const set: Partial<Record<keyof CorrectionsTable, unknown>> = { updated_at: new Date() };
     if (t.state) set.state = t.state;
     // The first time wins: retries must not move a stamp. applied_at and lifted_at are when the
     // correction entered and left the policy gateways are answered from (the built-in enforcer stamps
     // them as it applies; for the others, this record is that moment), each a new policy version.
-    if (t.stamp === 'applied_at' || t.stamp === 'lifted_at') await stampPolicyChange(trx, t.correctionId, t.stamp === 'applied_at' ? 'applied' : 'lifted', at);
+    // The event is dated with the stamp, so the row and the timeline tell the same time.
+    if (t.stamp === 'applied_at' || t.stamp === 'lifted_at')
+      at = await stampPolicyChange(trx, t.correctionId, t.stamp === 'applied_at' ? 'applied' : 'lifted', at);
     else if (t.stamp) set[t.stamp] = sql`coalesce(${sql.ref(t.stamp)}, ${at}::timestamptz)`;
     await trx
       .updateTable('corrections')
