@@ -40,6 +40,10 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
   const pageAuthorityAtOnce = patched('page-authority-at-proposal');
   // The enforcer is not kept waiting for bookkeeping: one round trip less between a decision and its effect.
   const applyWithoutWaiting = patched('apply-without-waiting');
+  // A break-glass correction is applied beside recording its proposal, not after it: the enforcer does
+  // not read the correction's row, and the timeline still has the proposal first (the application is
+  // recorded once both are done). Runs from before recorded the proposal first.
+  const applyBesideProposal = patched('apply-beside-proposal');
   const voting: VotingState = { rule: start.rule, escalated: false, proposedBy: start.proposedBy, votes: [] };
   const snapshot: CorrectionSnapshot = {
     id: start.id,
@@ -171,6 +175,8 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
         failures += 1;
         snapshot.failures += 1;
         const reason = error.cause?.message ?? error.message;
+        // A failure is recorded against the correction's row, so after the proposal (applied beside it).
+        await condition(() => recorded);
         await recordCorrectionTransition({
           ...base,
           event: `correction.${label}_failed`,
@@ -306,23 +312,28 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
   const downstreamSettled = () => (snapshot.downstream ?? []).every((d) => d.notice === 'lifted' && (d.fallback === 'inactive' || d.fallback === 'failing'));
   const serveDownstream = () => Promise.all(start.consumers.map((consumer, i) => serveConsumer(consumer, snapshot.downstream![i]!))).then(() => {});
 
-  await recordCorrectionProposed({
-    id: start.id,
-    incidentId: start.incidentId,
-    systemId: start.systemId,
-    severity: start.severity,
-    kind: start.kind,
-    scope: start.scope,
-    parameters: start.parameters,
-    reason: start.reason,
-    breakGlass: start.breakGlass,
-    proposedBy: start.proposedBy,
-    proposedAt: start.proposedAt,
-  });
-  recorded = true;
+  const recordProposal = () =>
+    recordCorrectionProposed({
+      id: start.id,
+      incidentId: start.incidentId,
+      systemId: start.systemId,
+      severity: start.severity,
+      kind: start.kind,
+      scope: start.scope,
+      parameters: start.parameters,
+      reason: start.reason,
+      breakGlass: start.breakGlass,
+      proposedBy: start.proposedBy,
+      proposedAt: start.proposedAt,
+    }).then(() => {
+      recorded = true;
+    });
+  const appliedAtOnce = start.breakGlass && start.rule.breakGlass.allowed;
+  const proposalRecorded = appliedAtOnce && applyBesideProposal ? recordProposal() : undefined;
+  if (!proposalRecorded) await recordProposal();
 
   if (start.breakGlass && start.rule.breakGlass.allowed) {
-    if (applyWithoutWaiting) await Promise.all([enter('applying'), enforce('apply')]);
+    if (applyWithoutWaiting) await Promise.all([proposalRecorded, enter('applying'), enforce('apply')]);
     else {
       await enter('applying');
       await enforce('apply');

@@ -7,6 +7,7 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   startChild,
   uuid4,
@@ -14,7 +15,7 @@ import {
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
-import { untilDone } from '../activity-options.js';
+import { untilDone, untilDoneHere } from '../activity-options.js';
 import { workflowNow } from '../time.js';
 import { indexAsPartOf, indexIncident } from '../search-attributes.js';
 import { correctionWorkflowId, regulatoryClockWorkflowId, reviewWorkflowId } from '../../services/identity.js';
@@ -51,6 +52,8 @@ import type { CorrectionLift, LiftAnswer } from './messages.js';
 
 const { prepareIncident, recordIncidentOpened, recordIncidentTransition, recordIncidentClassified, recordIncidentEvent, sendNotice, sendPage } =
   proxyActivities<Activities>(untilDone);
+/** The steps a person's action waits for, recorded in the workflow task that handles it (record-locally). */
+const here = proxyLocalActivities<Activities>(untilDoneHere);
 
 /** One state change with who made it. */
 interface Transition {
@@ -88,6 +91,11 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   // escalation starting, the upstream notice, stopping the pages, telling the clocks) happens beside
   // the answer instead of before it. Runs from before wait for each.
   const answerAtOnce = patched('answer-at-once');
+  // Preparing and recording the incident, and its state changes, run as local activities: each costs one
+  // workflow task, not an activity task's round trip to the server and another workflow task. Runs from
+  // before record with activity tasks.
+  const recordLocally = patched('record-locally');
+  const recording = recordLocally ? here : { prepareIncident, recordIncidentOpened, recordIncidentTransition };
   /** The escalation once started; an acknowledgement that comes first stops it as soon as it is. */
   let escalationStarted: Promise<ChildWorkflowHandle<typeof escalationWorkflow> | undefined> = Promise.resolve(undefined);
   /** Stops the escalation's pages (runs from before answer-at-once had it started before anyone could act). */
@@ -191,7 +199,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   const transition = async ({ to, actor, at, data, commander, occurrence }: Transition) => {
     snapshot.state = to;
     index();
-    await recordIncidentTransition({
+    await recording.recordIncidentTransition({
       incidentId,
       state: to,
       actor,
@@ -388,8 +396,14 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       // A correction in force must never be dropped with its parent; it ends only by being lifted.
       const started = startChild(correctionWorkflow, { workflowId: childId, parentClosePolicy: ParentClosePolicy.ABANDON, args: [args] });
       const mitigating: Transition = { to: 'mitigating', actor: proposal.actor, at: proposal.at, data: { correctionId } };
+      if (recordLocally) {
+        // The start is commanded at once; the mitigating state is recorded (locally) in the workflow task
+        // that sees the correction started, so its record never holds up the correction's start.
+        await started;
+        if (snapshot.state === 'acknowledged') await transition(mitigating);
+      }
       // The correction starts while the incident records that it is mitigating: neither waits for the other.
-      if (patched('propose-in-parallel')) await Promise.all([started, snapshot.state === 'acknowledged' ? transition(mitigating) : undefined]);
+      else if (patched('propose-in-parallel')) await Promise.all([started, snapshot.state === 'acknowledged' ? transition(mitigating) : undefined]);
       else {
         await started;
         if (snapshot.state === 'acknowledged') await transition(mitigating);
@@ -612,7 +626,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     { validator: validate(rules.closeProblem) },
   );
 
-  plan = await prepareIncident(runbookVersion);
+  plan = await recording.prepareIncident(runbookVersion);
   // A drill rehearses everything but touches nothing real: no enforcer, no regulator clocks.
   if (start.drill) plan = { ...plan, enforcement: { adapter: 'dry-run' }, regimes: [] };
   index();
@@ -622,7 +636,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     indexed = true;
     indexAsPartOf({ incidentId });
   }
-  await recordIncidentOpened({ ...start, workflowId });
+  await recording.recordIncidentOpened({ ...start, workflowId });
   tellInternal('opened', 'opened', {
     headline: `incident opened at ${severity}`,
     at: openedAt,
