@@ -398,4 +398,37 @@ describe('execution: sign-offs and deployment corrections on real Temporal, Post
       .execute();
     expect(lifted).toHaveLength(2);
   });
+
+  it("sends a break-glass shutdown to the enforcer from its incident's workflow task, once, and the correction takes over when that attempt fails", async () => {
+    const breakGlass = async (dedupKey: string) => {
+      const incident = await openIncident(dedupKey);
+      await stack.clients.incidents.acknowledge(incident.workflowId, { actor: 'jonas-berg', at: now() });
+      const proposed = await stack.clients.incidents.propose(incident.workflowId, {
+        actor: 'jonas-berg',
+        at: now(),
+        kind: 'shutdown',
+        scope: { all: true },
+        parameters: {},
+        reason: 'Stop serving at once',
+        breakGlass: true,
+      });
+      await correctionState(proposed.workflowId, 'awaiting-ratification');
+      const kinds = (await listTimeline(stack.db, incident.incidentId)).map((e) => e.kind);
+      expect(kinds.indexOf('correction.proposed')).toBeGreaterThanOrEqual(0);
+      expect(kinds.indexOf('correction.proposed')).toBeLessThan(kinds.indexOf('correction.applied'));
+      return { kinds, applies: stack.endpoint.requests.filter((r) => r.correctionId === proposed.correctionId && r.action === 'apply'), proposed };
+    };
+
+    // The incident's apply takes: the correction only reads it back.
+    const once = await breakGlass('break-glass-once');
+    expect(once.applies).toHaveLength(1);
+    expect(stack.endpoint.inForce(once.proposed.correctionId)).toBe(true);
+
+    // The incident's one attempt is refused: the correction sends it again, and it takes once.
+    stack.endpoint.failNextApplies(1);
+    const retried = await breakGlass('break-glass-retried');
+    expect(retried.applies).toHaveLength(2);
+    expect(stack.endpoint.applied.filter((key) => key === `${retried.proposed.correctionId}:apply`)).toHaveLength(1);
+    expect(retried.kinds).not.toContain('correction.apply_failed');
+  });
 });

@@ -24,7 +24,16 @@ export interface CorrectionStart extends ProposedCorrection {
   fallbackSecretEnv: string | undefined;
   /** What customer notices say beyond the correction (absent in runs started before customer notices had their own text). */
   customers?: Omit<CustomerNoticeContext, 'fallbackSwitch'> & { message: string | undefined };
+  /**
+   * A break-glass correction its incident sends to the enforcer itself, in the workflow task that accepts
+   * the proposal: the correction waits for `incidentAppliedSignal`, then verifies (or applies, if the
+   * incident's attempt failed). Absent in runs from before, which apply themselves.
+   */
+  appliedByIncident?: boolean;
 }
+
+/** The incident's one attempt at applying a break-glass correction ended: whether the enforcer took it. */
+export const incidentAppliedSignal = defineSignal<[{ applied: boolean; error?: string }]>('incidentApplied');
 
 /** The incident closed: a correction stops paging about downstream failures (they stay on record). */
 export const incidentClosedSignal = defineSignal<[{ at: string }]>('incidentClosed');

@@ -10,6 +10,7 @@ import { decisionProblem, inForce, shownState } from '../../services/correction/
 import {
   correctionStateQuery,
   decideCorrectionUpdate,
+  incidentAppliedSignal,
   incidentClosedSignal,
   liftRequestedSignal,
   type CorrectionSnapshot,
@@ -189,11 +190,28 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
       }
     }
   };
-  const enforce = (action: 'apply' | 'lift') =>
-    persist(action, async () => {
-      await (action === 'apply' ? enforcement.applyCorrection : enforcement.liftCorrection)({ plan: start.enforcement, correction: target });
+  /** `applied`: the incident already sent this apply; the first round only reads it back. */
+  const enforce = (action: 'apply' | 'lift', applied = false) => {
+    let skipApply = applied;
+    return persist(action, async () => {
+      const sent = skipApply;
+      // A round that fails sends it again: the incident's apply may not have taken.
+      skipApply = false;
+      if (!sent) await (action === 'apply' ? enforcement.applyCorrection : enforcement.liftCorrection)({ plan: start.enforcement, correction: target });
       await enforcement.verifyCorrection({ plan: start.enforcement, correction: target, expected: action === 'apply' ? 'applied' : 'lifted' });
     });
+  };
+  /** What became of the incident's own attempt at the break-glass apply (appliedByIncident). */
+  let incidentApplied: { applied: boolean; error?: string } | undefined;
+  setHandler(incidentAppliedSignal, (outcome) => {
+    incidentApplied ??= outcome;
+  });
+  /** Applies at once: after the incident's attempt when it makes one (verified, or sent again if it failed). */
+  const applyAtOnce = async () => {
+    if (!start.appliedByIncident) return enforce('apply');
+    await condition(() => incidentApplied !== undefined);
+    return enforce('apply', incidentApplied!.applied);
+  };
   /** Tells each affected downstream consumer and switches its fallback on (applied) or off (lifted). */
   let downstreamApplied: Promise<void> | undefined;
   const informDownstream = async (phase: 'applied' | 'lifted') => {
@@ -333,7 +351,7 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
   if (!proposalRecorded) await recordProposal();
 
   if (start.breakGlass && start.rule.breakGlass.allowed) {
-    if (applyWithoutWaiting) await Promise.all([proposalRecorded, enter('applying'), enforce('apply')]);
+    if (applyWithoutWaiting) await Promise.all([proposalRecorded, enter('applying'), applyAtOnce()]);
     else {
       await enter('applying');
       await enforce('apply');

@@ -30,7 +30,7 @@ import { afterActionReviewWorkflow } from '../review/workflow.js';
 import { correctionWorkflow } from '../correction/workflow.js';
 import { escalationWorkflow } from '../escalation/workflow.js';
 import { regulatoryClockWorkflow } from '../regulatory/workflow.js';
-import { incidentClosedSignal, liftRequestedSignal } from '../correction/messages.js';
+import { incidentAppliedSignal, incidentClosedSignal, liftRequestedSignal } from '../correction/messages.js';
 import { escalationAcknowledgedSignal } from '../escalation/messages.js';
 import {
   acknowledgeUpdate,
@@ -54,6 +54,8 @@ const { prepareIncident, recordIncidentOpened, recordIncidentTransition, recordI
   proxyActivities<Activities>(untilDone);
 /** The steps a person's action waits for, recorded in the workflow task that handles it (record-locally). */
 const here = proxyLocalActivities<Activities>(untilDoneHere);
+/** One attempt at a break-glass apply; the correction workflow keeps trying (and says so) if it fails. */
+const enforcer = proxyActivities<Activities>({ startToCloseTimeout: '15 seconds', retry: { maximumAttempts: 1 } });
 
 /** One state change with who made it. */
 interface Transition {
@@ -96,6 +98,12 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   // before record with activity tasks.
   const recordLocally = patched('record-locally');
   const recording = recordLocally ? here : { prepareIncident, recordIncidentOpened, recordIncidentTransition };
+  // A break-glass correction is sent to the enforcer in the workflow task that accepts its proposal, beside
+  // starting its workflow (which records it, verifies the apply and takes over if this attempt failed):
+  // the server's start of a child workflow and that child's first workflow task are not in its way.
+  const applyBreakGlassAtOnce = patched('break-glass-applied-by-incident');
+  /** The incident's break-glass applies, until each correction has heard how its apply went. */
+  const breakGlassApplies: Promise<unknown>[] = [];
   /** The escalation once started; an acknowledgement that comes first stops it as soon as it is. */
   let escalationStarted: Promise<ChildWorkflowHandle<typeof escalationWorkflow> | undefined> = Promise.resolve(undefined);
   /** Stops the escalation's pages (runs from before answer-at-once had it started before anyone could act). */
@@ -361,6 +369,14 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       proposals.set(correctionId, { scope, parameters, actor: proposal.actor, reason });
       lifts.set(correctionId, { proposedBy: proposal.actor, escalated: false, votes: [], restoration: [] });
       const { people, enforcement, consumers, fallbackSecretEnv } = plan!;
+      const appliedHere = applyBreakGlassAtOnce && breakGlass && rule.breakGlass.allowed;
+      // First among the workflow task's commands: nothing else stands between the proposal and the enforcer.
+      const applying = appliedHere
+        ? enforcer.applyCorrection({ plan: enforcement, correction: { id: correctionId, incidentId, systemId, kind, scope, parameters, reason } }).then(
+            () => ({ applied: true }),
+            (error: unknown) => ({ applied: false, error: (error as Error).message }),
+          )
+        : undefined;
       const args = {
         ...indexing(),
         incidentId,
@@ -392,9 +408,17 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
               },
             }
           : {}),
+        ...(appliedHere ? { appliedByIncident: true } : {}),
       };
       // A correction in force must never be dropped with its parent; it ends only by being lifted.
       const started = startChild(correctionWorkflow, { workflowId: childId, parentClosePolicy: ParentClosePolicy.ABANDON, args: [args] });
+      if (applying) {
+        breakGlassApplies.push(
+          Promise.all([applying, started])
+            .then(([outcome, child]) => child.signal(incidentAppliedSignal, outcome))
+            .catch((error: unknown) => log.error('correction not told of its break-glass apply', { incidentId, correctionId, error: String(error) })),
+        );
+      }
       const mitigating: Transition = { to: 'mitigating', actor: proposal.actor, at: proposal.at, data: { correctionId } };
       if (recordLocally) {
         // The start is commanded at once; the mitigating state is recorded (locally) in the workflow task
@@ -746,5 +770,6 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   await condition(allHandlersFinished);
   await Promise.all(internalNotices);
   await Promise.all(liftPages);
+  await Promise.all(breakGlassApplies);
   return snapshot;
 }
