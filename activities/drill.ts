@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { CorrectionSnapshot } from '../workflows/correction/messages.js';
 import type { ReviewSnapshot } from '../workflows/review/messages.js';
 import type { DrillPlan } from '../services/drill/plan.js';
+import { probeGateway, type GatewayProbe, type ProbeReport } from '../services/drill/gateway-probe.js';
 import { workflowClients } from '../services/temporal/clients.js';
 import type { IncidentSnapshot } from '../services/incident/schema.js';
 import type { Database } from '../services/db/schema.js';
@@ -16,6 +17,7 @@ export interface DrillActivityDependencies {
   db: Kysely<Database>;
   /** Where a drill's mail goes: the drill outbox. */
   drillMailer: Mailer;
+  secret: (name: string) => string | undefined;
 }
 
 /** What a drill reads back of what its incident sent, to report where it went. */
@@ -50,11 +52,19 @@ export type DrillAction =
 type DrillResult =
   { incidentId: string; workflowId: string } | IncidentSnapshot | CorrectionSnapshot | ReviewSnapshot | { correctionId: string; workflowId: string };
 
-export function createDrillActivities({ client, db, drillMailer }: DrillActivityDependencies) {
+export function createDrillActivities({ client, db, drillMailer, secret }: DrillActivityDependencies) {
   /** Where the mail with this key went: the drill mailer writes it to its outbox and sends nothing. */
   const whereMail = (key: string) =>
     drillMailer.outboxDir ? `written to the drill outbox ${drillMailer.outboxDir} as ${outboxFileName(key)}, not sent` : `sent through ${drillMailer.describe}`;
   return {
+    /** The drill's correction at the system's real gateway, with requests marked as the drill's. */
+    async drillGatewayProbe(request: { incidentId: string; systemId: string; correction: DrillPlan['correction']; probe: GatewayProbe }): Promise<ProbeReport> {
+      const { probe, ...drill } = request;
+      const authorization = probe.authorizationEnv ? secret(probe.authorizationEnv) : undefined;
+      if (probe.authorizationEnv && !authorization)
+        return { detail: '', failure: `the environment variable ${probe.authorizationEnv} (the probe's Authorization) is not set` };
+      return probeGateway(db, { ...probe, ...(authorization ? { authorization } : {}) }, drill);
+    },
     /** Reads back what the drill's incident sent, through the repositories, as a step of the drill reports it. */
     async drillDelivery(d: DrillDelivery): Promise<DeliveryReport> {
       switch (d.what) {

@@ -6,6 +6,7 @@ import { incidentStates } from '../incident/schema.js';
 import { capitalised, correctionInWords, kindInWords, momentInWords, parametersInWords, scopeInWords } from '../correction/wording.js';
 import type { CorrectionKind } from '../correction/schema.js';
 import type { AuthorityRule } from '../correction/authority.js';
+import type { EnforcementStatus } from '../correction/policy-versions.js';
 import { escapeHtml as e, formatInstant } from '../html.js';
 import type { TaskRow } from '../task/repository.js';
 import type { AlertView } from '../monitoring/alerts.js';
@@ -198,6 +199,8 @@ export interface IncidentView {
     'consumer_id' | 'method' | 'state' | 'action' | 'last_error' | 'next_attempt_at' | 'activated_at' | 'deactivated_at' | 'correction_id'
   >[];
   tasks: TaskRow[];
+  /** Where the system's corrections are enforced (API instances and gateways), with their policy versions. */
+  enforcement?: EnforcementStatus;
   /** The alerts its senders sent about it (none for an incident a person triggered). */
   alerts: AlertView[];
   /** The incident's workflow in the Temporal web UI, when its address is configured (CORREX_TEMPORAL_UI_URL). */
@@ -701,6 +704,8 @@ ${td('Fallback', fallbacks.map(fallbackCell).join('<br>') || '<span class="muted
         .join('')}</tbody></table></section>`
     : '';
 
+  const enforcement = view.enforcement ? enforcementPanel(view.enforcement, view.corrections) : '';
+
   const tasks = `<section class="card" aria-labelledby="tasks-h"><h2 id="tasks-h">After-action tasks</h2>${
     view.tasks.length
       ? `<table class="stack"><thead><tr><th scope="col">Task</th><th scope="col">Owner</th><th scope="col">Due</th><th scope="col">State</th></tr></thead><tbody>${view.tasks
@@ -734,8 +739,50 @@ ${region(
     : '';
 
   return `<h1>${severityBadge(i.severity)} ${e(i.title)}</h1><p class="live" id="live-status" aria-live="polite"></p>${flash}
-<div class="grid two"><div>${region('waiting', waiting)}${region('others', others)}${region('corrections', corrections)}${region('timeline-card', timeline)}</div>
+<div class="grid two"><div>${region('waiting', waiting)}${region('others', others)}${region('corrections', corrections)}${region('enforcement', enforcement)}${region('timeline-card', timeline)}</div>
 <div>${region('summary', summary)}${region('alerts', alerts)}${region('clocks', clocks)}${region('consumers', consumers)}${region('tasks', tasks)}${compliance}</div></div>`;
+}
+
+/**
+ * Where the system's corrections are enforced, and whether each place holds the current policy: the
+ * API instances answering gateways, and the gateways that asked (lag in versions, and when last heard).
+ */
+function enforcementPanel(status: EnforcementStatus, corrections: CorrectionRow[]): string {
+  const lag = (version: number) =>
+    version >= status.version
+      ? '<span class="ok">current</span>'
+      : `<span class="bad">${status.version - version} version${status.version - version === 1 ? '' : 's'} behind</span>`;
+  const kindLabel: Record<EnforcementStatus['points'][number]['kind'], string> = {
+    envoy: 'Envoy (ext_authz)',
+    litellm: 'LiteLLM (guardrail)',
+    decide: 'gateway (POST /v1/decide)',
+    policy: 'gateway holding the policy',
+  };
+  const rows = [
+    ...status.instances.map(
+      (i) =>
+        `<tr>${td('Where', `Correx API <code>${e(i.instanceId)}</code>`)}${td('Version', `${i.version} ${lag(i.version)}`)}${td('Heard', ago(i.heartbeatAt))}</tr>`,
+    ),
+    ...status.points.map(
+      (p) =>
+        `<tr data-point="${e(p.pointId)}">${td('Where', `${e(kindLabel[p.kind])}: <code>${e(p.pointId)}</code><br><span class="muted">credential of ${e(p.owner)} · ${p.decisions} decision${p.decisions === 1 ? '' : 's'}</span>`)}${td(
+          'Version',
+          // Gateways that ask before each request enforce what the instance answering them holds; only
+          // those that hold the policy themselves can lag on their own.
+          `${p.version} ${p.kind === 'policy' ? lag(p.version) : p.version >= status.version ? lag(p.version) : '<span class="muted">asks per request: enforces the instance\'s version</span>'}`,
+        )}${td('Heard', ago(p.lastSeenAt))}</tr>`,
+    ),
+  ];
+  const lagging = corrections.filter((c) => c.applied_version !== null && c.verified_at === null && c.lifted_at === null);
+  return `<section class="card" aria-labelledby="enforcement-h" id="enforcement"><h2 id="enforcement-h">Enforcement</h2><p>Policy version <strong>${status.version}</strong> of ${e(status.systemId)}${
+    lagging.length
+      ? ` · <span class="bad">${lagging.length} correction${lagging.length === 1 ? '' : 's'} not yet verified at every enforcement point</span>`
+      : ''
+  }</p>${
+    rows.length
+      ? `<table class="stack"><thead><tr><th scope="col">Where</th><th scope="col">Version</th><th scope="col">Heard</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
+      : '<p class="muted">No gateway has asked for this system\'s policy in the last 10 minutes, and no API instance holds it.</p>'
+  }</section>`;
 }
 
 function timelineCaption(view: IncidentView): string {

@@ -15,6 +15,7 @@ import { NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js
 import { ActionRefused } from '../errors.js';
 import { correctionWorkflowId, reviewWorkflowId, temporalUiWorkflowUrl } from '../identity.js';
 import { correctionsAwaitingDecision, findCorrection, listCorrections } from '../correction/repository.js';
+import { enforcementStatus } from '../correction/policy-versions.js';
 import { shownState, votingOpen } from '../correction/rules.js';
 import type { IncidentRow } from '../db/schema.js';
 import { listIncidents } from '../incident/repository.js';
@@ -435,8 +436,11 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
         ),
       ]);
       const runbook = await people.runbook(incident);
+      // Only for the live system: a drill's corrections never enter the policy.
+      const enforcement = incident.drill ? undefined : await enforcementStatus(deps.db, incident.system_id);
       return {
         incident,
+        ...(enforcement && (enforcement.version > 0 || enforcement.points.length > 0) ? { enforcement } : {}),
         names,
         consumers: (runbook?.system.consumers ?? []).map((c) => ({ id: c.id, name: c.name, email: c.contact.email })),
         live: snapshot

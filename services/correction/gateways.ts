@@ -57,8 +57,10 @@ export async function answerRequest(
   request: DecisionRequest,
   point: { kind: EnforcementPointKind; principal: Principal; pointId?: string | undefined },
   system: { name: string; failMode: 'closed' | 'open' },
+  /** A drill's probe request: its incident id (`x-correx-drill`), whose corrections it meets too. */
+  drill?: string,
 ): Promise<GatewayAnswer> {
-  const policy = await deps.livePolicy.policy(request.systemId);
+  const policy = await deps.livePolicy.policy(request.systemId, drill);
   if (policy === 'stale') {
     return {
       outcome: 'unavailable',
@@ -193,15 +195,34 @@ export function registerGatewayRoutes(app: CorrexApp, deps: GatewayDependencies)
         decisionRequest,
         { kind: 'litellm', principal: principal.principal, pointId: headerText(request, 'x-correx-enforcement-point') },
         system,
+        typeof headers['x-correx-drill'] === 'string' ? headers['x-correx-drill'] : undefined,
       );
+      // `correx` is for Correx's own LiteLLM guardrail (deploy/litellm/correx_guardrail.py): the status to
+      // refuse with, and the obligations to route and label the call by. The generic guardrail ignores it.
       switch (answer.outcome) {
-        case 'unavailable':
-          return answer.failMode === 'open' ? { action: 'NONE' } : { action: 'BLOCKED', blocked_reason: answer.message };
+        case 'unavailable': {
+          const correx = { outcome: answer.outcome, failMode: answer.failMode };
+          return answer.failMode === 'open' ? { action: 'NONE', correx } : { action: 'BLOCKED', blocked_reason: answer.message, correx };
+        }
         case 'deny':
+          return {
+            action: 'BLOCKED',
+            blocked_reason: answer.message,
+            correx: { outcome: answer.outcome, correction: answer.correctionId, policyVersion: answer.policyVersion },
+          };
         case 'throttle':
-          return { action: 'BLOCKED', blocked_reason: answer.message };
+          return {
+            action: 'BLOCKED',
+            blocked_reason: answer.message,
+            correx: {
+              outcome: answer.outcome,
+              correction: answer.correctionId,
+              policyVersion: answer.policyVersion,
+              retryAfterSeconds: answer.retryAfterSeconds,
+            },
+          };
         case 'allow':
-          return { action: 'NONE' };
+          return { action: 'NONE', correx: { outcome: answer.outcome, policyVersion: answer.policyVersion, ...answer.obligations } };
       }
     },
   });
@@ -241,6 +262,7 @@ export function registerGatewayRoutes(app: CorrexApp, deps: GatewayDependencies)
           decisionRequest,
           { kind: 'envoy', principal, pointId: headerText(request, 'x-correx-enforcement-point') },
           system,
+          headerText(request, 'x-correx-drill'),
         );
         switch (answer.outcome) {
           case 'unavailable':

@@ -7,6 +7,8 @@ import type { Database } from '../db/schema.js';
 import { jsonb } from '../db/jsonb.js';
 import type { EnforcementPointKind } from './kinds.js';
 import { loadPolicy, policyVersions, type PolicyAtVersion } from './policy-versions.js';
+import type { ActiveCorrection } from './policy.js';
+import { drillCorrections } from './repository.js';
 
 export interface LivePolicyOptions {
   /** How often the policy versions (and the credentials held) are checked against PostgreSQL. */
@@ -39,6 +41,8 @@ interface Observed {
 export class LivePolicy {
   readonly instanceId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly held = new Map<string, PolicyAtVersion>();
+  /** Corrections of drills under way, by drill incident: for requests marked as that drill's only. */
+  private drills = new Map<string, { systemId: string; corrections: ActiveCorrection[] }>();
   private readonly loading = new Map<string, Promise<PolicyAtVersion>>();
   private readonly credentials = new Map<string, { auth: Extract<Authentication, { principal: unknown }>; checkedAt: number }>();
   private readonly observed = new Map<string, Observed>();
@@ -82,8 +86,18 @@ export class LivePolicy {
       .catch(() => {});
   }
 
-  /** The system's policy as held, or `stale` when this instance cannot vouch for it. */
-  async policy(systemId: string): Promise<PolicyAtVersion | 'stale'> {
+  /**
+   * The system's policy as held, or `stale` when this instance cannot vouch for it. A request marked
+   * as a running drill's (`drill`: its incident id) also meets that drill's corrections.
+   */
+  async policy(systemId: string, drill?: string): Promise<PolicyAtVersion | 'stale'> {
+    const policy = await this.systemPolicy(systemId);
+    const drilled = drill === undefined ? undefined : this.drills.get(drill);
+    if (policy === 'stale' || !drilled || drilled.systemId !== systemId) return policy;
+    return { ...policy, corrections: [...policy.corrections, ...drilled.corrections] };
+  }
+
+  private async systemPolicy(systemId: string): Promise<PolicyAtVersion | 'stale'> {
     const held = this.held.get(systemId);
     if (held) return this.fresh() ? held : 'stale';
     // First ask for this system: one read, then held and kept current by the poll.
@@ -141,6 +155,10 @@ export class LivePolicy {
           changed = true;
         }),
     );
+    const drills = await drillCorrections(this.db);
+    const drillKeys = (m: Map<string, unknown>) => [...m.keys()].sort().join(',');
+    if (drillKeys(drills) !== drillKeys(this.drills)) changed = true;
+    this.drills = drills;
     await this.recheckCredentials(started);
     this.checkedAt = started;
     if (changed || started - this.reportedAt >= this.heartbeatMs) await this.report();
@@ -166,7 +184,11 @@ export class LivePolicy {
 
   /** Reports the versions this instance answers from: what `awaitEnforcement` waits for. */
   private async report(): Promise<void> {
-    const versions = Object.fromEntries([...this.held.entries()].map(([systemId, policy]) => [systemId, policy.version]));
+    // Drills held are reported as `drill:<incident id>`, so a drill's probe knows when every instance has its corrections.
+    const versions = Object.fromEntries([
+      ...[...this.held.entries()].map(([systemId, policy]) => [systemId, policy.version]),
+      ...[...this.drills.keys()].map((incidentId) => [`drill:${incidentId}`, 1]),
+    ]);
     this.reportedAt = Date.now();
     await this.db
       .insertInto('decision_instances')

@@ -20,10 +20,25 @@ export interface PolicyAtVersion {
  */
 export async function stampPolicyChange(trx: Transaction<Database>, correctionId: string, change: 'applied' | 'lifted', at: string): Promise<string> {
   const stamp = change === 'applied' ? 'applied_at' : 'lifted_at';
-  const row = await trx.selectFrom('corrections').select(['system_id', stamp]).where('id', '=', correctionId).forUpdate().executeTakeFirst();
+  const row = await trx
+    .selectFrom('corrections')
+    .innerJoin('incidents', 'incidents.id', 'corrections.incident_id')
+    .select(['corrections.system_id', `corrections.${stamp}`, 'incidents.drill'])
+    .where('corrections.id', '=', correctionId)
+    .forUpdate('corrections')
+    .executeTakeFirst();
   if (!row) return at;
   const stamped = row[stamp];
   if (stamped !== null) return stamped.toISOString();
+  // A drill's correction is never in the system's policy: it is stamped, and the version stays.
+  if (row.drill) {
+    await trx
+      .updateTable('corrections')
+      .set({ [stamp]: at })
+      .where('id', '=', correctionId)
+      .execute();
+    return at;
+  }
   const { version } = await trx
     .insertInto('policy_versions')
     .values({ system_id: row.system_id, version: 1, changed_at: at })

@@ -137,6 +137,31 @@ export async function activeCorrections(db: Kysely<Database>, systemId: string):
   return rows.map(toActive);
 }
 
+/**
+ * Corrections in force in drills still running, by drill incident: they apply only to requests marked
+ * as that drill's (`x-correx-drill: <incident id>`), so a drill can show them enforced at the gateway
+ * without touching real traffic.
+ */
+export async function drillCorrections(db: Kysely<Database>): Promise<Map<string, { systemId: string; corrections: ActiveCorrection[] }>> {
+  const rows = await db
+    .selectFrom('corrections')
+    .innerJoin('incidents', 'incidents.id', 'corrections.incident_id')
+    .selectAll('corrections')
+    .where('incidents.drill', '=', true)
+    .where('incidents.state', '!=', 'closed')
+    .where('corrections.applied_at', 'is not', null)
+    .where('corrections.lifted_at', 'is', null)
+    .orderBy('corrections.applied_at')
+    .execute();
+  const drills = new Map<string, { systemId: string; corrections: ActiveCorrection[] }>();
+  for (const row of rows) {
+    const drill = drills.get(row.incident_id) ?? { systemId: row.system_id, corrections: [] };
+    drill.corrections.push(toActive(row));
+    drills.set(row.incident_id, drill);
+  }
+  return drills;
+}
+
 function toActive(row: CorrectionRow): ActiveCorrection {
   return {
     id: row.id,

@@ -126,7 +126,16 @@ export function planDrill(runbook: Runbook, runbookVersion: string, scenario: Dr
     markTasksDone: plan.people.filter((p) => door.role(p.id, 'task done')).map((p) => p.id),
     cast,
     problems,
+    ...gatewayProbeOf(runbook),
   };
+}
+
+/** Where the drill probes the system's gateway, and how it names who sends a request: from the policy enforcer's runbook entry. */
+function gatewayProbeOf(runbook: Runbook): Pick<DrillPlan, 'gatewayProbe'> {
+  const enforcement = runbook.system.enforcement;
+  if (enforcement.adapter !== 'policy' || !enforcement.drillProbe) return {};
+  const { url, authorizationEnv, body } = enforcement.drillProbe;
+  return { gatewayProbe: { url, headers: enforcement.requestHeaders, ...(authorizationEnv ? { authorizationEnv } : {}), ...(body ? { body } : {}) } };
 }
 
 interface Door {

@@ -45,6 +45,15 @@ export const DrillPlan = z.strictObject({
     reason: z.string(),
   }),
   approvers: z.array(z.string()).describe("Who approves, in order: enough people with different roles to meet the authority rule's quorum"),
+  gatewayProbe: z
+    .strictObject({
+      url: z.string().describe('The gateway address probe requests go to (the model path behind it)'),
+      headers: z.record(z.string(), z.string()).describe('The request headers that name the user, org, tier, region, use case and capability'),
+      authorizationEnv: z.string().optional().describe('Environment variable holding the Authorization value probes send'),
+      body: z.record(z.string(), z.unknown()).optional().describe('The JSON body of each probe request'),
+    })
+    .optional()
+    .describe("Where the drill checks its correction at the system's gateway, with requests marked as the drill's (the runbook's enforcement.drillProbe)"),
   lifter: z.string().optional().describe('The first of `lifters`'),
   lifters: z.array(z.string()).optional().describe("Who votes to lift, in order, to meet the lift rule's quorum"),
   restoration: z.array(z.strictObject({ criterion: z.string(), evidence: z.string() })),

@@ -45,6 +45,23 @@ export const EnforcementAdapter = z.discriminatedUnion(
           capability: HeaderName.default('x-correx-capability'),
         })
         .prefault({}),
+      /**
+       * Where a drill sends probe requests through the system's gateway (its model path, e.g.
+       * http://envoy:10000/v1/chat/completions), marked `x-correx-drill` so only the drill's corrections
+       * meet them: a drill then shows its correction enforced, and a rate limit counted, at the gateway.
+       */
+      drillProbe: z
+        .strictObject({
+          url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+          /** Environment variable holding what the probe sends as `Authorization` (e.g. `Bearer <LiteLLM key>`), never the value. */
+          authorizationEnv: z
+            .string()
+            .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name')
+            .optional(),
+          /** The JSON body of each probe request; by default a one-line chat completion for the model `correx-drill-probe`. */
+          body: z.record(z.string(), z.unknown()).optional(),
+        })
+        .optional(),
       /** How long a correction waits for every API instance and policy-reading gateway to hold it before it is verified with a warning. */
       verifyWithin: DurationText.refine((text) => (parseDuration(text) ?? 0) <= 10_000, 'must be at most 10s').default('5s'),
     }),

@@ -8302,6 +8302,21 @@ export interface operations {
                             };
                             /** @description Who approves, in order: enough people with different roles to meet the authority rule's quorum */
                             approvers: string[];
+                            /** @description Where the drill checks its correction at the system's gateway, with requests marked as the drill's (the runbook's enforcement.drillProbe) */
+                            gatewayProbe?: {
+                                /** @description The gateway address probe requests go to (the model path behind it) */
+                                url: string;
+                                /** @description The request headers that name the user, org, tier, region, use case and capability */
+                                headers: {
+                                    [key: string]: string;
+                                };
+                                /** @description Environment variable holding the Authorization value probes send */
+                                authorizationEnv?: string;
+                                /** @description The JSON body of each probe request */
+                                body?: {
+                                    [key: string]: unknown;
+                                };
+                            };
                             /** @description The first of `lifters` */
                             lifter?: string;
                             /** @description Who votes to lift, in order, to meet the lift rule's quorum */

@@ -9,7 +9,7 @@ import type { ReviewSnapshot } from '../review/messages.js';
 import { workflowNow } from '../time.js';
 
 // A drill that cannot take a step says so soon instead of retrying for ever.
-const { drillAction, drillDelivery } = proxyActivities<Activities>({
+const { drillAction, drillDelivery, drillGatewayProbe } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumAttempts: 3 },
 });
@@ -117,6 +117,17 @@ export async function drillWorkflow(start: DrillStart): Promise<DrillSnapshot> {
     const applied = await step('applied (dry-run enforcer) and verified', 'system:enforcement', () =>
       until(correction, (c) => c.state === 'active', 'the correction to be active'),
     );
+    // The correction at the system's real gateway, with requests only the drill's corrections meet.
+    if (plan.gatewayProbe && patched('drill-probes-gateway')) {
+      const probe = plan.gatewayProbe;
+      await step(
+        'enforced at the gateway (drill traffic)',
+        'system:enforcement',
+        () => drillGatewayProbe({ incidentId: opened.incidentId, systemId: plan.systemId, correction: plan.correction, probe }),
+        (report) => report.detail,
+        (report) => report.failure,
+      );
+    }
 
     // Each consumer the correction reaches: its notice and its fallback switch, as the correction sends them.
     const consumers = applied.downstream ?? [];
@@ -240,7 +251,9 @@ export async function drillWorkflow(start: DrillStart): Promise<DrillSnapshot> {
       (r) => r.failure,
     ).catch(() => undefined);
     if (mail?.where)
-      snapshot.touched = `no enforcer (the dry-run enforcer stood in); fallbacks switched at their drill targets, as each fallback step says; mail ${mail.where}; no regulator clock started`;
+      snapshot.touched = `no enforcer (the dry-run enforcer stood in)${
+        plan.gatewayProbe ? `; the gateway at ${plan.gatewayProbe.url} was sent probe requests marked as the drill's, which no real traffic meets` : ''
+      }; fallbacks switched at their drill targets, as each fallback step says; mail ${mail.where}; no regulator clock started`;
   }
   const failed = snapshot.steps.filter((s) => s.outcome === 'failed');
   snapshot.state = failed.length ? 'failed' : 'completed';
