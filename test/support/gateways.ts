@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -363,7 +363,7 @@ export async function startEnvoy(options: EnvoyOptions): Promise<RunningEnvoy> {
   return { url: `http://127.0.0.1:${port}`, adminUrl, config, log: gateway.log, stop: gateway.stop };
 }
 
-// --- LiteLLM (generic guardrail) -------------------------------------------------------------------------
+// --- LiteLLM (generic guardrail, or Correx's own) -------------------------------------------------------
 
 export interface LiteLLMOptions {
   /** The guardrail's api_base; LiteLLM POSTs to `<apiBase>/beta/litellm_basic_guardrail_api`. */
@@ -393,6 +393,19 @@ export interface LiteLLMOptions {
   mockResponse?: string;
   /** The proxy's master key (callers use it as their bearer token); default a random one. */
   masterKey?: string;
+  /**
+   * Which guardrail asks Correx: LiteLLM's `generic` Generic Guardrail API (default), or `correx`, the custom
+   * guardrail deploy/litellm/correx_guardrail.py (copied next to the config), which also routes a rollback
+   * to the model named for its version and sends the filter profile to the model as a header. With
+   * `correx`, `failOnError` does not apply (a guardrail failure always blocks).
+   */
+  guardrail?: 'generic' | 'correx';
+  /** With the `correx` guardrail: model version → the LiteLLM model name serving it (its `model_versions`). */
+  modelVersions?: Record<string, string>;
+  /** With the `correx` guardrail: the model name for a version not in `modelVersions`; its default `{model}-{version}`. */
+  versionModelTemplate?: string;
+  /** Sent to Correx as `x-correx-enforcement-point` (the `correx` guardrail's `enforcement_point`). */
+  enforcementPoint?: string;
 }
 
 export interface RunningLiteLLM {
@@ -416,18 +429,21 @@ export function liteLLMConfig(options: LiteLLMOptions & { masterKey: string }): 
     guardrails: [
       {
         guardrail_name: 'correx',
-        litellm_params: {
-          guardrail: 'generic_guardrail_api',
-          mode: 'pre_call',
-          default_on: true,
-          api_base: options.guardrailApiBase,
-          // Read from the environment at start-up, as a deployment would (startLiteLLM sets it).
-          api_key: 'os.environ/CORREX_GATEWAY_TOKEN',
-          unreachable_fallback: options.unreachableFallback ?? 'fail_closed',
-          ...(options.failOnError === undefined ? {} : { fail_on_error: options.failOnError }),
-          ...(options.extraHeaders?.length ? { extra_headers: options.extraHeaders } : {}),
-          ...(options.timeoutSeconds === undefined ? {} : { timeout: options.timeoutSeconds }),
-        },
+        litellm_params:
+          options.guardrail === 'correx'
+            ? correxGuardrailParams(options)
+            : {
+                guardrail: 'generic_guardrail_api',
+                mode: 'pre_call',
+                default_on: true,
+                api_base: options.guardrailApiBase,
+                // Read from the environment at start-up, as a deployment would (startLiteLLM sets it).
+                api_key: 'os.environ/CORREX_GATEWAY_TOKEN',
+                unreachable_fallback: options.unreachableFallback ?? 'fail_closed',
+                ...(options.failOnError === undefined ? {} : { fail_on_error: options.failOnError }),
+                ...(options.extraHeaders?.length ? { extra_headers: options.extraHeaders } : {}),
+                ...(options.timeoutSeconds === undefined ? {} : { timeout: options.timeoutSeconds }),
+              },
       },
     ],
     litellm_settings: { telemetry: false, num_retries: 0 },
@@ -435,7 +451,26 @@ export function liteLLMConfig(options: LiteLLMOptions & { masterKey: string }): 
   };
 }
 
-/** The real LiteLLM proxy (scripts/setup.sh --postgres) with the generic guardrail `correx`, no database. */
+/** The file LiteLLM loads for `guardrail: correx_guardrail.CorrexGuardrail` (from the config's folder). */
+export const CORREX_GUARDRAIL_FILE = path.join(projectRoot, 'deploy', 'litellm', 'correx_guardrail.py');
+
+function correxGuardrailParams(options: LiteLLMOptions): Record<string, unknown> {
+  return {
+    guardrail: 'correx_guardrail.CorrexGuardrail',
+    mode: 'pre_call',
+    default_on: true,
+    api_base: options.guardrailApiBase,
+    api_key: 'os.environ/CORREX_GATEWAY_TOKEN',
+    unreachable_fallback: options.unreachableFallback ?? 'fail_closed',
+    ...(options.extraHeaders?.length ? { extra_headers: options.extraHeaders } : {}),
+    ...(options.timeoutSeconds === undefined ? {} : { timeout: options.timeoutSeconds }),
+    ...(options.modelVersions ? { model_versions: options.modelVersions } : {}),
+    ...(options.versionModelTemplate ? { version_model_template: options.versionModelTemplate } : {}),
+    ...(options.enforcementPoint ? { enforcement_point: options.enforcementPoint } : {}),
+  };
+}
+
+/** The real LiteLLM proxy (scripts/setup.sh --postgres) with the guardrail `correx` (generic or Correx's own), no database. */
 export async function startLiteLLM(options: LiteLLMOptions): Promise<RunningLiteLLM> {
   const { litellm } = gatewayBinaries();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'correx-litellm-'));
@@ -443,6 +478,7 @@ export async function startLiteLLM(options: LiteLLMOptions): Promise<RunningLite
   const config = stringify(liteLLMConfig({ ...options, masterKey }));
   const configPath = path.join(dir, 'config.yaml');
   await writeFile(configPath, config);
+  if (options.guardrail === 'correx') await copyFile(CORREX_GUARDRAIL_FILE, path.join(dir, 'correx_guardrail.py'));
   const [port] = await freePorts(1);
   const url = `http://127.0.0.1:${port}`;
   const env: NodeJS.ProcessEnv = {
