@@ -11,10 +11,15 @@ import type { ProposedCorrection } from '../services/correction/schema.js';
 import type { Database } from '../services/db/schema.js';
 import { enforcerFor, type CorrectionToEnforce } from '../services/correction/enforcement.js';
 import type { EnforcementPlan } from '../services/incident/plan.js';
+import { pageCommander } from '../services/escalation/repository.js';
+import type { Mailer } from '../services/notification/mailer.js';
 
 export interface CorrectionActivityDependencies {
   db: Kysely<Database>;
   secret: (name: string) => string | undefined;
+  /** For pages the built-in enforcer sends when a correction is not held everywhere in time. */
+  mailer: Mailer;
+  publicUrl: () => string;
 }
 
 export interface Enforcement {
@@ -22,8 +27,13 @@ export interface Enforcement {
   correction: CorrectionToEnforce;
 }
 
-export function createCorrectionActivities({ db, secret }: CorrectionActivityDependencies) {
-  const enforcer = (plan: EnforcementPlan) => enforcerFor(plan, { secret, db });
+export function createCorrectionActivities({ db, secret, mailer, publicUrl }: CorrectionActivityDependencies) {
+  const enforcer = (plan: EnforcementPlan) =>
+    enforcerFor(plan, {
+      secret,
+      db,
+      pageCommander: (page) => pageCommander(db, mailer, publicUrl(), page),
+    });
   return {
     async recordCorrectionProposed(correction: ProposedCorrection): Promise<void> {
       await recordCorrectionProposed(db, correction);

@@ -33,12 +33,14 @@ export interface EnforcerDependencies {
   /** Reads a secret by environment variable name (the runbook names the variable, never the secret). */
   secret: (name: string) => string | undefined;
   db: Kysely<Database>;
+  /** Pages the incident's commander (the built-in enforcer, when a correction is not held everywhere in time). */
+  pageCommander?: Parameters<typeof awaitEnforcement>[4];
 }
 
 export function enforcerFor(plan: EnforcementPlan, deps: EnforcerDependencies): Enforcer {
   switch (plan.adapter) {
     case 'policy':
-      return policyEnforcer(plan, deps.db);
+      return policyEnforcer(plan, deps);
     case 'webhook':
       return webhookEnforcer(plan, deps);
     case 'dry-run':
@@ -52,7 +54,7 @@ export function enforcerFor(plan: EnforcementPlan, deps: EnforcerDependencies): 
  * Verified once every API instance and every gateway that holds the policy itself has the version
  * (services/correction/policy-versions.ts), or after `verifyWithin` with a recorded warning.
  */
-function policyEnforcer(plan: Extract<EnforcementPlan, { adapter: 'policy' }>, db: Kysely<Database>): Enforcer {
+function policyEnforcer(plan: Extract<EnforcementPlan, { adapter: 'policy' }>, { db, pageCommander }: EnforcerDependencies): Enforcer {
   // Plans recorded before gateways were verified have no verifyWithin.
   const withinMs = parseDuration(plan.verifyWithin ?? '5s') ?? 5_000;
   return {
@@ -60,7 +62,7 @@ function policyEnforcer(plan: Extract<EnforcementPlan, { adapter: 'policy' }>, d
     apply: (c) => changePolicy(db, c.id, 'applied'),
     lift: (c) => changePolicy(db, c.id, 'lifted'),
     async verify(c, expected) {
-      await awaitEnforcement(db, c, expected, withinMs);
+      await awaitEnforcement(db, c, expected, withinMs, pageCommander);
       return true;
     },
   };

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { EnforcementPointKind } from './kinds.js';
+import type { pageCommander } from '../escalation/repository.js';
 import { appendTimelineEvent } from '../timeline/repository.js';
 import { activeCorrections } from './repository.js';
 import type { ActiveCorrection } from './policy.js';
@@ -143,9 +144,11 @@ export function lagging(status: EnforcementStatus, version: number): string[] {
  */
 export async function awaitEnforcement(
   db: Kysely<Database>,
-  correction: { id: string; incidentId: string; systemId: string },
+  correction: { id: string; incidentId: string; systemId: string; kind: string; reason: string },
   expected: 'applied' | 'lifted',
   withinMs: number,
+  /** Tells the incident's commander that enforcement lags (once per correction and direction). */
+  pageLag?: (page: Parameters<typeof pageCommander>[3]) => Promise<void>,
 ): Promise<void> {
   const row = await db.selectFrom('corrections').select(['applied_version', 'lifted_version']).where('id', '=', correction.id).executeTakeFirst();
   const version = expected === 'applied' ? row?.applied_version : row?.lifted_version;
@@ -162,6 +165,16 @@ export async function awaitEnforcement(
         occurredAt: new Date(),
         data: { correctionId: correction.id, expected, policyVersion: version, afterMs: withinMs, lagging: behind },
         idempotencyKey: `correction:${correction.id}:enforcement_lagging:${expected}`,
+      });
+      await pageLag?.({
+        incidentId: correction.incidentId,
+        idempotencyKey: `${correction.id}:enforcement-lagging:${expected}`,
+        level: 0,
+        attempt: 1,
+        reason: 'enforcement-lagging',
+        correction: { id: correction.id, kind: correction.kind, reason: correction.reason },
+        what: `The ${correction.kind.replace(/_/g, ' ')} is ${expected === 'applied' ? 'in force' : 'lifted'} in Correx's policy (version ${version}), but after ${Math.round(withinMs / 1000)} s these still answer from an older one: ${behind.join('; ')}. Requests they answer may not ${expected === 'applied' ? 'meet the correction yet' : 'be let through yet'}: check them (a stuck API instance, or a gateway that holds the policy and stopped polling).`,
+        action: { what: 'See where the correction is enforced', path: `/console/incidents/${correction.incidentId}#enforcement` },
       });
       return;
     }

@@ -1,7 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { Mailer } from '../notification/mailer.js';
-import { withCallToAction, type CallToAction } from '../notification/templates.js';
+import { correctionPage, escalationPage, withCallToAction, type CallToAction } from '../notification/templates.js';
+import { findIncident } from '../incident/repository.js';
+import { planIncident } from '../incident/plan.js';
+import { findRunbookVersion } from '../runbook/repository.js';
 import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js';
 
 export interface PageRequest {
@@ -69,4 +72,28 @@ export async function acknowledgePages(db: Kysely<Database>, incidentId: string,
     .where('incident_id', '=', incidentId)
     .where('acknowledged_at', 'is', null)
     .execute();
+}
+
+/**
+ * Pages the incident's commander (before anyone acknowledged: the first escalation level) about
+ * something only a person can look into, from outside the incident's workflow. Each key pages once.
+ */
+export async function pageCommander(
+  db: Kysely<Database>,
+  mailer: Mailer,
+  publicUrl: string,
+  page: Omit<PageRequest, 'person' | 'subject' | 'text' | 'html'> & { what: string; correction?: { id: string; kind: string; reason: string } },
+): Promise<void> {
+  const incident = await findIncident(db, page.incidentId);
+  if (!incident?.runbook_version) return;
+  const runbook = await findRunbookVersion(db, incident.runbook_version);
+  if (!runbook) return;
+  const plan = planIncident(runbook, incident.runbook_version);
+  const people = incident.commander ? plan.people.filter((p) => p.id === incident.commander) : (plan.escalation.levels[0]?.people ?? []);
+  const ref = { incidentId: incident.id, systemId: incident.system_id, title: incident.title, severity: incident.severity };
+  const { what, correction, ...request } = page;
+  for (const person of people) {
+    const message = correction ? correctionPage(ref, person.name, correction, what) : { ...escalationPage(ref, person.name, 0, 1), text: what };
+    await sendPage(db, mailer, { ...request, idempotencyKey: `${page.idempotencyKey}:${person.id}`, person, ...message }, publicUrl);
+  }
 }

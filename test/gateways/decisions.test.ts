@@ -86,6 +86,69 @@ describe('decisions for gateways, from two API instances', () => {
     );
   });
 
+  it('verifies a correction an instance never catches up with after the bound, with a warning on the timeline and a page to the commander', async () => {
+    // An API instance that reports holding the system's policy at an old version and never moves on.
+    const stuck = 'stuck-instance:1';
+    const beat = () =>
+      stack.db
+        .insertInto('decision_instances')
+        .values({ instance_id: stuck, versions: JSON.stringify({ 'frontier-assistant': 0 }) as never, heartbeat_at: new Date() })
+        .onConflict((oc) => oc.column('instance_id').doUpdateSet({ heartbeat_at: new Date() }))
+        .execute();
+    await beat();
+    const beating = setInterval(() => void beat(), 500);
+    try {
+      const proposed = await stack.api.call('POST', `/v1/incidents/${incidentId}/corrections`, {
+        token: jonas,
+        body: { kind: 'user_restriction', scope: { users: ['u-abuser'] }, parameters: { mode: 'blocklist' }, reason: 'Abuse from one account' },
+      });
+      expect(proposed.status, JSON.stringify(proposed.body)).toBe(201);
+      const id = proposed.body.correctionId as string;
+      const approvedAt = Date.now();
+      expect(
+        (await stack.api.call('POST', `/v1/corrections/${id}/decision`, { token: sofia, body: { decision: 'approve', rationale: 'One account' } })).status,
+      ).toBe(200);
+      const verified = await eventually(
+        async () =>
+          stack.db
+            .selectFrom('corrections')
+            .select(['verified_at', 'applied_version'])
+            .where('id', '=', id)
+            .where('verified_at', 'is not', null)
+            .executeTakeFirst(),
+        20_000,
+      );
+      // Not before the runbook's bound (5 s by default): the live instances caught up at once, the stuck one never.
+      expect(verified.verified_at!.getTime() - approvedAt).toBeGreaterThanOrEqual(5_000);
+      const warning = await stack.db
+        .selectFrom('timeline_events')
+        .selectAll()
+        .where('incident_id', '=', incidentId)
+        .where('kind', '=', 'correction.enforcement_lagging')
+        .executeTakeFirstOrThrow();
+      expect(warning.data).toMatchObject({
+        correctionId: id,
+        expected: 'applied',
+        policyVersion: verified.applied_version,
+        lagging: [`API instance ${stuck} (version 0)`],
+      });
+      const pages = await stack.db
+        .selectFrom('pages')
+        .selectAll()
+        .where('incident_id', '=', incidentId)
+        .where('idempotency_key', 'like', `${id}:enforcement-lagging:%`)
+        .execute();
+      expect(pages.map((p) => p.target)).toEqual(['jonas-berg']);
+      // A gateway asking the live instances meets the correction all along.
+      expect((await stack.api.call('POST', '/v1/decide', { token: gateway, body: { systemId: 'frontier-assistant', userId: 'u-abuser' } })).body.decision).toBe(
+        'deny',
+      );
+    } finally {
+      clearInterval(beating);
+      await stack.db.deleteFrom('decision_instances').where('instance_id', '=', stuck).execute();
+    }
+  }, 60_000);
+
   it('refuses a revoked gateway credential on every instance within a second and a half', async () => {
     const doomed = await stack.api.token('retired-gateway', ['gateway']);
     for (const api of [stack.api, second]) expect((await api.call('POST', '/v1/decide', { token: doomed, body: free('u-3') })).status).toBe(200);
