@@ -123,7 +123,15 @@ export class LivePolicy {
     if (held && Date.now() - held.checkedAt <= this.staleAfterMs && (!held.auth.principal.expiresAt || held.auth.principal.expiresAt.getTime() > Date.now())) {
       return held.auth;
     }
-    const result = await authenticate(this.db, secret);
+    let result: Authentication;
+    try {
+      result = await authenticate(this.db, secret);
+    } catch (error) {
+      // PostgreSQL away: a gateway known before is still answered (and, its policy being stale, as the
+      // runbook's failMode says); nobody could have revoked it meanwhile. An unknown one is not.
+      if (held) return held.auth;
+      throw error;
+    }
     if ('principal' in result) this.credentials.set(hash, { auth: result, checkedAt: Date.now() });
     else this.credentials.delete(hash);
     return result;
