@@ -113,7 +113,7 @@ describe('escalations, approval timeouts and break-glass windows (time-skipping 
       },
     );
     await stack.clients.incidents.acknowledge(incident.workflowId, { actor: 'jonas-berg', at: now() });
-    stack.endpoint.failNextApplies(4); // every attempt of the first round
+    stack.endpoint.failNextApplies(5); // the attempt in the decision's workflow task, then every attempt of the first round
     const proposal = await stack.clients.incidents.propose(incident.workflowId, {
       actor: 'amara-okafor',
       at: now(),

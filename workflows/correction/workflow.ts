@@ -1,7 +1,16 @@
-import { ActivityFailure, allHandlersFinished, condition, getExternalWorkflowHandle, patched, proxyActivities, setHandler } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  condition,
+  getExternalWorkflowHandle,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+} from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import { indexAsPartOf } from '../search-attributes.js';
-import { untilDone } from '../activity-options.js';
+import { untilDone, untilDoneHere } from '../activity-options.js';
 import { workflowNow } from '../time.js';
 import type { DownstreamConsumerPlan } from '../../services/incident/plan.js';
 import { correctionPage, customerNotice, decisionRequest, type CallToAction } from '../../services/notification/templates.js';
@@ -23,6 +32,7 @@ import { correctionChangedSignal } from '../incident/messages.js';
 
 const { recordCorrectionProposed, recordCorrectionTransition, recordVote, recordFallbackFailing, sendPage, sendNotice } =
   proxyActivities<Activities>(untilDone);
+const here = proxyLocalActivities<Activities>(untilDoneHere);
 /** A downstream switch that keeps failing pages the commander this many times, not on every retry for hours. */
 const FALLBACK_FAILURE_PAGES = 3;
 // Enforcement gives up after a few quick attempts so a failure is surfaced (timeline and page) soon;
@@ -31,6 +41,8 @@ const enforcement = proxyActivities<Activities>({
   startToCloseTimeout: '15 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 4 },
 });
+/** One attempt at an approved apply, run in the workflow task that sees the quorum met (apply-in-decision-task). */
+const enforcementHere = proxyLocalActivities<Activities>({ startToCloseTimeout: '15 seconds', retry: { maximumAttempts: 1 } });
 
 /** One proposed correction: approval gate (or break-glass) → apply → verify → active → lift. */
 export async function correctionWorkflow(start: CorrectionStart): Promise<CorrectionSnapshot> {
@@ -45,6 +57,15 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
   // not read the correction's row, and the timeline still has the proposal first (the application is
   // recorded once both are done). Runs from before recorded the proposal first.
   const applyBesideProposal = patched('apply-beside-proposal');
+  // A correction that waits for a decision records its proposal as a local activity, in its first workflow
+  // task, and asks for the decision in that same task: the proposal is answered (once its row exists) when
+  // the workflow has nothing left in hand, so the decision that follows at once is not queued behind the
+  // workflow task that used to see the record done. Runs from before record it with an activity task.
+  const recordProposalHere = patched('record-proposal-locally');
+  // An approved correction's first apply runs as a local activity in the workflow task that sees the quorum
+  // met, instead of an activity task the server hands out after that task completes. Only that attempt:
+  // if it fails, the activity task's retries, failure records and pages take over as before.
+  const applyInDecisionTask = patched('apply-in-decision-task');
   const voting: VotingState = { rule: start.rule, escalated: false, proposedBy: start.proposedBy, votes: [] };
   const snapshot: CorrectionSnapshot = {
     id: start.id,
@@ -330,25 +351,27 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
   const downstreamSettled = () => (snapshot.downstream ?? []).every((d) => d.notice === 'lifted' && (d.fallback === 'inactive' || d.fallback === 'failing'));
   const serveDownstream = () => Promise.all(start.consumers.map((consumer, i) => serveConsumer(consumer, snapshot.downstream![i]!))).then(() => {});
 
-  const recordProposal = () =>
-    recordCorrectionProposed({
-      id: start.id,
-      incidentId: start.incidentId,
-      systemId: start.systemId,
-      severity: start.severity,
-      kind: start.kind,
-      scope: start.scope,
-      parameters: start.parameters,
-      reason: start.reason,
-      breakGlass: start.breakGlass,
-      proposedBy: start.proposedBy,
-      proposedAt: start.proposedAt,
-    }).then(() => {
-      recorded = true;
-    });
+  const recordProposal = (how: Pick<typeof here, 'recordCorrectionProposed'> = { recordCorrectionProposed }) =>
+    how
+      .recordCorrectionProposed({
+        id: start.id,
+        incidentId: start.incidentId,
+        systemId: start.systemId,
+        severity: start.severity,
+        kind: start.kind,
+        scope: start.scope,
+        parameters: start.parameters,
+        reason: start.reason,
+        breakGlass: start.breakGlass,
+        proposedBy: start.proposedBy,
+        proposedAt: start.proposedAt,
+      })
+      .then(() => {
+        recorded = true;
+      });
   const appliedAtOnce = start.breakGlass && start.rule.breakGlass.allowed;
   const proposalRecorded = appliedAtOnce && applyBesideProposal ? recordProposal() : undefined;
-  if (!proposalRecorded) await recordProposal();
+  if (!proposalRecorded) await recordProposal(recordProposalHere && !appliedAtOnce ? here : undefined);
 
   if (start.breakGlass && start.rule.breakGlass.allowed) {
     if (applyWithoutWaiting) await Promise.all([proposalRecorded, enter('applying'), applyAtOnce()]);
@@ -440,7 +463,15 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
       });
     // The enforcer is called the moment the quorum is met: recording the approval and telling the incident
     // are not in its way (the timeline still has the approval before the application, recorded after both).
-    if (applyWithoutWaiting) await Promise.all([approved(), enter('approved').then(() => enter('applying')), enforce('apply')]);
+    const applyFirstHere = async () => {
+      const applied = await enforcementHere.applyCorrection({ plan: start.enforcement, correction: target }).then(
+        () => true,
+        () => false,
+      );
+      await enforce('apply', applied);
+    };
+    if (applyInDecisionTask) await Promise.all([approved(), enter('approved').then(() => enter('applying')), applyFirstHere()]);
+    else if (applyWithoutWaiting) await Promise.all([approved(), enter('approved').then(() => enter('applying')), enforce('apply')]);
     else {
       await approved();
       await enter('approved');
