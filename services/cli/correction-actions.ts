@@ -259,3 +259,40 @@ export async function show(id: string, options: ConnectionOptions): Promise<void
     );
   }
 }
+
+interface EnforcementView {
+  systemId: string;
+  version: number;
+  instances: { instanceId: string; version: number; heartbeatAt: string }[];
+  points: { pointId: string; kind: string; owner: string; version: number; decisions: number; firstSeenAt: string; lastSeenAt: string }[];
+}
+
+/** Where a system's corrections are enforced: its policy version, and each API instance and gateway with the version it holds. */
+export async function enforcement(systemId: string, options: ConnectionOptions): Promise<void> {
+  const api = await ApiClient.connect(options);
+  const view = await api.get<EnforcementView>(`/v1/systems/${encodeURIComponent(systemId)}/enforcement`);
+  if (options.json) return printJson(view);
+  const behind = (version: number) => (version >= view.version ? 'current' : `${view.version - version} behind`);
+  print(`${view.systemId}: policy version ${view.version}`);
+  if (view.instances.length + view.points.length === 0) {
+    print("no gateway has asked for this system's policy in the last 10 minutes, and no API instance holds it");
+    return;
+  }
+  print();
+  print(
+    table(
+      ['where', 'kind', 'version', 'state', 'heard'],
+      [
+        ...view.instances.map((i) => [i.instanceId, 'correx api', String(i.version), behind(i.version), time(i.heartbeatAt)]),
+        // A gateway asking per request enforces the version of the instance answering it; one holding the policy, its own.
+        ...view.points.map((p) => [
+          `${p.pointId} (${p.owner}, ${p.decisions} decisions)`,
+          p.kind,
+          String(p.version),
+          p.kind === 'policy' || p.version >= view.version ? behind(p.version) : 'asks per request',
+          time(p.lastSeenAt),
+        ]),
+      ],
+    ),
+  );
+}

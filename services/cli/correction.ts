@@ -53,4 +53,11 @@ export function correctionCommand(program: Command): void {
       .description('a correction with its approval state: the authority rule and the votes')
       .argument('<correctionId>', 'correction id'),
   ).action(lazy(async () => (await actions()).show));
+
+  withApi(
+    correction
+      .command('enforcement')
+      .description("where a system's corrections are enforced: its policy version, and each API instance and gateway with the version it holds")
+      .argument('<systemId>', 'system id, as its runbook names it'),
+  ).action(lazy(async () => (await actions()).enforcement));
 }

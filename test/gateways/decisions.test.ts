@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/database.js';
 import { rateLimitInForce, startApi, type RunningApi } from '../support/api.js';
+import { runCorrex } from '../support/cli.js';
 import { useIncidentStack } from '../support/stack.js';
 
 /**
@@ -84,6 +85,12 @@ describe('decisions for gateways, from two API instances', () => {
     expect(shown.body.points).toContainEqual(
       expect.objectContaining({ pointId: 'decide:envoy-edge', kind: 'decide', owner: 'envoy-edge', version: row.applied_version }),
     );
+    // The same from the CLI, as an operator would check it.
+    const cli = await runCorrex(['correction', 'enforcement', 'frontier-assistant'], { CORREX_SERVER: stack.api.url, CORREX_TOKEN: reader });
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(cli.stdout).toContain(`frontier-assistant: policy version ${row.applied_version}`);
+    expect(cli.stdout).toMatch(/decide:envoy-edge \(envoy-edge, \d+ decisions\)\s+decide\s+1\s+current/);
+    expect(cli.stdout.match(/correx api\s+1\s+current/g)?.length).toBeGreaterThanOrEqual(2);
   });
 
   it('verifies a correction an instance never catches up with after the bound, with a warning on the timeline and a page to the commander', async () => {
