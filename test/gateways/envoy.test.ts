@@ -136,6 +136,40 @@ describe('corrections enforced at a real Envoy', () => {
     expect(lastUpstream().headers['x-correx-filter-profile']).toBeUndefined();
   });
 
+  it('refuses a prohibited use case, and tells the model which version to serve under a rollback', async () => {
+    const daniel = await stack.api.token('daniel-cho', ['approver']);
+    const inForce = async (body: Record<string, unknown>, approver: string) => {
+      const proposed = await stack.api.call('POST', `/v1/incidents/${incidentId}/corrections`, { token: jonas, body });
+      expect(proposed.status, JSON.stringify(proposed.body)).toBe(201);
+      const id = proposed.body.correctionId as string;
+      expect(
+        (await stack.api.call('POST', `/v1/corrections/${id}/decision`, { token: approver, body: { decision: 'approve', rationale: 'Agreed' } })).status,
+      ).toBe(200);
+      await eventually(async () => ((await stack.api.call('GET', `/v1/corrections/${id}`, { token: approver })).body.state === 'active' ? true : undefined));
+      return id;
+    };
+    const useCase = await inForce(
+      { kind: 'use_case_restriction', scope: { all: true }, parameters: { prohibitedUseCases: ['weapons-synthesis'] }, reason: 'Uplift found in red-teaming' },
+      sofia,
+    );
+    const refused = await ask({ 'x-correx-user': 'u-5', 'x-correx-tier': 'pro', 'x-correx-use-case': 'weapons-synthesis' });
+    expect(refused.status).toBe(403);
+    expect(refused.json().message).toContain(`may not be used for weapons-synthesis at present`);
+    expect((await ask({ 'x-correx-user': 'u-5', 'x-correx-tier': 'pro', 'x-correx-use-case': 'coding' })).status).toBe(200);
+
+    await inForce({ kind: 'rollback', scope: { all: true }, parameters: { targetVersion: '2026-08-02' }, reason: 'Regression in the October weights' }, daniel);
+    expect((await ask({ 'x-correx-user': 'u-5', 'x-correx-tier': 'pro' })).status).toBe(200);
+    expect(lastUpstream().headers['x-correx-model-version']).toBe('2026-08-02');
+    // The version the answer was made under travels with it, and is the system's current one.
+    const enforcement = await stack.api.call('GET', '/v1/systems/frontier-assistant/enforcement', { token: daniel });
+    expect(lastUpstream().headers['x-correx-policy-version']).toBe(String(enforcement.body.version));
+
+    const lift = await stack.api.call('POST', `/v1/corrections/${useCase}/lift`, { token: sofia, body: { rationale: 'Classifier retrained' } });
+    expect(lift.status, JSON.stringify(lift.body)).toBe(200);
+    await eventually(async () => ((await stack.api.call('GET', `/v1/corrections/${useCase}`, { token: sofia })).body.state === 'lifted' ? true : undefined));
+    expect((await ask({ 'x-correx-user': 'u-5', 'x-correx-tier': 'pro', 'x-correx-use-case': 'weapons-synthesis' })).status).toBe(200);
+  });
+
   it('fails closed or open as the gateway is configured when Correx is stopped', async () => {
     const doomed = await startApi(stack.db, stack.worker);
     const closed = await startEnvoy({
