@@ -57,6 +57,7 @@ const expectedAccess: Record<string, Role[] | 'public' | 'integration-key'> = {
   'POST /v1/signals': ['ingest', 'responder', 'admin'],
   'POST /v1/systems/{systemId}/silences': ['responder', 'admin'],
   'GET /v1/systems/{systemId}/monitor': readers,
+  'GET /v1/systems/{systemId}/enforcement': readers,
   'POST /v1/ingest/alertmanager': ['ingest', 'admin'],
   'POST /v1/tokens': ['admin'],
   'GET /v1/tokens': ['admin'],
