@@ -1,10 +1,10 @@
-export const sectionIds = ['trigger', 'approval', 'ingestion', 'export', 'scale', 'cli-startup'] as const;
+export const sectionIds = ['trigger', 'approval', 'gateways', 'ingestion', 'export', 'scale', 'cli-startup'] as const;
 export type SectionId = (typeof sectionIds)[number];
 
 /** One measured figure, with its baseline when it has one. */
 export interface Figure {
   metric: string;
-  unit: 'ms' | 'payloads/s' | 'events/s' | 'MB' | 'count' | 's';
+  unit: 'ms' | 'payloads/s' | 'events/s' | 'requests/s' | 'MB' | 'count' | 's';
   value: number;
   baseline?: number;
   /**

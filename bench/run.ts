@@ -1,5 +1,5 @@
 // `npm run bench`: Correx's benchmarks against baselines measured in the same run (docs/benchmarks.md).
-// Usage: node --import tsx bench/run.ts [--quick] [--only trigger,approval,ingestion,export,scale,cli-startup] [--render] [sizes…]
+// Usage: node --import tsx bench/run.ts [--quick] [--only trigger,approval,gateways,ingestion,export,scale,cli-startup] [--render] [sizes…]
 import { execFile, execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -12,6 +12,7 @@ import { resolveTemporalBinaries } from '../services/temporal/binaries.js';
 import { projectRoot } from '../test/support/environment.js';
 import { cliStartup } from './cli-startup.js';
 import { exportSection } from './export.js';
+import { gateways } from './gateways.js';
 import { ingestion } from './ingestion.js';
 import { approvalToEnforced, scale, triggerToEnforced } from './latency.js';
 import { consoleTable, markdown, targetLines } from './report.js';
@@ -36,6 +37,10 @@ const { values: flags } = parseArgs({
     'scale-incidents': { type: 'string' },
     'scale-samples': { type: 'string' },
     'cli-runs': { type: 'string' },
+    'gateway-seconds': { type: 'string' },
+    'gateway-concurrency': { type: 'string' },
+    'decide-seconds': { type: 'string' },
+    'gateway-rounds': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -44,6 +49,7 @@ if (flags.help) {
   process.stdout.write(`usage: npm run bench -- [--quick] [--only ${sectionIds.join(',')}] [--render]
   [--incidents 200] [--approval-incidents 100] [--ingest-seconds 30] [--ingest-wait 180] [--concurrency 32]
   [--export-events 100000] [--scale-incidents 1000] [--scale-samples 50] [--cli-runs 20]
+  [--gateway-seconds 20] [--gateway-concurrency 16] [--decide-seconds 10] [--gateway-rounds 20]
 See docs/benchmarks.md.
 `);
   process.exit(0);
@@ -68,6 +74,11 @@ const sizes = {
   scaleSamples: number(flags['scale-samples'], 50, 10),
   scaleConcurrency: 16,
   cliRuns: number(flags['cli-runs'], 20, 10),
+  gatewaySeconds: number(flags['gateway-seconds'], 20, 4),
+  gatewayWarmupSeconds: flags.quick ? 1 : 3,
+  gatewayConcurrency: number(flags['gateway-concurrency'], 16, 16),
+  decideSeconds: number(flags['decide-seconds'], 10, 3),
+  gatewayRounds: number(flags['gateway-rounds'], 20, 5),
 };
 
 const selected: SectionId[] = flags.only
@@ -175,7 +186,7 @@ async function main(): Promise<number> {
       say(`ready after ${((performance.now() - started) / 1000).toFixed(0)} s`);
 
       // Ingestion last: the monitor may still be working through its backlog when the section ends.
-      const order: StackSection[] = ['trigger', 'approval', 'export', 'scale', 'ingestion'];
+      const order: StackSection[] = ['trigger', 'approval', 'gateways', 'export', 'scale', 'ingestion'];
       for (const id of order.filter((o) => rest.includes(o))) {
         await measure(id, async () => {
           switch (id) {
@@ -183,6 +194,14 @@ async function main(): Promise<number> {
               return triggerToEnforced(stack!, sizes.incidents);
             case 'approval':
               return approvalToEnforced(stack!, sizes.approvalIncidents);
+            case 'gateways':
+              return gateways(stack!, cleanup, {
+                seconds: sizes.gatewaySeconds,
+                warmupSeconds: sizes.gatewayWarmupSeconds,
+                concurrency: sizes.gatewayConcurrency,
+                decideSeconds: sizes.decideSeconds,
+                rounds: sizes.gatewayRounds,
+              });
             case 'export':
               return exportSection(database.db, database.url, {
                 events: sizes.exportEvents,

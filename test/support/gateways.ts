@@ -74,6 +74,8 @@ function installExitHook() {
 }
 
 interface Gateway {
+  /** The process's id (it leads its own process group). */
+  pid: number | undefined;
   log(): string;
   stop(): Promise<void>;
 }
@@ -130,7 +132,7 @@ async function startGateway(
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  return { log: () => log, stop };
+  return { pid: child.pid, log: () => log, stop };
 }
 
 function hostPort(url: string): { host: string; port: number } {
@@ -158,11 +160,15 @@ export interface ModelUpstream {
 
 /**
  * An OpenAI-compatible model: POST /v1/chat/completions (also /chat/completions) answers one fixed
- * completion, echoing the requested model; GET /v1/models lists `gpt-mock`. Everything is recorded.
+ * completion, echoing the requested model; GET /v1/models lists `gpt-mock`. Everything is recorded in
+ * `requests` unless `record` is false.
  */
-export async function startModelUpstream(options: { content?: string } = {}): Promise<ModelUpstream> {
+export async function startModelUpstream(options: { content?: string; record?: boolean } = {}): Promise<ModelUpstream> {
   const content = options.content ?? 'Hello from the mock model.';
+  // A benchmark's load would pile up every request in memory: it turns the record off.
+  const record = options.record ?? true;
   const requests: UpstreamRequest[] = [];
+  let answered = 0;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -175,7 +181,7 @@ export async function startModelUpstream(options: { content?: string } = {}): Pr
         // kept as text
       }
       const url = new URL(req.url ?? '/', 'http://upstream');
-      requests.push({ method: req.method ?? '', path: url.pathname, headers: req.headers, body });
+      if (record) requests.push({ method: req.method ?? '', path: url.pathname, headers: req.headers, body });
       const send = (status: number, payload: unknown) => {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(payload));
@@ -183,7 +189,7 @@ export async function startModelUpstream(options: { content?: string } = {}): Pr
       if (req.method === 'POST' && /^(\/v1)?\/chat\/completions$/.test(url.pathname)) {
         const model = (body as { model?: unknown } | undefined)?.model;
         send(200, {
-          id: `chatcmpl-mock-${requests.length}`,
+          id: `chatcmpl-mock-${++answered}`,
           object: 'chat.completion',
           created: Math.floor(Date.now() / 1000),
           model: typeof model === 'string' ? model : 'gpt-mock',
@@ -222,6 +228,11 @@ export interface EnvoyOptions {
   upstream: string;
   /** Base URLs of the decision service (one or more: Envoy balances round robin between them). */
   decisionServices: string[];
+  /**
+   * The same listener, filters and route without the ext_authz filter (and no decision service): nothing
+   * is asked before a request goes to the model. A benchmark's baseline; default false.
+   */
+  withoutExtAuthz?: boolean;
   /** Prepended to the client's path on each check, e.g. `/v1/gateways/envoy/<systemId>`. */
   pathPrefix: string;
   /** Let requests through while the decision service cannot be reached; default false (403 then). */
@@ -244,6 +255,7 @@ export interface EnvoyOptions {
 export interface RunningEnvoy {
   /** The listener clients call (the model's paths: /v1/chat/completions…). */
   url: string;
+  pid: number | undefined;
   adminUrl: string;
   /** The bootstrap it was started with. */
   config: string;
@@ -253,7 +265,7 @@ export interface RunningEnvoy {
 
 /** The bootstrap: one listener → ext_authz → router to the model; a round-robin cluster of decision services. */
 export function envoyBootstrap(options: EnvoyOptions & { port: number; adminPort: number }): Record<string, unknown> {
-  if (options.decisionServices.length === 0) throw new Error('startEnvoy needs at least one decision service');
+  if (!options.withoutExtAuthz && options.decisionServices.length === 0) throw new Error('startEnvoy needs at least one decision service');
   const exact = (names: string[]) => ({ patterns: names.map((name) => ({ exact: name, ignore_case: true })) });
   const staticCluster = (name: string, urls: string[]) => ({
     name,
@@ -303,30 +315,34 @@ export function envoyBootstrap(options: EnvoyOptions & { port: number; adminPort
                           mutations: { request_mutations: ENVOY_UPSTREAM_HEADERS.map((name) => ({ remove: name })) },
                         },
                       },
-                      {
-                        name: 'envoy.filters.http.ext_authz',
-                        typed_config: {
-                          '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz',
-                          transport_api_version: 'V3',
-                          failure_mode_allow: options.failureModeAllow ?? false,
-                          ...(options.allowedHeaders?.length ? { allowed_headers: exact(options.allowedHeaders) } : {}),
-                          ...(options.forwardAuthorization ? {} : { disallowed_headers: exact(['authorization']) }),
-                          ...(options.withRequestBodyBytes
-                            ? { with_request_body: { max_request_bytes: options.withRequestBodyBytes, allow_partial_message: true } }
-                            : {}),
-                          http_service: {
-                            server_uri: { uri: options.decisionServices[0], cluster: 'correx_decision', timeout },
-                            path_prefix: options.pathPrefix,
-                            authorization_request: {
-                              ...(options.credential ? { headers_to_add: [{ key: 'x-correx-gateway-key', value: options.credential }] } : {}),
+                      ...(options.withoutExtAuthz
+                        ? []
+                        : [
+                            {
+                              name: 'envoy.filters.http.ext_authz',
+                              typed_config: {
+                                '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz',
+                                transport_api_version: 'V3',
+                                failure_mode_allow: options.failureModeAllow ?? false,
+                                ...(options.allowedHeaders?.length ? { allowed_headers: exact(options.allowedHeaders) } : {}),
+                                ...(options.forwardAuthorization ? {} : { disallowed_headers: exact(['authorization']) }),
+                                ...(options.withRequestBodyBytes
+                                  ? { with_request_body: { max_request_bytes: options.withRequestBodyBytes, allow_partial_message: true } }
+                                  : {}),
+                                http_service: {
+                                  server_uri: { uri: options.decisionServices[0], cluster: 'correx_decision', timeout },
+                                  path_prefix: options.pathPrefix,
+                                  authorization_request: {
+                                    ...(options.credential ? { headers_to_add: [{ key: 'x-correx-gateway-key', value: options.credential }] } : {}),
+                                  },
+                                  authorization_response: {
+                                    allowed_upstream_headers: exact(ENVOY_UPSTREAM_HEADERS),
+                                    allowed_client_headers: exact(ENVOY_CLIENT_HEADERS),
+                                  },
+                                },
+                              },
                             },
-                            authorization_response: {
-                              allowed_upstream_headers: exact(ENVOY_UPSTREAM_HEADERS),
-                              allowed_client_headers: exact(ENVOY_CLIENT_HEADERS),
-                            },
-                          },
-                        },
-                      },
+                          ]),
                       { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } },
                     ],
                   },
@@ -336,7 +352,7 @@ export function envoyBootstrap(options: EnvoyOptions & { port: number; adminPort
           ],
         },
       ],
-      clusters: [staticCluster('correx_decision', options.decisionServices), staticCluster('model', [options.upstream])],
+      clusters: [...(options.withoutExtAuthz ? [] : [staticCluster('correx_decision', options.decisionServices)]), staticCluster('model', [options.upstream])],
     },
   };
 }
@@ -360,7 +376,7 @@ export async function startEnvoy(options: EnvoyOptions): Promise<RunningEnvoy> {
     async () => (await fetch(`${adminUrl}/ready`, { signal: AbortSignal.timeout(1_000) })).status === 200,
     30_000,
   );
-  return { url: `http://127.0.0.1:${port}`, adminUrl, config, log: gateway.log, stop: gateway.stop };
+  return { url: `http://127.0.0.1:${port}`, pid: gateway.pid, adminUrl, config, log: gateway.log, stop: gateway.stop };
 }
 
 // --- LiteLLM (generic guardrail, or Correx's own) -------------------------------------------------------
