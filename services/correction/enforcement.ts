@@ -62,6 +62,18 @@ function policyEnforcer(plan: Extract<EnforcementPlan, { adapter: 'policy' }>, {
     apply: (c) => changePolicy(db, c.id, 'applied'),
     lift: (c) => changePolicy(db, c.id, 'lifted'),
     async verify(c, expected) {
+      // A break-glass apply may be sent beside the proposal, before the correction's row is recorded, so
+      // it could not stamp the row: once the row is there, the stamp is written here (first time only).
+      const deadline = Date.now() + 3_000;
+      for (;;) {
+        const row = await db.selectFrom('corrections').select(['applied_version', 'lifted_version']).where('id', '=', c.id).executeTakeFirst();
+        if (row) {
+          if ((expected === 'applied' ? row.applied_version : row.lifted_version) === null) await changePolicy(db, c.id, expected);
+          break;
+        }
+        if (Date.now() >= deadline) return false;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       await awaitEnforcement(db, c, expected, withinMs, pageCommander);
       return true;
     },

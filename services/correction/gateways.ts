@@ -65,7 +65,7 @@ export async function answerRequest(
     return {
       outcome: 'unavailable',
       failMode: system.failMode,
-      message: `${system.name}: Correx cannot confirm its corrections at the moment; the request is ${system.failMode === 'closed' ? 'refused' : 'let through'} as its runbook says (failMode ${system.failMode}).`,
+      message: `${system.name}: Correx cannot confirm its corrections at the moment (last confirmed ${deps.livePolicy.confirmedMsAgo()} ms ago); the request is ${system.failMode === 'closed' ? 'refused' : 'let through'} as its runbook says (failMode ${system.failMode}).`,
     };
   }
   deps.livePolicy.observe({

@@ -151,9 +151,15 @@ export class LivePolicy {
     return Date.now() - this.checkedAt <= this.staleAfterMs;
   }
 
+  /** How long ago the policy held was last confirmed against PostgreSQL. */
+  confirmedMsAgo(): number {
+    return Date.now() - this.checkedAt;
+  }
+
   private async check(): Promise<void> {
     const started = Date.now();
-    const versions = await policyVersions(this.db);
+    // One round trip's time, not three: under load a slow cycle would age the policy toward its bound.
+    const [versions, drills] = await Promise.all([policyVersions(this.db), drillCorrections(this.db), this.recheckCredentials(started)]);
     let changed = false;
     await Promise.all(
       [...this.held.entries()]
@@ -163,11 +169,9 @@ export class LivePolicy {
           changed = true;
         }),
     );
-    const drills = await drillCorrections(this.db);
     const drillKeys = (m: Map<string, unknown>) => [...m.keys()].sort().join(',');
     if (drillKeys(drills) !== drillKeys(this.drills)) changed = true;
     this.drills = drills;
-    await this.recheckCredentials(started);
     this.checkedAt = started;
     if (changed || started - this.reportedAt >= this.heartbeatMs) await this.report();
     await this.flushObserved();

@@ -156,6 +156,59 @@ describe('decisions for gateways, from two API instances', () => {
     }
   }, 60_000);
 
+  it('puts a break-glass correction into the policy, held by every instance, before it is recorded as applied', async () => {
+    // A token of his own for this: each person's token gets 5 requests a minute here.
+    const jonas = await stack.api.token('jonas-berg', ['responder', 'approver']);
+    const triggered = await stack.api.call('POST', '/v1/incidents', {
+      token: jonas,
+      body: { systemId: 'frontier-assistant', title: 'Model giving synthesis routes', severity: 'SEV1', dedupKey: 'gateway-break-glass' },
+    });
+    const sev1 = triggered.body.incidentId as string;
+    await eventually(async () => ((await stack.api.call('GET', `/v1/incidents/${sev1}`, { token: jonas })).status === 200 ? true : undefined));
+    expect((await stack.api.call('POST', `/v1/incidents/${sev1}/acknowledge`, { token: jonas, body: {} })).status).toBe(200);
+    const proposed = await stack.api.call('POST', `/v1/incidents/${sev1}/corrections`, {
+      token: jonas,
+      body: {
+        kind: 'capability_restriction',
+        scope: { all: true },
+        parameters: { disabledCapabilities: ['chemistry-tools'] },
+        reason: 'Synthesis routes through the chemistry tools',
+        breakGlass: true,
+      },
+    });
+    expect(proposed.status, JSON.stringify(proposed.body)).toBe(201);
+    const id = proposed.body.correctionId as string;
+    const row = await eventually(
+      async () =>
+        stack.db
+          .selectFrom('corrections')
+          .select(['applied_at', 'applied_version'])
+          .where('id', '=', id)
+          .where('applied_at', 'is not', null)
+          .executeTakeFirst(),
+      20_000,
+    ).catch(async (error: unknown) => {
+      const events = await stack.db.selectFrom('timeline_events').select(['kind', 'data']).where('incident_id', '=', sev1).execute();
+      const correction = await stack.db.selectFrom('corrections').selectAll().where('id', '=', id).executeTakeFirst();
+      throw new Error(`${(error as Error).message}: ${JSON.stringify(events)} ${JSON.stringify(correction)}`);
+    });
+    expect(row.applied_version).toBeGreaterThan(0);
+    // Recorded as applied only once verified: both instances refuse at once.
+    await eventually(async () =>
+      (await stack.db.selectFrom('timeline_events').select('seq').where('incident_id', '=', sev1).where('kind', '=', 'correction.applied').executeTakeFirst())
+        ? true
+        : undefined,
+    );
+    for (const api of [stack.api, second]) {
+      const answer = await api.call('POST', '/v1/decide', {
+        token: gateway,
+        body: { systemId: 'frontier-assistant', userId: 'u-7', capability: 'chemistry-tools' },
+      });
+      expect(answer.body).toMatchObject({ decision: 'deny', policyVersion: expect.any(Number) });
+      expect(answer.body.policyVersion).toBeGreaterThanOrEqual(row.applied_version!);
+    }
+  }, 60_000);
+
   it('refuses a revoked gateway credential on every instance within a second and a half', async () => {
     const doomed = await stack.api.token('retired-gateway', ['gateway']);
     for (const api of [stack.api, second]) expect((await api.call('POST', '/v1/decide', { token: doomed, body: free('u-3') })).status).toBe(200);

@@ -49,9 +49,14 @@ describe('decisions while PostgreSQL is away', () => {
     for (const systemId of ['frontier-assistant', 'clinical-triage']) expect((await decide(systemId)).body).toMatchObject({ decision: 'allow' });
     await proxy.stop();
     const cutAt = Date.now();
-    // Within the bound: the policy held, and the token held, answer without PostgreSQL.
+    // Within the bound the policy and the token held answer without PostgreSQL; a refusal says the policy
+    // was last confirmed longer ago than the bound (a poll cycle slowed by load can age it that far).
     const early = await decide('frontier-assistant');
-    if (Date.now() - cutAt < 800) expect(early.status).toBe(200);
+    if (early.status !== 200) {
+      expect(early.status).toBe(503);
+      expect(Number(/last confirmed (\d+) ms ago/.exec(early.body.detail)?.[1])).toBeGreaterThan(1_000);
+    }
+    expect(Date.now() - cutAt).toBeLessThan(1_000);
 
     await new Promise((resolve) => setTimeout(resolve, 1_300));
     const closed = await decide('frontier-assistant');
