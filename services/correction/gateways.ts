@@ -181,14 +181,9 @@ export function registerGatewayRoutes(app: CorrexApp, deps: GatewayDependencies)
         }
         return undefined;
       };
-      const decisionRequest = withoutUndefined({
-        systemId,
-        userId: read('user', data.user_api_key_end_user_id),
-        orgId: read('org', data.user_api_key_org_id, data.user_api_key_team_id),
-        tier: read('tier'),
-        region: read('region'),
-        useCase: read('useCase'),
-        capability: read('capability'),
+      const decisionRequest = requestOf(systemId, read, {
+        user: [data.user_api_key_end_user_id],
+        org: [data.user_api_key_org_id, data.user_api_key_team_id],
       });
       const answer = await answerRequest(
         deps,
@@ -248,15 +243,7 @@ export function registerGatewayRoutes(app: CorrexApp, deps: GatewayDependencies)
         const system = await systemFor(deps, systemId);
         if (!system) return reply.code(404).send({ message: `Correx knows no system ${systemId}` });
         const read = (key: keyof PolicyPlan['requestHeaders']) => headerText(request, system.headers[key]);
-        const decisionRequest = withoutUndefined({
-          systemId,
-          userId: read('user'),
-          orgId: read('org'),
-          tier: read('tier'),
-          region: read('region'),
-          useCase: read('useCase'),
-          capability: read('capability'),
-        });
+        const decisionRequest = requestOf(systemId, read);
         const answer = await answerRequest(
           deps,
           decisionRequest,
@@ -298,6 +285,17 @@ function headerText(request: FastifyRequest, name: string): string | undefined {
   return text && text.length > 0 ? text : undefined;
 }
 
-function withoutUndefined<T extends Record<string, unknown>>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+/** The request as the policy reads it, from how a gateway says who is asking (`first` values win over `read`'s). */
+function requestOf(
+  systemId: string,
+  read: (key: keyof PolicyPlan['requestHeaders'], ...first: unknown[]) => string | undefined,
+  first: Partial<Record<keyof PolicyPlan['requestHeaders'], unknown[]>> = {},
+): DecisionRequest {
+  const fields = { userId: 'user', orgId: 'org', tier: 'tier', region: 'region', useCase: 'useCase', capability: 'capability' } as const;
+  const request: DecisionRequest = { systemId };
+  for (const [field, key] of Object.entries(fields) as [keyof typeof fields, keyof PolicyPlan['requestHeaders']][]) {
+    const value = read(key, ...(first[key] ?? []));
+    if (value !== undefined) request[field] = value;
+  }
+  return request;
 }

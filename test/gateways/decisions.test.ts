@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/database.js';
-import { rateLimitInForce, startApi, type RunningApi } from '../support/api.js';
+import { type RunningApi, acknowledgedIncident, rateLimitInForce, startApi } from '../support/api.js';
 import { runCorrex } from '../support/cli.js';
 import { useIncidentStack } from '../support/stack.js';
 
@@ -25,13 +25,12 @@ describe('decisions for gateways, from two API instances', () => {
     gateway = await stack.api.token('envoy-edge', ['gateway']);
     jonas = await stack.api.token('jonas-berg', ['responder']);
     sofia = await stack.api.token('sofia-marquez', ['approver']);
-    const triggered = await stack.api.call('POST', '/v1/incidents', {
-      token: jonas,
-      body: { systemId: 'frontier-assistant', title: 'Scraping through the free tier', severity: 'SEV2', dedupKey: 'gateway-decisions' },
+    incidentId = await acknowledgedIncident(stack.api, jonas, {
+      systemId: 'frontier-assistant',
+      title: 'Scraping through the free tier',
+      severity: 'SEV2',
+      dedupKey: 'gateway-decisions',
     });
-    incidentId = triggered.body.incidentId;
-    await eventually(async () => ((await stack.api.call('GET', `/v1/incidents/${incidentId}`, { token: jonas })).status === 200 ? true : undefined));
-    expect((await stack.api.call('POST', `/v1/incidents/${incidentId}/acknowledge`, { token: jonas, body: {} })).status).toBe(200);
     // Both instances are asked before the correction, so both hold the system's policy and must catch up.
     for (const api of [stack.api, second]) {
       const before = await api.call('POST', '/v1/decide', { token: gateway, body: free('u-0') });
@@ -159,13 +158,12 @@ describe('decisions for gateways, from two API instances', () => {
   it('puts a break-glass correction into the policy, held by every instance, before it is recorded as applied', async () => {
     // A token of his own for this: each person's token gets 5 requests a minute here.
     const jonas = await stack.api.token('jonas-berg', ['responder', 'approver']);
-    const triggered = await stack.api.call('POST', '/v1/incidents', {
-      token: jonas,
-      body: { systemId: 'frontier-assistant', title: 'Model giving synthesis routes', severity: 'SEV1', dedupKey: 'gateway-break-glass' },
+    const sev1 = await acknowledgedIncident(stack.api, jonas, {
+      systemId: 'frontier-assistant',
+      title: 'Model giving synthesis routes',
+      severity: 'SEV1',
+      dedupKey: 'gateway-break-glass',
     });
-    const sev1 = triggered.body.incidentId as string;
-    await eventually(async () => ((await stack.api.call('GET', `/v1/incidents/${sev1}`, { token: jonas })).status === 200 ? true : undefined));
-    expect((await stack.api.call('POST', `/v1/incidents/${sev1}/acknowledge`, { token: jonas, body: {} })).status).toBe(200);
     const proposed = await stack.api.call('POST', `/v1/incidents/${sev1}/corrections`, {
       token: jonas,
       body: {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/database.js';
-import { rateLimitInForce, startApi, type RunningApi } from '../support/api.js';
+import { type RunningApi, acknowledgedIncident, correctionInForce, rateLimitInForce, startApi } from '../support/api.js';
 import { startEnvoy, startModelUpstream, type ModelUpstream, type RunningEnvoy } from '../support/gateways.js';
 import { useIncidentStack } from '../support/stack.js';
 
@@ -43,13 +43,12 @@ describe('corrections enforced at a real Envoy', () => {
     });
     jonas = await stack.api.token('jonas-berg', ['responder']);
     sofia = await stack.api.token('sofia-marquez', ['approver']);
-    const triggered = await stack.api.call('POST', '/v1/incidents', {
-      token: jonas,
-      body: { systemId: 'frontier-assistant', title: 'Jailbreak prompts sold on a forum', severity: 'SEV2', dedupKey: 'envoy-enforced' },
+    incidentId = await acknowledgedIncident(stack.api, jonas, {
+      systemId: 'frontier-assistant',
+      title: 'Jailbreak prompts sold on a forum',
+      severity: 'SEV2',
+      dedupKey: 'envoy-enforced',
     });
-    incidentId = triggered.body.incidentId;
-    await eventually(async () => ((await stack.api.call('GET', `/v1/incidents/${incidentId}`, { token: jonas })).status === 200 ? true : undefined));
-    expect((await stack.api.call('POST', `/v1/incidents/${incidentId}/acknowledge`, { token: jonas, body: {} })).status).toBe(200);
   }, 120_000);
   afterAll(async () => {
     await envoy?.stop();
@@ -138,16 +137,7 @@ describe('corrections enforced at a real Envoy', () => {
 
   it('refuses a prohibited use case, and tells the model which version to serve under a rollback', async () => {
     const daniel = await stack.api.token('daniel-cho', ['approver']);
-    const inForce = async (body: Record<string, unknown>, approver: string) => {
-      const proposed = await stack.api.call('POST', `/v1/incidents/${incidentId}/corrections`, { token: jonas, body });
-      expect(proposed.status, JSON.stringify(proposed.body)).toBe(201);
-      const id = proposed.body.correctionId as string;
-      expect(
-        (await stack.api.call('POST', `/v1/corrections/${id}/decision`, { token: approver, body: { decision: 'approve', rationale: 'Agreed' } })).status,
-      ).toBe(200);
-      await eventually(async () => ((await stack.api.call('GET', `/v1/corrections/${id}`, { token: approver })).body.state === 'active' ? true : undefined));
-      return id;
-    };
+    const inForce = (body: Record<string, unknown>, approver: string) => correctionInForce(stack.api, incidentId, jonas, approver, body);
     const useCase = await inForce(
       { kind: 'use_case_restriction', scope: { all: true }, parameters: { prohibitedUseCases: ['weapons-synthesis'] }, reason: 'Uplift found in red-teaming' },
       sofia,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/database.js';
-import { rateLimitInForce, startApi } from '../support/api.js';
+import { acknowledgedIncident, correctionInForce, rateLimitInForce, startApi } from '../support/api.js';
 import { startLiteLLM, startModelUpstream, type ModelUpstream, type RunningLiteLLM } from '../support/gateways.js';
 import { useIncidentStack } from '../support/stack.js';
 
@@ -42,18 +42,7 @@ describe("corrections enforced at a real LiteLLM proxy with Correx's guardrail",
     return { model: (request.body as { model?: string }).model, headers: request.headers };
   };
 
-  const inForce = async (body: Record<string, unknown>, approver: string) => {
-    const proposed = await stack.api.call('POST', `/v1/incidents/${incidentId}/corrections`, { token: jonas, body });
-    expect(proposed.status, JSON.stringify(proposed.body)).toBe(201);
-    const id = proposed.body.correctionId as string;
-    const decided = await stack.api.call('POST', `/v1/corrections/${id}/decision`, {
-      token: approver,
-      body: { decision: 'approve', rationale: 'Contained and reversible' },
-    });
-    expect(decided.status, JSON.stringify(decided.body)).toBe(200);
-    await eventually(async () => ((await stack.api.call('GET', `/v1/corrections/${id}`, { token: approver })).body.state === 'active' ? true : undefined));
-    return id;
-  };
+  const inForce = (body: Record<string, unknown>, approver: string) => correctionInForce(stack.api, incidentId, jonas, approver, body);
   const lift = async (id: string, approver: string) => {
     const lifted = await stack.api.call('POST', `/v1/corrections/${id}/lift`, { token: approver, body: { rationale: 'Fixed', restoration } });
     expect(lifted.status, JSON.stringify(lifted.body)).toBe(200);
@@ -75,13 +64,12 @@ describe("corrections enforced at a real LiteLLM proxy with Correx's guardrail",
     jonas = await stack.api.token('jonas-berg', ['responder']);
     sofia = await stack.api.token('sofia-marquez', ['approver']);
     daniel = await stack.api.token('daniel-cho', ['approver']);
-    const triggered = await stack.api.call('POST', '/v1/incidents', {
-      token: jonas,
-      body: { systemId: 'frontier-assistant', title: 'Regression in contract drafting', severity: 'SEV2', dedupKey: 'litellm-routing' },
+    incidentId = await acknowledgedIncident(stack.api, jonas, {
+      systemId: 'frontier-assistant',
+      title: 'Regression in contract drafting',
+      severity: 'SEV2',
+      dedupKey: 'litellm-routing',
     });
-    incidentId = triggered.body.incidentId;
-    await eventually(async () => ((await stack.api.call('GET', `/v1/incidents/${incidentId}`, { token: jonas })).status === 200 ? true : undefined));
-    expect((await stack.api.call('POST', `/v1/incidents/${incidentId}/acknowledge`, { token: jonas, body: {} })).status).toBe(200);
   }, 180_000);
   afterAll(async () => {
     await litellm?.stop();

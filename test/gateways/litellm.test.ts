@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/database.js';
-import { rateLimitInForce, startApi } from '../support/api.js';
+import { acknowledgedIncident, rateLimitInForce, startApi } from '../support/api.js';
 import { startLiteLLM, startModelUpstream, type ModelUpstream, type RunningLiteLLM } from '../support/gateways.js';
 import { useIncidentStack } from '../support/stack.js';
 
@@ -39,13 +39,12 @@ describe('corrections enforced at a real LiteLLM proxy', () => {
     });
     jonas = await stack.api.token('jonas-berg', ['responder']);
     sofia = await stack.api.token('sofia-marquez', ['approver']);
-    const triggered = await stack.api.call('POST', '/v1/incidents', {
-      token: jonas,
-      body: { systemId: 'frontier-assistant', title: 'One customer extracting training data', severity: 'SEV2', dedupKey: 'litellm-enforced' },
+    incidentId = await acknowledgedIncident(stack.api, jonas, {
+      systemId: 'frontier-assistant',
+      title: 'One customer extracting training data',
+      severity: 'SEV2',
+      dedupKey: 'litellm-enforced',
     });
-    incidentId = triggered.body.incidentId;
-    await eventually(async () => ((await stack.api.call('GET', `/v1/incidents/${incidentId}`, { token: jonas })).status === 200 ? true : undefined));
-    expect((await stack.api.call('POST', `/v1/incidents/${incidentId}/acknowledge`, { token: jonas, body: {} })).status).toBe(200);
   }, 180_000);
   afterAll(async () => {
     await litellm?.stop();

@@ -105,6 +105,16 @@ export async function startApi(
   };
 }
 
+/** A responder triggers an incident through the API and acknowledges it, becoming its commander. Returns the incident's id. */
+export async function acknowledgedIncident(api: RunningApi, token: string, trigger: Record<string, unknown>): Promise<string> {
+  const opened = await api.call('POST', '/v1/incidents', { token, body: trigger });
+  expect(opened.status, JSON.stringify(opened.body)).toBe(202);
+  const id = opened.body.incidentId as string;
+  const acknowledged = await api.call('POST', `/v1/incidents/${id}/acknowledge`, { token, body: {} });
+  expect(acknowledged.status, JSON.stringify(acknowledged.body)).toBe(200);
+  return id;
+}
+
 /**
  * Where every regulator journey starts: a responder triggers an incident through the API, acknowledges
  * it (becoming its commander) and classifies it. Returns the incident's id.
@@ -115,30 +125,24 @@ export async function openClassifiedIncident(
   trigger: Record<string, unknown>,
   classification: { classes: string[]; reason: string },
 ): Promise<string> {
-  const opened = await api.call('POST', '/v1/incidents', { token, body: trigger });
-  expect(opened.status, JSON.stringify(opened.body)).toBe(202);
-  const id = opened.body.incidentId as string;
-  const acknowledged = await api.call('POST', `/v1/incidents/${id}/acknowledge`, { token, body: {} });
-  expect(acknowledged.status, JSON.stringify(acknowledged.body)).toBe(200);
+  const id = await acknowledgedIncident(api, token, trigger);
   const classified = await api.call('POST', `/v1/incidents/${id}/classify`, { token, body: classification });
   expect(classified.status, JSON.stringify(classified.body)).toBe(200);
   return id;
 }
 
 /**
- * A free-tier rate limit proposed by `proposer` and approved by `approver` through the API, waited for
- * until it is in force. Returns the correction's id.
+ * A correction proposed by `proposer` and approved by `approver` through the API, waited for until it is
+ * in force (verified, so every API instance answers gateways with it). Returns the correction's id.
  */
-export async function rateLimitInForce(api: RunningApi, incidentId: string, proposer: string, approver: string): Promise<string> {
-  const proposed = await api.call('POST', `/v1/incidents/${incidentId}/corrections`, {
-    token: proposer,
-    body: {
-      kind: 'rate_limit',
-      scope: { tiers: ['free'] },
-      parameters: { requestsPerMinute: 10, per: 'user' },
-      reason: 'Slow the scraping while the fix ships',
-    },
-  });
+export async function correctionInForce(
+  api: RunningApi,
+  incidentId: string,
+  proposer: string,
+  approver: string,
+  proposal: Record<string, unknown>,
+): Promise<string> {
+  const proposed = await api.call('POST', `/v1/incidents/${incidentId}/corrections`, { token: proposer, body: proposal });
   expect(proposed.status, JSON.stringify(proposed.body)).toBe(201);
   const id = proposed.body.correctionId as string;
   const decided = await api.call('POST', `/v1/corrections/${id}/decision`, {
@@ -152,4 +156,17 @@ export async function rateLimitInForce(api: RunningApi, incidentId: string, prop
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return id;
+}
+
+/**
+ * A free-tier rate limit proposed by `proposer` and approved by `approver` through the API, waited for
+ * until it is in force. Returns the correction's id.
+ */
+export async function rateLimitInForce(api: RunningApi, incidentId: string, proposer: string, approver: string): Promise<string> {
+  return correctionInForce(api, incidentId, proposer, approver, {
+    kind: 'rate_limit',
+    scope: { tiers: ['free'] },
+    parameters: { requestsPerMinute: 10, per: 'user' },
+    reason: 'Slow the scraping while the fix ships',
+  });
 }
