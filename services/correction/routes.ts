@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { readers } from '../access/roles.js';
 import { actorOf, NotFound, untilRecorded, type CorrexApp, type RouteDependencies } from '../http/app.js';
+import { InvalidInput } from '../errors.js';
 import { idempotent, IdempotencyKeyHeaders } from '../http/idempotency.js';
 import { correctionWorkflowId } from '../identity.js';
 import { IncidentParams, incidentOr404 } from '../incident/routes.js';
@@ -292,6 +293,8 @@ export function correctionRoutes(app: CorrexApp, deps: RouteDependencies): void 
     },
     handler: async (request, reply) => {
       const { systemId } = request.params;
+      // Only systems with a runbook are held in memory: a mistyped id is told so, and held by nobody.
+      if (!(await deps.runbooks.find(systemId))) throw new NotFound(`no runbook defines system '${systemId}'`);
       const policy = await live.policy(systemId);
       if (policy === 'stale') {
         reply.header('retry-after', '1');
@@ -344,8 +347,9 @@ export function correctionRoutes(app: CorrexApp, deps: RouteDependencies): void 
     },
     handler: async (request, reply) => {
       const system = await deps.runbooks.find(request.body.systemId);
-      const name = system?.runbook.system.name ?? request.body.systemId;
-      const failMode = system?.runbook.system.enforcement.adapter === 'policy' ? system.runbook.system.enforcement.failMode : 'closed';
+      if (!system) throw new InvalidInput([{ path: 'body.systemId', message: `no runbook defines system '${request.body.systemId}'` }]);
+      const name = system.runbook.system.name;
+      const failMode = system.runbook.system.enforcement.adapter === 'policy' ? system.runbook.system.enforcement.failMode : 'closed';
       const point = request.headers['x-correx-enforcement-point'];
       const answer = await answerRequest(
         deps.gateways,

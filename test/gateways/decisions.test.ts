@@ -73,6 +73,11 @@ describe('decisions for gateways, from two API instances', () => {
     // Another user has a count of their own; paid traffic is out of the correction's scope.
     expect((await second.call('POST', '/v1/decide', { token: gateway, body: free('u-2') })).body).toMatchObject({ decision: 'throttle', admitted: true });
     expect((await second.call('POST', '/v1/decide', { token: gateway, body: { ...free('u-1'), tier: 'pro' } })).body).toMatchObject({ decision: 'allow' });
+    // A gateway pointed at a system no runbook defines is told so, rather than let through unchecked.
+    const unknown = await second.call('POST', '/v1/decide', { token: gateway, body: { systemId: 'frontier-assistnat' } });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.errors).toEqual([{ path: 'body.systemId', message: "no runbook defines system 'frontier-assistnat'" }]);
+    expect((await second.call('GET', '/v1/policy/frontier-assistnat', { token: gateway })).status).toBe(404);
 
     // Each instance noted the gateway and the version it was answered under.
     await eventually(async () => {
