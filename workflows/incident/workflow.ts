@@ -96,7 +96,11 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   // Preparing and recording the incident, and its state changes, run as local activities: each costs one
   // workflow task, not an activity task's round trip to the server and another workflow task. Runs from
   // before record with activity tasks.
-  const recordLocally = patched('record-locally');
+  // Withdrawn for new runs (record-with-activities): under the fault suite a worker killed mid-run left
+  // an incident whose history then failed to replay ("patch marker encountered for change
+  // index-incident-id, but there is no corresponding change command"), the patch after the first local
+  // activity. Runs that recorded locally go on doing so.
+  const recordLocally = !patched('record-with-activities') && patched('record-locally');
   const recording = recordLocally ? here : { prepareIncident, recordIncidentOpened, recordIncidentTransition };
   // A break-glass correction is sent to the enforcer in the workflow task that accepts its proposal, beside
   // starting its workflow (which records it, verifies the apply and takes over if this attempt failed):
