@@ -8,6 +8,7 @@ import { parse, stringify } from 'yaml';
 import { crossCheck } from '../services/runbook/cross-check.js';
 import { Runbook } from '../services/runbook/schema.js';
 import { startEnvoy, type RunningEnvoy } from '../test/support/gateways.js';
+import { call } from './latency.js';
 import { closedLoop, type LoadResult } from './load.js';
 import { throughputFigure, type Figure, type SectionResult } from './results.js';
 import { SYSTEM, say, startScript, type Cleanup, type Stack } from './stack.js';
@@ -204,26 +205,6 @@ async function extAuthzStats(envoy: RunningEnvoy): Promise<Record<string, number
 }
 
 // --- the people and the corrections ---------------------------------------------------------------------
-
-interface Timed<T> {
-  status: number;
-  body: T;
-  sentAt: number;
-  returnedAt: number;
-}
-
-async function call<T = Record<string, unknown>>(stack: Stack, method: string, route: string, token: string, body?: unknown): Promise<Timed<T>> {
-  const sentAt = performance.now();
-  const response = await fetch(`${stack.apiUrl}${route}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await response.text();
-  const returnedAt = performance.now();
-  if (!response.ok) throw new Error(`${method} ${route}: ${response.status} ${text}`);
-  return { status: response.status, body: (text ? JSON.parse(text) : {}) as T, sentAt, returnedAt };
-}
 
 interface People {
   commander: string;

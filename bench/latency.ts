@@ -7,13 +7,15 @@ import { BASELINE_TASK_QUEUE, SYSTEM, say, type Stack } from './stack.js';
 
 const run = randomBytes(3).toString('hex');
 
-interface Timed<T> {
+export interface Timed<T> {
+  status: number;
   body: T;
   sentAt: number;
   returnedAt: number;
 }
 
-async function call<T = Record<string, unknown>>(stack: Stack, method: string, route: string, token: string, body?: unknown): Promise<Timed<T>> {
+/** One API call as a person would make it, timed on the benchmark's clock; throws on an error status. */
+export async function call<T = Record<string, unknown>>(stack: Stack, method: string, route: string, token: string, body?: unknown): Promise<Timed<T>> {
   const sentAt = performance.now();
   const response = await fetch(`${stack.apiUrl}${route}`, {
     method,
@@ -23,7 +25,7 @@ async function call<T = Record<string, unknown>>(stack: Stack, method: string, r
   const text = await response.text();
   const returnedAt = performance.now();
   if (!response.ok) throw new Error(`${method} ${route}: ${response.status} ${text}`);
-  return { body: (text ? JSON.parse(text) : {}) as T, sentAt, returnedAt };
+  return { status: response.status, body: (text ? JSON.parse(text) : {}) as T, sentAt, returnedAt };
 }
 
 interface People {
