@@ -6,8 +6,8 @@ import type { EnforcementPlan } from '../incident/plan.js';
 import { SystemId } from '../incident/schema.js';
 import type { EnforcementPointKind } from './kinds.js';
 import type { LivePolicy } from './live-policy.js';
-import { decide, type Decision, type DecisionRequest } from './policy.js';
-import { strictestLimit, type Admission, type RateLimitCounter } from './rate-limit.js';
+import { decide, strictestLimit, type Decision, type DecisionRequest } from './policy.js';
+import type { Admission, RateLimitCounter } from './rate-limit.js';
 import { refusalInWords } from './wording.js';
 
 /** One request's fate at a gateway, whatever the gateway's protocol. */

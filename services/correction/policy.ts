@@ -81,7 +81,6 @@ export function decide(active: ActiveCorrection[], request: DecisionRequest): De
   const limiting: ActiveCorrection[] = [];
   const shaping: ActiveCorrection[] = [];
   const obligations: NonNullable<Decision['obligations']> = {};
-  let limit: Decision['limit'];
 
   for (const correction of active) {
     const p = correction.parameters;
@@ -117,11 +116,7 @@ export function decide(active: ActiveCorrection[], request: DecisionRequest): De
         }
         break;
       case 'rate_limit':
-        if (applies) {
-          const candidate = { requestsPerMinute: Number(p.requestsPerMinute), per: (p.per === 'org' ? 'org' : 'user') as 'user' | 'org' };
-          if (!limit || candidate.requestsPerMinute < limit.requestsPerMinute) limit = candidate;
-          limiting.push(correction);
-        }
+        if (applies) limiting.push(correction);
         break;
     }
   }
@@ -129,6 +124,24 @@ export function decide(active: ActiveCorrection[], request: DecisionRequest): De
   const cite = (list: ActiveCorrection[]) => list.map((c) => ({ id: c.id, kind: c.kind, reason: c.reason }));
   if (denying.length > 0) return { decision: 'deny', corrections: cite(denying) };
   const withObligations = Object.keys(obligations).length > 0 ? { obligations } : {};
+  const strictest = strictestLimit(active, request);
+  const limit = strictest && { requestsPerMinute: strictest.requestsPerMinute, per: strictest.per };
   if (limit) return { decision: 'throttle', limit, ...withObligations, corrections: cite([...limiting, ...shaping]) };
   return { decision: 'allow', ...withObligations, corrections: cite(shaping) };
+}
+
+/** The strictest rate-limit correction that applies to a request: the one its requests are counted against. */
+export function strictestLimit(
+  active: ActiveCorrection[],
+  request: DecisionRequest,
+): { correction: ActiveCorrection; requestsPerMinute: number; per: 'user' | 'org' } | undefined {
+  let strictest: ReturnType<typeof strictestLimit>;
+  for (const correction of active) {
+    if (correction.kind !== 'rate_limit' || !inScope(correction.scope, request)) continue;
+    const requestsPerMinute = Number(correction.parameters.requestsPerMinute);
+    if (!strictest || requestsPerMinute < strictest.requestsPerMinute) {
+      strictest = { correction, requestsPerMinute, per: correction.parameters.per === 'org' ? 'org' : 'user' };
+    }
+  }
+  return strictest;
 }

@@ -1,26 +1,9 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { Batched } from '../db/batch.js';
-import type { ActiveCorrection, DecisionRequest } from './policy.js';
-import { inScope } from './policy.js';
+import type { DecisionRequest, strictestLimit } from './policy.js';
 
 const WINDOW_MS = 60_000;
-
-/** The strictest rate-limit correction that applies to a request: the one its requests are counted against. */
-export function strictestLimit(
-  active: ActiveCorrection[],
-  request: DecisionRequest,
-): { correction: ActiveCorrection; requestsPerMinute: number; per: 'user' | 'org' } | undefined {
-  let strictest: ReturnType<typeof strictestLimit>;
-  for (const correction of active) {
-    if (correction.kind !== 'rate_limit' || !inScope(correction.scope, request)) continue;
-    const requestsPerMinute = Number(correction.parameters.requestsPerMinute);
-    if (!strictest || requestsPerMinute < strictest.requestsPerMinute) {
-      strictest = { correction, requestsPerMinute, per: correction.parameters.per === 'org' ? 'org' : 'user' };
-    }
-  }
-  return strictest;
-}
 
 export interface Admission {
   admitted: boolean;
