@@ -1,3 +1,4 @@
+import type { ContactMethod } from '../channel/kinds.js';
 // Pure decision-authority rules, used inside workflows (validators), so: no I/O, no imports with side effects.
 import type { CorrectionKind } from './schema.js';
 
@@ -6,6 +7,8 @@ export interface Person {
   name: string;
   email: string;
   roles: string[];
+  /** How the person is paged, in order (email alone when absent: plans made before contacts existed). */
+  contacts?: ContactMethod[];
 }
 
 /** Who may decide on one kind of correction at one severity (the runbook's decisionAuthority, resolved). */

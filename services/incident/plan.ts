@@ -3,8 +3,16 @@ import type { CorrectionKind } from '../correction/schema.js';
 import { parseDuration } from '../duration.js';
 import type { Regime } from '../regulatory/regime.js';
 import { effectiveRegimes } from '../runbook/effective.js';
-import type { DecisionAuthority, LiftRule, Runbook, Target } from '../runbook/schema.js';
+import type { DecisionAuthority, EscalationTarget, LiftRule, Runbook, Target } from '../runbook/schema.js';
 import type { InternalEvent } from '../notification/kinds.js';
+
+/** One escalation level: people named by role or id, and schedules whose on-call person is found at page time. */
+export interface EscalationLevelPlan {
+  people: Person[];
+  /** Absent in plans made before schedules existed. */
+  schedules?: string[];
+  ackTimeoutMs: number;
+}
 
 export type EnforcementPlan = Runbook['system']['enforcement'];
 export type DownstreamConsumerPlan = Runbook['system']['consumers'][number];
@@ -28,7 +36,7 @@ export interface IncidentPlan {
   systemName: string;
   severities: string[];
   people: Person[];
-  escalation: { levels: { people: Person[]; ackTimeoutMs: number }[]; repeat: number };
+  escalation: { levels: EscalationLevelPlan[]; repeat: number };
   authority: AuthorityRule[];
   /**
    * Who may lift a correction, by kind and severity: the runbook's liftAuthority, or the kind's
@@ -65,9 +73,10 @@ export interface IncidentPlan {
 const ms = (text: string) => parseDuration(text) ?? 0;
 
 /** The people a list of targets (roles or people) names, each once, in the runbook's order. */
-function holdersOfTargets(people: Person[], targets: Target[]): Person[] {
+function holdersOfTargets(people: Person[], targets: (Target | EscalationTarget)[]): Person[] {
   const ids = new Set<string>();
   for (const target of targets) {
+    if ('schedule' in target) continue;
     if ('person' in target) ids.add(target.person);
     else for (const p of people) if (p.roles.includes(target.role)) ids.add(p.id);
   }
@@ -88,8 +97,17 @@ function atSeverity<R extends { severities: Record<string, Partial<Omit<R, 'seve
 }
 
 export function planIncident(runbook: Runbook, runbookVersion: string): IncidentPlan {
-  const people: Person[] = runbook.people.map((p) => ({ id: p.id, name: p.name, email: p.email, roles: p.roles }));
-  const levels = runbook.escalation.levels.map((level) => ({ people: holdersOfTargets(people, level.targets), ackTimeoutMs: ms(level.ackTimeout) }));
+  const people: Person[] = runbook.people.map((p) => ({
+    id: p.id,
+    name: p.name,
+    email: p.email,
+    roles: p.roles,
+    ...(p.contacts ? { contacts: p.contacts } : {}),
+  }));
+  const levels = runbook.escalation.levels.map((level): EscalationLevelPlan => {
+    const schedules = level.targets.flatMap((t) => ('schedule' in t ? [t.schedule] : []));
+    return { people: holdersOfTargets(people, level.targets), ...(schedules.length ? { schedules } : {}), ackTimeoutMs: ms(level.ackTimeout) };
+  });
 
   const authority: AuthorityRule[] = [];
   const lifting: AuthorityRule[] = [];

@@ -1,7 +1,7 @@
 import { PagerDutySeverity } from '../ingest/pagerduty.js';
 import type { Regime } from '../regulatory/regime.js';
 import { applyRegimeOverride, availableRegimes } from '../regulatory/resolve.js';
-import type { AiSystem, LiftRule, Runbook, Target } from './schema.js';
+import type { AiSystem, EscalationTarget, LiftRule, Runbook, Target } from './schema.js';
 
 /** The severities a PagerDuty Events API v2 event can carry, as ingestion accepts them. */
 const pagerDutySeverities: readonly string[] = PagerDutySeverity.options;
@@ -50,8 +50,11 @@ export function crossCheck(runbook: Runbook): RunbookIssue[] {
   const checkRole = (path: (string | number)[], id: string) => {
     if (!roles.has(id)) report(path, `role '${id}' is not defined in roles (${list(roles)})`);
   };
-  const checkTarget = (path: (string | number)[], target: Target) => {
-    if ('role' in target) {
+  const schedules = new Set(runbook.schedules.map((s) => s.id));
+  const checkTarget = (path: (string | number)[], target: Target | EscalationTarget) => {
+    if ('schedule' in target) {
+      if (!schedules.has(target.schedule)) report([...path, 'schedule'], `schedule '${target.schedule}' is not defined in schedules (${list(schedules)})`);
+    } else if ('role' in target) {
       if (!roles.has(target.role)) report([...path, 'role'], `role '${target.role}' is not defined in roles (${list(roles)})`);
       else if (holders(target.role).length === 0) report([...path, 'role'], `nobody in people holds role '${target.role}', so nobody would be reached`);
     } else if (!people.has(target.person)) {
@@ -105,6 +108,18 @@ export function crossCheck(runbook: Runbook): RunbookIssue[] {
   unique(runbook.monitoring.evaluations, ['monitoring', 'evaluations'], 'evaluation');
   if (runbook.monitoring.heartbeat) checkSeverity(['monitoring', 'heartbeat', 'severity'], runbook.monitoring.heartbeat.severity);
   runbook.escalation.levels.forEach((level, i) => level.targets.forEach((target, j) => checkTarget(['escalation', 'levels', i, 'targets', j], target)));
+  unique(runbook.schedules, ['schedules'], 'schedule');
+  runbook.schedules.forEach((schedule, i) => {
+    unique(schedule.layers, ['schedules', i, 'layers'], 'layer');
+    schedule.layers.forEach((layer, j) =>
+      layer.members.forEach((member, k) => {
+        if (!people.has(member)) report(['schedules', i, 'layers', j, 'members', k], `person '${member}' is not defined in people (${list(people)})`);
+      }),
+    );
+    if (schedule.fallback !== undefined && !people.has(schedule.fallback))
+      report(['schedules', i, 'fallback'], `person '${schedule.fallback}' is not defined in people (${list(people)})`);
+  });
+  if (runbook.incidentRoom) checkSeverity(['incidentRoom', 'atOrAbove'], runbook.incidentRoom.atOrAbove);
 
   const personById = new Map(runbook.people.map((p) => [p.id, p]));
   /** How many approvals distinct people holding distinct approver roles can give (bipartite matching). */

@@ -4,6 +4,8 @@ import { CorrectionKind, CorrectionScope, correctionKinds, correctionOf } from '
 import { DurationText, parseDuration } from '../duration.js';
 import { SystemId } from '../incident/schema.js';
 import { Regime, RegulatoryClock, RiskCategory, ValueChainRole } from '../regulatory/regime.js';
+import { ContactMethod } from '../channel/kinds.js';
+import { Schedule } from '../schedule/schema.js';
 
 // The runbook is the preparation stage as data: per AI system, who may do what, how fast, and who
 // must be told. These schemas are the single source of its types and of runbook.schema.json.
@@ -155,6 +157,8 @@ export const Person = z.strictObject({
   name: z.string().min(1),
   email: Email,
   roles: z.array(Id).min(1),
+  /** How the person is paged, tried in order (email alone when left out). */
+  contacts: z.array(ContactMethod).min(1).optional(),
 });
 
 /** Who to page or notify: everyone holding a role, or one person. */
@@ -224,11 +228,16 @@ export const Monitoring = z.strictObject({
   flapWindow: DurationText.default('30m'),
 });
 
+/** Who an escalation level pages: a role's holders, one person, or whoever is on call under a schedule at page time. */
+export const EscalationTarget = z.union([z.strictObject({ role: Id }), z.strictObject({ person: Id }), z.strictObject({ schedule: Id })], {
+  error: 'must be { role: <role id> }, { person: <person id> } or { schedule: <schedule id> }',
+});
+
 export const Escalation = z.strictObject({
   levels: z
     .array(
       z.strictObject({
-        targets: z.array(Target).min(1),
+        targets: z.array(EscalationTarget).min(1),
         ackTimeout: DurationText,
       }),
     )
@@ -356,6 +365,10 @@ export const Runbook = z.strictObject({
   severities: z.array(Severity).min(1),
   roles: z.array(Role).min(1),
   people: z.array(Person).min(1),
+  /** On-call rotations escalation levels may target. */
+  schedules: z.array(Schedule).default([]),
+  /** Incidents at or above this severity (the runbook lists the most severe first) get a Matrix room with their responders. */
+  incidentRoom: z.strictObject({ atOrAbove: SeverityId }).optional(),
   triggers: z.array(Trigger).default([]),
   monitoring: Monitoring.default({ evaluations: [], flapWindow: '30m' }),
   escalation: Escalation,
@@ -376,4 +389,5 @@ export type DecisionRule = z.infer<typeof DecisionRule>;
 export type LiftAuthority = z.infer<typeof LiftAuthority>;
 export type LiftRule = z.infer<typeof LiftRule>;
 export type Target = z.infer<typeof Target>;
+export type EscalationTarget = z.infer<typeof EscalationTarget>;
 export { correctionKinds };

@@ -1,7 +1,7 @@
 // The escalation workflow's messages, shared by the workflow and its client. Updates are for human decisions
 // that need an answer (validated, and refused with a reason); signals for facts; queries for live state.
 import { defineSignal } from '@temporalio/workflow';
-import type { Person } from '../../services/correction/authority.js';
+import type { EscalationLevelPlan } from '../../services/incident/plan.js';
 
 export const escalationAcknowledgedSignal = defineSignal<[{ actor: string }]>('escalationAcknowledged');
 
@@ -12,6 +12,6 @@ export interface EscalationStart {
   systemId: string;
   title: string;
   severity: string;
-  levels: { people: Person[]; ackTimeoutMs: number }[];
+  levels: EscalationLevelPlan[];
   repeat: number;
 }
