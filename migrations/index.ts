@@ -16,6 +16,7 @@ import * as changeEvents from './2026-12-02T0300_change_events.js';
 import * as signalHandOver from './2026-12-02T0400_signal_hand_over.js';
 import * as reportEdits from './2026-12-02T0500_report_edits.js';
 import * as enforcementPoints from './2026-12-02T0600_enforcement_points.js';
+import * as schedules from './2026-12-03T0000_schedules.js';
 
 /**
  * Every migration, by name; names sort in the order they run. Listed here rather than read from the
@@ -39,4 +40,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-02T0400_signal_hand_over': signalHandOver,
   '2026-12-02T0500_report_edits': reportEdits,
   '2026-12-02T0600_enforcement_points': enforcementPoints,
+  '2026-12-03T0000_schedules': schedules,
 };

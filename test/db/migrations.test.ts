@@ -21,6 +21,8 @@ const tables = [
   'policy_versions',
   'rate_limit_counts',
   'runbook_versions',
+  'schedule_feeds',
+  'schedule_overrides',
   'signals',
   'systems',
   'tasks',
