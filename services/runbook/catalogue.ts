@@ -1,9 +1,10 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import type { Kysely } from 'kysely';
+import { LineCounter, parseDocument, type Node } from 'yaml';
 import type { Database } from '../db/schema.js';
-import { loadRunbooks, runbookFiles, type LoadedRunbook, type RunbookSet } from './load.js';
+import { loadRunbooks, runbookFiles, type LoadedRunbook, type RunbookProblem, type RunbookSet } from './load.js';
 import { findRecordedRunbook, recordRunbookVersion } from './repository.js';
 import type { Runbook } from './schema.js';
 
@@ -98,6 +99,55 @@ function unloadable(dir: string, error: unknown): RunbookSet {
   };
 }
 
+/** Where a schedule's id is written in its file (the file's first line when it cannot be read). */
+async function scheduleIdProblem(file: string, index: number, message: string): Promise<RunbookProblem> {
+  const path = `schedules.${index}.id`;
+  try {
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(await readFile(file, 'utf8'), { lineCounter });
+    const node = doc.getIn(['schedules', index, 'id'], true) as Node | undefined;
+    const { line, col } = lineCounter.linePos(node?.range?.[0] ?? 0);
+    return { file, line, column: col, path, message };
+  } catch {
+    return { file, line: 1, column: 1, path, message };
+  }
+}
+
+/**
+ * Schedule ids name a schedule alone (`/v1/schedules/:id`, escalation targets), so they are unique
+ * across every runbook: a runbook that reuses one defined by a runbook loaded before it is a problem
+ * of its file, and its system serves its last recorded version, as for any broken file.
+ */
+export async function withUniqueScheduleIds(set: RunbookSet): Promise<RunbookSet> {
+  const owners = new Map<string, LoadedRunbook>();
+  const runbooks = new Map<string, LoadedRunbook>();
+  const problems: RunbookProblem[] = [];
+  for (const [systemId, loaded] of set.runbooks) {
+    const clashes: RunbookProblem[] = [];
+    for (const [index, schedule] of loaded.runbook.schedules.entries()) {
+      const earlier = owners.get(schedule.id);
+      if (earlier) {
+        clashes.push(
+          await scheduleIdProblem(
+            loaded.file,
+            index,
+            `schedule '${schedule.id}' is already defined in ${earlier.file} (system '${earlier.runbook.system.id}'): schedule ids must be unique across all runbooks`,
+          ),
+        );
+      }
+    }
+    if (clashes.length > 0) {
+      problems.push(...clashes);
+      continue;
+    }
+    for (const schedule of loaded.runbook.schedules) owners.set(schedule.id, loaded);
+    runbooks.set(systemId, loaded);
+  }
+  if (problems.length === 0) return set;
+  const dropped = new Set(problems.map((problem) => problem.file));
+  return { ...set, runbooks, problems: [...set.problems, ...problems], warnings: set.warnings.filter((warning) => !dropped.has(warning.file)) };
+}
+
 /**
  * The runbooks in a folder, reloaded in the background whenever a file changes, so an edit applies to
  * the next incident without a restart (running incidents keep the version they started with), and no
@@ -153,7 +203,7 @@ export class RunbookCatalogue {
     try {
       // Before the first load nothing is served, so nothing can be stalled: no thread is needed for it
       // (and none is started in a process whose runbooks never change).
-      reload = { set: this.serving ? await this.loader.load(this.dir) : await loadRunbooks([this.dir]) };
+      reload = { set: await withUniqueScheduleIds(this.serving ? await this.loader.load(this.dir) : await loadRunbooks([this.dir])) };
     } catch (error) {
       // The same state is not retried on every poll; the next change (or refresh) tries again.
       reload = { set: this.serving?.set ?? unloadable(this.dir, error), error: error instanceof Error ? error : new Error(String(error)) };
