@@ -4,6 +4,7 @@ import { openSharedDatabase } from './db/configured.js';
 import { OperatorError } from './errors.js';
 import { loadSigningKey } from './export/signing.js';
 import { buildHttpService } from './http/server.js';
+import { startConfiguredChat } from './chat/service.js';
 import { RunbookCatalogue } from './runbook/catalogue.js';
 import { formatProblem } from './runbook/load.js';
 import { connectTemporal, temporalTarget } from './temporal/connect.js';
@@ -59,6 +60,8 @@ export async function runApiProcess(config: Config): Promise<void> {
           : `cannot listen on ${config.http.host}:${config.http.port}: ${(error as Error).message}`,
       );
     }
+    const chat = startConfiguredChat(config, { db: database.db, client, exclusive: true, say });
+    cleanups.push(() => chat.stop());
     say(
       `serving http://${config.http.host}:${config.http.port} (Temporal ${target.address} namespace ${config.temporal.namespace}, task queue ${config.temporal.taskQueue}; database ${database.describe}; runbooks ${[...runbookSet.runbooks.keys()].join(', ') || 'none'})`,
     );

@@ -59,6 +59,10 @@ export const environmentSchema = z.object({
       .optional(),
   ),
   CORREX_MAIL_FROM: z.email('must be an email address').default('correx@localhost'),
+  /** Matrix (docs/matrix.md): the homeserver of Correx's own account, and that account's access token (a file wins). */
+  CORREX_MATRIX_HOMESERVER: optionalString.pipe(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. https://matrix.example.com' }).optional()),
+  CORREX_MATRIX_ACCESS_TOKEN_FILE: optionalString,
+  CORREX_MATRIX_ACCESS_TOKEN: optionalString,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -90,6 +94,8 @@ export interface Config {
   signingKeyFile: string | undefined;
   smtpUrl: string | undefined;
   mailFrom: string;
+  /** Matrix paging and incident rooms; unset: no Matrix. */
+  matrix: { homeserver: string; accessTokenFile?: string; accessToken?: string } | undefined;
   logLevel: Environment['LOG_LEVEL'];
 }
 
@@ -106,6 +112,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push('TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE: give both (mTLS client certificate and its key) or neither');
   if (e.TEMPORAL_TLS === 'false' && (e.TEMPORAL_API_KEY || e.TEMPORAL_TLS_CERT_FILE || e.TEMPORAL_TLS_CA_FILE))
     problems.push('TEMPORAL_TLS: is false, but TLS files or an API key are set (they need TLS)');
+  if (e.CORREX_MATRIX_HOMESERVER && !e.CORREX_MATRIX_ACCESS_TOKEN_FILE && !e.CORREX_MATRIX_ACCESS_TOKEN)
+    problems.push(
+      "CORREX_MATRIX_HOMESERVER: is set, but neither CORREX_MATRIX_ACCESS_TOKEN_FILE nor CORREX_MATRIX_ACCESS_TOKEN (Correx's Matrix account's token)",
+    );
+  if (!e.CORREX_MATRIX_HOMESERVER && (e.CORREX_MATRIX_ACCESS_TOKEN_FILE || e.CORREX_MATRIX_ACCESS_TOKEN))
+    problems.push('CORREX_MATRIX_HOMESERVER: a Matrix access token is set but not the homeserver it is for');
   if (problems.length) throw new OperatorError(`invalid configuration: ${problems.join('; ')}`, problems);
   return {
     databaseUrl: e.DATABASE_URL,
@@ -150,6 +162,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     signingKeyFile: e.CORREX_SIGNING_KEY_FILE,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.CORREX_MAIL_FROM,
+    matrix: e.CORREX_MATRIX_HOMESERVER
+      ? {
+          homeserver: e.CORREX_MATRIX_HOMESERVER.replace(/\/+$/, ''),
+          ...(e.CORREX_MATRIX_ACCESS_TOKEN_FILE ? { accessTokenFile: e.CORREX_MATRIX_ACCESS_TOKEN_FILE } : {}),
+          ...(e.CORREX_MATRIX_ACCESS_TOKEN ? { accessToken: e.CORREX_MATRIX_ACCESS_TOKEN } : {}),
+        }
+      : undefined,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -18,6 +18,7 @@ import { startDevServer, type DevServer } from './temporal/dev-server.js';
 import { ensureSearchAttributes } from './temporal/search-attributes.js';
 import { installWorkerRuntime } from './temporal/runtime.js';
 import { createCorrexWorker } from './worker.js';
+import { startConfiguredChat } from './chat/service.js';
 
 const say = (line: string) => process.stdout.write(`correx dev: ${line}\n`);
 
@@ -118,6 +119,8 @@ export async function runDev(config: Config): Promise<void> {
       );
     }
 
+    const chat = startConfiguredChat(config, { db: database.db, client, exclusive: database.backend === 'postgres', say });
+    cleanups.push(() => chat.stop());
     const apiUrl = `http://${config.http.host}:${config.http.port}`;
     const signInUrl = `${apiUrl}/console/local-sign-in?key=${signInKey}`;
     const signInFile = path.resolve(config.dataDir, 'console-sign-in.url');

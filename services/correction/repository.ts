@@ -8,6 +8,7 @@ import { stampPolicyChange } from './policy-versions.js';
 import type { ActiveCorrection } from './policy.js';
 import type { CorrectionKind, CorrectionScope, ProposedCorrection } from './schema.js';
 import type { CorrectionState } from './states.js';
+import type { ChatVia } from '../chat/via.js';
 
 export type ApprovalRow = Selectable<ApprovalsTable>;
 
@@ -99,6 +100,8 @@ export interface RecordedVote {
   decision: 'approve' | 'reject';
   rationale: string;
   at: string;
+  /** Sent from a chat room: who and where, on the timeline with the vote. */
+  via?: ChatVia;
 }
 
 /** One vote per person per correction (a unique constraint), with its timeline event. */
@@ -114,7 +117,7 @@ export async function recordVote(db: Kysely<Database>, v: RecordedVote): Promise
       kind: v.decision === 'approve' ? 'correction.approval_given' : 'correction.rejection_given',
       actor: v.actor,
       occurredAt: new Date(v.at),
-      data: { correctionId: v.correctionId, role: v.role, rationale: v.rationale },
+      data: { correctionId: v.correctionId, role: v.role, rationale: v.rationale, ...(v.via ? { via: v.via } : {}) },
       idempotencyKey: `correction:${v.correctionId}:vote:${v.actor}`,
     });
   });

@@ -25,6 +25,7 @@ import { monitoringRoutes } from '../monitoring/routes.js';
 import { regulatoryRoutes } from '../regulatory/routes.js';
 import type { RunbookCatalogue } from '../runbook/catalogue.js';
 import { reviewRoutes } from '../review/routes.js';
+import { scheduleRoutes } from '../schedule/routes.js';
 import { taskRoutes } from '../task/routes.js';
 import { workflowClients } from '../temporal/clients.js';
 import { temporalReachable } from '../temporal/connect.js';
@@ -431,6 +432,7 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
     ingestRoutes,
     accessRoutes,
     metricsRoutes,
+    scheduleRoutes,
   ])
     routes(app, routeDeps);
   exportRoutes(app, { ...routeDeps, signingKey: deps.signingKey });

@@ -65,6 +65,14 @@ const expectedAccess: Record<string, Role[] | 'public' | 'integration-key'> = {
   'GET /v1/incidents/{id}/metrics': readers,
   'GET /v1/systems/{systemId}/metrics': readers,
   'GET /metrics': [...readers, 'gateway'],
+  'GET /v1/schedules': readers,
+  'GET /v1/schedules/{id}': readers,
+  'GET /v1/schedules/{id}/on-call': readers,
+  'POST /v1/schedules/{id}/overrides': ['responder', 'admin'],
+  'DELETE /v1/schedules/{id}/overrides/{overrideId}': ['responder', 'admin'],
+  'POST /v1/schedules/{id}/feed': readers,
+  'POST /v1/people/{id}/feed': readers,
+  'GET /v1/calendar/{secret}.ics': 'public',
 };
 
 interface Operation {

@@ -6,6 +6,7 @@ import type { CorrectionSnapshot, DownstreamStatus, ProposedCorrection } from '.
 import type { CorrectionState } from '../../services/correction/states.js';
 import type { DownstreamConsumerPlan, EnforcementPlan } from '../../services/incident/plan.js';
 import type { CustomerNoticeContext } from '../../services/notification/templates.js';
+import type { ChatVia } from '../../services/chat/via.js';
 
 export type { CorrectionState };
 export { openCorrectionStates } from '../../services/correction/states.js';
@@ -46,6 +47,8 @@ export interface CorrectionDecision {
   at: string;
   decision: 'approve' | 'reject';
   rationale: string;
+  /** Sent from a chat room: recorded with the vote on the timeline. */
+  via?: ChatVia;
 }
 export const correctionStateQuery = defineQuery<CorrectionSnapshot>('correctionState');
 export const decideCorrectionUpdate = defineUpdate<CorrectionSnapshot, [CorrectionDecision]>('decideCorrection');

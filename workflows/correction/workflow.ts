@@ -168,7 +168,15 @@ export async function correctionWorkflow(start: CorrectionStart): Promise<Correc
       if ('refused' in admitted) throw new Error(admitted.refused);
       voting.votes.push({ actor: decision.actor, role: admitted.role, decision: decision.decision, rationale: decision.rationale, at: decision.at });
       await condition(() => recorded);
-      await recordVote({ ...base, actor: decision.actor, role: admitted.role, decision: decision.decision, rationale: decision.rationale, at: decision.at });
+      await recordVote({
+        ...base,
+        actor: decision.actor,
+        role: admitted.role,
+        decision: decision.decision,
+        rationale: decision.rationale,
+        at: decision.at,
+        ...(decision.via ? { via: decision.via } : {}),
+      });
       // The vote may have decided it: answer with where the correction is going, not where it was.
       return { ...snapshot, state: shownState(snapshot.state, voting) };
     },

@@ -5,11 +5,14 @@ import type { CorrectionKind, CorrectionScope } from '../../services/correction/
 import type { LiftProgress } from '../../services/incident/rules.js';
 import type { AwarenessSetting, IncidentAction, IncidentClassification, IncidentSnapshot, TriggerArrival } from '../../services/incident/schema.js';
 import type { CorrectionState } from '../correction/messages.js';
+import type { ChatVia } from '../../services/chat/via.js';
 
 export const incidentStateQuery = defineQuery<IncidentSnapshot>('incidentState');
 /** Every trigger for this system and dedup key, the one that started the workflow included. */
 export const triggerArrivedSignal = defineSignal<[TriggerArrival]>('triggerArrived');
-export const acknowledgeUpdate = defineUpdate<IncidentSnapshot, [IncidentAction]>('acknowledge');
+/** An acknowledgement; `via` when it was sent from a chat room (recorded on the timeline). */
+export type AcknowledgeAction = IncidentAction & { via?: ChatVia };
+export const acknowledgeUpdate = defineUpdate<IncidentSnapshot, [AcknowledgeAction]>('acknowledge');
 export const resolveUpdate = defineUpdate<IncidentSnapshot, [IncidentAction]>('resolve');
 export const closeUpdate = defineUpdate<IncidentSnapshot, [IncidentAction]>('close');
 export const classifyUpdate = defineUpdate<IncidentSnapshot, [IncidentClassification]>('classify');

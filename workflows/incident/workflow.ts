@@ -342,7 +342,13 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     async (action) => {
       await recheck(rules.acknowledgeProblem, action);
       snapshot.commander = action.actor;
-      const acknowledged: Transition = { to: 'acknowledged', actor: action.actor, at: action.at, commander: action.actor };
+      const acknowledged: Transition = {
+        to: 'acknowledged',
+        actor: action.actor,
+        at: action.at,
+        commander: action.actor,
+        ...(action.via ? { data: { via: action.via } } : {}),
+      };
       const stopPaging = () => stopPagingBy(action.actor);
       // Recording the acknowledgement, telling the clocks who leads and stopping the pages do not depend on
       // one another: the commander waits for the slowest of them, not for their sum.
