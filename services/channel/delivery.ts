@@ -91,6 +91,8 @@ export function excerpt(body: string, max = 200): string {
   return line.length > max ? `${line.slice(0, max)}…` : line;
 }
 
+const staleConnection = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+
 /**
  * POSTs a JSON body and returns the answer's status and text when `accepted` says it is a success;
  * otherwise throws a `ChannelDeliveryError` naming `what` (never the URL, which may be a secret).
@@ -103,19 +105,24 @@ export async function postJson(
   options: { headers?: Record<string, string>; timeoutMs?: number; accepted: (status: number, text: string) => boolean },
 ): Promise<{ status: number; text: string }> {
   const timeoutMs = options.timeoutMs ?? deliveryTimeoutMs;
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json; charset=utf-8', ...options.headers },
-      body,
-      redirect: 'error',
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-  } catch (error) {
-    const e = error as Error & { cause?: { code?: string; message?: string } };
-    if (e.name === 'TimeoutError' || e.name === 'AbortError') throw new ChannelDeliveryError(channel, `${what} did not answer within ${timeoutMs / 1000} s`);
-    throw new ChannelDeliveryError(channel, `${what} could not be reached: ${e.cause?.code ?? e.cause?.message ?? e.message}`);
+  const signal = AbortSignal.timeout(timeoutMs);
+  let response: Response | undefined;
+  for (let attempt = 1; !response; attempt++) {
+    try {
+      response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json; charset=utf-8', ...options.headers },
+        body,
+        redirect: 'error',
+        signal,
+      });
+    } catch (error) {
+      const e = error as Error & { cause?: { code?: string; message?: string } };
+      if (e.name === 'TimeoutError' || e.name === 'AbortError') throw new ChannelDeliveryError(channel, `${what} did not answer within ${timeoutMs / 1000} s`);
+      // A kept-alive connection the other side closed just as it was reused: once more, on a new one.
+      if (attempt === 1 && staleConnection.has(e.cause?.code ?? '')) continue;
+      throw new ChannelDeliveryError(channel, `${what} could not be reached: ${e.cause?.code ?? e.cause?.message ?? e.message}`);
+    }
   }
   let text = '';
   try {

@@ -1,5 +1,7 @@
-import type { Kysely } from 'kysely';
-import type { Database } from '../db/schema.js';
+import type { ColumnType, Generated, Kysely } from 'kysely';
+import type { ChannelSenders, PageMessage } from '../channel/delivery.js';
+import type { ChannelKind, ContactMethod } from '../channel/kinds.js';
+import type { Database, Timestamp } from '../db/schema.js';
 import type { Mailer } from '../notification/mailer.js';
 import { correctionPage, escalationPage, withCallToAction, type CallToAction } from '../notification/templates.js';
 import { findIncident } from '../incident/repository.js';
@@ -11,7 +13,8 @@ export interface PageRequest {
   incidentId: string;
   /** Unique per logical page: a retried activity finds the page already sent. */
   idempotencyKey: string;
-  person: { id: string; name: string; email: string };
+  /** `contacts`: how to reach the person, in order (their email alone when absent or empty). */
+  person: { id: string; name: string; email: string; contacts?: ContactMethod[] };
   /** Escalation level (1-based) and round, or 0 for pages outside the escalation ladder. */
   level: number;
   attempt: number;
@@ -22,14 +25,130 @@ export interface PageRequest {
   reason: string;
   /** What the person is to do, with the console link and the CLI command (added to the mail when it is sent). */
   action?: CallToAction;
+  /**
+   * Why this person, when a schedule chose them (`OnCallWhy` in services/escalation/on-call.ts: the
+   * schedule, the layer or override or fallback, until when): kept with the page on the timeline.
+   */
+  onCall?: { scheduleId: string; scheduleName: string; source: unknown; until: string };
+}
+
+export interface PageDependencies {
+  /** Pages by email (SMTP, or the outbox in local mode). */
+  mailer: Mailer;
+  /** A drill's pages go here, by email, whatever the person's contacts say (the mailer when absent). */
+  drillMailer?: Mailer;
+  /** The other channels' senders; a contact whose channel has none counts as a failed attempt. */
+  senders: ChannelSenders;
+  /** The console's origin, for the absolute links in pages. */
+  publicUrl: string;
+}
+
+/** One attempt to deliver a page through one contact (migrations/2026-12-03T0100_page_deliveries.ts). */
+export interface PageDeliveriesTable {
+  id: Generated<string>;
+  /** The page's idempotency key (`pages.idempotency_key`). */
+  page_key: string;
+  channel: string;
+  attempted_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  delivered_at: Timestamp | null;
+  error: string | null;
+  /** The channel's own id for the message, when it gave one. */
+  reference: string | null;
+  /** A drill: the page went to the drill outbox; `channel` is the one that would have been used. */
+  drill: ColumnType<boolean, boolean | undefined, boolean>;
+}
+
+const withDeliveries = (db: Kysely<Database>) => db.withTables<{ page_deliveries: PageDeliveriesTable }>();
+
+const emailOnly: ContactMethod[] = [{ channel: 'email' }];
+
+/** What to set up when a channel has no sender on this worker. */
+const senderSetup: Record<ChannelKind, string> = {
+  email: 'SMTP_URL',
+  matrix: "the worker's Matrix account: docs/channels.md#matrix",
+  slack: 'the worker up with the Slack sender: docs/channels.md#slack',
+  teams: 'the worker up with the Teams sender: docs/channels.md#microsoft-teams',
+  webhook: 'the worker up with the webhook sender: docs/channels.md#signed-webhook-sms-and-voice',
+};
+
+/** The page as the channels send it, with the call to action's link made absolute. */
+function pageMessage(page: PageRequest, publicUrl: string, severity: string | undefined): PageMessage {
+  const origin = publicUrl.replace(/\/+$/, '');
+  const action = page.action ?? { what: `See incident ${page.incidentId}`, path: `/console/incidents/${page.incidentId}` };
+  return {
+    incidentId: page.incidentId,
+    idempotencyKey: page.idempotencyKey,
+    person: { id: page.person.id, name: page.person.name, email: page.person.email },
+    subject: page.subject,
+    text: page.text,
+    ...(page.html ? { html: page.html } : {}),
+    ...(severity ? { severity } : {}),
+    reason: page.reason,
+    action: { what: action.what, url: `${origin}${action.path}`, ...(action.command ? { command: action.command } : {}) },
+  };
+}
+
+async function sendByEmail(mailer: Mailer, page: PageRequest, publicUrl: string): Promise<void> {
+  const message = page.action
+    ? withCallToAction({ subject: page.subject, text: page.text, html: page.html ?? '<body style="font-family:sans-serif"></body>' }, page.action, publicUrl)
+    : { subject: page.subject, text: page.text, ...(page.html ? { html: page.html } : {}) };
+  await mailer.send({ to: page.person.email, ...message, idempotencyKey: page.idempotencyKey });
+}
+
+function errorText(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.length > 500 ? `${text.slice(0, 500)}…` : text;
 }
 
 /**
- * Pages one person by email, exactly once per idempotency key as far as Correx can tell: the page row
- * is written first, the mail sent, then the row marked sent. A crash between the last two resends the
- * same mail with the same Message-ID, which mail clients collapse.
+ * Tries one contact, recording the attempt (and its outcome) in `page_deliveries`. Returns whether it
+ * was delivered; a failure is recorded and returned, never thrown.
  */
-export async function sendPage(db: Kysely<Database>, mailer: Mailer, page: PageRequest, publicUrl: string): Promise<void> {
+async function attempt(
+  db: Kysely<Database>,
+  page: PageRequest,
+  channel: ChannelKind,
+  deliver: () => Promise<{ reference?: string }>,
+  drill = false,
+): Promise<string | undefined> {
+  const deliveries = withDeliveries(db);
+  const { id } = await deliveries
+    .insertInto('page_deliveries')
+    .values({ page_key: page.idempotencyKey, channel, attempted_at: new Date(), drill })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  try {
+    const { reference } = await deliver();
+    await deliveries
+      .updateTable('page_deliveries')
+      .set({ delivered_at: new Date(), reference: reference ?? null })
+      .where('id', '=', id)
+      .execute();
+    return undefined;
+  } catch (error) {
+    const message = errorText(error);
+    await deliveries.updateTable('page_deliveries').set({ error: message }).where('id', '=', id).execute();
+    return message;
+  }
+}
+
+/**
+ * Pages one person, exactly once per idempotency key as far as Correx can tell, through their
+ * contacts in order: the first that delivers ends it; each failed attempt is recorded
+ * (`page_deliveries`) and the next contact tried; when none delivers, this throws (the activity is
+ * retried, from the first contact again). The page row is written first and marked sent (with the
+ * channel that delivered) once a contact took it, so a retry after that sends nothing. A crash between
+ * a channel accepting the page and the row being marked resends it through the same channel: email
+ * with the same Message-ID, the signed webhook with the same `x-correx-delivery`, both deduplicable.
+ *
+ * In a drill no contact is used but the drill outbox (by email), and the delivery record names the
+ * channel that would have been used.
+ */
+export async function sendPage(db: Kysely<Database>, deps: PageDependencies, page: PageRequest): Promise<void> {
+  const incident = await db.selectFrom('incidents').select(['severity', 'drill']).where('id', '=', page.incidentId).executeTakeFirst();
+  const drill = incident?.drill === true;
+  const contacts = page.person.contacts?.length ? page.person.contacts : emailOnly;
+  const first = contacts[0]!;
   await withIncidentLock(db, page.incidentId, (trx) =>
     trx
       .insertInto('pages')
@@ -38,7 +157,8 @@ export async function sendPage(db: Kysely<Database>, mailer: Mailer, page: PageR
         escalation_level: page.level,
         attempt: page.attempt,
         target: page.person.id,
-        channel: 'email',
+        // The channel about to be tried; the one that delivered once one did.
+        channel: drill ? 'email' : first.channel,
         idempotency_key: page.idempotencyKey,
       })
       .onConflict((oc) => oc.column('idempotency_key').doNothing())
@@ -46,22 +166,73 @@ export async function sendPage(db: Kysely<Database>, mailer: Mailer, page: PageR
   );
   const row = await db.selectFrom('pages').select(['sent_at']).where('idempotency_key', '=', page.idempotencyKey).executeTakeFirstOrThrow();
   if (!row.sent_at) {
-    const message = page.action
-      ? withCallToAction({ subject: page.subject, text: page.text, html: page.html ?? '<body style="font-family:sans-serif"></body>' }, page.action, publicUrl)
-      : { subject: page.subject, text: page.text, ...(page.html ? { html: page.html } : {}) };
-    await mailer.send({ to: page.person.email, ...message, idempotencyKey: page.idempotencyKey });
-    await db.updateTable('pages').set({ sent_at: new Date() }).where('idempotency_key', '=', page.idempotencyKey).execute();
+    let deliveredBy: ChannelKind | undefined;
+    const failures: string[] = [];
+    if (drill) {
+      const problem = await attempt(db, page, first.channel, () => sendByEmail(deps.drillMailer ?? deps.mailer, page, deps.publicUrl).then(() => ({})), true);
+      if (problem) failures.push(`drill outbox (instead of ${first.channel}): ${problem}`);
+      else deliveredBy = 'email';
+    } else {
+      const message = pageMessage(page, deps.publicUrl, incident?.severity);
+      for (const contact of contacts) {
+        const sender = deps.senders[contact.channel];
+        const problem = await attempt(db, page, contact.channel, async () => {
+          if (contact.channel === 'email') {
+            await sendByEmail(deps.mailer, page, deps.publicUrl);
+            return {};
+          }
+          if (!sender) throw new Error(`no ${contact.channel} sender configured (set ${senderSetup[contact.channel]})`);
+          return sender.send(contact, message);
+        });
+        if (!problem) {
+          deliveredBy = contact.channel;
+          break;
+        }
+        failures.push(`${contact.channel}: ${problem}`);
+      }
+    }
+    if (!deliveredBy) {
+      throw new Error(`page ${page.idempotencyKey} to ${page.person.id} was not delivered through any of their contacts (${failures.join('; ')})`);
+    }
+    await db.updateTable('pages').set({ sent_at: new Date(), channel: deliveredBy }).where('idempotency_key', '=', page.idempotencyKey).execute();
   }
+  const sent = await db.selectFrom('pages').select(['channel']).where('idempotency_key', '=', page.idempotencyKey).executeTakeFirstOrThrow();
+  const attempts = await withDeliveries(db)
+    .selectFrom('page_deliveries')
+    .select(['channel', 'error', 'drill', 'delivered_at'])
+    .where('page_key', '=', page.idempotencyKey)
+    .orderBy('attempted_at')
+    .execute();
+  // Each channel that failed and never delivered, once, with its latest error (a retried activity
+  // tries the contacts again from the first); every attempt stays in page_deliveries.
+  const failed = new Map<string, string>();
+  for (const a of attempts) if (!a.delivered_at && a.error !== null && !a.drill && a.channel !== sent.channel) failed.set(a.channel, a.error);
+  const drillRecord = attempts.find((a) => a.drill && a.delivered_at);
   await withIncidentLock(db, page.incidentId, (trx) =>
     appendTimelineEvent(trx, {
       incidentId: page.incidentId,
       kind: 'page.sent',
       actor: 'system:escalation',
       occurredAt: new Date(),
-      data: { person: page.person.id, level: page.level, attempt: page.attempt, reason: page.reason, channel: 'email' },
+      data: {
+        person: page.person.id,
+        level: page.level,
+        attempt: page.attempt,
+        reason: page.reason,
+        channel: sent.channel,
+        failed: [...failed].map(([channel, error]) => ({ channel, error })),
+        attempts: attempts.length,
+        ...(drillRecord ? { drill: { wouldHaveUsed: drillRecord.channel } } : {}),
+        ...(page.onCall ? { onCall: page.onCall } : {}),
+      },
       idempotencyKey: `page:${page.idempotencyKey}`,
     }),
   );
+}
+
+/** The attempts to deliver one page, oldest first. */
+export async function listPageDeliveries(db: Kysely<Database>, pageKey: string) {
+  return withDeliveries(db).selectFrom('page_deliveries').selectAll().where('page_key', '=', pageKey).orderBy('attempted_at').orderBy('id').execute();
 }
 
 /** Marks every open page of an incident acknowledged by the person who acknowledged it. */
@@ -83,6 +254,8 @@ export async function pageCommander(
   mailer: Mailer,
   publicUrl: string,
   page: Omit<PageRequest, 'person' | 'subject' | 'text' | 'html'> & { what: string; correction?: { id: string; kind: string; reason: string } },
+  /** The channels' senders: without them, by email alone as before contacts existed. */
+  senders?: ChannelSenders,
 ): Promise<void> {
   const incident = await findIncident(db, page.incidentId);
   if (!incident?.runbook_version) return;
@@ -94,6 +267,11 @@ export async function pageCommander(
   const { what, correction, ...request } = page;
   for (const person of people) {
     const message = correction ? correctionPage(ref, person.name, correction, what) : { ...escalationPage(ref, person.name, 0, 1), text: what };
-    await sendPage(db, mailer, { ...request, idempotencyKey: `${page.idempotencyKey}:${person.id}`, person, ...message }, publicUrl);
+    const to = senders ? person : { id: person.id, name: person.name, email: person.email };
+    await sendPage(
+      db,
+      { mailer, senders: senders ?? {}, publicUrl },
+      { ...request, idempotencyKey: `${page.idempotencyKey}:${person.id}`, person: to, ...message },
+    );
   }
 }
