@@ -17,6 +17,7 @@ import * as signalHandOver from './2026-12-02T0400_signal_hand_over.js';
 import * as reportEdits from './2026-12-02T0500_report_edits.js';
 import * as enforcementPoints from './2026-12-02T0600_enforcement_points.js';
 import * as schedules from './2026-12-03T0000_schedules.js';
+import * as pageDeliveries from './2026-12-03T0100_page_deliveries.js';
 import * as chat from './2026-12-03T0200_chat.js';
 
 /**
@@ -42,5 +43,6 @@ export const migrations: Record<string, Migration> = {
   '2026-12-02T0500_report_edits': reportEdits,
   '2026-12-02T0600_enforcement_points': enforcementPoints,
   '2026-12-03T0000_schedules': schedules,
+  '2026-12-03T0100_page_deliveries': pageDeliveries,
   '2026-12-03T0200_chat': chat,
 };

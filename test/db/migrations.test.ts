@@ -20,6 +20,7 @@ const tables = [
   'idempotency_keys',
   'incidents',
   'notifications',
+  'page_deliveries',
   'pages',
   'policy_versions',
   'rate_limit_counts',
