@@ -65,7 +65,7 @@ const emailOnly: ContactMethod[] = [{ channel: 'email' }];
 /** What to set up when a channel has no sender on this worker. */
 const senderSetup: Record<ChannelKind, string> = {
   email: 'SMTP_URL',
-  matrix: "the worker's Matrix account: docs/channels.md#matrix",
+  matrix: 'CORREX_MATRIX_HOMESERVER and CORREX_MATRIX_ACCESS_TOKEN_FILE on the worker: docs/channels.md#matrix',
   slack: 'the worker up with the Slack sender: docs/channels.md#slack',
   teams: 'the worker up with the Teams sender: docs/channels.md#microsoft-teams',
   webhook: 'the worker up with the webhook sender: docs/channels.md#signed-webhook-sms-and-voice',
