@@ -18,7 +18,7 @@ import { startDevServer, type DevServer } from './temporal/dev-server.js';
 import { ensureSearchAttributes } from './temporal/search-attributes.js';
 import { installWorkerRuntime } from './temporal/runtime.js';
 import { createCorrexWorker } from './worker.js';
-import { startConfiguredChat } from './chat/service.js';
+import { configuredMatrixSenders, startConfiguredChat } from './chat/service.js';
 
 const say = (line: string) => process.stdout.write(`correx dev: ${line}\n`);
 
@@ -74,6 +74,7 @@ export async function runDev(config: Config): Promise<void> {
       secret: (name) => process.env[name],
       publicUrl: () => config.publicUrl,
       client,
+      senders: configuredMatrixSenders(config, database.db),
     });
     const workerDone = worker.run();
     cleanups.push(async () => {

@@ -10,6 +10,7 @@ import { connectTemporal, connectWorkerTransport, temporalReachable, temporalTar
 import { installWorkerRuntime } from './temporal/runtime.js';
 import { ensureSearchAttributes } from './temporal/search-attributes.js';
 import { createCorrexWorker } from './worker.js';
+import { configuredMatrixSenders } from './chat/service.js';
 
 const say = (line: string) => process.stdout.write(`correx worker: ${line}\n`);
 
@@ -41,6 +42,7 @@ export async function runWorkerProcess(config: Config): Promise<void> {
       secret: (name) => process.env[name],
       publicUrl: () => config.publicUrl,
       client,
+      senders: configuredMatrixSenders(config, database.db),
       shutdownGraceTime: '30s',
     });
 

@@ -215,32 +215,39 @@ export async function ensureRoom(
 ): Promise<{ roomId: string; created: boolean }> {
   const existing = await db.selectFrom('chat_rooms').select(['room_id']).where('key', '=', key).executeTakeFirst();
   if (existing?.room_id) return { roomId: existing.room_id, created: false };
-  if (existing) {
-    for (const roomId of await matrix.joinedRooms()) {
-      const tag = await matrix.stateEvent(roomId, roomTagType);
-      if (tag?.key === key) {
-        await db
-          .updateTable('chat_rooms')
-          .set({ room_id: roomId, updated_at: sql`now()` })
-          .where('key', '=', key)
-          .execute();
-        return { roomId, created: false };
+  // On record first (its own statement), so that a crash while the homeserver creates the room is noticed.
+  await db
+    .insertInto('chat_rooms')
+    .values({ key, kind: row.kind, incident_id: row.incidentId ?? null, person: row.person ?? null, matrix_user: row.matrixUser ?? null })
+    .onConflict((oc) => oc.column('key').doNothing())
+    .execute();
+  // One creator at a time per room (workers paging the same person at once): the others wait, then find it.
+  return db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(hashtext(${`correx:chat-room:${key}`}))`.execute(trx);
+    const current = await trx.selectFrom('chat_rooms').select(['room_id']).where('key', '=', key).executeTakeFirstOrThrow();
+    if (current.room_id) return { roomId: current.room_id, created: false };
+    // A row without a room from before this attempt: perhaps created before a crash, so looked for by its tag.
+    if (existing) {
+      for (const roomId of await matrix.joinedRooms()) {
+        const tag = await matrix.stateEvent(roomId, roomTagType);
+        if (tag?.key === key) {
+          await trx
+            .updateTable('chat_rooms')
+            .set({ room_id: roomId, updated_at: sql`now()` })
+            .where('key', '=', key)
+            .execute();
+          return { roomId, created: false };
+        }
       }
     }
-  } else {
-    await db
-      .insertInto('chat_rooms')
-      .values({ key, kind: row.kind, incident_id: row.incidentId ?? null, person: row.person ?? null, matrix_user: row.matrixUser ?? null })
-      .onConflict((oc) => oc.column('key').doNothing())
+    const roomId = await create({ type: roomTagType, content: { key } });
+    await trx
+      .updateTable('chat_rooms')
+      .set({ room_id: roomId, updated_at: sql`now()` })
+      .where('key', '=', key)
       .execute();
-  }
-  const roomId = await create({ type: roomTagType, content: { key } });
-  await db
-    .updateTable('chat_rooms')
-    .set({ room_id: roomId, updated_at: sql`now()` })
-    .where('key', '=', key)
-    .execute();
-  return { roomId, created: true };
+    return { roomId, created: true };
+  });
 }
 
 /** The direct room between Correx's account and one person's Matrix account. */
@@ -276,9 +283,11 @@ export function createMatrixSender(options: { db: Kysely<Database>; matrix: Matr
     async send(contact, page) {
       try {
         const key = directRoomKey(page.person.id, contact.user);
-        const { roomId } = await ensureRoom(db, matrix, key, { kind: 'direct', person: page.person.id, matrixUser: contact.user }, (tag) =>
+        const { roomId, created } = await ensureRoom(db, matrix, key, { kind: 'direct', person: page.person.id, matrixUser: contact.user }, (tag) =>
           matrix.createRoom({ name: 'Correx pages', topic: `Pages for ${page.person.name} from Correx`, invite: [contact.user], isDirect: true, tag }),
         );
+        // Someone who left the room is asked back: the page must reach them.
+        if (!created) await matrix.invite(roomId, contact.user).catch(() => {});
         await db
           .updateTable('chat_rooms')
           .set({ last_incident_id: page.incidentId, updated_at: sql`now()` })

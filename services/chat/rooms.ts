@@ -152,8 +152,15 @@ export async function syncIncidentRooms(deps: RoomDependencies): Promise<void> {
     .orderBy('opened_at')
     .execute();
   for (const incident of candidates) {
+    try {
+      await openRoom(incident);
+    } catch (error) {
+      deps.log?.(`incident room for ${incident.id}: ${(error as Error).message}`);
+    }
+  }
+  async function openRoom(incident: (typeof candidates)[number]) {
     const runbook = await runbookAt(incident.runbook_version);
-    if (!runbook || !wantsRoom(runbook, incident.severity)) continue;
+    if (!runbook || !wantsRoom(runbook, incident.severity)) return;
     const users = matrixUsers(runbook);
     const people = new Set(responders(runbook));
     if (incident.commander) people.add(incident.commander);
@@ -184,6 +191,13 @@ export async function syncIncidentRooms(deps: RoomDependencies): Promise<void> {
     )
     .execute();
   for (const room of rooms) {
+    try {
+      await post(room);
+    } catch (error) {
+      deps.log?.(`incident room ${room.room_id}: ${(error as Error).message}`);
+    }
+  }
+  async function post(room: (typeof rooms)[number]) {
     const incident = await deps.db.selectFrom('incidents').select(['runbook_version']).where('id', '=', room.incident_id!).executeTakeFirst();
     const runbook = await runbookAt(incident?.runbook_version ?? null);
     const users = runbook ? matrixUsers(runbook) : new Map<string, string>();
