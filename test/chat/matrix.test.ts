@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createMatrixSender, directRoomKey, MatrixClient, type MatrixEvent } from '../../services/channel/matrix.js';
+import { createMatrixSender, directRoomKey, ensureRoom, MatrixClient, roomTagType, type MatrixEvent } from '../../services/channel/matrix.js';
 import { incidentRoomKey } from '../../services/chat/rooms.js';
 import { startChat, type RunningChat } from '../../services/chat/service.js';
 import { CorrectionClient } from '../../services/correction/client.js';
@@ -84,16 +84,7 @@ beforeAll(async () => {
   const matrix = as(users.correx);
   worker = await startWorker(matrix);
   api = await startApi(database.db, worker, { runbooksDir });
-  chat = startChat({
-    db: database.db,
-    matrix,
-    incidents: new IncidentClient(worker.client, worker.taskQueue),
-    corrections: new CorrectionClient(worker.client),
-    publicUrl: api.url,
-    exclusive: true,
-    syncTimeoutMs: 1_000,
-    roomsIntervalMs: 200,
-  });
+  chat = chatFor(matrix);
   await chat.leading();
 }, 120_000);
 
@@ -124,6 +115,19 @@ async function messagesUntil(client: MatrixClient, roomId: string, wanted: (body
   return eventually(async () => {
     const events = (await client.messages(roomId, { limit: 100 })).filter((e) => e.type === 'm.room.message').reverse();
     return events.some((e) => wanted(String(e.content.body))) ? events : undefined;
+  });
+}
+
+function chatFor(matrix: MatrixClient): RunningChat {
+  return startChat({
+    db: database.db,
+    matrix,
+    incidents: new IncidentClient(worker.client, worker.taskQueue),
+    corrections: new CorrectionClient(worker.client),
+    publicUrl: api.url,
+    exclusive: true,
+    syncTimeoutMs: 1_000,
+    roomsIntervalMs: 200,
   });
 }
 
@@ -235,5 +239,49 @@ describe('incident rooms', () => {
     // !help answers anyone.
     await say(ben, roomId, '!help');
     await messagesUntil(ben, roomId, (body) => body.startsWith('Correx commands:'));
+  });
+});
+
+describe('across restarts', () => {
+  it('one process at a time runs the rooms and commands; a command sent while none does is handled once, after', async () => {
+    const ben = as(users.ben);
+    const roomId = (await database.db.selectFrom('chat_rooms').select('room_id').where('kind', '=', 'incident').executeTakeFirstOrThrow()).room_id!;
+    const replies = async () => (await ben.messages(roomId, { limit: 100 })).filter((e) => String(e.content.body).startsWith('Correx commands:')).length;
+    const before = await replies();
+
+    // A second process waits for the advisory lock while the first holds it.
+    const second = chatFor(as(users.correx));
+    const secondLeads = second.leading().then(() => true);
+    expect(await Promise.race([secondLeads, new Promise((resolve) => setTimeout(() => resolve(false), 1_500))])).toBe(false);
+
+    // The first stops; a command arrives while nobody listens; the second takes over and answers it once.
+    await chat.stop();
+    const help = await say(ben, roomId, '!help');
+    expect(await secondLeads).toBe(true);
+    await eventually(async () => ((await replies()) === before + 1 ? true : undefined), 30_000);
+    await second.stop();
+
+    // Started again from the stored /sync position: nothing handled twice.
+    chat = chatFor(as(users.correx));
+    await chat.leading();
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect(await replies()).toBe(before + 1);
+    expect(await database.db.selectFrom('chat_commands').select('outcome').where('event_id', '=', help).executeTakeFirstOrThrow()).toEqual({ outcome: 'help' });
+  }, 60_000);
+
+  it('finds the room made before a crash by its tag, instead of making a second', async () => {
+    const matrix = as(users.correx);
+    const key = 'direct:nobody:@ada:localhost';
+    // The row was written, the homeserver made the room, and the process died before recording its id.
+    await database.db.insertInto('chat_rooms').values({ key, kind: 'direct', person: 'nobody', matrix_user: users.ada.userId }).execute();
+    const made = await matrix.createRoom({ name: 'made before the crash', invite: [], tag: { type: roomTagType, content: { key } } });
+    let created = 0;
+    const found = await ensureRoom(database.db, matrix, key, { kind: 'direct' }, async (tag) => {
+      created += 1;
+      return matrix.createRoom({ tag });
+    });
+    expect(found).toEqual({ roomId: made, created: false });
+    expect(created).toBe(0);
+    expect((await database.db.selectFrom('chat_rooms').select('room_id').where('key', '=', key).executeTakeFirstOrThrow()).room_id).toBe(made);
   });
 });
