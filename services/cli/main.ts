@@ -10,6 +10,7 @@ import { incidentCommand } from './incident.js';
 import { reportCommand } from './report.js';
 import { drillCommand, reviewCommand } from './review.js';
 import { runbookCommand } from './runbook.js';
+import { scheduleCommand } from './schedule.js';
 import { taskCommand } from './task.js';
 import { tokenCommand } from './token.js';
 
@@ -97,6 +98,7 @@ export function buildProgram(): Command {
   correctionCommand(program);
   reportCommand(program);
   taskCommand(program);
+  scheduleCommand(program);
   tokenCommand(program);
   reviewCommand(program);
   drillCommand(program);

@@ -99,13 +99,13 @@ function unloadable(dir: string, error: unknown): RunbookSet {
   };
 }
 
-/** Where a schedule's id is written in its file (the file's first line when it cannot be read). */
-async function scheduleIdProblem(file: string, index: number, message: string): Promise<RunbookProblem> {
-  const path = `schedules.${index}.id`;
+/** A problem located where `segments` is written in the file (its first line when it cannot be read). */
+export async function problemAt(file: string, segments: (string | number)[], message: string): Promise<RunbookProblem> {
+  const path = segments.join('.');
   try {
     const lineCounter = new LineCounter();
     const doc = parseDocument(await readFile(file, 'utf8'), { lineCounter });
-    const node = doc.getIn(['schedules', index, 'id'], true) as Node | undefined;
+    const node = doc.getIn(segments, true) as Node | undefined;
     const { line, col } = lineCounter.linePos(node?.range?.[0] ?? 0);
     return { file, line, column: col, path, message };
   } catch {
@@ -128,9 +128,9 @@ export async function withUniqueScheduleIds(set: RunbookSet): Promise<RunbookSet
       const earlier = owners.get(schedule.id);
       if (earlier) {
         clashes.push(
-          await scheduleIdProblem(
+          await problemAt(
             loaded.file,
-            index,
+            ['schedules', index, 'id'],
             `schedule '${schedule.id}' is already defined in ${earlier.file} (system '${earlier.runbook.system.id}'): schedule ids must be unique across all runbooks`,
           ),
         );

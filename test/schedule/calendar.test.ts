@@ -5,6 +5,7 @@ import { shiftsBetween } from '../../services/schedule/on-call.js';
 import { Schedule } from '../../services/schedule/schema.js';
 import type { RunbookContent } from '../support/runbooks.js';
 import { useIncidentStack } from '../support/stack.js';
+import { primarySchedule } from './fixtures.js';
 
 const at = (iso: string) => new Date(iso);
 
@@ -22,15 +23,6 @@ function events(text: string): { summary: string; start: string; end: string; ui
     };
   });
 }
-
-export const primarySchedule = {
-  id: 'assistant-primary',
-  name: 'Assistant primary',
-  timeZone: 'Europe/Berlin',
-  // Monday 2027-03-15 09:00 local; Berlin moves its clocks forward on Sunday 2027-03-28.
-  layers: [{ id: 'weekly', members: ['amara-okafor', 'jonas-berg'], start: '2027-03-15T09:00', shift: '1w' }],
-  fallback: 'li-wei',
-};
 
 describe('a schedule’s calendar, read back by an independent parser', () => {
   it('has each shift with its person’s name, handing off at 09:00 local on both sides of the change', () => {
