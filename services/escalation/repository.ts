@@ -41,6 +41,11 @@ export interface PageDependencies {
   senders: ChannelSenders;
   /** The console's origin, for the absolute links in pages. */
   publicUrl: string;
+  /**
+   * No contact is started after this long (default 20 s): the activity's 30 s start-to-close timeout
+   * must not lapse while it still pages, or Temporal would start a second run beside it.
+   */
+  budgetMs?: number;
 }
 
 /** One attempt to deliver a page through one contact (migrations/2026-12-03T0100_page_deliveries.ts). */
@@ -174,7 +179,12 @@ export async function sendPage(db: Kysely<Database>, deps: PageDependencies, pag
       else deliveredBy = 'email';
     } else {
       const message = pageMessage(page, deps.publicUrl, incident?.severity);
+      const startedAt = Date.now();
       for (const contact of contacts) {
+        if (Date.now() - startedAt > (deps.budgetMs ?? 20_000)) {
+          failures.push(`${contact.channel}: not tried, the contacts before it took this attempt's time`);
+          break;
+        }
         const sender = deps.senders[contact.channel];
         const problem = await attempt(db, page, contact.channel, async () => {
           if (contact.channel === 'email') {

@@ -183,6 +183,23 @@ describe.each(testDatabaseBackends)('paging through contacts in order on $backen
     expect(await pageRow(page.idempotencyKey)).toMatchObject({ channel: 'slack', sent_at: expect.any(Date) });
   });
 
+  it("starts no contact once the attempt's time is spent, so the activity ends before Temporal's timeout", async () => {
+    database = await create();
+    const incidentId = await anIncident();
+    receiver.hang('/slack/slow');
+    env.SLACK_SLOW = receiver.url('/slack/slow');
+    const page = aPage(incidentId, [{ channel: 'slack', webhookEnv: 'SLACK_SLOW' }, { channel: 'email' }]);
+    try {
+      await expect(sendPage(database.db, { ...deps, budgetMs: 500 }, page)).rejects.toThrow(
+        "(slack: the Slack webhook did not answer within 2 s; email: not tried, the contacts before it took this attempt's time)",
+      );
+    } finally {
+      receiver.recover('/slack/slow');
+    }
+    expect(mail.to(page.person.email)).toHaveLength(0);
+    expect((await listPageDeliveries(database.db, page.idempotencyKey)).map((d) => d.channel)).toEqual(['slack']);
+  });
+
   it('uses a configured sender for a channel it has (room for Matrix)', async () => {
     database = await create();
     const incidentId = await anIncident();
