@@ -98,6 +98,8 @@ export async function startSynapse(options: { timeoutMs?: number } = {}): Promis
     use_presence: false,
     url_preview_enabled: false,
     federation_domain_whitelist: [],
+    // An identical /sync is otherwise answered from a cache for 2 minutes: a test polling for an invite would never see it.
+    caches: { sync_response_cache_duration: 0 },
     rc_message: lots,
     rc_registration: lots,
     rc_login: { address: lots, account: lots, failed_attempts: lots },
