@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { OperatorError } from '../errors.js';
 import { ChannelDeliveryError, deliveryTimeoutMs, excerpt, type ChannelSender, type PageMessage } from './delivery.js';
 import type { ContactMethod } from './kinds.js';
 
@@ -191,8 +192,18 @@ export function transactionId(idempotencyKey: string): string {
 
 /** The Matrix account Correx acts as, from the configuration (a token in a file wins over one in the environment). */
 export function matrixClientFromConfig(matrix: { homeserver: string; accessToken?: string; accessTokenFile?: string }): MatrixClient {
-  const accessToken = matrix.accessTokenFile ? readFileSync(matrix.accessTokenFile, 'utf8').trim() : matrix.accessToken;
-  if (!accessToken) throw new Error('CORREX_MATRIX_HOMESERVER is set but neither CORREX_MATRIX_ACCESS_TOKEN_FILE nor CORREX_MATRIX_ACCESS_TOKEN is');
+  let accessToken = matrix.accessToken;
+  if (matrix.accessTokenFile) {
+    try {
+      accessToken = readFileSync(matrix.accessTokenFile, 'utf8').trim();
+    } catch (error) {
+      throw new OperatorError(
+        `CORREX_MATRIX_ACCESS_TOKEN_FILE: cannot read ${matrix.accessTokenFile} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      );
+    }
+    if (!accessToken) throw new OperatorError(`CORREX_MATRIX_ACCESS_TOKEN_FILE: ${matrix.accessTokenFile} is empty`);
+  }
+  if (!accessToken) throw new OperatorError('CORREX_MATRIX_HOMESERVER is set but neither CORREX_MATRIX_ACCESS_TOKEN_FILE nor CORREX_MATRIX_ACCESS_TOKEN is');
   return new MatrixClient({ homeserver: matrix.homeserver, accessToken });
 }
 
