@@ -29,6 +29,7 @@ import { incidentAlerts } from '../monitoring/alerts.js';
 import { findTask, listIncidentTasks } from '../task/repository.js';
 import { countTimelineEvents, newestTimelineEvents, timelineKinds, verifyStoredChain } from '../timeline/repository.js';
 import { stylesheet, script } from './assets.js';
+import { scheduleConsoleRoutes } from './schedules.js';
 import { correctionDecisions, describeDecision, pendingDecisions, RunbookPeople, type PendingDecision } from './decisions.js';
 import {
   afterVoteNotice,
@@ -699,6 +700,9 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
       const { id } = IdParams.parse(request.params);
       return sendReport(reply, deps, await incidentOr404(deps.db, id), request.principal!.owner);
     });
+
+    // ---- on-call schedules (./schedules.ts) ----
+    scheduleConsoleRoutes(scope, deps, { render, viewerOf });
 
     // ---- outbox (local mode) ----
     scope.get('/console/outbox', { config: { access: { session: readers } }, schema: hidden }, async (request, reply) => {
