@@ -21,7 +21,7 @@ export interface MatrixEvent {
 export interface SyncResponse {
   next_batch: string;
   rooms?: {
-    join?: Record<string, { timeline?: { events?: MatrixEvent[]; limited?: boolean } }>;
+    join?: Record<string, { timeline?: { events?: MatrixEvent[]; limited?: boolean; prev_batch?: string } }>;
     invite?: Record<string, unknown>;
   };
 }
@@ -178,10 +178,20 @@ export class MatrixClient {
     });
   }
 
-  /** A room's latest messages, newest first. */
-  async messages(roomId: string, options: { limit?: number } = {}): Promise<MatrixEvent[]> {
+  /**
+   * A room's messages, newest first: the latest, or (`from`) those before a pagination token, down to
+   * `to` (a /sync position: where an earlier read stopped) when given. One page; `end` continues it.
+   */
+  async messages(
+    roomId: string,
+    options: { limit?: number; from?: string; to?: string; filter?: Record<string, unknown> } = {},
+  ): Promise<MatrixEvent[] & { end?: string }> {
     const query = new URLSearchParams({ dir: 'b', limit: String(options.limit ?? 50) });
-    return (await this.call<{ chunk: MatrixEvent[] }>('GET', `/rooms/${encodeURIComponent(roomId)}/messages?${query}`)).chunk;
+    if (options.from) query.set('from', options.from);
+    if (options.to) query.set('to', options.to);
+    if (options.filter) query.set('filter', JSON.stringify(options.filter));
+    const page = await this.call<{ chunk: MatrixEvent[]; end?: string }>('GET', `/rooms/${encodeURIComponent(roomId)}/messages?${query}`);
+    return Object.assign(page.chunk, page.end ? { end: page.end } : {});
   }
 }
 

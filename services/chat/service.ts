@@ -15,16 +15,16 @@ import './schema.js';
 export const chatLockKey = 7_250_224_013n;
 
 /** Only messages: no presence, no account data, no room state beyond what a timeline carries. */
-const syncFilter = {
+const syncFilter = (timelineLimit: number) => ({
   presence: { not_types: ['*'] },
   account_data: { not_types: ['*'] },
   room: {
-    timeline: { types: ['m.room.message'], limit: 100 },
+    timeline: { types: ['m.room.message'], limit: timelineLimit },
     state: { not_types: ['*'] },
     ephemeral: { not_types: ['*'] },
     account_data: { not_types: ['*'] },
   },
-};
+});
 
 export interface ChatOptions extends CommandDependencies {
   matrix: MatrixClient;
@@ -36,6 +36,8 @@ export interface ChatOptions extends CommandDependencies {
   syncTimeoutMs?: number;
   /** How often the incident rooms are brought up to date (2 s by default). */
   roomsIntervalMs?: number;
+  /** Messages per room one /sync carries (50 by default); more are read back page by page. */
+  timelineLimit?: number;
   /** On the first start (no /sync position yet), commands older than this are not acted on (10 minutes by default). */
   firstSyncWindowMs?: number;
   log?: (line: string) => void;
@@ -140,12 +142,16 @@ async function syncOnce(options: ChatOptions, signal: AbortSignal, log: (line: s
   const response = await matrix.sync({
     ...(stored ? { since: stored.next_batch } : {}),
     timeoutMs: stored ? (options.syncTimeoutMs ?? 30_000) : 0,
-    filter: syncFilter,
+    filter: syncFilter(options.timelineLimit ?? 50),
     signal,
   });
   const notBefore = stored ? 0 : Date.now() - (options.firstSyncWindowMs ?? 10 * 60_000);
   for (const [roomId, joined] of Object.entries(response.rooms?.join ?? {})) {
-    const events = (joined.timeline?.events ?? []).filter(
+    let timeline = joined.timeline?.events ?? [];
+    // More arrived than one sync carries (Correx was down, say): the rest, back to where the last read stopped.
+    if (stored && joined.timeline?.limited && joined.timeline.prev_batch)
+      timeline = [...(await earlier(matrix, roomId, joined.timeline.prev_batch, stored.next_batch)), ...timeline];
+    const events = timeline.filter(
       (e) => e.type === 'm.room.message' && e.sender !== self && typeof e.content.body === 'string' && e.origin_server_ts >= notBefore,
     );
     if (!events.length) continue;
@@ -161,6 +167,17 @@ async function syncOnce(options: ChatOptions, signal: AbortSignal, log: (line: s
     .values({ account: self, next_batch: response.next_batch })
     .onConflict((oc) => oc.column('account').doUpdateSet({ next_batch: response.next_batch, updated_at: sql`now()` }))
     .execute();
+}
+
+/** A room's messages between two positions, oldest first (at most 1,000: a command older than that is not acted on). */
+async function earlier(matrix: MatrixClient, roomId: string, from: string, to: string): Promise<MatrixEvent[]> {
+  const events: MatrixEvent[] = [];
+  for (let token: string | undefined = from; token && events.length < 1_000;) {
+    const page = await matrix.messages(roomId, { from: token, to, limit: 100, filter: { types: ['m.room.message'] } });
+    events.push(...page);
+    token = page.length ? page.end : undefined;
+  }
+  return events.reverse();
 }
 
 async function handleEvent(

@@ -118,8 +118,9 @@ async function messagesUntil(client: MatrixClient, roomId: string, wanted: (body
   });
 }
 
-function chatFor(matrix: MatrixClient): RunningChat {
+function chatFor(matrix: MatrixClient, options: { timelineLimit?: number } = {}): RunningChat {
   return startChat({
+    ...options,
     db: database.db,
     matrix,
     incidents: new IncidentClient(worker.client, worker.taskQueue),
@@ -266,6 +267,15 @@ describe('across restarts', () => {
     await chat.leading();
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     expect(await replies()).toBe(before + 1);
+
+    // More commands arrive while nobody listens than one /sync carries: the rest are read back, none lost.
+    await chat.stop();
+    const missed = [];
+    for (let i = 0; i < 5; i++) missed.push(await say(ben, roomId, '!help'));
+    chat = chatFor(as(users.correx), { timelineLimit: 2 });
+    await eventually(async () => ((await replies()) === before + 6 ? true : undefined), 30_000);
+    const handled = await database.db.selectFrom('chat_commands').select(['event_id', 'outcome']).where('event_id', 'in', missed).execute();
+    expect(handled.map((c) => c.outcome)).toEqual(['help', 'help', 'help', 'help', 'help']);
     expect(await database.db.selectFrom('chat_commands').select('outcome').where('event_id', '=', help).executeTakeFirstOrThrow()).toEqual({ outcome: 'help' });
   }, 60_000);
 
