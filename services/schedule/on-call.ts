@@ -216,8 +216,13 @@ function asOnCall(piece: Piece): OnCall | undefined {
  */
 export function onCallAt(schedule: Schedule, overrides: readonly Override[], at: Date): OnCall | undefined {
   const t = at.getTime();
-  const piece = timeline(schedule, overrides, t - spanHorizonMs, t + spanHorizonMs).find((p) => p.start <= t && t < p.end);
-  return piece && asOnCall(piece);
+  // A week around `at` first: a span that ends inside the window is known whole; one that reaches its edge is looked at again, wider.
+  for (const horizon of [weekMs, spanHorizonMs]) {
+    const piece = timeline(schedule, overrides, t - horizon, t + horizon).find((p) => p.start <= t && t < p.end);
+    if (!piece) return undefined;
+    if ((piece.start > t - horizon && piece.end < t + horizon) || horizon === spanHorizonMs) return asOnCall(piece);
+  }
+  return undefined;
 }
 
 /** Who is on call from `from` to `to`, span by span, in order; where nobody is (no fallback), there is no span. */
@@ -243,9 +248,13 @@ export function coverageGaps(schedule: Schedule, overrides: readonly Override[],
  */
 export function nextHandOff(schedule: Schedule, overrides: readonly Override[], after: Date, horizonMs: number = handOffHorizonMs): Date | undefined {
   const t = after.getTime();
-  const pieces = timeline(schedule, overrides, t, t + horizonMs);
-  // The pieces cover the whole span, nobody's included, so the first one holds `after`.
-  const current = pieces[0]?.person;
-  const next = pieces.find((piece) => piece.person !== current);
-  return next && new Date(next.start);
+  // The first change within a week is the first change: most schedules hand off within one.
+  for (const horizon of [Math.min(weekMs, horizonMs), horizonMs]) {
+    const pieces = timeline(schedule, overrides, t, t + horizon);
+    // The pieces cover the whole span, nobody's included, so the first one holds `after`.
+    const current = pieces[0]?.person;
+    const next = pieces.find((piece) => piece.person !== current);
+    if (next) return new Date(next.start);
+  }
+  return undefined;
 }

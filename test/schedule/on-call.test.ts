@@ -264,6 +264,36 @@ describe('nextHandOff', () => {
   });
 });
 
+describe('consistency', () => {
+  it('onCallAt and nextHandOff agree with the timeline shiftsBetween gives, at every hour of two months', () => {
+    const mixed = schedule({
+      id: 'mixed',
+      name: 'Mixed',
+      timeZone: 'America/New_York',
+      layers: [
+        { id: 'weekly', members: ['a', 'b', 'c'], start: '2026-10-05T09:00', shift: '1w' },
+        {
+          id: 'days',
+          members: ['x', 'y'],
+          start: '2026-10-05T09:00',
+          shift: '2d',
+          restrictions: [{ days: ['mon', 'wed', 'fri'], from: '20:00', to: '02:00' }],
+        },
+      ],
+      fallback: 'f',
+    });
+    const overrides = [override({ id: 'o', person: 'z', startsAt: at('2026-11-01T05:30:00Z'), endsAt: at('2026-11-03T00:00:00Z') })];
+    const from = at('2026-10-20T00:00:00Z');
+    const timeline = shiftsBetween(mixed, overrides, at('2026-08-01T00:00:00Z'), at('2027-02-01T00:00:00Z'));
+    for (let t = from.getTime(); t < from.getTime() + 60 * 86_400_000; t += 3_600_000) {
+      const span = timeline.find((s) => s.since.getTime() <= t && t < s.until.getTime());
+      expect(onCallAt(mixed, overrides, new Date(t))).toEqual(span);
+      const next = timeline.find((s) => s.since.getTime() > t && s.person !== span?.person);
+      expect(nextHandOff(mixed, overrides, new Date(t))).toEqual(next?.since);
+    }
+  });
+});
+
 describe('determinism', () => {
   it('answers the same for the same question', () => {
     const a = shiftsBetween(businessHours, [], at('2027-03-01T00:00:00Z'), at('2027-05-01T00:00:00Z'));
