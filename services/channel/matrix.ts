@@ -278,7 +278,10 @@ export function directRoomKey(person: string, matrixUser: string): string {
 
 /** A page as a Matrix message: what happened, what to do, where, and how to acknowledge from the room. */
 export function pageText(page: PageMessage): { body: string; html: string } {
-  const ack = `Reply !ack in this room to acknowledge (stops the paging; the first to acknowledge leads the incident). !help lists the commands.`;
+  // An escalation page is answered with !ack; a request for a vote (decision-requested, lift…) with !approve or !reject.
+  const ack = ['escalation', 'hand-off'].includes(page.reason)
+    ? 'Reply !ack in this room to acknowledge (stops the paging; the first to acknowledge leads the incident). !help lists the commands.'
+    : 'Reply !approve <correction id> <rationale> or !reject <correction id> <rationale> in this room to decide, !ack to acknowledge the incident. !help lists the commands.';
   const lines = [page.subject, '', page.text.trim(), '', `To do: ${page.action.what}`, `Console: ${page.action.url}`];
   if (page.action.command) lines.push(`CLI: ${page.action.command}`);
   lines.push('', ack);

@@ -73,6 +73,20 @@ describe('Matrix pages', () => {
     expect(body).toContain('CLI: correx incident ack i');
     expect(body).toContain('!ack');
     expect(html).toContain('&lt;Jailbreak&gt;');
+    const vote = pageText({
+      incidentId: 'i',
+      idempotencyKey: 'k2',
+      person: { id: 'ben', name: 'Ben', email: 'ben@example.org' },
+      subject: 'Decide on a rollback',
+      text: 'Ada proposes a rollback.',
+      reason: 'decision-requested',
+      action: {
+        what: 'Approve or reject the rollback',
+        url: 'https://correx.example/console/incidents/i#decisions',
+        command: 'correx correction approve c1 --rationale "…"',
+      },
+    });
+    expect(vote.body).toContain('!approve <correction id> <rationale>');
   });
 
   it('have a transaction id per idempotency key, the same on every retry', () => {
