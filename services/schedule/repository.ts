@@ -81,7 +81,7 @@ async function currentRunbooks(db: Db, catalogue: ScheduleSource): Promise<Runbo
     const inUse = await catalogue.find(systemId);
     if (!inUse) continue;
     // Recorded, so that the worker (which reads recorded versions) pages under the schedule the API shows.
-    if (inUse.runbook.schedules.length > 0) await catalogue.record(db, inUse);
+    if ((inUse.runbook.schedules ?? []).length > 0) await catalogue.record(db, inUse);
     entries.push({ systemId, version: inUse.version, runbook: inUse.runbook });
   }
   return entries;
@@ -90,7 +90,8 @@ async function currentRunbooks(db: Db, catalogue: ScheduleSource): Promise<Runbo
 /** Every schedule of the current runbooks, sorted by id. */
 export async function listSchedules(db: Db, catalogue?: ScheduleSource): Promise<FoundSchedule[]> {
   const found = (await currentRunbooks(db, catalogue)).flatMap((entry) =>
-    entry.runbook.schedules.map((schedule) => ({ schedule, systemId: entry.systemId, runbookVersion: entry.version, people: entry.runbook.people })),
+    // Versions recorded before runbooks had schedules have none.
+    (entry.runbook.schedules ?? []).map((schedule) => ({ schedule, systemId: entry.systemId, runbookVersion: entry.version, people: entry.runbook.people })),
   );
   // Ids are unique across runbooks (the catalogue refuses a second one); the first wins should two recorded versions disagree.
   const seen = new Set<string>();

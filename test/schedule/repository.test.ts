@@ -3,6 +3,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { InvalidInput } from '../../services/errors.js';
+import { recordRunbookVersion } from '../../services/runbook/repository.js';
+import { Runbook } from '../../services/runbook/schema.js';
 import {
   cancelOverride,
   createFeed,
@@ -118,6 +120,14 @@ describe('schedules in PostgreSQL', () => {
     await expect(attempt({ endsAt: at('2027-03-31T00:00:00Z') })).rejects.toThrow(/to: must be after from/);
     await expect(attempt({ endsAt: at('2027-07-01T00:00:00Z') })).rejects.toThrow(/at most 90 days/);
     await expect(attempt({ reason: ' ' })).rejects.toBeInstanceOf(InvalidInput);
+  });
+
+  it('reads runbook versions recorded before runbooks had schedules', async () => {
+    const content = await runbookWithSchedule();
+    const runbook = Runbook.parse({ ...content, system: { ...(content.system as object), id: 'older-model' } }) as Partial<Runbook>;
+    delete runbook.schedules;
+    await recordRunbookVersion(database.db, { file: 'older.yaml', runbook: runbook as Runbook, version: 'sha256:older' });
+    expect((await listSchedules(database.db)).map((f) => f.schedule.id)).toEqual(['loan-primary']);
   });
 
   it('keeps only a hash of a feed secret', async () => {
