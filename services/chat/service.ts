@@ -63,40 +63,53 @@ export function startChat(options: ChatOptions): RunningChat {
   let markLeading: () => void = () => {};
   const leadingPromise = new Promise<void>((resolve) => (markLeading = resolve));
 
-  const pause = (ms: number) => sleep(ms, undefined, { signal }).catch(() => {});
+  const pause = (ms: number, until: AbortSignal = signal) => sleep(ms, undefined, { signal: until }).catch(() => {});
 
-  const roomsLoop = async (alive: () => Promise<unknown>) => {
-    while (!signal.aborted) {
-      try {
-        await alive();
-        await syncIncidentRooms({ db: options.db, matrix: options.matrix, publicUrl: options.publicUrl, log });
-      } catch (error) {
-        if (signal.aborted) return;
-        log(`incident rooms: ${(error as Error).message}`);
-      }
-      await pause(options.roomsIntervalMs ?? 2_000);
-    }
-  };
-
-  const syncLoop = async (alive: () => Promise<unknown>) => {
-    let failures = 0;
-    while (!signal.aborted) {
-      try {
-        await alive();
-        await syncOnce(options, signal, log);
-        failures = 0;
-      } catch (error) {
-        if (signal.aborted) return;
-        failures += 1;
-        log(`matrix /sync: ${(error as Error).message}`);
-        await pause(Math.min(failures, 10) * 1_000);
-      }
-    }
-  };
-
+  /**
+   * Runs both loops until stopped, or until `alive` fails (the connection holding the lock is gone, and
+   * with it the lock): then both stop, so that two processes never run them at once.
+   */
   const lead = async (alive: () => Promise<unknown>) => {
     markLeading();
-    await Promise.all([roomsLoop(alive), syncLoop(alive)]);
+    const lost = new AbortController();
+    const ending = AbortSignal.any([signal, lost.signal]);
+    const check = async () => {
+      try {
+        await alive();
+      } catch (error) {
+        log(`lost the lock's connection (${(error as Error).message}); stopping until it is held again`);
+        lost.abort();
+        throw error;
+      }
+    };
+    const roomsLoop = async () => {
+      while (!ending.aborted) {
+        try {
+          await check();
+          await syncIncidentRooms({ db: options.db, matrix: options.matrix, publicUrl: options.publicUrl, log });
+        } catch (error) {
+          if (ending.aborted) return;
+          log(`incident rooms: ${(error as Error).message}`);
+        }
+        await pause(options.roomsIntervalMs ?? 2_000, ending);
+      }
+    };
+    const syncLoop = async () => {
+      let failures = 0;
+      while (!ending.aborted) {
+        try {
+          await check();
+          await syncOnce(options, ending, log);
+          failures = 0;
+        } catch (error) {
+          if (ending.aborted) return;
+          failures += 1;
+          log(`matrix /sync: ${(error as Error).message}`);
+          await pause(Math.min(failures, 10) * 1_000, ending);
+        }
+      }
+    };
+    await Promise.all([roomsLoop(), syncLoop()]);
   };
 
   const running = (async () => {

@@ -3,10 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createMatrixSender, directRoomKey, ensureRoom, MatrixClient, roomTagType, type MatrixEvent } from '../../services/channel/matrix.js';
 import { incidentRoomKey } from '../../services/chat/rooms.js';
-import { startChat, type RunningChat } from '../../services/chat/service.js';
+import { chatLockKey, startChat, type RunningChat } from '../../services/chat/service.js';
 import { CorrectionClient } from '../../services/correction/client.js';
 import { IncidentClient } from '../../services/incident/client.js';
 import { createMailer } from '../../services/notification/mailer.js';
@@ -277,6 +278,29 @@ describe('across restarts', () => {
     const handled = await database.db.selectFrom('chat_commands').select(['event_id', 'outcome']).where('event_id', 'in', missed).execute();
     expect(handled.map((c) => c.outcome)).toEqual(['help', 'help', 'help', 'help', 'help']);
     expect(await database.db.selectFrom('chat_commands').select('outcome').where('event_id', '=', help).executeTakeFirstOrThrow()).toEqual({ outcome: 'help' });
+  }, 60_000);
+
+  it('stops when the connection holding the lock is lost, and takes the lock again on a new one', async () => {
+    const ben = as(users.ben);
+    const roomId = (await database.db.selectFrom('chat_rooms').select('room_id').where('kind', '=', 'incident').executeTakeFirstOrThrow()).room_id!;
+    const holder = async () =>
+      (
+        await sql<{ pid: number }>`select pid from pg_locks where locktype = 'advisory' and granted and objid = ${Number(chatLockKey & 0xffffffffn)}`.execute(
+          database.db,
+        )
+      ).rows[0]?.pid;
+    const before = await eventually(holder);
+    // PostgreSQL restarted, failed over, or a proxy dropped the connection.
+    await sql`select pg_terminate_backend(${before})`.execute(database.db);
+    const after = await eventually(async () => {
+      const pid = await holder();
+      return pid !== undefined && pid !== before ? pid : undefined;
+    }, 30_000);
+    expect(after).not.toBe(before);
+    const help = await say(ben, roomId, '!help');
+    await eventually(
+      async () => (await database.db.selectFrom('chat_commands').select('outcome').where('event_id', '=', help).executeTakeFirst())?.outcome ?? undefined,
+    );
   }, 60_000);
 
   it('finds the room made before a crash by its tag, instead of making a second', async () => {
