@@ -6,6 +6,7 @@ import { createMonitoringActivities, type MonitoringActivityDependencies } from 
 import { createNotificationActivities, type NotificationActivityDependencies } from './notification.js';
 import { createRegulatoryActivities, type RegulatoryActivityDependencies } from './regulatory.js';
 import { createReviewActivities, type ReviewActivityDependencies } from './review.js';
+import { createScheduleActivities, type ScheduleActivityDependencies } from './schedule.js';
 
 export type ActivityDependencies = IncidentActivityDependencies &
   CorrectionActivityDependencies &
@@ -14,7 +15,8 @@ export type ActivityDependencies = IncidentActivityDependencies &
   RegulatoryActivityDependencies &
   MonitoringActivityDependencies &
   ReviewActivityDependencies &
-  DrillActivityDependencies;
+  DrillActivityDependencies &
+  ScheduleActivityDependencies;
 
 /** Every activity the worker registers, bound to its dependencies. */
 export function createActivities(deps: ActivityDependencies) {
@@ -27,6 +29,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...createMonitoringActivities(deps),
     ...createReviewActivities(deps),
     ...createDrillActivities(deps),
+    ...createScheduleActivities(deps),
   };
 }
 

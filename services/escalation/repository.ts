@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Kysely } from 'kysely';
+import type { OnCallWhy } from './on-call.js';
 import type { ChannelSenders, PageMessage } from '../channel/delivery.js';
 import type { ChannelKind, ContactMethod } from '../channel/kinds.js';
 import type { Database, Timestamp } from '../db/schema.js';
@@ -29,7 +30,7 @@ export interface PageRequest {
    * Why this person, when a schedule chose them (`OnCallWhy` in services/escalation/on-call.ts: the
    * schedule, the layer or override or fallback, until when): kept with the page on the timeline.
    */
-  onCall?: { scheduleId: string; scheduleName: string; source: unknown; until: string };
+  onCall?: OnCallWhy;
 }
 
 export interface PageDependencies {

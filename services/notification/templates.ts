@@ -1,6 +1,7 @@
 // Every message Correx sends, in one place. Pure string building (workflows call these), each with a
 // plain-text and an HTML body.
 import type { correctionKinds } from '../correction/kinds.js';
+import { onCallInWords, type OnCallWhy } from '../escalation/on-call.js';
 import { capitalised, correctionInWords, kindInWords, momentInWords, parametersInWords, scopeInWords } from '../correction/wording.js';
 
 export interface Message {
@@ -63,10 +64,20 @@ export interface IncidentRef {
 
 const tag = (i: IncidentRef) => `[Correx ${i.severity}] ${i.systemId}`;
 
-export function escalationPage(i: IncidentRef, to: string, level: number, round: number): Message {
+export function escalationPage(i: IncidentRef, to: string, level: number, round: number, onCall?: OnCallWhy): Message {
   return message(`${tag(i)}: ${i.title}`, [
     `${to}, you are paged for incident ${i.incidentId} on ${i.systemId} (${i.severity}).`,
+    ...(onCall ? [onCallInWords(onCall)] : []),
     `Escalation level ${level}, round ${round}. Acknowledge incident ${i.incidentId} in Correx to stop the escalation.`,
+  ]);
+}
+
+/** To whoever takes over a schedule while an incident it was paged for is still open: where it stands. */
+export function handOffPage(i: IncidentRef, to: string, onCall: OnCallWhy, briefing: string[]): Message {
+  return message(`${tag(i)}: you are now on call for an open incident`, [
+    `${to}, incident ${i.incidentId} on ${i.systemId} (${i.severity}) is still open and you have just come on call.`,
+    onCallInWords(onCall),
+    ...briefing,
   ]);
 }
 

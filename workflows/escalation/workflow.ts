@@ -1,14 +1,20 @@
-import { condition, proxyActivities, setHandler } from '@temporalio/workflow';
+import { condition, patched, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
+import type { Person } from '../../services/correction/authority.js';
+import type { OnCallPage } from '../../activities/schedule.js';
 import { indexAsPartOf } from '../search-attributes.js';
 import { untilDone } from '../activity-options.js';
-import { escalationPage } from '../../services/notification/templates.js';
+import { workflowNow } from '../time.js';
+import { escalationPage, handOffPage } from '../../services/notification/templates.js';
 import { escalationAcknowledgedSignal, type EscalationStart } from './messages.js';
 
-const { sendPage, recordIncidentEvent } = proxyActivities<Activities>(untilDone);
+const { sendPage, recordIncidentEvent, whoIsOnCall, nextOnCallHandOff, handOffBriefing } = proxyActivities<Activities>(untilDone);
 
 /**
  * Pages level after level until someone acknowledges, then goes round again `repeat` more times.
+ * A level's schedules are asked who is on call when the level pages, not when the incident opened.
+ * Once acknowledged, and while the incident lasts (its close cancels this workflow), each hand-off
+ * under those schedules pages the incoming person with a briefing.
  * Every page is recorded (pages table and timeline) by the activity.
  */
 export async function escalationWorkflow(start: EscalationStart): Promise<{ acknowledgedBy: string | undefined; pagesSent: number }> {
@@ -18,11 +24,19 @@ export async function escalationWorkflow(start: EscalationStart): Promise<{ ackn
   setHandler(escalationAcknowledgedSignal, ({ actor }) => {
     acknowledgedBy ??= actor;
   });
+  const schedules = [...new Set(start.levels.flatMap((level) => level.schedules ?? []))];
+  const pagesOnCall = schedules.length > 0 && patched('on-call-schedules');
 
   for (let round = 0; round <= start.repeat && !acknowledgedBy; round++) {
     for (let index = 0; index < start.levels.length && !acknowledgedBy; index++) {
       const level = start.levels[index]!;
-      for (const person of level.people) {
+      const paged: { person: Person; onCall?: OnCallPage }[] = level.people.map((person) => ({ person }));
+      if (pagesOnCall && level.schedules?.length) {
+        for (const onCall of await whoIsOnCall({ incidentId: start.incidentId, schedules: level.schedules })) {
+          if (!paged.some((p) => p.person.id === onCall.person.id)) paged.push({ person: onCall.person, onCall });
+        }
+      }
+      for (const { person, onCall } of paged) {
         if (acknowledgedBy) break;
         await sendPage({
           incidentId: start.incidentId,
@@ -31,7 +45,8 @@ export async function escalationWorkflow(start: EscalationStart): Promise<{ ackn
           level: index + 1,
           attempt: round + 1,
           reason: 'escalation',
-          ...escalationPage(start, person.name, index + 1, round + 1),
+          ...(onCall ? { onCall: onCall.why } : {}),
+          ...escalationPage(start, person.name, index + 1, round + 1, onCall?.why),
           action: {
             what: `Acknowledge incident ${start.incidentId} to stop the escalation and take command`,
             path: `/console/incidents/${start.incidentId}`,
@@ -51,6 +66,36 @@ export async function escalationWorkflow(start: EscalationStart): Promise<{ ackn
       data: { rounds: start.repeat + 1, levels: start.levels.length, pagesSent },
       idempotencyKey: 'escalation.exhausted',
     });
+    return { acknowledgedBy, pagesSent };
   }
+  if (pagesOnCall) await briefIncomingOnCall(start, schedules);
   return { acknowledgedBy, pagesSent };
+}
+
+/** Until the incident closes (which cancels this workflow), pages whoever takes over a schedule. */
+async function briefIncomingOnCall(start: EscalationStart, schedules: string[]): Promise<never | void> {
+  for (let handOff = 1; ; handOff++) {
+    const next = await nextOnCallHandOff({ schedules, after: new Date(workflowNow()).toISOString() });
+    if (!next) return;
+    await sleep(Math.max(0, Date.parse(next.at) - workflowNow()));
+    const briefing = await handOffBriefing({ incidentId: start.incidentId });
+    if (!briefing.open) return;
+    for (const onCall of await whoIsOnCall({ incidentId: start.incidentId, schedules: next.schedules })) {
+      await sendPage({
+        incidentId: start.incidentId,
+        idempotencyKey: `${start.incidentId}:hand-off:${next.at}:${onCall.why.scheduleId}:${onCall.person.id}`,
+        person: onCall.person,
+        level: 0,
+        attempt: handOff,
+        reason: 'hand-off',
+        onCall: onCall.why,
+        ...handOffPage(start, onCall.person.name, onCall.why, briefing.lines),
+        action: {
+          what: `You are now on call for incident ${start.incidentId}, which is still open: read where it stands`,
+          path: `/console/incidents/${start.incidentId}`,
+          command: `correx incident show ${start.incidentId}`,
+        },
+      });
+    }
+  }
 }

@@ -689,7 +689,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     if (answerAtOnce) internalNotices.push(notice);
     else await notice;
   }
-  if (plan.escalation.levels.some((level) => level.people.length > 0)) {
+  if (plan.escalation.levels.some((level) => level.people.length > 0 || (level.schedules?.length ?? 0) > 0)) {
     const { levels, repeat } = plan.escalation;
     const args = { ...indexing(), incidentId, systemId, title, severity, levels, repeat };
     const starting = startChild(escalationWorkflow, {
