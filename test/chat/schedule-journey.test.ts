@@ -113,7 +113,8 @@ describe('a SEV2 at 03:00', () => {
 
     // Within a shift (20 s) the other person comes on call and is briefed, by the same channel.
     const handOff = await eventually(
-      async () => (await listTimeline(stack.database.db, incident.id)).find((e) => e.kind === 'page.sent' && (e.data as { reason: string }).reason === 'hand-off'),
+      async () =>
+        (await listTimeline(stack.database.db, incident.id)).find((e) => e.kind === 'page.sent' && (e.data as { reason: string }).reason === 'hand-off'),
       40_000,
     );
     expect(handOff.data).toMatchObject({ person: incoming, channel: 'matrix', onCall: { scheduleId: 'relay', source: { kind: 'layer', layer: 'relay' } } });
