@@ -11,6 +11,7 @@ import type { ProposedCorrection } from '../services/correction/schema.js';
 import type { Database } from '../services/db/schema.js';
 import { enforcerFor, type CorrectionToEnforce } from '../services/correction/enforcement.js';
 import type { EnforcementPlan } from '../services/incident/plan.js';
+import { createChannelSenders, type ChannelSenders } from '../services/channel/delivery.js';
 import { pageCommander } from '../services/escalation/repository.js';
 import type { Mailer } from '../services/notification/mailer.js';
 
@@ -20,6 +21,8 @@ export interface CorrectionActivityDependencies {
   /** For pages the built-in enforcer sends when a correction is not held everywhere in time. */
   mailer: Mailer;
   publicUrl: () => string;
+  /** Those pages go through the commander's contacts, as escalation pages do (see activities/escalation.ts). */
+  senders?: ChannelSenders;
 }
 
 export interface Enforcement {
@@ -27,12 +30,13 @@ export interface Enforcement {
   correction: CorrectionToEnforce;
 }
 
-export function createCorrectionActivities({ db, secret, mailer, publicUrl }: CorrectionActivityDependencies) {
+export function createCorrectionActivities({ db, secret, mailer, publicUrl, senders }: CorrectionActivityDependencies) {
+  const channels: ChannelSenders = { ...createChannelSenders({ secret }), ...senders };
   const enforcer = (plan: EnforcementPlan) =>
     enforcerFor(plan, {
       secret,
       db,
-      pageCommander: (page) => pageCommander(db, mailer, publicUrl(), page),
+      pageCommander: (page) => pageCommander(db, mailer, publicUrl(), page, channels),
     });
   return {
     async recordCorrectionProposed(correction: ProposedCorrection): Promise<void> {

@@ -25,7 +25,7 @@ export interface Viewer {
   pendingCount: number;
 }
 
-export type Section = 'incidents' | 'decisions' | 'compliance' | 'outbox';
+export type Section = 'incidents' | 'decisions' | 'schedules' | 'compliance' | 'outbox';
 
 export const isCompliance = (p: Principal) => p.roles.includes('compliance') || p.roles.includes('admin');
 
@@ -87,7 +87,7 @@ export function layout(options: { title: string; viewer?: Viewer; section?: Sect
   const { viewer } = options;
   const link = (section: Section, href: string, label: string) => `<a href="${href}"${options.section === section ? ' aria-current="page"' : ''}>${label}</a>`;
   const nav = viewer
-    ? `<nav aria-label="Console">${link('incidents', '/console', 'Incidents')}${link('decisions', '/console/decisions', `Decisions${viewer.pendingCount ? ` <span class="badge">${viewer.pendingCount}</span>` : ''}`)}${
+    ? `<nav aria-label="Console">${link('incidents', '/console', 'Incidents')}${link('decisions', '/console/decisions', `Decisions${viewer.pendingCount ? ` <span class="badge">${viewer.pendingCount}</span>` : ''}`)}${link('schedules', '/console/schedules', 'On call')}${
         isCompliance(viewer.principal) ? link('compliance', '/console/compliance', 'Compliance') : ''
       }${viewer.outbox ? link('outbox', '/console/outbox', 'Outbox') : ''}</nav>
 <div class="who"><span>${e(viewer.name)} <span class="muted">(${e(viewer.principal.roles.join(', '))})</span></span>

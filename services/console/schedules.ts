@@ -204,6 +204,7 @@ export function scheduleConsoleRoutes(scope: CorrexApp, deps: RouteDependencies,
     const viewer = await kit.viewerOf(request);
     return kit.render(request, reply, {
       title: found.schedule.name,
+      section: 'schedules',
       main: scheduleMain(detail, found, viewer, namesOf(found), options),
       ...(options.status ? { status: options.status } : {}),
     });
@@ -216,7 +217,7 @@ export function scheduleConsoleRoutes(scope: CorrexApp, deps: RouteDependencies,
       const detail = await scheduleDetail(deps, found, new Date());
       if (detail.onCall) onCall.set(found.schedule.id, detail.onCall.person.name);
     }
-    return kit.render(request, reply, { title: 'On-call schedules', main: listMain(schedules, onCall) });
+    return kit.render(request, reply, { title: 'On-call schedules', section: 'schedules', main: listMain(schedules, onCall) });
   });
 
   scope.get('/console/schedules/:id', { config: { access: { session: readers } }, schema: hidden }, async (request, reply) => {
