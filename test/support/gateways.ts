@@ -1,6 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -8,6 +7,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { freePorts } from './cli.js';
 import { projectRoot } from './environment.js';
+import { startProcess } from './process.js';
 
 /**
  * The real AI gateways a deployment correction is enforced at, for tests and benchmarks: Envoy with its
@@ -38,101 +38,6 @@ export function gatewayBinaries(): { litellm: string; envoy: string } {
   const envoy = process.env.ENVOY_BIN ?? written.ENVOY_BIN;
   if (!litellm || !envoy) throw new Error('LiteLLM and Envoy not found: run scripts/setup.sh --postgres (it writes .tools/gateways.env)');
   return { litellm, envoy };
-}
-
-// --- processes ---------------------------------------------------------------------------------------
-
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-/** Kills a child's whole process group (it is started detached, so it leads one). */
-function killGroup(child: ChildProcess, signal: NodeJS.Signals) {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    child.kill(signal);
-  }
-}
-
-function installExitHook() {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // A test file that fails, or a run stopped with Ctrl-C or a signal, must not leave a gateway listening
-  // (each runs in a process group of its own, so a signal to this process does not reach it).
-  const killAll = () => {
-    for (const child of running) killGroup(child, 'SIGKILL');
-  };
-  process.once('exit', killAll);
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
-      killAll();
-      // Then die of the signal as usual, unless someone else (vitest) handles it.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    });
-  }
-}
-
-interface Gateway {
-  /** The process's id (it leads its own process group). */
-  pid: number | undefined;
-  log(): string;
-  stop(): Promise<void>;
-}
-
-/**
- * Starts `command` in a new process group and waits until `ready()` resolves true; on failure (exit,
- * spawn error, deadline) it stops the process and throws with the tail of its log.
- */
-async function startGateway(
-  name: string,
-  command: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  dir: string,
-  ready: () => Promise<boolean>,
-  timeoutMs: number,
-): Promise<Gateway> {
-  installExitHook();
-  const child = spawn(command, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  running.add(child);
-  let log = '';
-  const onData = (chunk: Buffer) => {
-    log = (log + chunk.toString()).slice(-200_000);
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  let spawnError: Error | undefined;
-  child.once('error', (error) => (spawnError = error));
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  let stopped: Promise<void> | undefined;
-  const stop = () =>
-    (stopped ??= (async () => {
-      killGroup(child, 'SIGTERM');
-      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5_000);
-      // 'close' never comes when spawning failed; 'error' is enough then.
-      if (!spawnError) await exited;
-      clearTimeout(timer);
-      // Children that outlived the leader (a uvicorn worker, say) go too.
-      killGroup(child, 'SIGKILL');
-      running.delete(child);
-      await rm(dir, { recursive: true, force: true });
-    })());
-  for (const deadline = Date.now() + timeoutMs; ;) {
-    if (spawnError || child.exitCode !== null || child.signalCode !== null) {
-      const why = spawnError?.message ?? `exit ${child.exitCode ?? child.signalCode}`;
-      await stop();
-      const hint = spawnError ? `; is it installed? run scripts/setup.sh --postgres` : '';
-      throw new Error(`${name} did not start (${why}${hint}):\n${log.slice(-4000)}`);
-    }
-    if (await ready().catch(() => false)) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`${name} was not ready within ${timeoutMs} ms:\n${log.slice(-4000)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return { pid: child.pid, log: () => log, stop };
 }
 
 function hostPort(url: string): { host: string; port: number } {
@@ -366,7 +271,7 @@ export async function startEnvoy(options: EnvoyOptions): Promise<RunningEnvoy> {
   const configPath = path.join(dir, 'envoy.yaml');
   await writeFile(configPath, config);
   const adminUrl = `http://127.0.0.1:${adminPort}`;
-  const gateway = await startGateway(
+  const gateway = await startProcess(
     'envoy',
     envoy,
     // --base-id keeps parallel Envoys (several test files) from sharing one shared-memory region.
@@ -508,7 +413,7 @@ export async function startLiteLLM(options: LiteLLMOptions): Promise<RunningLite
   };
   delete env.DATABASE_URL;
   delete env.LITELLM_MASTER_KEY;
-  const gateway = await startGateway(
+  const gateway = await startProcess(
     'litellm',
     litellm,
     ['--config', configPath, '--host', '127.0.0.1', '--port', String(port), '--num_workers', '1'],

@@ -1,12 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { freePorts } from './cli.js';
 import { projectRoot } from './environment.js';
+import { startProcess } from './process.js';
 
 /**
  * A real Matrix homeserver for tests: Synapse (scripts/setup.sh --postgres installs the pinned release
@@ -46,24 +46,6 @@ export function synapsePython(): string {
   throw new Error('Synapse not found: run scripts/setup.sh --postgres (it writes .tools/synapse.env)');
 }
 
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function killGroup(child: ChildProcess, signal: NodeJS.Signals) {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    child.kill(signal);
-  }
-}
-function installExitHook() {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const child of running) killGroup(child, 'SIGKILL');
-  });
-}
-
 /** An unpadded base64 ed25519 seed, the format of Synapse's signing key file (so no `--generate-keys` run is needed). */
 function signingKey(): string {
   return `ed25519 a_test ${randomBytes(32).toString('base64').replace(/=+$/, '')}\n`;
@@ -72,7 +54,6 @@ function signingKey(): string {
 const lots = { per_second: 10_000, burst_count: 10_000 };
 
 export async function startSynapse(options: { timeoutMs?: number } = {}): Promise<Synapse> {
-  installExitHook();
   const python = synapsePython();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'correx-synapse-'));
   const [port] = await freePorts(1);
@@ -125,51 +106,19 @@ export async function startSynapse(options: { timeoutMs?: number } = {}): Promis
   await writeFile(path.join(dir, 'signing.key'), signingKey());
 
   const began = Date.now();
-  const child = spawn(python, ['-m', 'synapse.app.homeserver', '--config-path', path.join(dir, 'homeserver.yaml')], {
-    cwd: dir,
-    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  running.add(child);
-  let log = '';
-  const onData = (chunk: Buffer) => {
-    log = (log + chunk.toString()).slice(-200_000);
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  let spawnError: Error | undefined;
-  child.once('error', (error) => (spawnError = error));
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  let stopped: Promise<void> | undefined;
-  const stop = () =>
-    (stopped ??= (async () => {
-      killGroup(child, 'SIGTERM');
-      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5_000);
-      if (!spawnError) await exited;
-      clearTimeout(timer);
-      running.delete(child);
-      await rm(dir, { recursive: true, force: true });
-    })());
-
   const url = `http://127.0.0.1:${port}`;
-  const timeoutMs = options.timeoutMs ?? 60_000;
-  for (const deadline = Date.now() + timeoutMs; ;) {
-    if (spawnError || child.exitCode !== null || child.signalCode !== null) {
-      const why = spawnError?.message ?? `exit ${child.exitCode ?? child.signalCode}`;
-      await stop();
-      throw new Error(`Synapse did not start (${why}; is it installed? run scripts/setup.sh --postgres):\n${log.slice(-4000)}`);
-    }
-    const up = await fetch(`${url}/_matrix/client/versions`, { signal: AbortSignal.timeout(1_000) })
-      .then((r) => r.ok)
-      .catch(() => false);
-    if (up) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`Synapse was not ready within ${timeoutMs} ms:\n${log.slice(-4000)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  const homeserver = await startProcess(
+    'Synapse',
+    python,
+    ['-m', 'synapse.app.homeserver', '--config-path', path.join(dir, 'homeserver.yaml')],
+    { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+    dir,
+    () =>
+      fetch(`${url}/_matrix/client/versions`, { signal: AbortSignal.timeout(1_000) })
+        .then((r) => r.ok)
+        .catch(() => false),
+    options.timeoutMs ?? 60_000,
+  );
   const startedInMs = Date.now() - began;
 
   const register = async (localpart: string, opts: { admin?: boolean; displayName?: string } = {}): Promise<SynapseUser> => {
@@ -191,5 +140,5 @@ export async function startSynapse(options: { timeoutMs?: number } = {}): Promis
     return { userId: body.user_id, accessToken: body.access_token };
   };
 
-  return { url, serverName, startedInMs, register, log: () => log, stop };
+  return { url, serverName, startedInMs, register, log: homeserver.log, stop: homeserver.stop };
 }
