@@ -145,7 +145,7 @@ export async function runCommand(deps: CommandDependencies, command: ChatCommand
   try {
     if (command.name === 'ack') {
       const action = { actor: person, at: now.toISOString(), via };
-      const snapshot = await deps.incidents.acknowledge(incident.workflow_id, action);
+      const snapshot = await deps.incidents.acknowledge(incident.workflow_id, action, { updateId: `matrix:${context.eventId}` });
       return {
         reply: `Acknowledged by ${person}: ${person} leads incident ${incident.id} (${snapshot.state}); paging stopped.`,
         outcome: 'done',

@@ -93,8 +93,13 @@ export class IncidentClient {
     return this.client.workflow.getHandle(workflowId).query(incidentStateQuery);
   }
 
-  acknowledge(workflowId: string, action: IncidentAction): Promise<IncidentSnapshot> {
-    return refusalsAsErrors(this.client.workflow.getHandle(workflowId).executeUpdate(acknowledgeUpdate, { args: [action] }));
+  /** With an updateId, the same acknowledgement sent again (a chat command read twice) answers as the first did. */
+  acknowledge(workflowId: string, action: IncidentAction, options: { updateId?: string } = {}): Promise<IncidentSnapshot> {
+    return refusalsAsErrors(
+      this.client.workflow
+        .getHandle(workflowId)
+        .executeUpdate(acknowledgeUpdate, { args: [action], ...(options.updateId ? { updateId: options.updateId } : {}) }),
+    );
   }
 
   /**
