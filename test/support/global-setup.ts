@@ -33,7 +33,7 @@ export default async function setup(project: TestProject) {
 
   // Workflow ids (a system's monitor, an incident's dedup key) are unique per namespace, so each test
   // file gets a namespace of its own: files running at once never signal each other's workflows.
-  const namespaceCount = 48;
+  const namespaceCount = 72;
   const namespaceArgs = Array.from({ length: namespaceCount }, (_, i) => ['--namespace', `test-${i + 1}`]).flat();
   const [environment, bundle] = await Promise.all([
     TestWorkflowEnvironment.createLocal({
