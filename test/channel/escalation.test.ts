@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Person } from '../../services/correction/authority.js';
 import { listPageDeliveries } from '../../services/escalation/repository.js';
 import { recordIncidentOpened } from '../../services/incident/repository.js';
 import { listTimeline } from '../../services/timeline/repository.js';
 import type { EscalationStart } from '../../workflows/escalation/messages.js';
-import { createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
+import { anIncidentStart, createPostgresTestDatabase, eventually, type TestDatabase } from '../support/database.js';
 import { startDevServerWorker, type RunningWorker } from '../support/temporal.js';
 import { ChannelReceiver } from './receiver.js';
 
@@ -33,19 +32,9 @@ describe('escalation pages through contacts, with Temporal retrying when all fai
   });
 
   async function escalate(people: Person[]): Promise<{ incidentId: string; handle: Awaited<ReturnType<RunningWorker['client']['workflow']['start']>> }> {
-    const incidentId = randomUUID();
-    await recordIncidentOpened(database.db, {
-      incidentId,
-      workflowId: `incident:assistant-prod:${incidentId}`,
-      systemId: 'assistant-prod',
-      dedupKey: incidentId,
-      title: 'Jailbreak success rate above 2%',
-      severity: 'SEV2',
-      summary: undefined,
-      openedBy: 'alice',
-      openedAt: new Date().toISOString(),
-      runbookVersion: 'sha256:abc',
-    });
+    const opening = anIncidentStart(new Date().toISOString());
+    const incidentId = opening.incidentId;
+    await recordIncidentOpened(database.db, { ...opening });
     const start: EscalationStart = {
       incidentId,
       systemId: 'assistant-prod',

@@ -9,7 +9,7 @@ import { listPageDeliveries, sendPage, type PageDependencies, type PageRequest }
 import { recordIncidentOpened } from '../../services/incident/repository.js';
 import { createMailer } from '../../services/notification/mailer.js';
 import { listTimeline } from '../../services/timeline/repository.js';
-import { testDatabaseBackends, type TestDatabase } from '../support/database.js';
+import { anIncidentStart, testDatabaseBackends, type TestDatabase } from '../support/database.js';
 import { MailSink } from '../support/smtp.js';
 import { ChannelReceiver } from './receiver.js';
 
@@ -48,20 +48,9 @@ describe.each(testDatabaseBackends)('paging through contacts in order on $backen
   });
 
   async function anIncident(options: { drill?: boolean } = {}): Promise<string> {
-    const incidentId = randomUUID();
-    await recordIncidentOpened(database.db, {
-      incidentId,
-      workflowId: `incident:assistant-prod:${incidentId}`,
-      systemId: 'assistant-prod',
-      dedupKey: incidentId,
-      title: 'Jailbreak success rate above 2%',
-      severity: 'SEV2',
-      summary: undefined,
-      openedBy: 'alice',
-      openedAt: new Date().toISOString(),
-      runbookVersion: 'sha256:abc',
-      ...(options.drill ? { drill: true } : {}),
-    });
+    const opening = anIncidentStart(new Date().toISOString());
+    const incidentId = opening.incidentId;
+    await recordIncidentOpened(database.db, { ...opening, ...(options.drill ? { drill: true } : {}) });
     return incidentId;
   }
 

@@ -1,27 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { recordIncidentOpened } from '../../services/incident/repository.js';
-import type { IncidentStart } from '../../services/incident/schema.js';
 import { GENESIS_HASH, timelineEventHash } from '../../services/timeline/chain.js';
 import { appendTimelineEvent, listTimeline } from '../../services/timeline/repository.js';
-import { testDatabaseBackends, type TestDatabase } from '../support/database.js';
+import { anIncidentStart, testDatabaseBackends, type TestDatabase } from '../support/database.js';
 
-function anIncident(): IncidentStart & { workflowId: string } {
-  const incidentId = randomUUID();
-  return {
-    incidentId,
-    workflowId: `incident:assistant-prod:${incidentId}`,
-    systemId: 'assistant-prod',
-    dedupKey: incidentId,
-    title: 'Jailbreak success rate above 2%',
-    severity: 'SEV2',
-    summary: undefined,
-    openedBy: 'alice',
-    openedAt: '2026-11-22T10:00:00.000Z',
-    runbookVersion: 'sha256:abc',
-  };
-}
+const anIncident = () => anIncidentStart();
 
 describe.each(testDatabaseBackends)('incident timeline on $backend', ({ backend, create }) => {
   let database: TestDatabase;

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +6,7 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../../services/db/connect.js';
 import { migrateUp } from '../../services/db/migrate.js';
+import type { IncidentStart } from '../../services/incident/schema.js';
 
 export interface TestDatabase extends DatabaseHandle {
   /** Connection URL (PostgreSQL) or data folder (PGlite). */
@@ -80,4 +81,21 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** An incident's opening as its workflow records it, with a fresh id (tests record it to have an incident to page about or append to). */
+export function anIncidentStart(openedAt = '2026-11-22T10:00:00.000Z'): IncidentStart & { workflowId: string } {
+  const incidentId = randomUUID();
+  return {
+    incidentId,
+    workflowId: `incident:assistant-prod:${incidentId}`,
+    systemId: 'assistant-prod',
+    dedupKey: incidentId,
+    title: 'Jailbreak success rate above 2%',
+    severity: 'SEV2',
+    summary: undefined,
+    openedBy: 'alice',
+    openedAt,
+    runbookVersion: 'sha256:abc',
+  };
 }
