@@ -1,7 +1,13 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { Worker } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
 import type { Database } from '../services/db/schema.js';
 import { verifyExport } from '../services/export/verify.js';
 import { messageIdFor } from '../services/notification/mailer.js';
+import { workflowsPath } from '../services/worker.js';
 import { REGIMES_FOR_SERIOUS_HARM, type DrivenIncident } from './driver.js';
 import type { FaultRecord } from './schedule.js';
 import type { ControlEndpoint } from '../test/support/control-endpoint.js';
@@ -50,7 +56,7 @@ const CONSUMER_OF_KIND = {
   capability_restriction: { consumer: 'lexicon-legal', method: 'webhook' },
 } as const;
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const plural = (n: number, word: string, words = `${word}s`) => `${n} ${n === 1 ? word : words}`;
 
 /**
  * What the incidents' timelines say about each fallback activation: whether Correx claims it took
@@ -410,4 +416,52 @@ export function checkRecovery(faults: FaultRecord[]): CheckResult {
     summary: `${faults.length - problems.length}/${faults.length} faults over and recovered${restart && !restart.error ? ` (after the Temporal restart: ${restart.detail.replace(/^.*?; down [^;]*; /, '')})` : ''}`,
     problems,
   };
+}
+
+export interface ReplayInputs {
+  /** The run's Temporal server: every workflow on it was started by this run. */
+  temporalAddress: string;
+  /** Where histories that do not replay are written, for `temporal workflow` or a replay test. */
+  logsDir: () => Promise<string>;
+}
+
+/**
+ * Every workflow history of the run replays on the code that wrote it. A worker killed mid-task, a
+ * local activity that outlived its workflow task, a Temporal restart: each leaves a history shape that
+ * only a replay (a query, a cache eviction, the next worker) reads back, maybe long after the run.
+ * Replaying them all here finds a nondeterministic one now rather than as a stuck incident later.
+ */
+export async function checkReplay({ temporalAddress, logsDir }: ReplayInputs): Promise<CheckResult> {
+  const connection = await Connection.connect({ address: temporalAddress });
+  try {
+    const client = new Client({ connection, namespace: 'default' });
+    const problems: string[] = [];
+    const histories = client.workflow.list().intoHistories({ concurrency: 4 });
+    const failed: { workflowId: string; error: string }[] = [];
+    let total = 0;
+    for await (const result of Worker.runReplayHistories({ workflowsPath, replayName: 'faults' }, histories)) {
+      total += 1;
+      if (result.error) failed.push({ workflowId: result.workflowId, error: result.error.message });
+    }
+    if (failed.length) {
+      const dir = await logsDir();
+      for (const { workflowId, error } of failed) {
+        const history = await client.workflow.getHandle(workflowId).fetchHistory();
+        const file = path.join(dir, `history-${workflowId.replace(/[^A-Za-z0-9_.-]+/g, '_')}.json`);
+        await writeFile(file, historyToJSON(history));
+        problems.push(`${workflowId} does not replay: ${error.split('\n')[0]} (history in ${file})`);
+      }
+    }
+    return {
+      name: 'replay',
+      ok: failed.length === 0 && total > 0,
+      summary:
+        total === 0
+          ? 'no workflow histories found'
+          : `${total - failed.length} of ${plural(total, 'workflow history', 'workflow histories')} replay on this code`,
+      problems,
+    };
+  } finally {
+    await connection.close();
+  }
 }

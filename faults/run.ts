@@ -26,6 +26,7 @@ import {
   checkFinalStates,
   checkNotices,
   checkRecovery,
+  checkReplay,
   checkTimelines,
   type CheckInputs,
   type CheckResult,
@@ -352,8 +353,11 @@ async function main(): Promise<number> {
     publicKeyPem,
     tamperTimeline: opts.breaks.has('timeline'),
   };
+  let logsDir: string | undefined;
+  const logs = async () => (logsDir ??= await mkdtemp(path.join(os.tmpdir(), 'correx-faults-logs-')));
   const checks: CheckResult[] = [checkRecovery(faultRecords)];
-  for (const check of [checkFinalStates, checkEnforcement, checkNotices, checkTimelines, checkDeadlines]) {
+  const replay = () => checkReplay({ temporalAddress: temporal.address, logsDir: logs });
+  for (const check of [checkFinalStates, checkEnforcement, checkNotices, checkTimelines, checkDeadlines, replay]) {
     try {
       checks.push(await check(inputs));
     } catch (error) {
@@ -434,13 +438,13 @@ async function main(): Promise<number> {
   );
 
   if (failed.length > 0 || opts.keepLogs) {
-    const logs = await mkdtemp(path.join(os.tmpdir(), 'correx-faults-logs-'));
-    await writeFile(path.join(logs, 'worker.log'), worker.output());
-    await writeFile(path.join(logs, 'api.log'), api.output());
-    await writeFile(path.join(logs, 'incidents.json'), JSON.stringify(records, null, 2));
-    await writeFile(path.join(logs, 'enforcer-requests.json'), JSON.stringify(enforcer.log, null, 2));
+    const dir = await logs();
+    await writeFile(path.join(dir, 'worker.log'), worker.output());
+    await writeFile(path.join(dir, 'api.log'), api.output());
+    await writeFile(path.join(dir, 'incidents.json'), JSON.stringify(records, null, 2));
+    await writeFile(path.join(dir, 'enforcer-requests.json'), JSON.stringify(enforcer.log, null, 2));
     await writeFile(
-      path.join(logs, 'mail.json'),
+      path.join(dir, 'mail.json'),
       JSON.stringify(
         smtp.received.map(({ raw: _raw, text: _text, html: _html, ...mail }) => mail),
         null,
@@ -457,8 +461,8 @@ async function main(): Promise<number> {
           .execute()
       : [];
     const rows = ids.length ? await database.db.selectFrom('incidents').selectAll().where('id', 'in', ids).execute() : [];
-    await writeFile(path.join(logs, 'database.json'), JSON.stringify({ incidents: rows, timelines }, null, 2));
-    out(`logs: ${logs}`);
+    await writeFile(path.join(dir, 'database.json'), JSON.stringify({ incidents: rows, timelines }, null, 2));
+    out(`logs: ${dir}`);
   }
   return failed.length === 0 ? 0 : 1;
 }

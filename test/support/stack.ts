@@ -51,6 +51,8 @@ export interface IncidentStackOptions {
    * which the API serves. A shipped runbook is copied as written; an adjusted one is written as YAML.
    */
   runbookFiles?: string[] | Record<string, RunbookSource>;
+  /** Workflow interceptor modules bundled into this stack's worker (its own bundle, not the run's). */
+  workflowInterceptorModules?: string[];
 }
 
 export interface SettleOptions {
@@ -84,6 +86,10 @@ export interface IncidentStack {
   routeToEndpoint(runbook: RunbookContent, options?: { enforcement?: boolean }): void;
   /** Stops the worker and starts another on the same task queue (dev server only). */
   restartWorker(): Promise<void>;
+  /** Stops the worker (dev server only): tasks wait on the task queue until `startWorker`. */
+  stopWorker(): Promise<void>;
+  /** Starts a worker on the task queue after `stopWorker`. */
+  startWorker(): Promise<void>;
   /**
    * Waits until the workflow has handled everything it was sent so far: no workflow task and no
    * activity of it outstanding. What it has not done by then, it was not about to do.
@@ -184,6 +190,7 @@ class Stack implements IncidentStack {
       // Links in mail lead to this stack's console once its API listens.
       publicUrl: () => this.parts.api?.url ?? 'http://correx.test',
       secrets: { ...(this.options.controlEndpoint ? { [webhookSecretEnv]: this.options.controlEndpoint.secret } : {}), ...this.options.secrets },
+      ...(this.options.workflowInterceptorModules ? { workflowInterceptorModules: this.options.workflowInterceptorModules } : {}),
       ...(mail ? { mailer: createMailer({ smtpUrl: mail.url, outboxDir: '/nonexistent', from: 'correx@test.local' }) } : {}),
       ...(drillOutbox ? { drillMailer: createMailer({ smtpUrl: undefined, outboxDir: drillOutbox, from: 'correx@test.local' }) } : {}),
     };
@@ -241,10 +248,19 @@ class Stack implements IncidentStack {
   }
 
   async restartWorker(): Promise<void> {
+    await this.stopWorker();
+    await this.startWorker();
+  }
+
+  async stopWorker(): Promise<void> {
     if (this.options.temporal === 'time-skipping' || this.options.temporal === 'none') throw new Error('only a dev-server stack restarts its worker');
     const previous = this.worker;
     this.parts.worker = undefined;
     await previous.stop();
+  }
+
+  async startWorker(): Promise<void> {
+    if (this.parts.worker) throw new Error('the stack has a worker running');
     this.parts.worker = await startDevServerWorker(this.db, this.workerOptions());
   }
 

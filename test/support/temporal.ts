@@ -4,19 +4,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection, bundleWorkflowCode, type Worker } from '@temporalio/worker';
 import type { Kysely } from 'kysely';
 import { inject } from 'vitest';
 import type { Database } from '../../services/db/schema.js';
 import { createMailer, type Mailer } from '../../services/notification/mailer.js';
 import { installWorkerRuntime } from '../../services/temporal/runtime.js';
-import { createCorrexWorker } from '../../services/worker.js';
+import { createCorrexWorker, workflowsPath } from '../../services/worker.js';
 
 let bundle: Promise<{ code: string }> | undefined;
-function workflowBundle(): Promise<{ code: string }> {
+/** The run's bundle, or one of this file's own with workflow interceptors (a few seconds to build). */
+function workflowBundle(interceptorModules: string[] = []): Promise<{ code: string }> {
+  if (interceptorModules.length > 0) return bundleWorkflowCode({ workflowsPath, workflowInterceptorModules: interceptorModules, logger: quiet });
   bundle ??= readFile(inject('workflowBundlePath'), 'utf8').then((code) => ({ code }));
   return bundle;
 }
+const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error };
 
 export interface RunningWorker {
   worker: Worker;
@@ -37,6 +40,8 @@ export interface WorkerOptions {
   secrets?: Record<string, string>;
   /** Poll this task queue (a restarted worker takes over its predecessor's); a fresh one by default. */
   taskQueue?: string;
+  /** Workflow interceptor modules (files) bundled with the workflows, e.g. to slow a workflow's queries down. */
+  workflowInterceptorModules?: string[];
 }
 
 let claimed: Promise<string> | undefined;
@@ -77,7 +82,7 @@ async function runWorker(
     secret: (name) => options.secrets?.[name],
     publicUrl: options.publicUrl ?? (() => 'http://correx.test'),
     client: connections.client,
-    workflowBundle: await workflowBundle(),
+    workflowBundle: await workflowBundle(options.workflowInterceptorModules),
   });
   const running = worker.run();
   return {
