@@ -53,6 +53,7 @@ async function openIncident(stack: Stack, token: string, key: string, severity: 
 
 interface BreakGlassSample {
   fromTrigger: number;
+  fromTriggerSent: number;
   fromProposal: number;
   trigger: number;
   acknowledge: number;
@@ -73,6 +74,7 @@ async function breakGlassOnce(stack: Stack, p: People, key: string): Promise<Bre
   const received = await stack.endpoint.receipt(proposed.body.correctionId);
   return {
     fromTrigger: received - opened.returnedAt,
+    fromTriggerSent: received - opened.sentAt,
     fromProposal: received - proposed.sentAt,
     trigger: opened.returnedAt - opened.sentAt,
     acknowledge: ack.returnedAt - ack.sentAt,
@@ -190,6 +192,11 @@ export async function triggerToEnforced(stack: Stack, n: number): Promise<Omit<S
   }
   for (const q of ['p50', 'p95', 'p99'] as const) {
     figures.push(latencyFigure(`break-glass proposal sent → enforcer receipt, ${q}`, fromProposal[q], bareSent[q]));
+  }
+  // The trigger answers once the incident is on record: from the moment it is sent, against start() sent.
+  const fromTriggerSent = distribution(samples.correx.map((s) => s.fromTriggerSent));
+  for (const q of ['p50', 'p99'] as const) {
+    figures.push(latencyFigure(`trigger sent → enforcer receipt, ${q}; diagnostic`, fromTriggerSent[q], bareSent[q]));
   }
   for (const q of ['p50', 'p99'] as const) {
     figures.push(latencyFigure(`bare Update round trip (no HTTP, one no-op local activity), ${q}; diagnostic`, bareUpdate[q], bare[q]));

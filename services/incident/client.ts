@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { defaultPayloadConverter, fromPayloadsAtIndex } from '@temporalio/common';
 import { z } from 'zod';
 import {
   acknowledgeUpdate,
@@ -11,6 +12,7 @@ import {
   resolveUpdate,
   setAwarenessUpdate,
   triggerArrivedSignal,
+  triggerUpdate,
   type CorrectionLift,
   type CorrectionProposal,
   type LiftAnswer,
@@ -21,21 +23,39 @@ import { InvalidInput } from '../errors.js';
 import { incidentWorkflowId } from '../identity.js';
 import { IncidentClass } from '../regulatory/regime.js';
 import { refusalsAsErrors } from '../temporal/updates.js';
-import type { AwarenessSetting, IncidentAction, IncidentClassification, IncidentSnapshot, IncidentTrigger, TriggerArrival } from './schema.js';
+import type { AwarenessSetting, IncidentAction, IncidentClassification, IncidentSnapshot, IncidentStart, IncidentTrigger, TriggerArrival } from './schema.js';
 
 export interface TriggerOutcome {
   incidentId: string;
   workflowId: string;
   /** True when an open incident with the same system and dedup key took this trigger. */
   joined: boolean;
+  /** The incident said it is on record (its row and opening event written) before answering. */
+  recorded?: boolean;
+}
+
+/**
+ * A server that refuses ExecuteMultiOperation, the API under Update-with-Start (PermissionDenied
+ * "ExecuteMultiOperation API is disabled on this namespace.": self-hosted servers before it was on by
+ * default, frontend.enableExecuteMultiOperation).
+ */
+export function multiOperationDisabled(error: unknown): boolean {
+  const text = `${(error as Error)?.message ?? ''} ${String((error as { cause?: unknown })?.cause ?? '')}`;
+  return /ExecuteMultiOperation|multi-?operation/i.test(text) && /disabled|not (enabled|allowed|supported)|unimplemented/i.test(text);
 }
 
 /** How the API, the console and the monitor drive an incident's workflow: trigger, act on it, propose and lift its corrections. */
 export class IncidentClient {
+  /** False once the server has refused Update-with-Start (ExecuteMultiOperation switched off). */
+  private updateWithStart: boolean;
+
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
-  ) {}
+    options: { updateWithStart?: boolean } = {},
+  ) {
+    this.updateWithStart = options.updateWithStart ?? true;
+  }
 
   /**
    * Opens the incident under its system and dedup key, or joins the open one. `openWorkflowId` is the
@@ -45,7 +65,7 @@ export class IncidentClient {
   async trigger(
     trigger: IncidentTrigger,
     actor: string,
-    options: { runbookVersion: string; now?: Date; drill?: boolean; openWorkflowId?: string },
+    options: { runbookVersion: string; now?: Date; drill?: boolean; openWorkflowId?: string; recordWithinMs?: number },
   ): Promise<TriggerOutcome> {
     const now = options.now ?? new Date();
     if (trigger.awareSince && Date.parse(trigger.awareSince.at) > now.getTime())
@@ -64,9 +84,11 @@ export class IncidentClient {
       }
     }
     const workflowId = incidentWorkflowId(trigger.systemId, dedupKey);
-    const handle = await this.client.workflow.signalWithStart<typeof incidentWorkflow, [TriggerArrival]>('incidentWorkflow', {
+    const arrival: TriggerArrival = { incidentId, at: now.toISOString(), by: actor };
+    const start = new WithStartWorkflowOperation<typeof incidentWorkflow>('incidentWorkflow', {
       workflowId,
       taskQueue: this.taskQueue,
+      workflowIdConflictPolicy: 'USE_EXISTING',
       args: [
         {
           incidentId,
@@ -82,11 +104,49 @@ export class IncidentClient {
           ...(trigger.awareSince ? { awareness: { at: trigger.awareSince.at, by: actor, reason: trigger.awareSince.reason } } : {}),
         },
       ],
-      signal: triggerArrivedSignal,
-      signalArgs: [{ incidentId, at: now.toISOString(), by: actor }],
     });
-    const state = await handle.query(incidentStateQuery);
-    return { incidentId: state.incidentId, workflowId, joined: state.incidentId !== incidentId };
+    if (this.updateWithStart) {
+      // One round trip: the incident starts (or the open one is joined) and answers once it is on record.
+      const recordedWithin = AbortSignal.timeout(options.recordWithinMs ?? 10_000);
+      try {
+        const state = await this.client.withAbortSignal(recordedWithin, () =>
+          this.client.workflow.executeUpdateWithStart(triggerUpdate, { args: [arrival], startWorkflowOperation: start }),
+        );
+        return { incidentId: state.incidentId, workflowId, joined: state.incidentId !== incidentId, recorded: true };
+      } catch (error) {
+        if (!recordedWithin.aborted && !multiOperationDisabled(error)) throw error;
+        // A server with ExecuteMultiOperation switched off (frontend.enableExecuteMultiOperation) is
+        // triggered as before: signal-with-start, and the caller waits for the row.
+        if (!recordedWithin.aborted) this.updateWithStart = false;
+      }
+    }
+    if (!this.updateWithStart) {
+      const handle = await this.client.workflow.signalWithStart<typeof incidentWorkflow, [TriggerArrival]>('incidentWorkflow', {
+        workflowId,
+        taskQueue: this.taskQueue,
+        args: start.options.args,
+        signal: triggerArrivedSignal,
+        signalArgs: [arrival],
+      });
+      const state = await handle.query(incidentStateQuery);
+      return { incidentId: state.incidentId, workflowId, joined: state.incidentId !== incidentId };
+    }
+    // Not on record in time (no worker polls, or its database is slow): the run that took the trigger
+    // names its incident in its start event, which the server gives without a worker.
+    const opened = await this.openedBy(workflowId);
+    return { incidentId: opened.incidentId, workflowId, joined: opened.incidentId !== incidentId, recorded: false };
+  }
+
+  /** The start of the workflow's current run, as the server recorded it. */
+  private async openedBy(workflowId: string): Promise<IncidentStart> {
+    const { history } = await this.client.workflowService.getWorkflowExecutionHistory({
+      namespace: this.client.options.namespace,
+      execution: { workflowId },
+      maximumPageSize: 1,
+    });
+    const started = history?.events?.[0]?.workflowExecutionStartedEventAttributes;
+    if (!started) throw new Error(`the workflow ${workflowId} has no start event`);
+    return fromPayloadsAtIndex<IncidentStart>(defaultPayloadConverter, 0, started.input?.payloads);
   }
 
   async state(workflowId: string): Promise<IncidentSnapshot> {

@@ -146,18 +146,21 @@ export function incidentRoutes(app: CorrexApp, deps: RouteDependencies): void {
     },
     handler: async (request, reply) => {
       try {
-        const outcome = await triggerIncident(deps, request.body, actorOf(request));
-        // Answer once the incident is on record, so the caller can act on its id straight away.
-        await untilRecorded(
-          () => findIncident(deps.db, outcome.incidentId),
-          {
-            accepted: `the incident ${outcome.incidentId}`,
-            retry: request.body.dedupKey
-              ? `sending the same trigger again is safe (it joins the open incident with dedupKey ${request.body.dedupKey}), or read GET /v1/incidents/${outcome.incidentId} shortly`
-              : `read GET /v1/incidents/${outcome.incidentId} shortly (do not send the trigger again: without a dedupKey it would open another incident)`,
-          },
-          deps.recordTimeoutMs,
-        );
+        const { recorded, ...outcome } = await triggerIncident(deps, request.body, actorOf(request), { recordWithinMs: deps.recordTimeoutMs });
+        // Answer once the incident is on record, so the caller can act on its id straight away: the
+        // workflow says so in its answer, or (an incident slow to record, a legacy one) the row shows it.
+        if (recorded !== true)
+          await untilRecorded(
+            () => findIncident(deps.db, outcome.incidentId),
+            {
+              accepted: `the incident ${outcome.incidentId}`,
+              retry: request.body.dedupKey
+                ? `sending the same trigger again is safe (it joins the open incident with dedupKey ${request.body.dedupKey}), or read GET /v1/incidents/${outcome.incidentId} shortly`
+                : `read GET /v1/incidents/${outcome.incidentId} shortly (do not send the trigger again: without a dedupKey it would open another incident)`,
+            },
+            // The workflow already had the time to record it: one look at the row, then the caller is told.
+            recorded === false ? 0 : deps.recordTimeoutMs,
+          );
         return reply.code(202).send(outcome);
       } catch (error) {
         throw error instanceof InvalidInput ? error.within('body') : error;

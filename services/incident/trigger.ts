@@ -20,6 +20,7 @@ export async function triggerIncident(
   deps: TriggerDependencies,
   trigger: IncidentTrigger,
   actor: string,
+  options: { recordWithinMs?: number } = {},
 ): Promise<TriggerOutcome & { runbookVersion: string }> {
   const inUse = await deps.runbooks.find(trigger.systemId);
   if (!inUse) {
@@ -35,6 +36,7 @@ export async function triggerIncident(
   await deps.runbooks.record(deps.db, inUse);
   const outcome = await deps.incidents.trigger(trigger, actor, {
     runbookVersion: inUse.version,
+    ...options,
     openWorkflowId: trigger.dedupKey ? await openLegacyWorkflow(deps.db, trigger.systemId, trigger.dedupKey) : undefined,
   });
   return { ...outcome, runbookVersion: inUse.version };

@@ -41,25 +41,33 @@ describe('untilRecorded', () => {
 });
 
 // A worker that records into one database and an API that reads another: whatever the workflows accept,
-// the API never sees recorded, as when the workers are down or far behind.
+// the API never sees recorded, as when the workers are far behind. A trigger is answered by its workflow
+// once recorded, so its own lag is a task queue that no worker polls yet (`absent`), as when the workers
+// are down.
 describe('a write accepted by its workflow but not recorded in time', () => {
   let recorded: TestDatabase;
   let elsewhere: TestDatabase;
   let worker: RunningWorker;
   let api: RunningApi;
   let lagging: RunningApi;
+  let unserved: RunningApi;
+  const absent = `until-recorded-absent-${randomUUID()}`;
+  let late: RunningWorker | undefined;
 
   beforeAll(async () => {
     [recorded, elsewhere] = await Promise.all([createPostgresTestDatabase(), createPostgresTestDatabase()]);
     worker = await startDevServerWorker(recorded.db);
     api = await startApi(recorded.db, worker);
     lagging = await startApi(elsewhere.db, worker, { recordTimeoutMs: 300 });
+    unserved = await startApi(recorded.db, { ...worker, taskQueue: absent }, { recordTimeoutMs: 300 });
     // The runbook version is where the worker reads it, as after any earlier incident of the system.
     await recordRunbookVersion(recorded.db, (await new RunbookCatalogue('runbooks').find('frontier-assistant'))!);
   });
   afterAll(async () => {
+    await unserved?.close();
     await lagging?.close();
     await api?.close();
+    await late?.stop();
     await worker?.stop();
     await Promise.all([recorded?.destroy(), elsewhere?.destroy()]);
   });
@@ -71,25 +79,25 @@ describe('a write accepted by its workflow but not recorded in time', () => {
     });
 
   it('answers a trigger 503 problem+json with Retry-After, and sending it again joins the same incident', async () => {
-    const jonas = await lagging.token('jonas-berg', ['responder']);
+    const jonas = await unserved.token('jonas-berg', ['responder']);
     const dedupKey = `until-recorded-${randomUUID()}`;
 
-    const first = await trigger(lagging, jonas, dedupKey);
+    const first = await trigger(unserved, jonas, dedupKey);
     expect(first.status).toBe(503);
     expect(first.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(first.headers.get('retry-after')).toBe('5');
     expect(first.body).toMatchObject({ type: 'about:blank', title: 'Not recorded yet', status: 503 });
     expect(first.body.detail).toContain(`sending the same trigger again is safe (it joins the open incident with dedupKey ${dedupKey})`);
     const incidentId = acceptedId(first.body.detail, 'incident');
-    // It was accepted: the workflow records it where its worker writes.
-    await eventually(() => findIncident(recorded.db, incidentId));
 
-    const again = await trigger(lagging, jonas, dedupKey);
+    const again = await trigger(unserved, jonas, dedupKey);
     expect(again.status).toBe(503);
     expect(acceptedId(again.body.detail, 'incident')).toBe(incidentId);
 
-    // Where the incident is on record, the same trigger answers 202 with it.
-    const seen = await trigger(api, await api.token('jonas-berg', ['responder']), dedupKey);
+    // It was accepted: once a worker polls, the workflow records it, and the same trigger answers 202 with it.
+    late = await startDevServerWorker(recorded.db, { taskQueue: absent });
+    await eventually(() => findIncident(recorded.db, incidentId));
+    const seen = await trigger(unserved, jonas, dedupKey);
     expect(seen.status).toBe(202);
     expect(seen.body).toMatchObject({ incidentId, joined: true });
     const incidents = await listIncidents(recorded.db, { systemId: 'frontier-assistant', limit: 200 });
@@ -97,12 +105,17 @@ describe('a write accepted by its workflow but not recorded in time', () => {
   });
 
   it('tells a trigger without a dedupKey to read the incident rather than send it again', async () => {
-    const response = await trigger(lagging, await lagging.token('jonas-berg', ['responder']));
-    expect(response.status).toBe(503);
-    const incidentId = acceptedId(response.body.detail, 'incident');
-    expect(response.body.detail).toContain(
-      `read GET /v1/incidents/${incidentId} shortly (do not send the trigger again: without a dedupKey it would open another incident)`,
-    );
+    const elsewhereQueue = await startApi(recorded.db, { ...worker, taskQueue: `until-recorded-nobody-${randomUUID()}` }, { recordTimeoutMs: 300 });
+    try {
+      const response = await trigger(elsewhereQueue, await elsewhereQueue.token('jonas-berg', ['responder']));
+      expect(response.status).toBe(503);
+      const incidentId = acceptedId(response.body.detail, 'incident');
+      expect(response.body.detail).toContain(
+        `read GET /v1/incidents/${incidentId} shortly (do not send the trigger again: without a dedupKey it would open another incident)`,
+      );
+    } finally {
+      await elsewhereQueue.close();
+    }
   });
 
   it('answers a proposal 503, and the same Idempotency-Key proposes nothing more', async () => {

@@ -10,6 +10,11 @@ import type { ChatVia } from '../../services/chat/via.js';
 export const incidentStateQuery = defineQuery<IncidentSnapshot>('incidentState');
 /** Every trigger for this system and dedup key, the one that started the workflow included. */
 export const triggerArrivedSignal = defineSignal<[TriggerArrival]>('triggerArrived');
+/**
+ * The same arrival as an Update, sent with the workflow's start (Update-with-Start): answered once the
+ * incident is on record, so that whoever triggered it can act on its id at once.
+ */
+export const triggerUpdate = defineUpdate<IncidentSnapshot, [TriggerArrival]>('trigger');
 /** An acknowledgement; `via` when it was sent from a chat room (recorded on the timeline). */
 export type AcknowledgeAction = IncidentAction & { via?: ChatVia };
 export const acknowledgeUpdate = defineUpdate<IncidentSnapshot, [AcknowledgeAction]>('acknowledge');

@@ -21,7 +21,7 @@ import { indexAsPartOf, indexIncident } from '../search-attributes.js';
 import { correctionWorkflowId, regulatoryClockWorkflowId, reviewWorkflowId } from '../../services/identity.js';
 import type { IncidentPlan } from '../../services/incident/plan.js';
 import * as rules from '../../services/incident/rules.js';
-import type { IncidentAction, IncidentSnapshot, IncidentStart, IncidentState } from '../../services/incident/schema.js';
+import type { IncidentAction, IncidentSnapshot, IncidentStart, IncidentState, TriggerArrival } from '../../services/incident/schema.js';
 import type { InternalEvent } from '../../services/notification/kinds.js';
 import { correctionPage, internalUpdate, type CallToAction } from '../../services/notification/templates.js';
 import { upstreamNotice } from '../../services/notification/templates.js';
@@ -43,6 +43,7 @@ import {
   proposeCorrectionUpdate,
   resolveUpdate,
   triggerArrivedSignal,
+  triggerUpdate,
 } from './messages.js';
 import { incidentEndedSignal, monitorAcknowledgeSignal, monitorAlertsResolvedSignal, monitorResolveSignal, reopenSignal } from '../monitoring/messages.js';
 import { incidentContextSignal, type IncidentContext } from '../regulatory/messages.js';
@@ -320,8 +321,14 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     // Re-fired before the pending resolution was recorded: the resolution no longer stands.
     else if (monitorResolution) monitorResolution = undefined;
   });
-  setHandler(triggerArrivedSignal, (arrival) => {
+  const arrived = (arrival: TriggerArrival) => {
     if (arrival.incidentId !== incidentId) snapshot.joinedTriggers += 1;
+  };
+  setHandler(triggerArrivedSignal, arrived);
+  setHandler(triggerUpdate, async (arrival) => {
+    arrived(arrival);
+    await condition(() => ready);
+    return snapshot;
   });
   setHandler(correctionChangedSignal, async ({ correctionId, state }) => {
     const correction = snapshot.corrections.find((c) => c.id === correctionId);
