@@ -41,15 +41,25 @@ function transitionOrder(): TransitionOrder | undefined {
 }
 
 export function createIncidentActivities({ db, client }: IncidentActivityDependencies) {
+  /** The incident's rules from the runbook version it started under (immutable, so replay-safe). */
+  const prepareIncident = async (runbookVersion: string): Promise<IncidentPlan> => {
+    const runbook = await findRunbookVersion(db, runbookVersion);
+    if (!runbook) throw new Error(`runbook version ${runbookVersion} is not recorded in the database`);
+    return {
+      ...planIncident(runbook, runbookVersion),
+      searchAttributes: await searchAttributesRegistered(client.connection as Connection, client.options.namespace),
+    };
+  };
   return {
-    /** The incident's rules from the runbook version it started under (immutable, so replay-safe). */
-    async prepareIncident(runbookVersion: string): Promise<IncidentPlan> {
-      const runbook = await findRunbookVersion(db, runbookVersion);
-      if (!runbook) throw new Error(`runbook version ${runbookVersion} is not recorded in the database`);
-      return {
-        ...planIncident(runbook, runbookVersion),
-        searchAttributes: await searchAttributesRegistered(client.connection as Connection, client.options.namespace),
-      };
+    prepareIncident,
+    /**
+     * Both of the above in one activity, the opening recorded once the rules are read: the incident is
+     * on record, and people may act on it, one round trip to the server sooner.
+     */
+    async openIncident(incident: IncidentStart & { workflowId: string }): Promise<IncidentPlan> {
+      const plan = await prepareIncident(incident.runbookVersion);
+      await recordIncidentOpened(db, incident);
+      return plan;
     },
     /** Projects the opened incident into PostgreSQL; idempotent, so a retry or replay writes nothing twice. */
     async recordIncidentOpened(incident: IncidentStart & { workflowId: string }): Promise<void> {
