@@ -3,7 +3,7 @@ import type { Database } from '../services/db/schema.js';
 import { switchFallback, type FallbackSwitch } from '../services/notification/fallback.js';
 import { isDrill } from '../services/incident/repository.js';
 import type { Mailer } from '../services/notification/mailer.js';
-import { sendNotice, type Notice } from '../services/notification/notices.js';
+import { sendNotices, type Notice } from '../services/notification/notices.js';
 import { recordFallbackFailing } from '../services/notification/repository.js';
 import { appendTimelineEvent, withIncidentLock } from '../services/timeline/repository.js';
 
@@ -30,7 +30,12 @@ export function createNotificationActivities({ db, mailer, drillMailer, secret, 
   const mailerFor = async (incidentId: string) => ((await isDrill(db, incidentId)) ? drillMailer : mailer);
   return {
     async sendNotice(notice: Notice): Promise<void> {
-      await sendNotice(db, await mailerFor(notice.incidentId), notice, publicUrl());
+      await sendNotices(db, await mailerFor(notice.incidentId), [notice], publicUrl());
+    },
+    /** Several people told of one incident's milestone at once (each recorded on its own). */
+    async sendNotices(notices: Notice[]): Promise<void> {
+      if (notices.length === 0) return;
+      await sendNotices(db, await mailerFor(notices[0]!.incidentId), notices, publicUrl());
     },
     /** A switch failed every attempt this round: the fallback shows as failing, and the timeline says why. */
     async recordFallbackFailing(failure: FallbackFailure): Promise<void> {

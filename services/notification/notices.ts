@@ -3,7 +3,7 @@ import type { Database } from '../db/schema.js';
 import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js';
 import type { NotificationAudience } from './kinds.js';
 import type { Mailer } from './mailer.js';
-import { noticeSent, recordNoticeDrafted, recordNoticeSent } from './repository.js';
+import { noticesSent, recordNoticesDrafted, recordNoticesSent } from './repository.js';
 import { withCallToAction, type CallToAction, type Message } from './templates.js';
 
 export interface Notice {
@@ -20,36 +20,67 @@ export interface Notice {
   action?: CallToAction;
 }
 
-/** Sends a value-chain notice once, keeps it as a notification, and records it on the timeline. */
-export async function sendNotice(db: Kysely<Database>, mailer: Mailer, notice: Notice, publicUrl: string): Promise<void> {
-  const message = notice.action ? withCallToAction(notice.message, notice.action, publicUrl) : notice.message;
-  await recordNoticeDrafted(db, {
-    incidentId: notice.incidentId,
-    idempotencyKey: notice.idempotencyKey,
-    audience: notice.audience,
-    recipient: notice.recipient.email,
-    subject: message.subject,
-    body: message.text,
-    correctionId: notice.correctionId,
-  });
-  if (!(await noticeSent(db, notice.idempotencyKey))) {
-    await mailer.send({ to: notice.recipient.email, ...message, idempotencyKey: notice.idempotencyKey });
-    await recordNoticeSent(db, notice.idempotencyKey);
-  }
-  await withIncidentLock(db, notice.incidentId, (trx) =>
-    appendTimelineEvent(trx, {
-      incidentId: notice.incidentId,
-      kind: 'notice.sent',
-      actor: 'system:notifications',
-      occurredAt: new Date(),
-      data: {
-        audience: notice.audience,
-        recipient: notice.recipient.name,
-        email: notice.recipient.email,
-        subject: notice.message.subject,
-        ...(notice.correctionId ? { correctionId: notice.correctionId } : {}),
-      },
-      idempotencyKey: `notice:${notice.idempotencyKey}`,
+/**
+ * Sends notices of one incident, each once, keeps each as a notification and records each on the
+ * timeline: one statement drafts them all and one transaction records them, so a milestone told to
+ * several people costs the incident one activity and one hold of its lock, not one per person. One
+ * recipient's mail failing never holds back the others': those sent are recorded, then the failure is
+ * raised so a retry sends only what is left.
+ */
+export async function sendNotices(db: Kysely<Database>, mailer: Mailer, notices: Notice[], publicUrl: string): Promise<void> {
+  const incidentIds = new Set(notices.map((n) => n.incidentId));
+  if (incidentIds.size > 1) throw new Error(`notices sent together must be about one incident, not ${[...incidentIds].join(', ')}`);
+  const [incidentId] = incidentIds;
+  if (incidentId === undefined) return;
+  const messages = notices.map((notice) => (notice.action ? withCallToAction(notice.message, notice.action, publicUrl) : notice.message));
+  await recordNoticesDrafted(
+    db,
+    notices.map((notice, i) => ({
+      incidentId,
+      idempotencyKey: notice.idempotencyKey,
+      audience: notice.audience,
+      recipient: notice.recipient.email,
+      subject: messages[i]!.subject,
+      body: messages[i]!.text,
+      correctionId: notice.correctionId,
+    })),
+  );
+  const alreadySent = await noticesSent(
+    db,
+    notices.map((n) => n.idempotencyKey),
+  );
+  const attempts = await Promise.allSettled(
+    notices.map(async (notice, i) => {
+      if (alreadySent.has(notice.idempotencyKey)) return notice;
+      await mailer.send({ to: notice.recipient.email, ...messages[i]!, idempotencyKey: notice.idempotencyKey });
+      return notice;
     }),
   );
+  const sent = attempts.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
+  await recordNoticesSent(
+    db,
+    sent.filter((n) => !alreadySent.has(n.idempotencyKey)).map((n) => n.idempotencyKey),
+  );
+  if (sent.length > 0) {
+    await withIncidentLock(db, incidentId, async (trx) => {
+      for (const notice of sent) {
+        await appendTimelineEvent(trx, {
+          incidentId,
+          kind: 'notice.sent',
+          actor: 'system:notifications',
+          occurredAt: new Date(),
+          data: {
+            audience: notice.audience,
+            recipient: notice.recipient.name,
+            email: notice.recipient.email,
+            subject: notice.message.subject,
+            ...(notice.correctionId ? { correctionId: notice.correctionId } : {}),
+          },
+          idempotencyKey: `notice:${notice.idempotencyKey}`,
+        });
+      }
+    });
+  }
+  const failed = attempts.flatMap((a, i) => (a.status === 'rejected' ? [`${notices[i]!.recipient.email}: ${(a.reason as Error).message}`] : []));
+  if (failed.length > 0) throw new Error(`${failed.length} of ${notices.length} notices not sent (${failed.join('; ')})`);
 }

@@ -9,10 +9,10 @@ export type FallbackRow = Selectable<FallbacksTable>;
  * (audience `regulator`) are written by services/regulatory/repository.ts, everything else here.
  */
 
-/** A value-chain notice as drafted, once per idempotency key. */
-export async function recordNoticeDrafted(
+/** Value-chain notices as drafted, each once per idempotency key (one statement for all). */
+export async function recordNoticesDrafted(
   db: Kysely<Database>,
-  n: {
+  notices: {
     incidentId: string;
     idempotencyKey: string;
     audience: NotificationAudience;
@@ -20,35 +20,45 @@ export async function recordNoticeDrafted(
     subject: string;
     body: string;
     correctionId: string | undefined;
-  },
+  }[],
 ): Promise<void> {
+  if (notices.length === 0) return;
   await db
     .insertInto('notifications')
-    .values({
-      incident_id: n.incidentId,
-      audience: n.audience,
-      recipient: n.recipient,
-      subject: n.subject,
-      body: n.body,
-      state: 'drafted',
-      correction_id: n.correctionId ?? null,
-      idempotency_key: n.idempotencyKey,
-    })
+    .values(
+      notices.map((n) => ({
+        incident_id: n.incidentId,
+        audience: n.audience,
+        recipient: n.recipient,
+        subject: n.subject,
+        body: n.body,
+        state: 'drafted' as const,
+        correction_id: n.correctionId ?? null,
+        idempotency_key: n.idempotencyKey,
+      })),
+    )
     .onConflict((oc) => oc.column('idempotency_key').doNothing())
     .execute();
 }
 
-/** Whether the notice with this key has gone out (it must have been drafted). */
-export async function noticeSent(db: Kysely<Database>, idempotencyKey: string): Promise<boolean> {
-  const row = await db.selectFrom('notifications').select(['sent_at']).where('idempotency_key', '=', idempotencyKey).executeTakeFirstOrThrow();
-  return row.sent_at !== null;
+/** Which of these notices have gone out (each must have been drafted). */
+export async function noticesSent(db: Kysely<Database>, idempotencyKeys: string[]): Promise<Set<string>> {
+  if (idempotencyKeys.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('notifications')
+    .select('idempotency_key')
+    .where('idempotency_key', 'in', idempotencyKeys)
+    .where('sent_at', 'is not', null)
+    .execute();
+  return new Set(rows.map((r) => r.idempotency_key));
 }
 
-export async function recordNoticeSent(db: Kysely<Database>, idempotencyKey: string): Promise<void> {
+export async function recordNoticesSent(db: Kysely<Database>, idempotencyKeys: string[]): Promise<void> {
+  if (idempotencyKeys.length === 0) return;
   await db
     .updateTable('notifications')
     .set({ sent_at: new Date(), state: 'sent', updated_at: new Date() })
-    .where('idempotency_key', '=', idempotencyKey)
+    .where('idempotency_key', 'in', idempotencyKeys)
     .execute();
 }
 

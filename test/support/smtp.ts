@@ -28,6 +28,8 @@ export class MailSink {
   held = 0;
   private failUntil = 0;
   private hangUntil = 0;
+  /** Recipients whose mail is refused (451) until accepted again. */
+  private readonly refused = new Set<string>();
   /** `--break notices`: the next correction notice is recorded a second time under a fresh Message-ID. */
   private duplicateNextNotice = false;
   private port = 0;
@@ -39,6 +41,15 @@ export class MailSink {
 
   hangFor(ms: number): void {
     this.hangUntil = Date.now() + ms;
+  }
+
+  /** Mail to this address is refused with a temporary error (a full mailbox, a relay's per-recipient limit). */
+  refuseMailTo(address: string): void {
+    this.refused.add(address);
+  }
+
+  acceptMailTo(address: string): void {
+    this.refused.delete(address);
   }
 
   breakNotices(): void {
@@ -55,6 +66,10 @@ export class MailSink {
         stream.on('data', (chunk: Buffer) => chunks.push(chunk));
         stream.on('end', () => {
           void (async () => {
+            if (session.envelope.rcptTo.some((r) => this.refused.has(r.address))) {
+              this.rejected += 1;
+              return callback(Object.assign(new Error('4.2.2 mailbox over quota (test)'), { responseCode: 452 }));
+            }
             if (Date.now() < this.failUntil) {
               this.rejected += 1;
               return callback(Object.assign(new Error('4.3.0 mail relay temporarily unavailable (fault injection)'), { responseCode: 451 }));

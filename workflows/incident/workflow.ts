@@ -51,8 +51,17 @@ import { reviewSignedOffSignal, signOffRolesSignal } from '../review/messages.js
 import { holdersOf, type Person } from '../../services/correction/authority.js';
 import type { CorrectionLift, LiftAnswer } from './messages.js';
 
-const { openIncident, prepareIncident, recordIncidentOpened, recordIncidentTransition, recordIncidentClassified, recordIncidentEvent, sendNotice, sendPage } =
-  proxyActivities<Activities>(untilDone);
+const {
+  openIncident,
+  prepareIncident,
+  recordIncidentOpened,
+  recordIncidentTransition,
+  recordIncidentClassified,
+  recordIncidentEvent,
+  sendNotice,
+  sendNotices,
+  sendPage,
+} = proxyActivities<Activities>(untilDone);
 /** The steps a person's action waits for, recorded in the workflow task that handles it (record-locally). */
 const here = proxyLocalActivities<Activities>(untilDoneHere);
 /** One attempt at a break-glass apply; the correction workflow keeps trying (and says so) if it fails. */
@@ -233,18 +242,20 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   const tellInternal = (event: InternalEvent, key: string, update: { headline: string; at: string; by: string; details?: [string, string][] }) => {
     if (!tellsInternalList || !plan?.internal?.events.includes(event)) return;
     const action: CallToAction = { what: 'Follow the incident', path: `/console/incidents/${incidentId}`, command: `correx incident show ${incidentId}` };
-    internalNotices.push(
-      ...plan.internal.people.map((person) =>
-        sendNotice({
-          incidentId,
-          idempotencyKey: `${incidentId}:internal:${key}:${person.id}`,
-          audience: 'internal',
-          recipient: { name: person.name, email: person.email },
-          message: internalUpdate(incident, person.name, update),
-          action,
-        }),
-      ),
-    );
+    const notices = plan.internal.people.map((person) => ({
+      incidentId,
+      idempotencyKey: `${incidentId}:internal:${key}:${person.id}`,
+      audience: 'internal' as const,
+      recipient: { name: person.name, email: person.email },
+      message: internalUpdate(incident, person.name, update),
+      action,
+    }));
+    if (notices.length === 0) return;
+    // One activity tells everyone of a milestone: at the opening, four activities (each a workflow task
+    // when it ends, and a hold of the incident's lock) ran beside the commander's acknowledgement.
+    // Runs from before sent one activity per person.
+    if (patched('internal-notices-together')) internalNotices.push(sendNotices(notices));
+    else internalNotices.push(...notices.map((notice) => sendNotice(notice)));
   };
 
   // Validators apply the rules once the runbook plan is loaded; handlers apply them again after waiting
