@@ -24,10 +24,14 @@ export interface TimelineEntry {
  */
 export async function withIncidentLock<T>(db: Kysely<Database>, incidentId: string, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
   return db.transaction().execute(async (trx) => {
-    await trx.selectFrom('incidents').select('id').where('id', '=', incidentId).forUpdate().execute();
+    const locked = await trx.selectFrom('incidents').select('id').where('id', '=', incidentId).forUpdate().executeTakeFirst();
+    if (locked) lockedIncidents.set(trx, incidentId);
     return work(trx);
   });
 }
+
+/** The incident whose row each open transaction of withIncidentLock holds: appends there need not lock it again. */
+const lockedIncidents = new WeakMap<Transaction<Database>, string>();
 
 /**
  * Appends one event to an incident's hash-chained timeline, exactly once per idempotency key.
@@ -35,24 +39,33 @@ export async function withIncidentLock<T>(db: Kysely<Database>, incidentId: stri
  */
 export async function appendTimelineEvent(db: Kysely<Database> | Transaction<Database>, entry: TimelineEntry): Promise<TimelineEventRow> {
   const append = async (trx: Transaction<Database>): Promise<TimelineEventRow> => {
-    const incident = await trx.selectFrom('incidents').select('id').where('id', '=', entry.incidentId).forUpdate().executeTakeFirst();
-    if (!incident) throw new Error(`cannot append to the timeline of unknown incident ${entry.incidentId}`);
-
-    const existing = await trx
+    if (lockedIncidents.get(trx) !== entry.incidentId) {
+      const incident = await trx.selectFrom('incidents').select('id').where('id', '=', entry.incidentId).forUpdate().executeTakeFirst();
+      if (!incident) throw new Error(`cannot append to the timeline of unknown incident ${entry.incidentId}`);
+    }
+    // The event already recorded under this key, and the newest event, in one statement (read after the
+    // lock is held, so no append can come between it and the insert).
+    const found = await trx
       .selectFrom('timeline_events')
       .selectAll()
       .where('incident_id', '=', entry.incidentId)
-      .where('idempotency_key', '=', entry.idempotencyKey)
-      .executeTakeFirst();
+      .where((eb) =>
+        eb.or([
+          eb('idempotency_key', '=', entry.idempotencyKey),
+          eb(
+            'seq',
+            '=',
+            eb
+              .selectFrom('timeline_events')
+              .select((m) => m.fn.max('seq').as('seq'))
+              .where('incident_id', '=', entry.incidentId),
+          ),
+        ]),
+      )
+      .execute();
+    const existing = found.find((e) => e.idempotency_key === entry.idempotencyKey);
     if (existing) return existing;
-
-    const last = await trx
-      .selectFrom('timeline_events')
-      .select(['seq', 'hash'])
-      .where('incident_id', '=', entry.incidentId)
-      .orderBy('seq', 'desc')
-      .limit(1)
-      .executeTakeFirst();
+    const last = found[0];
     const seq = (last?.seq ?? 0) + 1;
     const prevHash = last?.hash ?? GENESIS_HASH;
     const occurredAt = entry.occurredAt.toISOString();
