@@ -102,7 +102,7 @@ export function createDrillActivities({ client, db, drillMailer, secret }: Drill
     },
     /** Drives the drill's incident through Correx's own client, exactly as people would through the API. */
     async drillAction(a: DrillAction): Promise<DrillResult> {
-      const { incidents, corrections, reviews } = workflowClients(client, Context.current().info.taskQueue);
+      const { incidents, corrections, reviews } = workflowClients(client, Context.current().info.taskQueue, db);
       const at = new Date().toISOString();
       switch (a.action) {
         case 'trigger': {

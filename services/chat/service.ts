@@ -245,7 +245,7 @@ export function startConfiguredChat(
   return startChat({
     db: deps.db,
     matrix,
-    incidents: new IncidentClient(deps.client, config.temporal.taskQueue),
+    incidents: new IncidentClient(deps.client, config.temporal.taskQueue, { db: deps.db }),
     corrections: new CorrectionClient(deps.client),
     publicUrl: config.publicUrl,
     exclusive: deps.exclusive,

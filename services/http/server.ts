@@ -417,7 +417,7 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
     db: deps.db,
     gateways,
     runbooks: deps.runbooks,
-    ...workflowClients(deps.temporal.client, deps.temporal.taskQueue),
+    ...workflowClients(deps.temporal.client, deps.temporal.taskQueue, deps.db),
     monitor,
     recordTimeoutMs: deps.recordTimeoutMs,
     ...(deps.temporalUiUrl ? { temporalUi: { url: deps.temporalUiUrl, namespace: deps.temporal.client.options.namespace } } : {}),

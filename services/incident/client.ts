@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { defaultPayloadConverter, fromPayloadsAtIndex } from '@temporalio/common';
 import { z } from 'zod';
+import type { Kysely } from 'kysely';
 import {
   acknowledgeUpdate,
   classifyUpdate,
@@ -13,16 +14,19 @@ import {
   setAwarenessUpdate,
   triggerArrivedSignal,
   triggerUpdate,
+  type AcknowledgeAction,
   type CorrectionLift,
   type CorrectionProposal,
   type LiftAnswer,
 } from '../../workflows/incident/messages.js';
 import type { incidentWorkflow } from '../../workflows/index.js';
 import { CorrectionProposalInput } from '../correction/schema.js';
+import type { Database } from '../db/schema.js';
 import { InvalidInput } from '../errors.js';
 import { incidentWorkflowId } from '../identity.js';
 import { IncidentClass } from '../regulatory/regime.js';
 import { refusalsAsErrors } from '../temporal/updates.js';
+import { recordIncidentTransition } from './repository.js';
 import type { AwarenessSetting, IncidentAction, IncidentClassification, IncidentSnapshot, IncidentStart, IncidentTrigger, TriggerArrival } from './schema.js';
 
 export interface TriggerOutcome {
@@ -49,12 +53,16 @@ export class IncidentClient {
   /** False once the server has refused Update-with-Start (ExecuteMultiOperation switched off). */
   private updateWithStart: boolean;
 
+  /** With it, an acknowledgement is recorded here, before it is answered, rather than waited for (see `acknowledge`). */
+  private readonly db: Kysely<Database> | undefined;
+
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
-    options: { updateWithStart?: boolean } = {},
+    options: { updateWithStart?: boolean; db?: Kysely<Database> } = {},
   ) {
     this.updateWithStart = options.updateWithStart ?? true;
+    this.db = options.db;
   }
 
   /**
@@ -153,13 +161,23 @@ export class IncidentClient {
     return this.client.workflow.getHandle(workflowId).query(incidentStateQuery);
   }
 
-  /** With an updateId, the same acknowledgement sent again (a chat command read twice) answers as the first did. */
-  acknowledge(workflowId: string, action: IncidentAction, options: { updateId?: string } = {}): Promise<IncidentSnapshot> {
-    return refusalsAsErrors(
-      this.client.workflow
-        .getHandle(workflowId)
-        .executeUpdate(acknowledgeUpdate, { args: [action], ...(options.updateId ? { updateId: options.updateId } : {}) }),
+  /**
+   * With an updateId, the same acknowledgement sent again (a chat command read twice) answers as the first did.
+   * With the database, the incident answers once it has accepted the acknowledgement, and the record it
+   * schedules (the incident row and `incident.acknowledged`) is written here before this returns: whoever
+   * reads the incident next sees it, one activity task and one workflow task sooner. The incident writes
+   * the same record itself (once, whoever comes first), so it is kept if this process dies first.
+   */
+  async acknowledge(workflowId: string, action: AcknowledgeAction, options: { updateId?: string } = {}): Promise<IncidentSnapshot> {
+    const { transition, ...snapshot } = await refusalsAsErrors(
+      this.client.workflow.getHandle(workflowId).executeUpdate(acknowledgeUpdate, {
+        args: [this.db ? { ...action, recordsItself: true } : action],
+        ...(options.updateId ? { updateId: options.updateId } : {}),
+      }),
     );
+    // A worker from before `recordsItself` recorded it before answering, and sends none.
+    if (transition && this.db) await recordIncidentTransition(this.db, transition);
+    return snapshot;
   }
 
   /**

@@ -1,4 +1,6 @@
 import type { Client } from '@temporalio/client';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.js';
 import { CorrectionClient } from '../correction/client.js';
 import { IncidentClient } from '../incident/client.js';
 import { RegulatoryClockClient } from '../regulatory/client.js';
@@ -12,9 +14,10 @@ export interface WorkflowClients {
   reviews: ReviewClient;
 }
 
-export function workflowClients(client: Client, taskQueue: string): WorkflowClients {
+/** With the database, people's acknowledgements are recorded by the caller (IncidentClient.acknowledge). */
+export function workflowClients(client: Client, taskQueue: string, db?: Kysely<Database>): WorkflowClients {
   return {
-    incidents: new IncidentClient(client, taskQueue),
+    incidents: new IncidentClient(client, taskQueue, db ? { db } : {}),
     corrections: new CorrectionClient(client),
     regulatoryClocks: new RegulatoryClockClient(client),
     reviews: new ReviewClient(client),

@@ -90,7 +90,7 @@ export function useMatrixStack(options: { users: string[]; runbooks: () => Promi
       ...chatOptions,
       db: stack.database.db,
       matrix: stack.as('correx'),
-      incidents: new IncidentClient(stack.worker.client, stack.worker.taskQueue),
+      incidents: new IncidentClient(stack.worker.client, stack.worker.taskQueue, { db: stack.database.db }),
       corrections: new CorrectionClient(stack.worker.client),
       publicUrl: stack.api.url,
       exclusive: true,

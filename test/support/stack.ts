@@ -221,7 +221,7 @@ class Stack implements IncidentStack {
       parts.client = new Client({ connection: parts.connection, namespace: await testNamespace() });
       if (options.temporal !== 'none') parts.worker = await startDevServerWorker(this.db, this.workerOptions());
     }
-    parts.clients = workflowClients(this.client, this.taskQueue);
+    parts.clients = workflowClients(this.client, this.taskQueue, this.db);
 
     for (const [name, source] of Object.entries(byName(options.runbooks))) this.versions.set(name, await recordRunbook(this.db, await this.runbook(source)));
     if (options.runbookFiles) {

@@ -2,6 +2,7 @@
 // that need an answer (validated, and refused with a reason); signals for facts; queries for live state.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CorrectionKind, CorrectionScope } from '../../services/correction/schema.js';
+import type { IncidentTransition } from '../../services/incident/repository.js';
 import type { LiftProgress } from '../../services/incident/rules.js';
 import type { AwarenessSetting, IncidentAction, IncidentClassification, IncidentSnapshot, TriggerArrival } from '../../services/incident/schema.js';
 import type { CorrectionState } from '../correction/messages.js';
@@ -15,9 +16,16 @@ export const triggerArrivedSignal = defineSignal<[TriggerArrival]>('triggerArriv
  * incident is on record, so that whoever triggered it can act on its id at once.
  */
 export const triggerUpdate = defineUpdate<IncidentSnapshot, [TriggerArrival]>('trigger');
-/** An acknowledgement; `via` when it was sent from a chat room (recorded on the timeline). */
-export type AcknowledgeAction = IncidentAction & { via?: ChatVia };
-export const acknowledgeUpdate = defineUpdate<IncidentSnapshot, [AcknowledgeAction]>('acknowledge');
+/**
+ * An acknowledgement; `via` when it was sent from a chat room (recorded on the timeline). With
+ * `recordsItself`, the caller writes the acknowledgement's record (the answer's `transition`) before it
+ * answers the person, so the incident answers once it has accepted it and scheduled its own record of
+ * it (the same record, written once whoever comes first) instead of once that record is written.
+ */
+export type AcknowledgeAction = IncidentAction & { via?: ChatVia; recordsItself?: boolean };
+/** The incident once acknowledged; `transition` is the record to write when the action said `recordsItself`. */
+export type AcknowledgeAnswer = IncidentSnapshot & { transition?: IncidentTransition };
+export const acknowledgeUpdate = defineUpdate<AcknowledgeAnswer, [AcknowledgeAction]>('acknowledge');
 export const resolveUpdate = defineUpdate<IncidentSnapshot, [IncidentAction]>('resolve');
 export const closeUpdate = defineUpdate<IncidentSnapshot, [IncidentAction]>('close');
 export const classifyUpdate = defineUpdate<IncidentSnapshot, [IncidentClassification]>('classify');

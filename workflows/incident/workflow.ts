@@ -20,6 +20,7 @@ import { workflowNow } from '../time.js';
 import { indexAsPartOf, indexIncident } from '../search-attributes.js';
 import { correctionWorkflowId, regulatoryClockWorkflowId, reviewWorkflowId } from '../../services/identity.js';
 import type { IncidentPlan } from '../../services/incident/plan.js';
+import type { IncidentTransition } from '../../services/incident/repository.js';
 import * as rules from '../../services/incident/rules.js';
 import type { IncidentAction, IncidentSnapshot, IncidentStart, IncidentState, TriggerArrival } from '../../services/incident/schema.js';
 import type { InternalEvent } from '../../services/notification/kinds.js';
@@ -221,19 +222,23 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   const index = () => {
     if (plan?.searchAttributes) indexIncident({ systemId, severity: snapshot.severity, state: snapshot.state });
   };
-  const transition = async ({ to, actor, at, data, commander, occurrence }: Transition) => {
-    snapshot.state = to;
+  /** The row and timeline record of a state change. */
+  const record = ({ to, actor, at, data, commander, occurrence }: Transition): IncidentTransition => ({
+    incidentId,
+    state: to,
+    actor,
+    ...(at ? { at } : {}),
+    ...(data ? { data } : {}),
+    ...(commander ? { commander } : {}),
+    ...(occurrence ? { occurrence } : {}),
+  });
+  const transition = async (change: Transition) => {
+    snapshot.state = change.to;
     index();
-    await recording.recordIncidentTransition({
-      incidentId,
-      state: to,
-      actor,
-      ...(at ? { at } : {}),
-      ...(data ? { data } : {}),
-      ...(commander ? { commander } : {}),
-      ...(occurrence ? { occurrence } : {}),
-    });
+    await recording.recordIncidentTransition(record(change));
   };
+  /** Records that a caller writes too (an acknowledgement's), still running: the workflow ends only once each is written. */
+  const recordsUnderway: Promise<unknown>[] = [];
 
   /** One notice per person of the internal list, recorded per recipient; each milestone once (`key`). */
   // Sent beside the incident's life, never in its way: a mail relay that is down must not hold up paging
@@ -376,6 +381,12 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       if (answerAtOnce) {
         void stopPagingBy(action.actor);
         void shareContext();
+        // The caller writes the same record before answering the person: the answer need not wait for
+        // this one's activity task and the workflow task that sees it done.
+        if (action.recordsItself) {
+          recordsUnderway.push(transition(acknowledged));
+          return { ...snapshot, transition: record(acknowledged) };
+        }
         await transition(acknowledged);
       } else if (patched('acknowledge-in-parallel')) await Promise.all([transition(acknowledged), shareContext(), stopPaging()]);
       else {
@@ -800,6 +811,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   if (!resolvedAt) await afterResolved(closing.at);
   await condition(allHandlersFinished);
   await Promise.all(internalNotices);
+  await Promise.all(recordsUnderway);
   await Promise.all(liftPages);
   await Promise.all(breakGlassApplies);
   return snapshot;
