@@ -3,17 +3,16 @@ import type { Client, Connection } from '@temporalio/client';
 import type { Kysely } from 'kysely';
 import { searchAttributesRegistered } from '../services/temporal/search-attributes.js';
 import type { Database } from '../services/db/schema.js';
-import { acknowledgePages } from '../services/escalation/repository.js';
 import { planIncident, type IncidentPlan } from '../services/incident/plan.js';
 import {
   recordIncidentClassified,
   recordIncidentOpened,
-  recordIncidentTransition,
   reopenIncidentRow,
   type IncidentTransition,
   type TransitionOrder,
 } from '../services/incident/repository.js';
 import type { IncidentStart, IncidentState } from '../services/incident/schema.js';
+import { confirmTransition, recordTransition } from '../services/incident/transition.js';
 import { findRunbookVersion } from '../services/runbook/repository.js';
 import type { TimelineEventKind } from '../services/timeline/kinds.js';
 import { appendTimelineEvent, withIncidentLock } from '../services/timeline/repository.js';
@@ -93,10 +92,16 @@ export function createIncidentActivities({ db, client }: IncidentActivityDepende
     }): Promise<void> {
       await recordIncidentClassified(db, c);
     },
-    async recordIncidentTransition(transition: IncidentTransition): Promise<void> {
+    /** `writtenByCaller`: earlier changes a caller wrote before answering, confirmed first (written if it died first). */
+    async recordIncidentTransition(transition: IncidentTransition & { writtenByCaller?: IncidentTransition[] }): Promise<void> {
+      const { writtenByCaller = [], ...t } = transition;
+      for (const earlier of writtenByCaller) await confirmTransition(db, earlier);
       const order = transitionOrder();
-      await recordIncidentTransition(db, { ...transition, ...(order ? { order } : {}) });
-      if (transition.state === 'acknowledged') await acknowledgePages(db, transition.incidentId, transition.actor, transition.at ?? new Date().toISOString());
+      await recordTransition(db, { ...t, ...(order ? { order } : {}) });
+    },
+    /** Changes a caller wrote before answering, which no later record of the incident has confirmed: written if it died first. */
+    async confirmIncidentTransitions(transitions: IncidentTransition[]): Promise<void> {
+      for (const t of transitions) await confirmTransition(db, t);
     },
   };
 }

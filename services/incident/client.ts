@@ -26,7 +26,7 @@ import { InvalidInput } from '../errors.js';
 import { incidentWorkflowId } from '../identity.js';
 import { IncidentClass } from '../regulatory/regime.js';
 import { refusalsAsErrors } from '../temporal/updates.js';
-import { recordIncidentTransition } from './repository.js';
+import { recordTransition } from './transition.js';
 import type { AwarenessSetting, IncidentAction, IncidentClassification, IncidentSnapshot, IncidentStart, IncidentTrigger, TriggerArrival } from './schema.js';
 
 export interface TriggerOutcome {
@@ -163,10 +163,11 @@ export class IncidentClient {
 
   /**
    * With an updateId, the same acknowledgement sent again (a chat command read twice) answers as the first did.
-   * With the database, the incident answers once it has accepted the acknowledgement, and the record it
-   * schedules (the incident row and `incident.acknowledged`) is written here before this returns: whoever
-   * reads the incident next sees it, one activity task and one workflow task sooner. The incident writes
-   * the same record itself (once, whoever comes first), so it is kept if this process dies first.
+   * With the database, the incident answers once it has accepted the acknowledgement, with its record (the
+   * incident row, `incident.acknowledged`, the pages marked acknowledged), which is written here before
+   * this returns: whoever reads the incident next sees it, and no activity task or second workflow task
+   * stands before the answer. The incident's next record confirms it (writes it if this process died
+   * first), or an activity of its own does within a minute.
    */
   async acknowledge(workflowId: string, action: AcknowledgeAction, options: { updateId?: string } = {}): Promise<IncidentSnapshot> {
     const { transition, ...snapshot } = await refusalsAsErrors(
@@ -176,7 +177,7 @@ export class IncidentClient {
       }),
     );
     // A worker from before `recordsItself` recorded it before answering, and sends none.
-    if (transition && this.db) await recordIncidentTransition(this.db, transition);
+    if (transition && this.db) await recordTransition(this.db, transition);
     return snapshot;
   }
 

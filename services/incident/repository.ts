@@ -110,6 +110,11 @@ function supersedes(
 
 const orderColumns = (order: TransitionOrder | undefined) => (order ? { state_run_id: order.runId, state_ordinal: order.ordinal } : {});
 
+/** The timeline key of a state change: once per state and occurrence. */
+export function transitionIdempotencyKey(t: Pick<IncidentTransition, 'state' | 'occurrence'>): string {
+  return `incident.${t.state}${t.occurrence && t.occurrence > 1 ? `:${t.occurrence}` : ''}`;
+}
+
 /**
  * Moves the incident row to a state and appends `incident.<state>`, once per occurrence. A transition
  * that arrives after a later one was recorded does not move the row back: it only fills what it
@@ -118,7 +123,7 @@ const orderColumns = (order: TransitionOrder | undefined) => (order ? { state_ru
  */
 export async function recordIncidentTransition(db: Kysely<Database>, t: IncidentTransition): Promise<void> {
   const at = t.at ?? t.order?.scheduledAt ?? new Date().toISOString();
-  const idempotencyKey = `incident.${t.state}${t.occurrence && t.occurrence > 1 ? `:${t.occurrence}` : ''}`;
+  const idempotencyKey = transitionIdempotencyKey(t);
   await withIncidentLock(db, t.incidentId, async (trx) => {
     const row = await trx
       .selectFrom('incidents')

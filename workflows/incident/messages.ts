@@ -19,8 +19,8 @@ export const triggerUpdate = defineUpdate<IncidentSnapshot, [TriggerArrival]>('t
 /**
  * An acknowledgement; `via` when it was sent from a chat room (recorded on the timeline). With
  * `recordsItself`, the caller writes the acknowledgement's record (the answer's `transition`) before it
- * answers the person, so the incident answers once it has accepted it and scheduled its own record of
- * it (the same record, written once whoever comes first) instead of once that record is written.
+ * answers the person, so the incident answers once it has accepted it, instead of once its own activity
+ * has written it; the incident confirms the record later (writing it if the caller died first).
  */
 export type AcknowledgeAction = IncidentAction & { via?: ChatVia; recordsItself?: boolean };
 /** The incident once acknowledged; `transition` is the record to write when the action said `recordsItself`. */

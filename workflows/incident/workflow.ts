@@ -59,6 +59,7 @@ const {
   recordIncidentTransition,
   recordIncidentClassified,
   recordIncidentEvent,
+  confirmIncidentTransitions,
   sendNotice,
   sendNotices,
   sendPage,
@@ -67,6 +68,9 @@ const {
 const here = proxyLocalActivities<Activities>(untilDoneHere);
 /** One attempt at a break-glass apply; the correction workflow keeps trying (and says so) if it fails. */
 const enforcer = proxyActivities<Activities>({ startToCloseTimeout: '15 seconds', retry: { maximumAttempts: 1 } });
+
+/** How long a change a caller wrote waits for the incident's next record to confirm it before one of its own does. */
+const CONFIRM_WRITTEN_WITHIN = '1 minute';
 
 /** One state change with who made it. */
 interface Transition {
@@ -232,12 +236,26 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     ...(commander ? { commander } : {}),
     ...(occurrence ? { occurrence } : {}),
   });
+  /**
+   * Changes a caller writes before answering (an acknowledgement's, IncidentClient.acknowledge): the
+   * incident's next record confirms them (writes them if the caller died first), or, if none comes
+   * within CONFIRM_WRITTEN_WITHIN, an activity of their own does. Nothing runs beside the person's next action.
+   */
+  let writtenByCaller: IncidentTransition[] = [];
   const transition = async (change: Transition) => {
     snapshot.state = change.to;
     index();
-    await recording.recordIncidentTransition(record(change));
+    const confirming = writtenByCaller;
+    writtenByCaller = [];
+    await recording.recordIncidentTransition({ ...record(change), ...(confirming.length > 0 ? { writtenByCaller: confirming } : {}) });
   };
-  /** Records that a caller writes too (an acknowledgement's), still running: the workflow ends only once each is written. */
+  /** Waits for a change a caller wrote to be confirmed by the next record, else confirms it alone. */
+  const confirmWrittenByCaller = async (written: IncidentTransition) => {
+    if (await condition(() => !writtenByCaller.includes(written), CONFIRM_WRITTEN_WITHIN)) return;
+    writtenByCaller = writtenByCaller.filter((t) => t !== written);
+    await confirmIncidentTransitions([written]);
+  };
+  /** Confirmations still waiting: the workflow ends only once each is done. */
   const recordsUnderway: Promise<unknown>[] = [];
 
   /** One notice per person of the internal list, recorded per recipient; each milestone once (`key`). */
@@ -384,8 +402,12 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
         // The caller writes the same record before answering the person: the answer need not wait for
         // this one's activity task and the workflow task that sees it done.
         if (action.recordsItself) {
-          recordsUnderway.push(transition(acknowledged));
-          return { ...snapshot, transition: record(acknowledged) };
+          snapshot.state = acknowledged.to;
+          index();
+          const written = record(acknowledged);
+          writtenByCaller.push(written);
+          recordsUnderway.push(confirmWrittenByCaller(written));
+          return { ...snapshot, transition: written };
         }
         await transition(acknowledged);
       } else if (patched('acknowledge-in-parallel')) await Promise.all([transition(acknowledged), shareContext(), stopPaging()]);
