@@ -95,7 +95,9 @@ describe('escalation pages through contacts, with Temporal retrying when all fai
     ]);
     const key = `${incidentId}:escalation:1:1:li`;
     // Two failed attempts (the activity's first run and its first retry), then Slack is back.
-    await eventually(async () => ((await listPageDeliveries(database.db, key)).length >= 2 ? true : undefined));
+    // An attempt's row is written before Slack answers: wait for two answered 503s, not two rows.
+    const failedTries = async () => (await listPageDeliveries(database.db, key)).filter((d) => d.error !== null).length;
+    await eventually(async () => ((await failedTries()) >= 2 ? true : undefined));
     receiver.recover('/slack/oncall');
     const page = await eventually(sentPage(key));
     await handle.signal('escalationAcknowledged', { actor: 'li' });
