@@ -21,6 +21,9 @@ export async function escalationWorkflow(start: EscalationStart): Promise<{ ackn
   if (start.indexed) indexAsPartOf(start);
   let acknowledgedBy: string | undefined;
   let pagesSent = 0;
+  // When the schedules were last asked who is on call: a hand-off between that page and the
+  // acknowledgement brings someone on call who was never paged, so the briefing starts from here.
+  let consultedAt: number | undefined;
   setHandler(escalationAcknowledgedSignal, ({ actor }) => {
     acknowledgedBy ??= actor;
   });
@@ -32,6 +35,7 @@ export async function escalationWorkflow(start: EscalationStart): Promise<{ ackn
       const level = start.levels[index]!;
       const paged: { person: Person; onCall?: OnCallPage }[] = level.people.map((person) => ({ person }));
       if (pagesOnCall && level.schedules?.length) {
+        consultedAt = workflowNow();
         for (const onCall of await whoIsOnCall({ incidentId: start.incidentId, schedules: level.schedules })) {
           if (!paged.some((p) => p.person.id === onCall.person.id)) paged.push({ person: onCall.person, onCall });
         }
@@ -68,16 +72,22 @@ export async function escalationWorkflow(start: EscalationStart): Promise<{ ackn
     });
     return { acknowledgedBy, pagesSent };
   }
-  if (pagesOnCall) await briefIncomingOnCall(start, schedules);
+  if (pagesOnCall) await briefIncomingOnCall(start, schedules, patched('brief-since-paged') ? consultedAt : undefined);
   return { acknowledgedBy, pagesSent };
 }
 
-/** Until the incident closes (which cancels this workflow), pages whoever takes over a schedule. */
-async function briefIncomingOnCall(start: EscalationStart, schedules: string[]): Promise<never | void> {
+/**
+ * Until the incident closes (which cancels this workflow), pages whoever takes over a schedule. The
+ * first hand-off looked for is the first after `since` (when the escalation last paged from the
+ * schedules); one already past is briefed at once.
+ */
+async function briefIncomingOnCall(start: EscalationStart, schedules: string[], since?: number): Promise<never | void> {
   for (let handOff = 1; ; handOff++) {
-    const next = await nextOnCallHandOff({ schedules, after: new Date(workflowNow()).toISOString() });
+    const after = handOff === 1 && since !== undefined ? since : workflowNow();
+    const next = await nextOnCallHandOff({ schedules, after: new Date(after).toISOString() });
     if (!next) return;
-    await sleep(Math.max(0, Date.parse(next.at) - workflowNow()));
+    const wait = Date.parse(next.at) - workflowNow();
+    if (since === undefined || wait > 0) await sleep(Math.max(0, wait));
     const briefing = await handOffBriefing({ incidentId: start.incidentId });
     if (!briefing.open) return;
     for (const onCall of await whoIsOnCall({ incidentId: start.incidentId, schedules: next.schedules })) {
