@@ -36,6 +36,13 @@ describe('replaying the histories of whole corrections, applied and lifted', () 
     await stack.settled(workflowId);
   };
 
+  /** The patches a history's markers record, in order. */
+  const patchesOf = (history: Awaited<ReturnType<ReturnType<typeof stack.client.workflow.getHandle>['fetchHistory']>>) =>
+    (history.events ?? []).flatMap((event) => {
+      const data = event.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
+      return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id] : [];
+    });
+
   /** Replays each workflow's history with the current bundle, and records it when asked to. */
   const replayAll = async (label: string, workflowIds: string[]) => {
     const code = await readFile(inject('workflowBundlePath'), 'utf8');
@@ -43,9 +50,13 @@ describe('replaying the histories of whole corrections, applied and lifted', () 
       const handle = stack.client.workflow.getHandle(workflowId);
       const history = await handle.fetchHistory();
       await Worker.runReplayHistory({ workflowBundle: { code } }, history, workflowId);
+      const type = (await handle.describe()).type;
+      // A run started now records its workflow's patch generation, not each patch (two events and a
+      // visibility write apiece): workflows/patches.ts.
+      const generation = { incidentWorkflow: 'incident-2026-12-03', correctionWorkflow: 'correction-2026-12-03' }[type];
+      if (generation) expect(patchesOf(history), `${type} ${workflowId}`).toEqual([generation]);
       const record = process.env.CORREX_RECORD_HISTORIES;
       if (record) {
-        const type = (await handle.describe()).type;
         await writeFile(
           path.join(projectRoot, 'test/fixtures/histories', `${type}.${record}-${label}.json`),
           `${JSON.stringify({ workflowId, history: JSON.parse(historyToJSON(history)) })}\n`,

@@ -3,13 +3,13 @@ import {
   allHandlersFinished,
   condition,
   getExternalWorkflowHandle,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
 import { indexAsPartOf } from '../search-attributes.js';
+import { patchGeneration } from '../patches.js';
 import { untilDone, untilDoneHere } from '../activity-options.js';
 import { workflowNow } from '../time.js';
 import type { DownstreamConsumerPlan } from '../../services/incident/plan.js';
@@ -47,25 +47,27 @@ const enforcementHere = proxyLocalActivities<Activities>({ startToCloseTimeout: 
 /** One proposed correction: approval gate (or break-glass) → apply → verify → active → lift. */
 export async function correctionWorkflow(start: CorrectionStart): Promise<CorrectionSnapshot> {
   if (start.indexed) indexAsPartOf(start);
+  // Where the first patch always was: a run started now takes every patch below at once (workflows/patches.ts).
+  const isPatched = patchGeneration('correction-2026-12-03');
   // Each downstream consumer on its own branch, with customer-facing notices; runs from before keep the old sequence.
-  const independentDownstream = patched('downstream-independent');
+  const independentDownstream = isPatched('downstream-independent');
   // The decision authority is paged the moment a correction waits on it, not when its approval times out.
-  const pageAuthorityAtOnce = patched('page-authority-at-proposal');
+  const pageAuthorityAtOnce = isPatched('page-authority-at-proposal');
   // The enforcer is not kept waiting for bookkeeping: one round trip less between a decision and its effect.
-  const applyWithoutWaiting = patched('apply-without-waiting');
+  const applyWithoutWaiting = isPatched('apply-without-waiting');
   // A break-glass correction is applied beside recording its proposal, not after it: the enforcer does
   // not read the correction's row, and the timeline still has the proposal first (the application is
   // recorded once both are done). Runs from before recorded the proposal first.
-  const applyBesideProposal = patched('apply-beside-proposal');
+  const applyBesideProposal = isPatched('apply-beside-proposal');
   // A correction that waits for a decision records its proposal as a local activity, in its first workflow
   // task, and asks for the decision in that same task: the proposal is answered (once its row exists) when
   // the workflow has nothing left in hand, so the decision that follows at once is not queued behind the
   // workflow task that used to see the record done. Runs from before record it with an activity task.
-  const recordProposalHere = patched('record-proposal-locally');
+  const recordProposalHere = isPatched('record-proposal-locally');
   // An approved correction's first apply runs as a local activity in the workflow task that sees the quorum
   // met, instead of an activity task the server hands out after that task completes. Only that attempt:
   // if it fails, the activity task's retries, failure records and pages take over as before.
-  const applyInDecisionTask = patched('apply-in-decision-task');
+  const applyInDecisionTask = isPatched('apply-in-decision-task');
   const voting: VotingState = { rule: start.rule, escalated: false, proposedBy: start.proposedBy, votes: [] };
   const snapshot: CorrectionSnapshot = {
     id: start.id,

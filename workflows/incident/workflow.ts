@@ -5,7 +5,6 @@ import {
   condition,
   getExternalWorkflowHandle,
   log,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -15,6 +14,7 @@ import {
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities/index.js';
+import { patchGeneration } from '../patches.js';
 import { untilDone, untilDoneHere } from '../activity-options.js';
 import { workflowNow } from '../time.js';
 import { indexAsPartOf, indexIncident } from '../search-attributes.js';
@@ -92,8 +92,10 @@ type Rule<A> = (incident: rules.IncidentStanding, action: A) => string | undefin
  * Who may do what, in which state, is decided by services/incident/rules.ts.
  */
 export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSnapshot> {
+  // First, before any command: a run started now takes every patch below at once (workflows/patches.ts).
+  const isPatched = patchGeneration('incident-2026-12-03');
   // The runbook's internal list hears of the incident's milestones; runs from before never told it.
-  const tellsInternalList = patched('internal-notices');
+  const tellsInternalList = isPatched('internal-notices');
   const workflowId = workflowInfo().workflowId;
   const { incidentId, systemId, dedupKey, title, severity, openedAt, openedBy, runbookVersion } = start;
   const incident = { incidentId, systemId, title, severity };
@@ -107,7 +109,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   // People may act as soon as the incident is on record. What their answer does not depend on (the
   // escalation starting, the upstream notice, stopping the pages, telling the clocks) happens beside
   // the answer instead of before it. Runs from before wait for each.
-  const answerAtOnce = patched('answer-at-once');
+  const answerAtOnce = isPatched('answer-at-once');
   // Preparing and recording the incident, and its state changes, run as local activities: each costs one
   // workflow task, not an activity task's round trip to the server and another workflow task. Runs from
   // before record with activity tasks.
@@ -115,15 +117,15 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   // an incident whose history then failed to replay ("patch marker encountered for change
   // index-incident-id, but there is no corresponding change command"), the patch after the first local
   // activity. Runs that recorded locally go on doing so.
-  const recordLocally = !patched('record-with-activities') && patched('record-locally');
+  const recordLocally = !isPatched('record-with-activities') && isPatched('record-locally');
   const recording = recordLocally ? here : { prepareIncident, recordIncidentOpened, recordIncidentTransition };
   // A break-glass correction is sent to the enforcer in the workflow task that accepts its proposal, beside
   // starting its workflow (which records it, verifies the apply and takes over if this attempt failed):
   // the server's start of a child workflow and that child's first workflow task are not in its way.
-  const applyBreakGlassAtOnce = patched('break-glass-applied-by-incident');
+  const applyBreakGlassAtOnce = isPatched('break-glass-applied-by-incident');
   // The runbook's rules are read and the opening recorded by one activity: one round trip less before
   // the trigger is answered and people may act. Runs from before did each with an activity of its own.
-  const openInOneStep = patched('open-in-one-step');
+  const openInOneStep = isPatched('open-in-one-step');
   /** The incident's break-glass applies, until each correction has heard how its apply went. */
   const breakGlassApplies: Promise<unknown>[] = [];
   /** The escalation once started; an acknowledgement that comes first stops it as soon as it is. */
@@ -188,7 +190,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     for (const { regime, recipients, clockRecipients } of plan!.regimes) {
       if (!rules.clockDue(snapshot, regime)) continue;
       const takesEffect = rules.notYetInForce(regime, at);
-      if (takesEffect && patched('regimes-in-force')) {
+      if (takesEffect && isPatched('regimes-in-force')) {
         await recordIncidentEvent({
           incidentId,
           kind: 'regulatory.not_in_force',
@@ -277,7 +279,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     // One activity tells everyone of a milestone: at the opening, four activities (each a workflow task
     // when it ends, and a hold of the incident's lock) ran beside the commander's acknowledgement.
     // Runs from before sent one activity per person.
-    if (patched('internal-notices-together')) internalNotices.push(sendNotices(notices));
+    if (isPatched('internal-notices-together')) internalNotices.push(sendNotices(notices));
     else internalNotices.push(...notices.map((notice) => sendNotice(notice)));
   };
 
@@ -321,7 +323,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   const afterResolved = async (at: string) => {
     resolvedAt = at;
     await shareContext();
-    if (!closing && !snapshot.reviewWorkflowId && patched('after-action-review')) await startReview(at);
+    if (!closing && !snapshot.reviewWorkflowId && isPatched('after-action-review')) await startReview(at);
     if (start.cause) {
       await getExternalWorkflowHandle(start.cause.monitorWorkflowId)
         .signal(incidentEndedSignal, { groupKey: start.cause.groupKey, incidentId, at })
@@ -410,7 +412,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
           return { ...snapshot, transition: written };
         }
         await transition(acknowledged);
-      } else if (patched('acknowledge-in-parallel')) await Promise.all([transition(acknowledged), shareContext(), stopPaging()]);
+      } else if (isPatched('acknowledge-in-parallel')) await Promise.all([transition(acknowledged), shareContext(), stopPaging()]);
       else {
         await transition(acknowledged);
         await shareContext();
@@ -491,13 +493,13 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
         if (snapshot.state === 'acknowledged') await transition(mitigating);
       }
       // The correction starts while the incident records that it is mitigating: neither waits for the other.
-      else if (patched('propose-in-parallel')) await Promise.all([started, snapshot.state === 'acknowledged' ? transition(mitigating) : undefined]);
+      else if (isPatched('propose-in-parallel')) await Promise.all([started, snapshot.state === 'acknowledged' ? transition(mitigating) : undefined]);
       else {
         await started;
         if (snapshot.state === 'acknowledged') await transition(mitigating);
       }
       // Reopened after its review started: the review is signed off by the authority over this kind too.
-      if (snapshot.reviewWorkflowId && patched('sign-off-follows-corrections')) {
+      if (snapshot.reviewWorkflowId && isPatched('sign-off-follows-corrections')) {
         const signOffRoles = rules.reviewSignOffRoles(snapshot, plan!);
         await getExternalWorkflowHandle(snapshot.reviewWorkflowId)
           .signal(signOffRolesSignal, { signOffRoles })
@@ -582,7 +584,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     liftCorrectionUpdate,
     async (lift): Promise<LiftAnswer> => {
       // Runs from before lifts took a quorum lifted on the first authorised request; their history replays so.
-      if (!patched('lift-votes')) {
+      if (!isPatched('lift-votes')) {
         await recheck(rules.liftProblemBeforeVotes, lift);
         const correction = snapshot.corrections.find((c) => c.id === lift.correctionId)!;
         const restoring = rules.restorationRequired(standing(), correction.id);
@@ -697,7 +699,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
         data: action.reason ? { reason: action.reason } : undefined,
         occurrence: resolutions,
       });
-      if (patched('resolution-stops-paging')) await stopPagingBy(action.actor);
+      if (isPatched('resolution-stops-paging')) await stopPagingBy(action.actor);
       await afterResolved(action.at);
       tellInternal('resolved', `resolved:${resolutions}`, { headline: 'incident resolved', at: action.at, by: action.actor });
       return snapshot;
@@ -720,7 +722,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   index();
   // Every workflow of the incident carries its id, so `CorrexIncidentId='<id>'` lists them all (the plan
   // of a run from before did not check that the namespace has that attribute).
-  if (plan.searchAttributes && patched('index-incident-id')) {
+  if (plan.searchAttributes && isPatched('index-incident-id')) {
     indexed = true;
     indexAsPartOf({ incidentId });
   }
@@ -799,7 +801,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       const { at, reason } = monitorResolution!;
       await transition({ to: 'resolved', actor: 'system:monitor', at, data: { reason }, occurrence: resolutions });
       // Resolved before anyone acknowledged: its sender says it is over, so nobody is paged about it any more.
-      if (patched('resolution-stops-paging')) await stopPagingBy('system:monitor');
+      if (isPatched('resolution-stops-paging')) await stopPagingBy('system:monitor');
       await afterResolved(at);
       tellInternal('resolved', `resolved:${resolutions}`, {
         headline: 'incident resolved by its monitor',
@@ -819,7 +821,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     details: closing.reason ? [['Why', closing.reason]] : [],
   });
   // Corrections still retrying a consumer's fallback stop paging: the incident is over, the failure stays on record.
-  if (patched('close-tells-corrections')) {
+  if (isPatched('close-tells-corrections')) {
     const at = closing.at;
     await Promise.all(
       snapshot.corrections.map((c) =>
