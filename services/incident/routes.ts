@@ -3,6 +3,7 @@ import { InstantInput } from '../instant.js';
 import { readers } from '../access/roles.js';
 import { InvalidInput } from '../errors.js';
 import { actorOf, NotFound, untilRecorded, type CorrexApp, type RouteDependencies } from '../http/app.js';
+import { queryInteger } from '../http/query.js';
 import { temporalUiWorkflowUrl } from '../identity.js';
 import { IncidentClass } from '../regulatory/regime.js';
 import { listTimeline, TimelineEventView, timelineEventView } from '../timeline/repository.js';
@@ -41,7 +42,7 @@ const ListQuery = z.strictObject({
   severity: Severity.optional(),
   openedAfter: InstantInput.optional(),
   openedBefore: InstantInput.optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: queryInteger(1, 200, 50),
   cursor: Cursor.optional(),
 });
 
@@ -56,8 +57,8 @@ const AwarenessBody = z.strictObject({
 });
 const TimelineQuery = z.strictObject({
   // seq is a PostgreSQL integer: a larger number is no page of any timeline.
-  afterSeq: z.coerce.number().int().min(0).max(2_147_483_647).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(500),
+  afterSeq: queryInteger(0, 2_147_483_647),
+  limit: queryInteger(1, 1000, 500),
 });
 
 const TriggerOutcome = z.strictObject({

@@ -4,6 +4,7 @@ import { Prose } from '../correction/schema.js';
 import { reviewWorkflowId } from '../identity.js';
 import { incidentOr404 } from '../incident/routes.js';
 import { actorOf, NotFound, type CorrexApp, type RouteDependencies } from '../http/app.js';
+import { queryInteger } from '../http/query.js';
 import { Instant } from '../instant.js';
 import { taskStates } from '../review/schema.js';
 import { findTask, listTasks, type TaskRow } from './repository.js';
@@ -56,7 +57,7 @@ const TaskQuery = z.strictObject({
   incidentId: z.uuid('must be an incident id (UUID)').optional(),
   state: z.enum(taskStates).optional(),
   owner: z.string().min(1).max(64).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: queryInteger(1, 500, 100),
 });
 const TaskParams = z.strictObject({ id: z.uuid('must be a task id (UUID)') });
 

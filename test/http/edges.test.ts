@@ -154,6 +154,19 @@ describe('the edge refuses text PostgreSQL cannot store, naming the field, and l
     const page = await api.call('GET', `/v1/incidents/${incident.body.incidentId}/timeline?afterSeq=96183033809657`, { token: reader });
     expect(page.status, JSON.stringify(page.body)).toBe(400);
     expect(page.body.errors).toEqual([{ path: 'query.afterSeq', message: expect.stringMatching(/2147483647/) }]);
+    // Only digits are a whole number (schemathesis sent `?afterSeq=`, which used to be read as 0 and answered 200).
+    const timeline = `/v1/incidents/${incident.body.incidentId}/timeline`;
+    for (const query of ['afterSeq=', 'afterSeq=%20', 'afterSeq=1e3', 'limit=0x10', 'limit=2.5']) {
+      const refused = await api.call('GET', `${timeline}?${query}`, { token: reader });
+      expect(refused.status, `${query}: ${JSON.stringify(refused.body)}`).toBe(400);
+      expect(refused.body.errors, query).toEqual([{ path: `query.${query.split('=')[0]}`, message: 'must be a whole number' }]);
+    }
+    const firstPage = await api.call('GET', `${timeline}?afterSeq=0&limit=1`, { token: reader });
+    expect(firstPage.status, JSON.stringify(firstPage.body)).toBe(200);
+    expect(firstPage.body.items).toHaveLength(1);
+    const tasks = await api.call('GET', '/v1/tasks?limit=', { token: reader });
+    expect(tasks.status, JSON.stringify(tasks.body)).toBe(400);
+    expect(tasks.body.errors).toEqual([{ path: 'query.limit', message: 'must be a whole number' }]);
   });
 
   it('answers malformed and over-long URLs, over-large headers and unsupported methods with problem+json', async () => {
