@@ -1,6 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { setImmediate as eventLoopTurn } from 'node:timers/promises';
 import nodemailer from 'nodemailer';
+import MailComposer from 'nodemailer/lib/mail-composer';
 
 export interface Mail {
   to: string;
@@ -33,31 +35,56 @@ export function messageIdFor(key: string): string {
  * message, named by its idempotency key), which local mode shows instead of sending.
  */
 export function createMailer(options: { smtpUrl: string | undefined; outboxDir: string; from: string }): Mailer {
-  const envelope = (mail: Mail) => ({
-    from: options.from,
-    to: mail.to,
-    subject: mail.subject,
-    text: mail.text,
-    ...(mail.html ? { html: mail.html } : {}),
-    messageId: messageIdFor(mail.idempotencyKey),
-  });
+  const compose = composer(options.from);
   if (options.smtpUrl) {
     const transport = nodemailer.createTransport(options.smtpUrl);
     return {
       describe: `SMTP ${new URL(options.smtpUrl).host}`,
       async send(mail) {
-        await transport.sendMail(envelope(mail));
+        await transport.sendMail({ envelope: { from: options.from, to: mail.to }, raw: await compose(mail) });
       },
     };
   }
-  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   return {
     describe: `outbox ${options.outboxDir}`,
     outboxDir: options.outboxDir,
     async send(mail) {
-      const info = await transport.sendMail(envelope(mail));
-      await mkdir(options.outboxDir, { recursive: true });
-      await writeFile(path.join(options.outboxDir, outboxFileName(mail.idempotencyKey)), info.message as Buffer);
+      // An outbox file has Unix line ends, as a mail client saves one.
+      const message = (await compose(mail)).toString('utf8').replace(/\r\n/g, '\n');
+      const file = path.join(options.outboxDir, outboxFileName(mail.idempotencyKey));
+      try {
+        await writeFile(file, message);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        await mkdir(options.outboxDir, { recursive: true });
+        await writeFile(file, message);
+      }
     },
+  };
+}
+
+/**
+ * Builds messages one at a time, letting the event loop turn before each. Building a message is one long
+ * run of stream callbacks on the main thread; the notices of a milestone built together held the worker's
+ * workflow tasks back behind them (the opening's notices delayed the commander's acknowledgement).
+ */
+function composer(from: string): (mail: Mail) => Promise<Buffer> {
+  let previous: Promise<unknown> = Promise.resolve();
+  return (mail) => {
+    const built = previous.then(async () => {
+      await eventLoopTurn();
+      return new MailComposer({
+        from,
+        to: mail.to,
+        subject: mail.subject,
+        text: mail.text,
+        ...(mail.html ? { html: mail.html } : {}),
+        messageId: messageIdFor(mail.idempotencyKey),
+      })
+        .compile()
+        .build();
+    });
+    previous = built.catch(() => {});
+    return built;
   };
 }
