@@ -8,7 +8,7 @@ import { correctionPage, escalationPage, withCallToAction, type CallToAction } f
 import { findIncident } from '../incident/repository.js';
 import { planIncident } from '../incident/plan.js';
 import { findRunbookVersion } from '../runbook/repository.js';
-import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js';
+import { appendTimelineEvent } from '../timeline/repository.js';
 
 export interface PageRequest {
   incidentId: string;
@@ -155,22 +155,23 @@ export async function sendPage(db: Kysely<Database>, deps: PageDependencies, pag
   const drill = incident?.drill === true;
   const contacts = page.person.contacts?.length ? page.person.contacts : emailOnly;
   const first = contacts[0]!;
-  await withIncidentLock(db, page.incidentId, (trx) =>
-    trx
-      .insertInto('pages')
-      .values({
-        incident_id: page.incidentId,
-        escalation_level: page.level,
-        attempt: page.attempt,
-        target: page.person.id,
-        // The channel about to be tried; the one that delivered once one did.
-        channel: drill ? 'email' : first.channel,
-        idempotency_key: page.idempotencyKey,
-      })
-      .onConflict((oc) => oc.column('idempotency_key').doNothing())
-      .execute(),
-  );
-  const row = await db.selectFrom('pages').select(['sent_at']).where('idempotency_key', '=', page.idempotencyKey).executeTakeFirstOrThrow();
+  // The page's row, written once: a retry reads back the row its first attempt wrote (a no-op update
+  // of the key returns it), in the same statement.
+  const row = await db
+    .insertInto('pages')
+    .values({
+      incident_id: page.incidentId,
+      escalation_level: page.level,
+      attempt: page.attempt,
+      target: page.person.id,
+      // The channel about to be tried; the one that delivered once one did.
+      channel: drill ? 'email' : first.channel,
+      idempotency_key: page.idempotencyKey,
+    })
+    .onConflict((oc) => oc.column('idempotency_key').doUpdateSet((eb) => ({ idempotency_key: eb.ref('excluded.idempotency_key') })))
+    .returning(['sent_at', 'channel'])
+    .executeTakeFirstOrThrow();
+  let sentBy = row.channel;
   if (!row.sent_at) {
     let deliveredBy: ChannelKind | undefined;
     const failures: string[] = [];
@@ -206,8 +207,8 @@ export async function sendPage(db: Kysely<Database>, deps: PageDependencies, pag
       throw new Error(`page ${page.idempotencyKey} to ${page.person.id} was not delivered through any of their contacts (${failures.join('; ')})`);
     }
     await db.updateTable('pages').set({ sent_at: new Date(), channel: deliveredBy }).where('idempotency_key', '=', page.idempotencyKey).execute();
+    sentBy = deliveredBy;
   }
-  const sent = await db.selectFrom('pages').select(['channel']).where('idempotency_key', '=', page.idempotencyKey).executeTakeFirstOrThrow();
   const attempts = await withDeliveries(db)
     .selectFrom('page_deliveries')
     .select(['channel', 'error', 'drill', 'delivered_at'])
@@ -217,28 +218,26 @@ export async function sendPage(db: Kysely<Database>, deps: PageDependencies, pag
   // Each channel that failed and never delivered, once, with its latest error (a retried activity
   // tries the contacts again from the first); every attempt stays in page_deliveries.
   const failed = new Map<string, string>();
-  for (const a of attempts) if (!a.delivered_at && a.error !== null && !a.drill && a.channel !== sent.channel) failed.set(a.channel, a.error);
+  for (const a of attempts) if (!a.delivered_at && a.error !== null && !a.drill && a.channel !== sentBy) failed.set(a.channel, a.error);
   const drillRecord = attempts.find((a) => a.drill && a.delivered_at);
-  await withIncidentLock(db, page.incidentId, (trx) =>
-    appendTimelineEvent(trx, {
-      incidentId: page.incidentId,
-      kind: 'page.sent',
-      actor: 'system:escalation',
-      occurredAt: new Date(),
-      data: {
-        person: page.person.id,
-        level: page.level,
-        attempt: page.attempt,
-        reason: page.reason,
-        channel: sent.channel,
-        failed: [...failed].map(([channel, error]) => ({ channel, error })),
-        attempts: attempts.length,
-        ...(drillRecord ? { drill: { wouldHaveUsed: drillRecord.channel } } : {}),
-        ...(page.onCall ? { onCall: page.onCall } : {}),
-      },
-      idempotencyKey: `page:${page.idempotencyKey}`,
-    }),
-  );
+  await appendTimelineEvent(db, {
+    incidentId: page.incidentId,
+    kind: 'page.sent',
+    actor: 'system:escalation',
+    occurredAt: new Date(),
+    data: {
+      person: page.person.id,
+      level: page.level,
+      attempt: page.attempt,
+      reason: page.reason,
+      channel: sentBy,
+      failed: [...failed].map(([channel, error]) => ({ channel, error })),
+      attempts: attempts.length,
+      ...(drillRecord ? { drill: { wouldHaveUsed: drillRecord.channel } } : {}),
+      ...(page.onCall ? { onCall: page.onCall } : {}),
+    },
+    idempotencyKey: `page:${page.idempotencyKey}`,
+  });
 }
 
 /** The attempts to deliver one page, oldest first. */

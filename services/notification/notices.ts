@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { appendTimelineEvent, withIncidentLock } from '../timeline/repository.js';
+import { appendTimelineEvents } from '../timeline/repository.js';
 import type { NotificationAudience } from './kinds.js';
 import type { Mailer } from './mailer.js';
 import { noticesSent, recordNoticesDrafted, recordNoticesSent } from './repository.js';
@@ -61,26 +61,23 @@ export async function sendNotices(db: Kysely<Database>, mailer: Mailer, notices:
     db,
     sent.filter((n) => !alreadySent.has(n.idempotencyKey)).map((n) => n.idempotencyKey),
   );
-  if (sent.length > 0) {
-    await withIncidentLock(db, incidentId, async (trx) => {
-      for (const notice of sent) {
-        await appendTimelineEvent(trx, {
-          incidentId,
-          kind: 'notice.sent',
-          actor: 'system:notifications',
-          occurredAt: new Date(),
-          data: {
-            audience: notice.audience,
-            recipient: notice.recipient.name,
-            email: notice.recipient.email,
-            subject: notice.message.subject,
-            ...(notice.correctionId ? { correctionId: notice.correctionId } : {}),
-          },
-          idempotencyKey: `notice:${notice.idempotencyKey}`,
-        });
-      }
-    });
-  }
+  await appendTimelineEvents(
+    db,
+    sent.map((notice) => ({
+      incidentId,
+      kind: 'notice.sent',
+      actor: 'system:notifications',
+      occurredAt: new Date(),
+      data: {
+        audience: notice.audience,
+        recipient: notice.recipient.name,
+        email: notice.recipient.email,
+        subject: notice.message.subject,
+        ...(notice.correctionId ? { correctionId: notice.correctionId } : {}),
+      },
+      idempotencyKey: `notice:${notice.idempotencyKey}`,
+    })),
+  );
   const failed = attempts.flatMap((a, i) => (a.status === 'rejected' ? [`${notices[i]!.recipient.email}: ${(a.reason as Error).message}`] : []));
   if (failed.length > 0) throw new Error(`${failed.length} of ${notices.length} notices not sent (${failed.join('; ')})`);
 }

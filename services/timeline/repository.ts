@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Instant } from '../instant.js';
-import type { Kysely, Transaction } from 'kysely';
+import type { InsertObject, Kysely, Transaction } from 'kysely';
 import type { Database, TimelineEventRow } from '../db/schema.js';
 import { jsonb } from '../db/jsonb.js';
 import { checkChain, GENESIS_HASH, timelineEventHash, type ChainCheck } from './chain.js';
@@ -38,50 +38,56 @@ const lockedIncidents = new WeakMap<Transaction<Database>, string>();
  * The incident row is locked for the append so concurrent writers get consecutive sequence numbers.
  */
 export async function appendTimelineEvent(db: Kysely<Database> | Transaction<Database>, entry: TimelineEntry): Promise<TimelineEventRow> {
-  const append = async (trx: Transaction<Database>): Promise<TimelineEventRow> => {
-    if (lockedIncidents.get(trx) !== entry.incidentId) {
-      const incident = await trx.selectFrom('incidents').select('id').where('id', '=', entry.incidentId).forUpdate().executeTakeFirst();
-      if (!incident) throw new Error(`cannot append to the timeline of unknown incident ${entry.incidentId}`);
+  return (await appendTimelineEvents(db, [entry]))[0]!;
+}
+
+/**
+ * Appends events of one incident in order, each exactly once per idempotency key: the events already
+ * recorded under their keys and the newest event are read in one statement, the new ones written in
+ * another, so recording what several people were sent costs the incident's lock two statements, not
+ * two per person. Returns each entry's event, in the entries' order.
+ */
+export async function appendTimelineEvents(db: Kysely<Database> | Transaction<Database>, entries: TimelineEntry[]): Promise<TimelineEventRow[]> {
+  const incidentIds = new Set(entries.map((e) => e.incidentId));
+  if (incidentIds.size > 1) throw new Error(`events appended together must be of one incident, not ${[...incidentIds].join(', ')}`);
+  const [incidentId] = incidentIds;
+  if (incidentId === undefined) return [];
+  const append = async (trx: Transaction<Database>): Promise<TimelineEventRow[]> => {
+    if (lockedIncidents.get(trx) !== incidentId) {
+      const incident = await trx.selectFrom('incidents').select('id').where('id', '=', incidentId).forUpdate().executeTakeFirst();
+      if (!incident) throw new Error(`cannot append to the timeline of unknown incident ${incidentId}`);
     }
-    // The event already recorded under this key, and the newest event, in one statement (read after the
-    // lock is held, so no append can come between it and the insert).
+    // The events already recorded under these keys, and the newest event, in one statement (read after
+    // the lock is held, so no append can come between it and the insert).
     const found = await trx
       .selectFrom('timeline_events')
       .selectAll()
-      .where('incident_id', '=', entry.incidentId)
+      .where('incident_id', '=', incidentId)
       .where((eb) =>
         eb.or([
-          eb('idempotency_key', '=', entry.idempotencyKey),
+          eb('idempotency_key', 'in', [...new Set(entries.map((e) => e.idempotencyKey))]),
           eb(
             'seq',
             '=',
             eb
               .selectFrom('timeline_events')
               .select((m) => m.fn.max('seq').as('seq'))
-              .where('incident_id', '=', entry.incidentId),
+              .where('incident_id', '=', incidentId),
           ),
         ]),
       )
       .execute();
-    const existing = found.find((e) => e.idempotency_key === entry.idempotencyKey);
-    if (existing) return existing;
-    const last = found[0];
-    const seq = (last?.seq ?? 0) + 1;
-    const prevHash = last?.hash ?? GENESIS_HASH;
-    const occurredAt = entry.occurredAt.toISOString();
-    const hash = timelineEventHash({
-      incidentId: entry.incidentId,
-      seq,
-      kind: entry.kind,
-      actor: entry.actor,
-      occurredAt,
-      data: entry.data,
-      prevHash,
-    });
-    return trx
-      .insertInto('timeline_events')
-      .values({
-        incident_id: entry.incidentId,
+    const recorded = new Map(found.map((e) => [e.idempotency_key, e]));
+    let last = found.reduce<{ seq: number; hash: string } | undefined>((newest, e) => (newest && newest.seq > e.seq ? newest : e), undefined);
+    const rows: (InsertObject<Database, 'timeline_events'> & { idempotency_key: string })[] = [];
+    for (const entry of entries) {
+      if (recorded.has(entry.idempotencyKey) || rows.some((r) => r.idempotency_key === entry.idempotencyKey)) continue;
+      const seq = (last?.seq ?? 0) + 1;
+      const prevHash = last?.hash ?? GENESIS_HASH;
+      const occurredAt = entry.occurredAt.toISOString();
+      const hash = timelineEventHash({ incidentId, seq, kind: entry.kind, actor: entry.actor, occurredAt, data: entry.data, prevHash });
+      rows.push({
+        incident_id: incidentId,
         seq,
         kind: entry.kind,
         actor: entry.actor,
@@ -90,9 +96,12 @@ export async function appendTimelineEvent(db: Kysely<Database> | Transaction<Dat
         idempotency_key: entry.idempotencyKey,
         prev_hash: prevHash,
         hash,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+      });
+      last = { seq, hash };
+    }
+    if (rows.length > 0)
+      for (const row of await trx.insertInto('timeline_events').values(rows).returningAll().execute()) recorded.set(row.idempotency_key, row);
+    return entries.map((e) => recorded.get(e.idempotencyKey)!);
   };
   return db.isTransaction ? append(db as Transaction<Database>) : db.transaction().execute(append);
 }

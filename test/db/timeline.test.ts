@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { recordIncidentOpened } from '../../services/incident/repository.js';
 import { GENESIS_HASH, timelineEventHash } from '../../services/timeline/chain.js';
-import { appendTimelineEvent, listTimeline } from '../../services/timeline/repository.js';
+import { appendTimelineEvent, appendTimelineEvents, listTimeline } from '../../services/timeline/repository.js';
 import { anIncidentStart, testDatabaseBackends, type TestDatabase } from '../support/database.js';
 
 const anIncident = () => anIncidentStart();
@@ -58,6 +58,40 @@ describe.each(testDatabaseBackends)('incident timeline on $backend', ({ backend,
       expect(e.hash).toBe(recomputed);
       prev = e.hash;
     }
+  });
+
+  it('appends several events in one call, in order and chained, each once per key', async () => {
+    database = await create();
+    const incident = anIncident();
+    await recordIncidentOpened(database.db, incident);
+    const entry = (key: string) => ({
+      incidentId: incident.incidentId,
+      kind: 'notice.sent' as const,
+      actor: 'system:notifications',
+      occurredAt: new Date('2026-11-22T10:05:00.000Z'),
+      data: { recipient: key },
+      idempotencyKey: key,
+    });
+    const before = await appendTimelineEvent(database.db, entry('b'));
+    // 'b' is already recorded, 'c' is given twice: a retry after a crash, or a caller repeating itself.
+    const events = await appendTimelineEvents(database.db, [entry('a'), entry('b'), entry('c'), entry('c')]);
+    expect(events.map((e) => [e.seq, e.idempotency_key])).toEqual([
+      [3, 'a'],
+      [2, 'b'],
+      [4, 'c'],
+      [4, 'c'],
+    ]);
+    expect(events[1]).toEqual(before);
+    const timeline = await listTimeline(database.db, incident.incidentId);
+    expect(timeline.map((e) => [e.seq, e.idempotency_key])).toEqual([
+      [1, expect.any(String)],
+      [2, 'b'],
+      [3, 'a'],
+      [4, 'c'],
+    ]);
+    for (const [i, e] of timeline.entries()) if (i > 0) expect(e.prev_hash).toBe(timeline[i - 1]!.hash);
+    expect(await appendTimelineEvents(database.db, [entry('a'), entry('c')])).toEqual([events[0], events[2]]);
+    await expect(appendTimelineEvents(database.db, [entry('a'), { ...entry('x'), incidentId: anIncident().incidentId }])).rejects.toThrow(/one incident/);
   });
 
   it('refuses to update or delete a timeline event', async () => {
