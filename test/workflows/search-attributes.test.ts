@@ -106,6 +106,17 @@ describe("search attributes: operators find incidents with Temporal's own CLI", 
     expect(await list(query)).toEqual(expected);
     // The incident's children are found by its system and severity as well.
     expect(await list(`CorrexSystem="frontier-assistant" AND CorrexSeverity="SEV2" AND CorrexIncidentId='${started.incidentId}'`)).toEqual(expected);
+    // The incident starts its children with these attributes: none spends an event (and Temporal a
+    // visibility write) upserting them in its first workflow task.
+    for (const workflowId of expected.filter((id) => id !== started.workflowId)) {
+      const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
+      const upserted = history.events!.flatMap((e) => Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}));
+      // (A patch's TemporalChangeVersion is sdk-core's own upsert.)
+      expect(
+        upserted.filter((name) => name.startsWith('Correx')),
+        workflowId,
+      ).toEqual([]);
+    }
   }, 60_000);
   /** Shell-special characters an id must not contain (`|` and `=` from group keys, spaces from label values). */
   const shellSpecial = /[|= ]/;

@@ -17,7 +17,7 @@ import type { Activities } from '../../activities/index.js';
 import { patchGeneration } from '../patches.js';
 import { untilDone, untilDoneHere } from '../activity-options.js';
 import { workflowNow } from '../time.js';
-import { indexAsPartOf, indexIncident } from '../search-attributes.js';
+import { childOfIncident, indexAsPartOf, indexIncident } from '../search-attributes.js';
 import { correctionWorkflowId, regulatoryClockWorkflowId, reviewWorkflowId } from '../../services/identity.js';
 import type { IncidentPlan } from '../../services/incident/plan.js';
 import type { IncidentTransition } from '../../services/incident/repository.js';
@@ -220,7 +220,14 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
         context: context(),
       };
       // A legal deadline outlives the incident's workflow: the clock ends only when its reports are sent.
-      clocks.push(await startChild(regulatoryClockWorkflow, { workflowId: clockId, parentClosePolicy: ParentClosePolicy.ABANDON, args: [args] }));
+      clocks.push(
+        await startChild(regulatoryClockWorkflow, {
+          workflowId: clockId,
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+          args: [args],
+          ...childOfIncident(incident, indexed),
+        }),
+      );
     }
   };
 
@@ -317,7 +324,12 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       drill: start.drill === true,
     };
     // Follow-up outlives a manual close of the incident; it ends with its sign-off.
-    await startChild(afterActionReviewWorkflow, { workflowId: reviewId, parentClosePolicy: ParentClosePolicy.ABANDON, args: [args] });
+    await startChild(afterActionReviewWorkflow, {
+      workflowId: reviewId,
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      args: [args],
+      ...childOfIncident(incident, indexed),
+    });
   };
   /** After resolution: the clocks hear of it, and the monitor that opened the incident frees its group. */
   const afterResolved = async (at: string) => {
@@ -477,7 +489,12 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
         ...(appliedHere ? { appliedByIncident: true } : {}),
       };
       // A correction in force must never be dropped with its parent; it ends only by being lifted.
-      const started = startChild(correctionWorkflow, { workflowId: childId, parentClosePolicy: ParentClosePolicy.ABANDON, args: [args] });
+      const started = startChild(correctionWorkflow, {
+        workflowId: childId,
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        args: [args],
+        ...childOfIncident(args, indexed),
+      });
       if (applying) {
         breakGlassApplies.push(
           Promise.all([applying, started])
@@ -752,6 +769,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       workflowId: `${workflowId}/escalation/${incidentId}`,
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       args: [args],
+      ...childOfIncident(args, indexed),
     });
     if (answerAtOnce) {
       escalationStarted = starting.then((started) => (escalation = started));
