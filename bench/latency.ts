@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
-import { distribution, median, residentMemory, sleep, type Distribution } from './stats.js';
+import { distribution, median, ratioInterval, residentMemory, sleep, type Distribution } from './stats.js';
 import { latencyFigure, type Figure, type SectionResult } from './results.js';
 import { BASELINE_TASK_QUEUE, SYSTEM, say, type Stack } from './stack.js';
 
@@ -169,6 +169,13 @@ async function interleaved<T>(
   return out;
 }
 
+/** How much the p99 ratio rests on this run's few largest samples (see ratioInterval). */
+function spreadNote(what: string, samples: number[], baseline: number[]): string {
+  const p99 = ratioInterval(samples, baseline, 99);
+  const p50 = ratioInterval(samples, baseline, 50);
+  return `Spread (${what}): resampling this run's own samples 2,000 times, the p99 ratio lies between ${p99.low.toFixed(2)}× and ${p99.high.toFixed(2)}× (90 %), the p50 ratio between ${p50.low.toFixed(2)}× and ${p50.high.toFixed(2)}×: a p99 of ${samples.length} samples rests on its few largest.`;
+}
+
 const round = (d: Distribution) => ({ n: d.n, p50: d.p50, p95: d.p95, p99: d.p99, min: d.min, max: d.max, mean: d.mean });
 
 export async function triggerToEnforced(stack: Stack, n: number): Promise<Omit<SectionResult, 'measuredAt' | 'seconds' | 'quick'>> {
@@ -231,6 +238,11 @@ export async function triggerToEnforced(stack: Stack, n: number): Promise<Omit<S
     parameters: { incidents: n, warmup: 5, severity: 'SEV2', correction: 'shutdown, breakGlass' },
     figures,
     notes: [
+      spreadNote(
+        '202 → receipt',
+        samples.correx.map((s) => s.fromTrigger),
+        samples.baseline.map((s) => s.fromStart),
+      ),
       `Per incident: POST /v1/incidents (202) → acknowledge by the commander → propose a break-glass shutdown (201); stage medians: trigger ${median(samples.correx.map((s) => s.trigger)).toFixed(1)} ms, acknowledge ${median(samples.correx.map((s) => s.acknowledge)).toFixed(1)} ms, propose ${median(samples.correx.map((s) => s.propose)).toFixed(1)} ms (each an HTTP round trip).`,
       `Baseline (bare workflow, one no-op activity): from start() returned p50 ${bare.p50.toFixed(1)} / p95 ${bare.p95.toFixed(1)} / p99 ${bare.p99.toFixed(1)} ms; from start() sent p50 ${bareSent.p50.toFixed(1)} / p99 ${bareSent.p99.toFixed(1)} ms.`,
       `Control endpoint: ${stack.endpoint.applyRequests} apply requests, ${stack.endpoint.rejected} refused signatures.`,
@@ -277,6 +289,11 @@ export async function approvalToEnforced(stack: Stack, n: number): Promise<Omit<
     notes: [
       `The approve call itself (POST /v1/corrections/:id/decision) takes p50 ${median(samples.correx.map((s) => s.decide)).toFixed(1)} ms; it answers once the vote is recorded, while the workflow already moves on to apply, so "from returned" can be the smaller part of the wait.`,
       `Baseline measured alternately in the same run: p50 ${bare.p50.toFixed(1)} / p95 ${bare.p95.toFixed(1)} / p99 ${bare.p99.toFixed(1)} ms.`,
+      spreadNote(
+        'approve sent → receipt',
+        samples.correx.map((s) => s.fromDecisionSent),
+        samples.baseline.map((s) => s.fromStartSent),
+      ),
     ],
     details: {
       distributions: { fromDecision: round(fromDecision), fromDecisionSent: round(fromDecisionSent), baseline: round(bare), baselineFromSent: round(bareSent) },

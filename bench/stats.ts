@@ -49,3 +49,24 @@ export async function residentMemory(pid: number): Promise<{ rssKb: number; peak
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * How far a percentile ratio (samples ÷ baseline at percentile `p`) could move with other samples of
+ * the same run: the 5th and 95th percentiles of the ratio over `rounds` bootstrap resamples of both
+ * sets. A p99 of 200 samples rests on its two largest, so one run's figure alone says little about
+ * whether a target at p99 is met; this says how much. The generator is seeded: the same samples
+ * give the same interval.
+ */
+export function ratioInterval(samples: number[], baseline: number[], p: number, rounds = 2000): { low: number; high: number } {
+  let seed = 0x9e3779b9;
+  const random = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const resample = (values: number[]) => values.map(() => values[Math.floor(random() * values.length)]!);
+  const ratios: number[] = [];
+  for (let i = 0; i < rounds; i++) ratios.push(percentile(resample(samples), p) / percentile(resample(baseline), p));
+  return { low: percentile(ratios, 5), high: percentile(ratios, 95) };
+}
