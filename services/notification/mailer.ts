@@ -65,8 +65,8 @@ export function createMailer(options: { smtpUrl: string | undefined; outboxDir: 
 
 /**
  * Builds messages one at a time, letting the event loop turn before each. Building a message is one long
- * run of stream callbacks on the main thread; the notices of a milestone built together held the worker's
- * workflow tasks back behind them (the opening's notices delayed the commander's acknowledgement).
+ * run of stream callbacks on the main thread, which every workflow activation of the worker also passes
+ * through: a CPU profile showed the opening's four notices built together as one 30 ms stretch.
  */
 function composer(from: string): (mail: Mail) => Promise<Buffer> {
   let previous: Promise<unknown> = Promise.resolve();
