@@ -35,3 +35,20 @@ export async function bareUpdateWorkflow(): Promise<void> {
   });
   await condition(() => ended);
 }
+
+// The bare journey: Correx's break-glass journey as Temporal alone answers it, from a running workflow:
+// one Update answered in the workflow task that accepts it (the acknowledgement), then one whose workflow
+// task schedules the activity that reports in (the proposal, applied at once). No HTTP, no database, no
+// opening work beside it: the round trips the journey cannot do without.
+export const bareAcknowledge = defineUpdate<void>('bareAcknowledge');
+export const barePropose = defineUpdate<void, [string]>('barePropose');
+
+export async function bareJourneyWorkflow(): Promise<void> {
+  let applying: Promise<void> | undefined;
+  setHandler(bareAcknowledge, () => {});
+  setHandler(barePropose, (url) => {
+    applying = reportIn(url);
+  });
+  await condition(() => applying !== undefined);
+  await applying;
+}

@@ -6,6 +6,9 @@ import { latencyFigure, type Figure, type SectionResult } from './results.js';
 import { BASELINE_TASK_QUEUE, SYSTEM, say, type Stack } from './stack.js';
 
 const run = randomBytes(3).toString('hex');
+/** How long after a sample the next starts on a quiet machine: a break-glass correction's own work after the apply (verifying, recording, the consumers' notices and fallbacks, the authority's pages) takes about half a second. */
+const QUIET_GAP_MS = 1000;
+const QUIET_SAMPLES = 30;
 /** How long after the 202 the opening's own work is surely done (its pages and notices are sent within a second). */
 const SETTLE_MS = 1500;
 
@@ -147,19 +150,36 @@ async function baselineOnce(stack: Stack, key: string): Promise<BaselineSample> 
   return { fromStart: received - startedAt, fromStartSent: received - sentAt };
 }
 
-/** Runs `n` Correx samples and `n` baseline samples alternately (after `warmup` unrecorded pairs), so both see the same machine. */
+/** The bare journey (bench/baseline-workflow.ts): start returned → acknowledge Update → propose Update → its activity reports in. */
+async function bareJourneyOnce(stack: Stack, key: string): Promise<number> {
+  const id = `bare-journey-${run}-${key}`;
+  const handle = await stack.client.workflow.start('bareJourneyWorkflow', { taskQueue: BASELINE_TASK_QUEUE, workflowId: id });
+  const startedAt = performance.now();
+  await handle.executeUpdate('bareAcknowledge');
+  await handle.executeUpdate('barePropose', { args: [`${stack.endpoint.origin}/baseline/${encodeURIComponent(id)}`] });
+  return (await stack.endpoint.receipt(id)) - startedAt;
+}
+
+/**
+ * Runs `n` Correx samples and `n` baseline samples alternately (after `warmup` unrecorded pairs), so both
+ * see the same machine; with `gapMs`, each sample starts that long after the last one returned.
+ */
 async function interleaved<T>(
   n: number,
   warmup: number,
   label: string,
   correx: (key: string) => Promise<T>,
   baseline: (key: string) => Promise<BaselineSample>,
+  gapMs = 0,
 ): Promise<{ correx: T[]; baseline: BaselineSample[] }> {
   const out = { correx: [] as T[], baseline: [] as BaselineSample[] };
+  const gap = () => (gapMs > 0 ? sleep(gapMs) : Promise.resolve());
   for (let i = -warmup; i < n; i++) {
     const key = `${label}-${i < 0 ? `warm${-i}` : i}`;
     const c = await correx(key);
+    await gap();
     const b = await baseline(key);
+    await gap();
     if (i >= 0) {
       out.correx.push(c);
       out.baseline.push(b);
@@ -198,6 +218,26 @@ export async function triggerToEnforced(stack: Stack, n: number): Promise<Omit<S
   // the internal list's notices, the escalation's start) is done, instead of the moment the 202 arrives.
   const settled: BreakGlassSample[] = [];
   for (let i = 0; i < Math.min(n, 30); i++) settled.push(await breakGlassOnce(stack, p, `trigger-settled-${i}`, SETTLE_MS));
+  // What the interleaved figures rest on: back to back, each baseline sample starts as the last incident's
+  // correction does its own work after the apply. Here every sample starts on a quiet machine, and the bare
+  // journey (the same two Updates and one activity through Temporal alone) is measured beside them.
+  const quietJourneys: number[] = [];
+  const quiet = await interleaved(
+    Math.min(n, QUIET_SAMPLES),
+    0,
+    'trigger-quiet',
+    (key) => breakGlassOnce(stack, p, key),
+    async (key) => {
+      const bare = await baselineOnce(stack, key);
+      await sleep(QUIET_GAP_MS);
+      quietJourneys.push(await bareJourneyOnce(stack, key));
+      return bare;
+    },
+    QUIET_GAP_MS,
+  );
+  const quietCorrex = distribution(quiet.correx.map((s) => s.fromTrigger));
+  const quietBare = distribution(quiet.baseline.map((s) => s.fromStart));
+  const quietJourney = distribution(quietJourneys);
   const acknowledge = distribution(samples.correx.map((s) => s.acknowledge));
   const acknowledgeSettled = distribution(settled.map((s) => s.acknowledge));
   const bare = distribution(samples.baseline.map((s) => s.fromStart));
@@ -226,6 +266,24 @@ export async function triggerToEnforced(stack: Stack, n: number): Promise<Omit<S
       ),
     );
   }
+  const quietly = `on a quiet machine (each sample ${QUIET_GAP_MS / 1000} s after the last; ${quiet.correx.length} incidents)`;
+  for (const q of ['p50', 'p99'] as const) {
+    figures.push(
+      latencyFigure(`trigger 202 → enforcer receipt ${quietly}, against the bare baseline measured so, ${q}; diagnostic`, quietCorrex[q], quietBare[q]),
+    );
+  }
+  for (const q of ['p50', 'p99'] as const) {
+    figures.push(
+      latencyFigure(
+        `bare journey ${quietly} (start → acknowledge Update → propose Update → its activity reports in; Temporal alone), against the bare baseline, ${q}; diagnostic`,
+        quietJourney[q],
+        quietBare[q],
+      ),
+    );
+  }
+  for (const q of ['p50', 'p99'] as const) {
+    figures.push(latencyFigure(`trigger 202 → enforcer receipt ${quietly}, against the bare journey, ${q}; diagnostic`, quietCorrex[q], quietJourney[q]));
+  }
   for (const q of ['p50', 'p99'] as const) {
     figures.push(latencyFigure(`bare Update round trip (no HTTP, one no-op local activity), ${q}; diagnostic`, bareUpdate[q], bare[q]));
   }
@@ -245,6 +303,7 @@ export async function triggerToEnforced(stack: Stack, n: number): Promise<Omit<S
       ),
       `Per incident: POST /v1/incidents (202) → acknowledge by the commander → propose a break-glass shutdown (201); stage medians: trigger ${median(samples.correx.map((s) => s.trigger)).toFixed(1)} ms, acknowledge ${median(samples.correx.map((s) => s.acknowledge)).toFixed(1)} ms, propose ${median(samples.correx.map((s) => s.propose)).toFixed(1)} ms (each an HTTP round trip).`,
       `Baseline (bare workflow, one no-op activity): from start() returned p50 ${bare.p50.toFixed(1)} / p95 ${bare.p95.toFixed(1)} / p99 ${bare.p99.toFixed(1)} ms; from start() sent p50 ${bareSent.p50.toFixed(1)} / p99 ${bareSent.p99.toFixed(1)} ms.`,
+      `On a quiet machine: interleaved back to back, each bare baseline sample starts as the previous incident's correction does its own work after the apply (about half a second of verifying, recording, the consumers' notices and fallbacks, the decision authority's pages), which slows it: the bare baseline measured ${QUIET_GAP_MS / 1000} s after the last sample takes p50 ${quietBare.p50.toFixed(1)} / p99 ${quietBare.p99.toFixed(1)} ms against p50 ${bare.p50.toFixed(1)} / p99 ${bare.p99.toFixed(1)} ms back to back, and Correx's journey p50 ${quietCorrex.p50.toFixed(1)} / p99 ${quietCorrex.p99.toFixed(1)} ms (${(quietCorrex.p50 / quietBare.p50).toFixed(2)}× / ${(quietCorrex.p99 / quietBare.p99).toFixed(2)}×). The same journey through Temporal alone (two Updates and one activity, no HTTP, database or opening work) takes p50 ${quietJourney.p50.toFixed(1)} / p99 ${quietJourney.p99.toFixed(1)} ms, ${(quietJourney.p50 / quietBare.p50).toFixed(2)}× the bare baseline at p50: the target's baseline is one workflow start and one activity, the journey two human actions, each a Temporal Update of its own.`,
       `Control endpoint: ${stack.endpoint.applyRequests} apply requests, ${stack.endpoint.rejected} refused signatures.`,
       `The floor: acknowledging is a Temporal Update answered in the workflow task that accepts it, then the API's write of its record (one PostgreSQL transaction under the incident's lock); a break-glass proposal is an Update whose workflow task sends the apply (an activity task) beside starting the correction's workflow. On this server a bare Update whose handler awaits one no-op activity task takes p50 ${bareUpdateRemote.p50.toFixed(1)} / p99 ${bareUpdateRemote.p99.toFixed(1)} ms, one awaiting a local activity p50 ${bareUpdate.p50.toFixed(1)} / p99 ${bareUpdate.p99.toFixed(1)} ms (sent from the Temporal client, no HTTP). The acknowledgement sent the moment the 202 arrives takes p50 ${acknowledge.p50.toFixed(1)} / p99 ${acknowledge.p99.toFixed(1)} ms; sent ${SETTLE_MS / 1000} s later, once the opening's own work is done (the escalation's start and first page, the internal list's notices, each written to the timeline under the incident's lock), p50 ${acknowledgeSettled.p50.toFixed(1)} / p99 ${acknowledgeSettled.p99.toFixed(1)} ms: that work, sharing the 2 CPUs with the acknowledgement, is what the rest of the gap is.`,
     ],
@@ -258,6 +317,9 @@ export async function triggerToEnforced(stack: Stack, n: number): Promise<Omit<S
         bareUpdateRemote: round(bareUpdateRemote),
         acknowledge: round(acknowledge),
         acknowledgeSettled: round(acknowledgeSettled),
+        quietFromTrigger: round(quietCorrex),
+        quietBaseline: round(quietBare),
+        quietBareJourney: round(quietJourney),
       },
     },
   };
