@@ -121,15 +121,19 @@ export function transitionIdempotencyKey(t: Pick<IncidentTransition, 'state' | '
  * established and nothing later contradicts (the time it was first mitigated, the commander), and is
  * appended as `incident.transition_superseded`, so the timeline keeps the lifecycle's order and the fact.
  */
-export async function recordIncidentTransition(db: Kysely<Database>, t: IncidentTransition): Promise<void> {
+export async function recordIncidentTransition(
+  db: Kysely<Database>,
+  t: IncidentTransition,
+  /** What else the change writes, in the same transaction under the incident's lock. */
+  alongside?: (trx: Transaction<Database>) => Promise<void>,
+): Promise<void> {
   const at = t.at ?? t.order?.scheduledAt ?? new Date().toISOString();
   const idempotencyKey = transitionIdempotencyKey(t);
-  await withIncidentLock(db, t.incidentId, async (trx) => {
-    const row = await trx
-      .selectFrom('incidents')
-      .select(['state', 'state_run_id', 'state_ordinal', 'commander', 'acknowledged_at', 'mitigated_at', 'resolved_at', 'closed_at'])
-      .where('id', '=', t.incidentId)
-      .executeTakeFirst();
+  await withIncidentLock(db, t.incidentId, async (trx, row) => {
+    await record(trx, row);
+    await alongside?.(trx);
+  });
+  async function record(trx: Transaction<Database>, row: IncidentRow | undefined): Promise<void> {
     const stamp = stampFor[t.state];
     const data = { ...t.data, ...(t.commander ? { commander: t.commander } : {}) };
     if (!row || supersedes(row, t)) {
@@ -169,7 +173,7 @@ export async function recordIncidentTransition(db: Kysely<Database>, t: Incident
       data: { ...data, state: t.state, recordedWhile: row.state },
       idempotencyKey,
     });
-  });
+  }
 }
 
 /**

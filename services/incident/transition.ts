@@ -5,8 +5,8 @@ import { recordIncidentTransition, transitionIdempotencyKey, type IncidentTransi
 
 /** A state change on record; an acknowledgement also marks the incident's pages acknowledged (by whom, when). */
 export async function recordTransition(db: Kysely<Database>, t: IncidentTransition): Promise<void> {
-  await recordIncidentTransition(db, t);
-  if (t.state === 'acknowledged') await acknowledgePages(db, t.incidentId, t.actor, t.at ?? new Date().toISOString());
+  const at = t.at ?? new Date().toISOString();
+  await recordIncidentTransition(db, t, t.state === 'acknowledged' ? (trx) => acknowledgePages(trx, t.incidentId, t.actor, at) : undefined);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Instant } from '../instant.js';
 import type { InsertObject, Kysely, Transaction } from 'kysely';
-import type { Database, TimelineEventRow } from '../db/schema.js';
+import type { Database, IncidentRow, TimelineEventRow } from '../db/schema.js';
 import { jsonb } from '../db/jsonb.js';
 import { checkChain, GENESIS_HASH, timelineEventHash, type ChainCheck } from './chain.js';
 import type { TimelineEventKind } from './kinds.js';
@@ -22,11 +22,16 @@ export interface TimelineEntry {
  * incident's timeline goes through here, so they take locks in the same order (incident first) and
  * never deadlock, and concurrent appends get consecutive sequence numbers.
  */
-export async function withIncidentLock<T>(db: Kysely<Database>, incidentId: string, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+export async function withIncidentLock<T>(
+  db: Kysely<Database>,
+  incidentId: string,
+  work: (trx: Transaction<Database>, incident: IncidentRow | undefined) => Promise<T>,
+): Promise<T> {
   return db.transaction().execute(async (trx) => {
-    const locked = await trx.selectFrom('incidents').select('id').where('id', '=', incidentId).forUpdate().executeTakeFirst();
+    // The row as locked, so that work reading it needs no statement of its own under the lock.
+    const locked = await trx.selectFrom('incidents').selectAll().where('id', '=', incidentId).forUpdate().executeTakeFirst();
     if (locked) lockedIncidents.set(trx, incidentId);
-    return work(trx);
+    return work(trx, locked);
   });
 }
 

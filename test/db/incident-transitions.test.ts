@@ -3,7 +3,9 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Client } from '@temporalio/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createIncidentActivities } from '../../activities/incident.js';
+import { sql } from 'kysely';
 import { recordIncidentOpened, recordIncidentTransition, type IncidentTransition } from '../../services/incident/repository.js';
+import { recordTransition } from '../../services/incident/transition.js';
 import { listTimeline } from '../../services/timeline/repository.js';
 import { testDatabaseBackends, type TestDatabase } from '../support/database.js';
 
@@ -131,5 +133,29 @@ describe.each(testDatabaseBackends)('incident transitions recorded out of order 
     const incident = await row();
     expect(incident.state).toBe('resolved');
     expect(incident.mitigated_at?.toISOString()).toBe('2026-11-22T10:04:00.000Z');
+  });
+
+  it('writes an acknowledgement and its pages marked in one transaction: all of it or none', async () => {
+    await openIncident();
+    const acknowledged: IncidentTransition = {
+      incidentId,
+      state: 'acknowledged',
+      actor: 'jonas-berg',
+      at: '2026-11-22T10:01:00.000Z',
+      commander: 'jonas-berg',
+    };
+    // Marking the pages fails (a lost connection, a full disk): the acknowledgement must not stand half-written.
+    await sql`create function refuse_pages() returns trigger language plpgsql as $$ begin raise exception 'pages refused'; end $$`.execute(database.db);
+    await sql`create trigger refuse_pages before update on pages for each statement execute function refuse_pages()`.execute(database.db);
+    await expect(recordTransition(database.db, acknowledged)).rejects.toThrow(/pages refused/);
+    expect(await row()).toMatchObject({ state: 'triggered', commander: null, acknowledged_at: null });
+    expect((await listTimeline(database.db, incidentId)).map((e) => e.kind)).toEqual(['incident.opened']);
+
+    // Retried once the pages can be marked: recorded once.
+    await sql`drop trigger refuse_pages on pages`.execute(database.db);
+    await recordTransition(database.db, acknowledged);
+    await recordTransition(database.db, acknowledged);
+    expect(await row()).toMatchObject({ state: 'acknowledged', commander: 'jonas-berg' });
+    expect((await listTimeline(database.db, incidentId)).map((e) => e.kind)).toEqual(['incident.opened', 'incident.acknowledged']);
   });
 });
