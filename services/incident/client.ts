@@ -27,6 +27,7 @@ import { incidentWorkflowId } from '../identity.js';
 import { IncidentClass } from '../regulatory/regime.js';
 import { refusalsAsErrors } from '../temporal/updates.js';
 import { recordTransition } from './transition.js';
+import { escalationAcknowledgedSignal } from '../../workflows/escalation/messages.js';
 import type { AwarenessSetting, IncidentAction, IncidentClassification, IncidentSnapshot, IncidentStart, IncidentTrigger, TriggerArrival } from './schema.js';
 
 export interface TriggerOutcome {
@@ -170,14 +171,25 @@ export class IncidentClient {
    * first), or an activity of its own does within a minute.
    */
   async acknowledge(workflowId: string, action: AcknowledgeAction, options: { updateId?: string } = {}): Promise<IncidentSnapshot> {
-    const { transition, ...snapshot } = await refusalsAsErrors(
+    const { transition, stopEscalation, ...snapshot } = await refusalsAsErrors(
       this.client.workflow.getHandle(workflowId).executeUpdate(acknowledgeUpdate, {
-        args: [this.db ? { ...action, recordsItself: true } : action],
+        args: [this.db ? { ...action, recordsItself: true, stopsEscalation: true } : action],
         ...(options.updateId ? { updateId: options.updateId } : {}),
       }),
     );
-    // A worker from before `recordsItself` recorded it before answering, and sends none.
-    if (transition && this.db) await recordTransition(this.db, transition);
+    await Promise.all([
+      // A worker from before `recordsItself` recorded it before answering, and sends none.
+      transition && this.db ? recordTransition(this.db, transition) : undefined,
+      // An escalation that has ended (exhausted, or stopped by this same acknowledgement sent again) has
+      // nobody left to page; any other failure is covered by the incident, which signals it too once
+      // its next record confirms this one.
+      stopEscalation
+        ? this.client.workflow
+            .getHandle(stopEscalation)
+            .signal(escalationAcknowledgedSignal, { actor: action.actor })
+            .catch(() => {})
+        : undefined,
+    ]);
     return snapshot;
   }
 

@@ -13,6 +13,20 @@ async function scheduled(stack: ReturnType<typeof useIncidentStack>, workflowId:
   return (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType!.name!] : []));
 }
 
+/** The signals an incident's history sent to other workflows, with the event each came after. */
+async function signalsSent(stack: ReturnType<typeof useIncidentStack>, workflowId: string): Promise<{ signal: string; afterUpdates: string[] }[]> {
+  const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
+  const updates: string[] = [];
+  const sent: { signal: string; afterUpdates: string[] }[] = [];
+  for (const e of history.events ?? []) {
+    const accepted = e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name;
+    if (accepted) updates.push(accepted);
+    const signal = e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName;
+    if (signal) sent.push({ signal, afterUpdates: [...updates] });
+  }
+  return sent;
+}
+
 // The acknowledgement is answered once the incident has accepted it; the API writes its record (the row,
 // `incident.acknowledged`, the pages marked) before answering, and the incident confirms that record
 // with its next one (writing it if the API died in between) instead of writing it again beside the
@@ -56,6 +70,10 @@ describe('POST /v1/incidents/:id/acknowledge', () => {
     expect(pages.map((p) => p.acknowledged_by)).toEqual(pages.map(() => 'jonas-berg'));
     // The incident recorded only its opening and its notices so far: no activity of its own for the acknowledgement.
     expect(await scheduled(stack, workflowId)).toEqual(['openIncident', 'sendNotices']);
+    // The API stopped the escalation itself: it pages nobody more, and the incident sent it nothing yet.
+    const escalation = stack.client.workflow.getHandle(`${workflowId}/escalation/${incidentId}`);
+    expect(await escalation.result()).toMatchObject({ acknowledgedBy: 'jonas-berg' });
+    expect(await signalsSent(stack, workflowId)).toEqual([]);
 
     // The next record (mitigating) confirms it; nothing is appended twice.
     expect((await stack.api.call('POST', `/v1/incidents/${incidentId}/corrections`, { token: jonas, body: proposal })).status).toBe(201);
@@ -66,17 +84,26 @@ describe('POST /v1/incidents/:id/acknowledge', () => {
     expect(kinds.some((k) => k.startsWith('incident.transition_superseded'))).toBe(false);
     expect((await scheduled(stack, workflowId)).filter((a) => a === 'confirmIncidentTransitions')).toEqual([]);
     expect((await verifyStoredChain(stack.db, incidentId)).ok).toBe(true);
+    // The record that confirmed the acknowledgement's also sent the incident's own stop, after the proposal.
+    await eventually(async () => ((await signalsSent(stack, workflowId)).some((s) => s.signal === 'escalationAcknowledged') ? true : undefined));
+    expect((await signalsSent(stack, workflowId)).find((s) => s.signal === 'escalationAcknowledged')).toEqual({
+      signal: 'escalationAcknowledged',
+      afterUpdates: ['trigger', 'acknowledge', 'proposeCorrection'],
+    });
   });
 
   it('loses nothing when the caller dies between the answer and its write: the next record writes it', async () => {
     const jonas = await stack.api.token('jonas-berg', ['responder']);
     const { incidentId, workflowId } = await open(jonas, 'acknowledge-caller-died');
-    // An API process that sent the acknowledgement and died before writing it.
+    // An API process that sent the acknowledgement and died before writing it or stopping the escalation.
     const answer = await stack.client.workflow
       .getHandle(workflowId)
-      .executeUpdate(acknowledgeUpdate, { args: [{ actor: 'jonas-berg', at: new Date().toISOString(), recordsItself: true }] });
+      .executeUpdate(acknowledgeUpdate, { args: [{ actor: 'jonas-berg', at: new Date().toISOString(), recordsItself: true, stopsEscalation: true }] });
     expect(answer.transition).toMatchObject({ incidentId, state: 'acknowledged', actor: 'jonas-berg', commander: 'jonas-berg' });
+    const escalationId = `${workflowId}/escalation/${incidentId}`;
+    expect(answer.stopEscalation).toBe(escalationId);
     expect(await timeline(incidentId)).not.toContain('incident.acknowledged jonas-berg');
+    expect((await stack.client.workflow.getHandle(escalationId).describe()).status.name).toBe('RUNNING');
 
     expect((await stack.api.call('POST', `/v1/incidents/${incidentId}/corrections`, { token: jonas, body: proposal })).status).toBe(201);
     await eventually(async () => ((await timeline(incidentId)).includes('incident.mitigating jonas-berg') ? true : undefined));
@@ -89,6 +116,8 @@ describe('POST /v1/incidents/:id/acknowledge', () => {
     const pages = await stack.db.selectFrom('pages').select('acknowledged_by').where('incident_id', '=', incidentId).execute();
     expect(pages.map((p) => p.acknowledged_by)).toEqual(pages.map(() => 'jonas-berg'));
     expect((await verifyStoredChain(stack.db, incidentId)).ok).toBe(true);
+    // ...and the incident stopped the escalation the caller never signalled.
+    expect(await stack.client.workflow.getHandle(escalationId).result()).toMatchObject({ acknowledgedBy: 'jonas-berg' });
   });
 });
 

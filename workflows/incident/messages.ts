@@ -22,9 +22,18 @@ export const triggerUpdate = defineUpdate<IncidentSnapshot, [TriggerArrival]>('t
  * answers the person, so the incident answers once it has accepted it, instead of once its own activity
  * has written it; the incident confirms the record later (writing it if the caller died first).
  */
-export type AcknowledgeAction = IncidentAction & { via?: ChatVia; recordsItself?: boolean };
-/** The incident once acknowledged; `transition` is the record to write when the action said `recordsItself`. */
-export type AcknowledgeAnswer = IncidentSnapshot & { transition?: IncidentTransition };
+export type AcknowledgeAction = IncidentAction & {
+  via?: ChatVia;
+  recordsItself?: boolean;
+  /** With `recordsItself`: the caller can signal the escalation itself (see AcknowledgeAnswer's `stopEscalation`). */
+  stopsEscalation?: boolean;
+};
+/**
+ * The incident once acknowledged; `transition` is the record to write when the action said `recordsItself`;
+ * `stopEscalation`, the escalation workflow the caller is to send `escalationAcknowledged` (the incident
+ * sends it too, once its next record confirms the caller's).
+ */
+export type AcknowledgeAnswer = IncidentSnapshot & { transition?: IncidentTransition; stopEscalation?: string };
 export const acknowledgeUpdate = defineUpdate<AcknowledgeAnswer, [AcknowledgeAction]>('acknowledge');
 export const resolveUpdate = defineUpdate<IncidentSnapshot, [IncidentAction]>('resolve');
 export const closeUpdate = defineUpdate<IncidentSnapshot, [IncidentAction]>('close');

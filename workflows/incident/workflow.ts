@@ -5,6 +5,7 @@ import {
   condition,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -411,7 +412,12 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
       // Recording the acknowledgement, telling the clocks who leads and stopping the pages do not depend on
       // one another: the commander waits for the slowest of them, not for their sum.
       if (answerAtOnce) {
-        void stopPagingBy(action.actor);
+        // A caller that writes the record also stops an escalation already running, beside writing it: the
+        // incident's signal (and the workflow task its delivery brings) no longer stands before the
+        // person's next action. The incident signals too once its next record confirms the caller's, in
+        // case the caller died first. Runs from before, and escalations still starting, are signalled here.
+        const callerStops = action.recordsItself === true && action.stopsEscalation === true && escalation !== undefined && patched('caller-stops-escalation');
+        if (!callerStops) void stopPagingBy(action.actor);
         void shareContext();
         // The caller writes the same record before answering the person: the answer need not wait for
         // this one's activity task and the workflow task that sees it done.
@@ -420,8 +426,9 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
           index();
           const written = record(acknowledged);
           writtenByCaller.push(written);
-          recordsUnderway.push(confirmWrittenByCaller(written));
-          return { ...snapshot, transition: written };
+          const confirmed = confirmWrittenByCaller(written);
+          recordsUnderway.push(callerStops ? confirmed.then(() => stopPagingBy(action.actor)) : confirmed);
+          return { ...snapshot, transition: written, ...(callerStops ? { stopEscalation: escalation!.workflowId } : {}) };
         }
         await transition(acknowledged);
       } else if (isPatched('acknowledge-in-parallel')) await Promise.all([transition(acknowledged), shareContext(), stopPaging()]);
