@@ -168,7 +168,8 @@ export class IncidentClient {
    * incident row, `incident.acknowledged`, the pages marked acknowledged), which is written here before
    * this returns: whoever reads the incident next sees it, and no activity task or second workflow task
    * stands before the answer. The incident's next record confirms it (writes it if this process died
-   * first), or an activity of its own does within a minute.
+   * first), or an activity of its own does within a minute. The escalation's pages are stopped from here
+   * too, beside the write, when the incident names the escalation; it confirms that with a signal of its own.
    */
   async acknowledge(workflowId: string, action: AcknowledgeAction, options: { updateId?: string } = {}): Promise<IncidentSnapshot> {
     const { transition, stopEscalation, ...snapshot } = await refusalsAsErrors(
