@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon';
 import { z } from 'zod';
+import { RunbookId as ScheduleId } from '../runbook/id.js';
 import { ApiClient, idArgument, parseInput, type ConnectionOptions } from './api.js';
 import { fields, print, printJson, table, truncate } from './output.js';
 
@@ -42,7 +43,6 @@ interface ScheduleDetail extends ScheduleSummary {
   overrides: OverrideView[];
 }
 
-const ScheduleId = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be a schedule id (lowercase letters, digits and dashes)');
 const Instant = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time with an offset, e.g. 2026-12-24T18:00:00+01:00' });
 
 function scheduleArgument(value: string, name = '<id>'): string {

@@ -45,6 +45,12 @@ export const ProblemBody = z.object({
     .describe('Each failing field of a 400'),
 });
 
+/**
+ * The longest path segment the server takes: a longer one is answered 414 before any route sees it
+ * (Fastify's `maxParamLength`). Every path parameter says so in the document, whatever its own schema.
+ */
+export const maxPathSegment = 100;
+
 const errorTitles: Record<number, string> = {
   400: 'The request is invalid: `errors` names each failing field',
   401: 'No token, or one that is unknown, revoked or expired',
@@ -111,6 +117,8 @@ export class ApiContract {
         const route = this.routes.get(`${method} ${path}`);
         if (!route || typeof operation !== 'object' || !operation.responses) continue;
         forEachRequestSchema(operation, refuseNul);
+        for (const parameter of (operation.parameters ?? []) as OpenAPIV3_1.ParameterObject[])
+          if (parameter.in === 'path') forEachSchema(parameter.schema, boundPathSegment);
         // The swagger plugin marks every body required; these routes act the same without one.
         if (route.bodyOptional && operation.requestBody && 'content' in operation.requestBody) operation.requestBody.required = false;
         for (const status of errorStatuses(route)) {
@@ -151,19 +159,25 @@ function refuseNul(schema: Record<string, unknown>): void {
     schema.pattern = '^[^\\u0000]*$';
 }
 
+function boundPathSegment(schema: Record<string, unknown>): void {
+  if (schema.type === 'string' && schema.format !== 'uuid' && !(typeof schema.maxLength === 'number' && schema.maxLength <= maxPathSegment))
+    schema.maxLength = maxPathSegment;
+}
+
+function forEachSchema(node: unknown, visit: (schema: Record<string, unknown>) => void): void {
+  if (Array.isArray(node)) return node.forEach((inner) => forEachSchema(inner, visit));
+  if (node === null || typeof node !== 'object') return;
+  const schema = node as Record<string, unknown>;
+  visit(schema);
+  for (const key of ['items', 'additionalProperties', 'not', 'contains', 'propertyNames', 'anyOf', 'oneOf', 'allOf', 'prefixItems'])
+    forEachSchema(schema[key], visit);
+  if (schema.properties && typeof schema.properties === 'object') forEachSchema(Object.values(schema.properties), visit);
+}
+
 function forEachRequestSchema(operation: OpenAPIV3_1.OperationObject, visit: (schema: Record<string, unknown>) => void): void {
-  const walk = (node: unknown): void => {
-    if (Array.isArray(node)) return node.forEach(walk);
-    if (node === null || typeof node !== 'object') return;
-    const schema = node as Record<string, unknown>;
-    visit(schema);
-    for (const key of ['items', 'additionalProperties', 'not', 'contains', 'propertyNames']) walk(schema[key]);
-    for (const key of ['anyOf', 'oneOf', 'allOf', 'prefixItems']) walk(schema[key]);
-    if (schema.properties && typeof schema.properties === 'object') Object.values(schema.properties).forEach(walk);
-  };
-  for (const parameter of operation.parameters ?? []) walk((parameter as OpenAPIV3_1.ParameterObject).schema);
+  for (const parameter of operation.parameters ?? []) forEachSchema((parameter as OpenAPIV3_1.ParameterObject).schema, visit);
   const body = operation.requestBody as OpenAPIV3_1.RequestBodyObject | undefined;
-  for (const media of Object.values(body?.content ?? {})) walk(media.schema);
+  for (const media of Object.values(body?.content ?? {})) forEachSchema(media.schema, visit);
 }
 
 function errorStatuses(route: RouteContract): number[] {

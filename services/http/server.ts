@@ -33,7 +33,7 @@ import { registerGatewayRoutes } from '../correction/gateways.js';
 import { LivePolicy } from '../correction/live-policy.js';
 import { RateLimitCounter, dropPastWindows } from '../correction/rate-limit.js';
 import { NotFound, NotRecordedYet, type CorrexApp, type RouteDependencies } from './app.js';
-import { ApiContract, contractSerializer } from './contract.js';
+import { ApiContract, contractSerializer, maxPathSegment } from './contract.js';
 import { HealthReport, Liveness, Readiness } from './health.js';
 import { sendProblem, type Problem } from './problem.js';
 
@@ -101,6 +101,7 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
   const app = Fastify({
     logger: { level: deps.logLevel ?? 'warn' },
     bodyLimit: 1024 * 1024,
+    maxParamLength: maxPathSegment,
     ...(deps.trustProxy === undefined
       ? {}
       : { trustProxy: typeof deps.trustProxy === 'number' ? (_address: string, hop: number) => hop < (deps.trustProxy as number) : deps.trustProxy }),

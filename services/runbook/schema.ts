@@ -6,11 +6,11 @@ import { SystemId } from '../incident/schema.js';
 import { Regime, RegulatoryClock, RiskCategory, ValueChainRole } from '../regulatory/regime.js';
 import { ContactMethod } from '../channel/kinds.js';
 import { Schedule } from '../schedule/schema.js';
+import { RunbookId as Id } from './id.js';
 
 // The runbook is the preparation stage as data: per AI system, who may do what, how fast, and who
 // must be told. These schemas are the single source of its types and of runbook.schema.json.
 
-const Id = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lowercase letters, digits and dashes');
 const SeverityId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be a severity name such as SEV2');
 const Email = z.email('must be an email address');
 

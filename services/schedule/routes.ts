@@ -18,8 +18,8 @@ import {
   type StoredOverride,
 } from './repository.js';
 import { LocalDateTime, LocalTime, TimeZone, weekdays } from './schema.js';
+import { RunbookId as Id } from '../runbook/id.js';
 
-const Id = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lowercase letters, digits and dashes');
 const dayMs = 86_400_000;
 /** How far ahead a schedule's page lists shifts and gaps. */
 export const upcomingDays = 14;
@@ -322,7 +322,8 @@ export function scheduleRoutes(app: CorrexApp, deps: ScheduleRouteDependencies):
       tags,
       operationId: 'getCalendarFeed',
       summary: `A calendar feed (RFC 5545) made with createScheduleFeed or createPersonFeed: shifts over the next ${feedWeeks} weeks; the secret in the path is the only credential`,
-      params: z.strictObject({ secret: z.string().regex(/^cal_[A-Za-z0-9_-]{20,100}$/, 'is not a feed this server made') }),
+      // At most 100 characters in all: a longer path segment is refused with 414 before the route sees it.
+      params: z.strictObject({ secret: z.string().regex(/^cal_[A-Za-z0-9_-]{20,96}$/, 'is not a feed this server made') }),
       response: { 200: { description: 'An iCalendar document', content: { 'text/calendar': { schema: z.string() } } } },
     },
     handler: async (request, reply) => {

@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { IANAZone } from 'luxon';
 import { DurationText } from '../duration.js';
+import { RunbookId as Id } from '../runbook/id.js';
 
 // An on-call schedule as the runbook declares it. Overrides are not here: they are made while
 // running (API, CLI, console) and kept in PostgreSQL (services/schedule/repository.ts).
-
-const Id = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lowercase letters, digits and dashes');
 
 export const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 export type Weekday = (typeof weekdays)[number];

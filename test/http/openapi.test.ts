@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { OpenAPIV3_1 } from 'openapi-types';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { maxPathSegment } from '../../services/http/contract.js';
 import { apiDocument, apiTypes } from '../../services/http/document.js';
 import { projectRoot } from '../../services/project-root.js';
 
@@ -82,6 +83,28 @@ describe('the OpenAPI contract', () => {
     expect(new RegExp(title.pattern!).test('x\u0000y')).toBe(false);
     // A string with its own pattern keeps it: the pattern already excludes NUL.
     expect((body.properties!.systemId as OpenAPIV3_1.SchemaObject).pattern).toBe('^[a-z0-9][a-z0-9-]{0,62}$');
+  });
+
+  it('bounds every path parameter to the longest path segment the server takes, so no valid request is refused 414', () => {
+    const unbounded: string[] = [];
+    const lengthOf = (schema: OpenAPIV3_1.SchemaObject): number | undefined =>
+      schema.anyOf
+        ? Math.max(...schema.anyOf.map((branch) => lengthOf(branch as OpenAPIV3_1.SchemaObject) ?? Infinity))
+        : schema.format === 'uuid'
+          ? 36
+          : schema.maxLength;
+    for (const op of operations)
+      for (const parameter of (op.parameters ?? []) as OpenAPIV3_1.ParameterObject[]) {
+        if (parameter.in !== 'path') continue;
+        const length = lengthOf(parameter.schema as OpenAPIV3_1.SchemaObject);
+        if (length === undefined || length > maxPathSegment) unbounded.push(`${op.method} ${op.path} ${parameter.name}: ${length}`);
+      }
+    expect(unbounded).toEqual([]);
+    // The calendar secret is the one with a prefix: its own pattern fits the bound as well.
+    const feed = operations.find((op) => op.operationId === 'getCalendarFeed')!;
+    const secret = ((feed.parameters ?? []) as OpenAPIV3_1.ParameterObject[]).find((p) => p.name === 'secret')!.schema as OpenAPIV3_1.SchemaObject;
+    expect(new RegExp(secret.pattern!).test(`cal_${'a'.repeat(maxPathSegment - 4)}`)).toBe(true);
+    expect(new RegExp(secret.pattern!).test(`cal_${'a'.repeat(maxPathSegment - 3)}`)).toBe(false);
   });
 
   it('links each created resource to the operations that act on it, with parameters those operations take', () => {
