@@ -46,7 +46,7 @@ export const ProblemBody = z.object({
 });
 
 /**
- * The longest path segment the server takes: a longer one is answered 414 before any route sees it
+ * The longest path segment the server takes: a longer one is answered 400 before any route sees it
  * (Fastify's `maxParamLength`). Every path parameter says so in the document, whatever its own schema.
  */
 export const maxPathSegment = 100;

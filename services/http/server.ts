@@ -105,13 +105,18 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
     ...(deps.trustProxy === undefined
       ? {}
       : { trustProxy: typeof deps.trustProxy === 'number' ? (_address: string, hop: number) => hop < (deps.trustProxy as number) : deps.trustProxy }),
-    // A malformed URL (`%ZZ`) or an over-long path segment never reaches a route: answer it as every other error.
+    // A malformed URL (`%ZZ`) or an over-long path segment never reaches a route: answer it as every other
+    // invalid request. An over-long segment is a 400, not a 414: the document bounds each path parameter
+    // to maxPathSegment, so it is a parameter that breaks its schema, as a client reading the schema expects.
     frameworkErrors: (error, _request, reply) => {
-      const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
+      const overLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
       sendProblem(reply, {
-        title: status === 414 ? 'URI too long' : 'Bad request',
-        status,
-        detail: error.code === 'FST_ERR_BAD_URL' ? 'the URL is not valid (a malformed %-escape?)' : 'a path segment is longer than any id Correx uses',
+        title: overLong ? 'Invalid request' : 'Bad request',
+        status: 400,
+        detail: overLong
+          ? `a path segment is longer than ${maxPathSegment} characters, longer than any id Correx uses`
+          : 'the URL is not valid (a malformed %-escape?)',
+        ...(overLong ? { errors: [{ path: 'params', message: `must be at most ${maxPathSegment} characters` }] } : {}),
       });
     },
     // Errors Node's HTTP parser meets before Fastify sees a request (headers or URL too large, bad framing).

@@ -172,7 +172,7 @@ describe('the edge refuses text PostgreSQL cannot store, naming the field, and l
   it('answers malformed and over-long URLs, over-large headers and unsupported methods with problem+json', async () => {
     const cases: [string, string, number][] = [
       ['GET', '/v1/incidents/%ZZ', 400],
-      ['GET', `/v1/incidents/${'a'.repeat(101)}`, 414],
+      ['GET', `/v1/incidents/${'a'.repeat(101)}`, 400],
       ['GET', `/v1/incidents/${'a'.repeat(100_000)}`, 431],
       ['TRACE', '/v1/incidents', 405],
       ['DELETE', '/v1/incidents', 405],
@@ -187,6 +187,12 @@ describe('the edge refuses text PostgreSQL cannot store, naming the field, and l
       expect(JSON.parse(response.body)).toMatchObject({ status, title: expect.any(String), detail: expect.any(String) });
     }
     expect((await raw('TRACE', '/v1/incidents', { token: responder })).headers.allow).toBe('GET, HEAD, POST');
+    // Over-long path segments are invalid parameters, as the document's maxLength on every path parameter says.
+    for (const path of [`/v1/calendar/cal_${'a'.repeat(97)}.ics`, `/v1/schedules/${'a'.repeat(101)}/on-call`]) {
+      const response = await raw('GET', path, { token: responder });
+      expect(response.status, path).toBe(400);
+      expect(JSON.parse(response.body).errors).toEqual([{ path: 'params', message: 'must be at most 100 characters' }]);
+    }
   });
 
   it('refuses a JSON body that is not valid UTF-8 instead of storing U+FFFD', async () => {
