@@ -101,7 +101,7 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
   const app = Fastify({
     logger: { level: deps.logLevel ?? 'warn' },
     bodyLimit: 1024 * 1024,
-    maxParamLength: maxPathSegment,
+    routerOptions: { maxParamLength: maxPathSegment },
     ...(deps.trustProxy === undefined
       ? {}
       : { trustProxy: typeof deps.trustProxy === 'number' ? (_address: string, hop: number) => hop < (deps.trustProxy as number) : deps.trustProxy }),
