@@ -7,7 +7,7 @@
 // CPU each process spent per incident, and with `--history` the median, p90 and slowest incidents'
 // timelines: every event of the incident's and its escalation's histories beside the HTTP calls.
 // Not a benchmark: no baseline, no targets; docs/benchmarks.md says what it has shown.
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import proto from '@temporalio/proto';
@@ -31,7 +31,6 @@ interface Sample {
 
 /** CPU milliseconds each of the stack's processes has used so far, by what its command line says it is. */
 async function cpuByProcess(): Promise<Record<string, number>> {
-  const { readdir } = await import('node:fs/promises');
   const tickMs = 10;
   const used: Record<string, number> = {};
   for (const pid of await readdir('/proc')) {

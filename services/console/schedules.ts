@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DateTime } from 'luxon';
 import { z } from 'zod';
+import { RunbookId } from '../runbook/id.js';
 import { readers } from '../access/roles.js';
 import { ActionRefused, InvalidInput } from '../errors.js';
 import { escapeHtml as e } from '../html.js';
@@ -23,7 +24,7 @@ type Detail = Awaited<ReturnType<typeof scheduleDetail>>;
 type ShiftView = Detail['upcoming'][number];
 
 const writers = ['responder', 'admin'] as const;
-const ScheduleParams = z.object({ id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'is not a schedule id') });
+const ScheduleParams = z.object({ id: RunbookId });
 const OverrideParams = ScheduleParams.extend({ overrideId: z.uuid('is not an override id') });
 /** `datetime-local` inputs: a wall-clock time, read in the schedule's zone. */
 const LocalInput = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/, 'give a date and time');

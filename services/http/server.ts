@@ -9,6 +9,7 @@ import { authenticate } from '../access/repository.js';
 import { allows, type Access } from '../access/roles.js';
 import { accessRoutes } from '../access/routes.js';
 import { consoleRoutes, type ConsoleOptions } from '../console/routes.js';
+import { messagePage } from '../console/pages.js';
 import { correctionRoutes } from '../correction/routes.js';
 import { databaseReachable, databaseUnavailable } from '../db/connect.js';
 import { drillRoutes } from '../drill/routes.js';
@@ -108,8 +109,22 @@ export async function buildHttpService(deps: HttpServiceDependencies): Promise<C
     // A malformed URL (`%ZZ`) or an over-long path segment never reaches a route: answer it as every other
     // invalid request. An over-long segment is a 400, not a 414: the document bounds each path parameter
     // to maxPathSegment, so it is a parameter that breaks its schema, as a client reading the schema expects.
-    frameworkErrors: (error, _request, reply) => {
+    frameworkErrors: (error, request, reply) => {
       const overLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      // A person following a mangled console link gets the console's page, not JSON.
+      if (request.url.startsWith('/console')) {
+        (reply as FastifyReply)
+          .code(400)
+          .type('text/html; charset=utf-8')
+          .send(
+            messagePage({
+              title: 'Invalid link',
+              message: overLong ? 'This link has a part longer than any id Correx uses: it was cut or joined by mistake.' : 'This link is not a valid address.',
+              back: '/console',
+            }),
+          );
+        return;
+      }
       sendProblem(reply, {
         title: overLong ? 'Invalid request' : 'Bad request',
         status: 400,

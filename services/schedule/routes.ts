@@ -322,7 +322,7 @@ export function scheduleRoutes(app: CorrexApp, deps: ScheduleRouteDependencies):
       tags,
       operationId: 'getCalendarFeed',
       summary: `A calendar feed (RFC 5545) made with createScheduleFeed or createPersonFeed: shifts over the next ${feedWeeks} weeks; the secret in the path is the only credential`,
-      // At most 100 characters in all: a longer path segment is refused before the route sees it.
+      // At most maxPathSegment (100) characters in all: a longer path segment is refused before the route sees it.
       params: z.strictObject({ secret: z.string().regex(/^cal_[A-Za-z0-9_-]{20,96}$/, 'is not a feed this server made') }),
       response: { 200: { description: 'An iCalendar document', content: { 'text/calendar': { schema: z.string() } } } },
     },

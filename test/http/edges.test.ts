@@ -193,6 +193,11 @@ describe('the edge refuses text PostgreSQL cannot store, naming the field, and l
       expect(response.status, path).toBe(400);
       expect(JSON.parse(response.body).errors).toEqual([{ path: 'params', message: 'must be at most 100 characters' }]);
     }
+    // The console's links are followed by people: a mangled one gets the console's page, not JSON.
+    const consolePage = await raw('GET', `/console/schedules/${'a'.repeat(101)}`, {});
+    expect(consolePage.status).toBe(400);
+    expect(consolePage.headers['content-type']).toMatch(/^text\/html/);
+    expect(consolePage.body).toContain('Invalid link');
   });
 
   it('refuses a JSON body that is not valid UTF-8 instead of storing U+FFFD', async () => {
