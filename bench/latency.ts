@@ -461,7 +461,7 @@ export async function scale(
     notes: [
       `Opened ${options.incidents} SEV3 incidents in ${openSeconds.toFixed(1)} s (${(options.incidents / openSeconds).toFixed(1)}/s through the API, ${options.concurrency} at a time); the worker settled ${settledAfter.toFixed(1)} s later.`,
       `Open incidents in the database when measured: ${open} (earlier sections' incidents stay open too, but were started by the previous worker process and are not in this one's cache until something happens to them). Running workflow executions on the server: ${running ?? 'not counted'}.`,
-      `Worker peak resident memory (VmHWM) at the end: ${mb(after?.peakKb).toFixed(0)} MB. Growth idle → loaded: ${(mb(loaded?.rssKb) - mb(idle?.rssKb)).toFixed(0)} MB, about ${(((loaded?.rssKb ?? Number.NaN) - (idle?.rssKb ?? Number.NaN)) / options.incidents).toFixed(0)} kB per open incident (each an incident and an escalation workflow).`,
+      `Worker peak resident memory (VmHWM) at the end: ${mb(after?.peakKb).toFixed(0)} MB. Growth idle → loaded: ${(mb(loaded?.rssKb) - mb(idle?.rssKb)).toFixed(0)} MB, about ${(((loaded?.rssKb ?? Number.NaN) - (idle?.rssKb ?? Number.NaN)) / options.incidents).toFixed(0)} kB per open incident (each an incident workflow, its escalation running inside it).`,
       `Bare baseline alternately in the same window: p50 ${bare.p50.toFixed(1)} / p99 ${bare.p99.toFixed(1)} ms${options.unloadedP99 !== undefined ? `; Correx's p99 without the open incidents (trigger section): ${options.unloadedP99.toFixed(1)} ms` : ''}.`,
       `p99 of ${options.samples} samples is close to their maximum; read it as such.`,
     ],

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { correctionKinds } from '../correction/kinds.js';
 import { correctionStates } from '../correction/states.js';
 import { Instant, InstantInput } from '../instant.js';
+import { escalationStates } from '../escalation/states.js';
 import { incidentStates } from './states.js';
 
 export { incidentStates };
@@ -94,6 +95,14 @@ export const IncidentSnapshot = z.strictObject({
     .optional()
     .describe('When the organisation became aware, set earlier than the opening by this person for this reason: clocks that run from awareness run from it'),
   reviewWorkflowId: z.string().optional().describe('The after-action review, once the incident has been resolved'),
+  escalation: z
+    .strictObject({
+      state: z.enum(escalationStates),
+      stoppedBy: z.string().optional().describe('Who stopped the pages: whoever acknowledged, or system:monitor when its source did'),
+      pagesSent: z.number().int().describe('Pages sent by the escalation so far (hand-off briefings not counted)'),
+    })
+    .optional()
+    .describe('Whether the escalation still pages; absent when the runbook pages nobody, and for incidents opened before 2026-12-04'),
 });
 export type IncidentSnapshot = z.infer<typeof IncidentSnapshot>;
 

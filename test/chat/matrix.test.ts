@@ -6,6 +6,7 @@ import { directRoomKey, ensureRoom, roomTagType } from '../../services/channel/m
 import { incidentRoomKey } from '../../services/chat/rooms.js';
 import { chatLockKey } from '../../services/chat/service.js';
 import { listTimeline } from '../../services/timeline/repository.js';
+import { incidentStateQuery } from '../../workflows/incident/messages.js';
 import { eventually } from '../support/database.js';
 import { projectRoot } from '../support/environment.js';
 import { useMatrixStack } from './stack.js';
@@ -50,9 +51,10 @@ describe('paging through Matrix', () => {
     const row = await stack.database.db.selectFrom('incidents').select(['state', 'commander']).where('id', '=', incident.id).executeTakeFirstOrThrow();
     expect(row).toMatchObject({ state: 'acknowledged', commander: 'ada' });
     await messagesUntil(ada, roomId, (body) => body.startsWith('Acknowledged by ada'));
-    // Paging stops: the escalation ends.
-    const escalation = stack.worker.client.workflow.getHandle(`${incident.workflowId}/escalation/${incident.id}`);
-    await eventually(async () => ((await escalation.describe()).status.name === 'COMPLETED' ? true : undefined));
+    // Paging stops, stopped by her acknowledgement.
+    const escalation = async () => (await stack.worker.client.workflow.getHandle(incident.workflowId).query(incidentStateQuery)).escalation;
+    await eventually(async () => ((await escalation())?.state === 'stopped' ? true : undefined));
+    expect(await escalation()).toMatchObject({ state: 'stopped', stoppedBy: 'ada' });
     // The command is on record once; a second !ack is refused by the workflow (already acknowledged), not acted on twice.
     expect(await stack.database.db.selectFrom('chat_commands').select(['outcome', 'person']).where('event_id', '=', ack).executeTakeFirstOrThrow()).toEqual({
       outcome: 'done',

@@ -100,8 +100,7 @@ describe('paged by an alert: from the mail to an acknowledgement', () => {
     await page.screenshot({ path: path.join(screenshots, 'after-acknowledge-390.png'), fullPage: true });
 
     // Paging stopped, by her.
-    const escalation = stack.client.workflow.getHandle(`${incident.workflow_id}/escalation/${incident.id}`);
-    expect(await escalation.result()).toMatchObject({ acknowledgedBy: 'amara-okafor' });
+    expect((await stack.clients.incidents.state(incident.workflow_id)).escalation).toMatchObject({ state: 'stopped', stoppedBy: 'amara-okafor' });
 
     // Jonas runs the command from his mail, as written, and is told who has command.
     const command = /Or in a terminal: (.+)/.exec(mails.jonas.text)![1]!.trim().split(/\s+/).slice(1);

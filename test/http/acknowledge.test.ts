@@ -68,12 +68,14 @@ describe('POST /v1/incidents/:id/acknowledge', () => {
     expect((events.body.items as { kind: string; actor: string }[]).map((e) => `${e.kind} ${e.actor}`)).toContain('incident.acknowledged jonas-berg');
     const pages = await stack.db.selectFrom('pages').select('acknowledged_by').where('incident_id', '=', incidentId).execute();
     expect(pages.map((p) => p.acknowledged_by)).toEqual(pages.map(() => 'jonas-berg'));
-    // The incident recorded only its opening and its notices so far: no activity of its own for the acknowledgement.
-    expect(await scheduled(stack, workflowId)).toEqual(['openIncident', 'sendNotices']);
-    // The API stopped the escalation itself: it pages nobody more, and the incident sent it nothing yet.
-    const escalation = stack.client.workflow.getHandle(`${workflowId}/escalation/${incidentId}`);
-    expect(await escalation.result()).toMatchObject({ acknowledgedBy: 'jonas-berg' });
-    expect(await signalsSent(stack, workflowId)).toEqual([]);
+    // The incident recorded only its opening, its notices and its first level's pages so far: no activity
+    // of its own for the acknowledgement.
+    expect(await scheduled(stack, workflowId)).toEqual(['openIncident', 'sendNotices', 'sendPage', 'sendPage']);
+    // The escalation runs in the incident, which stopped it in the acknowledgement's own handler: no
+    // escalation workflow, no signal to one.
+    expect(acknowledged.body.escalation).toMatchObject({ state: 'stopped', stoppedBy: 'jonas-berg' });
+    expect(acknowledged.body).not.toHaveProperty('stopEscalation');
+    await expect(stack.client.workflow.getHandle(`${workflowId}/escalation/${incidentId}`).describe()).rejects.toThrow(/not found/i);
 
     // The next record (mitigating) confirms it; nothing is appended twice.
     expect((await stack.api.call('POST', `/v1/incidents/${incidentId}/corrections`, { token: jonas, body: proposal })).status).toBe(201);
@@ -84,12 +86,9 @@ describe('POST /v1/incidents/:id/acknowledge', () => {
     expect(kinds.some((k) => k.startsWith('incident.transition_superseded'))).toBe(false);
     expect((await scheduled(stack, workflowId)).filter((a) => a === 'confirmIncidentTransitions')).toEqual([]);
     expect((await verifyStoredChain(stack.db, incidentId)).ok).toBe(true);
-    // The record that confirmed the acknowledgement's also sent the incident's own stop, after the proposal.
-    await eventually(async () => ((await signalsSent(stack, workflowId)).some((s) => s.signal === 'escalationAcknowledged') ? true : undefined));
-    expect((await signalsSent(stack, workflowId)).find((s) => s.signal === 'escalationAcknowledged')).toEqual({
-      signal: 'escalationAcknowledged',
-      afterUpdates: ['trigger', 'acknowledge', 'proposeCorrection'],
-    });
+    // Nothing else was told to stop paging, before the proposal or after it.
+    expect((await signalsSent(stack, workflowId)).filter((s) => s.signal === 'escalationAcknowledged')).toEqual([]);
+    expect((await scheduled(stack, workflowId)).filter((a) => a === 'sendPage')).toHaveLength(2);
   });
 
   it('loses nothing when the caller dies between the answer and its write: the next record writes it', async () => {
@@ -100,10 +99,10 @@ describe('POST /v1/incidents/:id/acknowledge', () => {
       .getHandle(workflowId)
       .executeUpdate(acknowledgeUpdate, { args: [{ actor: 'jonas-berg', at: new Date().toISOString(), recordsItself: true, stopsEscalation: true }] });
     expect(answer.transition).toMatchObject({ incidentId, state: 'acknowledged', actor: 'jonas-berg', commander: 'jonas-berg' });
-    const escalationId = `${workflowId}/escalation/${incidentId}`;
-    expect(answer.stopEscalation).toBe(escalationId);
+    // Paging stopped with the acceptance, whatever the caller does next: the escalation is the incident's own.
+    expect(answer.stopEscalation).toBeUndefined();
+    expect(answer.escalation).toMatchObject({ state: 'stopped', stoppedBy: 'jonas-berg' });
     expect(await timeline(incidentId)).not.toContain('incident.acknowledged jonas-berg');
-    expect((await stack.client.workflow.getHandle(escalationId).describe()).status.name).toBe('RUNNING');
 
     expect((await stack.api.call('POST', `/v1/incidents/${incidentId}/corrections`, { token: jonas, body: proposal })).status).toBe(201);
     await eventually(async () => ((await timeline(incidentId)).includes('incident.mitigating jonas-berg') ? true : undefined));
@@ -116,8 +115,9 @@ describe('POST /v1/incidents/:id/acknowledge', () => {
     const pages = await stack.db.selectFrom('pages').select('acknowledged_by').where('incident_id', '=', incidentId).execute();
     expect(pages.map((p) => p.acknowledged_by)).toEqual(pages.map(() => 'jonas-berg'));
     expect((await verifyStoredChain(stack.db, incidentId)).ok).toBe(true);
-    // ...and the incident stopped the escalation the caller never signalled.
-    expect(await stack.client.workflow.getHandle(escalationId).result()).toMatchObject({ acknowledgedBy: 'jonas-berg' });
+    // ...and nobody was paged after the acknowledgement.
+    expect((await stack.clients.incidents.state(workflowId)).escalation).toEqual({ state: 'stopped', stoppedBy: 'jonas-berg', pagesSent: 2 });
+    expect(pages).toHaveLength(2);
   });
 });
 

@@ -81,8 +81,8 @@ describe('Prometheus, Alertmanager and Correx: the monitoring loop', () => {
     expect(incident.title).toBe('Jailbreak success rate above 2% on the live classifier (alertname=JailbreakRateHigh)');
     expect(incident.opened_by).toBe('system:monitor');
     await eventually(async () => ((await listTimeline(stack.db, incident.id)).some((e) => e.kind === 'page.sent') ? true : undefined));
-    const escalation = stack.client.workflow.getHandle(`${incident.workflow_id}/escalation/${incident.id}`);
-    expect((await escalation.describe()).status.name).toBe('RUNNING');
+    const escalation = async () => (await stack.clients.incidents.state(incident.workflow_id)).escalation;
+    expect((await escalation())?.state).toBe('paging');
 
     // It recovers: Prometheus resolves the alert, Alertmanager sends the resolve, the incident resolves.
     rate = 0.01;
@@ -100,7 +100,8 @@ describe('Prometheus, Alertmanager and Correx: the monitoring loop', () => {
       labels: { alertname: 'JailbreakRateHigh' },
     });
     expect(timeline.find((e) => e.kind === 'incident.resolved')?.actor).toBe('system:monitor');
-    expect(await escalation.result()).toMatchObject({ acknowledgedBy: 'system:monitor' });
+    await eventually(async () => ((await escalation())?.state === 'stopped' ? true : undefined));
+    expect(await escalation()).toMatchObject({ stoppedBy: 'system:monitor' });
     // One incident for the whole episode, however often Alertmanager repeated the alert.
     expect(await stack.db.selectFrom('incidents').select('id').where('system_id', '=', 'frontier-assistant').execute()).toHaveLength(1);
   }, 120_000);

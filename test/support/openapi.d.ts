@@ -1608,6 +1608,15 @@ export interface operations {
                             };
                             /** @description The after-action review, once the incident has been resolved */
                             reviewWorkflowId?: string;
+                            /** @description Whether the escalation still pages; absent when the runbook pages nobody, and for incidents opened before 2026-12-04 */
+                            escalation?: {
+                                /** @enum {string} */
+                                state: "paging" | "stopped" | "exhausted";
+                                /** @description Who stopped the pages: whoever acknowledged, or system:monitor when its source did */
+                                stoppedBy?: string;
+                                /** @description Pages sent by the escalation so far (hand-off briefings not counted) */
+                                pagesSent: number;
+                            };
                         } | {
                             /** @description Why the workflow could not be asked (the recorded fields above still hold) */
                             unavailable: string;
@@ -1831,6 +1840,15 @@ export interface operations {
                         };
                         /** @description The after-action review, once the incident has been resolved */
                         reviewWorkflowId?: string;
+                        /** @description Whether the escalation still pages; absent when the runbook pages nobody, and for incidents opened before 2026-12-04 */
+                        escalation?: {
+                            /** @enum {string} */
+                            state: "paging" | "stopped" | "exhausted";
+                            /** @description Who stopped the pages: whoever acknowledged, or system:monitor when its source did */
+                            stoppedBy?: string;
+                            /** @description Pages sent by the escalation so far (hand-off briefings not counted) */
+                            pagesSent: number;
+                        };
                     };
                 };
             };
@@ -1984,6 +2002,15 @@ export interface operations {
                         };
                         /** @description The after-action review, once the incident has been resolved */
                         reviewWorkflowId?: string;
+                        /** @description Whether the escalation still pages; absent when the runbook pages nobody, and for incidents opened before 2026-12-04 */
+                        escalation?: {
+                            /** @enum {string} */
+                            state: "paging" | "stopped" | "exhausted";
+                            /** @description Who stopped the pages: whoever acknowledged, or system:monitor when its source did */
+                            stoppedBy?: string;
+                            /** @description Pages sent by the escalation so far (hand-off briefings not counted) */
+                            pagesSent: number;
+                        };
                     };
                 };
             };
@@ -2138,6 +2165,15 @@ export interface operations {
                         };
                         /** @description The after-action review, once the incident has been resolved */
                         reviewWorkflowId?: string;
+                        /** @description Whether the escalation still pages; absent when the runbook pages nobody, and for incidents opened before 2026-12-04 */
+                        escalation?: {
+                            /** @enum {string} */
+                            state: "paging" | "stopped" | "exhausted";
+                            /** @description Who stopped the pages: whoever acknowledged, or system:monitor when its source did */
+                            stoppedBy?: string;
+                            /** @description Pages sent by the escalation so far (hand-off briefings not counted) */
+                            pagesSent: number;
+                        };
                     };
                 };
             };
@@ -2296,6 +2332,15 @@ export interface operations {
                         };
                         /** @description The after-action review, once the incident has been resolved */
                         reviewWorkflowId?: string;
+                        /** @description Whether the escalation still pages; absent when the runbook pages nobody, and for incidents opened before 2026-12-04 */
+                        escalation?: {
+                            /** @enum {string} */
+                            state: "paging" | "stopped" | "exhausted";
+                            /** @description Who stopped the pages: whoever acknowledged, or system:monitor when its source did */
+                            stoppedBy?: string;
+                            /** @description Pages sent by the escalation so far (hand-off briefings not counted) */
+                            pagesSent: number;
+                        };
                     };
                 };
             };
@@ -3870,6 +3915,15 @@ export interface operations {
                         };
                         /** @description The after-action review, once the incident has been resolved */
                         reviewWorkflowId?: string;
+                        /** @description Whether the escalation still pages; absent when the runbook pages nobody, and for incidents opened before 2026-12-04 */
+                        escalation?: {
+                            /** @enum {string} */
+                            state: "paging" | "stopped" | "exhausted";
+                            /** @description Who stopped the pages: whoever acknowledged, or system:monitor when its source did */
+                            stoppedBy?: string;
+                            /** @description Pages sent by the escalation so far (hand-off briefings not counted) */
+                            pagesSent: number;
+                        };
                         lift: {
                             /** Format: uuid */
                             correctionId: string;

@@ -39,12 +39,9 @@ describe('escalations, approval timeouts and break-glass windows (time-skipping 
     await stack.clients.incidents.acknowledge(incident.workflowId, { actor: 'li-wei', at: now() });
     const sentBeforeAck = stack.mail.received.length;
     await stack.environment.sleep(minutes(120));
-    // The escalation ended with the acknowledgement (a finished workflow pages nobody), and the incident
-    // has handled the two hours and has nothing in flight: no page is still on its way.
-    expect(await stack.client.workflow.getHandle(`${incident.workflowId}/escalation/${incident.incidentId}`).result()).toEqual({
-      acknowledgedBy: 'li-wei',
-      pagesSent: 4,
-    });
+    // The escalation stopped with the acknowledgement, and the incident has handled the two hours and
+    // has nothing in flight: no page is still on its way.
+    expect((await stack.clients.incidents.state(incident.workflowId)).escalation).toEqual({ state: 'stopped', stoppedBy: 'li-wei', pagesSent: 4 });
     await stack.settled(incident.workflowId, { worker: true });
     expect(stack.mail.received.length).toBe(sentBeforeAck);
 

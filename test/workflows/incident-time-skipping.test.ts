@@ -29,5 +29,7 @@ describe('incident workflow on the time-skipping test server', () => {
     const kinds = (await listTimeline(stack.db, outcome.incidentId)).map((e) => e.kind);
     expect(kinds).toContain('escalation.exhausted');
     expect(kinds.filter((k) => k === 'page.sent').length).toBeGreaterThan(1);
+    // Whoever reads the incident is told the same: nobody is being paged any more.
+    expect((await incidents.state(outcome.workflowId)).escalation).toEqual({ state: 'exhausted', pagesSent: kinds.filter((k) => k === 'page.sent').length });
   });
 });

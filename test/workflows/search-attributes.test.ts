@@ -44,12 +44,12 @@ describe("search attributes: operators find incidents with Temporal's own CLI", 
     const rows = stdout.trim() ? (JSON.parse(stdout) as { execution: { workflowId: string } }[]) : [];
     return rows.map((r) => r.execution.workflowId).sort();
   };
-  // An incident's escalation, corrections, clocks and review carry its system and severity too.
+  // An incident's corrections, clocks and review carry its system and severity too (its escalation runs in it).
   const incidents = (query: string) => list(`WorkflowType='incidentWorkflow' AND ${query}`);
 
   /**
    * Acknowledges, proposes a correction and resolves an incident, then waits until searching by its id
-   * lists what that started (incident, escalation, correction, review); returns those ids and the query.
+   * lists what that started (incident, correction, review); returns those ids and the query.
    */
   const playToReview = async (workflowId: string, incidentId: string) => {
     const at = () => new Date().toISOString();
@@ -63,12 +63,7 @@ describe("search attributes: operators find incidents with Temporal's own CLI", 
       reason: 'Slow the free tier while we look',
     });
     await stack.clients.incidents.resolve(workflowId, { actor: 'jonas-berg', at: at(), reason: 'contained' });
-    const expected = [
-      workflowId,
-      `${workflowId}/escalation/${incidentId}`,
-      correction.workflowId,
-      (await stack.clients.incidents.state(workflowId)).reviewWorkflowId!,
-    ].sort();
+    const expected = [workflowId, correction.workflowId, (await stack.clients.incidents.state(workflowId)).reviewWorkflowId!].sort();
     const query = `CorrexIncidentId='${incidentId}'`;
     await eventually(async () => ((await list(query)).length === expected.length ? true : undefined));
     return { expected, query };
@@ -96,7 +91,7 @@ describe("search attributes: operators find incidents with Temporal's own CLI", 
     expect(await incidents('CorrexState="triggered"')).toEqual([sev1.workflowId]);
   }, 60_000);
 
-  it('lists every workflow of an incident by its id: the incident, its escalation, corrections and review', async () => {
+  it('lists every workflow of an incident by its id: the incident, its corrections and review', async () => {
     const started = await stack.clients.incidents.trigger(
       { systemId: 'frontier-assistant', title: 'Jailbreak spreading', severity: 'SEV2', dedupKey: 'sa-operators' },
       'amara-okafor',
@@ -154,7 +149,7 @@ describe("search attributes: operators find incidents with Temporal's own CLI", 
     expect(incident.workflow_id).toBe(incidentWorkflowId('frontier-assistant', incident.dedup_key));
     expect(incident.workflow_id).toMatch(/^incident:frontier-assistant:monitor:jailbreak-rate-alertname-JailbreakRateHigh-region-eu-west:1\.h[0-9a-f]{16}$/);
 
-    // Its escalation, a correction and the review follow the incident's id.
+    // A correction and the review follow the incident's id.
     const { expected, query } = await playToReview(incident.workflow_id, incident.id);
     const listed = await list(query);
     expect(listed).toEqual(expected);

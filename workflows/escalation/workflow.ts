@@ -16,22 +16,52 @@ const { sendPage, recordIncidentEvent, whoIsOnCall, nextOnCallHandOff, handOffBr
  * Once acknowledged, and while the incident lasts (its close cancels this workflow), each hand-off
  * under those schedules pages the incoming person with a briefing.
  * Every page is recorded (pages table and timeline) by the activity.
+ *
+ * Incidents started before 2026-12-04 run it as this child workflow; later ones run `escalate` in their
+ * own workflow (see workflows/incident/workflow.ts, escalation-in-incident).
  */
 export async function escalationWorkflow(start: EscalationStart): Promise<{ acknowledgedBy: string | undefined; pagesSent: number }> {
   if (start.indexed) indexAsPartOf(start);
   let acknowledgedBy: string | undefined;
-  let pagesSent = 0;
-  // When the schedules were last asked who is on call: a hand-off between that page and the
-  // acknowledgement brings someone on call who was never paged, so the briefing starts from here.
-  let consultedAt: number | undefined;
   setHandler(escalationAcknowledgedSignal, ({ actor }) => {
     acknowledgedBy ??= actor;
   });
   const schedules = [...new Set(start.levels.flatMap((level) => level.schedules ?? []))];
   const pagesOnCall = schedules.length > 0 && patched('on-call-schedules');
+  return escalate(start, {
+    acknowledgedBy: () => acknowledgedBy,
+    pagesOnCall,
+    briefsSincePaged: () => patched('brief-since-paged'),
+  });
+}
 
-  for (let round = 0; round <= start.repeat && !acknowledgedBy; round++) {
-    for (let index = 0; index < start.levels.length && !acknowledgedBy; index++) {
+/** How an escalation learns it was acknowledged, and which of its changes the run has taken. */
+export interface EscalationControl {
+  /** Who acknowledged, once someone has: paging stops at once. */
+  acknowledgedBy: () => string | undefined;
+  /** Levels page who their schedules say is on call, and hand-offs are briefed. */
+  pagesOnCall: boolean;
+  /** Asked once acknowledged: the first briefing starts from when the schedules were last asked. */
+  briefsSincePaged: () => boolean;
+  /** Told after each page, so that whoever runs it can say how far it has gone. */
+  paged?: (pagesSent: number) => void;
+}
+
+/**
+ * The escalation itself, in whichever workflow runs it. Returns once it is exhausted, or once acknowledged
+ * and every hand-off while the incident lasts has been briefed (cancel its scope to end that earlier).
+ */
+export async function escalate(start: EscalationStart, control: EscalationControl): Promise<{ acknowledgedBy: string | undefined; pagesSent: number }> {
+  const { pagesOnCall } = control;
+  let pagesSent = 0;
+  // When the schedules were last asked who is on call: a hand-off between that page and the
+  // acknowledgement brings someone on call who was never paged, so the briefing starts from here.
+  let consultedAt: number | undefined;
+  const schedules = [...new Set(start.levels.flatMap((level) => level.schedules ?? []))];
+  const acknowledged = () => control.acknowledgedBy() !== undefined;
+
+  for (let round = 0; round <= start.repeat && !acknowledged(); round++) {
+    for (let index = 0; index < start.levels.length && !acknowledged(); index++) {
       const level = start.levels[index]!;
       const paged: { person: Person; onCall?: OnCallPage }[] = level.people.map((person) => ({ person }));
       if (pagesOnCall && level.schedules?.length) {
@@ -41,7 +71,7 @@ export async function escalationWorkflow(start: EscalationStart): Promise<{ ackn
         }
       }
       for (const { person, onCall } of paged) {
-        if (acknowledgedBy) break;
+        if (acknowledged()) break;
         await sendPage({
           incidentId: start.incidentId,
           idempotencyKey: `${start.incidentId}:escalation:${round + 1}:${index + 1}:${person.id}`,
@@ -58,10 +88,12 @@ export async function escalationWorkflow(start: EscalationStart): Promise<{ ackn
           },
         });
         pagesSent += 1;
+        control.paged?.(pagesSent);
       }
-      await condition(() => acknowledgedBy !== undefined, level.ackTimeoutMs);
+      await condition(acknowledged, level.ackTimeoutMs);
     }
   }
+  const acknowledgedBy = control.acknowledgedBy();
   if (!acknowledgedBy) {
     await recordIncidentEvent({
       incidentId: start.incidentId,
@@ -72,7 +104,7 @@ export async function escalationWorkflow(start: EscalationStart): Promise<{ ackn
     });
     return { acknowledgedBy, pagesSent };
   }
-  if (pagesOnCall) await briefIncomingOnCall(start, schedules, patched('brief-since-paged') ? consultedAt : undefined);
+  if (pagesOnCall) await briefIncomingOnCall(start, schedules, control.briefsSincePaged() ? consultedAt : undefined);
   return { acknowledgedBy, pagesSent };
 }
 

@@ -1,11 +1,12 @@
 import {
   ApplicationFailure,
+  CancellationScope,
   ParentClosePolicy,
   allHandlersFinished,
   condition,
   getExternalWorkflowHandle,
+  isCancellation,
   log,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -30,7 +31,7 @@ import { upstreamNotice } from '../../services/notification/templates.js';
 import { correctionInWords } from '../../services/correction/wording.js';
 import { afterActionReviewWorkflow } from '../review/workflow.js';
 import { correctionWorkflow } from '../correction/workflow.js';
-import { escalationWorkflow } from '../escalation/workflow.js';
+import { escalate, escalationWorkflow } from '../escalation/workflow.js';
 import { regulatoryClockWorkflow } from '../regulatory/workflow.js';
 import { incidentAppliedSignal, incidentClosedSignal, liftRequestedSignal } from '../correction/messages.js';
 import { escalationAcknowledgedSignal } from '../escalation/messages.js';
@@ -94,7 +95,10 @@ type Rule<A> = (incident: rules.IncidentStanding, action: A) => string | undefin
  */
 export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSnapshot> {
   // First, before any command: a run started now takes every patch below at once (workflows/patches.ts).
-  const isPatched = patchGeneration('incident-2026-12-03');
+  const isPatched = patchGeneration('incident-2026-12-04', {
+    generation: 'incident-2026-12-03',
+    patchesSince: ['caller-stops-escalation', 'escalation-in-incident'],
+  });
   // The runbook's internal list hears of the incident's milestones; runs from before never told it.
   const tellsInternalList = isPatched('internal-notices');
   const workflowId = workflowInfo().workflowId;
@@ -131,8 +135,17 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   const breakGlassApplies: Promise<unknown>[] = [];
   /** The escalation once started; an acknowledgement that comes first stops it as soon as it is. */
   let escalationStarted: Promise<ChildWorkflowHandle<typeof escalationWorkflow> | undefined> = Promise.resolve(undefined);
+  /** The escalation run by the incident itself (escalation-in-incident); cancelled at close. */
+  const escalationScope = new CancellationScope();
+  let escalationEnded: Promise<void> = Promise.resolve();
   /** Stops the escalation's pages (runs from before answer-at-once had it started before anyone could act). */
-  const stopPagingBy = (actor: string) => (answerAtOnce ? stopEscalation(actor) : escalation?.signal(escalationAcknowledgedSignal, { actor }).catch(() => {}));
+  const stopPagingBy = (actor: string): Promise<unknown> => {
+    if (snapshot.escalation) {
+      if (snapshot.escalation.state === 'paging') snapshot.escalation = { ...snapshot.escalation, state: 'stopped', stoppedBy: actor };
+      return Promise.resolve();
+    }
+    return answerAtOnce ? stopEscalation(actor) : (escalation?.signal(escalationAcknowledgedSignal, { actor }).catch(() => {}) ?? Promise.resolve());
+  };
   const stopEscalation = (actor: string) =>
     escalationStarted
       .then((started) => started?.signal(escalationAcknowledgedSignal, { actor }))
@@ -416,7 +429,8 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
         // incident's signal (and the workflow task its delivery brings) no longer stands before the
         // person's next action. The incident signals too once its next record confirms the caller's, in
         // case the caller died first. Runs from before, and escalations still starting, are signalled here.
-        const callerStops = action.recordsItself === true && action.stopsEscalation === true && escalation !== undefined && patched('caller-stops-escalation');
+        const callerStops =
+          action.recordsItself === true && action.stopsEscalation === true && escalation !== undefined && isPatched('caller-stops-escalation');
         if (!callerStops) void stopPagingBy(action.actor);
         void shareContext();
         // The caller writes the same record before answering the person: the answer need not wait for
@@ -772,16 +786,39 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
   if (plan.escalation.levels.some((level) => level.people.length > 0 || (level.schedules?.length ?? 0) > 0)) {
     const { levels, repeat } = plan.escalation;
     const args = { ...indexing(), incidentId, systemId, title, severity, levels, repeat };
-    const starting = startChild(escalationWorkflow, {
-      workflowId: `${workflowId}/escalation/${incidentId}`,
-      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-      args: [args],
-      ...childOfIncident(args, indexed),
-    });
-    if (answerAtOnce) {
-      escalationStarted = starting.then((started) => (escalation = started));
-      escalationStarted.catch((error: unknown) => log.error('escalation did not start', { incidentId, error: String(error) }));
-    } else escalation = await starting;
+    // The escalation runs here, not as a child workflow: an acknowledgement stops it in its own handler,
+    // and its start, its stop and its end no longer take workflow tasks on the worker that the person's
+    // next action queues behind. Runs from before started it as escalationWorkflow.
+    if (isPatched('escalation-in-incident')) {
+      snapshot.escalation = { state: 'paging', pagesSent: 0 };
+      const pagesOnCall = levels.some((level) => (level.schedules?.length ?? 0) > 0);
+      escalationEnded = escalationScope
+        .run(() =>
+          escalate(args, {
+            acknowledgedBy: () => snapshot.escalation?.stoppedBy,
+            pagesOnCall,
+            briefsSincePaged: () => true,
+            paged: (pagesSent) => (snapshot.escalation = { ...snapshot.escalation!, pagesSent }),
+          }),
+        )
+        .then(({ acknowledgedBy }) => {
+          if (!acknowledgedBy) snapshot.escalation = { ...snapshot.escalation!, state: 'exhausted' };
+        })
+        .catch((error: unknown) => {
+          if (!isCancellation(error)) log.error('escalation failed', { incidentId, error: String(error) });
+        });
+    } else {
+      const starting = startChild(escalationWorkflow, {
+        workflowId: `${workflowId}/escalation/${incidentId}`,
+        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        args: [args],
+        ...childOfIncident(args, indexed),
+      });
+      if (answerAtOnce) {
+        escalationStarted = starting.then((started) => (escalation = started));
+        escalationStarted.catch((error: unknown) => log.error('escalation did not start', { incidentId, error: String(error) }));
+      } else escalation = await starting;
+    }
   }
   // Only now may people act (before the patch, once the escalation they stop had started).
   ready = true;
@@ -839,6 +876,9 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
     await transition({ to: 'mitigated', actor: 'system:enforcement' });
   }
   await transition({ to: 'closed', actor: closing.actor, at: closing.at, data: closing.reason ? { reason: closing.reason } : undefined });
+  // Nobody is paged or briefed about a closed incident (a child escalation is cancelled when this run ends).
+  escalationScope.cancel();
+  await escalationEnded;
   tellInternal('closed', 'closed', {
     headline: 'incident closed',
     at: closing.at,
