@@ -244,7 +244,13 @@ export async function triggerToEnforced(stack: Stack, n: number): Promise<Omit<S
   const bareSent = distribution(samples.baseline.map((s) => s.fromStartSent));
   const figures: Figure[] = [];
   for (const q of ['p50', 'p95', 'p99'] as const) {
-    figures.push(latencyFigure(`trigger 202 → enforcer receipt, ${q}`, fromTrigger[q], bare[q], q === 'p99' ? { factor: 3 } : undefined));
+    const interval = () =>
+      ratioInterval(
+        samples.correx.map((s) => s.fromTrigger),
+        samples.baseline.map((s) => s.fromStart),
+        99,
+      );
+    figures.push(latencyFigure(`trigger 202 → enforcer receipt, ${q}`, fromTrigger[q], bare[q], q === 'p99' ? { factor: 3, interval: interval() } : undefined));
   }
   for (const q of ['p50', 'p95', 'p99'] as const) {
     figures.push(latencyFigure(`break-glass proposal sent → enforcer receipt, ${q}`, fromProposal[q], bareSent[q]));
@@ -341,7 +347,15 @@ export async function approvalToEnforced(stack: Stack, n: number): Promise<Omit<
   const figures: Figure[] = [];
   for (const q of ['p50', 'p95', 'p99'] as const) figures.push(latencyFigure(`approve returned → enforcer receipt, ${q}`, fromDecision[q], bare[q]));
   for (const q of ['p50', 'p95', 'p99'] as const) {
-    figures.push(latencyFigure(`approve sent → enforcer receipt, ${q}`, fromDecisionSent[q], bareSent[q], q === 'p99' ? { factor: 1.5 } : undefined));
+    const interval = () =>
+      ratioInterval(
+        samples.correx.map((s) => s.fromDecisionSent),
+        samples.baseline.map((s) => s.fromStartSent),
+        99,
+      );
+    figures.push(
+      latencyFigure(`approve sent → enforcer receipt, ${q}`, fromDecisionSent[q], bareSent[q], q === 'p99' ? { factor: 1.5, interval: interval() } : undefined),
+    );
   }
   return {
     id: 'approval',

@@ -16,6 +16,8 @@ export interface Figure {
   /** The target this figure is held to, and whether it was met. */
   target?: string;
   met?: boolean;
+  /** The ratio's 90 % interval over resamples of this run's own samples (stats.ts, ratioInterval), and whether all of it meets the target. */
+  interval?: { low: number; high: number; met: boolean };
 }
 
 export interface SectionResult {
@@ -54,7 +56,12 @@ export interface Results {
   updates?: { generatedAt: string; command: string; runtimeSeconds: number; sections: SectionId[] }[];
 }
 
-export function latencyFigure(metric: string, value: number, baseline: number | undefined, target?: { factor: number }): Figure {
+export function latencyFigure(
+  metric: string,
+  value: number,
+  baseline: number | undefined,
+  target?: { factor: number; interval?: { low: number; high: number } },
+): Figure {
   const figure: Figure = { metric, unit: 'ms', value };
   if (baseline !== undefined && Number.isFinite(baseline) && baseline > 0) {
     figure.baseline = baseline;
@@ -63,6 +70,7 @@ export function latencyFigure(metric: string, value: number, baseline: number | 
     if (target) {
       figure.target = `≤ ${target.factor}× baseline`;
       figure.met = figure.ratio <= target.factor;
+      if (target.interval) figure.interval = { ...target.interval, met: target.interval.high <= target.factor };
     }
   }
   return figure;

@@ -5,6 +5,7 @@ import { IncidentState, IncidentTrigger, Severity, SystemId } from '../incident/
 import { IncidentClass } from '../regulatory/regime.js';
 import { ApiClient, idArgument, listValues, parseInput, type ConnectionOptions } from './api.js';
 import { age, fields, print, printJson, table, time, truncate } from './output.js';
+import { escalationInWords, type EscalationProgress } from '../escalation/wording.js';
 
 // What `correx incident …` does (the commands are defined in ./incident.ts).
 
@@ -37,6 +38,7 @@ export interface IncidentSnapshot {
   classification: string[];
   regulatoryClocks: { regimeId: string }[];
   awareness?: { at: string; by: string; reason: string };
+  escalation?: EscalationProgress;
 }
 
 interface CorrectionView {
@@ -156,6 +158,7 @@ export async function show(id: string, options: ConnectionOptions): Promise<void
       ['opened', `${time(shown.openedAt)} by ${shown.openedBy} (${age(shown.openedAt)} ago)`],
       ['aware since', live?.awareness && `${time(live.awareness.at)} (set by ${live.awareness.by}: ${live.awareness.reason})`],
       ['acknowledged', shown.acknowledgedAt && time(shown.acknowledgedAt)],
+      ['paging', live?.escalation && escalationInWords(live.escalation)],
       ['mitigated', shown.mitigatedAt && time(shown.mitigatedAt)],
       ['resolved', shown.resolvedAt && time(shown.resolvedAt)],
       ['closed', shown.closedAt && time(shown.closedAt)],

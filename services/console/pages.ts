@@ -14,6 +14,7 @@ import type { ChainCheck } from '../timeline/chain.js';
 import type { RegulatoryClockSnapshot } from '../../workflows/regulatory/messages.js';
 import type { AffectedConsumer, CorrectionDecision, Outstanding, PendingDecision } from './decisions.js';
 import type { CurrentReport } from '../regulatory/content.js';
+import { escalationInWords, type EscalationProgress } from '../escalation/wording.js';
 
 export interface Viewer {
   principal: Principal;
@@ -185,7 +186,7 @@ ${td('Opened', ago(i.opened_at))}</tr>`;
 export interface IncidentView {
   incident: IncidentRow;
   names: Map<string, string>;
-  live: { joinedTriggers: number; awareness?: { at: string; by: string; reason: string }; unavailable?: string } | undefined;
+  live: { joinedTriggers: number; awareness?: { at: string; by: string; reason: string }; escalation?: EscalationProgress; unavailable?: string } | undefined;
   pending: PendingDecision[];
   /** Corrections under decision that do not wait on the viewer now (others must vote, or they have). */
   othersDeciding: CorrectionDecision[];
@@ -582,6 +583,12 @@ function acknowledgeForm(i: IncidentView['incident'], viewer: Viewer): string {
   return `<form class="inline" method="post" action="/console/incidents/${e(i.id)}/acknowledge">${csrfField(viewer)}<button type="submit">Acknowledge and take command</button></form>`;
 }
 
+/** Where the escalation stands; a run that gave up is shown as a problem, since nobody has command. */
+function pagingInWords(escalation: EscalationProgress, names: IncidentView['names']): string {
+  const words = e(escalationInWords(escalation, (id) => nameOf(names, id)));
+  return escalation.state === 'exhausted' ? `<span class="bad">${words}</span>` : words;
+}
+
 export function incidentMain(view: IncidentView, viewer: Viewer): string {
   const { incident: i, names } = view;
   const flash = flashHtml(view.flash);
@@ -591,6 +598,7 @@ export function incidentMain(view: IncidentView, viewer: Viewer): string {
 <dt>Commander</dt><dd>${i.commander ? e(nameOf(names, i.commander)) : `<span class="bad">nobody has acknowledged yet</span>${acknowledgeForm(i, viewer)}`}</dd>
 <dt>System</dt><dd>${e(i.system_id)}</dd><dt>Opened</dt><dd>${ago(i.opened_at)} by ${e(nameOf(names, i.opened_by))}</dd>
 ${i.acknowledged_at ? `<dt>Acknowledged</dt><dd>${ago(i.acknowledged_at)}</dd>` : ''}
+${view.live?.escalation ? `<dt>Paging</dt><dd>${pagingInWords(view.live.escalation, names)}</dd>` : ''}
 ${view.live?.awareness ? `<dt>Aware since</dt><dd>${moment(view.live.awareness.at)}<br><span class="muted">set by ${e(nameOf(names, view.live.awareness.by))}: ${e(view.live.awareness.reason)}</span></dd>` : ''}
 ${i.classification.length ? `<dt>Classes</dt><dd>${e(i.classification.join(', '))}</dd>` : ''}
 ${view.live?.joinedTriggers ? `<dt>Repeat triggers</dt><dd>${view.live.joinedTriggers}</dd>` : ''}

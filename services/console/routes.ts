@@ -445,7 +445,11 @@ export async function consoleRoutes(app: CorrexApp, deps: RouteDependencies & { 
         names,
         consumers: (runbook?.system.consumers ?? []).map((c) => ({ id: c.id, name: c.name, email: c.contact.email })),
         live: snapshot
-          ? { joinedTriggers: snapshot.joinedTriggers, ...(snapshot.awareness ? { awareness: snapshot.awareness } : {}) }
+          ? {
+              joinedTriggers: snapshot.joinedTriggers,
+              ...(snapshot.awareness ? { awareness: snapshot.awareness } : {}),
+              ...(snapshot.escalation ? { escalation: snapshot.escalation } : {}),
+            }
           : { joinedTriggers: 0, unavailable: (live as { unavailable: string }).unavailable },
         pending: await withReports(pending),
         othersDeciding: deciding.filter((d) => !('votesAs' in d.you)),

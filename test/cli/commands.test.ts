@@ -245,6 +245,7 @@ describe('correx CLI against correx dev: a SEV2 from trigger to a lifted correct
     const text = ok(human);
     expect(text).toMatch(new RegExp(`^incident ${incidentId}  SEV2  resolved\\n`));
     expect(text).toMatch(/^ {2}commander\s+amara-okafor$/m);
+    expect(text).toMatch(/^ {2}paging\s+stopped by amara-okafor (after \d+ pages?|before anyone was paged)$/m);
     expect(text).toMatch(new RegExp(`^${correctionId}\\s+rate_limit\\s+lifted\\s+no\\s+amara-okafor\\s`, 'm'));
     expect(text).toMatch(/^SEQ\s+TIME\s+ACTOR\s+KIND$/m);
     expect(text).toMatch(/^1\s+\S+Z\s+amara-okafor\s+incident\.opened$/m);

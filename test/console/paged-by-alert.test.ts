@@ -90,12 +90,14 @@ describe('paged by an alert: from the mail to an acknowledgement', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(`${stack.api.url}/console/incidents/${incident.id}`);
     await expectText(page.locator('dl.facts'), 'nobody has acknowledged yet');
+    await expectText(page.locator('dl.facts'), /Paging\npaging level by level until someone acknowledges \([12] pages? sent so far\)/);
     await page.screenshot({ path: path.join(screenshots, 'before-acknowledge-390.png'), fullPage: true });
     expect(await page.evaluate(layoutProblems)).toEqual([]);
     await page.getByRole('button', { name: 'Acknowledge and take command' }).click();
     await page.waitForURL(/done=acknowledged/);
     await expectText(page.locator('[role=status], .flash').first(), 'You acknowledged the incident: paging has stopped');
     await expectText(page.locator('dl.facts'), 'Commander\nAmara Okafor');
+    await expectText(page.locator('dl.facts'), 'Paging\nstopped by Amara Okafor after 2 pages');
     expect(await page.getByRole('button', { name: 'Acknowledge and take command' }).count()).toBe(0);
     await page.screenshot({ path: path.join(screenshots, 'after-acknowledge-390.png'), fullPage: true });
 
