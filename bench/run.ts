@@ -47,7 +47,7 @@ const { values: flags } = parseArgs({
 
 if (flags.help) {
   process.stdout.write(`usage: npm run bench -- [--quick] [--only ${sectionIds.join(',')}] [--render]
-  [--incidents 200] [--approval-incidents 100] [--ingest-seconds 30] [--ingest-wait 180] [--concurrency 32]
+  [--incidents 200] [--approval-incidents 200] [--ingest-seconds 30] [--ingest-wait 180] [--concurrency 32]
   [--export-events 100000] [--scale-incidents 1000] [--scale-samples 50] [--cli-runs 20]
   [--gateway-seconds 20] [--gateway-concurrency 16] [--decide-seconds 10] [--gateway-rounds 20]
 See docs/benchmarks.md.
@@ -63,7 +63,7 @@ const number = (text: string | undefined, full: number, quick: number) => {
 };
 const sizes = {
   incidents: number(flags.incidents, 200, 20),
-  approvalIncidents: number(flags['approval-incidents'], 100, 20),
+  approvalIncidents: number(flags['approval-incidents'], 200, 20),
   ingestSeconds: number(flags['ingest-seconds'], 30, 5),
   ingestWarmupSeconds: flags.quick ? 1 : 3,
   ingestWaitSeconds: number(flags['ingest-wait'], 180, 90),
