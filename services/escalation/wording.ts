@@ -1,12 +1,8 @@
 // Where an incident's paging stands, in words, for its console page and `correx incident show`. Pure
 // (no zod, no I/O).
-import type { EscalationState } from './states.js';
+import type { EscalationProgress } from './states.js';
 
-export interface EscalationProgress {
-  state: EscalationState;
-  stoppedBy?: string;
-  pagesSent: number;
-}
+export type { EscalationProgress };
 
 /** `name` gives a person's id as the reader knows them (the console's names; the CLI keeps ids). */
 export function escalationInWords(escalation: EscalationProgress, name: (id: string) => string = (id) => id): string {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { correctionKinds } from '../correction/kinds.js';
 import { correctionStates } from '../correction/states.js';
 import { Instant, InstantInput } from '../instant.js';
-import { escalationStates } from '../escalation/states.js';
+import { escalationStates, type EscalationProgress } from '../escalation/states.js';
 import { incidentStates } from './states.js';
 
 export { incidentStates };
@@ -102,7 +102,9 @@ export const IncidentSnapshot = z.strictObject({
       pagesSent: z.number().int().describe('Pages sent by the escalation so far (hand-off briefings not counted)'),
     })
     .optional()
-    .describe('Whether the escalation still pages; absent when the runbook pages nobody, and for incidents opened before 2026-12-04'),
+    .describe('Whether the escalation still pages; absent when the runbook pages nobody, and for incidents opened before 2026-12-04') satisfies z.ZodType<
+    EscalationProgress | undefined
+  >,
 });
 export type IncidentSnapshot = z.infer<typeof IncidentSnapshot>;
 
