@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { readFile } from 'node:fs/promises';
-import type { temporal } from '@temporalio/proto';
+import proto, { type temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
 import { eventually } from '../support/database.js';
@@ -23,6 +23,22 @@ function localActivityTasks(history: temporal.api.history.v1.IHistory): { type: 
     recorded.push({ type, task });
   }
   return recorded;
+}
+
+/** A history's events as `id TYPE(detail)`, for a failure message. */
+function eventsInBrief(history: temporal.api.history.v1.IHistory): string {
+  return (history.events ?? [])
+    .map((event) => {
+      const detail =
+        event.activityTaskScheduledEventAttributes?.activityType?.name ??
+        event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name ??
+        event.workflowExecutionSignaledEventAttributes?.signalName ??
+        event.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName ??
+        event.markerRecordedEventAttributes?.markerName ??
+        '';
+      return `${String(event.eventId)} ${proto.temporal.api.enums.v1.EventType[event.eventType ?? 0]?.replace('EVENT_TYPE_', '')}${detail ? `(${detail})` : ''}`;
+    })
+    .join(', ');
 }
 
 /**
@@ -65,8 +81,10 @@ describe('incidents and corrections whose workflow tasks queries split, replayed
     const failures: string[] = [];
     for (const workflowId of workflowIds) {
       const history = await stack.client.workflow.getHandle(workflowId).fetchHistory();
+      // A failure says it all: it has been seen twice in CI under load and never here, so its message
+      // and the history's events are what there is to go on.
       await Worker.runReplayHistory({ workflowBundle: { code } }, history, workflowId).catch((error: unknown) =>
-        failures.push(`${workflowId}: ${(error as Error).message.slice(0, 300)}`),
+        failures.push(`${workflowId}: ${(error as Error).message}\nhistory: ${eventsInBrief(history)}`),
       );
     }
     return failures;
