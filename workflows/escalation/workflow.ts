@@ -43,6 +43,8 @@ export interface EscalationControl {
   pagesOnCall: boolean;
   /** Asked once acknowledged: the first briefing starts from when the schedules were last asked. */
   briefsSincePaged: () => boolean;
+  /** A level pages all its people at once and then waits, instead of one page after another. */
+  pagesLevelAtOnce?: boolean;
   /** Told after each page, so that whoever runs it can say how far it has gone. */
   paged?: (pagesSent: number) => void;
 }
@@ -70,9 +72,8 @@ export async function escalate(start: EscalationStart, control: EscalationContro
           if (!paged.some((p) => p.person.id === onCall.person.id)) paged.push({ person: onCall.person, onCall });
         }
       }
-      for (const { person, onCall } of paged) {
-        if (acknowledged()) break;
-        await sendPage({
+      const page = ({ person, onCall }: { person: Person; onCall?: OnCallPage }) =>
+        sendPage({
           incidentId: start.incidentId,
           idempotencyKey: `${start.incidentId}:escalation:${round + 1}:${index + 1}:${person.id}`,
           person,
@@ -86,11 +87,26 @@ export async function escalate(start: EscalationStart, control: EscalationContro
             path: `/console/incidents/${start.incidentId}`,
             command: `correx incident ack ${start.incidentId}`,
           },
+        }).then(() => {
+          pagesSent += 1;
+          control.paged?.(pagesSent);
         });
-        pagesSent += 1;
-        control.paged?.(pagesSent);
+      if (control.pagesLevelAtOnce) {
+        // The level's pages and its wait start together, and a page coming back starts nothing: an
+        // acknowledgement handled in the same workflow task as a page's result then gives the same
+        // commands whichever of the two the worker saw first (on replay the Update comes first; live, a
+        // query beside the task can make it come after).
+        const waited = condition(acknowledged, level.ackTimeoutMs);
+        const sent = Promise.all(paged.map(page));
+        await waited;
+        await sent;
+      } else {
+        for (const paging of paged) {
+          if (acknowledged()) break;
+          await page(paging);
+        }
+        await condition(acknowledged, level.ackTimeoutMs);
       }
-      await condition(acknowledged, level.ackTimeoutMs);
     }
   }
   const acknowledgedBy = control.acknowledgedBy();

@@ -797,6 +797,7 @@ export async function incidentWorkflow(start: IncidentStart): Promise<IncidentSn
           escalate(args, {
             acknowledgedBy: () => snapshot.escalation?.stoppedBy,
             pagesOnCall,
+            pagesLevelAtOnce: true,
             briefsSincePaged: () => true,
             paged: (pagesSent) => (snapshot.escalation = { ...snapshot.escalation!, pagesSent }),
           }),
