@@ -23,7 +23,7 @@ export class CorrectionClient {
   private async onCorrection<T>(workflowId: string, call: (handle: WorkflowHandle) => Promise<T>, refusal: string): Promise<T> {
     const handle = this.client.workflow.getHandle(workflowId);
     try {
-      return await refusalsAsErrors(call(handle));
+      return await refusalsAsErrors(() => call(handle));
     } catch (error) {
       // The workflow had finished, or finished while the update waited (its last pages going out): either
       // way the correction is decided, and the person is told what became of it.

@@ -172,7 +172,7 @@ export class IncidentClient {
    * too, beside the write, when the incident names the escalation; it confirms that with a signal of its own.
    */
   async acknowledge(workflowId: string, action: AcknowledgeAction, options: { updateId?: string } = {}): Promise<IncidentSnapshot> {
-    const { transition, stopEscalation, ...snapshot } = await refusalsAsErrors(
+    const { transition, stopEscalation, ...snapshot } = await refusalsAsErrors(() =>
       this.client.workflow.getHandle(workflowId).executeUpdate(acknowledgeUpdate, {
         args: [this.db ? { ...action, recordsItself: true, stopsEscalation: true } : action],
         ...(options.updateId ? { updateId: options.updateId } : {}),
@@ -204,7 +204,7 @@ export class IncidentClient {
     const parsed = CorrectionProposalInput.safeParse(correction);
     if (!parsed.success) throw InvalidInput.fromZod(parsed.error);
     const checked: CorrectionProposal = { actor, at, ...parsed.data, parameters: parsed.data.parameters as Record<string, unknown> };
-    return refusalsAsErrors(
+    return refusalsAsErrors(() =>
       this.client.workflow
         .getHandle(workflowId)
         .executeUpdate(proposeCorrectionUpdate, { args: [checked], ...(options.updateId ? { updateId: options.updateId } : {}) }),
@@ -213,7 +213,7 @@ export class IncidentClient {
 
   /** Lifts a correction in force, through its incident (authority and, for the last one, restoration criteria). */
   lift(incidentWorkflowId: string, lift: CorrectionLift, options: { updateId?: string } = {}): Promise<LiftAnswer> {
-    return refusalsAsErrors(
+    return refusalsAsErrors(() =>
       this.client.workflow
         .getHandle(incidentWorkflowId)
         .executeUpdate(liftCorrectionUpdate, { args: [lift], ...(options.updateId ? { updateId: options.updateId } : {}) }),
@@ -224,19 +224,21 @@ export class IncidentClient {
   async classify(workflowId: string, classification: IncidentClassification): Promise<IncidentSnapshot> {
     const parsed = z.array(IncidentClass).min(1, 'give at least one class').safeParse(classification.classes);
     if (!parsed.success) throw InvalidInput.fromZod(parsed.error, ['classes']);
-    return refusalsAsErrors(this.client.workflow.getHandle(workflowId).executeUpdate(classifyUpdate, { args: [{ ...classification, classes: parsed.data }] }));
+    return refusalsAsErrors(() =>
+      this.client.workflow.getHandle(workflowId).executeUpdate(classifyUpdate, { args: [{ ...classification, classes: parsed.data }] }),
+    );
   }
 
   /** Sets when the organisation became aware, earlier than the opening: clocks that run from awareness move to it. */
   setAwareness(workflowId: string, setting: AwarenessSetting): Promise<IncidentSnapshot> {
-    return refusalsAsErrors(this.client.workflow.getHandle(workflowId).executeUpdate(setAwarenessUpdate, { args: [setting] }));
+    return refusalsAsErrors(() => this.client.workflow.getHandle(workflowId).executeUpdate(setAwarenessUpdate, { args: [setting] }));
   }
 
   resolve(workflowId: string, action: IncidentAction): Promise<IncidentSnapshot> {
-    return refusalsAsErrors(this.client.workflow.getHandle(workflowId).executeUpdate(resolveUpdate, { args: [action] }));
+    return refusalsAsErrors(() => this.client.workflow.getHandle(workflowId).executeUpdate(resolveUpdate, { args: [action] }));
   }
 
   close(workflowId: string, action: IncidentAction): Promise<IncidentSnapshot> {
-    return refusalsAsErrors(this.client.workflow.getHandle(workflowId).executeUpdate(closeUpdate, { args: [action] }));
+    return refusalsAsErrors(() => this.client.workflow.getHandle(workflowId).executeUpdate(closeUpdate, { args: [action] }));
   }
 }

@@ -18,11 +18,11 @@ export class RegulatoryClockClient {
   }
 
   approveReport(clockWorkflowId: string, approval: ReportApproval): Promise<RegulatoryClockSnapshot> {
-    return refusalsAsErrors(this.client.workflow.getHandle(clockWorkflowId).executeUpdate(approveReportUpdate, { args: [approval] }));
+    return refusalsAsErrors(() => this.client.workflow.getHandle(clockWorkflowId).executeUpdate(approveReportUpdate, { args: [approval] }));
   }
 
   /** Records a report made outside Correx (a portal, a call) at its real time; the clocks chained from it start then. */
   declareSubmission(clockWorkflowId: string, declaration: SubmissionDeclaration): Promise<RegulatoryClockSnapshot> {
-    return refusalsAsErrors(this.client.workflow.getHandle(clockWorkflowId).executeUpdate(declareSubmissionUpdate, { args: [declaration] }));
+    return refusalsAsErrors(() => this.client.workflow.getHandle(clockWorkflowId).executeUpdate(declareSubmissionUpdate, { args: [declaration] }));
   }
 }

@@ -21,22 +21,22 @@ export class ReviewClient {
   }
 
   completeTask(reviewWorkflowId: string, action: TaskAction & { note?: string }): Promise<ReviewSnapshot> {
-    return refusalsAsErrors(this.client.workflow.getHandle(reviewWorkflowId).executeUpdate(completeTaskUpdate, { args: [action] }));
+    return refusalsAsErrors(() => this.client.workflow.getHandle(reviewWorkflowId).executeUpdate(completeTaskUpdate, { args: [action] }));
   }
 
   reassignTask(reviewWorkflowId: string, action: TaskAction & { to: string }): Promise<ReviewSnapshot> {
-    return refusalsAsErrors(this.client.workflow.getHandle(reviewWorkflowId).executeUpdate(reassignTaskUpdate, { args: [action] }));
+    return refusalsAsErrors(() => this.client.workflow.getHandle(reviewWorkflowId).executeUpdate(reassignTaskUpdate, { args: [action] }));
   }
 
   dropTask(reviewWorkflowId: string, action: TaskAction & { reason: string }): Promise<ReviewSnapshot> {
-    return refusalsAsErrors(this.client.workflow.getHandle(reviewWorkflowId).executeUpdate(dropTaskUpdate, { args: [action] }));
+    return refusalsAsErrors(() => this.client.workflow.getHandle(reviewWorkflowId).executeUpdate(dropTaskUpdate, { args: [action] }));
   }
 
   submitReview(reviewWorkflowId: string, submission: { actor: string; at: string; review: ReviewRecord }): Promise<ReviewSnapshot> {
-    return refusalsAsErrors(this.client.workflow.getHandle(reviewWorkflowId).executeUpdate(submitReviewUpdate, { args: [submission] }));
+    return refusalsAsErrors(() => this.client.workflow.getHandle(reviewWorkflowId).executeUpdate(submitReviewUpdate, { args: [submission] }));
   }
 
   signOff(reviewWorkflowId: string, signOff: { actor: string; at: string }): Promise<ReviewSnapshot> {
-    return refusalsAsErrors(this.client.workflow.getHandle(reviewWorkflowId).executeUpdate(signOffReviewUpdate, { args: [signOff] }));
+    return refusalsAsErrors(() => this.client.workflow.getHandle(reviewWorkflowId).executeUpdate(signOffReviewUpdate, { args: [signOff] }));
   }
 }
