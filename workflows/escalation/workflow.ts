@@ -35,6 +35,9 @@ export async function escalationWorkflow(start: EscalationStart): Promise<{ ackn
   });
 }
 
+/** Pages sent together by a level that pages at once; more go in batches of this many. */
+const PAGES_AT_ONCE = 20;
+
 /** How an escalation learns it was acknowledged, and which of its changes the run has taken. */
 export interface EscalationControl {
   /** Who acknowledged, once someone has: paging stops at once. */
@@ -96,10 +99,15 @@ export async function escalate(start: EscalationStart, control: EscalationContro
         // acknowledgement handled in the same workflow task as a page's result then gives the same
         // commands whichever of the two the worker saw first (on replay the Update comes first; live, a
         // query beside the task can make it come after).
+        // At most PAGES_AT_ONCE in one workflow task: its commands must stay under the server's message
+        // limit, and a level naming a whole role can be thousands of people. Past the first batch, a
+        // batch's results start the next, so only such a level keeps the ordering question above.
         const waited = condition(acknowledged, level.ackTimeoutMs);
-        const sent = Promise.all(paged.map(page));
+        for (let first = 0; first < paged.length; first += PAGES_AT_ONCE) {
+          if (first > 0 && acknowledged()) break;
+          await Promise.all(paged.slice(first, first + PAGES_AT_ONCE).map(page));
+        }
         await waited;
-        await sent;
       } else {
         for (const paging of paged) {
           if (acknowledged()) break;
