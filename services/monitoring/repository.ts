@@ -162,7 +162,9 @@ export async function signalsAwaitingHandOver(db: Kysely<Database>, olderThanMs:
     .selectFrom('signals')
     .select(['id', 'received_at', 'runbook_version', 'payload'])
     .where('handed_over', '=', 0)
-    .where('created_at', '<', sql<Date>`now() - make_interval(secs => ${olderThanMs / 1000})`)
+    // At least that old: with 0, a signal stored in the same clock tick as the query is awaiting too
+    // (PGlite's clock can give both the same instant).
+    .where('created_at', '<=', sql<Date>`now() - make_interval(secs => ${olderThanMs / 1000})`)
     .orderBy('created_at')
     .limit(limit)
     .execute();
